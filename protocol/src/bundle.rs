@@ -1,0 +1,238 @@
+//! Proof bundles: a subject's events with inclusion proofs, the index proof of completeness and
+//! a certified head, verifiable offline by anyone holding the genesis document.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, EventError};
+use crate::hash::Hash;
+use crate::head::{Certificate, CertificateError, Head};
+use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
+use crate::merkle::{leaf_hash, InclusionProof, ProofError};
+use crate::roles::{AuthError, Genesis};
+
+/// The bundle format version.
+pub const BUNDLE_VERSION: u32 = 1;
+/// Largest bundle JSON accepted, checked before parsing.
+pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
+/// Most events in one bundle.
+pub const MAX_BUNDLE_EVENTS: usize = 100_000;
+
+/// One event with its position in the log and its inclusion path at the bundle's head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenEvent {
+    /// Log position.
+    pub index: u64,
+    /// The signed event.
+    pub event: Event,
+    /// Inclusion path in the tree of `head.log_size` leaves.
+    pub proof: Vec<Hash>,
+}
+
+/// Everything needed to verify a subject's complete history offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBundle {
+    /// Format version, 1.
+    pub version: u32,
+    /// What the bundle is about.
+    pub subject: Subject,
+    /// The certified head the proofs are against.
+    pub head: Head,
+    /// Quorum certificate of `head`.
+    pub certificate: Certificate,
+    /// All of the subject's events, in log order.
+    pub events: Vec<ProvenEvent>,
+    /// The subject's index entry at `head` (count 0 and a zero accumulator if it has none).
+    pub index_entry: IndexEntry,
+    /// Proof of `index_entry` (or of absence) under `head.index_root`.
+    pub index_proof: IndexProof,
+}
+
+/// Why a bundle does not verify. Each names what failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    /// Too large or not parseable.
+    #[error("bundle is malformed: {0}")]
+    Malformed(String),
+    /// Unknown version.
+    #[error("bundle version {0} is not supported")]
+    Version(u32),
+    /// Head of another chain.
+    #[error("head is for chain {got:?}, the genesis is for {expected:?}")]
+    Chain {
+        /// Genesis chain id.
+        expected: String,
+        /// Head's chain id.
+        got: String,
+    },
+    /// The certificate does not certify the head.
+    #[error("certificate: {0}")]
+    Certificate(#[from] CertificateError),
+    /// Events out of order or beyond the head.
+    #[error("events[{pos}]: log index {index} is out of order or beyond the head's log size")]
+    Order {
+        /// Position in the bundle.
+        pos: usize,
+        /// Its claimed log index.
+        index: u64,
+    },
+    /// An event is not about the subject.
+    #[error("events[{0}]: event is not about the bundle's subject")]
+    Subject(usize),
+    /// An event fails a structural or signature check.
+    #[error("events[{pos}]: {err}")]
+    Event {
+        /// Position in the bundle.
+        pos: usize,
+        /// The failure.
+        err: EventError,
+    },
+    /// An event's issuer is not permitted.
+    #[error("events[{pos}]: {err}")]
+    Auth {
+        /// Position in the bundle.
+        pos: usize,
+        /// The failure.
+        err: AuthError,
+    },
+    /// An inclusion proof fails.
+    #[error("events[{pos}]: inclusion proof: {err}")]
+    Inclusion {
+        /// Position in the bundle.
+        pos: usize,
+        /// The failure.
+        err: ProofError,
+    },
+    /// The index proof is invalid.
+    #[error("index proof: {0}")]
+    Index(#[from] IndexProofError),
+    /// The index proof does not prove the bundle's index entry.
+    #[error("index proof does not prove the bundle's index entry for the subject")]
+    IndexEntry,
+    /// Events are missing or extra.
+    #[error("incomplete: the index commits to {expected} events, the bundle has {got}")]
+    Incomplete {
+        /// Count committed in the index.
+        expected: u64,
+        /// Count in the bundle.
+        got: usize,
+    },
+    /// Same count, but the list differs from the committed one (an event swapped or reordered).
+    #[error(
+        "the bundle's events differ from the list the index commits to (altered or reordered)"
+    )]
+    Altered,
+}
+
+/// A verified provenance: the subject's events, all of them, in log order.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// The subject.
+    pub subject: Subject,
+    /// The certified head they were verified against.
+    pub head: Head,
+    /// `(log index, event)` in log order.
+    pub events: Vec<(u64, Event)>,
+}
+
+fn about(event: &Event, subject: &Subject) -> bool {
+    let b = event.body();
+    match subject {
+        Subject::Consignment(u) => b.ucr.as_ref() == Some(u),
+        Subject::Container(c) => b.container.as_ref() == Some(c),
+    }
+}
+
+impl ProofBundle {
+    /// Parses the JSON form, bounding its size first.
+    pub fn from_json(bytes: &[u8]) -> Result<ProofBundle, BundleError> {
+        if bytes.len() > MAX_BUNDLE_BYTES {
+            return Err(BundleError::Malformed(format!(
+                "{} bytes, the limit is {MAX_BUNDLE_BYTES}",
+                bytes.len()
+            )));
+        }
+        let b: ProofBundle =
+            serde_json::from_slice(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        if b.events.len() > MAX_BUNDLE_EVENTS {
+            return Err(BundleError::Malformed(format!(
+                "{} events, the limit is {MAX_BUNDLE_EVENTS}",
+                b.events.len()
+            )));
+        }
+        Ok(b)
+    }
+
+    /// Verifies everything against the genesis alone: the quorum certificate, every event's
+    /// signature, issuer and role, every inclusion proof, and completeness via the index.
+    pub fn verify(&self, genesis: &Genesis) -> Result<Provenance, BundleError> {
+        if self.version != BUNDLE_VERSION {
+            return Err(BundleError::Version(self.version));
+        }
+        if self.head.chain != genesis.chain {
+            return Err(BundleError::Chain {
+                expected: genesis.chain.clone(),
+                got: self.head.chain.clone(),
+            });
+        }
+        self.certificate
+            .verify(&self.head, genesis.validator_set())?;
+        let membership = genesis.membership();
+        let mut next = 0u64;
+        for (pos, pe) in self.events.iter().enumerate() {
+            if pe.index < next || pe.index >= self.head.log_size {
+                return Err(BundleError::Order {
+                    pos,
+                    index: pe.index,
+                });
+            }
+            next = pe.index + 1;
+            if !about(&pe.event, &self.subject) {
+                return Err(BundleError::Subject(pos));
+            }
+            membership
+                .authorize(pe.event.body())
+                .map_err(|err| BundleError::Auth { pos, err })?;
+            pe.event
+                .verify_signature()
+                .map_err(|err| BundleError::Event { pos, err })?;
+            InclusionProof {
+                index: pe.index,
+                size: self.head.log_size,
+                path: pe.proof.clone(),
+            }
+            .verify(&leaf_hash(&pe.event.leaf_data()), &self.head.log_root)
+            .map_err(|err| BundleError::Inclusion { pos, err })?;
+        }
+        let found = self
+            .index_proof
+            .verify(&self.head.index_root, &self.subject.key())?;
+        let proven = match found {
+            Some(v) => v == self.index_entry.value_hash(),
+            None => self.index_entry == IndexEntry::default(),
+        };
+        if !proven {
+            return Err(BundleError::IndexEntry);
+        }
+        if self.index_entry.count != self.events.len() as u64 {
+            return Err(BundleError::Incomplete {
+                expected: self.index_entry.count,
+                got: self.events.len(),
+            });
+        }
+        let ids: Vec<Hash> = self.events.iter().map(|pe| pe.event.id()).collect();
+        if IndexEntry::over(&ids) != self.index_entry {
+            return Err(BundleError::Altered);
+        }
+        Ok(Provenance {
+            subject: self.subject.clone(),
+            head: self.head.clone(),
+            events: self
+                .events
+                .iter()
+                .map(|pe| (pe.index, pe.event.clone()))
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,543 @@
+//! The consignment event: its body, canonical signing bytes, id, signature and structural rules.
+//!
+//! Wire form (JSON): `{"body": {...}, "sig": "<128 hex>"}`. The signed message is
+//! `"tradelog/event/v1" || 0x00 || JCS(body)` and the event id is BLAKE3 of that message, so the
+//! same body always has the same id whatever signature accompanies it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::hash::Hash;
+use crate::ids::{ContainerId, OrgId, Ucr, UnLocode};
+use crate::jcs::{self, JcsError, MAX_SAFE_INTEGER};
+use crate::keys::{BadSignature, PublicKey, SecretKey, Signature};
+
+/// Signature domain of events.
+pub const EVENT_DOMAIN: &[u8] = b"tradelog/event/v1";
+/// The only body format version defined.
+pub const EVENT_VERSION: u32 = 1;
+/// Largest accepted JSON text of one signed event, checked before parsing.
+pub const MAX_EVENT_JSON_BYTES: usize = 32 * 1024;
+/// Largest canonical body.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Most references to earlier events.
+pub const MAX_REFS: usize = 16;
+/// Most anchored documents.
+pub const MAX_DOCUMENTS: usize = 16;
+/// Most committed detail fields.
+pub const MAX_DETAILS: usize = 32;
+
+/// An event id: BLAKE3 of the event's signed message.
+pub type EventId = Hash;
+
+/// What happened to the consignment or container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// Transport booked with a carrier.
+    Booked,
+    /// Declaration lodged with customs (export, import, transit or entry summary).
+    Declared,
+    /// Loaded onto a means of transport.
+    Loaded,
+    /// Means of transport departed.
+    Departed,
+    /// Means of transport arrived.
+    Arrived,
+    /// Discharged from a means of transport.
+    Discharged,
+    /// Entered a terminal or facility gate.
+    GateIn,
+    /// Left a terminal or facility gate.
+    GateOut,
+    /// Moved from one means of transport to another at an intermediate place.
+    Transshipped,
+    /// Packed (stuffed) into a container.
+    Packed,
+    /// Unpacked (stripped) from a container.
+    Unpacked,
+    /// Inspected by customs.
+    Inspected,
+    /// Held by customs.
+    Held,
+    /// Released by customs.
+    Released,
+    /// Seized by customs.
+    Seized,
+    /// Delivered to the consignee.
+    Delivered,
+    /// A document anchored by its hash.
+    DocumentAnchored,
+}
+
+impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 17] = [
+        EventKind::Booked,
+        EventKind::Declared,
+        EventKind::Loaded,
+        EventKind::Departed,
+        EventKind::Arrived,
+        EventKind::Discharged,
+        EventKind::GateIn,
+        EventKind::GateOut,
+        EventKind::Transshipped,
+        EventKind::Packed,
+        EventKind::Unpacked,
+        EventKind::Inspected,
+        EventKind::Held,
+        EventKind::Released,
+        EventKind::Seized,
+        EventKind::Delivered,
+        EventKind::DocumentAnchored,
+    ];
+
+    /// The snake_case wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Booked => "booked",
+            EventKind::Declared => "declared",
+            EventKind::Loaded => "loaded",
+            EventKind::Departed => "departed",
+            EventKind::Arrived => "arrived",
+            EventKind::Discharged => "discharged",
+            EventKind::GateIn => "gate_in",
+            EventKind::GateOut => "gate_out",
+            EventKind::Transshipped => "transshipped",
+            EventKind::Packed => "packed",
+            EventKind::Unpacked => "unpacked",
+            EventKind::Inspected => "inspected",
+            EventKind::Held => "held",
+            EventKind::Released => "released",
+            EventKind::Seized => "seized",
+            EventKind::Delivered => "delivered",
+            EventKind::DocumentAnchored => "document_anchored",
+        }
+    }
+
+    /// Physical movements and inspections happen somewhere: `location` is required.
+    pub fn requires_location(self) -> bool {
+        !matches!(
+            self,
+            EventKind::Booked
+                | EventKind::Declared
+                | EventKind::Held
+                | EventKind::Released
+                | EventKind::Seized
+                | EventKind::DocumentAnchored
+        )
+    }
+
+    /// Packing and unpacking relate a consignment to a container: both are required.
+    pub fn requires_ucr_and_container(self) -> bool {
+        matches!(self, EventKind::Packed | EventKind::Unpacked)
+    }
+}
+
+/// Mode of transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportMode {
+    /// Maritime.
+    Sea,
+    /// Air.
+    Air,
+    /// Road.
+    Road,
+    /// Rail.
+    Rail,
+    /// Inland waterway.
+    InlandWaterway,
+}
+
+/// The means of transport and voyage an event refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transport {
+    /// Mode of transport.
+    pub mode: TransportMode,
+    /// Identifier of the means: IMO number (`IMO9321483`), flight, plate or train number.
+    pub means: String,
+    /// Voyage or trip reference, if any.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub voyage: Option<String>,
+}
+
+/// Hash algorithm of an anchored document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestAlg {
+    /// SHA-256 of the document file.
+    Sha256,
+    /// BLAKE3 of the document file.
+    Blake3,
+}
+
+/// A document anchored by its hash; the document itself never enters the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// Document type code, `[a-z0-9_]{1,32}`, e.g. `commercial_invoice`, `bill_of_lading`.
+    pub kind: String,
+    /// Hash algorithm.
+    pub alg: DigestAlg,
+    /// The 32-byte digest.
+    pub digest: Hash,
+}
+
+/// The organisation and key that sign an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Issuer {
+    /// Issuing organisation.
+    pub org: OrgId,
+    /// The organisation's key that signed.
+    pub key: PublicKey,
+}
+
+/// The signed content of an event. Field order here is irrelevant: JCS sorts members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    /// Format version, always 1.
+    pub v: u32,
+    /// Chain id of the ledger this event is meant for (no replay across chains).
+    pub chain: String,
+    /// Consignment, if the event concerns one.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ucr: Option<Ucr>,
+    /// Container, if the event concerns one.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub container: Option<ContainerId>,
+    /// What happened.
+    pub kind: EventKind,
+    /// When it happened: milliseconds since 1970-01-01T00:00:00Z.
+    pub time: u64,
+    /// Where it happened.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub location: Option<UnLocode>,
+    /// Means of transport and voyage.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub transport: Option<Transport>,
+    /// Ids of earlier events this one follows from (always present, may be empty).
+    pub refs: Vec<EventId>,
+    /// Anchored documents (always present, may be empty).
+    pub documents: Vec<Document>,
+    /// Salted commitments to detail fields, by field name (always present, may be empty).
+    pub details: BTreeMap<String, Hash>,
+    /// Who signs.
+    pub issuer: Issuer,
+}
+
+/// A present optional field must not be `null`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Why an event was refused. Messages name the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The JSON text is longer than the limit.
+    #[error("event JSON is {size} bytes, the limit is {max}")]
+    TooLarge {
+        /// Bytes given.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// Not valid JSON, or a field has the wrong type or value.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// Unknown format version.
+    #[error("body.v: version {0} is not supported (expected 1)")]
+    Version(u32),
+    /// A field breaks a structural rule.
+    #[error("body.{field}: {reason}")]
+    Field {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No canonical form.
+    #[error("body has no canonical form: {0}")]
+    Canonical(#[from] JcsError),
+    /// The signature does not verify against `body.issuer.key`.
+    #[error("sig: {0}")]
+    Signature(#[from] BadSignature),
+}
+
+fn field(field: &'static str, reason: impl Into<String>) -> EventError {
+    EventError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn is_code(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// A chain id: `[a-z0-9-]{1,64}`.
+pub fn is_chain_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+}
+
+fn is_means(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 35
+        && s.bytes().all(|c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'/')
+        })
+}
+
+impl EventBody {
+    /// Checks the structural rules (everything but signature, membership and chain id).
+    pub fn validate(&self) -> Result<(), EventError> {
+        if self.v != EVENT_VERSION {
+            return Err(EventError::Version(self.v));
+        }
+        if !is_chain_id(&self.chain) {
+            return Err(field("chain", "must be 1-64 characters of a-z, 0-9, '-'"));
+        }
+        if self.ucr.is_none() && self.container.is_none() {
+            return Err(field("ucr", "an event needs a ucr, a container, or both"));
+        }
+        if self.kind.requires_ucr_and_container() {
+            if self.ucr.is_none() {
+                return Err(field(
+                    "ucr",
+                    format!("required for kind {}", self.kind.as_str()),
+                ));
+            }
+            if self.container.is_none() {
+                return Err(field(
+                    "container",
+                    format!("required for kind {}", self.kind.as_str()),
+                ));
+            }
+        }
+        if self.kind.requires_location() && self.location.is_none() {
+            return Err(field(
+                "location",
+                format!("required for kind {}", self.kind.as_str()),
+            ));
+        }
+        if self.time == 0 || self.time > MAX_SAFE_INTEGER {
+            return Err(field(
+                "time",
+                "must be milliseconds since 1970 in 1..=2^53-1",
+            ));
+        }
+        if let Some(t) = &self.transport {
+            if !is_means(&t.means) {
+                return Err(field(
+                    "transport.means",
+                    "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'",
+                ));
+            }
+            if let Some(v) = &t.voyage {
+                if !is_means(v) {
+                    return Err(field(
+                        "transport.voyage",
+                        "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'",
+                    ));
+                }
+            }
+        }
+        if self.refs.len() > MAX_REFS {
+            return Err(field("refs", format!("at most {MAX_REFS} references")));
+        }
+        let mut refs = self.refs.clone();
+        refs.sort();
+        if refs.windows(2).any(|w| w[0] == w[1]) {
+            return Err(field("refs", "an event is referenced twice"));
+        }
+        if self.documents.len() > MAX_DOCUMENTS {
+            return Err(field(
+                "documents",
+                format!("at most {MAX_DOCUMENTS} documents"),
+            ));
+        }
+        if self.kind == EventKind::DocumentAnchored && self.documents.is_empty() {
+            return Err(field(
+                "documents",
+                "document_anchored needs at least one document",
+            ));
+        }
+        if let Some(d) = self.documents.iter().find(|d| !is_code(&d.kind, 32)) {
+            return Err(field(
+                "documents.kind",
+                format!("{:?} must be 1-32 characters of a-z, 0-9, '_'", d.kind),
+            ));
+        }
+        if self.details.len() > MAX_DETAILS {
+            return Err(field("details", format!("at most {MAX_DETAILS} fields")));
+        }
+        if let Some(name) = self.details.keys().find(|n| !is_code(n, 64)) {
+            return Err(field(
+                "details",
+                format!("field name {name:?} must be 1-64 characters of a-z, 0-9, '_'"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `EVENT_DOMAIN || 0x00 || JCS(body)`: the exact bytes the issuer signs.
+    pub fn signing_bytes(&self) -> Result<Vec<u8>, EventError> {
+        let value = serde_json::to_value(self).map_err(|e| EventError::Malformed(e.to_string()))?;
+        let canon = jcs::canonicalize(&value)?;
+        if canon.len() > MAX_BODY_BYTES {
+            return Err(EventError::TooLarge {
+                size: canon.len(),
+                max: MAX_BODY_BYTES,
+            });
+        }
+        let mut msg = Vec::with_capacity(EVENT_DOMAIN.len() + 1 + canon.len());
+        msg.extend_from_slice(EVENT_DOMAIN);
+        msg.push(0);
+        msg.extend_from_slice(&canon);
+        Ok(msg)
+    }
+
+    /// Validates, then signs with `key` (which should be `issuer.key`'s secret).
+    pub fn sign(self, key: &SecretKey) -> Result<Event, EventError> {
+        self.validate()?;
+        let message = self.signing_bytes()?;
+        let sig = key.sign(&message);
+        Ok(Event::assemble(self, sig, message))
+    }
+}
+
+/// A structurally valid signed event, with its id and signing bytes computed once.
+///
+/// Holding an `Event` means the body passed [`EventBody::validate`]; the signature is checked
+/// separately by [`Event::verify_signature`] (membership and role checks need ledger state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    body: EventBody,
+    sig: Signature,
+    id: EventId,
+    message: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireEvent {
+    body: EventBody,
+    sig: Signature,
+}
+
+impl Event {
+    fn assemble(body: EventBody, sig: Signature, message: Vec<u8>) -> Event {
+        let id = Hash::of(&[&message]);
+        Event {
+            body,
+            sig,
+            id,
+            message,
+        }
+    }
+
+    /// Builds from parts, checking the structural rules (not the signature).
+    pub fn new(body: EventBody, sig: Signature) -> Result<Event, EventError> {
+        body.validate()?;
+        let message = body.signing_bytes()?;
+        Ok(Event::assemble(body, sig, message))
+    }
+
+    /// Parses the JSON wire form, bounding its size before parsing.
+    pub fn from_json(bytes: &[u8]) -> Result<Event, EventError> {
+        if bytes.len() > MAX_EVENT_JSON_BYTES {
+            return Err(EventError::TooLarge {
+                size: bytes.len(),
+                max: MAX_EVENT_JSON_BYTES,
+            });
+        }
+        let wire: WireEvent =
+            serde_json::from_slice(bytes).map_err(|e| EventError::Malformed(e.to_string()))?;
+        Event::new(wire.body, wire.sig)
+    }
+
+    /// The JSON wire form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The signed body.
+    pub fn body(&self) -> &EventBody {
+        &self.body
+    }
+
+    /// The issuer's signature.
+    pub fn sig(&self) -> &Signature {
+        &self.sig
+    }
+
+    /// The event id.
+    pub fn id(&self) -> EventId {
+        self.id
+    }
+
+    /// The signed message `EVENT_DOMAIN || 0x00 || JCS(body)`.
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// Checks the signature with `verify_strict` against `body.issuer.key`.
+    pub fn verify_signature(&self) -> Result<(), EventError> {
+        Ok(self.body.issuer.key.verify(&self.message, &self.sig)?)
+    }
+
+    /// The log leaf data: `id (32 bytes) || signature (64 bytes)`.
+    pub fn leaf_data(&self) -> [u8; 96] {
+        let mut out = [0u8; 96];
+        out[..32].copy_from_slice(self.id.as_bytes());
+        out[32..].copy_from_slice(&self.sig.to_bytes());
+        out
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WireEvent {
+            body: self.body.clone(),
+            sig: self.sig,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = WireEvent::deserialize(d)?;
+        Event::new(wire.body, wire.sig).map_err(serde::de::Error::custom)
+    }
+}

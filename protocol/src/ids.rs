@@ -1,0 +1,317 @@
+//! Identifiers: WCO UCR, ISO 6346 container number, UN/LOCODE, organisation id.
+//!
+//! Each is a validated string newtype; the JSON form is the string itself, and parsing never
+//! normalises (lowercase or spaces are refused, not fixed), so a signed body has one spelling.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why an identifier was refused. `what` names the identifier type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {value:?}: {reason}")]
+pub struct IdError {
+    /// The identifier type ("UCR", "container number", ...).
+    pub what: &'static str,
+    /// The refused value, cut to 40 characters.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn err(what: &'static str, value: &str, reason: impl Into<String>) -> IdError {
+    IdError {
+        what,
+        value: value.chars().take(40).collect(),
+        reason: reason.into(),
+    }
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $validate:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The identifier as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                $validate(s)?;
+                Ok($name(s.to_owned()))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                $validate(&s)?;
+                Ok($name(s))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// WCO Unique Consignment Reference: `[year digit][ISO 3166 country][trader id and reference]`,
+    /// 4 to 35 characters of `A-Z 0-9 -`, e.g. `9GB123456789012-INV0001`.
+    Ucr,
+    validate_ucr
+);
+string_id!(
+    /// ISO 6346 container number: owner code (3 letters), category (U, J or Z), 6-digit serial,
+    /// check digit, e.g. `CSQU3054383`.
+    ContainerId,
+    validate_container
+);
+string_id!(
+    /// UN/LOCODE: ISO 3166 country (2 letters) and a 3-character location code of `A-Z 2-9`,
+    /// without the space, e.g. `NLRTM`.
+    UnLocode,
+    validate_locode
+);
+string_id!(
+    /// Organisation id on the ledger: 2 to 64 characters of `a-z 0-9 -`, starting with a letter
+    /// and not ending with `-`, e.g. `nl-customs`.
+    OrgId,
+    validate_org
+);
+
+/// Maximum UCR length set by the WCO recommendation.
+pub const UCR_MAX_LEN: usize = 35;
+
+fn validate_ucr(s: &str) -> Result<(), IdError> {
+    const W: &str = "UCR";
+    let b = s.as_bytes();
+    if b.len() < 4 || b.len() > UCR_MAX_LEN {
+        return Err(err(W, s, format!("length {} outside 4..=35", b.len())));
+    }
+    if !b[0].is_ascii_digit() {
+        return Err(err(W, s, "must start with the last digit of the year"));
+    }
+    if !b[1].is_ascii_uppercase() || !b[2].is_ascii_uppercase() {
+        return Err(err(
+            W,
+            s,
+            "characters 2-3 must be an ISO 3166 country code (A-Z)",
+        ));
+    }
+    if let Some(p) = b
+        .iter()
+        .position(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'-'))
+    {
+        return Err(err(
+            W,
+            s,
+            format!("character {} is not A-Z, 0-9 or '-'", p + 1),
+        ));
+    }
+    if b[3] == b'-' || b[b.len() - 1] == b'-' {
+        return Err(err(W, s, "the trader part must not start or end with '-'"));
+    }
+    Ok(())
+}
+
+/// ISO 6346 letter values: A=10 and up, skipping multiples of 11.
+fn iso6346_value(c: u8) -> Option<u32> {
+    match c {
+        b'0'..=b'9' => Some(u32::from(c - b'0')),
+        b'A'..=b'Z' => {
+            let mut v = 10 + u32::from(c - b'A');
+            v += (v - 1) / 10; // skip 11, 22, 33
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
+/// The ISO 6346 check digit of the first 10 characters (owner, category, serial).
+pub fn iso6346_check_digit(first10: &[u8]) -> Option<u8> {
+    let mut sum = 0u32;
+    for (i, c) in first10.iter().enumerate() {
+        sum += iso6346_value(*c)? << i;
+    }
+    Some(((sum % 11) % 10) as u8)
+}
+
+fn validate_container(s: &str) -> Result<(), IdError> {
+    const W: &str = "container number";
+    let b = s.as_bytes();
+    if b.len() != 11 {
+        return Err(err(W, s, format!("must be 11 characters, got {}", b.len())));
+    }
+    if !b[..3].iter().all(u8::is_ascii_uppercase) {
+        return Err(err(W, s, "owner code (characters 1-3) must be A-Z"));
+    }
+    if !matches!(b[3], b'U' | b'J' | b'Z') {
+        return Err(err(W, s, "category (character 4) must be U, J or Z"));
+    }
+    if !b[4..].iter().all(u8::is_ascii_digit) {
+        return Err(err(
+            W,
+            s,
+            "serial and check digit (characters 5-11) must be digits",
+        ));
+    }
+    let expected = iso6346_check_digit(&b[..10]).ok_or_else(|| err(W, s, "bad character"))?;
+    let got = b[10] - b'0';
+    if got != expected {
+        return Err(err(
+            W,
+            s,
+            format!("check digit is {got}, expected {expected}"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_locode(s: &str) -> Result<(), IdError> {
+    const W: &str = "UN/LOCODE";
+    let b = s.as_bytes();
+    if b.len() != 5 {
+        return Err(err(
+            W,
+            s,
+            format!("must be 5 characters without space, got {}", b.len()),
+        ));
+    }
+    if !b[..2].iter().all(u8::is_ascii_uppercase) {
+        return Err(err(W, s, "country (characters 1-2) must be A-Z"));
+    }
+    if !b[2..]
+        .iter()
+        .all(|c| c.is_ascii_uppercase() || matches!(c, b'2'..=b'9'))
+    {
+        return Err(err(W, s, "location (characters 3-5) must be A-Z or 2-9"));
+    }
+    Ok(())
+}
+
+fn validate_org(s: &str) -> Result<(), IdError> {
+    const W: &str = "organisation id";
+    let b = s.as_bytes();
+    if b.len() < 2 || b.len() > 64 {
+        return Err(err(W, s, format!("length {} outside 2..=64", b.len())));
+    }
+    if !b[0].is_ascii_lowercase() {
+        return Err(err(W, s, "must start with a-z"));
+    }
+    if !b
+        .iter()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+    {
+        return Err(err(W, s, "only a-z, 0-9 and '-' are allowed"));
+    }
+    if b[b.len() - 1] == b'-' {
+        return Err(err(W, s, "must not end with '-'"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ucr_table() {
+        for ok in ["9GB123456789012-INV0001", "6NL1234", "0DE9-X"] {
+            assert!(ok.parse::<Ucr>().is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("GB1234", "year"),
+            ("9gb1234", "country"),
+            ("9GB", "length"),
+            ("9GB12 34", "character 6"),
+            ("9GB-1234", "start or end"),
+            ("9GB1234-", "start or end"),
+            ("9GB123456789012345678901234567890123", "length 36"),
+        ] {
+            let e = bad
+                .parse::<Ucr>()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(e.starts_with("invalid UCR"), "{e}");
+        }
+    }
+
+    #[test]
+    fn container_table() {
+        // CSQU3054383 is the ISO 6346 example on Wikipedia; the others are checked by hand.
+        for ok in ["CSQU3054383", "MSKU9070323", "TGHU8765436"] {
+            assert!(ok.parse::<ContainerId>().is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("CSQU3054384", "check digit is 4, expected 3"),
+            ("CSQX3054383", "category"),
+            ("csqu3054383", "owner code"),
+            ("CSQU305438", "11 characters"),
+            ("CSQU30543A3", "digits"),
+        ] {
+            let e = bad
+                .parse::<ContainerId>()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn letter_values_skip_multiples_of_eleven() {
+        let v: Vec<u32> = b"ABJKLTUVZ"
+            .iter()
+            .filter_map(|c| iso6346_value(*c))
+            .collect();
+        assert_eq!(v, vec![10, 12, 20, 21, 23, 31, 32, 34, 38]);
+    }
+
+    #[test]
+    fn locode_and_org_table() {
+        assert!("NLRTM".parse::<UnLocode>().is_ok());
+        assert!("DEHAM".parse::<UnLocode>().is_ok());
+        assert!("US2AX".parse::<UnLocode>().is_ok());
+        for bad in ["NL RTM", "nlrtm", "NLRT1", "NLRT", "1LRTM"] {
+            assert!(bad.parse::<UnLocode>().is_err(), "{bad}");
+        }
+        assert!("nl-customs".parse::<OrgId>().is_ok());
+        for bad in ["NL", "-x", "x-", "a", "a_b", "9ab"] {
+            assert!(bad.parse::<OrgId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serde_refuses_invalid() {
+        let e = serde_json::from_str::<Ucr>("\"bad\"")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.unwrap_or_default().contains("invalid UCR"));
+        let u: Ucr = serde_json::from_str("\"9GB1234\"").unwrap_or_else(|_| Ucr("x".into()));
+        assert_eq!(u.as_str(), "9GB1234");
+    }
+}

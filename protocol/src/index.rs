@@ -1,0 +1,351 @@
+//! The authenticated subject index: for each consignment (UCR) and container, the number of its
+//! events in the log and an accumulated hash of their ids, committed in a sparse Merkle tree.
+//!
+//! Keys are 256-bit hashes, walked most significant bit first. A leaf sits at the shallowest depth
+//! where it is alone in its subtree; an empty subtree hashes to 32 zero bytes.
+//! `leaf = BLAKE3(0x02 || key || value_hash)`, `node = BLAKE3(0x03 || left || right)`.
+//! A proof is the sibling list from the root down to the leaf's depth plus the leaf found there,
+//! so it proves both presence (with the entry) and absence.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::EventId;
+use crate::hash::Hash;
+use crate::ids::{ContainerId, Ucr};
+
+/// Domain of index keys.
+pub const INDEX_KEY_DOMAIN: &[u8] = b"tradelog/index-key/v1";
+/// Domain of the per-subject accumulator.
+pub const INDEX_ACC_DOMAIN: &[u8] = b"tradelog/index-acc/v1";
+/// Domain of an entry's value hash.
+pub const INDEX_VALUE_DOMAIN: &[u8] = b"tradelog/index-value/v1";
+/// Depth of the tree: one level per key bit.
+pub const INDEX_DEPTH: usize = 256;
+
+/// What an index key is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Subject {
+    /// A consignment by UCR.
+    Consignment(Ucr),
+    /// A container by ISO 6346 number.
+    Container(ContainerId),
+}
+
+impl Subject {
+    /// `BLAKE3("tradelog/index-key/v1" || 0x00 || type || id)`, type 0x01 consignment, 0x02 container.
+    pub fn key(&self) -> Hash {
+        match self {
+            Subject::Consignment(u) => {
+                Hash::domain(INDEX_KEY_DOMAIN, &[&[1], u.as_str().as_bytes()])
+            }
+            Subject::Container(c) => Hash::domain(INDEX_KEY_DOMAIN, &[&[2], c.as_str().as_bytes()]),
+        }
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Consignment(u) => write!(f, "consignment {u}"),
+            Subject::Container(c) => write!(f, "container {c}"),
+        }
+    }
+}
+
+/// A subject's index entry: event count and accumulator over its event ids in log order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexEntry {
+    /// Events recorded for the subject.
+    pub count: u64,
+    /// `acc_0 = 0^32`, `acc_i = BLAKE3("tradelog/index-acc/v1" || 0x00 || acc_{i-1} || id_i)`.
+    pub acc: Hash,
+}
+
+impl IndexEntry {
+    /// The entry after one more event.
+    pub fn next(&self, id: &EventId) -> IndexEntry {
+        IndexEntry {
+            count: self.count + 1,
+            acc: Hash::domain(INDEX_ACC_DOMAIN, &[self.acc.as_bytes(), id.as_bytes()]),
+        }
+    }
+
+    /// The entry for a list of event ids, in order.
+    pub fn over<'a>(ids: impl IntoIterator<Item = &'a EventId>) -> IndexEntry {
+        ids.into_iter()
+            .fold(IndexEntry::default(), |e, id| e.next(id))
+    }
+
+    /// `BLAKE3("tradelog/index-value/v1" || 0x00 || count (u64 BE) || acc)`.
+    pub fn value_hash(&self) -> Hash {
+        Hash::domain(
+            INDEX_VALUE_DOMAIN,
+            &[&self.count.to_be_bytes(), self.acc.as_bytes()],
+        )
+    }
+}
+
+fn bit(key: &Hash, depth: usize) -> bool {
+    (key.0[depth / 8] >> (7 - depth % 8)) & 1 == 1
+}
+
+fn leaf_hash(key: &Hash, value_hash: &Hash) -> Hash {
+    Hash::of(&[&[0x02], key.as_bytes(), value_hash.as_bytes()])
+}
+
+fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    Hash::of(&[&[0x03], left.as_bytes(), right.as_bytes()])
+}
+
+#[derive(Debug)]
+enum Node {
+    Empty,
+    Leaf {
+        key: Hash,
+        entry: IndexEntry,
+        hash: Hash,
+    },
+    Internal {
+        left: Arc<Node>,
+        right: Arc<Node>,
+        hash: Hash,
+    },
+}
+
+impl Node {
+    fn hash(&self) -> Hash {
+        match self {
+            Node::Empty => Hash::ZERO,
+            Node::Leaf { hash, .. } | Node::Internal { hash, .. } => *hash,
+        }
+    }
+
+    fn leaf(key: Hash, entry: IndexEntry) -> Arc<Node> {
+        let hash = leaf_hash(&key, &entry.value_hash());
+        Arc::new(Node::Leaf { key, entry, hash })
+    }
+
+    fn internal(left: Arc<Node>, right: Arc<Node>) -> Arc<Node> {
+        let hash = node_hash(&left.hash(), &right.hash());
+        Arc::new(Node::Internal { left, right, hash })
+    }
+}
+
+/// The leaf a proof ends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofLeaf {
+    /// The leaf's key.
+    pub key: Hash,
+    /// The leaf's value hash.
+    pub value_hash: Hash,
+}
+
+/// Proof of a key's entry, or of its absence, under an index root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexProof {
+    /// Sibling hashes from depth 1 (child of the root) down to the leaf's depth.
+    pub siblings: Vec<Hash>,
+    /// The leaf at the end of the key's path; absent when the path ends in an empty subtree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf: Option<ProofLeaf>,
+}
+
+/// Why an index proof was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexProofError {
+    /// More siblings than key bits.
+    #[error("index proof has {0} siblings, more than {INDEX_DEPTH}")]
+    TooLong(usize),
+    /// The end leaf is another key that does not share the path.
+    #[error("index proof ends on a leaf off the key's path")]
+    OffPath,
+    /// The hashes do not lead to the root.
+    #[error("index proof does not lead to the index root")]
+    Mismatch,
+}
+
+impl IndexProof {
+    /// Checks the proof for `key` under `root`; returns the key's value hash, or `None` if the
+    /// proof shows the key is absent.
+    pub fn verify(&self, root: &Hash, key: &Hash) -> Result<Option<Hash>, IndexProofError> {
+        let depth = self.siblings.len();
+        if depth > INDEX_DEPTH {
+            return Err(IndexProofError::TooLong(depth));
+        }
+        let (mut cur, found) = match &self.leaf {
+            None => (Hash::ZERO, None),
+            Some(l) => {
+                if (0..depth).any(|d| bit(&l.key, d) != bit(key, d)) {
+                    return Err(IndexProofError::OffPath);
+                }
+                let found = (l.key == *key).then_some(l.value_hash);
+                (leaf_hash(&l.key, &l.value_hash), found)
+            }
+        };
+        for d in (0..depth).rev() {
+            let sib = &self.siblings[d];
+            cur = if bit(key, d) {
+                node_hash(sib, &cur)
+            } else {
+                node_hash(&cur, sib)
+            };
+        }
+        if cur == *root {
+            Ok(found)
+        } else {
+            Err(IndexProofError::Mismatch)
+        }
+    }
+
+    /// Checks that `subject` has exactly `entry` under `root` (an empty entry means absent).
+    pub fn verify_entry(
+        &self,
+        root: &Hash,
+        subject: &Subject,
+        entry: &IndexEntry,
+    ) -> Result<bool, IndexProofError> {
+        let found = self.verify(root, &subject.key())?;
+        Ok(match found {
+            Some(v) => v == entry.value_hash(),
+            None => entry.count == 0,
+        })
+    }
+}
+
+/// The index: a persistent (copy-on-write) sparse Merkle tree. Cloning is O(1), so a node can
+/// keep the index of a certified head while building the next one.
+#[derive(Debug, Clone)]
+pub struct Index {
+    root: Arc<Node>,
+    len: u64,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            root: Arc::new(Node::Empty),
+            len: 0,
+        }
+    }
+}
+
+impl Index {
+    /// An empty index (root = 32 zero bytes).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The root hash.
+    pub fn root(&self) -> Hash {
+        self.root.hash()
+    }
+
+    /// Number of subjects.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True if no subject has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entry of `key`, if any.
+    pub fn get(&self, key: &Hash) -> Option<IndexEntry> {
+        let mut node = &self.root;
+        let mut depth = 0;
+        loop {
+            match node.as_ref() {
+                Node::Empty => return None,
+                Node::Leaf { key: k, entry, .. } => return (k == key).then_some(*entry),
+                Node::Internal { left, right, .. } => {
+                    node = if bit(key, depth) { right } else { left };
+                    depth += 1;
+                }
+            }
+        }
+    }
+
+    /// Appends event `id` to `subject`'s entry.
+    pub fn record(&mut self, subject: &Subject, id: &EventId) {
+        let key = subject.key();
+        let entry = self.get(&key).unwrap_or_default().next(id);
+        if entry.count == 1 {
+            self.len += 1;
+        }
+        self.root = insert(&self.root, 0, key, entry);
+    }
+
+    /// Proof of `key`'s entry or absence under [`Index::root`].
+    pub fn prove(&self, key: &Hash) -> IndexProof {
+        let mut siblings = Vec::new();
+        let mut node = &self.root;
+        let mut depth = 0;
+        loop {
+            match node.as_ref() {
+                Node::Empty => {
+                    return IndexProof {
+                        siblings,
+                        leaf: None,
+                    }
+                }
+                Node::Leaf { key, entry, .. } => {
+                    let leaf = Some(ProofLeaf {
+                        key: *key,
+                        value_hash: entry.value_hash(),
+                    });
+                    return IndexProof { siblings, leaf };
+                }
+                Node::Internal { left, right, .. } => {
+                    if bit(key, depth) {
+                        siblings.push(left.hash());
+                        node = right;
+                    } else {
+                        siblings.push(right.hash());
+                        node = left;
+                    }
+                    depth += 1;
+                }
+            }
+        }
+    }
+}
+
+fn insert(node: &Arc<Node>, depth: usize, key: Hash, entry: IndexEntry) -> Arc<Node> {
+    match node.as_ref() {
+        Node::Empty => Node::leaf(key, entry),
+        Node::Leaf { key: k, .. } if *k == key => Node::leaf(key, entry),
+        Node::Leaf { key: k, .. } => split(node.clone(), *k, Node::leaf(key, entry), key, depth),
+        Node::Internal { left, right, .. } => {
+            if bit(&key, depth) {
+                Node::internal(left.clone(), insert(right, depth + 1, key, entry))
+            } else {
+                Node::internal(insert(left, depth + 1, key, entry), right.clone())
+            }
+        }
+    }
+}
+
+/// Places two leaves with different keys under a new subtree at `depth`.
+fn split(a: Arc<Node>, ka: Hash, b: Arc<Node>, kb: Hash, depth: usize) -> Arc<Node> {
+    let (ba, bb) = (bit(&ka, depth), bit(&kb, depth));
+    if ba == bb {
+        let child = split(a, ka, b, kb, depth + 1);
+        let empty = Arc::new(Node::Empty);
+        if ba {
+            Node::internal(empty, child)
+        } else {
+            Node::internal(child, empty)
+        }
+    } else if ba {
+        Node::internal(b, a)
+    } else {
+        Node::internal(a, b)
+    }
+}

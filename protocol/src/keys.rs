@@ -1,0 +1,269 @@
+//! Ed25519 keys and signatures with their hex JSON forms. Verification is RFC 8032 with the
+//! strict checks of `ed25519-dalek`'s `verify_strict`; batch verification is a fast path.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_dalek::Signer;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::hash::{decode_hex, HexError};
+
+/// Why a key or signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Not 64 lowercase hex characters.
+    #[error("public key: {0}")]
+    Hex(HexError),
+    /// Not a valid compressed Edwards point.
+    #[error("public key is not a valid ed25519 point")]
+    NotAPoint,
+    /// A small-order ("weak") key that any signature could match.
+    #[error("public key has small order and is refused")]
+    Weak,
+}
+
+/// A signature did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("ed25519 signature does not verify (strict RFC 8032 rules)")]
+pub struct BadSignature;
+
+/// An ed25519 public key. JSON: 64 lowercase hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublicKey(ed25519_dalek::VerifyingKey);
+
+impl PartialOrd for PublicKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PublicKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.to_bytes().cmp(&other.to_bytes())
+    }
+}
+
+impl PublicKey {
+    /// Parses 32 bytes, refusing invalid and small-order points.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotAPoint)?;
+        if key.is_weak() {
+            return Err(KeyError::Weak);
+        }
+        Ok(PublicKey(key))
+    }
+
+    /// The 32-byte compressed encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.to_bytes())
+    }
+
+    /// Verifies `sig` over `msg` with `verify_strict`.
+    pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), BadSignature> {
+        self.0.verify_strict(msg, &sig.0).map_err(|_| BadSignature)
+    }
+
+    /// The underlying dalek key.
+    pub fn as_dalek(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl FromStr for PublicKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PublicKey::from_bytes(&decode_hex::<32>(s).map_err(KeyError::Hex)?)
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An ed25519 signature. JSON: 128 lowercase hex characters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(ed25519_dalek::Signature);
+
+impl Signature {
+    /// From the 64-byte encoding `R || S`.
+    pub fn from_bytes(bytes: &[u8; 64]) -> Self {
+        Signature(ed25519_dalek::Signature::from_bytes(bytes))
+    }
+
+    /// The 64-byte encoding `R || S`.
+    pub fn to_bytes(&self) -> [u8; 64] {
+        self.0.to_bytes()
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.to_bytes())
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", self.to_hex())
+    }
+}
+
+impl FromStr for Signature {
+    type Err = HexError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        decode_hex::<64>(s).map(|b| Signature::from_bytes(&b))
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse()
+            .map_err(|e: HexError| serde::de::Error::custom(format!("signature: {e}")))
+    }
+}
+
+/// An ed25519 secret key. `Debug` never prints the secret.
+#[derive(Clone)]
+pub struct SecretKey(ed25519_dalek::SigningKey);
+
+impl SecretKey {
+    /// From a 32-byte seed (RFC 8032 private key). Randomness is the caller's business.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        SecretKey(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// The 32-byte seed. Handle with care.
+    pub fn to_seed(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key())
+    }
+
+    /// Signs `msg` (pure RFC 8032 Ed25519, deterministic).
+    pub fn sign(&self, msg: &[u8]) -> Signature {
+        Signature(self.0.sign(msg))
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey(public={}, secret=<redacted>)", self.public())
+    }
+}
+
+/// Verifies many `(key, message, signature)` triples.
+///
+/// Runs `ed25519_dalek::verify_batch` first; if the batch fails, checks each item with
+/// `verify_strict` and returns the index of the first bad one. Batch verification may accept a
+/// crafted signature that strict verification refuses (cofactor ambiguity), so consensus-critical
+/// admission uses [`PublicKey::verify`]; this is for auditors and light clients re-checking
+/// signatures that validators already admitted strictly.
+pub fn verify_batch(items: &[(&PublicKey, &[u8], &Signature)]) -> Result<(), usize> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let msgs: Vec<&[u8]> = items.iter().map(|(_, m, _)| *m).collect();
+    let sigs: Vec<ed25519_dalek::Signature> = items.iter().map(|(_, _, s)| s.0).collect();
+    let keys: Vec<ed25519_dalek::VerifyingKey> = items.iter().map(|(k, _, _)| k.0).collect();
+    if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
+        return Ok(());
+    }
+    for (i, (k, m, s)) in items.iter().enumerate() {
+        if k.verify(m, s).is_err() {
+            return Err(i);
+        }
+    }
+    // Batch refused but every strict check passed: a legitimately strict-valid set. Accept.
+    Ok(())
+}
+
+/// Verifies with the non-strict dalek `verify` (used only in tests to show the strict difference).
+#[cfg(test)]
+pub(crate) fn verify_loose(key: &PublicKey, msg: &[u8], sig: &Signature) -> bool {
+    use ed25519_dalek::Verifier as _;
+    key.0.verify(msg, &sig.0).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_tamper() {
+        let sk = SecretKey::from_seed(&[7u8; 32]);
+        let sig = sk.sign(b"hello");
+        assert!(sk.public().verify(b"hello", &sig).is_ok());
+        assert!(verify_loose(&sk.public(), b"hello", &sig));
+        assert_eq!(sk.public().verify(b"hellO", &sig), Err(BadSignature));
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        // The identity point (y = 1) has small order.
+        let mut id = [0u8; 32];
+        id[0] = 1;
+        assert_eq!(PublicKey::from_bytes(&id), Err(KeyError::Weak));
+    }
+
+    #[test]
+    fn debug_redacts_secret() {
+        let sk = SecretKey::from_seed(&[9u8; 32]);
+        let s = format!("{sk:?}");
+        assert!(s.contains("redacted"));
+        assert!(!s.contains(&hex::encode([9u8; 32])));
+    }
+
+    #[test]
+    fn batch_finds_the_bad_item() {
+        let keys: Vec<SecretKey> = (0..5u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let pubs: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+        let msgs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
+        let mut sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+        let items: Vec<_> = (0..5)
+            .map(|i| (&pubs[i], msgs[i].as_slice(), &sigs[i]))
+            .collect();
+        assert_eq!(verify_batch(&items), Ok(()));
+        sigs[3] = keys[3].sign(b"other");
+        let items: Vec<_> = (0..5)
+            .map(|i| (&pubs[i], msgs[i].as_slice(), &sigs[i]))
+            .collect();
+        assert_eq!(verify_batch(&items), Err(3));
+    }
+}

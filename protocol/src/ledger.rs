@@ -1,0 +1,183 @@
+//! The ledger state machine: admission rules for events and the effect of a block on the log,
+//! the subject index and the head. Pure: the node persists what it computes.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::bundle::{ProofBundle, ProvenEvent, BUNDLE_VERSION};
+use crate::event::{Event, EventError, EventId};
+use crate::hash::Hash;
+use crate::head::{Certificate, Head, ValidatorSet};
+use crate::index::{Index, Subject};
+use crate::merkle::{leaf_hash, MerkleLog};
+use crate::roles::{AuthError, Genesis, Membership};
+
+/// Why an event or block was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// Structural or signature problem.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// Membership or permission problem.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The event is already in the log.
+    #[error("event {0} is already in the log")]
+    Duplicate(EventId),
+    /// The block time goes backwards.
+    #[error("block time {got} is before the previous head's time {prev}")]
+    Time {
+        /// Proposed time.
+        got: u64,
+        /// Previous head's.
+        prev: u64,
+    },
+}
+
+/// The subjects an event is indexed under: its consignment, then its container.
+pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
+    let b = event.body();
+    b.ucr
+        .iter()
+        .map(|u| Subject::Consignment(u.clone()))
+        .chain(b.container.iter().map(|c| Subject::Container(c.clone())))
+}
+
+/// The whole ledger in memory: events, log, index and heads.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    genesis_hash: Hash,
+    membership: Membership,
+    validators: ValidatorSet,
+    log: MerkleLog,
+    index: Index,
+    events: Vec<Event>,
+    by_id: HashMap<EventId, u64>,
+    by_subject: HashMap<Hash, Vec<u64>>,
+    heads: Vec<Head>,
+}
+
+impl Ledger {
+    /// The ledger at genesis (no blocks).
+    pub fn new(genesis: &Genesis) -> Ledger {
+        Ledger {
+            genesis_hash: genesis.hash(),
+            membership: genesis.membership(),
+            validators: genesis.validator_set().clone(),
+            log: MerkleLog::new(),
+            index: Index::new(),
+            events: Vec::new(),
+            by_id: HashMap::new(),
+            by_subject: HashMap::new(),
+            heads: Vec::new(),
+        }
+    }
+
+    /// Admission check: chain id, issuer, role, strict signature, not yet in the log.
+    pub fn check(&self, event: &Event) -> Result<(), LedgerError> {
+        self.membership.authorize(event.body())?;
+        event.verify_signature()?;
+        if self.by_id.contains_key(&event.id()) {
+            return Err(LedgerError::Duplicate(event.id()));
+        }
+        Ok(())
+    }
+
+    /// Checks every event of a block, then appends them all and returns the new head.
+    /// Nothing changes if any event is refused.
+    pub fn append_block(&mut self, events: Vec<Event>, time: u64) -> Result<Head, LedgerError> {
+        let prev = self.heads.last();
+        if let Some(p) = prev {
+            if time < p.time {
+                return Err(LedgerError::Time {
+                    got: time,
+                    prev: p.time,
+                });
+            }
+        }
+        let mut in_block = HashSet::new();
+        for e in &events {
+            self.check(e)?;
+            if !in_block.insert(e.id()) {
+                return Err(LedgerError::Duplicate(e.id()));
+            }
+        }
+        let prev_hash = prev.map_or(self.genesis_hash, Head::hash);
+        for e in events {
+            let index = self.log.push(leaf_hash(&e.leaf_data()));
+            for s in subjects(&e) {
+                self.index.record(&s, &e.id());
+                self.by_subject.entry(s.key()).or_default().push(index);
+            }
+            self.by_id.insert(e.id(), index);
+            self.events.push(e);
+        }
+        let head = Head {
+            chain: self.membership.chain().to_owned(),
+            height: self.heads.len() as u64 + 1,
+            time,
+            prev: prev_hash,
+            log_size: self.log.size(),
+            log_root: self.log.root(),
+            index_root: self.index.root(),
+            validators: self.validators.hash(),
+        };
+        self.heads.push(head.clone());
+        Ok(head)
+    }
+
+    /// The latest head.
+    pub fn head(&self) -> Option<&Head> {
+        self.heads.last()
+    }
+
+    /// The head at `height` (from 1).
+    pub fn head_at(&self, height: u64) -> Option<&Head> {
+        self.heads.get(height.checked_sub(1)? as usize)
+    }
+
+    /// The event at log position `index`.
+    pub fn event(&self, index: u64) -> Option<&Event> {
+        self.events.get(index as usize)
+    }
+
+    /// Log position of an event.
+    pub fn position(&self, id: &EventId) -> Option<u64> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The Merkle log.
+    pub fn log(&self) -> &MerkleLog {
+        &self.log
+    }
+
+    /// Log positions of a subject's events, in order.
+    pub fn positions(&self, subject: &Subject) -> &[u64] {
+        self.by_subject
+            .get(&subject.key())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// A proof bundle for `subject` against the latest head, certified by `certificate`.
+    /// `None` before the first block.
+    pub fn bundle(&self, subject: &Subject, certificate: Certificate) -> Option<ProofBundle> {
+        let head = self.head()?.clone();
+        let mut events = Vec::new();
+        for &i in self.positions(subject) {
+            let proof = self.log.prove_inclusion(i, head.log_size)?;
+            events.push(ProvenEvent {
+                index: i,
+                event: self.events.get(i as usize)?.clone(),
+                proof: proof.path,
+            });
+        }
+        Some(ProofBundle {
+            version: BUNDLE_VERSION,
+            subject: subject.clone(),
+            head,
+            certificate,
+            events,
+            index_entry: self.index.get(&subject.key()).unwrap_or_default(),
+            index_proof: self.index.prove(&subject.key()),
+        })
+    }
+}

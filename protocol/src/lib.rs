@@ -1,0 +1,44 @@
+//! `tradelog-protocol`: the pure rules of the tradelog ledger. No I/O, no clock, no randomness.
+//!
+//! It owns:
+//! - identifiers ([`ids`]): WCO UCR, ISO 6346 container numbers, UN/LOCODE, organisation ids;
+//! - consignment events ([`event`]) with their RFC 8785 canonical signing bytes, ids and ed25519
+//!   signatures ([`keys`]), and selective disclosure of detail fields ([`disclosure`]);
+//! - the ledger log ([`merkle`]): an RFC 9162 Merkle tree over BLAKE3 with inclusion and
+//!   consistency proofs;
+//! - the subject index ([`index`]): a sparse Merkle tree committing each consignment's and
+//!   container's event count and accumulated ids, so omissions are detectable;
+//! - heads, validator sets and quorum certificates ([`head`]);
+//! - roles, permissions, genesis and membership ([`roles`]);
+//! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]).
+//!
+//! Every byte-level rule is specified in `docs/PROTOCOL.md`, with test vectors.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod bundle;
+pub mod disclosure;
+pub mod event;
+pub mod hash;
+pub mod head;
+pub mod ids;
+pub mod index;
+pub mod jcs;
+pub mod keys;
+pub mod ledger;
+pub mod merkle;
+pub mod roles;
+pub mod sample;
+pub mod vectors;
+
+pub use bundle::{BundleError, ProofBundle, ProvenEvent, Provenance};
+pub use event::{Event, EventBody, EventError, EventId, EventKind, Issuer};
+pub use hash::Hash;
+pub use head::{Certificate, Head, Validator, ValidatorSet};
+pub use ids::{ContainerId, OrgId, Ucr, UnLocode};
+pub use index::{Index, IndexEntry, IndexProof, Subject};
+pub use keys::{PublicKey, SecretKey, Signature};
+pub use ledger::{Ledger, LedgerError};
+pub use merkle::{ConsistencyProof, InclusionProof, MerkleLog};
+pub use roles::{Genesis, Membership, Organisation, Role};

@@ -1,0 +1,299 @@
+//! Roles, the permission table, the genesis document and the membership it starts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{is_chain_id, EventBody, EventKind};
+use crate::hash::Hash;
+use crate::head::{ValidatorSet, ValidatorSetError};
+use crate::ids::OrgId;
+use crate::jcs::{self, JcsError};
+use crate::keys::PublicKey;
+
+/// Domain of the genesis hash.
+pub const GENESIS_DOMAIN: &[u8] = b"tradelog/genesis/v1";
+/// Most organisations in a genesis document.
+pub const MAX_ORGANISATIONS: usize = 4096;
+/// Most keys of one organisation.
+pub const MAX_KEYS_PER_ORG: usize = 16;
+
+/// What an organisation is on the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A customs administration.
+    Customs,
+    /// A carrier (shipping line, airline, haulier, rail operator) or terminal.
+    Carrier,
+    /// An e-commerce platform, forwarder or declarant.
+    Platform,
+    /// An auditor: reads and verifies, issues nothing.
+    Auditor,
+}
+
+impl Role {
+    /// The snake_case wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customs => "customs",
+            Role::Carrier => "carrier",
+            Role::Platform => "platform",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// The permission table: may an organisation of this role issue `kind`?
+    pub fn may_issue(self, kind: EventKind) -> bool {
+        use EventKind::*;
+        match self {
+            Role::Customs => matches!(
+                kind,
+                Inspected | Held | Released | Seized | DocumentAnchored
+            ),
+            Role::Carrier => matches!(
+                kind,
+                Booked
+                    | Declared
+                    | Loaded
+                    | Departed
+                    | Arrived
+                    | Discharged
+                    | GateIn
+                    | GateOut
+                    | Transshipped
+                    | Packed
+                    | Unpacked
+                    | Delivered
+                    | DocumentAnchored
+            ),
+            Role::Platform => matches!(
+                kind,
+                Booked | Declared | Packed | Unpacked | Delivered | DocumentAnchored
+            ),
+            Role::Auditor => false,
+        }
+    }
+}
+
+/// A member organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Ledger id.
+    pub id: OrgId,
+    /// Display name, 1-128 characters.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Event-signing keys (1-16).
+    pub keys: Vec<PublicKey>,
+}
+
+/// The genesis document: chain id, members and validators. Its hash identifies the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// Chain id, `[a-z0-9-]{1,64}`.
+    pub chain: String,
+    /// Genesis time, milliseconds since 1970.
+    pub time: u64,
+    /// Member organisations.
+    pub organisations: Vec<Organisation>,
+    /// Validators of height 1.
+    pub validators: ValidatorSet,
+}
+
+/// Why a genesis document is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// Bad chain id.
+    #[error("chain: must be 1-64 characters of a-z, 0-9, '-'")]
+    Chain,
+    /// Too many or no organisations.
+    #[error("organisations: 1..={MAX_ORGANISATIONS} required, got {0}")]
+    Organisations(usize),
+    /// Organisation id used twice.
+    #[error("organisations: id {0} appears twice")]
+    DuplicateOrg(OrgId),
+    /// A key is listed twice.
+    #[error("organisations: key {0} appears twice")]
+    DuplicateKey(String),
+    /// A field of an organisation is invalid.
+    #[error("organisations[{org}].{field}: {reason}")]
+    Org {
+        /// Organisation id.
+        org: OrgId,
+        /// Field.
+        field: &'static str,
+        /// Problem.
+        reason: String,
+    },
+    /// Validator runs for an unknown organisation.
+    #[error("validators: organisation {0} is not a member")]
+    ValidatorOrg(OrgId),
+    /// Validator set invalid.
+    #[error("validators: {0}")]
+    Validators(#[from] ValidatorSetError),
+    /// No canonical form.
+    #[error("genesis has no canonical form: {0}")]
+    Canonical(#[from] JcsError),
+}
+
+/// Why an event's issuer may not issue it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The organisation is not a member.
+    #[error("body.issuer.org: {0} is not a member of this ledger")]
+    UnknownOrg(OrgId),
+    /// The key is not one of the organisation's keys.
+    #[error("body.issuer.key: {key} is not a key of {org}")]
+    UnknownKey {
+        /// Organisation.
+        org: OrgId,
+        /// Key used, hex.
+        key: String,
+    },
+    /// The role does not permit the kind.
+    #[error("body.kind: a {role} organisation ({org}) may not issue {kind} events")]
+    Forbidden {
+        /// Organisation.
+        org: OrgId,
+        /// Its role.
+        role: &'static str,
+        /// The kind it tried.
+        kind: &'static str,
+    },
+    /// The event is for another chain.
+    #[error("body.chain: event is for chain {got:?}, this ledger is {expected:?}")]
+    WrongChain {
+        /// This ledger's chain id.
+        expected: String,
+        /// The event's.
+        got: String,
+    },
+}
+
+impl Genesis {
+    /// Checks every rule of the genesis document.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if !is_chain_id(&self.chain) {
+            return Err(GenesisError::Chain);
+        }
+        let n = self.organisations.len();
+        if n == 0 || n > MAX_ORGANISATIONS {
+            return Err(GenesisError::Organisations(n));
+        }
+        let mut ids = BTreeSet::new();
+        let mut keys = BTreeSet::new();
+        for o in &self.organisations {
+            if !ids.insert(&o.id) {
+                return Err(GenesisError::DuplicateOrg(o.id.clone()));
+            }
+            let org_err = |field, reason: &str| GenesisError::Org {
+                org: o.id.clone(),
+                field,
+                reason: reason.into(),
+            };
+            if o.name.is_empty() || o.name.chars().count() > 128 {
+                return Err(org_err("name", "1-128 characters"));
+            }
+            if o.keys.is_empty() || o.keys.len() > MAX_KEYS_PER_ORG {
+                return Err(org_err("keys", "1-16 keys"));
+            }
+            for k in &o.keys {
+                if !keys.insert(*k) {
+                    return Err(GenesisError::DuplicateKey(k.to_hex()));
+                }
+            }
+        }
+        if let Some(v) = self
+            .validators
+            .validators()
+            .iter()
+            .find(|v| !ids.contains(&v.org))
+        {
+            return Err(GenesisError::ValidatorOrg(v.org.clone()));
+        }
+        jcs::canonicalize(&serde_json::to_value(self).unwrap_or_default())?;
+        Ok(())
+    }
+
+    /// Parses and validates a genesis document.
+    pub fn from_json(bytes: &[u8]) -> Result<Genesis, String> {
+        let g: Genesis = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        g.validate().map_err(|e| e.to_string())?;
+        Ok(g)
+    }
+
+    /// `BLAKE3("tradelog/genesis/v1" || 0x00 || JCS(genesis))`: the parent of the first head.
+    pub fn hash(&self) -> Hash {
+        let canon =
+            jcs::canonicalize(&serde_json::to_value(self).unwrap_or_default()).unwrap_or_default();
+        Hash::domain(GENESIS_DOMAIN, &[&canon])
+    }
+
+    /// The validator set of height 1.
+    pub fn validator_set(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// The membership the genesis starts.
+    pub fn membership(&self) -> Membership {
+        let mut m = Membership {
+            chain: self.chain.clone(),
+            orgs: BTreeMap::new(),
+        };
+        for o in &self.organisations {
+            m.orgs.insert(o.id.clone(), o.clone());
+        }
+        m
+    }
+}
+
+/// Who may issue what: the organisations and their keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    chain: String,
+    orgs: BTreeMap<OrgId, Organisation>,
+}
+
+impl Membership {
+    /// The chain id.
+    pub fn chain(&self) -> &str {
+        &self.chain
+    }
+
+    /// An organisation by id.
+    pub fn org(&self, id: &OrgId) -> Option<&Organisation> {
+        self.orgs.get(id)
+    }
+
+    /// Checks chain id, issuer organisation, key and role permission (not the signature).
+    pub fn authorize(&self, body: &EventBody) -> Result<(), AuthError> {
+        if body.chain != self.chain {
+            return Err(AuthError::WrongChain {
+                expected: self.chain.clone(),
+                got: body.chain.clone(),
+            });
+        }
+        let org = self
+            .orgs
+            .get(&body.issuer.org)
+            .ok_or_else(|| AuthError::UnknownOrg(body.issuer.org.clone()))?;
+        if !org.keys.contains(&body.issuer.key) {
+            return Err(AuthError::UnknownKey {
+                org: org.id.clone(),
+                key: body.issuer.key.to_hex(),
+            });
+        }
+        if !org.role.may_issue(body.kind) {
+            return Err(AuthError::Forbidden {
+                org: org.id.clone(),
+                role: org.role.as_str(),
+                kind: body.kind.as_str(),
+            });
+        }
+        Ok(())
+    }
+}

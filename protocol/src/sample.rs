@@ -1,0 +1,310 @@
+//! A deterministic sample network and consignment routes, for the devnet, demos, tests and
+//! benchmarks. Keys are derived from public names: never use them for a real ledger.
+
+use std::collections::BTreeMap;
+
+use crate::disclosure::commit_detail;
+use crate::event::{
+    DigestAlg, Document, Event, EventBody, EventKind, Issuer, Transport, TransportMode,
+};
+use crate::hash::Hash;
+use crate::head::{Validator, ValidatorSet};
+use crate::ids::{ContainerId, Ucr, UnLocode};
+use crate::keys::SecretKey;
+use crate::roles::{Genesis, Organisation, Role};
+
+/// Chain id of the sample network.
+pub const SAMPLE_CHAIN: &str = "tradelog-devnet";
+/// Genesis time of the sample network: 2026-01-01T00:00:00Z.
+pub const SAMPLE_GENESIS_TIME: u64 = 1_767_225_600_000;
+
+/// The sample organisations: (id, name, role). Three carriers, a platform, two customs
+/// administrations and an auditor; the first four run validators.
+pub const SAMPLE_ORGS: [(&str, &str, Role); 7] = [
+    ("nl-customs", "Dutch Customs Administration", Role::Customs),
+    ("de-customs", "German Customs Administration", Role::Customs),
+    ("blue-anchor-lines", "Blue Anchor Lines", Role::Carrier),
+    ("north-star-shipping", "North Star Shipping", Role::Carrier),
+    ("rhine-barge", "Rhine Barge Company", Role::Carrier),
+    ("shopfast", "ShopFast Marketplace", Role::Platform),
+    ("eu-audit", "EU Trade Audit Office", Role::Auditor),
+];
+
+/// A key derived from a public name: `seed = BLAKE3("tradelog/dev-key/v1" || 0x00 || name)`.
+pub fn dev_key(name: &str) -> SecretKey {
+    SecretKey::from_seed(Hash::domain(b"tradelog/dev-key/v1", &[name.as_bytes()]).as_bytes())
+}
+
+/// The sample network: genesis plus every secret key, by organisation id.
+#[derive(Debug, Clone)]
+pub struct SampleNetwork {
+    /// The genesis document.
+    pub genesis: Genesis,
+    /// Event-signing key of each organisation.
+    pub org_keys: BTreeMap<String, SecretKey>,
+    /// Consensus key of each validator, in genesis order of organisations.
+    pub validator_keys: Vec<SecretKey>,
+}
+
+fn parse<T: std::str::FromStr>(s: &str) -> Option<T> {
+    s.parse().ok()
+}
+
+impl SampleNetwork {
+    /// Builds the network with `validators` validators (1..=4), run by the first organisations.
+    pub fn new(validators: usize) -> Option<SampleNetwork> {
+        let mut org_keys = BTreeMap::new();
+        let mut organisations = Vec::new();
+        for (id, name, role) in SAMPLE_ORGS {
+            let key = dev_key(&format!("org/{id}"));
+            organisations.push(Organisation {
+                id: parse(id)?,
+                name: name.into(),
+                role,
+                keys: vec![key.public()],
+            });
+            org_keys.insert(id.to_owned(), key);
+        }
+        let validator_keys: Vec<SecretKey> = SAMPLE_ORGS
+            .iter()
+            .take(validators.clamp(1, 4))
+            .map(|(id, _, _)| dev_key(&format!("validator/{id}")))
+            .collect();
+        let set = ValidatorSet::try_from(
+            SAMPLE_ORGS
+                .iter()
+                .zip(&validator_keys)
+                .map(|((id, _, _), k)| {
+                    Some(Validator {
+                        org: parse(id)?,
+                        key: k.public(),
+                        power: 1,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        )
+        .ok()?;
+        Some(SampleNetwork {
+            genesis: Genesis {
+                chain: SAMPLE_CHAIN.into(),
+                time: SAMPLE_GENESIS_TIME,
+                organisations,
+                validators: set,
+            },
+            org_keys,
+            validator_keys,
+        })
+    }
+
+    /// Signs `body` with the issuing organisation's key (filling in `issuer`).
+    pub fn sign(&self, org: &str, mut body: EventBody) -> Option<Event> {
+        let key = self.org_keys.get(org)?;
+        body.issuer = Issuer {
+            org: parse(org)?,
+            key: key.public(),
+        };
+        body.sign(key).ok()
+    }
+}
+
+/// An unsigned body with the common fields set; `issuer` is filled in by [`SampleNetwork::sign`].
+pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
+    Some(EventBody {
+        v: crate::event::EVENT_VERSION,
+        chain: SAMPLE_CHAIN.into(),
+        ucr: None,
+        container: None,
+        kind,
+        time,
+        location: None,
+        transport: None,
+        refs: Vec::new(),
+        documents: Vec::new(),
+        details: BTreeMap::new(),
+        issuer: Issuer {
+            org: parse("placeholder")?,
+            key: dev_key("placeholder").public(),
+        },
+    })
+}
+
+/// A valid container number for sample `n` (owner `TLGU`, serial `n`, computed check digit).
+pub fn sample_container(n: u32) -> ContainerId {
+    let first10 = format!("TLGU{:06}", n % 1_000_000);
+    let check = crate::ids::iso6346_check_digit(first10.as_bytes()).unwrap_or(0);
+    ContainerId::try_from(format!("{first10}{check}")).unwrap_or_else(|_| sample_container(0))
+}
+
+/// The UCR of sample consignment `n`.
+pub fn sample_ucr(n: u32) -> Ucr {
+    Ucr::try_from(format!(
+        "6CN{:09}-SF{:06}",
+        913_000_000 + n % 1_000_000,
+        n % 1_000_000
+    ))
+    .unwrap_or_else(|_| sample_ucr(0))
+}
+
+/// One step of a route: issuer, kind, hours after the start, location, container?, transport.
+type Step<'a> = (
+    &'a str,
+    EventKind,
+    u64,
+    Option<&'a str>,
+    bool,
+    Option<&'a Transport>,
+);
+
+/// The route of sample consignment `n`, starting at `t0` (ms): 14 events from booking in
+/// Shanghai to delivery in Duisburg by the platform, the barge operator and, alternating with
+/// `n`, Blue Anchor Lines via Rotterdam (Dutch customs) or North Star Shipping via Hamburg
+/// (German customs).
+pub fn consignment_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Event>> {
+    let ucr = sample_ucr(n);
+    let container = sample_container(n);
+    let loc = |s: &str| parse::<UnLocode>(s);
+    let hour = 3_600_000u64;
+    let vessel = Transport {
+        mode: TransportMode::Sea,
+        means: "IMO9321483".into(),
+        voyage: Some(format!("{:03}W", n % 1000)),
+    };
+    let barge = Transport {
+        mode: TransportMode::InlandWaterway,
+        means: "ENI02326789".into(),
+        voyage: None,
+    };
+    let invoice = Hash::domain(b"sample-invoice", &[&n.to_be_bytes()]);
+    let salt = *Hash::domain(b"sample-salt", &[&n.to_be_bytes()]).as_bytes();
+    let mut salt16 = [0u8; 16];
+    salt16.copy_from_slice(&salt[..16]);
+    let (carrier, port, customs) = if n.is_multiple_of(2) {
+        ("blue-anchor-lines", "NLRTM", "nl-customs")
+    } else {
+        ("north-star-shipping", "DEHAM", "de-customs")
+    };
+    let steps: [Step; 14] = [
+        ("shopfast", EventKind::Booked, 0, None, false, None),
+        (
+            "shopfast",
+            EventKind::DocumentAnchored,
+            1,
+            None,
+            false,
+            None,
+        ),
+        (carrier, EventKind::Packed, 20, Some("CNSHA"), true, None),
+        (carrier, EventKind::GateIn, 30, Some("CNSHA"), true, None),
+        (
+            "shopfast",
+            EventKind::Declared,
+            40,
+            Some("CNSHA"),
+            false,
+            None,
+        ),
+        (
+            carrier,
+            EventKind::Loaded,
+            50,
+            Some("CNSHA"),
+            true,
+            Some(&vessel),
+        ),
+        (
+            carrier,
+            EventKind::Departed,
+            52,
+            Some("CNSHA"),
+            true,
+            Some(&vessel),
+        ),
+        (
+            carrier,
+            EventKind::Arrived,
+            52 + 720,
+            Some(port),
+            true,
+            Some(&vessel),
+        ),
+        (
+            carrier,
+            EventKind::Discharged,
+            52 + 730,
+            Some(port),
+            true,
+            Some(&vessel),
+        ),
+        (
+            "shopfast",
+            EventKind::Declared,
+            52 + 731,
+            Some(port),
+            false,
+            None,
+        ),
+        (
+            customs,
+            EventKind::Inspected,
+            52 + 740,
+            Some(port),
+            true,
+            None,
+        ),
+        (
+            customs,
+            EventKind::Released,
+            52 + 745,
+            Some(port),
+            false,
+            None,
+        ),
+        (
+            "rhine-barge",
+            EventKind::Loaded,
+            52 + 760,
+            Some(port),
+            true,
+            Some(&barge),
+        ),
+        (
+            "rhine-barge",
+            EventKind::Delivered,
+            52 + 800,
+            Some("DEDUI"),
+            true,
+            Some(&barge),
+        ),
+    ];
+    let mut events: Vec<Event> = Vec::with_capacity(steps.len());
+    for (org, kind, h, location, with_container, transport) in steps {
+        let mut b = body(kind, t0 + h * hour)?;
+        b.ucr = Some(ucr.clone());
+        if with_container {
+            b.container = Some(container.clone());
+        }
+        b.location = match location {
+            Some(l) => Some(loc(l)?),
+            None => None,
+        };
+        b.transport = transport.cloned();
+        if let Some(prev) = events.last() {
+            b.refs = vec![prev.id()];
+        }
+        if kind == EventKind::DocumentAnchored {
+            b.documents = vec![Document {
+                kind: "commercial_invoice".into(),
+                alg: DigestAlg::Sha256,
+                digest: invoice,
+            }];
+        }
+        if kind == EventKind::Declared {
+            b.details.insert(
+                "hs_code".into(),
+                commit_detail("hs_code", "850760", &salt16),
+            );
+        }
+        events.push(net.sign(org, b)?);
+    }
+    Some(events)
+}

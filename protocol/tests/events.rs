@@ -1,0 +1,282 @@
+//! Event rules: structure, canonical form, signatures, permissions. Table-driven.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+use tradelog_protocol::event::{EventError, MAX_EVENT_JSON_BYTES};
+use tradelog_protocol::ledger::LedgerError;
+use tradelog_protocol::roles::AuthError;
+use tradelog_protocol::sample::{
+    self, consignment_route, sample_container, sample_ucr, SampleNetwork,
+};
+use tradelog_protocol::{Event, EventKind, Ledger, Role};
+
+fn net() -> SampleNetwork {
+    SampleNetwork::new(4).unwrap()
+}
+
+#[test]
+fn permission_table() {
+    use EventKind::*;
+    let customs_only = [Inspected, Held, Released, Seized];
+    for kind in EventKind::ALL {
+        assert_eq!(
+            Role::Customs.may_issue(kind),
+            customs_only.contains(&kind) || kind == DocumentAnchored,
+            "{kind:?}"
+        );
+        assert!(!Role::Auditor.may_issue(kind));
+        if customs_only.contains(&kind) {
+            assert!(
+                !Role::Carrier.may_issue(kind) && !Role::Platform.may_issue(kind),
+                "{kind:?}"
+            );
+        }
+    }
+    for kind in [
+        Loaded,
+        Departed,
+        Arrived,
+        Discharged,
+        GateIn,
+        GateOut,
+        Transshipped,
+    ] {
+        assert!(Role::Carrier.may_issue(kind) && !Role::Platform.may_issue(kind));
+    }
+    for kind in [
+        Booked,
+        Declared,
+        Packed,
+        Unpacked,
+        Delivered,
+        DocumentAnchored,
+    ] {
+        assert!(Role::Carrier.may_issue(kind) && Role::Platform.may_issue(kind));
+    }
+}
+
+#[test]
+fn structural_rules_table() {
+    let n = net();
+    let base = || {
+        let mut b = sample::body(EventKind::Arrived, 1_767_225_600_000).unwrap();
+        b.ucr = Some(sample_ucr(1));
+        b.location = Some("NLRTM".parse().unwrap());
+        b
+    };
+    type Mutate = fn(&mut tradelog_protocol::EventBody);
+    let cases: Vec<(&str, Mutate, &str)> = vec![
+        ("version", |b| b.v = 2, "body.v"),
+        ("chain", |b| b.chain = "Bad Chain".into(), "body.chain"),
+        ("no subject", |b| b.ucr = None, "body.ucr"),
+        (
+            "no location",
+            |b| b.location = None,
+            "body.location: required for kind arrived",
+        ),
+        ("time zero", |b| b.time = 0, "body.time"),
+        ("time too big", |b| b.time = 1 << 53, "body.time"),
+        (
+            "packed needs container",
+            |b| b.kind = EventKind::Packed,
+            "body.container",
+        ),
+        (
+            "doc anchored needs doc",
+            |b| b.kind = EventKind::DocumentAnchored,
+            "body.documents",
+        ),
+        (
+            "dup refs",
+            |b| b.refs = vec![tradelog_protocol::Hash::ZERO; 2],
+            "body.refs",
+        ),
+        (
+            "too many refs",
+            |b| {
+                b.refs = (0..17u8)
+                    .map(|i| tradelog_protocol::Hash([i; 32]))
+                    .collect()
+            },
+            "body.refs",
+        ),
+        (
+            "bad detail name",
+            |b| {
+                b.details
+                    .insert("Bad Name".into(), tradelog_protocol::Hash::ZERO);
+            },
+            "body.details",
+        ),
+        (
+            "bad means",
+            |b| {
+                b.transport = Some(tradelog_protocol::event::Transport {
+                    mode: tradelog_protocol::event::TransportMode::Sea,
+                    means: "imo 1".into(),
+                    voyage: None,
+                })
+            },
+            "body.transport.means",
+        ),
+    ];
+    assert!(n.sign("blue-anchor-lines", base()).is_some());
+    for (name, mutate, want) in cases {
+        let mut b = base();
+        mutate(&mut b);
+        let err = b
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with(want), "{name}: got {err:?}, want {want:?}");
+    }
+}
+
+#[test]
+fn json_errors_name_the_field() {
+    let n = net();
+    let ev = consignment_route(&n, 1, 1_767_225_600_000)
+        .unwrap()
+        .remove(2);
+    let json: serde_json::Value = serde_json::from_str(&ev.to_json()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            |j| j["body"]["container"] = "CSQU3054384".into(),
+            "check digit",
+        ),
+        (|j| j["body"]["ucr"] = "x".into(), "invalid UCR"),
+        (|j| j["body"]["location"] = "NL RTM".into(), "UN/LOCODE"),
+        (
+            |j| j["body"]["container"] = serde_json::Value::Null,
+            "invalid type: null",
+        ),
+        (|j| j["body"]["extra"] = 1.into(), "unknown field `extra`"),
+        (
+            |j| j["body"]["kind"] = "teleported".into(),
+            "unknown variant `teleported`",
+        ),
+        (|j| j["sig"] = "00".into(), "signature"),
+        (
+            |j| {
+                j["body"].as_object_mut().unwrap().remove("refs");
+            },
+            "missing field `refs`",
+        ),
+        (|j| j["body"]["time"] = (-5).into(), "invalid value"),
+        (|j| j["body"]["issuer"]["key"] = "zz".into(), "public key"),
+    ];
+    for (mutate, want) in cases {
+        let mut j = json.clone();
+        mutate(&mut j);
+        let err = Event::from_json(j.to_string().as_bytes())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want), "want {want:?} in {err:?}");
+    }
+    let huge = vec![b' '; MAX_EVENT_JSON_BYTES + 1];
+    assert!(matches!(
+        Event::from_json(&huge),
+        Err(EventError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        Event::from_json(b"{"),
+        Err(EventError::Malformed(_))
+    ));
+}
+
+#[test]
+fn signature_binds_every_field_and_admission_rules() {
+    let n = net();
+    let mut ledger = Ledger::new(&n.genesis);
+    let events = consignment_route(&n, 3, 1_767_225_600_000).unwrap();
+    for e in &events {
+        assert_eq!(ledger.check(e), Ok(()));
+        // Changing any content field and keeping the signature is caught.
+        let mut j: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        j["body"]["time"] = (e.body().time + 1).into();
+        let forged = Event::from_json(j.to_string().as_bytes()).unwrap();
+        assert!(matches!(
+            ledger.check(&forged),
+            Err(LedgerError::Event(EventError::Signature(_)))
+        ));
+    }
+    // Forbidden kind: a carrier releasing goods.
+    let mut b = sample::body(EventKind::Released, 1_767_225_600_000).unwrap();
+    b.ucr = Some(sample_ucr(3));
+    let e = n.sign("blue-anchor-lines", b.clone()).unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Auth(AuthError::Forbidden { .. }))
+    ));
+    // Unknown issuer: a key nobody registered.
+    let stranger = sample::dev_key("stranger");
+    b.issuer.key = stranger.public();
+    b.issuer.org = "nl-customs".parse().unwrap();
+    let e = b.clone().sign(&stranger).unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Auth(AuthError::UnknownKey { .. }))
+    ));
+    b.issuer.org = "ghost-org".parse().unwrap();
+    let e = b.clone().sign(&stranger).unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Auth(AuthError::UnknownOrg(_)))
+    ));
+    // Replay from another chain.
+    let mut b = sample::body(EventKind::Held, 1_767_225_600_000).unwrap();
+    b.ucr = Some(sample_ucr(3));
+    b.chain = "other-chain".into();
+    let e = n.sign("nl-customs", b).unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Auth(AuthError::WrongChain { .. }))
+    ));
+    // Duplicates: same id, refused once in the log, and a block is all-or-nothing.
+    ledger
+        .append_block(events[..3].to_vec(), 1_767_225_600_000)
+        .unwrap();
+    assert_eq!(
+        ledger.check(&events[0]),
+        Err(LedgerError::Duplicate(events[0].id()))
+    );
+    let before = ledger.head().cloned();
+    let bad_block = vec![events[3].clone(), events[0].clone()];
+    assert!(ledger.append_block(bad_block, 1_767_225_700_000).is_err());
+    assert_eq!(ledger.head().cloned(), before);
+    assert_eq!(ledger.log().size(), 3);
+}
+
+#[test]
+fn container_only_events_are_indexed_under_the_container() {
+    let n = net();
+    let mut ledger = Ledger::new(&n.genesis);
+    let mut b = sample::body(EventKind::GateOut, 1_767_225_600_000).unwrap();
+    b.container = Some(sample_container(9));
+    b.location = Some("NLRTM".parse().unwrap());
+    let e = n.sign("north-star-shipping", b).unwrap();
+    ledger.append_block(vec![e], 1_767_225_600_000).unwrap();
+    assert_eq!(
+        ledger.positions(&tradelog_protocol::Subject::Container(sample_container(9))),
+        &[0]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn json_round_trip_keeps_id_and_signature(n in 0u32..100_000, t in 1u64..(1u64 << 52), pick in 0usize..14) {
+        let net = net();
+        let e = consignment_route(&net, n, t).unwrap().remove(pick);
+        let back = Event::from_json(e.to_json().as_bytes()).unwrap();
+        prop_assert_eq!(back.id(), e.id());
+        prop_assert!(back.verify_signature().is_ok());
+        // Whitespace and member order of the wire JSON do not change the id.
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        let pretty = serde_json::to_string_pretty(&v).unwrap();
+        prop_assert_eq!(Event::from_json(pretty.as_bytes()).unwrap().id(), e.id());
+    }
+}
