@@ -1,0 +1,179 @@
+//! Event times: RFC 3339 UTC text <-> milliseconds since 1970 (the protocol's `time`).
+
+/// Why a time was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid time {input:?}: {reason} (use milliseconds since 1970 or RFC 3339 such as 2026-03-01T08:30:00Z)")]
+pub struct TimeError {
+    input: String,
+    reason: &'static str,
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    // Howard Hinnant's algorithm, proleptic Gregorian calendar.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Parses milliseconds (`1767225600000`) or RFC 3339 (`2026-01-01T00:00:00Z`,
+/// `2026-01-01T01:00:00.250+01:00`) into milliseconds since 1970.
+pub fn parse_time(s: &str) -> Result<u64, TimeError> {
+    let e = |reason| TimeError {
+        input: s.chars().take(40).collect(),
+        reason,
+    };
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map_err(|_| e("number too large"));
+    }
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(e("not RFC 3339"));
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<u32, TimeError> {
+        s.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| e("not RFC 3339"))
+    };
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if !(1..=12).contains(&mo)
+        || d == 0
+        || d > days_in_month(i64::from(y), mo)
+        || h > 23
+        || mi > 59
+        || sec > 59
+    {
+        return Err(e("date or time out of range"));
+    }
+    let mut i = 19;
+    let mut millis = 0u64;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let frac = &s[start..i];
+        if frac.is_empty() {
+            return Err(e("empty fraction"));
+        }
+        let padded: String = frac.chars().chain(std::iter::repeat('0')).take(3).collect();
+        millis = padded.parse().map_err(|_| e("bad fraction"))?;
+    }
+    let offset_min: i64 = match &s[i..] {
+        "Z" | "z" => 0,
+        off if off.len() == 6
+            && (off.starts_with('+') || off.starts_with('-'))
+            && &off[3..4] == ":" =>
+        {
+            let oh = num(i + 1..i + 3)?;
+            let om = num(i + 4..i + 6)?;
+            if oh > 23 || om > 59 {
+                return Err(e("offset out of range"));
+            }
+            let m = i64::from(oh * 60 + om);
+            if off.starts_with('-') {
+                -m
+            } else {
+                m
+            }
+        }
+        _ => return Err(e("missing or bad time zone offset")),
+    };
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec) - offset_min * 60;
+    if secs < 0 {
+        return Err(e("before 1970"));
+    }
+    Ok(secs as u64 * 1000 + millis)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Formats milliseconds since 1970 as RFC 3339 UTC with milliseconds only when non-zero.
+pub fn format_time(ms: u64) -> String {
+    let secs = (ms / 1000) as i64;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    match ms % 1000 {
+        0 => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        f => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{f:03}Z"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let ok = [
+            ("1970-01-01T00:00:00Z", 0),
+            ("2026-01-01T00:00:00Z", 1_767_225_600_000),
+            ("2026-01-01T01:00:00.25+01:00", 1_767_225_600_250),
+            ("2024-02-29T23:59:59.999Z", 1_709_251_199_999),
+            ("1767225600000", 1_767_225_600_000),
+        ];
+        for (s, want) in ok {
+            assert_eq!(parse_time(s), Ok(want), "{s}");
+        }
+        for bad in [
+            "2025-02-29T00:00:00Z",
+            "2026-01-01 00:00:00Z",
+            "2026-01-01T00:00:00",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn format_round_trips() {
+        for ms in [
+            0u64,
+            1_767_225_600_000,
+            1_709_251_199_999,
+            4_102_444_800_123,
+        ] {
+            assert_eq!(parse_time(&format_time(ms)), Ok(ms));
+        }
+    }
+}
