@@ -11,12 +11,9 @@ fn main() {
     let mut ledger = Ledger::new(&net.genesis);
     let t0 = net.genesis.time;
     for n in 0..3 {
-        ledger
-            .append_block(
-                consignment_route(&net, n, t0).unwrap(),
-                t0 + u64::from(n) * 1000,
-            )
-            .unwrap();
+        let events = consignment_route(&net, n, t0).unwrap();
+        let time = events.iter().map(|e| e.body().time).max().unwrap() + u64::from(n);
+        ledger.append_block(events, time).unwrap();
     }
     let head = ledger.head().unwrap().clone();
     let keys: Vec<_> = net.validator_keys.iter().take(3).collect();

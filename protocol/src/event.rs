@@ -244,10 +244,43 @@ pub struct EventBody {
     pub refs: Vec<EventId>,
     /// Anchored documents (always present, may be empty).
     pub documents: Vec<Document>,
-    /// Salted commitments to detail fields, by field name (always present, may be empty).
+    /// Salted commitments to detail fields, by field name (always present, may be empty;
+    /// a name given twice is refused).
+    #[serde(deserialize_with = "unique_map")]
     pub details: BTreeMap<String, Hash>,
     /// Who signs.
     pub issuer: Issuer,
+}
+
+/// A JSON object whose member names must be unique (RFC 8785 inputs are I-JSON).
+fn unique_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Hash>, D::Error> {
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = BTreeMap<String, Hash>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of detail commitments")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((k, v)) = m.next_entry::<String, Hash>()? {
+                if out.len() >= MAX_DETAILS {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {MAX_DETAILS} details"
+                    )));
+                }
+                if out.insert(k.clone(), v).is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "detail {k:?} appears twice"
+                    )));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Visit)
 }
 
 /// A present optional field must not be `null`.

@@ -24,14 +24,54 @@ pub const INDEX_VALUE_DOMAIN: &[u8] = b"tradelog/index-value/v1";
 /// Depth of the tree: one level per key bit.
 pub const INDEX_DEPTH: usize = 256;
 
-/// What an index key is about.
+/// What an index key is about. JSON: `{"type": "consignment" | "container", "id": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+#[serde(try_from = "SubjectWire", into = "SubjectWire")]
 pub enum Subject {
     /// A consignment by UCR.
     Consignment(Ucr),
     /// A container by ISO 6346 number.
     Container(ContainerId),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SubjectType {
+    Consignment,
+    Container,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubjectWire {
+    #[serde(rename = "type")]
+    kind: SubjectType,
+    id: String,
+}
+
+impl TryFrom<SubjectWire> for Subject {
+    type Error = crate::ids::IdError;
+    fn try_from(w: SubjectWire) -> Result<Self, Self::Error> {
+        Ok(match w.kind {
+            SubjectType::Consignment => Subject::Consignment(w.id.try_into()?),
+            SubjectType::Container => Subject::Container(w.id.try_into()?),
+        })
+    }
+}
+
+impl From<Subject> for SubjectWire {
+    fn from(s: Subject) -> Self {
+        match s {
+            Subject::Consignment(u) => SubjectWire {
+                kind: SubjectType::Consignment,
+                id: u.into(),
+            },
+            Subject::Container(c) => SubjectWire {
+                kind: SubjectType::Container,
+                id: c.into(),
+            },
+        }
+    }
 }
 
 impl Subject {

@@ -18,6 +18,9 @@ pub enum KeyError {
     /// Not a valid compressed Edwards point.
     #[error("public key is not a valid ed25519 point")]
     NotAPoint,
+    /// A valid point in a non-canonical encoding (y >= p).
+    #[error("public key is not canonically encoded")]
+    NotCanonical,
     /// A small-order ("weak") key that any signature could match.
     #[error("public key has small order and is refused")]
     Weak,
@@ -240,6 +243,17 @@ mod tests {
         let mut id = [0u8; 32];
         id[0] = 1;
         assert_eq!(PublicKey::from_bytes(&id), Err(KeyError::Weak));
+    }
+
+    #[test]
+    fn non_canonical_keys_are_refused() {
+        // y = p + 2 encodes the same point as y = 2 (if it is one); either way it is refused.
+        let mut b = [0xffu8; 32];
+        b[0] = 0xed + 2;
+        b[31] = 0x7f;
+        assert!(PublicKey::from_bytes(&b).is_err());
+        let good = SecretKey::from_seed(&[3u8; 32]).public();
+        assert_eq!(PublicKey::from_bytes(&good.to_bytes()), Ok(good));
     }
 
     #[test]

@@ -11,6 +11,9 @@ use crate::index::{Index, Subject};
 use crate::merkle::{leaf_hash, MerkleLog};
 use crate::roles::{AuthError, Genesis, Membership};
 
+/// How far an event's time may lie after its block's time (10 minutes).
+pub const MAX_CLOCK_SKEW_MS: u64 = 600_000;
+
 /// Why an event or block was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
@@ -23,13 +26,23 @@ pub enum LedgerError {
     /// The event is already in the log.
     #[error("event {0} is already in the log")]
     Duplicate(EventId),
-    /// The block time goes backwards.
-    #[error("block time {got} is before the previous head's time {prev}")]
+    /// The block time goes backwards (or before the genesis time).
+    #[error("block time {got} is before the previous head's (or genesis) time {prev}")]
     Time {
         /// Proposed time.
         got: u64,
         /// Previous head's.
         prev: u64,
+    },
+    /// An event claims to happen after its block, beyond the allowed clock skew.
+    #[error("event {id} has time {time}, more than {MAX_CLOCK_SKEW_MS} ms after its block time {block_time}")]
+    FutureEvent {
+        /// The event.
+        id: EventId,
+        /// Its time.
+        time: u64,
+        /// The block's time.
+        block_time: u64,
     },
 }
 
@@ -46,6 +59,7 @@ pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
 #[derive(Debug, Clone)]
 pub struct Ledger {
     genesis_hash: Hash,
+    genesis_time: u64,
     membership: Membership,
     validators: ValidatorSet,
     log: MerkleLog,
@@ -61,6 +75,7 @@ impl Ledger {
     pub fn new(genesis: &Genesis) -> Ledger {
         Ledger {
             genesis_hash: genesis.hash(),
+            genesis_time: genesis.time,
             membership: genesis.membership(),
             validators: genesis.validator_set().clone(),
             log: MerkleLog::new(),
@@ -86,16 +101,22 @@ impl Ledger {
     /// Nothing changes if any event is refused.
     pub fn append_block(&mut self, events: Vec<Event>, time: u64) -> Result<Head, LedgerError> {
         let prev = self.heads.last();
-        if let Some(p) = prev {
-            if time < p.time {
-                return Err(LedgerError::Time {
-                    got: time,
-                    prev: p.time,
-                });
-            }
+        let prev_time = prev.map_or(self.genesis_time, |p| p.time);
+        if time < prev_time {
+            return Err(LedgerError::Time {
+                got: time,
+                prev: prev_time,
+            });
         }
         let mut in_block = HashSet::new();
         for e in &events {
+            if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
+                return Err(LedgerError::FutureEvent {
+                    id: e.id(),
+                    time: e.body().time,
+                    block_time: time,
+                });
+            }
             self.check(e)?;
             if !in_block.insert(e.id()) {
                 return Err(LedgerError::Duplicate(e.id()));

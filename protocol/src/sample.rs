@@ -175,9 +175,6 @@ pub fn consignment_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Eve
         voyage: None,
     };
     let invoice = Hash::domain(b"sample-invoice", &[&n.to_be_bytes()]);
-    let salt = *Hash::domain(b"sample-salt", &[&n.to_be_bytes()]).as_bytes();
-    let mut salt16 = [0u8; 16];
-    salt16.copy_from_slice(&salt[..16]);
     let (carrier, port, customs) = if n.is_multiple_of(2) {
         ("blue-anchor-lines", "NLRTM", "nl-customs")
     } else {
@@ -277,7 +274,8 @@ pub fn consignment_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Eve
         ),
     ];
     let mut events: Vec<Event> = Vec::with_capacity(steps.len());
-    for (org, kind, h, location, with_container, transport) in steps {
+    for (step, (org, kind, h, location, with_container, transport)) in steps.into_iter().enumerate()
+    {
         let mut b = body(kind, t0 + h * hour)?;
         b.ucr = Some(ucr.clone());
         if with_container {
@@ -299,6 +297,13 @@ pub fn consignment_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Eve
             }];
         }
         if kind == EventKind::Declared {
+            // A fresh salt per event: equal values must not give equal commitments.
+            let salt = Hash::domain(
+                b"sample-salt",
+                &[&n.to_be_bytes(), &(step as u32).to_be_bytes()],
+            );
+            let mut salt16 = [0u8; 16];
+            salt16.copy_from_slice(&salt.0[..16]);
             b.details.insert(
                 "hs_code".into(),
                 commit_detail("hs_code", "850760", &salt16),

@@ -43,10 +43,26 @@ pub struct Vectors {
     pub values: BTreeMap<&'static str, String>,
 }
 
-fn key() -> SecretKey {
+/// RFC 8032 section 7.1, test 2: secret key (seed).
+pub const RFC8032_SEED_2: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+/// RFC 8032 section 7.1, test 3: secret key (seed).
+pub const RFC8032_SEED_3: &str = "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7";
+
+fn key_from(seed_hex: &str) -> SecretKey {
     let mut seed = [0u8; 32];
-    hex::decode_to_slice(RFC8032_SEED, &mut seed).unwrap_or_default();
+    hex::decode_to_slice(seed_hex, &mut seed).unwrap_or_default();
     SecretKey::from_seed(&seed)
+}
+
+fn key() -> SecretKey {
+    key_from(RFC8032_SEED)
+}
+
+fn leaf_text(leaf: Option<crate::index::ProofLeaf>) -> String {
+    leaf.map_or_else(
+        || "none".to_owned(),
+        |l| format!("key={},value_hash={}", l.key, l.value_hash),
+    )
 }
 
 /// Computes all vectors. `None` only if a fixed input is invalid (a bug caught by the tests).
@@ -116,10 +132,20 @@ pub fn compute() -> Option<Vectors> {
     index.record(&ucr_subject, &event.id());
     index.record(&ctr_subject, &event.id());
     v.insert("index_root", index.root().to_hex());
-    v.insert(
-        "index_proof_consignment_siblings",
-        join(&index.prove(&ucr_subject.key()).siblings),
-    );
+    let proof = index.prove(&ucr_subject.key());
+    v.insert("index_proof_consignment_siblings", join(&proof.siblings));
+    v.insert("index_proof_consignment_leaf", leaf_text(proof.leaf));
+    // Absence: a consignment that has no event.
+    let absent = Subject::Consignment("6NL000000000-ZZ".parse().ok()?);
+    let proof = index.prove(&absent.key());
+    proof
+        .verify(&index.root(), &absent.key())
+        .ok()?
+        .is_none()
+        .then_some(())?;
+    v.insert("index_absent_key", absent.key().to_hex());
+    v.insert("index_proof_absent_siblings", join(&proof.siblings));
+    v.insert("index_proof_absent_leaf", leaf_text(proof.leaf));
 
     // Validator set of one validator with power 1, and a head certified by it.
     let set = ValidatorSet::try_from(vec![Validator {
@@ -129,6 +155,26 @@ pub fn compute() -> Option<Vectors> {
     }])
     .ok()?;
     v.insert("validator_set_hash", set.hash().to_hex());
+    // Three validators: RFC 8032 tests 1, 2, 3 with powers 1, 2, 3 (hashed sorted by key).
+    let three = ValidatorSet::try_from(
+        [
+            (RFC8032_SEED, 1u64),
+            (RFC8032_SEED_2, 2),
+            (RFC8032_SEED_3, 3),
+        ]
+        .iter()
+        .map(|(seed, power)| {
+            Some(Validator {
+                org: "blue-anchor-lines".parse().ok()?,
+                key: key_from(seed).public(),
+                power: *power,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?,
+    )
+    .ok()?;
+    v.insert("validator_set_3_json", serde_json::to_string(&three).ok()?);
+    v.insert("validator_set_3_hash", three.hash().to_hex());
     let genesis = Genesis {
         chain: "tradelog-vectors".into(),
         time: 1_767_225_600_000,

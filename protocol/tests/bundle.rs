@@ -24,9 +24,8 @@ fn fixture() -> Fixture {
             let route = consignment_route(&net, n, T0).unwrap();
             events.extend(route.into_iter().skip((block * 5) as usize).take(5));
         }
-        ledger
-            .append_block(events, T0 + u64::from(block) * 1000)
-            .unwrap();
+        let time = events.iter().map(|e| e.body().time).max().unwrap();
+        ledger.append_block(events, time).unwrap();
     }
     let head = ledger.head().unwrap().clone();
     let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
@@ -210,5 +209,29 @@ fn garbage_bundles_are_malformed_not_panics() {
             ProofBundle::from_json(input),
             Err(BundleError::Malformed(_))
         ));
+    }
+}
+
+#[test]
+fn unknown_and_repeated_members_are_refused() {
+    let f = fixture();
+    let good = serde_json::to_string(&honest(&f, Subject::Consignment(sample_ucr(1)))).unwrap();
+    let cases = [
+        good.replacen("\"version\":1", "\"version\":1,\"extra\":0", 1),
+        good.replacen("\"version\":1", "\"version\":1,\"version\":1", 1),
+        good.replacen(
+            "\"type\":\"consignment\"",
+            "\"type\":\"consignment\",\"x\":1",
+            1,
+        ),
+        good.replacen("\"height\":", "\"height\":3,\"height\":", 1),
+        good.replacen("\"hs_code\":", "\"hs_code\":\"00\",\"hs_code\":", 1),
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        assert_ne!(c, &good, "case {i} did not apply");
+        assert!(
+            ProofBundle::from_json(c.as_bytes()).is_err(),
+            "case {i} accepted"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use tradelog_protocol::event::{EventError, MAX_EVENT_JSON_BYTES};
-use tradelog_protocol::ledger::LedgerError;
+use tradelog_protocol::ledger::{LedgerError, MAX_CLOCK_SKEW_MS};
 use tradelog_protocol::roles::AuthError;
 use tradelog_protocol::sample::{
     self, consignment_route, sample_container, sample_ucr, SampleNetwork,
@@ -235,17 +235,33 @@ fn signature_binds_every_field_and_admission_rules() {
         ledger.check(&e),
         Err(LedgerError::Auth(AuthError::WrongChain { .. }))
     ));
+    // Block time rules: not before genesis, and no event more than the skew after its block.
+    let day = 86_400_000;
+    assert!(matches!(
+        ledger.append_block(vec![], n.genesis.time - 1),
+        Err(LedgerError::Time { .. })
+    ));
+    let late = events[2].body().time; // 20 h after the first event
+    assert!(matches!(
+        ledger.append_block(events[..3].to_vec(), late - MAX_CLOCK_SKEW_MS - 1),
+        Err(LedgerError::FutureEvent { .. })
+    ));
+    assert_eq!(ledger.log().size(), 0);
     // Duplicates: same id, refused once in the log, and a block is all-or-nothing.
     ledger
-        .append_block(events[..3].to_vec(), 1_767_225_600_000)
+        .append_block(events[..3].to_vec(), late - MAX_CLOCK_SKEW_MS)
         .unwrap();
+    assert!(matches!(
+        ledger.append_block(vec![], late - MAX_CLOCK_SKEW_MS - 1),
+        Err(LedgerError::Time { .. })
+    ));
     assert_eq!(
         ledger.check(&events[0]),
         Err(LedgerError::Duplicate(events[0].id()))
     );
     let before = ledger.head().cloned();
     let bad_block = vec![events[3].clone(), events[0].clone()];
-    assert!(ledger.append_block(bad_block, 1_767_225_700_000).is_err());
+    assert!(ledger.append_block(bad_block, late + day).is_err());
     assert_eq!(ledger.head().cloned(), before);
     assert_eq!(ledger.log().size(), 3);
 }

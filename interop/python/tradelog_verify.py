@@ -1,0 +1,1048 @@
+#!/usr/bin/env python3
+"""Independent verifier for the tradelog ledger protocol, version 1.
+
+Written from docs/PROTOCOL.md alone (no Rust source was read).  Section numbers
+in comments ("§3.2") refer to that document.
+
+    python3 tradelog_verify.py vectors PROTOCOL.md
+    python3 tradelog_verify.py bundle GENESIS.json BUNDLE.json
+
+Dependencies: Python 3.11, `blake3`, `cryptography` (pip install blake3 cryptography).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import sys
+
+import blake3
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+
+class VerifyError(Exception):
+    """Any refusal: malformed input, bad signature, bad proof, ..."""
+
+
+def fail(msg: str):
+    raise VerifyError(msg)
+
+
+# ---------------------------------------------------------------- §1 primitives
+
+MAX_SAFE = 2**53 - 1
+U32 = 2**32 - 1
+U64 = 2**64 - 1
+ZERO32 = bytes(32)
+
+
+def H(data: bytes) -> bytes:
+    return blake3.blake3(data).digest()
+
+
+def D(tag: str, data: bytes) -> bytes:
+    return H(tag.encode("ascii") + b"\x00" + data)
+
+
+def u8(n: int) -> bytes:
+    return n.to_bytes(1, "big")
+
+
+def u32(n: int) -> bytes:
+    return n.to_bytes(4, "big")
+
+
+def u64(n: int) -> bytes:
+    return n.to_bytes(8, "big")
+
+
+_HEX = {32: re.compile(r"[0-9a-f]{64}"), 64: re.compile(r"[0-9a-f]{128}")}
+
+
+def unhex(s, nbytes: int, what: str) -> bytes:
+    """Lowercase hex of exactly nbytes bytes; uppercase is refused (preamble)."""
+    if not isinstance(s, str) or not _HEX[nbytes].fullmatch(s):
+        fail(f"{what}: expected {2 * nbytes} lowercase hex characters")
+    return bytes.fromhex(s)
+
+
+# ------------------------------------------------------------- strict JSON/JCS
+
+def _no_float(s):
+    fail(f"non-integer number {s!r} (integers only, §3.2)")
+
+
+def _no_const(s):
+    fail(f"{s} is not JSON")
+
+
+def _no_dupes(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            fail(f"duplicate member {k!r}")
+        obj[k] = v
+    return obj
+
+
+def load_json(text):
+    """json.loads that refuses duplicate names, fractions/exponents, NaN/Infinity."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_dupes,
+                          parse_float=_no_float, parse_constant=_no_const)
+    except json.JSONDecodeError as e:
+        fail(f"invalid JSON: {e}")
+
+
+_ESC = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+        "\f": "\\f", "\r": "\\r"}
+
+
+def _jcs_str(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch in _ESC:
+            out.append(_ESC[ch])
+        elif ord(ch) < 0x20:
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _jcs(v) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return _jcs_str(v)
+    if isinstance(v, list):
+        return "[" + ",".join(_jcs(x) for x in v) + "]"
+    if isinstance(v, dict):
+        keys = sorted(v, key=lambda k: k.encode("utf-16-be"))  # UTF-16 code units
+        return "{" + ",".join(_jcs_str(k) + ":" + _jcs(v[k]) for k in keys) + "}"
+    fail(f"JCS: unsupported value {v!r}")
+
+
+def jcs(v) -> bytes:
+    """RFC 8785 for strings, integers, booleans, null, arrays, objects (§3.3)."""
+    try:
+        return _jcs(v).encode("utf-8")
+    except UnicodeEncodeError:
+        fail("JCS: string contains a lone surrogate")
+
+
+# ---------------------------------------------------------------- Ed25519 §1
+# cryptography (OpenSSL) does RFC 8032 cofactorless verification.  The
+# verify_strict extras are done here in pure Python: S < L, and R and A must
+# decode (RFC 8032 5.1.3, y < p) and not be of small order.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, -1, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _decode_point(b: bytes):
+    y = int.from_bytes(b, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P
+    if x2 == 0:
+        return None if sign else (0, y)
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return (x, y)
+
+
+def _add(p1, p2):
+    (x1, y1), (x2, y2) = p1, p2
+    t = _D * x1 * x2 * y1 * y2 % _P
+    return ((x1 * y2 + x2 * y1) * pow(1 + t, -1, _P) % _P,
+            (y1 * y2 + x1 * x2) * pow(1 - t, -1, _P) % _P)
+
+
+def _small_order(pt) -> bool:
+    for _ in range(3):
+        pt = _add(pt, pt)
+    return pt == (0, 1)
+
+
+def check_public_key(key: bytes, what: str):
+    """§1: a key must be a valid point and not of small order."""
+    pt = _decode_point(key)
+    if pt is None:
+        fail(f"{what}: not a valid Ed25519 point encoding")
+    if _small_order(pt):
+        fail(f"{what}: public key of small order")
+
+
+def verify_strict(key: bytes, msg: bytes, sig: bytes) -> bool:
+    if len(key) != 32 or len(sig) != 64:
+        return False
+    if int.from_bytes(sig[32:], "little") >= _L:
+        return False
+    for enc in (key, sig[:32]):
+        pt = _decode_point(enc)
+        if pt is None or _small_order(pt):
+            return False
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(sig, msg)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+# --------------------------------------------------------------- §2 identifiers
+
+RE_CHAIN = re.compile(r"[a-z0-9-]{1,64}")
+RE_ORG = re.compile(r"[a-z][a-z0-9-]{0,62}[a-z0-9]")
+RE_UCR = re.compile(r"[0-9][A-Z]{2}[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?")
+RE_CONTAINER = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
+RE_LOCODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
+RE_MEANS = re.compile(r"[A-Z0-9./-]{1,35}")
+RE_DOC_KIND = re.compile(r"[a-z0-9_]{1,32}")
+RE_DETAIL = re.compile(r"[a-z0-9_]{1,64}")
+
+
+def _iso6346_value(ch: str) -> int:
+    if ch.isdigit():
+        return int(ch)
+    v = 10
+    for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        if v % 11 == 0:
+            v += 1
+        if c == ch:
+            return v
+        v += 1
+    raise ValueError(ch)
+
+
+def iso6346_ok(s: str) -> bool:
+    if not RE_CONTAINER.fullmatch(s):
+        return False
+    total = sum(_iso6346_value(c) * 2**i for i, c in enumerate(s[:10]))
+    return total % 11 % 10 == int(s[10])
+
+
+def check_id(value, kind: str, what: str):
+    ok = isinstance(value, str) and {
+        "chain": RE_CHAIN.fullmatch,
+        "org": RE_ORG.fullmatch,
+        "ucr": RE_UCR.fullmatch,
+        "locode": RE_LOCODE.fullmatch,
+        "container": iso6346_ok,
+    }[kind](value)
+    if not ok:
+        fail(f"{what}: invalid {kind} {value!r}")
+
+
+# ------------------------------------------------------------- JSON type helpers
+
+def obj(v, what, required, optional=()):
+    if not isinstance(v, dict):
+        fail(f"{what}: expected an object")
+    missing = [k for k in required if k not in v]
+    unknown = [k for k in v if k not in required and k not in optional]
+    if missing:
+        fail(f"{what}: missing member(s) {missing}")
+    if unknown:
+        fail(f"{what}: unknown member(s) {unknown}")
+    return v
+
+
+def integer(v, what, lo, hi):
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        fail(f"{what}: expected an integer in {lo}..{hi}")
+    return v
+
+
+def array(v, what, max_len):
+    if not isinstance(v, list):
+        fail(f"{what}: expected an array")
+    if len(v) > max_len:
+        fail(f"{what}: more than {max_len} items")
+    return v
+
+
+# ------------------------------------------------------------------ §3 events
+
+# kind -> (location required, roles allowed to issue it)   (§3.4)
+KINDS = {
+    "booked": (False, {"carrier", "platform"}),
+    "declared": (False, {"carrier", "platform"}),
+    "loaded": (True, {"carrier"}),
+    "departed": (True, {"carrier"}),
+    "arrived": (True, {"carrier"}),
+    "discharged": (True, {"carrier"}),
+    "gate_in": (True, {"carrier"}),
+    "gate_out": (True, {"carrier"}),
+    "transshipped": (True, {"carrier"}),
+    "packed": (True, {"carrier", "platform"}),
+    "unpacked": (True, {"carrier", "platform"}),
+    "inspected": (True, {"customs"}),
+    "held": (False, {"customs"}),
+    "released": (False, {"customs"}),
+    "seized": (False, {"customs"}),
+    "delivered": (True, {"carrier", "platform"}),
+    "document_anchored": (False, {"customs", "carrier", "platform"}),
+}
+ROLES = {"customs", "carrier", "platform", "auditor"}
+MODES = {"sea", "air", "road", "rail", "inland_waterway"}
+EVENT_PREFIX = b"tradelog/event/v1\x00"
+
+
+def check_body(body):
+    """§3.2 structure rules.  Returns the canonical body bytes."""
+    obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
+                       "details", "issuer"),
+        ("ucr", "container", "location", "transport"))
+    integer(body["v"], "body.v", 1, 1)
+    check_id(body["chain"], "chain", "body.chain")
+    if "ucr" in body:
+        check_id(body["ucr"], "ucr", "body.ucr")
+    if "container" in body:
+        check_id(body["container"], "container", "body.container")
+    if "ucr" not in body and "container" not in body:
+        fail("body: neither ucr nor container")
+    kind = body["kind"]
+    if not isinstance(kind, str) or kind not in KINDS:
+        fail(f"body.kind: unknown kind {kind!r}")
+    integer(body["time"], "body.time", 1, MAX_SAFE)
+    if "location" in body:
+        check_id(body["location"], "locode", "body.location")
+    elif KINDS[kind][0]:
+        fail(f"body.location: required for kind {kind}")
+    if "transport" in body:
+        t = obj(body["transport"], "body.transport", ("mode", "means"), ("voyage",))
+        if not (isinstance(t["mode"], str) and t["mode"] in MODES):
+            fail(f"body.transport.mode: invalid {t['mode']!r}")
+        for m in ("means", "voyage"):
+            if m in t and not (isinstance(t[m], str) and RE_MEANS.fullmatch(t[m])):
+                fail(f"body.transport.{m}: invalid {t[m]!r}")
+    refs = array(body["refs"], "body.refs", 16)
+    for i, r in enumerate(refs):
+        unhex(r, 32, f"body.refs[{i}]")
+    if len(set(refs)) != len(refs):
+        fail("body.refs: repeated id")
+    docs = array(body["documents"], "body.documents", 16)
+    for i, d in enumerate(docs):
+        obj(d, f"body.documents[{i}]", ("kind", "alg", "digest"))
+        if not (isinstance(d["kind"], str) and RE_DOC_KIND.fullmatch(d["kind"])):
+            fail(f"body.documents[{i}].kind: invalid {d['kind']!r}")
+        if d["alg"] not in ("sha256", "blake3"):
+            fail(f"body.documents[{i}].alg: invalid {d['alg']!r}")
+        unhex(d["digest"], 32, f"body.documents[{i}].digest")
+    details = body["details"]
+    if not isinstance(details, dict):
+        fail("body.details: expected an object")
+    if len(details) > 32:
+        fail("body.details: more than 32 members")
+    for name, c in details.items():
+        if not RE_DETAIL.fullmatch(name):
+            fail(f"body.details: invalid name {name!r}")
+        unhex(c, 32, f"body.details.{name}")
+    iss = obj(body["issuer"], "body.issuer", ("org", "key"))
+    check_id(iss["org"], "org", "body.issuer.org")
+    check_public_key(unhex(iss["key"], 32, "body.issuer.key"), "body.issuer.key")
+    if kind in ("packed", "unpacked") and not ("ucr" in body and "container" in body):
+        fail(f"body: {kind} needs both ucr and container")
+    if kind == "document_anchored" and not docs:
+        fail("body: document_anchored needs at least one document")
+    canon = jcs(body)
+    if len(canon) > 16384:
+        fail("body: canonical body larger than 16384 bytes")
+    return canon
+
+
+class Event:
+    """A structurally valid signed event (§3.1-3.3); signature not yet checked."""
+
+    def __init__(self, wire):
+        obj(wire, "event", ("body", "sig"))
+        if len(jcs(wire)) > 32768:
+            fail("event: JSON larger than 32768 bytes")
+        self.body = wire["body"]
+        self.canonical = check_body(self.body)
+        self.sig = unhex(wire["sig"], 64, "event.sig")
+        self.message = EVENT_PREFIX + self.canonical
+        self.id = H(self.message)
+        self.key = bytes.fromhex(self.body["issuer"]["key"])
+        self.leaf_data = self.id + self.sig
+
+    def signature_ok(self) -> bool:
+        return verify_strict(self.key, self.message, self.sig)
+
+
+def detail_commitment(name: str, value: str, salt: bytes) -> bytes:
+    n, v = name.encode(), value.encode()
+    return D("tradelog/detail/v1", salt + u32(len(n)) + n + u32(len(v)) + v)
+
+
+# ------------------------------------------------------------------- §4 the log
+
+MAX_PROOF = 128
+
+
+def leaf_hash(d: bytes) -> bytes:
+    return H(b"\x00" + d)
+
+
+def node_hash(l: bytes, r: bytes) -> bytes:
+    return H(b"\x01" + l + r)
+
+
+def _split(n: int) -> int:
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def mth(leaves: list[bytes]) -> bytes:
+    if not leaves:
+        return H(b"")
+    if len(leaves) == 1:
+        return leaf_hash(leaves[0])
+    k = _split(len(leaves))
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def inclusion_path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 9162 2.1.3.1 PATH(m, D[n])."""
+    if len(leaves) <= 1:
+        return []
+    k = _split(len(leaves))
+    if m < k:
+        return inclusion_path(m, leaves[:k]) + [mth(leaves[k:])]
+    return inclusion_path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+
+def consistency_path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 9162 2.1.4.1 PROOF(m, D[n])."""
+    def sub(m, d, b):
+        if m == len(d):
+            return [] if b else [mth(d)]
+        k = _split(len(d))
+        if m <= k:
+            return sub(m, d[:k], b) + [mth(d[k:])]
+        return sub(m - k, d[k:], False) + [mth(d[:k])]
+    return sub(m, leaves, True) if 0 < m <= len(leaves) else []
+
+
+def verify_inclusion(index, size, path, leaf_data, root) -> bool:
+    if len(path) > MAX_PROOF or index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_hash(leaf_data)
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first, second, path, root1, root2) -> bool:
+    if len(path) > MAX_PROOF or first > second:
+        return False
+    if first == second:
+        return not path and root1 == root2
+    if first == 0:
+        return not path and root1 == H(b"")
+    if first & (first - 1) == 0:
+        path = [root1] + path
+    if not path:
+        return False
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == root1 and sr == root2 and sn == 0
+
+
+# ------------------------------------------------------- §5 the subject index
+
+def index_key(subject_type: str, ident: str) -> bytes:
+    tag = {"consignment": b"\x01", "container": b"\x02"}[subject_type]
+    return D("tradelog/index-key/v1", tag + ident.encode("ascii"))
+
+
+def index_acc(ids: list[bytes]) -> bytes:
+    acc = ZERO32
+    for i in ids:
+        acc = D("tradelog/index-acc/v1", acc + i)
+    return acc
+
+
+def value_hash(count: int, acc: bytes) -> bytes:
+    return D("tradelog/index-value/v1", u64(count) + acc)
+
+
+def _bit(key: bytes, d: int) -> int:
+    return (key[d // 8] >> (7 - d % 8)) & 1
+
+
+def _index_leaf(key, vh):
+    return H(b"\x02" + key + vh)
+
+
+def _index_node(l, r):
+    return H(b"\x03" + l + r)
+
+
+def smt_root(entries: dict[bytes, bytes], depth: int = 0) -> bytes:
+    """Sparse Merkle tree root of {key: value_hash} (for recomputing vectors)."""
+    if not entries:
+        return ZERO32
+    if len(entries) == 1:
+        (k, v), = entries.items()
+        return _index_leaf(k, v)
+    left = {k: v for k, v in entries.items() if not _bit(k, depth)}
+    right = {k: v for k, v in entries.items() if _bit(k, depth)}
+    return _index_node(smt_root(left, depth + 1), smt_root(right, depth + 1))
+
+
+def smt_proof(entries: dict[bytes, bytes], key: bytes):
+    siblings, depth = [], 0
+    while len(entries) > 1:
+        b = _bit(key, depth)
+        same = {k: v for k, v in entries.items() if _bit(k, depth) == b}
+        other = {k: v for k, v in entries.items() if _bit(k, depth) != b}
+        siblings.append(smt_root(other, depth + 1))
+        entries, depth = same, depth + 1
+    leaf = next(iter(entries.items()), None)
+    return siblings, leaf
+
+
+def verify_index_proof(key: bytes, root: bytes, siblings, leaf):
+    """§5.  Returns the key's value_hash, or None if the key is proved absent.
+    `leaf` is (key, value_hash) or None.  Raises VerifyError on a bad proof."""
+    d = len(siblings)
+    if d > 256:
+        fail("index proof: more than 256 siblings")
+    if leaf is None:
+        cur = ZERO32
+    else:
+        lkey, lvh = leaf
+        if any(_bit(lkey, j) != _bit(key, j) for j in range(d)):
+            fail("index proof: leaf key is not on the subject key's path")
+        cur = _index_leaf(lkey, lvh)
+    for j in range(d, 0, -1):
+        h = siblings[j - 1]
+        cur = _index_node(h, cur) if _bit(key, j - 1) else _index_node(cur, h)
+    if cur != root:
+        fail("index proof: does not lead to head.index_root")
+    return leaf[1] if leaf is not None and leaf[0] == key else None
+
+
+# ---------------------------------------------------------------- §6 heads
+
+HEAD_MEMBERS = ("chain", "height", "time", "prev", "log_size", "log_root",
+                "index_root", "validators")
+
+
+def parse_head(h):
+    obj(h, "head", HEAD_MEMBERS)
+    check_id(h["chain"], "chain", "head.chain")
+    return {
+        "chain": h["chain"],
+        "height": integer(h["height"], "head.height", 1, U64),
+        "time": integer(h["time"], "head.time", 0, U64),
+        "prev": unhex(h["prev"], 32, "head.prev"),
+        "log_size": integer(h["log_size"], "head.log_size", 0, U64),
+        "log_root": unhex(h["log_root"], 32, "head.log_root"),
+        "index_root": unhex(h["index_root"], 32, "head.index_root"),
+        "validators": unhex(h["validators"], 32, "head.validators"),
+    }
+
+
+def head_bytes(h) -> bytes:
+    c = h["chain"].encode("ascii")
+    return (b"tradelog/head/v1\x00" + u8(len(c)) + c + u64(h["height"]) + u64(h["time"])
+            + h["prev"] + u64(h["log_size"]) + h["log_root"] + h["index_root"]
+            + h["validators"])
+
+
+# -------------------------------------------------- §7 validators, certificates
+
+def validators_hash(vals) -> bytes:
+    """vals: list of (key bytes, power), any order (sorted here by key bytes)."""
+    vals = sorted(vals)
+    return D("tradelog/validators/v1",
+             u32(len(vals)) + b"".join(k + u64(p) for k, p in vals))
+
+
+def precommit(chain: str, height: int, rnd: int, head_hash: bytes) -> bytes:
+    c = chain.encode("ascii")
+    return (b"tradelog/precommit/v1\x00" + u8(len(c)) + c + u64(height) + u32(rnd)
+            + head_hash)
+
+
+def verify_certificate(cert, head, vals):
+    """§7.  vals: {key bytes: power}.  Returns (signers, signed power, total)."""
+    obj(cert, "certificate", ("height", "round", "head", "signatures"))
+    if head["validators"] != validators_hash(vals.items()):
+        fail("certificate: head.validators is not the genesis validator set hash")
+    hh = H(head_bytes(head))
+    if integer(cert["height"], "certificate.height", 0, U64) != head["height"]:
+        fail("certificate: height differs from head.height")
+    if unhex(cert["head"], 32, "certificate.head") != hh:
+        fail("certificate: certificate.head is not the hash of the bundle's head")
+    rnd = integer(cert["round"], "certificate.round", 0, U32)
+    sigs = array(cert["signatures"], "certificate.signatures", len(vals))
+    msg = precommit(head["chain"], head["height"], rnd, hh)
+    seen, signed = set(), 0
+    for i, s in enumerate(sigs):
+        obj(s, f"certificate.signatures[{i}]", ("validator", "sig"))
+        k = unhex(s["validator"], 32, f"certificate.signatures[{i}].validator")
+        if k not in vals:
+            fail(f"certificate.signatures[{i}]: signer is not a validator")
+        if k in seen:
+            fail(f"certificate.signatures[{i}]: validator signs twice")
+        seen.add(k)
+        if not verify_strict(k, msg, unhex(s["sig"], 64, f"certificate.signatures[{i}].sig")):
+            fail(f"certificate.signatures[{i}]: bad precommit signature")
+        signed += vals[k]
+    total = sum(vals.values())
+    if not 3 * signed > 2 * total:
+        fail(f"certificate: no quorum (signed power {signed} of {total})")
+    return len(seen), signed, total
+
+
+# -------------------------------------------------------------------- §8 genesis
+
+class Genesis:
+    def __init__(self, g):
+        obj(g, "genesis", ("chain", "time", "organisations", "validators"))
+        check_id(g["chain"], "chain", "genesis.chain")
+        self.chain = g["chain"]
+        integer(g["time"], "genesis.time", 0, MAX_SAFE)
+        orgs = array(g["organisations"], "genesis.organisations", 4096)
+        if not orgs:
+            fail("genesis.organisations: empty")
+        self.orgs = {}  # id -> (role, set of key bytes)
+        for i, o in enumerate(orgs):
+            w = f"genesis.organisations[{i}]"
+            obj(o, w, ("id", "name", "role", "keys"))
+            check_id(o["id"], "org", f"{w}.id")
+            if o["id"] in self.orgs:
+                fail(f"{w}.id: duplicate organisation {o['id']}")
+            if not isinstance(o["name"], str) or not 1 <= len(o["name"]) <= 128:
+                fail(f"{w}.name: expected 1-128 characters")
+            if not (isinstance(o["role"], str) and o["role"] in ROLES):
+                fail(f"{w}.role: unknown role {o['role']!r}")
+            keys = array(o["keys"], f"{w}.keys", 16)
+            if not keys:
+                fail(f"{w}.keys: empty")
+            kb = [unhex(k, 32, f"{w}.keys[{j}]") for j, k in enumerate(keys)]
+            for j, k in enumerate(kb):
+                check_public_key(k, f"{w}.keys[{j}]")
+            if len(set(kb)) != len(kb):
+                fail(f"{w}.keys: key listed twice")
+            self.orgs[o["id"]] = (o["role"], set(kb))
+        vals = array(g["validators"], "genesis.validators", 256)
+        if not vals:
+            fail("genesis.validators: empty")
+        self.validators = {}  # key bytes -> power
+        for i, v in enumerate(vals):
+            w = f"genesis.validators[{i}]"
+            obj(v, w, ("org", "key", "power"))
+            if not (isinstance(v["org"], str) and v["org"] in self.orgs):
+                fail(f"{w}.org: not a member")
+            k = unhex(v["key"], 32, f"{w}.key")
+            check_public_key(k, f"{w}.key")
+            if k in self.validators:
+                fail(f"{w}.key: duplicate validator key")
+            self.validators[k] = integer(v["power"], f"{w}.power", 1, MAX_SAFE)
+        if sum(self.validators.values()) > MAX_SAFE:
+            fail("genesis.validators: total power above 2^53-1")
+        canon = dict(g, validators=sorted(vals, key=lambda v: bytes.fromhex(v["key"])))
+        self.hash = D("tradelog/genesis/v1", jcs(canon))
+
+    def admit(self, ev: Event):
+        """§8 admission rules, except 'id not yet in the log'."""
+        b = ev.body
+        if b["chain"] != self.chain:
+            fail(f"body.chain {b['chain']!r} is not the ledger's chain {self.chain!r}")
+        org = self.orgs.get(b["issuer"]["org"])
+        if org is None:
+            fail(f"issuer {b['issuer']['org']!r} is not a member")
+        role, keys = org
+        if ev.key not in keys:
+            fail(f"issuer.key is not a key of {b['issuer']['org']}")
+        if role not in KINDS[b["kind"]][1]:
+            fail(f"role {role} may not issue {b['kind']}")
+        if not ev.signature_ok():
+            fail("event signature does not verify")
+
+
+# --------------------------------------------------------------- §9 bundles
+
+def verify_bundle(genesis_doc, bundle):
+    """Returns a list of timeline rows; raises VerifyError."""
+    gen = Genesis(genesis_doc)
+    obj(bundle, "bundle", ("version", "subject", "head", "certificate", "events",
+                           "index_entry", "index_proof"))
+    # 1
+    integer(bundle["version"], "bundle.version", 1, 1)
+    head = parse_head(bundle["head"])
+    if head["chain"] != gen.chain:
+        fail("head.chain differs from genesis.chain")
+    if head["height"] == 1 and head["prev"] != gen.hash:
+        fail("head.prev at height 1 is not the genesis hash")
+    subj = obj(bundle["subject"], "subject", ("type", "id"))
+    stype = subj["type"]
+    if stype not in ("consignment", "container"):
+        fail(f"subject.type: invalid {stype!r}")
+    field = "ucr" if stype == "consignment" else "container"
+    check_id(subj["id"], field, "subject.id")
+    # 2
+    nsig, signed, total = verify_certificate(bundle["certificate"], head, gen.validators)
+    # 3
+    events = array(bundle["events"], "bundle.events", 100000)
+    prev, ids, rows = -1, [], []
+    for pos, item in enumerate(events):
+        try:
+            obj(item, "entry", ("index", "event", "proof"))
+            idx = integer(item["index"], "index", 0, U64)
+            if idx <= prev:
+                fail(f"index {idx} not greater than the previous {prev}")
+            if idx >= head["log_size"]:
+                fail(f"index {idx} not below head.log_size {head['log_size']}")
+            prev = idx
+            ev = Event(item["event"])
+            if ev.body.get(field) != subj["id"]:
+                fail(f"event does not concern {stype} {subj['id']}")
+            gen.admit(ev)
+            if ev.id in ids:
+                fail("event id already in the bundle (admitted twice)")
+            proof = array(item["proof"], "proof", MAX_PROOF)
+            path = [unhex(p, 32, f"proof[{j}]") for j, p in enumerate(proof)]
+            if not verify_inclusion(idx, head["log_size"], path, ev.leaf_data, head["log_root"]):
+                fail("inclusion proof does not verify against head.log_root")
+        except VerifyError as e:
+            where = f"event #{pos}" + (f" (log index {item['index']})"
+                                      if isinstance(item, dict) and "index" in item else "")
+            raise VerifyError(f"{where}: {e}") from None
+        ids.append(ev.id)
+        rows.append((pos, idx, ev))
+    # 4
+    entry = obj(bundle["index_entry"], "index_entry", ("count", "acc"))
+    count = integer(entry["count"], "index_entry.count", 0, U64)
+    acc = unhex(entry["acc"], 32, "index_entry.acc")
+    ip = obj(bundle["index_proof"], "index_proof", ("siblings",), ("leaf",))
+    sibs = array(ip["siblings"], "index_proof.siblings", 256)
+    sibs = [unhex(s, 32, f"index_proof.siblings[{j}]") for j, s in enumerate(sibs)]
+    leaf = None
+    if "leaf" in ip:
+        lf = obj(ip["leaf"], "index_proof.leaf", ("key", "value_hash"))
+        leaf = (unhex(lf["key"], 32, "index_proof.leaf.key"),
+                unhex(lf["value_hash"], 32, "index_proof.leaf.value_hash"))
+    proved = verify_index_proof(index_key(stype, subj["id"]), head["index_root"], sibs, leaf)
+    if proved is None:
+        if count != 0 or acc != ZERO32:
+            fail("index proves the subject absent but index_entry is not (0, 0^32)")
+    elif proved != value_hash(count, acc):
+        fail("index proof value_hash differs from value_hash(index_entry)")
+    # 5
+    if count != len(ids):
+        fail(f"completeness: index counts {count} events, bundle has {len(ids)}")
+    if index_acc(ids) != acc:
+        fail("completeness: accumulator over the bundle's event ids differs from "
+             "index_entry.acc (events omitted, added or reordered)")
+    return {"subject": (stype, subj["id"]), "head": head, "signers": nsig,
+            "signed": signed, "total": total, "rows": rows, "genesis": gen,
+            "warnings": advisories(rows)}
+
+
+def advisories(rows):
+    """Observations that are not refusals under the spec."""
+    out, seen, pos_of = [], {}, {ev.id: pos for pos, _, ev in rows}
+    for pos, _, ev in rows:
+        for name, c in ev.body["details"].items():
+            if c in seen:
+                out.append(f"events #{seen[c]} and #{pos} carry the same detail commitment "
+                           f"({name}): salt reused, equal values are linkable (3.5)")
+            seen.setdefault(c, pos)
+        for r in ev.body["refs"]:
+            if pos_of.get(bytes.fromhex(r), -1) > pos:
+                out.append(f"event #{pos} refs event #{pos_of[bytes.fromhex(r)]}, "
+                           "which is later in the log (3.2 says 'earlier events')")
+    return out
+
+
+def iso_time(ms: int) -> str:
+    try:
+        t = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + \
+            datetime.timedelta(milliseconds=ms)
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    except OverflowError:
+        return f"{ms}ms"
+
+
+def print_timeline(res):
+    h = res["head"]
+    print(f"subject   {res['subject'][0]} {res['subject'][1]}")
+    print(f"head      chain {h['chain']} height {h['height']} time {iso_time(h['time'])} "
+          f"log_size {h['log_size']}")
+    print(f"certified {res['signers']} signatures, power {res['signed']} of {res['total']}")
+    print(f"{'#':>3} {'log':>6}  {'time (UTC)':<24}  {'loc':<5}  {'issuer':<20}  kind")
+    for pos, idx, ev in res["rows"]:
+        b = ev.body
+        extra = f"  container {b['container']}" if "container" in b else ""
+        print(f"{pos:>3} {idx:>6}  {iso_time(b['time']):<24}  {b.get('location', '-'):<5}  "
+              f"{b['issuer']['org']:<20}  {b['kind']}{extra}")
+    for w in res["warnings"]:
+        print(f"warning: {w}")
+
+
+def load_file(path, limit):
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        fail(f"{path}: larger than {limit} bytes")
+    try:
+        return load_json(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        fail(f"{path}: not UTF-8")
+
+
+def cmd_bundle(genesis_path, bundle_path) -> int:
+    try:
+        res = verify_bundle(load_file(genesis_path, 64 << 20),
+                            load_file(bundle_path, 64 << 20))
+    except VerifyError as e:
+        print(f"FAILED: {e}")
+        return 1
+    except (OSError, RecursionError, TypeError, ValueError, KeyError) as e:
+        print(f"FAILED: malformed input ({type(e).__name__}: {e})")
+        return 1
+    print_timeline(res)
+    print("VERIFIED")
+    return 0
+
+
+# --------------------------------------------------------------- §11 vectors
+
+RFC8032_SECRET = bytes.fromhex(
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+
+
+def parse_vectors(text: str) -> dict[str, str]:
+    m = re.search(r"<!-- vectors:begin -->(.*?)<!-- vectors:end -->", text, re.S)
+    if not m:
+        fail("no vectors block")
+    out = {}
+    for line in m.group(1).splitlines():
+        if not line.strip() or line.startswith("```"):
+            continue
+        name, sep, value = line.partition(" = ")
+        if not sep:
+            fail(f"bad vector line {line!r}")
+        out[name.strip()] = value
+    return out
+
+
+RFC8032_SECRET_2 = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
+RFC8032_SECRET_3 = bytes.fromhex("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7")
+
+
+def _leaf_text(leaf) -> str:
+    return "none" if leaf is None else f"key={leaf[0].hex()},value_hash={leaf[1].hex()}"
+
+
+def compute_vectors(v: dict[str, str]) -> dict[str, str]:
+    """Recomputes every vector from the inputs described in §11."""
+    got = {}
+    sk = Ed25519PrivateKey.from_private_bytes(RFC8032_SECRET)
+    pk = sk.public_key().public_bytes_raw()
+    got["public_key"] = pk.hex()
+    got["detail_commitment"] = detail_commitment("hs_code", "850760", bytes(16)).hex()
+
+    # event: canonical body, id, signature (re-signed), leaf
+    wire = load_json(v["event_wire_json"])
+    ev = Event(wire)
+    got["event_canonical_body"] = ev.canonical.decode("utf-8")
+    got["event_signing_bytes_prefix"] = EVENT_PREFIX.hex()
+    got["event_id"] = ev.id.hex()
+    resigned = sk.sign(ev.message)
+    got["event_signature"] = resigned.hex()
+    got["event_leaf_hash"] = leaf_hash(ev.id + resigned).hex()
+    # the wire form is an input: it must be valid and its sig must verify
+    ok = ev.signature_ok() and ev.key == pk and ev.sig == resigned
+    got["event_wire_json"] = v["event_wire_json"] if ok else "<invalid signed event>"
+
+    # Merkle over leaves b"\x00" .. b"\x06"
+    leaves = [bytes([i]) for i in range(7)]
+    got["merkle_empty_root"] = mth([]).hex()
+    got["merkle_leaf_0"] = leaf_hash(leaves[0]).hex()
+    for n in (1, 2, 3, 5, 7):
+        got[f"merkle_root_{n}"] = mth(leaves[:n]).hex()
+    root7 = mth(leaves)
+    path = inclusion_path(2, leaves)
+    ok = verify_inclusion(2, 7, path, leaves[2], root7)
+    got["merkle_inclusion_2_of_7"] = ",".join(p.hex() for p in path) if ok else "<does not verify>"
+    for m in (3, 4):
+        path = consistency_path(m, leaves)
+        ok = verify_consistency(m, 7, path, mth(leaves[:m]), root7)
+        got[f"merkle_consistency_{m}_to_7"] = (",".join(p.hex() for p in path)
+                                               if ok else "<does not verify>")
+    # the published paths must verify too (not only our own)
+    pub = [bytes.fromhex(x) for x in v["merkle_inclusion_2_of_7"].split(",")]
+    if not verify_inclusion(2, 7, pub, leaves[2], root7):
+        got["merkle_inclusion_2_of_7"] = "<published path does not verify>"
+    for m in (3, 4):
+        pub = [bytes.fromhex(x) for x in v[f"merkle_consistency_{m}_to_7"].split(",")]
+        if not verify_consistency(m, 7, pub, mth(leaves[:m]), root7):
+            got[f"merkle_consistency_{m}_to_7"] = "<published path does not verify>"
+
+    # subject index: the event under its consignment and its container
+    b = ev.body
+    kc, kk = index_key("consignment", b["ucr"]), index_key("container", b["container"])
+    acc = index_acc([ev.id])
+    vh = value_hash(1, acc)
+    got["index_key_consignment"], got["index_key_container"] = kc.hex(), kk.hex()
+    got["index_entry_acc"], got["index_entry_value_hash"] = acc.hex(), vh.hex()
+    entries = {kc: vh, kk: vh}
+    iroot = smt_root(entries)
+    got["index_root"] = iroot.hex()
+    sibs, leaf = smt_proof(entries, kc)
+    try:
+        ok = verify_index_proof(kc, iroot, sibs, leaf) == vh
+        pub = [bytes.fromhex(x) for x in v["index_proof_consignment_siblings"].split(",")]
+        ok = ok and verify_index_proof(kc, iroot, pub, (kc, vh)) == vh
+    except VerifyError:
+        ok = False
+    got["index_proof_consignment_siblings"] = (",".join(s.hex() for s in sibs)
+                                               if ok else "<does not verify>")
+    got["index_proof_consignment_leaf"] = _leaf_text(leaf)
+    # absence proof for a consignment with no event
+    ka = index_key("consignment", "6NL000000000-ZZ")
+    got["index_absent_key"] = ka.hex()
+    sibs_a, leaf_a = smt_proof(entries, ka)
+    try:
+        ok = verify_index_proof(ka, iroot, sibs_a, leaf_a) is None
+    except VerifyError:
+        ok = False
+    got["index_proof_absent_siblings"] = (",".join(x.hex() for x in sibs_a)
+                                          if ok else "<does not verify>")
+    got["index_proof_absent_leaf"] = _leaf_text(leaf_a)
+
+    # three validators: RFC 8032 tests 1, 2, 3 with powers 1, 2, 3, sorted by key bytes
+    three = []
+    for seed, power in ((RFC8032_SECRET, 1), (RFC8032_SECRET_2, 2), (RFC8032_SECRET_3, 3)):
+        key = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+        three.append((key, power))
+    three.sort(key=lambda kp: kp[0])
+    got["validator_set_3_json"] = json.dumps(
+        [{"org": "blue-anchor-lines", "key": k.hex(), "power": p} for k, p in three],
+        separators=(",", ":"))
+    got["validator_set_3_hash"] = validators_hash(three).hex()
+
+    # genesis, validator set
+    gen = Genesis(load_json(v["genesis_json"]))
+    got["genesis_json"] = v["genesis_json"]  # input; parsed and validated above
+    got["genesis_hash"] = gen.hash.hex()
+    vset = validators_hash([(pk, 1)])
+    got["validator_set_hash"] = vset.hex()
+    if validators_hash(gen.validators.items()) != vset:
+        got["validator_set_hash"] += " (differs from genesis_json validators)"
+
+    # head and precommit
+    head = {"chain": "tradelog-vectors", "height": 1, "time": 1767225601000,
+            "prev": gen.hash, "log_size": 7, "log_root": root7, "index_root": iroot,
+            "validators": vset}
+    hb = head_bytes(head)
+    hh = H(hb)
+    got["head_bytes"], got["head_hash"] = hb.hex(), hh.hex()
+    pm = precommit("tradelog-vectors", 1, 0, hh)
+    got["precommit_message"] = pm.hex()
+    psig = sk.sign(pm)
+    got["precommit_signature"] = psig.hex()
+    if not verify_strict(pk, pm, bytes.fromhex(v["precommit_signature"])):
+        got["precommit_signature"] = "<published signature does not verify>"
+    # the published certificate must certify the head under the genesis set
+    cert = {"height": 1, "round": 0, "head": hh.hex(),
+            "signatures": [{"validator": pk.hex(), "sig": v["precommit_signature"]}]}
+    try:
+        verify_certificate(cert, head, gen.validators)
+    except VerifyError as e:
+        got["precommit_signature"] = f"<certificate refused: {e}>"
+    return got
+
+
+def cmd_vectors(path) -> int:
+    with open(path, encoding="utf-8") as f:
+        expected = parse_vectors(f.read())
+    try:
+        got = compute_vectors(expected)
+    except (VerifyError, KeyError) as e:
+        print(f"FAIL inputs: cannot recompute vectors: {e}")
+        return 1
+    failures = 0
+    for name, exp in expected.items():
+        if name not in got:
+            failures += 1
+            print(f"FAIL {name}: no independent recomputation implemented")
+        elif got[name] == exp:
+            print(f"ok {name}")
+        else:
+            failures += 1
+            print(f"FAIL {name}: expected {exp} got {got[name]}")
+    for name in sorted(set(got) - set(expected)):
+        failures += 1
+        print(f"FAIL {name}: missing from the vectors block")
+    print(f"{len(expected) - failures} ok, {failures} failed")
+    return 1 if failures else 0
+
+
+def main(argv) -> int:
+    if len(argv) == 3 and argv[1] == "vectors":
+        return cmd_vectors(argv[2])
+    if len(argv) == 4 and argv[1] == "bundle":
+        return cmd_bundle(argv[2], argv[3])
+    print(__doc__.strip().splitlines()[0])
+    print("usage: tradelog_verify.py vectors PROTOCOL.md\n"
+          "       tradelog_verify.py bundle GENESIS.json BUNDLE.json", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
