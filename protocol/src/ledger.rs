@@ -1,5 +1,8 @@
 //! The ledger state machine: admission rules for events and the effect of a block on the log,
 //! the subject index and the head. Pure: the node persists what it computes.
+//!
+//! [`LedgerState`] is the part every node keeps in memory (membership, log hashes, index, last
+//! head); [`Ledger`] adds the events themselves, for tools, tests and the demo.
 
 use std::collections::{HashMap, HashSet};
 
@@ -55,15 +58,196 @@ pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
         .chain(b.container.iter().map(|c| Subject::Container(c.clone())))
 }
 
-/// The whole ledger in memory: events, log, index and heads.
+/// The consensus-relevant state: membership, validators, the Merkle log, the subject index and
+/// the last head. Events themselves live elsewhere (a store, or [`Ledger`]).
 #[derive(Debug, Clone)]
-pub struct Ledger {
+pub struct LedgerState {
     genesis_hash: Hash,
     genesis_time: u64,
     membership: Membership,
     validators: ValidatorSet,
     log: MerkleLog,
     index: Index,
+    head: Option<Head>,
+}
+
+impl LedgerState {
+    /// The state at genesis (no blocks).
+    pub fn new(genesis: &Genesis) -> LedgerState {
+        LedgerState {
+            genesis_hash: genesis.hash(),
+            genesis_time: genesis.time,
+            membership: genesis.membership(),
+            validators: genesis.validator_set().clone(),
+            log: MerkleLog::new(),
+            index: Index::new(),
+            head: None,
+        }
+    }
+
+    /// Admission check of one event: chain id, issuer, key, role, strict signature, and not
+    /// already in the log (`in_log` answers that).
+    pub fn check_event(
+        &self,
+        event: &Event,
+        in_log: impl Fn(&EventId) -> bool,
+    ) -> Result<(), LedgerError> {
+        self.membership.authorize(event.body())?;
+        event.verify_signature()?;
+        if in_log(&event.id()) {
+            return Err(LedgerError::Duplicate(event.id()));
+        }
+        Ok(())
+    }
+
+    /// Checks a whole block: time rules, every event admissible, no event twice.
+    pub fn check_block(
+        &self,
+        events: &[Event],
+        time: u64,
+        in_log: impl Fn(&EventId) -> bool,
+    ) -> Result<(), LedgerError> {
+        let prev_time = self.head.as_ref().map_or(self.genesis_time, |p| p.time);
+        if time < prev_time {
+            return Err(LedgerError::Time {
+                got: time,
+                prev: prev_time,
+            });
+        }
+        let mut in_block = HashSet::new();
+        for e in events {
+            if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
+                return Err(LedgerError::FutureEvent {
+                    id: e.id(),
+                    time: e.body().time,
+                    block_time: time,
+                });
+            }
+            self.check_event(e, &in_log)?;
+            if !in_block.insert(e.id()) {
+                return Err(LedgerError::Duplicate(e.id()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends already-checked events and returns the new head (no checks: call
+    /// [`LedgerState::check_block`] first). Returns each event's log position.
+    pub fn append_checked(&mut self, events: &[Event], time: u64) -> (Head, Vec<u64>) {
+        let prev = self.head.as_ref().map_or(self.genesis_hash, Head::hash);
+        let mut positions = Vec::with_capacity(events.len());
+        for e in events {
+            positions.push(self.log.push(leaf_hash(&e.leaf_data())));
+            for s in subjects(e) {
+                self.index.record(&s, &e.id());
+            }
+        }
+        let head = Head {
+            chain: self.membership.chain().to_owned(),
+            height: self.head.as_ref().map_or(1, |h| h.height + 1),
+            time,
+            prev,
+            log_size: self.log.size(),
+            log_root: self.log.root(),
+            index_root: self.index.root(),
+            validators: self.validators.hash(),
+        };
+        self.head = Some(head.clone());
+        (head, positions)
+    }
+
+    /// Checks and appends a block; nothing changes if it is refused.
+    pub fn apply_block(
+        &mut self,
+        events: &[Event],
+        time: u64,
+        in_log: impl Fn(&EventId) -> bool,
+    ) -> Result<(Head, Vec<u64>), LedgerError> {
+        self.check_block(events, time, in_log)?;
+        Ok(self.append_checked(events, time))
+    }
+
+    /// The head a block would produce, leaving the state unchanged (for proposing and for
+    /// validating proposals). Costs the same as applying it.
+    pub fn preview_block(
+        &mut self,
+        events: &[Event],
+        time: u64,
+        in_log: impl Fn(&EventId) -> bool,
+    ) -> Result<Head, LedgerError> {
+        self.check_block(events, time, in_log)?;
+        let (size, index, head) = (self.log.size(), self.index.clone(), self.head.clone());
+        let (next, _) = self.append_checked(events, time);
+        self.log.truncate(size);
+        self.index = index;
+        self.head = head;
+        Ok(next)
+    }
+
+    /// The last head, if any block was applied.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// The Merkle log.
+    pub fn log(&self) -> &MerkleLog {
+        &self.log
+    }
+
+    /// The subject index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The membership.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// The validator set.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// The genesis hash (parent of the first head).
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+
+    /// A proof bundle for `subject` at the last head, given the subject's events in log order
+    /// with their positions (all below the head's log size) and the head's certificate.
+    pub fn bundle(
+        &self,
+        subject: &Subject,
+        events: Vec<(u64, Event)>,
+        certificate: Certificate,
+    ) -> Option<ProofBundle> {
+        let head = self.head.clone()?;
+        let mut proven = Vec::with_capacity(events.len());
+        for (i, event) in events {
+            let proof = self.log.prove_inclusion(i, head.log_size)?;
+            proven.push(ProvenEvent {
+                index: i,
+                event,
+                proof: proof.path,
+            });
+        }
+        Some(ProofBundle {
+            version: BUNDLE_VERSION,
+            subject: subject.clone(),
+            head,
+            certificate,
+            events: proven,
+            index_entry: self.index.get(&subject.key()).unwrap_or_default(),
+            index_proof: self.index.prove(&subject.key()),
+        })
+    }
+}
+
+/// The whole ledger in memory: the state plus every event and head.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    state: LedgerState,
     events: Vec<Event>,
     by_id: HashMap<EventId, u64>,
     by_subject: HashMap<Hash, Vec<u64>>,
@@ -74,12 +258,7 @@ impl Ledger {
     /// The ledger at genesis (no blocks).
     pub fn new(genesis: &Genesis) -> Ledger {
         Ledger {
-            genesis_hash: genesis.hash(),
-            genesis_time: genesis.time,
-            membership: genesis.membership(),
-            validators: genesis.validator_set().clone(),
-            log: MerkleLog::new(),
-            index: Index::new(),
+            state: LedgerState::new(genesis),
             events: Vec::new(),
             by_id: HashMap::new(),
             by_subject: HashMap::new(),
@@ -89,61 +268,31 @@ impl Ledger {
 
     /// Admission check: chain id, issuer, role, strict signature, not yet in the log.
     pub fn check(&self, event: &Event) -> Result<(), LedgerError> {
-        self.membership.authorize(event.body())?;
-        event.verify_signature()?;
-        if self.by_id.contains_key(&event.id()) {
-            return Err(LedgerError::Duplicate(event.id()));
-        }
-        Ok(())
+        self.state
+            .check_event(event, |id| self.by_id.contains_key(id))
     }
 
     /// Checks every event of a block, then appends them all and returns the new head.
     /// Nothing changes if any event is refused.
     pub fn append_block(&mut self, events: Vec<Event>, time: u64) -> Result<Head, LedgerError> {
-        let prev = self.heads.last();
-        let prev_time = prev.map_or(self.genesis_time, |p| p.time);
-        if time < prev_time {
-            return Err(LedgerError::Time {
-                got: time,
-                prev: prev_time,
-            });
-        }
-        let mut in_block = HashSet::new();
-        for e in &events {
-            if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
-                return Err(LedgerError::FutureEvent {
-                    id: e.id(),
-                    time: e.body().time,
-                    block_time: time,
-                });
-            }
-            self.check(e)?;
-            if !in_block.insert(e.id()) {
-                return Err(LedgerError::Duplicate(e.id()));
-            }
-        }
-        let prev_hash = prev.map_or(self.genesis_hash, Head::hash);
-        for e in events {
-            let index = self.log.push(leaf_hash(&e.leaf_data()));
+        let by_id = &self.by_id;
+        let (head, positions) = self
+            .state
+            .apply_block(&events, time, |id| by_id.contains_key(id))?;
+        for (e, index) in events.into_iter().zip(positions) {
             for s in subjects(&e) {
-                self.index.record(&s, &e.id());
                 self.by_subject.entry(s.key()).or_default().push(index);
             }
             self.by_id.insert(e.id(), index);
             self.events.push(e);
         }
-        let head = Head {
-            chain: self.membership.chain().to_owned(),
-            height: self.heads.len() as u64 + 1,
-            time,
-            prev: prev_hash,
-            log_size: self.log.size(),
-            log_root: self.log.root(),
-            index_root: self.index.root(),
-            validators: self.validators.hash(),
-        };
         self.heads.push(head.clone());
         Ok(head)
+    }
+
+    /// The consensus state.
+    pub fn state(&self) -> &LedgerState {
+        &self.state
     }
 
     /// The latest head.
@@ -168,7 +317,7 @@ impl Ledger {
 
     /// The Merkle log.
     pub fn log(&self) -> &MerkleLog {
-        &self.log
+        self.state.log()
     }
 
     /// Log positions of a subject's events, in order.
@@ -181,24 +330,11 @@ impl Ledger {
     /// A proof bundle for `subject` against the latest head, certified by `certificate`.
     /// `None` before the first block.
     pub fn bundle(&self, subject: &Subject, certificate: Certificate) -> Option<ProofBundle> {
-        let head = self.head()?.clone();
-        let mut events = Vec::new();
-        for &i in self.positions(subject) {
-            let proof = self.log.prove_inclusion(i, head.log_size)?;
-            events.push(ProvenEvent {
-                index: i,
-                event: self.events.get(i as usize)?.clone(),
-                proof: proof.path,
-            });
-        }
-        Some(ProofBundle {
-            version: BUNDLE_VERSION,
-            subject: subject.clone(),
-            head,
-            certificate,
-            events,
-            index_entry: self.index.get(&subject.key()).unwrap_or_default(),
-            index_proof: self.index.prove(&subject.key()),
-        })
+        let events = self
+            .positions(subject)
+            .iter()
+            .map(|&i| Some((i, self.events.get(i as usize)?.clone())))
+            .collect::<Option<Vec<_>>>()?;
+        self.state.bundle(subject, events, certificate)
     }
 }

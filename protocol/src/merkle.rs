@@ -213,6 +213,13 @@ impl MerkleLog {
         index
     }
 
+    /// Drops every leaf from position `size` on (no-op if the log is not longer).
+    pub fn truncate(&mut self, size: u64) {
+        for (k, level) in self.levels.iter_mut().enumerate() {
+            level.truncate((size >> k) as usize);
+        }
+    }
+
     /// Hash of leaves `[start, end)`, a subtree of the RFC 9162 decomposition.
     fn subtree(&self, start: u64, end: u64) -> Hash {
         let n = end - start;

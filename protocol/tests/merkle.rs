@@ -172,3 +172,19 @@ proptest! {
         prop_assert_eq!(serde_json::from_str::<InclusionProof>(&json).unwrap(), p);
     }
 }
+
+#[test]
+fn truncate_then_regrow_gives_the_same_log() {
+    let (full, leaves) = log_of(300);
+    for n in [0u64, 1, 2, 3, 64, 127, 128, 129, 299] {
+        let mut log = full.clone();
+        log.truncate(n);
+        assert_eq!(log.size(), n);
+        assert_eq!(log.root(), full.root_at(n).unwrap(), "size {n}");
+        for l in &leaves[n as usize..] {
+            log.push(*l);
+        }
+        assert_eq!(log.root(), full.root());
+        assert_eq!(log.prove_inclusion(5, 300), full.prove_inclusion(5, 300));
+    }
+}
