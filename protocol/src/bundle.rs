@@ -1,8 +1,6 @@
 //! Proof bundles: a subject's events with inclusion proofs, the index proof of completeness and
 //! a certified head, verifiable offline by anyone holding the genesis document.
 
-use serde::{Deserialize, Serialize};
-
 use crate::event::{Event, EventError};
 use crate::hash::Hash;
 use crate::head::{Certificate, CertificateError, Head};
@@ -18,8 +16,9 @@ pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 pub const MAX_BUNDLE_EVENTS: usize = 100_000;
 
 /// One event with its position in the log and its inclusion path at the bundle's head.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct ProvenEvent {
     /// Log position.
     pub index: u64,
@@ -30,8 +29,9 @@ pub struct ProvenEvent {
 }
 
 /// Everything needed to verify a subject's complete history offline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct ProofBundle {
     /// Format version, 1.
     pub version: u32,
@@ -236,3 +236,5 @@ impl ProofBundle {
         })
     }
 }
+
+crate::wire::object_only!(ProvenEvent, ProofBundle);

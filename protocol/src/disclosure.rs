@@ -5,8 +5,6 @@
 //! The issuer keeps the values and salts and can reveal any one field by handing out its
 //! [`Disclosure`]; the other fields stay hidden, and the salt stops guessing of short values.
 
-use serde::{Deserialize, Serialize};
-
 use crate::event::EventBody;
 use crate::hash::{decode_hex, Hash};
 
@@ -30,8 +28,9 @@ pub fn commit_detail(name: &str, value: &str, salt: &[u8; 16]) -> Hash {
 }
 
 /// A revealed detail field: name, value and the salt of its commitment (32 lowercase hex).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Disclosure {
     /// Field name.
     pub name: String,
@@ -87,3 +86,5 @@ impl Disclosure {
         }
     }
 }
+
+crate::wire::object_only!(Disclosure);

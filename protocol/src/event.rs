@@ -152,8 +152,9 @@ pub enum TransportMode {
 }
 
 /// The means of transport and voyage an event refers to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Transport {
     /// Mode of transport.
     pub mode: TransportMode,
@@ -179,8 +180,9 @@ pub enum DigestAlg {
 }
 
 /// A document anchored by its hash; the document itself never enters the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Document {
     /// Document type code, `[a-z0-9_]{1,32}`, e.g. `commercial_invoice`, `bill_of_lading`.
     pub kind: String,
@@ -191,8 +193,9 @@ pub struct Document {
 }
 
 /// The organisation and key that sign an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Issuer {
     /// Issuing organisation.
     pub org: OrgId,
@@ -201,8 +204,9 @@ pub struct Issuer {
 }
 
 /// The signed content of an event. Field order here is irrelevant: JCS sorts members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct EventBody {
     /// Format version, always 1.
     pub v: u32,
@@ -481,8 +485,9 @@ pub struct Event {
     message: Vec<u8>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 struct WireEvent {
     body: EventBody,
     sig: Signature,
@@ -574,3 +579,5 @@ impl<'de> Deserialize<'de> for Event {
         Event::new(wire.body, wire.sig).map_err(serde::de::Error::custom)
     }
 }
+
+crate::wire::object_only!(Transport, Document, Issuer, EventBody, WireEvent);

@@ -20,14 +20,19 @@ use crate::keys::{PublicKey, SecretKey, Signature};
 pub const HEAD_DOMAIN: &[u8] = b"tradelog/head/v1";
 /// Domain of precommit signatures.
 pub const PRECOMMIT_DOMAIN: &[u8] = b"tradelog/precommit/v1";
+/// Domain of prevote signatures.
+pub const PREVOTE_DOMAIN: &[u8] = b"tradelog/prevote/v1";
+/// Domain of consensus proposal signatures.
+pub const PROPOSAL_DOMAIN: &[u8] = b"tradelog/proposal/v1";
 /// Domain of the validator-set hash.
 pub const VALIDATORS_DOMAIN: &[u8] = b"tradelog/validators/v1";
 /// Most validators in a set.
 pub const MAX_VALIDATORS: usize = 256;
 
 /// A ledger head: the header of the block at `height`, committing to the whole log and index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Head {
     /// Chain id.
     pub chain: String,
@@ -73,8 +78,9 @@ impl Head {
 }
 
 /// A consensus validator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Validator {
     /// Organisation that runs it.
     pub org: OrgId,
@@ -173,22 +179,47 @@ impl ValidatorSet {
     }
 }
 
-/// The message a validator signs to precommit `head` at `round`.
-pub fn precommit_message(chain: &str, height: u64, round: u32, head: &Hash) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PRECOMMIT_DOMAIN.len() + 2 + chain.len() + 12 + 32);
-    out.extend_from_slice(PRECOMMIT_DOMAIN);
+fn vote_message(domain: &[u8], chain: &str, height: u64, round: u32, value: &Hash) -> Vec<u8> {
+    let mut out = Vec::with_capacity(domain.len() + 2 + chain.len() + 12 + 32);
+    out.extend_from_slice(domain);
     out.push(0);
     out.push(chain.len() as u8);
     out.extend_from_slice(chain.as_bytes());
     out.extend_from_slice(&height.to_be_bytes());
     out.extend_from_slice(&round.to_be_bytes());
-    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(value.as_bytes());
+    out
+}
+
+/// The message a validator signs to precommit `head` at `round` (32 zero bytes for nil).
+pub fn precommit_message(chain: &str, height: u64, round: u32, head: &Hash) -> Vec<u8> {
+    vote_message(PRECOMMIT_DOMAIN, chain, height, round, head)
+}
+
+/// The message a validator signs to prevote `head` at `round` (32 zero bytes for nil).
+pub fn prevote_message(chain: &str, height: u64, round: u32, head: &Hash) -> Vec<u8> {
+    vote_message(PREVOTE_DOMAIN, chain, height, round, head)
+}
+
+/// The message a proposer signs to propose `head` at `round` with proof-of-lock round
+/// `pol_round` (`0xFFFFFFFF` for none).
+pub fn proposal_message(
+    chain: &str,
+    height: u64,
+    round: u32,
+    pol_round: u32,
+    head: &Hash,
+) -> Vec<u8> {
+    let mut out = vote_message(PROPOSAL_DOMAIN, chain, height, round, head);
+    let at = out.len() - 32;
+    out.splice(at..at, pol_round.to_be_bytes());
     out
 }
 
 /// One validator's precommit signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct CommitSig {
     /// The validator's key.
     pub validator: PublicKey,
@@ -197,8 +228,9 @@ pub struct CommitSig {
 }
 
 /// A quorum certificate: precommits of more than 2/3 of the voting power for one head.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Certificate {
     /// Height of the head.
     pub height: u64,
@@ -325,3 +357,26 @@ impl Certificate {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vote_and_proposal_messages_are_domain_separated_and_laid_out() {
+        let h = Hash([7u8; 32]);
+        let pc = precommit_message("c", 5, 2, &h);
+        let pv = prevote_message("c", 5, 2, &h);
+        let pr = proposal_message("c", 5, 2, u32::MAX, &h);
+        assert_eq!(&pc[..22], b"tradelog/precommit/v1\0");
+        assert_eq!(&pv[..20], b"tradelog/prevote/v1\0");
+        assert_eq!(&pr[..21], b"tradelog/proposal/v1\0");
+        assert_eq!(pc.len(), 22 + 1 + 1 + 8 + 4 + 32);
+        assert_eq!(pr.len(), 21 + 1 + 1 + 8 + 4 + 4 + 32);
+        assert_eq!(&pr[pr.len() - 36..pr.len() - 32], &[0xff; 4]);
+        assert_eq!(&pr[pr.len() - 32..], h.as_bytes());
+        assert_eq!(&pc[pc.len() - 36..pc.len() - 32], &2u32.to_be_bytes());
+    }
+}
+
+crate::wire::object_only!(Head, Validator, CommitSig, Certificate);

@@ -41,8 +41,9 @@ enum SubjectType {
     Container,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 struct SubjectWire {
     #[serde(rename = "type")]
     kind: SubjectType,
@@ -96,8 +97,9 @@ impl std::fmt::Display for Subject {
 }
 
 /// A subject's index entry: event count and accumulator over its event ids in log order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct IndexEntry {
     /// Events recorded for the subject.
     pub count: u64,
@@ -176,8 +178,9 @@ impl Node {
 }
 
 /// The leaf a proof ends on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct ProofLeaf {
     /// The leaf's key.
     pub key: Hash,
@@ -186,8 +189,9 @@ pub struct ProofLeaf {
 }
 
 /// Proof of a key's entry, or of its absence, under an index root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct IndexProof {
     /// Sibling hashes from depth 1 (child of the root) down to the leaf's depth.
     pub siblings: Vec<Hash>,
@@ -389,3 +393,5 @@ fn split(a: Arc<Node>, ka: Hash, b: Arc<Node>, kb: Hash, depth: usize) -> Arc<No
         Node::internal(a, b)
     }
 }
+
+crate::wire::object_only!(IndexEntry, ProofLeaf, IndexProof, SubjectWire);

@@ -31,6 +31,7 @@ pub mod merkle;
 pub mod roles;
 pub mod sample;
 pub mod vectors;
+mod wire;
 
 pub use bundle::{BundleError, ProofBundle, ProvenEvent, Provenance};
 pub use event::{Event, EventBody, EventError, EventId, EventKind, Issuer};

@@ -5,8 +5,6 @@
 //! pair, and every proof names both sizes. [`MerkleLog`] appends in O(log n) and proves in
 //! O(log² n) by keeping every complete subtree's hash.
 
-use serde::{Deserialize, Serialize};
-
 use crate::hash::Hash;
 
 /// Most hashes in an inclusion or consistency proof (trees up to 2^64 leaves need at most 128).
@@ -42,8 +40,9 @@ pub enum ProofError {
 }
 
 /// Proof that leaf `index` is in the tree of `size` leaves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct InclusionProof {
     /// Leaf position, from 0.
     pub index: u64,
@@ -54,8 +53,9 @@ pub struct InclusionProof {
 }
 
 /// Proof that the tree of `first` leaves is a prefix of the tree of `second` leaves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct ConsistencyProof {
     /// Older size.
     pub first: u64,
@@ -324,3 +324,5 @@ pub fn root_of(leaves: &[Hash]) -> Hash {
         }
     }
 }
+
+crate::wire::object_only!(InclusionProof, ConsistencyProof);

@@ -77,8 +77,9 @@ impl Role {
 }
 
 /// A member organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Organisation {
     /// Ledger id.
     pub id: OrgId,
@@ -91,8 +92,9 @@ pub struct Organisation {
 }
 
 /// The genesis document: chain id, members and validators. Its hash identifies the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Genesis {
     /// Chain id, `[a-z0-9-]{1,64}`.
     pub chain: String,
@@ -297,3 +299,5 @@ impl Membership {
         Ok(())
     }
 }
+
+crate::wire::object_only!(Organisation, Genesis);

@@ -327,3 +327,28 @@ fn preview_equals_apply_and_changes_nothing() {
     assert!(state.apply_block(&first[..1], t + 2, |_| true).is_err());
     assert_eq!(state.head().cloned(), head);
 }
+
+#[test]
+fn structs_must_be_json_objects_not_arrays() {
+    let n = net();
+    let e = consignment_route(&n, 1, 1_767_225_600_000)
+        .unwrap()
+        .remove(5);
+    let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+    // [body, sig] instead of {"body", "sig"}.
+    let as_array = serde_json::json!([v["body"], v["sig"]]).to_string();
+    let err = Event::from_json(as_array.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a JSON object"), "{err}");
+    // The issuer written as an array inside the body.
+    let mut j = v.clone();
+    j["body"]["issuer"] =
+        serde_json::json!([v["body"]["issuer"]["org"], v["body"]["issuer"]["key"]]);
+    assert!(Event::from_json(j.to_string().as_bytes()).is_err());
+    // The object form still round-trips.
+    assert_eq!(
+        Event::from_json(e.to_json().as_bytes()).unwrap().id(),
+        e.id()
+    );
+}

@@ -90,7 +90,9 @@ fn main() -> Result<()> {
             let r = consignment_route(&net, n, T0).ok_or("route")?;
             events.extend(r.into_iter().skip((block * 5) as usize).take(5));
         }
-        ledger.append_block(events, T0 + u64::from(block) * 1000)?;
+        // A block's time may not be before any of its events' times.
+        let time = events.iter().map(|e| e.body().time).max().ok_or("empty block")?;
+        ledger.append_block(events, time)?;
     }
     let head = ledger.head().ok_or("head")?.clone();
     let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
@@ -164,13 +166,12 @@ fn main() -> Result<()> {
         &framed(&[&[255], absent.as_bytes(), root.as_bytes()], &json),
     )?;
 
-    // disclosure_json: the honest hs_code disclosure of consignment 0 and a wrong one.
-    let salt = *Hash::domain(b"sample-salt", &[&0u32.to_be_bytes()]).as_bytes();
-    let mut salt16 = [0u8; 16];
-    salt16.copy_from_slice(&salt[..16]);
-    let (honest, _) = Disclosure::new("hs_code", "850760", &salt16);
-    out.put("disclosure_json", "honest", serde_json::to_string(&honest)?.as_bytes())?;
-    let (wrong, _) = Disclosure::new("hs_code", "850761", &salt16);
+    // disclosure_json: the honest disclosures of the target's fixture body, and a wrong one.
+    for (name, value, salt) in [("hs_code", "850760", [0x11u8; 16]), ("origin_country", "CN", [0x22; 16])] {
+        let (d, _) = Disclosure::new(name, value, &salt);
+        out.put("disclosure_json", name, serde_json::to_string(&d)?.as_bytes())?;
+    }
+    let (wrong, _) = Disclosure::new("hs_code", "850761", &[0x11; 16]);
     out.put("disclosure_json", "wrong-value", serde_json::to_string(&wrong)?.as_bytes())?;
 
     println!("wrote {} seed files under {}", out.count, Path::new(&out.dir).display());
