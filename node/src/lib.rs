@@ -9,5 +9,14 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod api;
+pub mod chain;
+pub mod config;
+pub mod consensus;
 pub mod demo;
+pub mod devnet;
+pub mod gossip;
+pub mod mempool;
+pub mod metrics;
+pub mod service;
 pub mod store;

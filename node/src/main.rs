@@ -1,9 +1,13 @@
-//! `tradelog-node`: today the in-process demo ledger (see the crate docs).
+//! `tradelog-node`: init, genesis, run, devnet, demo.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use tradelog_node::config::Config;
+use tradelog_node::devnet::{self, DevnetOptions};
+use tradelog_protocol::Genesis;
 
 #[derive(Parser)]
 #[command(name = "tradelog-node", version, about = "tradelog peer node")]
@@ -14,6 +18,51 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a node directory: a fresh key (node.key) and a documented config.toml.
+    Init {
+        /// The node directory (created; an existing key is never overwritten).
+        dir: PathBuf,
+        /// Node name.
+        #[arg(long, default_value = "node")]
+        moniker: String,
+    },
+    /// Validate a genesis description and write the genesis document; prints its hash.
+    Genesis {
+        /// JSON with `chain`, `organisations` [{id, name, role, keys}] and `validators`
+        /// [{org, key, power}]; `time` (ms) defaults to now.
+        input: PathBuf,
+        /// Where to write the genesis document.
+        #[arg(short, long, default_value = "genesis.json")]
+        out: PathBuf,
+    },
+    /// Run a node.
+    Run {
+        /// Its config file.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Start 4 validators and an observer on this machine, load sample consignments, and
+    /// print the API addresses. Stops the nodes on Ctrl-C.
+    Devnet {
+        /// Where the nodes live.
+        #[arg(long, default_value = "devnet")]
+        dir: PathBuf,
+        /// Sample consignments to load (14 events each).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        consignments: u32,
+        /// First HTTP port (node i uses base + i).
+        #[arg(long, default_value_t = 7100)]
+        api_port: u16,
+        /// First consensus port.
+        #[arg(long, default_value_t = 27100)]
+        consensus_port: u16,
+        /// First gossip port.
+        #[arg(long, default_value_t = 28100)]
+        gossip_port: u16,
+        /// Stop the nodes once the sample load is committed (for scripts and CI).
+        #[arg(long)]
+        exit_after_load: bool,
+    },
     /// Build a sample ledger in-process, certify it, and write verifiable proof bundles.
     Demo {
         /// Output directory.
@@ -26,35 +75,218 @@ enum Command {
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = real_main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
     match cli.command {
-        Command::Demo { out, consignments } => {
-            let start = tradelog_protocol::sample::SAMPLE_GENESIS_TIME + 86_400_000;
-            let s = tradelog_node::demo::run(&out, consignments, start)?;
-            println!(
-                "ledger {}: {} blocks, {} events, head #{} {}",
-                s.head.chain,
-                s.blocks,
-                s.head.log_size,
-                s.head.height,
-                s.head.hash()
-            );
-            println!("log root   {}", s.head.log_root);
-            println!("index root {}", s.head.index_root);
-            println!("wrote {} files under {}", s.files.len(), out.display());
-            let first = tradelog_protocol::sample::sample_ucr(0);
-            println!(
-                "verify one offline:\n  cargo run -p tradelog-client -- verify --genesis {}/genesis.json {}/bundles/{first}.json",
-                out.display(),
-                out.display()
-            );
+        Command::Init { dir, moniker } => init(&dir, &moniker),
+        Command::Genesis { input, out } => genesis(&input, &out),
+        Command::Run { config } => run(&config),
+        Command::Devnet {
+            dir,
+            consignments,
+            api_port,
+            consensus_port,
+            gossip_port,
+            exit_after_load,
+        } => devnet_cmd(
+            DevnetOptions {
+                dir,
+                api_base: api_port,
+                consensus_base: consensus_port,
+                gossip_base: gossip_port,
+                consignments,
+            },
+            exit_after_load,
+        ),
+        Command::Demo { out, consignments } => demo(&out, consignments),
+    }
+}
+
+fn init(dir: &Path, moniker: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key_path = dir.join("node.key");
+    if key_path.exists() {
+        bail!("{} exists: refusing to overwrite a key", key_path.display());
+    }
+    let key = tradelog_client::keyfile::generate().context("no operating-system randomness")?;
+    tradelog_client::keyfile::write(&key_path, &key)?;
+    let config = Config {
+        moniker: moniker.into(),
+        ..Config::default()
+    };
+    let cfg_path = dir.join("config.toml");
+    if !cfg_path.exists() {
+        std::fs::write(&cfg_path, config.to_toml())?;
+    }
+    println!("node key   {}", key.public());
+    println!("config     {}", cfg_path.display());
+    println!("next: list this key in the genesis (as a validator or an organisation key), put genesis.json beside config.toml, then `tradelog-node run --config {}`", cfg_path.display());
+    Ok(())
+}
+
+fn genesis(input: &Path, out: &Path) -> Result<()> {
+    let text = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{}: not JSON", input.display()))?;
+    if v.get("time").is_none() {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("time".into(), now_ms().into());
         }
     }
+    let g = Genesis::from_json(v.to_string().as_bytes())
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("{}", input.display()))?;
+    std::fs::write(out, serde_json::to_string_pretty(&g)? + "\n")
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!("genesis {} written to {}", g.hash(), out.display());
+    println!(
+        "{} organisations, {} validators, chain {}",
+        g.organisations.len(),
+        g.validator_set().validators().len(),
+        g.chain
+    );
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,arc_malachitebft=warn,libp2p=warn")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+fn run(config_path: &Path) -> Result<()> {
+    init_tracing();
+    let mut config = Config::load(config_path)?;
+    config.apply_env(|k| std::env::var(k).ok());
+    let base = config_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let shutdown = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(t) => t,
+                        Err(_) => {
+                            let _ = ctrl_c.await;
+                            return;
+                        }
+                    };
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = ctrl_c.await;
+            }
+        };
+        tradelog_node::service::run(config, &base, shutdown).await
+    })
+}
+
+fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
+    let nodes = devnet::prepare(&opts)?;
+    let exe = std::env::current_exe().context("cannot locate this executable")?;
+    let mut children = devnet::spawn(&exe, &nodes)?;
+    let result = (|| -> Result<()> {
+        devnet::wait_healthy(&nodes, Duration::from_secs(60))?;
+        println!(
+            "devnet: 4 validators and 1 observer running under {}",
+            opts.dir.display()
+        );
+        // Sample routes start 40 days ago, so every event lies in the past of the nodes' clocks.
+        let start = now_ms().saturating_sub(40 * 86_400_000);
+        let t = std::time::Instant::now();
+        let n = devnet::load(&nodes, opts.consignments, start, Duration::from_secs(120))?;
+        println!(
+            "loaded {} sample consignments ({n} events) and saw them committed on every node in {:.1} s",
+            opts.consignments,
+            t.elapsed().as_secs_f64()
+        );
+        for node in &nodes {
+            let role = if node.validator {
+                "validator"
+            } else {
+                "observer "
+            };
+            println!(
+                "  {role} {:<20} API http://{}   (log: {})",
+                node.moniker,
+                node.api,
+                node.dir.join("node.log").display()
+            );
+        }
+        if let Some(first) = nodes.first() {
+            let ucr = tradelog_protocol::sample::sample_ucr(0);
+            println!(
+                "try:\n  curl http://{}/v1/head\n  curl http://{}/v1/consignments/{ucr}",
+                first.api, first.api
+            );
+            println!("explorer: not yet (issue 6); metrics at http://{}/metrics, OpenAPI at http://{}/openapi.json", first.api, first.api);
+        }
+        Ok(())
+    })();
+    if result.is_ok() && !exit_after_load {
+        println!("press Ctrl-C to stop the devnet");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+    }
+    for c in &mut children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    result
+}
+
+fn demo(out: &Path, consignments: u32) -> Result<()> {
+    let start = tradelog_protocol::sample::SAMPLE_GENESIS_TIME + 86_400_000;
+    let s = tradelog_node::demo::run(out, consignments, start)?;
+    println!(
+        "ledger {}: {} blocks, {} events, head #{} {}",
+        s.head.chain,
+        s.blocks,
+        s.head.log_size,
+        s.head.height,
+        s.head.hash()
+    );
+    println!("log root   {}", s.head.log_root);
+    println!("index root {}", s.head.index_root);
+    println!("wrote {} files under {}", s.files.len(), out.display());
+    let first = tradelog_protocol::sample::sample_ucr(0);
+    println!(
+        "verify one offline:\n  cargo run -p tradelog-client -- verify --genesis {}/genesis.json {}/bundles/{first}.json",
+        out.display(),
+        out.display()
+    );
     Ok(())
 }

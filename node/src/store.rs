@@ -87,6 +87,7 @@ pub trait Store: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct SledStore {
     db: sled::Db,
+    proposals: sled::Tree,
 }
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -113,7 +114,45 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let db = sled::Config::new().path(dir).open()?;
-        Ok(SledStore { db })
+        let proposals = db.open_tree("proposals")?;
+        Ok(SledStore { db, proposals })
+    }
+
+    /// Persists this node's own proposal for `(height, round)` before it is sent, so a restart
+    /// proposes the same block again (the consensus WAL requires it).
+    pub fn put_proposal(
+        &self,
+        height: u64,
+        round: u32,
+        block: &crate::chain::Block,
+    ) -> Result<(), StoreError> {
+        let k = key(b'p', &[&height.to_be_bytes(), &round.to_be_bytes()]);
+        let v = serde_json::to_vec(block).map_err(|e| corrupt(&k, e))?;
+        self.proposals.insert(k, v)?;
+        self.proposals.flush()?;
+        Ok(())
+    }
+
+    /// This node's own proposal for `(height, round)`, if it made one.
+    pub fn proposal(
+        &self,
+        height: u64,
+        round: u32,
+    ) -> Result<Option<crate::chain::Block>, StoreError> {
+        let k = key(b'p', &[&height.to_be_bytes(), &round.to_be_bytes()]);
+        self.proposals
+            .get(&k)?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&k, e)))
+            .transpose()
+    }
+
+    /// Forgets own proposals up to and including `height`.
+    pub fn prune_proposals(&self, height: u64) -> Result<(), StoreError> {
+        let end = key(b'p', &[&(height + 1).to_be_bytes()]);
+        for item in self.proposals.range(..end) {
+            self.proposals.remove(item?.0)?;
+        }
+        Ok(())
     }
 
     fn record(&self, height: u64) -> Result<Option<BlockRecord>, StoreError> {

@@ -1,0 +1,310 @@
+//! The node's HTTP API (axum): event submission, event status, proof bundles by consignment or
+//! container, the certified head, consistency proofs, blocks, health, Prometheus metrics and the
+//! OpenAPI document (`GET /openapi.json`, the reference for clients).
+//!
+//! Every response is JSON except `/metrics`; errors are `{"error": {"code", "message"}}` (codes
+//! in [`errors`]). Request bodies are bounded before they are buffered. Handlers that touch
+//! storage or verify signatures run on the blocking pool. [`serve`] takes its listener and a
+//! shutdown future, so tests bind `127.0.0.1:0`.
+
+mod batch;
+pub mod errors;
+mod query;
+mod submit;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
+use tradelog_protocol::event::MAX_EVENT_JSON_BYTES;
+use tradelog_protocol::Event;
+
+use crate::chain::Chain;
+use crate::metrics::Metrics;
+pub use errors::{ApiError, ErrorBody};
+use query::{block, consignment, consistency, container, event_status, head};
+use submit::{submit, submit_batch};
+
+/// Most events in one `POST /v1/events/batch`.
+pub const MAX_BATCH_EVENTS: usize = 1000;
+/// Largest `POST /v1/events/batch` body, in bytes (16 MiB).
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// The OpenAPI 3.0.3 description of this API.
+pub const OPENAPI_JSON: &str = include_str!("api/openapi.json");
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The node's ledger.
+    pub chain: Arc<Chain>,
+    /// The node's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Where newly accepted events go (gossip forwards them); `None` for a node without peers.
+    pub accepted: Option<UnboundedSender<Event>>,
+}
+
+/// The API's routes, with body limits, JSON fallbacks and per-status-class request counting.
+pub fn router(state: ApiState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new()
+        .route(
+            "/v1/events",
+            post(submit).layer(DefaultBodyLimit::max(MAX_EVENT_JSON_BYTES)),
+        )
+        .route(
+            "/v1/events/batch",
+            post(submit_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES)),
+        )
+        .route("/v1/events/{id}", get(event_status))
+        .route("/v1/consignments/{ucr}", get(consignment))
+        .route("/v1/containers/{id}", get(container))
+        .route("/v1/head", get(head))
+        .route("/v1/consistency", get(consistency))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/health", get(health))
+        .route("/metrics", get(render_metrics))
+        .route("/openapi.json", get(openapi))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(no_route)
+        .layer(middleware::from_fn_with_state(metrics, count_responses))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
+/// flight (graceful shutdown).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::debug!(%addr, "HTTP API serving");
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// This node's clock, milliseconds since 1970 (0 if the clock is before 1970).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A response with a JSON body already serialized.
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// Serializes `value` as the JSON body of a response.
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => json_bytes(status, body),
+        Err(e) => ApiError::internal(format!("response does not serialize: {e}")).into_response(),
+    }
+}
+
+/// Runs `f` on the blocking pool (storage reads, signature checks, large serializations).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("request worker failed: {e}")))
+}
+
+/// Reads a request body of at most `limit` bytes: a declared `Content-Length` over the limit
+/// is refused before anything is read, and the body is read through the route's
+/// [`DefaultBodyLimit`], so no more than `limit` bytes are ever buffered.
+async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::too_large(format!("body: larger than the limit of {limit} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match Bytes::from_request(req, &()).await {
+        Ok(b) if b.len() > limit => Err(too_large()),
+        Ok(b) => Ok(b),
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+        Err(r) => Err(ApiError::malformed(format!("body: {}", r.body_text()))),
+    }
+}
+
+/// At most 40 characters of user input, for messages.
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// `GET /health`.
+async fn health(State(state): State<ApiState>) -> Response {
+    #[derive(Serialize)]
+    struct HealthJson {
+        status: &'static str,
+        height: u64,
+        mempool: usize,
+    }
+    json(
+        StatusCode::OK,
+        &HealthJson {
+            status: "ok",
+            height: state.chain.height(),
+            mempool: state.chain.mempool_len(),
+        },
+    )
+}
+
+/// `GET /metrics`: Prometheus text format 0.0.4.
+async fn render_metrics(State(state): State<ApiState>) -> Response {
+    state.metrics.set_mempool(state.chain.mempool_len());
+    state.metrics.set_height(state.chain.height());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+async fn openapi() -> Response {
+    json_bytes(StatusCode::OK, OPENAPI_JSON.as_bytes().to_vec())
+}
+
+/// 404 for a path no route matches.
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        format!(
+            "path: no route for {method} {}; see /openapi.json",
+            truncate(uri.path())
+        ),
+    )
+}
+
+/// 405 for a known path with another method (axum adds the `Allow` header).
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "method: {method} is not allowed on {}; see /openapi.json",
+            truncate(uri.path())
+        ),
+    )
+}
+
+/// Counts every response by status class.
+async fn count_responses(
+    State(metrics): State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let res = next.run(req).await;
+    metrics.http_response(res.status().as_u16());
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `(method, path)` pairs [`router`] serves.
+    const ROUTES: [(&str, &str); 11] = [
+        ("post", "/v1/events"),
+        ("post", "/v1/events/batch"),
+        ("get", "/v1/events/{id}"),
+        ("get", "/v1/consignments/{ucr}"),
+        ("get", "/v1/containers/{id}"),
+        ("get", "/v1/head"),
+        ("get", "/v1/consistency"),
+        ("get", "/v1/blocks/{height}"),
+        ("get", "/health"),
+        ("get", "/metrics"),
+        ("get", "/openapi.json"),
+    ];
+
+    #[test]
+    fn openapi_is_json_and_documents_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        assert_eq!(doc["openapi"], "3.0.3");
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented = Vec::new();
+        for (path, item) in paths {
+            for method in item.as_object().unwrap().keys() {
+                if method != "parameters" {
+                    documented.push((method.clone(), path.clone()));
+                }
+            }
+        }
+        documented.sort();
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        served.sort();
+        assert_eq!(documented, served);
+        // Every `$ref` resolves.
+        fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        match (k.as_str(), v.as_str()) {
+                            ("$ref", Some(r)) => out.push(r.to_owned()),
+                            _ => refs(v, out),
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let pointer = r.strip_prefix('#').unwrap();
+            assert!(doc.pointer(pointer).is_some(), "unresolved {r}");
+        }
+    }
+
+    #[test]
+    fn error_codes_and_statuses() {
+        use tradelog_protocol::roles::AuthError;
+        use tradelog_protocol::LedgerError;
+        let e = ApiError::from(crate::chain::SubmitError::Full(
+            crate::mempool::MempoolFull(3),
+        ));
+        assert_eq!((e.status.as_u16(), e.code), (503, "mempool_full"));
+        let e = ApiError::from(crate::chain::SubmitError::Future { time: 2, now: 1 });
+        assert_eq!((e.status.as_u16(), e.code), (422, "future_time"));
+        assert!(e.message.starts_with("body.time: "));
+        let e = ApiError::from(LedgerError::Auth(AuthError::WrongChain {
+            expected: "a".into(),
+            got: "b".into(),
+        }));
+        assert_eq!((e.status.as_u16(), e.code), (422, "wrong_chain"));
+        assert!(e.message.starts_with("body.chain: "));
+    }
+}

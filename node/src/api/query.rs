@@ -1,0 +1,195 @@
+//! Reads: event status, proof bundles by consignment or container, the certified head,
+//! consistency proofs and blocks. Storage reads and bundle serialization run on the blocking
+//! pool.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tradelog_protocol::{
+    Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, Subject, Ucr,
+};
+
+use super::errors::ApiError;
+use super::submit::StatusJson;
+use super::{blocking, json, truncate, ApiState};
+use crate::store::Store;
+
+/// The path parameter, or 400 with `code`.
+fn path_param(
+    p: Result<Path<String>, PathRejection>,
+    code: &'static str,
+) -> Result<String, ApiError> {
+    p.map(|Path(s)| s)
+        .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, code, r.body_text()))
+}
+
+/// `GET /v1/events/{id}`.
+pub(super) async fn event_status(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let raw = path_param(id, "invalid_id")?;
+    let id: EventId = raw
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("id: {e}")))?;
+    let found = blocking(move || state.chain.status(&id)).await??;
+    let Some((status, event)) = found else {
+        return Err(ApiError::not_found(format!(
+            "id: no event {id} on this node"
+        )));
+    };
+    #[derive(Serialize)]
+    struct EventJson {
+        #[serde(flatten)]
+        status: StatusJson,
+        event: Event,
+    }
+    Ok(json(
+        StatusCode::OK,
+        &EventJson {
+            status: StatusJson::new(id, &status),
+            event,
+        },
+    ))
+}
+
+/// The proof bundle of `subject`, serialized on the blocking pool.
+async fn bundle(state: ApiState, subject: Subject) -> Result<Response, ApiError> {
+    blocking(move || {
+        let bundle = state
+            .chain
+            .provenance(&subject)?
+            .ok_or_else(ApiError::no_certified_head)?;
+        Ok(json(StatusCode::OK, &bundle))
+    })
+    .await?
+}
+
+/// `GET /v1/consignments/{ucr}`.
+pub(super) async fn consignment(
+    State(state): State<ApiState>,
+    ucr: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let ucr: Ucr = path_param(ucr, "invalid_ucr")?
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_ucr", format!("ucr: {e}")))?;
+    bundle(state, Subject::Consignment(ucr)).await
+}
+
+/// `GET /v1/containers/{id}`.
+pub(super) async fn container(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id: ContainerId = path_param(id, "invalid_container")?.parse().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_container",
+            format!("id: {e}"),
+        )
+    })?;
+    bundle(state, Subject::Container(id)).await
+}
+
+/// `GET /v1/head`.
+pub(super) async fn head(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let (head, certificate) = state
+        .chain
+        .certified()
+        .ok_or_else(ApiError::no_certified_head)?;
+    #[derive(Serialize)]
+    struct HeadJson {
+        hash: Hash,
+        head: Head,
+        certificate: Certificate,
+    }
+    Ok(json(
+        StatusCode::OK,
+        &HeadJson {
+            hash: head.hash(),
+            head,
+            certificate,
+        },
+    ))
+}
+
+/// Query of `GET /v1/consistency`.
+#[derive(Debug, Deserialize)]
+pub(super) struct Range {
+    first: Option<u64>,
+    second: Option<u64>,
+}
+
+/// `GET /v1/consistency?first=N&second=M`.
+pub(super) async fn consistency(
+    State(state): State<ApiState>,
+    range: Result<Query<Range>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let invalid = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_range", m);
+    let Query(range) = range.map_err(|r| invalid(r.body_text()))?;
+    let (Some(first), Some(second)) = (range.first, range.second) else {
+        return Err(invalid(
+            "first, second: both query parameters are required (log sizes, first <= second)".into(),
+        ));
+    };
+    let out_of_range = || {
+        invalid(format!(
+            "first, second: need first <= second <= the log size ({}), got first={first} second={second}",
+            state.chain.certified().map_or(0, |(h, _)| h.log_size)
+        ))
+    };
+    let proof = state
+        .chain
+        .consistency(first, second)
+        .ok_or_else(out_of_range)?;
+    let (Some(first_root), Some(second_root)) =
+        (state.chain.root_at(first), state.chain.root_at(second))
+    else {
+        return Err(out_of_range());
+    };
+    #[derive(Serialize)]
+    struct ConsistencyJson {
+        first: u64,
+        second: u64,
+        first_root: Hash,
+        second_root: Hash,
+        proof: ConsistencyProof,
+    }
+    Ok(json(
+        StatusCode::OK,
+        &ConsistencyJson {
+            first,
+            second,
+            first_root,
+            second_root,
+            proof,
+        },
+    ))
+}
+
+/// `GET /v1/blocks/{height}`.
+pub(super) async fn block(
+    State(state): State<ApiState>,
+    height: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let raw = path_param(height, "invalid_height")?;
+    let height: u64 = raw.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_height",
+            format!(
+                "height: {:?} is not a block height (an integer from 1)",
+                truncate(&raw)
+            ),
+        )
+    })?;
+    blocking(move || {
+        let block = state.chain.store().block(height)?.ok_or_else(|| {
+            ApiError::not_found(format!("height: no block {height} on this node"))
+        })?;
+        Ok(json(StatusCode::OK, &block))
+    })
+    .await?
+}

@@ -1,0 +1,144 @@
+//! Submission: `POST /v1/events` and `POST /v1/events/batch`. Both parse each event with
+//! [`Event::from_json`] and admit it with [`crate::chain::Chain::submit`]; a new event is timed
+//! for the commit-latency metric and handed to gossip.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use tradelog_protocol::event::MAX_EVENT_JSON_BYTES;
+use tradelog_protocol::{Event, EventId};
+
+use super::errors::{ApiError, ErrorBody};
+use super::{
+    batch, blocking, json, now_ms, read_body, ApiState, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
+};
+use crate::chain::{EventStatus, Submitted};
+
+/// `{"id", "status", "index"?}`.
+#[derive(Debug, Serialize)]
+pub(super) struct StatusJson {
+    id: EventId,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+}
+
+impl StatusJson {
+    pub(super) fn new(id: EventId, status: &EventStatus) -> StatusJson {
+        match status {
+            EventStatus::Committed { index } => StatusJson {
+                id,
+                status: "committed",
+                index: Some(*index),
+            },
+            EventStatus::Pending => StatusJson {
+                id,
+                status: "pending",
+                index: None,
+            },
+        }
+    }
+}
+
+/// A refused event, with its id when it parsed.
+struct Refused {
+    id: Option<EventId>,
+    error: ApiError,
+}
+
+/// Parses and submits one event; a new one is timed for the latency metric and handed to gossip.
+fn submit_one(state: &ApiState, json: &[u8]) -> Result<Submitted, Refused> {
+    let event = Event::from_json(json).map_err(|e| Refused {
+        id: None,
+        error: ApiError::event(e, json),
+    })?;
+    let id = event.id();
+    let copy = state.accepted.as_ref().map(|_| event.clone());
+    let submitted = state.chain.submit(event, now_ms()).map_err(|e| Refused {
+        id: Some(id),
+        error: ApiError::from(e),
+    })?;
+    if submitted.new {
+        state.metrics.submitted(id, Instant::now());
+        if let (Some(tx), Some(event)) = (&state.accepted, copy) {
+            if tx.send(event).is_err() {
+                tracing::debug!(%id, "gossip is not running; event accepted locally only");
+            }
+        }
+    }
+    Ok(submitted)
+}
+
+/// `POST /v1/events`.
+pub(super) async fn submit(
+    State(state): State<ApiState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let body = read_body(req, MAX_EVENT_JSON_BYTES).await?;
+    let submitted = blocking(move || submit_one(&state, &body))
+        .await?
+        .map_err(|r| r.error)?;
+    let status = if submitted.new {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(
+        status,
+        &StatusJson::new(submitted.id, &submitted.status),
+    ))
+}
+
+/// One result of a batch: a status, or an error (with the id if the event parsed).
+#[derive(Debug, Serialize)]
+struct BatchItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<EventId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorBody>,
+}
+
+/// `POST /v1/events/batch`: each item is submitted independently, results in input order.
+pub(super) async fn submit_batch(
+    State(state): State<ApiState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let body = read_body(req, MAX_BATCH_BYTES).await?;
+    let results = blocking(move || {
+        let items = batch::split_array(&body, MAX_BATCH_EVENTS)?;
+        let results: Vec<BatchItem> = items
+            .into_iter()
+            .map(|item| match submit_one(&state, item) {
+                Ok(s) => {
+                    let j = StatusJson::new(s.id, &s.status);
+                    BatchItem {
+                        id: Some(j.id),
+                        status: Some(j.status),
+                        index: j.index,
+                        error: None,
+                    }
+                }
+                Err(r) => BatchItem {
+                    id: r.id,
+                    status: None,
+                    index: None,
+                    error: Some(r.error.body()),
+                },
+            })
+            .collect();
+        Ok::<_, ApiError>(results)
+    })
+    .await??;
+    #[derive(Serialize)]
+    struct Results {
+        results: Vec<BatchItem>,
+    }
+    Ok(json(StatusCode::OK, &Results { results }))
+}

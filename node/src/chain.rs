@@ -1,0 +1,308 @@
+//! The node's ledger: storage, in-memory consensus state, the certified head and the mempool,
+//! behind one handle shared by the API, gossip and consensus.
+//!
+//! Order of effects on commit: persist the block (fsynced batch), then apply it to the state,
+//! then publish the new certified head, then drop its events from the mempool. A failed write
+//! is returned as an error and the caller stops the node.
+
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use tradelog_protocol::ledger::{LedgerError, MAX_CLOCK_SKEW_MS};
+use tradelog_protocol::{
+    Certificate, ConsistencyProof, Event, EventId, Genesis, Head, LedgerState, ProofBundle, Subject,
+};
+
+use crate::mempool::{Inserted, Mempool, MempoolFull};
+use crate::store::{
+    check_genesis, open_state, CommittedBlock, Recovery, SledStore, Store, StoreError,
+};
+
+/// A block as proposed and voted on: the head it produces and its events.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    /// The head after the block.
+    pub head: Head,
+    /// The events, in log order.
+    pub events: Vec<Event>,
+}
+
+/// Why a submitted event was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Refused by the ledger rules.
+    #[error(transparent)]
+    Rejected(#[from] LedgerError),
+    /// Too far in the future of this node's clock.
+    #[error(
+        "body.time: {time} is more than {MAX_CLOCK_SKEW_MS} ms ahead of this node's clock ({now})"
+    )]
+    Future {
+        /// Event time.
+        time: u64,
+        /// Node clock.
+        now: u64,
+    },
+    /// No room.
+    #[error(transparent)]
+    Full(#[from] MempoolFull),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a known event is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventStatus {
+    /// In the log at this position.
+    Committed {
+        /// Log position.
+        index: u64,
+    },
+    /// Waiting in the mempool.
+    Pending,
+}
+
+/// The outcome of an accepted submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// The event id.
+    pub id: EventId,
+    /// Where it is now.
+    pub status: EventStatus,
+    /// False if this exact event was already known (idempotent resubmission).
+    pub new: bool,
+}
+
+/// The shared ledger of one node.
+#[derive(Debug)]
+pub struct Chain {
+    genesis: Genesis,
+    store: SledStore,
+    state: RwLock<LedgerState>,
+    certified: RwLock<Option<(Head, Certificate)>>,
+    mempool: Mutex<Mempool>,
+}
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn lock<T>(l: &Mutex<T>) -> MutexGuard<'_, T> {
+    l.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Chain {
+    /// Opens the data dir, replays and verifies every stored block.
+    pub fn open(
+        genesis: Genesis,
+        dir: &std::path::Path,
+        mempool_capacity: usize,
+    ) -> Result<(Arc<Chain>, Recovery), StoreError> {
+        let store = SledStore::open(dir)?;
+        check_genesis(&store, &genesis)?;
+        let (state, recovery) = open_state(&store, &genesis)?;
+        let certified = match store.tip()? {
+            0 => None,
+            h => store.header(h)?,
+        };
+        let chain = Chain {
+            genesis,
+            store,
+            state: RwLock::new(state),
+            certified: RwLock::new(certified),
+            mempool: Mutex::new(Mempool::new(mempool_capacity)),
+        };
+        Ok((Arc::new(chain), recovery))
+    }
+
+    /// The genesis document.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The store.
+    pub fn store(&self) -> &SledStore {
+        &self.store
+    }
+
+    fn in_log(&self, id: &EventId) -> bool {
+        // A storage error counts as "known": the event is refused rather than duplicated.
+        self.store.event(id).map_or(true, |e| e.is_some())
+    }
+
+    /// Admits an event into the mempool (rules of PROTOCOL.md section 8 plus the clock skew),
+    /// or reports where it already is. `now` is this node's clock in ms.
+    pub fn submit(&self, event: Event, now: u64) -> Result<Submitted, SubmitError> {
+        let id = event.id();
+        if let Some((index, _)) = self.store.event(&id)? {
+            return Ok(Submitted {
+                id,
+                status: EventStatus::Committed { index },
+                new: false,
+            });
+        }
+        if lock(&self.mempool).contains(&id) {
+            return Ok(Submitted {
+                id,
+                status: EventStatus::Pending,
+                new: false,
+            });
+        }
+        if event.body().time > now.saturating_add(MAX_CLOCK_SKEW_MS) {
+            return Err(SubmitError::Future {
+                time: event.body().time,
+                now,
+            });
+        }
+        read(&self.state).check_event(&event, |_| false)?;
+        let new = lock(&self.mempool).insert(event)? == Inserted::New;
+        Ok(Submitted {
+            id,
+            status: EventStatus::Pending,
+            new,
+        })
+    }
+
+    /// Status of a known event.
+    pub fn status(&self, id: &EventId) -> Result<Option<(EventStatus, Event)>, StoreError> {
+        if let Some((index, e)) = self.store.event(id)? {
+            return Ok(Some((EventStatus::Committed { index }, e)));
+        }
+        let pending = lock(&self.mempool)
+            .peek(usize::MAX)
+            .into_iter()
+            .find(|e| e.id() == *id);
+        Ok(pending.map(|e| (EventStatus::Pending, e)))
+    }
+
+    /// Builds the next block from up to `max_events` pending events at block time `time`
+    /// (`None` only if `time` is before the last head's). Events that are no longer admissible
+    /// are dropped from the mempool; events too far ahead of `time` stay pending.
+    pub fn propose(&self, max_events: usize, time: u64) -> Option<Block> {
+        let candidates = lock(&self.mempool).peek(max_events);
+        let mut state = write(&self.state);
+        let (mut events, mut dropped): (Vec<Event>, Vec<EventId>) = (Vec::new(), Vec::new());
+        for e in candidates {
+            if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
+                continue;
+            }
+            if self.in_log(&e.id()) {
+                dropped.push(e.id());
+            } else {
+                events.push(e);
+            }
+        }
+        let head = match state.preview_block(&events, time, |id| self.in_log(id)) {
+            Ok(head) => head,
+            Err(_) => {
+                // Keep only the events that pass on their own (membership may have changed).
+                let (ok, bad): (Vec<Event>, Vec<Event>) = events
+                    .into_iter()
+                    .partition(|e| state.check_event(e, |id| self.in_log(id)).is_ok());
+                dropped.extend(bad.iter().map(Event::id));
+                events = ok;
+                state
+                    .preview_block(&events, time, |id| self.in_log(id))
+                    .ok()?
+            }
+        };
+        drop(state);
+        lock(&self.mempool).remove(dropped.iter());
+        Some(Block { head, events })
+    }
+
+    /// Checks a proposed block: its events are admissible and its head is the one they produce.
+    pub fn validate(&self, block: &Block) -> Result<(), String> {
+        let mut state = write(&self.state);
+        let expected_height = state.head().map_or(1, |h| h.height + 1);
+        if block.head.height != expected_height {
+            return Err(format!(
+                "block height {} is not the next height {expected_height}",
+                block.head.height
+            ));
+        }
+        let head = state
+            .preview_block(&block.events, block.head.time, |id| self.in_log(id))
+            .map_err(|e| e.to_string())?;
+        if head != block.head {
+            return Err(format!(
+                "block head {} differs from the recomputed head {}",
+                block.head.hash(),
+                head.hash()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Persists and applies a decided block with its certificate.
+    pub fn commit(&self, block: &Block, certificate: Certificate) -> Result<(), StoreError> {
+        let mut state = write(&self.state);
+        let committed = CommittedBlock {
+            head: block.head.clone(),
+            certificate: certificate.clone(),
+            events: block.events.clone(),
+        };
+        self.store.commit(&committed)?;
+        let (head, _) = state.append_checked(&block.events, block.head.time);
+        if head != block.head {
+            return Err(StoreError::Corrupt {
+                key: format!("block {}", block.head.height),
+                reason: "decided head differs from the locally computed head".into(),
+            });
+        }
+        *write(&self.certified) = Some((head, certificate));
+        drop(state);
+        lock(&self.mempool).remove(
+            block
+                .events
+                .iter()
+                .map(|e| e.id())
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        Ok(())
+    }
+
+    /// The latest certified head and its certificate.
+    pub fn certified(&self) -> Option<(Head, Certificate)> {
+        read(&self.certified).clone()
+    }
+
+    /// Height of the last committed block (0 before the first).
+    pub fn height(&self) -> u64 {
+        read(&self.state).head().map_or(0, |h| h.height)
+    }
+
+    /// Pending events.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.mempool).len()
+    }
+
+    /// The proof bundle of a subject against the latest certified head.
+    pub fn provenance(&self, subject: &Subject) -> Result<Option<ProofBundle>, StoreError> {
+        let state = read(&self.state);
+        let Some((head, cert)) = self.certified() else {
+            return Ok(None);
+        };
+        if state.head() != Some(&head) {
+            return Ok(None);
+        }
+        let events = self.store.subject_events(subject, head.log_size)?;
+        Ok(state.bundle(subject, events, cert))
+    }
+
+    /// Consistency proof between two log sizes of the current log.
+    pub fn consistency(&self, first: u64, second: u64) -> Option<ConsistencyProof> {
+        read(&self.state).log().prove_consistency(first, second)
+    }
+
+    /// Log root at a size of the current log.
+    pub fn root_at(&self, size: u64) -> Option<tradelog_protocol::Hash> {
+        read(&self.state).log().root_at(size)
+    }
+}

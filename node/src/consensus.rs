@@ -1,0 +1,162 @@
+//! BFT consensus with Malachite (Tendermint) through its channel API: our [`context::Ctx`],
+//! the [`codec::TradelogCodec`] for network, sync and WAL, and the [`app::App`] loop.
+
+pub mod app;
+pub mod codec;
+pub mod context;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use malachitebft_app_channel::app::config::{ConsensusConfig, NodeConfig, ValueSyncConfig};
+use malachitebft_app_channel::app::types::codec::Codec;
+use malachitebft_app_channel::app::types::Keypair;
+use malachitebft_app_channel::{
+    start_engine, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, RequestContext,
+    Signer as _, SyncContext, WalContext,
+};
+
+use crate::chain::Chain;
+use crate::metrics::Metrics;
+use app::{App, AppConfig};
+use codec::TradelogCodec;
+use context::{Address, Ctx, Signer, Verifier};
+
+/// Everything consensus needs besides the ledger.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Node name (logs, metrics).
+    pub moniker: String,
+    /// Consensus listen address, e.g. `/ip4/127.0.0.1/tcp/27000`.
+    pub listen: libp2p::Multiaddr,
+    /// Consensus addresses of the other nodes.
+    pub peers: Vec<libp2p::Multiaddr>,
+    /// Directory of the write-ahead log.
+    pub wal_dir: PathBuf,
+    /// This node's consensus key; a validator if its public key is in the genesis set.
+    pub key: SigningKey,
+    /// Block building and timeouts.
+    pub app: AppConfig,
+    /// How often peers announce their tip for catch-up.
+    pub sync_interval: Duration,
+}
+
+#[derive(Clone)]
+struct Config {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for Config {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// A running consensus: the app task and the engine handle.
+pub struct Running {
+    /// Ends with an error when the engine stops or a decided block cannot be stored.
+    pub app: tokio::task::JoinHandle<Result<(), String>>,
+    /// The engine (kill it to stop).
+    pub engine: EngineHandle,
+}
+
+/// Starts the engine and the app loop.
+pub async fn start(
+    chain: Arc<Chain>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+) -> eyre::Result<Running> {
+    let chain_id: Arc<str> = Arc::from(chain.genesis().chain.as_str());
+    let ctx = Ctx {
+        chain: chain_id.clone(),
+    };
+    let public = settings.key.verifying_key();
+    let address = Address(public.to_bytes());
+    let is_validator = chain
+        .genesis()
+        .validator_set()
+        .validators()
+        .iter()
+        .any(|v| v.key.to_bytes() == public.to_bytes());
+
+    let mut consensus = ConsensusConfig::default();
+    consensus.p2p.listen_addr = settings.listen.clone();
+    consensus.p2p.persistent_peers = settings.peers.clone();
+    let value_sync = ValueSyncConfig {
+        status_update_interval: settings.sync_interval,
+        ..ValueSyncConfig::default()
+    };
+    let config = Config {
+        moniker: settings.moniker.clone(),
+        consensus,
+        value_sync,
+    };
+
+    let keypair = Keypair::ed25519_from_bytes(settings.key.to_bytes())?;
+    let signer = Signer {
+        chain: chain_id.clone(),
+        key: settings.key.clone(),
+    };
+    let verifier = || {
+        Box::new(Verifier {
+            chain: chain_id.clone(),
+        })
+    };
+    let identity = if is_validator {
+        let proof = signer
+            .sign_validator_proof(
+                public.to_bytes().to_vec(),
+                keypair.public().to_peer_id().to_bytes(),
+            )
+            .await?;
+        let proof_bytes = TradelogCodec.encode(&proof)?.to_vec();
+        NetworkIdentity::new_validator(
+            settings.moniker.clone(),
+            keypair,
+            address.to_string(),
+            bytes::Bytes::from(proof_bytes),
+        )
+    } else {
+        NetworkIdentity::new(settings.moniker.clone(), keypair, None)
+    };
+    let consensus_ctx = if is_validator {
+        ConsensusContext::new_validator(address, verifier(), Box::new(signer))
+    } else {
+        ConsensusContext::new_full_node(address, verifier())
+    };
+    let (channels, engine) = start_engine(
+        ctx.clone(),
+        config,
+        WalContext::new(settings.wal_dir.join("consensus.wal"), TradelogCodec),
+        NetworkContext::new(identity, TradelogCodec),
+        consensus_ctx,
+        SyncContext::new(TradelogCodec),
+        RequestContext::new(100),
+    )
+    .await?;
+    let app = App::new(
+        chain,
+        ctx,
+        is_validator.then_some(address),
+        settings.app,
+        metrics,
+    );
+    let app = tokio::spawn(app.run(channels));
+    Ok(Running { app, engine })
+}

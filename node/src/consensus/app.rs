@@ -1,0 +1,508 @@
+//! The application side of Malachite: answers every `AppMsg`, builds and validates blocks,
+//! streams and reassembles proposals, commits decided blocks with their quorum certificates,
+//! and serves and ingests decided blocks for catch-up (value sync).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use malachitebft_app_channel::app::engine::host::{Next, SyncedValueOutcome};
+use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
+use malachitebft_app_channel::app::types::core::{
+    CommitCertificate, CommitSignature, Context as _, ExtendedCommitCertificate, HeightParams,
+    LinearTimeouts, Round, Validity,
+};
+use malachitebft_app_channel::app::types::sync::RawDecidedValue;
+use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId, ProposedValue};
+use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
+use tradelog_protocol::head::CommitSig;
+use tradelog_protocol::{Certificate, Hash, PublicKey, Signature};
+
+use super::codec::{MAX_BLOCK_BYTES, MAX_CHUNK};
+use super::context::{round_u32, Address, Ctx, Height, ProposalPart, ValidatorSet, Value, ValueId};
+use crate::chain::{Block, Chain};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Size of the data chunks a proposal is streamed in.
+const CHUNK: usize = 256 * 1024;
+/// Most incomplete proposal streams kept at once.
+const MAX_STREAMS: usize = 64;
+
+/// How the app builds blocks.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Most events in a block.
+    pub max_block_events: usize,
+    /// Propose a block with no events as soon as asked (otherwise wait for events until the
+    /// propose timeout nearly expires, then propose an empty heartbeat block).
+    pub empty_blocks: bool,
+    /// Consensus timeouts.
+    pub timeouts: LinearTimeouts,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Converts the engine's commit certificate into a tradelog quorum certificate.
+pub fn to_certificate(cert: &CommitCertificate<Ctx>) -> Result<Certificate, String> {
+    let signatures = cert
+        .commit_signatures
+        .iter()
+        .map(|s| {
+            Ok(CommitSig {
+                validator: PublicKey::from_bytes(&s.address.0).map_err(|e| e.to_string())?,
+                sig: Signature::from_bytes(&s.signature.0),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Certificate {
+        height: cert.height.0,
+        round: round_u32(cert.round),
+        head: Hash(cert.value_id.0),
+        signatures,
+    })
+}
+
+/// Converts a stored tradelog certificate back for value sync.
+pub fn from_certificate(cert: &Certificate) -> ExtendedCommitCertificate<Ctx> {
+    let c = CommitCertificate {
+        height: Height(cert.height),
+        round: if cert.round == u32::MAX {
+            Round::Nil
+        } else {
+            Round::new(cert.round)
+        },
+        value_id: ValueId(cert.head.0),
+        commit_signatures: cert
+            .signatures
+            .iter()
+            .map(|s| {
+                CommitSignature::new(
+                    Address(s.validator.to_bytes()),
+                    super::context::Sig(s.sig.to_bytes()),
+                )
+            })
+            .collect(),
+    };
+    ExtendedCommitCertificate::from_commit_certificate_and_extensions(c, Default::default())
+}
+
+#[derive(Default)]
+struct Stream {
+    parts: BTreeMap<u64, ProposalPart>,
+    fin: Option<u64>,
+    bytes: usize,
+}
+
+/// Blocks known by id (own proposals, received proposals, synced values) until decided.
+type BlockCache = Arc<Mutex<HashMap<ValueId, Block>>>;
+/// This node's streamed proposals by (height, round), kept for restreaming.
+type OwnParts = Arc<Mutex<HashMap<(u64, u32), Vec<StreamMessage<ProposalPart>>>>>;
+
+/// The app: state shared by the handlers.
+pub struct App {
+    chain: Arc<Chain>,
+    ctx: Ctx,
+    validators: ValidatorSet,
+    address: Option<Address>,
+    config: AppConfig,
+    metrics: Arc<Metrics>,
+    blocks: BlockCache,
+    own: OwnParts,
+    streams: HashMap<(PeerId, Bytes), Stream>,
+    future: HashMap<u64, Vec<(ProposedValue<Ctx>, Block)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl App {
+    /// A new app over `chain`. `address` is `None` for an observer.
+    pub fn new(
+        chain: Arc<Chain>,
+        ctx: Ctx,
+        address: Option<Address>,
+        config: AppConfig,
+        metrics: Arc<Metrics>,
+    ) -> App {
+        let validators = ValidatorSet::from_protocol(chain.genesis().validator_set());
+        App {
+            chain,
+            ctx,
+            validators,
+            address,
+            config,
+            metrics,
+            blocks: Arc::default(),
+            own: Arc::default(),
+            streams: HashMap::new(),
+            future: HashMap::new(),
+        }
+    }
+
+    fn params(&self) -> HeightParams<Ctx> {
+        HeightParams::new(self.validators.clone(), self.config.timeouts, None)
+    }
+
+    /// Runs until the engine closes its channel; returns an error on a fatal failure.
+    pub async fn run(mut self, mut channels: Channels<Ctx>) -> Result<(), String> {
+        while let Some(msg) = channels.consensus.recv().await {
+            self.handle(msg, &channels)?;
+        }
+        Err("consensus engine stopped".into())
+    }
+
+    fn handle(&mut self, msg: AppMsg<Ctx>, channels: &Channels<Ctx>) -> Result<(), String> {
+        match msg {
+            AppMsg::ConsensusReady { reply } => {
+                let start = Height(self.chain.height() + 1);
+                tracing::info!(height = start.0, "consensus ready");
+                let _ = reply.send((start, self.params()));
+            }
+            AppMsg::StartedRound {
+                height,
+                round,
+                proposer,
+                reply_value,
+                ..
+            } => {
+                tracing::debug!(height = height.0, round = %round, proposer = %proposer, "round started");
+                let mut values = Vec::new();
+                if let Some(pending) = self.future.remove(&height.0) {
+                    for (pv, block) in pending {
+                        let pv = self.check(pv, &block);
+                        values.push(pv);
+                    }
+                }
+                let _ = reply_value.send(values);
+            }
+            AppMsg::GetValue {
+                height,
+                round,
+                timeout,
+                reply,
+            } => {
+                self.get_value(height, round, timeout, reply, channels.network.clone());
+            }
+            AppMsg::ExtendVote { reply, .. } => {
+                let _ = reply.send(None);
+            }
+            AppMsg::VerifyVoteExtensions {
+                extensions, reply, ..
+            } => {
+                let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+            }
+            AppMsg::RestreamProposal { height, round, .. } => {
+                let parts = lock(&self.own).get(&(height.0, round_u32(round))).cloned();
+                if let Some(parts) = parts {
+                    let net = channels.network.clone();
+                    tokio::spawn(async move {
+                        for p in parts {
+                            let _ = net.send(NetworkMsg::PublishProposalPart(p)).await;
+                        }
+                    });
+                }
+            }
+            AppMsg::GetHistoryMinHeight { reply } => {
+                let _ = reply.send(Height(1));
+            }
+            AppMsg::ReceivedProposalPart {
+                from,
+                published_by,
+                part,
+                reply,
+            } => {
+                let publisher = published_by.unwrap_or(from);
+                let _ = reply.send(self.received_part(publisher, part));
+            }
+            AppMsg::Decided {
+                certificate, reply, ..
+            } => {
+                let result = self.decided(&certificate);
+                let _ = reply.send(());
+                result?;
+            }
+            AppMsg::Finalized {
+                certificate, reply, ..
+            } => {
+                let next = Height(certificate.height.0 + 1);
+                let _ = reply.send(Next::Start(next, self.params()));
+            }
+            AppMsg::GetDecidedValues { range, reply } => {
+                let _ = reply.send(self.decided_values(range.start().0, range.end().0));
+            }
+            AppMsg::ProcessSyncedValue {
+                height,
+                round,
+                proposer,
+                value_bytes,
+                reply,
+            } => {
+                let outcome = match decode_block(&value_bytes) {
+                    Some(block) if block.head.height == height.0 => {
+                        let pv = ProposedValue {
+                            height,
+                            round,
+                            valid_round: Round::Nil,
+                            proposer,
+                            value: Value {
+                                id: ValueId(block.head.hash().0),
+                            },
+                            validity: Validity::Valid,
+                        };
+                        SyncedValueOutcome::Verdict(self.check(pv, &block))
+                    }
+                    _ => SyncedValueOutcome::PeerFault,
+                };
+                let _ = reply.send(outcome);
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates a block against the ledger and remembers it if valid.
+    fn check(&self, mut pv: ProposedValue<Ctx>, block: &Block) -> ProposedValue<Ctx> {
+        let now = now_ms();
+        let valid = pv.value.id.0 == block.head.hash().0
+            && block.head.time <= now.saturating_add(tradelog_protocol::ledger::MAX_CLOCK_SKEW_MS)
+            && match self.chain.validate(block) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(height = pv.height.0, error = %e, "invalid block proposed");
+                    false
+                }
+            };
+        if valid {
+            lock(&self.blocks).insert(pv.value.id, block.clone());
+        }
+        pv.validity = Validity::from_bool(valid);
+        pv
+    }
+
+    fn get_value(
+        &self,
+        height: Height,
+        round: Round,
+        timeout: Duration,
+        reply: tokio::sync::oneshot::Sender<LocallyProposedValue<Ctx>>,
+        net: tokio::sync::mpsc::Sender<NetworkMsg<Ctx>>,
+    ) {
+        let chain = self.chain.clone();
+        let blocks = self.blocks.clone();
+        let own = self.own.clone();
+        let config = self.config.clone();
+        let Some(proposer) = self.address else { return };
+        tokio::spawn(async move {
+            let started = Instant::now();
+            // The same value for the same (height, round), also after a restart.
+            let block = match chain.store().proposal(height.0, round_u32(round)) {
+                Ok(Some(b)) => Some(b),
+                _ => None,
+            };
+            let block = match block {
+                Some(b) => b,
+                None => {
+                    let wait = timeout.mul_f32(0.5);
+                    while !config.empty_blocks
+                        && chain.mempool_len() == 0
+                        && started.elapsed() < wait
+                    {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                    let prev = chain.certified().map_or(0, |(h, _)| h.time);
+                    let Some(b) = chain.propose(config.max_block_events, now_ms().max(prev)) else {
+                        tracing::error!(height = height.0, "cannot build a block");
+                        return;
+                    };
+                    if let Err(e) = chain.store().put_proposal(height.0, round_u32(round), &b) {
+                        tracing::error!(error = %e, "cannot persist own proposal");
+                        return;
+                    }
+                    b
+                }
+            };
+            let value = Value {
+                id: ValueId(block.head.hash().0),
+            };
+            let bytes = serde_json::to_vec(&block).unwrap_or_default();
+            lock(&blocks).insert(value.id, block);
+            let _ = reply.send(LocallyProposedValue::new(height, round, value));
+            let mut sid = height.0.to_be_bytes().to_vec();
+            sid.extend_from_slice(&round_u32(round).to_be_bytes());
+            let sid = StreamId::new(Bytes::from(sid));
+            let mut parts = vec![ProposalPart::Init {
+                height,
+                round,
+                pol_round: Round::Nil,
+                proposer,
+            }];
+            parts.extend(
+                bytes
+                    .chunks(CHUNK)
+                    .map(|c| ProposalPart::Data(Bytes::copy_from_slice(c))),
+            );
+            parts.push(ProposalPart::Fin);
+            let mut msgs: Vec<StreamMessage<ProposalPart>> = parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| StreamMessage::new(sid.clone(), i as u64, StreamContent::Data(p)))
+                .collect();
+            msgs.push(StreamMessage::new(
+                sid,
+                msgs.len() as u64,
+                StreamContent::Fin,
+            ));
+            lock(&own).insert((height.0, round_u32(round)), msgs.clone());
+            for m in msgs {
+                if net.send(NetworkMsg::PublishProposalPart(m)).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    fn received_part(
+        &mut self,
+        publisher: PeerId,
+        part: StreamMessage<ProposalPart>,
+    ) -> Option<ProposedValue<Ctx>> {
+        let key = (publisher, part.stream_id.to_bytes());
+        if !self.streams.contains_key(&key) && self.streams.len() >= MAX_STREAMS {
+            // Forget an arbitrary old stream rather than grow without bound.
+            let victim = self.streams.keys().next().cloned();
+            if let Some(v) = victim {
+                self.streams.remove(&v);
+            }
+        }
+        let stream = self.streams.entry(key.clone()).or_default();
+        match part.content {
+            StreamContent::Fin => stream.fin = Some(part.sequence),
+            StreamContent::Data(p) => {
+                if let ProposalPart::Data(d) = &p {
+                    stream.bytes += d.len();
+                }
+                if stream.bytes > MAX_BLOCK_BYTES + MAX_CHUNK
+                    || stream.parts.len() > MAX_BLOCK_BYTES / CHUNK + 4
+                {
+                    self.streams.remove(&key);
+                    return None;
+                }
+                stream.parts.insert(part.sequence, p);
+            }
+        }
+        let complete = stream.fin.is_some_and(|f| {
+            stream.parts.len() as u64 == f && stream.parts.keys().copied().eq(0..f)
+        });
+        if !complete {
+            return None;
+        }
+        let stream = self.streams.remove(&key)?;
+        let mut parts = stream.parts.into_values();
+        let Some(ProposalPart::Init {
+            height,
+            round,
+            pol_round,
+            proposer,
+        }) = parts.next()
+        else {
+            return None;
+        };
+        let mut bytes = Vec::with_capacity(stream.bytes);
+        for p in parts {
+            if let ProposalPart::Data(d) = p {
+                bytes.extend_from_slice(&d);
+            }
+        }
+        let block = decode_block(&bytes)?;
+        let expected = self
+            .ctx
+            .select_proposer(&self.validators, height, round)
+            .address;
+        if proposer != expected {
+            tracing::warn!(
+                height = height.0,
+                "proposal streamed by a validator that is not the proposer"
+            );
+            return None;
+        }
+        let pv = ProposedValue {
+            height,
+            round,
+            valid_round: pol_round,
+            proposer,
+            value: Value {
+                id: ValueId(block.head.hash().0),
+            },
+            validity: Validity::Valid,
+        };
+        let next = self.chain.height() + 1;
+        if height.0 > next {
+            self.future.entry(height.0).or_default().push((pv, block));
+            return None;
+        }
+        if height.0 < next {
+            return None;
+        }
+        Some(self.check(pv, &block))
+    }
+
+    fn decided(&mut self, cert: &CommitCertificate<Ctx>) -> Result<(), String> {
+        let block = lock(&self.blocks)
+            .get(&cert.value_id)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "decided block {} at height {} is unknown",
+                    cert.value_id, cert.height
+                )
+            })?;
+        let qc = to_certificate(cert)?;
+        self.chain
+            .commit(&block, qc)
+            .map_err(|e| format!("cannot store decided block: {e}"))?;
+        let ids: Vec<_> = block.events.iter().map(|e| e.id()).collect();
+        self.metrics.committed(&ids, Instant::now());
+        let h = cert.height.0;
+        lock(&self.blocks).retain(|_, b| b.head.height > h);
+        lock(&self.own).retain(|(height, _), _| *height > h);
+        self.future.retain(|height, _| *height > h);
+        if let Err(e) = self.chain.store().prune_proposals(h) {
+            tracing::warn!(error = %e, "cannot prune old proposals");
+        }
+        tracing::debug!(height = h, events = ids.len(), "committed");
+        Ok(())
+    }
+
+    fn decided_values(&self, start: u64, end: u64) -> Vec<RawDecidedValue<Ctx>> {
+        let end = end.min(start.saturating_add(super::codec::MAX_SYNC_VALUES as u64 - 1));
+        let mut out = Vec::new();
+        for h in start..=end {
+            let Ok(Some(b)) = self.chain.store().block(h) else {
+                break;
+            };
+            let cert = from_certificate(&b.certificate);
+            let block = Block {
+                head: b.head,
+                events: b.events,
+            };
+            let Ok(bytes) = serde_json::to_vec(&block) else {
+                break;
+            };
+            out.push(RawDecidedValue::new(Bytes::from(bytes), cert));
+        }
+        out
+    }
+}
+
+fn decode_block(bytes: &[u8]) -> Option<Block> {
+    if bytes.len() > MAX_BLOCK_BYTES {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
+}

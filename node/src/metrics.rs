@@ -1,0 +1,422 @@
+//! Node metrics in the Prometheus text format 0.0.4, without a metrics crate: atomics for the
+//! counters and gauges, one small mutex for the submit-to-commit latency histogram.
+//!
+//! The latency of an event is measured from [`Metrics::submitted`] (this node's API accepted it)
+//! to [`Metrics::committed`] (a block holding it was committed). Events this node did not accept
+//! itself (gossip, sync) count as committed but have no latency sample. The map of events waiting
+//! for their commit is bounded: past [`PENDING_CAPACITY`] entries the oldest are forgotten.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use tradelog_protocol::EventId;
+
+/// Most events whose submit time is remembered; beyond it the oldest are dropped.
+pub const PENDING_CAPACITY: usize = 1_000_000;
+
+/// Upper bounds, in seconds, of the latency histogram's buckets (the `+Inf` bucket is implied).
+pub const LATENCY_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// HTTP status classes counted, in the order of [`Metrics::render`].
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Submit times of events not yet committed, oldest first, bounded.
+#[derive(Debug)]
+struct Pending {
+    at: HashMap<EventId, Instant>,
+    /// Insertion order; may hold ids already committed (skipped when met, compacted when long).
+    order: VecDeque<EventId>,
+    capacity: usize,
+}
+
+impl Pending {
+    fn insert(&mut self, id: EventId, at: Instant) {
+        if self.capacity == 0 || self.at.contains_key(&id) {
+            return;
+        }
+        while self.at.len() >= self.capacity {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.at.remove(&old);
+                }
+                None => break,
+            }
+        }
+        self.at.insert(id, at);
+        self.order.push_back(id);
+    }
+
+    fn take(&mut self, id: &EventId) -> Option<Instant> {
+        let at = self.at.remove(id)?;
+        // Committed ids stay in `order` until met at its front or compacted away here, so the
+        // queue never grows past twice the live entries (plus a little slack).
+        while self.order.front().is_some_and(|f| !self.at.contains_key(f)) {
+            self.order.pop_front();
+        }
+        if self.order.len() > 2 * self.at.len() + 1024 {
+            let live = &self.at;
+            self.order.retain(|i| live.contains_key(i));
+        }
+        Some(at)
+    }
+}
+
+/// A fixed-bucket histogram of seconds.
+#[derive(Debug, Default)]
+struct Histogram {
+    /// Per-bucket counts (not cumulative); the last slot is `+Inf`.
+    counts: [u64; LATENCY_BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        let slot = LATENCY_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.counts[slot] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+#[derive(Debug)]
+struct Latency {
+    pending: Pending,
+    histogram: Histogram,
+}
+
+/// The node's metrics. Shared as `Arc<Metrics>`; every method takes `&self`.
+#[derive(Debug)]
+pub struct Metrics {
+    height: AtomicU64,
+    events_committed: AtomicU64,
+    blocks_committed: AtomicU64,
+    mempool: AtomicU64,
+    peers: AtomicU64,
+    http: [AtomicU64; 5],
+    latency: Mutex<Latency>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Fresh metrics remembering up to [`PENDING_CAPACITY`] submit times.
+    pub fn new() -> Metrics {
+        Metrics::with_capacity(PENDING_CAPACITY)
+    }
+
+    /// Fresh metrics remembering up to `capacity` submit times.
+    pub fn with_capacity(capacity: usize) -> Metrics {
+        Metrics {
+            height: AtomicU64::new(0),
+            events_committed: AtomicU64::new(0),
+            blocks_committed: AtomicU64::new(0),
+            mempool: AtomicU64::new(0),
+            peers: AtomicU64::new(0),
+            http: Default::default(),
+            latency: Mutex::new(Latency {
+                pending: Pending {
+                    at: HashMap::new(),
+                    order: VecDeque::new(),
+                    capacity,
+                },
+                histogram: Histogram::default(),
+            }),
+        }
+    }
+
+    fn latency(&self) -> MutexGuard<'_, Latency> {
+        self.latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// This node accepted event `id` at `at` (a resubmission keeps the first time).
+    pub fn submitted(&self, id: EventId, at: Instant) {
+        self.latency().pending.insert(id, at);
+    }
+
+    /// A block with these events was committed at `at`: counts the block and its events and
+    /// observes the latency of each event this node accepted itself.
+    pub fn committed(&self, ids: &[EventId], at: Instant) {
+        self.blocks_committed.fetch_add(1, Ordering::Relaxed);
+        self.events_committed
+            .fetch_add(ids.len() as u64, Ordering::Relaxed);
+        let mut l = self.latency();
+        for id in ids {
+            if let Some(t) = l.pending.take(id) {
+                l.histogram
+                    .observe(at.saturating_duration_since(t).as_secs_f64());
+            }
+        }
+    }
+
+    /// Sets the height gauge (last committed block).
+    pub fn set_height(&self, height: u64) {
+        self.height.store(height, Ordering::Relaxed);
+    }
+
+    /// Sets the mempool gauge (pending events).
+    pub fn set_mempool(&self, events: usize) {
+        self.mempool.store(events as u64, Ordering::Relaxed);
+    }
+
+    /// Sets the connected-peers gauge.
+    pub fn set_peers(&self, peers: usize) {
+        self.peers.store(peers as u64, Ordering::Relaxed);
+    }
+
+    /// Counts one HTTP response by its status class (statuses outside 100-599 are not counted).
+    pub fn http_response(&self, status: u16) {
+        if let Some(c) = (status / 100)
+            .checked_sub(1)
+            .and_then(|i| self.http.get(usize::from(i)))
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Submit times currently remembered (for tests and debugging).
+    pub fn pending_latencies(&self) -> usize {
+        self.latency().pending.at.len()
+    }
+
+    /// The metrics in the Prometheus text exposition format 0.0.4.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let mut scalar = |name: &str, kind: &str, help: &str, v: &AtomicU64| {
+            let _ = write!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
+                v.load(Ordering::Relaxed)
+            );
+        };
+        scalar(
+            "tradelog_height",
+            "gauge",
+            "Height of the last committed block.",
+            &self.height,
+        );
+        scalar(
+            "tradelog_events_committed_total",
+            "counter",
+            "Events committed since the node started.",
+            &self.events_committed,
+        );
+        scalar(
+            "tradelog_blocks_committed_total",
+            "counter",
+            "Blocks committed since the node started.",
+            &self.blocks_committed,
+        );
+        scalar(
+            "tradelog_mempool_events",
+            "gauge",
+            "Events waiting in the mempool.",
+            &self.mempool,
+        );
+        scalar("tradelog_peers", "gauge", "Connected peers.", &self.peers);
+
+        let name = "tradelog_commit_latency_seconds";
+        let _ = write!(
+            out,
+            "# HELP {name} Time from this node accepting an event to committing it.\n\
+             # TYPE {name} histogram\n"
+        );
+        {
+            let l = self.latency();
+            let h = &l.histogram;
+            let mut cumulative = 0u64;
+            for (bound, n) in LATENCY_BUCKETS.iter().zip(h.counts.iter()) {
+                cumulative += n;
+                let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+            }
+            let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "{name}_sum {}", h.sum);
+            let _ = writeln!(out, "{name}_count {}", h.count);
+        }
+
+        let name = "tradelog_http_requests_total";
+        let _ = write!(
+            out,
+            "# HELP {name} HTTP API responses by status class.\n# TYPE {name} counter\n"
+        );
+        for (class, v) in CLASSES.iter().zip(self.http.iter()) {
+            let _ = writeln!(
+                out,
+                "{name}{{class=\"{class}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tradelog_protocol::Hash;
+
+    use super::*;
+
+    fn id(n: u32) -> EventId {
+        Hash::of(&[&n.to_be_bytes()])
+    }
+
+    /// The value of the sample line `series` (name with labels) in `text`.
+    fn value(text: &str, series: &str) -> Option<String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map(str::to_owned)
+    }
+
+    #[test]
+    fn render_fresh_metrics_is_complete_prometheus_text() {
+        let m = Metrics::new();
+        let text = m.render();
+        for (name, kind) in [
+            ("tradelog_height", "gauge"),
+            ("tradelog_events_committed_total", "counter"),
+            ("tradelog_blocks_committed_total", "counter"),
+            ("tradelog_mempool_events", "gauge"),
+            ("tradelog_peers", "gauge"),
+            ("tradelog_commit_latency_seconds", "histogram"),
+            ("tradelog_http_requests_total", "counter"),
+        ] {
+            assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
+            assert!(
+                text.contains(&format!("# TYPE {name} {kind}\n")),
+                "{name} TYPE"
+            );
+        }
+        assert_eq!(value(&text, "tradelog_height").as_deref(), Some("0"));
+        assert_eq!(
+            value(
+                &text,
+                "tradelog_commit_latency_seconds_bucket{le=\"0.005\"}"
+            )
+            .as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            value(&text, "tradelog_commit_latency_seconds_bucket{le=\"+Inf\"}").as_deref(),
+            Some("0")
+        );
+        assert!(text.ends_with('\n'));
+        // Every non-comment line is `series value` with a numeric value.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, v) = line.rsplit_once(' ').unwrap();
+            assert!(v.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+
+    #[test]
+    fn counters_gauges_and_status_classes() {
+        let m = Metrics::new();
+        m.set_height(7);
+        m.set_mempool(3);
+        m.set_peers(2);
+        for s in [200, 202, 404, 422, 503, 99, 600] {
+            m.http_response(s);
+        }
+        m.committed(&[id(1), id(2)], Instant::now());
+        m.committed(&[], Instant::now());
+        let text = m.render();
+        for (series, v) in [
+            ("tradelog_height", "7"),
+            ("tradelog_mempool_events", "3"),
+            ("tradelog_peers", "2"),
+            ("tradelog_events_committed_total", "2"),
+            ("tradelog_blocks_committed_total", "2"),
+            ("tradelog_http_requests_total{class=\"1xx\"}", "0"),
+            ("tradelog_http_requests_total{class=\"2xx\"}", "2"),
+            ("tradelog_http_requests_total{class=\"4xx\"}", "2"),
+            ("tradelog_http_requests_total{class=\"5xx\"}", "1"),
+            // Events this node never saw submitted have no latency sample.
+            ("tradelog_commit_latency_seconds_count", "0"),
+        ] {
+            assert_eq!(value(&text, series).as_deref(), Some(v), "{series}");
+        }
+    }
+
+    #[test]
+    fn latency_histogram_is_cumulative() {
+        let m = Metrics::new();
+        let t0 = Instant::now();
+        m.submitted(id(1), t0);
+        m.submitted(id(2), t0);
+        m.submitted(id(3), t0);
+        // A resubmission keeps the first time.
+        m.submitted(id(1), t0 + Duration::from_secs(5));
+        m.committed(&[id(1), id(2)], t0 + Duration::from_millis(30));
+        m.committed(&[id(3)], t0 + Duration::from_secs(20));
+        // Committed twice (or never submitted here): no second sample.
+        m.committed(&[id(1)], t0 + Duration::from_secs(1));
+        let text = m.render();
+        let b = |le: &str| {
+            value(
+                &text,
+                &format!("tradelog_commit_latency_seconds_bucket{{le=\"{le}\"}}"),
+            )
+        };
+        assert_eq!(b("0.025").as_deref(), Some("0"));
+        assert_eq!(b("0.05").as_deref(), Some("2"));
+        assert_eq!(b("10").as_deref(), Some("2"));
+        assert_eq!(b("+Inf").as_deref(), Some("3"));
+        assert_eq!(
+            value(&text, "tradelog_commit_latency_seconds_count").as_deref(),
+            Some("3")
+        );
+        let sum: f64 = value(&text, "tradelog_commit_latency_seconds_sum")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((sum - 20.06).abs() < 1e-9, "{sum}");
+        assert_eq!(m.pending_latencies(), 0);
+    }
+
+    #[test]
+    fn pending_map_is_bounded_and_drops_the_oldest() {
+        let m = Metrics::with_capacity(3);
+        let t0 = Instant::now();
+        for n in 0..5 {
+            m.submitted(id(n), t0);
+        }
+        assert_eq!(m.pending_latencies(), 3);
+        // 0 and 1 were dropped: committing them observes nothing.
+        m.committed(&[id(0), id(1)], t0);
+        assert_eq!(
+            value(&m.render(), "tradelog_commit_latency_seconds_count").as_deref(),
+            Some("0")
+        );
+        m.committed(&[id(2), id(3), id(4)], t0);
+        assert_eq!(
+            value(&m.render(), "tradelog_commit_latency_seconds_count").as_deref(),
+            Some("3")
+        );
+        // Out-of-order commits do not let the insertion queue grow without bound.
+        let m = Metrics::with_capacity(10);
+        for n in 0..10_000 {
+            m.submitted(id(n), t0);
+            if n % 2 == 1 {
+                m.committed(&[id(n)], t0);
+            }
+        }
+        let l = m.latency();
+        assert!(l.pending.at.len() <= 10);
+        assert!(l.pending.order.len() <= 2 * 10 + 1024 + 1);
+    }
+}

@@ -1,0 +1,184 @@
+//! `tradelog-node run`: wires the ledger, event gossip, consensus and the HTTP API together and
+//! runs them until shutdown or a fatal error.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tradelog_protocol::{Event, Genesis, PublicKey};
+
+use crate::api::{self, ApiState};
+use crate::chain::Chain;
+use crate::config::Config;
+use crate::consensus::{self, app::AppConfig, context::timeouts};
+use crate::gossip::{self, GossipConfig};
+use crate::metrics::Metrics;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The libp2p identity of a member key (gossip peers must hold a key of the membership).
+fn peer_id(key: &PublicKey) -> Option<libp2p::PeerId> {
+    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(&key.to_bytes()).ok()?;
+    Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
+}
+
+/// Every key in the genesis: organisation keys and validator keys.
+pub fn allowed_peers(genesis: &Genesis) -> HashSet<libp2p::PeerId> {
+    genesis
+        .organisations
+        .iter()
+        .flat_map(|o| o.keys.iter())
+        .chain(genesis.validator_set().validators().iter().map(|v| &v.key))
+        .filter_map(peer_id)
+        .collect()
+}
+
+fn multiaddrs(list: &[String], what: &str) -> Result<Vec<libp2p::Multiaddr>> {
+    list.iter()
+        .map(|s| {
+            s.parse()
+                .with_context(|| format!("{what}: invalid multiaddr {s:?}"))
+        })
+        .collect()
+}
+
+/// Runs a node from its configuration (paths relative to `base`) until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    base: &Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let genesis_path = base.join(&config.genesis);
+    let genesis_bytes = std::fs::read(&genesis_path)
+        .with_context(|| format!("genesis: cannot read {}", genesis_path.display()))?;
+    let genesis = Genesis::from_json(&genesis_bytes)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("genesis {}", genesis_path.display()))?;
+    let key = tradelog_client::keyfile::read(&base.join(&config.key)).context("key")?;
+    let seed = key.to_seed();
+    let data_dir = base.join(&config.data_dir);
+
+    let (chain, recovery) = Chain::open(
+        genesis.clone(),
+        &data_dir.join("ledger"),
+        config.gossip.mempool_capacity,
+    )
+    .context("cannot open the ledger store")?;
+    if let Some(h) = recovery.cut_from {
+        tracing::warn!(height = h, "stored blocks from this height did not verify and were dropped; they will be fetched from peers");
+    }
+    tracing::info!(height = recovery.height, chain = %genesis.chain, "ledger opened");
+    let metrics = Arc::new(Metrics::default());
+
+    // Event gossip: accepted events go out, received events go through admission.
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(seed).context("node key")?;
+    let (gossip, mut received) = gossip::spawn(GossipConfig {
+        listen: config.gossip.listen.parse().context("gossip.listen")?,
+        peers: multiaddrs(&config.gossip.peers, "gossip.peers")?,
+        keypair,
+        allowed: allowed_peers(&genesis),
+        topic: format!("tradelog/{}/events/v1", genesis.chain),
+        max_message_bytes: tradelog_protocol::event::MAX_EVENT_JSON_BYTES,
+    })
+    .context("cannot start event gossip")?;
+    let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let out = gossip.clone();
+    tokio::spawn(async move {
+        while let Some(e) = accepted_rx.recv().await {
+            if let Err(err) = out.publish(e.to_json().into_bytes()).await {
+                tracing::debug!(error = %err, "event not gossiped");
+            }
+        }
+    });
+    let inbound = chain.clone();
+    tokio::spawn(async move {
+        while let Some(msg) = received.recv().await {
+            match Event::from_json(&msg.data) {
+                Ok(e) => {
+                    if let Err(err) = inbound.submit(e, now_ms()) {
+                        tracing::debug!(peer = %msg.from, error = %err, "gossiped event refused");
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(peer = %msg.from, error = %err, "malformed gossiped event")
+                }
+            }
+        }
+    });
+    let peers_gossip = gossip.clone();
+    let peers_metrics = metrics.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Ok(n) = peers_gossip.peers().await {
+                peers_metrics.set_peers(n);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+
+    // Consensus.
+    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let settings = consensus::Settings {
+        moniker: config.moniker.clone(),
+        listen: config
+            .consensus
+            .listen
+            .parse()
+            .context("consensus.listen")?,
+        peers: multiaddrs(&config.consensus.peers, "consensus.peers")?,
+        wal_dir: data_dir.join("wal"),
+        key: signing,
+        app: AppConfig {
+            max_block_events: config.consensus.max_block_events,
+            empty_blocks: config.consensus.empty_blocks,
+            timeouts: timeouts(
+                config.consensus.propose_timeout_ms,
+                config.consensus.vote_timeout_ms,
+            ),
+        },
+        sync_interval: Duration::from_millis(config.consensus.sync_interval_ms.max(100)),
+    };
+    let mut running = consensus::start(chain.clone(), settings, metrics.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start consensus: {e}"))?;
+
+    // HTTP API.
+    let listener = tokio::net::TcpListener::bind(&config.api.listen)
+        .await
+        .with_context(|| format!("api.listen: cannot bind {}", config.api.listen))?;
+    tracing::info!(api = %config.api.listen, "HTTP API listening");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let state = ApiState {
+        chain: chain.clone(),
+        metrics: metrics.clone(),
+        accepted: Some(accepted_tx),
+    };
+    let api_task = tokio::spawn(api::serve(listener, state, async move {
+        let _ = stop_rx.await;
+    }));
+
+    let outcome = tokio::select! {
+        _ = shutdown => Ok(()),
+        r = &mut running.app => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::anyhow!("consensus stopped: {e}")),
+            Err(e) => Err(anyhow::anyhow!("consensus task failed: {e}")),
+        },
+    };
+    let _ = stop_tx.send(());
+    let _ = api_task.await;
+    gossip.shutdown().await;
+    running.engine.actor.kill_and_wait(None).await.ok();
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "node stopped");
+        bail!("{e}");
+    }
+    Ok(())
+}

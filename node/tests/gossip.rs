@@ -1,0 +1,230 @@
+//! The event-gossip network over real TCP on 127.0.0.1: allowed peers exchange messages, an
+//! outsider is shut out, an outsider's message relayed by a lax peer is refused without poisoning
+//! the duplicate cache, and oversized messages go nowhere.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use libp2p::identity::Keypair;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::mpsc::Receiver;
+use tokio::time::{sleep, timeout, Instant};
+use tradelog_node::gossip::{spawn, GossipConfig, GossipError, GossipHandle, Received};
+
+const TOPIC: &str = "tradelog/test/events/v1";
+const MAX: usize = 1024;
+const STEP: Duration = Duration::from_secs(8);
+const QUIET: Duration = Duration::from_secs(2);
+
+struct Node {
+    name: &'static str,
+    id: PeerId,
+    handle: GossipHandle,
+    rx: Receiver<Received>,
+    addr: Multiaddr,
+}
+
+fn key(seed: u8) -> Keypair {
+    Keypair::ed25519_from_bytes([seed; 32]).unwrap()
+}
+
+fn id(seed: u8) -> PeerId {
+    key(seed).public().to_peer_id()
+}
+
+async fn start(name: &'static str, seed: u8, allowed: &[u8], peers: &[&Node], max: usize) -> Node {
+    let (handle, rx) = spawn(GossipConfig {
+        listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        peers: peers.iter().map(|n| n.addr.clone()).collect(),
+        keypair: key(seed),
+        allowed: allowed.iter().map(|s| id(*s)).collect(),
+        topic: TOPIC.into(),
+        max_message_bytes: max,
+    })
+    .unwrap();
+    let addrs = timeout(STEP, handle.listen_addrs()).await.unwrap().unwrap();
+    Node {
+        name,
+        id: id(seed),
+        handle,
+        rx,
+        addr: addrs[0].clone(),
+    }
+}
+
+impl Node {
+    async fn wait_peers(&self, n: usize) {
+        timeout(STEP, async {
+            while self.handle.peers().await.unwrap() < n {
+                sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{} never reached {n} peers", self.name));
+    }
+
+    /// Publishes, retrying while no peer has subscribed yet.
+    async fn publish(&self, bytes: &[u8]) {
+        timeout(STEP, async {
+            loop {
+                match self.handle.publish(bytes.to_vec()).await {
+                    Ok(()) => return,
+                    Err(GossipError::NoPeers) => sleep(Duration::from_millis(50)).await,
+                    Err(e) => panic!("{} cannot publish: {e}", self.name),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{} found no subscribed peer", self.name));
+    }
+
+    async fn recv(&mut self) -> Received {
+        timeout(STEP, self.rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{} received nothing", self.name))
+            .unwrap()
+    }
+
+    fn assert_nothing_received(&mut self) {
+        match self.rx.try_recv() {
+            Err(TryRecvError::Empty) => {}
+            other => panic!("{} received {other:?}", self.name),
+        }
+    }
+
+    async fn rejected(&self) -> u64 {
+        self.handle.stats().await.unwrap().rejected
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn allowed_nodes_gossip_and_an_outsider_is_shut_out() {
+    let abc = [1, 2, 3];
+    let mut a = start("A", 1, &abc, &[], MAX).await;
+    let mut b = start("B", 2, &abc, &[&a], MAX).await;
+    let mut c = start("C", 3, &abc, &[&a, &b], MAX).await;
+    for node in [&a, &b, &c] {
+        node.wait_peers(2).await;
+    }
+
+    // A publishes: B and C both get A's bytes, directly or relayed by the other.
+    a.publish(b"container MSKU1234565 loaded at NLRTM").await;
+    let (b_id, c_id) = (b.id, c.id);
+    for (node, relay) in [(&mut b, c_id), (&mut c, b_id)] {
+        let got = node.recv().await;
+        assert_eq!(got.data, b"container MSKU1234565 loaded at NLRTM");
+        assert_eq!(got.author, a.id);
+        assert!(
+            got.from == a.id || got.from == relay,
+            "{} got it from {}",
+            node.name,
+            got.from
+        );
+    }
+
+    // C publishes: A and B get it.
+    c.publish(b"customs release at SGSIN").await;
+    for node in [&mut a, &mut b] {
+        let got = node.recv().await;
+        assert_eq!(
+            (got.data.as_slice(), got.author),
+            (&b"customs release at SGSIN"[..], c.id)
+        );
+    }
+
+    // One byte over the limit is refused; exactly the limit goes through.
+    match a.handle.publish(vec![7; MAX + 1]).await {
+        Err(GossipError::TooLarge { len, max }) => assert_eq!((len, max), (MAX + 1, MAX)),
+        other => panic!("oversized publish: {other:?}"),
+    }
+    a.publish(&[8; MAX]).await;
+    for node in [&mut b, &mut c] {
+        assert_eq!(node.recv().await.data, vec![8; MAX]);
+    }
+
+    // D is not allowed by anyone but itself; it trusts A and dials it.
+    let d = start("D", 4, &[1, 4], &[&a], MAX).await;
+    let deadline = Instant::now() + QUIET;
+    while Instant::now() < deadline {
+        assert_eq!(a.handle.peers().await.unwrap(), 2, "A counts the outsider");
+        let stats = a.handle.stats().await.unwrap();
+        assert_eq!(
+            stats.connected_peers, 2,
+            "A holds a connection to the outsider"
+        );
+        match d.handle.publish(b"forged release".to_vec()).await {
+            Err(GossipError::NoPeers) => {}
+            other => panic!("the outsider could publish: {other:?}"),
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+    // D did reach A, and A refused the connection after the handshake (D redials every 2 s).
+    assert!(
+        a.handle.stats().await.unwrap().denied >= 1,
+        "D never reached A"
+    );
+    for node in [&mut a, &mut b, &mut c] {
+        node.assert_nothing_received();
+    }
+
+    for node in [&a, &b, &c, &d] {
+        node.handle.shutdown().await;
+    }
+    assert!(matches!(a.handle.peers().await, Err(GossipError::Closed)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outsiders_message_relayed_by_a_lax_peer_is_refused() {
+    // A allows L and M. L (lax) also allows the outsider D. M allows a bigger payload than A.
+    let mut a = start("A", 11, &[11, 12, 13], &[], MAX).await;
+    let mut l = start("L", 12, &[11, 12, 14], &[&a], MAX).await;
+    let d = start("D", 14, &[12, 14], &[&l], MAX).await;
+    let m = start("M", 13, &[11, 13], &[&a], 4 * MAX).await;
+    a.wait_peers(2).await;
+    l.wait_peers(2).await;
+    d.wait_peers(1).await;
+    m.wait_peers(1).await;
+
+    // L accepts D's message and relays it; A refuses it because D authored it.
+    let forged = b"bill of lading 42 surrendered";
+    d.publish(forged).await;
+    let got = l.recv().await;
+    assert_eq!(
+        (got.data.as_slice(), got.author, got.from),
+        (&forged[..], d.id, d.id)
+    );
+    timeout(STEP, async {
+        while a.rejected().await == 0 {
+            sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("A never saw the relayed message");
+    a.assert_nothing_received();
+
+    // The refused copy did not enter A's duplicate cache: the same bytes from M are delivered.
+    m.publish(forged).await;
+    let got = a.recv().await;
+    assert_eq!(
+        (got.data.as_slice(), got.author, got.from),
+        (&forged[..], m.id, m.id)
+    );
+
+    // M may publish more than A accepts; A refuses it on arrival.
+    let before = a.rejected().await;
+    m.publish(&vec![9; MAX + 1]).await;
+    timeout(STEP, async {
+        while a.rejected().await == before {
+            sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("A never saw the oversized message");
+    sleep(Duration::from_millis(300)).await;
+    a.assert_nothing_received();
+
+    for node in [&a, &l, &d, &m] {
+        node.handle.shutdown().await;
+    }
+}

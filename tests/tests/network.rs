@@ -1,0 +1,172 @@
+//! Four validator processes and an observer on 127.0.0.1: events from several organisations
+//! replicate, every node reaches the same log root, and bad events are refused with a clear
+//! error and leave nothing behind.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
+use tradelog_protocol::sample::{self, consignment_route, sample_ucr, SampleNetwork};
+use tradelog_protocol::{EventKind, ProofBundle};
+use tradelog_tests::{bin_dir, scratch};
+
+struct Net {
+    nodes: Vec<DevnetNode>,
+    children: Vec<Child>,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start(name: &str, base: u16) -> Net {
+    let exe = bin_dir().unwrap().join("tradelog-node");
+    let opts = DevnetOptions {
+        dir: scratch(name),
+        api_base: base,
+        consensus_base: base + 100,
+        gossip_base: base + 200,
+        consignments: 0,
+    };
+    let nodes = devnet::prepare(&opts).unwrap();
+    let children = devnet::spawn(&exe, &nodes).unwrap();
+    let net = Net { nodes, children };
+    devnet::wait_healthy(&net.nodes, Duration::from_secs(60)).unwrap();
+    net
+}
+
+fn json(addr: &str, path: &str) -> serde_json::Value {
+    let (status, body) = http(addr, "GET", path, None).unwrap();
+    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn four_validators_and_an_observer_agree_and_refuse_bad_events() {
+    let net = start("network", 17300);
+    let sample = SampleNetwork::new(4).unwrap();
+    let t0 = now_ms() - 40 * 86_400_000;
+
+    // Three consignments' routes: a platform, two carriers, a barge operator, two customs
+    // administrations; each event sent to a different node.
+    let mut events = Vec::new();
+    for n in 0..3 {
+        events.extend(consignment_route(&sample, n, t0 + u64::from(n) * 1000).unwrap());
+    }
+    for (i, e) in events.iter().enumerate() {
+        let node = &net.nodes[i % net.nodes.len()];
+        let (status, body) = http(
+            &node.api,
+            "POST",
+            "/v1/events",
+            Some(e.to_json().as_bytes()),
+        )
+        .unwrap();
+        assert!(
+            status == 202 || status == 200,
+            "{status} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let want = events.len() as u64;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while net.nodes.iter().any(|n| devnet::log_size(&n.api) < want) {
+        assert!(
+            Instant::now() < deadline,
+            "events not committed everywhere in time"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Every node (the observer included) has the same log root at that size.
+    let roots: Vec<String> = net
+        .nodes
+        .iter()
+        .map(|n| {
+            let c = json(
+                &n.api,
+                &format!("/v1/consistency?first={want}&second={want}"),
+            );
+            c["first_root"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert!(
+        roots.windows(2).all(|w| w[0] == w[1]),
+        "roots differ: {roots:?}"
+    );
+
+    // Each node serves a provenance bundle that verifies offline against the genesis.
+    for n in &net.nodes {
+        let (status, body) = http(
+            &n.api,
+            "GET",
+            &format!("/v1/consignments/{}", sample_ucr(1)),
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200);
+        let bundle = ProofBundle::from_json(&body).unwrap();
+        let p = bundle.verify(&sample.genesis).unwrap();
+        assert_eq!(p.events.len(), 14, "{}", n.moniker);
+    }
+
+    // Bad events get a clear 4xx error and are written nowhere.
+    let mut forged = consignment_route(&sample, 7, t0)
+        .unwrap()
+        .remove(0)
+        .to_json();
+    let sig_at = forged.find("\"sig\":\"").unwrap() + 7;
+    let flipped = if &forged[sig_at..sig_at + 1] == "0" {
+        "1"
+    } else {
+        "0"
+    };
+    forged.replace_range(sig_at..sig_at + 1, flipped);
+    let stranger = sample::dev_key("stranger");
+    let mut b = sample::body(EventKind::Arrived, t0).unwrap();
+    b.ucr = Some(sample_ucr(8));
+    b.location = Some("NLRTM".parse().unwrap());
+    b.issuer.org = "blue-anchor-lines".parse().unwrap();
+    b.issuer.key = stranger.public();
+    let unknown = b.sign(&stranger).unwrap().to_json();
+    let mut r = sample::body(EventKind::Released, t0).unwrap();
+    r.ucr = Some(sample_ucr(9));
+    let forbidden = sample.sign("blue-anchor-lines", r).unwrap().to_json();
+    for (body, code) in [
+        (forged, "bad_signature"),
+        (unknown, "unknown_issuer"),
+        (forbidden, "forbidden_kind"),
+    ] {
+        let (status, resp) = http(
+            &net.nodes[0].api,
+            "POST",
+            "/v1/events",
+            Some(body.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(status, 422, "{}", String::from_utf8_lossy(&resp));
+        let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(!v["error"]["message"].as_str().unwrap_or("").is_empty());
+    }
+    // Nothing more was committed anywhere, and the refused events are unknown on every node.
+    std::thread::sleep(Duration::from_secs(2));
+    for n in &net.nodes {
+        assert_eq!(devnet::log_size(&n.api), want, "{}", n.moniker);
+        let health = json(&n.api, "/health");
+        assert_eq!(health["mempool"], 0, "{}: {health}", n.moniker);
+    }
+}
