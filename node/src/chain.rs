@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use tradelog_protocol::ledger::{LedgerError, MAX_CLOCK_SKEW_MS};
+use tradelog_protocol::ledger::{Known, LedgerError, MAX_CLOCK_SKEW_MS};
 use tradelog_protocol::{
     Certificate, ConsistencyProof, Event, EventId, Genesis, Head, LedgerState, ProofBundle, Subject,
 };
@@ -72,6 +72,22 @@ pub struct Submitted {
     pub status: EventStatus,
     /// False if this exact event was already known (idempotent resubmission).
     pub new: bool,
+}
+
+/// What a node knows: events in its store are in the log; events in its mempool had their
+/// signatures verified at admission, so block validation does not verify them again.
+struct Pending<'a> {
+    chain: &'a Chain,
+    pending: &'a Mempool,
+}
+
+impl Known for Pending<'_> {
+    fn in_log(&self, id: &EventId) -> bool {
+        self.chain.in_log(id)
+    }
+    fn signature_checked(&self, event: &Event) -> bool {
+        self.pending.contains_exact(event)
+    }
 }
 
 /// The shared ledger of one node.
@@ -159,7 +175,7 @@ impl Chain {
                 now,
             });
         }
-        read(&self.state).check_event(&event, |_| false)?;
+        read(&self.state).check_event(&event, &|_: &EventId| false)?;
         let new = lock(&self.mempool).insert(event)? == Inserted::New;
         Ok(Submitted {
             id,
@@ -197,20 +213,24 @@ impl Chain {
                 events.push(e);
             }
         }
-        let head = match state.preview_block(&events, time, |id| self.in_log(id)) {
+        let pending = lock(&self.mempool);
+        let known = Pending {
+            chain: self,
+            pending: &pending,
+        };
+        let head = match state.preview_block(&events, time, &known) {
             Ok(head) => head,
             Err(_) => {
                 // Keep only the events that pass on their own (membership may have changed).
                 let (ok, bad): (Vec<Event>, Vec<Event>) = events
                     .into_iter()
-                    .partition(|e| state.check_event(e, |id| self.in_log(id)).is_ok());
+                    .partition(|e| state.check_event(e, &known).is_ok());
                 dropped.extend(bad.iter().map(Event::id));
                 events = ok;
-                state
-                    .preview_block(&events, time, |id| self.in_log(id))
-                    .ok()?
+                state.preview_block(&events, time, &known).ok()?
             }
         };
+        drop(pending);
         drop(state);
         lock(&self.mempool).remove(dropped.iter());
         Some(Block { head, events })
@@ -227,7 +247,14 @@ impl Chain {
             ));
         }
         let head = state
-            .preview_block(&block.events, block.head.time, |id| self.in_log(id))
+            .preview_block(
+                &block.events,
+                block.head.time,
+                &Pending {
+                    chain: self,
+                    pending: &lock(&self.mempool),
+                },
+            )
             .map_err(|e| e.to_string())?;
         if head != block.head {
             return Err(format!(

@@ -54,6 +54,13 @@ impl Mempool {
         self.by_id.contains_key(id)
     }
 
+    /// True if this exact event (same id and same signature) is pending.
+    pub fn contains_exact(&self, event: &Event) -> bool {
+        self.by_id
+            .get(&event.id())
+            .is_some_and(|e| e.sig() == event.sig())
+    }
+
     /// Up to `max` pending events, oldest first (they stay until committed or dropped).
     pub fn peek(&self, max: usize) -> Vec<Event> {
         self.order

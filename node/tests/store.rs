@@ -20,7 +20,9 @@ fn blocks(net: &SampleNetwork, n: u32) -> Vec<CommittedBlock> {
         .map(|i| {
             let events = consignment_route(net, i, net.genesis.time).unwrap();
             let time = events.iter().map(|e| e.body().time).max().unwrap() + u64::from(i);
-            let (head, _) = state.apply_block(&events, time, |_| false).unwrap();
+            let (head, _) = state
+                .apply_block(&events, time, &|_: &tradelog_protocol::EventId| false)
+                .unwrap();
             CommittedBlock {
                 certificate: Certificate::sign(&head, 0, &keys),
                 head,

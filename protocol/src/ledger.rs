@@ -49,6 +49,25 @@ pub enum LedgerError {
     },
 }
 
+/// What the caller already knows about events: which are in the log, and whose signatures it
+/// already checked with the strict rules (at mempool admission, say), so a block's events are not
+/// verified twice. A closure `Fn(&EventId) -> bool` answers "in the log" and knows no signature.
+pub trait Known {
+    /// True if the event is already in the log.
+    fn in_log(&self, id: &EventId) -> bool;
+    /// True if this exact event (same id *and* same signature bytes: the id does not cover the
+    /// signature) was already verified strictly.
+    fn signature_checked(&self, _event: &Event) -> bool {
+        false
+    }
+}
+
+impl<F: Fn(&EventId) -> bool> Known for F {
+    fn in_log(&self, id: &EventId) -> bool {
+        self(id)
+    }
+}
+
 /// The subjects an event is indexed under: its consignment, then its container.
 pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
     let b = event.body();
@@ -87,14 +106,12 @@ impl LedgerState {
 
     /// Admission check of one event: chain id, issuer, key, role, strict signature, and not
     /// already in the log (`in_log` answers that).
-    pub fn check_event(
-        &self,
-        event: &Event,
-        in_log: impl Fn(&EventId) -> bool,
-    ) -> Result<(), LedgerError> {
+    pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
         self.membership.authorize(event.body())?;
-        event.verify_signature()?;
-        if in_log(&event.id()) {
+        if !known.signature_checked(event) {
+            event.verify_signature()?;
+        }
+        if known.in_log(&event.id()) {
             return Err(LedgerError::Duplicate(event.id()));
         }
         Ok(())
@@ -105,7 +122,7 @@ impl LedgerState {
         &self,
         events: &[Event],
         time: u64,
-        in_log: impl Fn(&EventId) -> bool,
+        known: &impl Known,
     ) -> Result<(), LedgerError> {
         let prev_time = self.head.as_ref().map_or(self.genesis_time, |p| p.time);
         if time < prev_time {
@@ -123,7 +140,7 @@ impl LedgerState {
                     block_time: time,
                 });
             }
-            self.check_event(e, &in_log)?;
+            self.check_event(e, known)?;
             if !in_block.insert(e.id()) {
                 return Err(LedgerError::Duplicate(e.id()));
             }
@@ -161,9 +178,9 @@ impl LedgerState {
         &mut self,
         events: &[Event],
         time: u64,
-        in_log: impl Fn(&EventId) -> bool,
+        known: &impl Known,
     ) -> Result<(Head, Vec<u64>), LedgerError> {
-        self.check_block(events, time, in_log)?;
+        self.check_block(events, time, known)?;
         Ok(self.append_checked(events, time))
     }
 
@@ -173,9 +190,9 @@ impl LedgerState {
         &mut self,
         events: &[Event],
         time: u64,
-        in_log: impl Fn(&EventId) -> bool,
+        known: &impl Known,
     ) -> Result<Head, LedgerError> {
-        self.check_block(events, time, in_log)?;
+        self.check_block(events, time, known)?;
         let (size, index, head) = (self.log.size(), self.index.clone(), self.head.clone());
         let (next, _) = self.append_checked(events, time);
         self.log.truncate(size);
@@ -269,7 +286,7 @@ impl Ledger {
     /// Admission check: chain id, issuer, role, strict signature, not yet in the log.
     pub fn check(&self, event: &Event) -> Result<(), LedgerError> {
         self.state
-            .check_event(event, |id| self.by_id.contains_key(id))
+            .check_event(event, &|id: &EventId| self.by_id.contains_key(id))
     }
 
     /// Checks every event of a block, then appends them all and returns the new head.
@@ -278,7 +295,7 @@ impl Ledger {
         let by_id = &self.by_id;
         let (head, positions) = self
             .state
-            .apply_block(&events, time, |id| by_id.contains_key(id))?;
+            .apply_block(&events, time, &|id: &EventId| by_id.contains_key(id))?;
         for (e, index) in events.into_iter().zip(positions) {
             for s in subjects(&e) {
                 self.by_subject.entry(s.key()).or_default().push(index);

@@ -303,13 +303,17 @@ fn preview_equals_apply_and_changes_nothing() {
     let mut state = tradelog_protocol::LedgerState::new(&n.genesis);
     let first = consignment_route(&n, 1, 1_767_225_600_000).unwrap();
     let t = first.iter().map(|e| e.body().time).max().unwrap();
-    state.apply_block(&first[..7], t, |_| false).unwrap();
+    state
+        .apply_block(&first[..7], t, &|_: &tradelog_protocol::EventId| false)
+        .unwrap();
     let before = (
         state.head().cloned(),
         state.log().root(),
         state.index().root(),
     );
-    let preview = state.preview_block(&first[7..], t + 1, |_| false).unwrap();
+    let preview = state
+        .preview_block(&first[7..], t + 1, &|_: &tradelog_protocol::EventId| false)
+        .unwrap();
     assert_eq!(
         before,
         (
@@ -318,13 +322,19 @@ fn preview_equals_apply_and_changes_nothing() {
             state.index().root()
         )
     );
-    let (applied, positions) = state.apply_block(&first[7..], t + 1, |_| false).unwrap();
+    let (applied, positions) = state
+        .apply_block(&first[7..], t + 1, &|_: &tradelog_protocol::EventId| false)
+        .unwrap();
     assert_eq!(preview, applied);
     assert_eq!(positions, (7..14).collect::<Vec<u64>>());
     // A refused block leaves the state as it was.
     let head = state.head().cloned();
-    assert!(state.preview_block(&first[..1], t + 2, |_| true).is_err());
-    assert!(state.apply_block(&first[..1], t + 2, |_| true).is_err());
+    assert!(state
+        .preview_block(&first[..1], t + 2, &|_: &tradelog_protocol::EventId| true)
+        .is_err());
+    assert!(state
+        .apply_block(&first[..1], t + 2, &|_: &tradelog_protocol::EventId| true)
+        .is_err());
     assert_eq!(state.head().cloned(), head);
 }
 

@@ -1,0 +1,62 @@
+//! The node's ledger: block validation re-checks what the mempool did not vouch for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use tradelog_node::chain::{Block, Chain};
+use tradelog_protocol::sample::{consignment_route, SampleNetwork};
+use tradelog_protocol::{Certificate, Event, LedgerState, SecretKey};
+
+fn open(name: &str, net: &SampleNetwork) -> std::sync::Arc<Chain> {
+    let d = std::env::temp_dir().join(format!("tradelog-chain-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    Chain::open(net.genesis.clone(), &d, 1000).unwrap().0
+}
+
+fn forge(e: &Event) -> Event {
+    let mut j = e.to_json();
+    let at = j.find("\"sig\":\"").unwrap() + 7;
+    let c = if &j[at..at + 1] == "0" { "1" } else { "0" };
+    j.replace_range(at..at + 1, c);
+    Event::from_json(j.as_bytes()).unwrap()
+}
+
+/// A block whose head is computed without any check (as a lying proposer would).
+fn unchecked_block(net: &SampleNetwork, events: Vec<Event>, time: u64) -> Block {
+    let mut s = LedgerState::new(&net.genesis);
+    let (head, _) = s.append_checked(&events, time);
+    Block { head, events }
+}
+
+#[test]
+fn a_block_with_a_forged_signature_is_refused_even_if_its_twin_is_pending() {
+    let net = SampleNetwork::new(4).unwrap();
+    let chain = open("forged", &net);
+    let events = consignment_route(&net, 1, net.genesis.time).unwrap();
+    let time = events.iter().map(|e| e.body().time).max().unwrap();
+    let now = time + 1;
+    for e in &events[..5] {
+        chain.submit(e.clone(), now).unwrap();
+    }
+    // Same content, other signature: same id as a pending event, but the bytes differ.
+    let mut bad = events[..5].to_vec();
+    bad[2] = forge(&events[2]);
+    assert_eq!(bad[2].id(), events[2].id());
+    let block = unchecked_block(&net, bad, time);
+    assert!(
+        chain.validate(&block).is_err(),
+        "a forged signature was accepted"
+    );
+    // Events the mempool never saw are verified too.
+    let mut fresh = events[5..].to_vec();
+    fresh[0] = forge(&events[5]);
+    assert!(chain.validate(&unchecked_block(&net, fresh, time)).is_err());
+    // The honest block validates and commits.
+    let good = chain.propose(100, time).unwrap();
+    assert_eq!(good.events.len(), 5);
+    chain.validate(&good).unwrap();
+    let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    chain
+        .commit(&good, Certificate::sign(&good.head, 0, &keys))
+        .unwrap();
+    assert_eq!(chain.height(), 1);
+    assert_eq!(chain.mempool_len(), 0);
+}
