@@ -7,7 +7,7 @@
 //! storage or verify signatures run on the blocking pool. [`serve`] takes its listener and a
 //! shutdown future, so tests bind `127.0.0.1:0`.
 
-mod batch;
+pub mod batch;
 pub mod errors;
 mod query;
 mod submit;

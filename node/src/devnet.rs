@@ -27,6 +27,8 @@ pub struct DevnetOptions {
     pub gossip_base: u16,
     /// Sample consignments to load (14 events each).
     pub consignments: u32,
+    /// Also run the auditor's observer node.
+    pub observer: bool,
 }
 
 /// One node of the devnet.
@@ -48,7 +50,7 @@ fn write_key(path: &Path, key: &SecretKey) -> Result<()> {
     Ok(())
 }
 
-/// Writes genesis, keys and configs for 4 validators and 1 observer under `opts.dir`.
+/// Writes genesis, keys and configs for 4 validators (and the observer) under `opts.dir`.
 pub fn prepare(opts: &DevnetOptions) -> Result<Vec<DevnetNode>> {
     let net = SampleNetwork::new(4).context("sample network")?;
     std::fs::create_dir_all(&opts.dir)
@@ -60,7 +62,9 @@ pub fn prepare(opts: &DevnetOptions) -> Result<Vec<DevnetNode>> {
         .zip(&net.validator_keys)
         .map(|((id, _, _), k)| (id.to_string(), k.clone(), true))
         .collect();
-    members.push(("eu-audit".into(), dev_key("org/eu-audit"), false));
+    if opts.observer {
+        members.push(("eu-audit".into(), dev_key("org/eu-audit"), false));
+    }
     let n = members.len() as u16;
     let addr = |base: u16, i: u16| format!("/ip4/127.0.0.1/tcp/{}", base + i);
     let mut nodes = Vec::new();

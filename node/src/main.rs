@@ -107,6 +107,7 @@ fn real_main() -> Result<()> {
                 consensus_base: consensus_port,
                 gossip_base: gossip_port,
                 consignments,
+                observer: true,
             },
             exit_after_load,
         ),

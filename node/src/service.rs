@@ -17,6 +17,11 @@ use crate::consensus::{self, app::AppConfig, context::timeouts};
 use crate::gossip::{self, GossipConfig};
 use crate::metrics::Metrics;
 
+/// Most events in one gossip message.
+const GOSSIP_MAX_EVENTS: usize = 1000;
+/// Largest gossip message.
+const GOSSIP_MAX_BYTES: usize = 4 << 20;
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -85,31 +90,55 @@ pub async fn run(
         keypair,
         allowed: allowed_peers(&genesis),
         topic: format!("tradelog/{}/events/v1", genesis.chain),
-        max_message_bytes: tradelog_protocol::event::MAX_EVENT_JSON_BYTES,
+        max_message_bytes: GOSSIP_MAX_BYTES,
     })
     .context("cannot start event gossip")?;
     let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let out = gossip.clone();
     tokio::spawn(async move {
-        while let Some(e) = accepted_rx.recv().await {
-            if let Err(err) = out.publish(e.to_json().into_bytes()).await {
-                tracing::debug!(error = %err, "event not gossiped");
+        // Accepted events go out in batches: one gossip message is a JSON array of events.
+        while let Some(first) = accepted_rx.recv().await {
+            let mut batch = first.to_json();
+            batch.insert(0, '[');
+            let mut n = 1;
+            while n < GOSSIP_MAX_EVENTS && batch.len() < GOSSIP_MAX_BYTES / 2 {
+                let Ok(e) = accepted_rx.try_recv() else { break };
+                batch.push(',');
+                batch.push_str(&e.to_json());
+                n += 1;
+            }
+            batch.push(']');
+            if let Err(err) = out.publish(batch.into_bytes()).await {
+                tracing::debug!(error = %err, events = n, "events not gossiped");
             }
         }
     });
     let inbound = chain.clone();
     tokio::spawn(async move {
         while let Some(msg) = received.recv().await {
-            match Event::from_json(&msg.data) {
-                Ok(e) => {
-                    if let Err(err) = inbound.submit(e, now_ms()) {
-                        tracing::debug!(peer = %msg.from, error = %err, "gossiped event refused");
+            let chain = inbound.clone();
+            let from = msg.from;
+            // Parsing and admission check signatures: keep them off the async workers.
+            let _ = tokio::task::spawn_blocking(move || {
+                let items = match crate::api::batch::split_array(&msg.data, GOSSIP_MAX_EVENTS) {
+                    Ok(items) => items,
+                    Err(err) => {
+                        tracing::warn!(peer = %from, error = ?err, "malformed gossip message");
+                        return;
+                    }
+                };
+                for item in items {
+                    match Event::from_json(item) {
+                        Ok(e) => {
+                            if let Err(err) = chain.submit(e, now_ms()) {
+                                tracing::debug!(peer = %from, error = %err, "gossiped event refused");
+                            }
+                        }
+                        Err(err) => tracing::warn!(peer = %from, error = %err, "malformed gossiped event"),
                     }
                 }
-                Err(err) => {
-                    tracing::warn!(peer = %msg.from, error = %err, "malformed gossiped event")
-                }
-            }
+            })
+            .await;
         }
     });
     let peers_gossip = gossip.clone();

@@ -33,6 +33,7 @@ fn start(name: &str, base: u16) -> Net {
         consensus_base: base + 100,
         gossip_base: base + 200,
         consignments: 0,
+        observer: true,
     };
     let nodes = devnet::prepare(&opts).unwrap();
     let children = devnet::spawn(&exe, &nodes).unwrap();
