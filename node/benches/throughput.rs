@@ -13,11 +13,17 @@ use tradelog_protocol::sample::{consignment_route, SampleNetwork};
 use tradelog_protocol::Event;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -56,15 +62,28 @@ fn main() {
     let sig_rate = sample.len() as f64 / start.elapsed().as_secs_f64();
 
     // 3. The devnet (release binary): 4 validators, and the observer with OBSERVER set.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let st = std::process::Command::new(cargo)
         .current_dir(&root)
-        .args(["build", "--release", "-q", "-p", "tradelog-node", "--bin", "tradelog-node"])
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "tradelog-node",
+            "--bin",
+            "tradelog-node",
+        ])
         .status()
         .unwrap();
     assert!(st.success());
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or(root.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(root.join("target"));
     let exe = target.join("release").join("tradelog-node");
     let opts = DevnetOptions {
         dir: target.join("bench-devnet"),
@@ -81,8 +100,9 @@ fn main() {
 
     // 4. Closed-loop clients: submit a batch to a validator, wait until its last event is
     //    committed there, repeat.
-    let queue: Arc<Mutex<VecDeque<Vec<Event>>>> =
-        Arc::new(Mutex::new(events.chunks(batch).map(<[Event]>::to_vec).collect()));
+    let queue: Arc<Mutex<VecDeque<Vec<Event>>>> = Arc::new(Mutex::new(
+        events.chunks(batch).map(<[Event]>::to_vec).collect(),
+    ));
     let latencies = Arc::new(Mutex::new(Vec::<(f64, usize)>::new()));
     let rejected = Arc::new(Mutex::new(0usize));
     let started = Instant::now();
@@ -91,23 +111,40 @@ fn main() {
             let (queue, latencies, rejected) = (queue.clone(), latencies.clone(), rejected.clone());
             let api = nodes[c % 4].api.clone();
             std::thread::spawn(move || loop {
-                let Some(b) = queue.lock().unwrap().pop_front() else { break };
-                let body = format!("[{}]", b.iter().map(Event::to_json).collect::<Vec<_>>().join(","));
+                let Some(b) = queue.lock().unwrap().pop_front() else {
+                    break;
+                };
+                let body = format!(
+                    "[{}]",
+                    b.iter().map(Event::to_json).collect::<Vec<_>>().join(",")
+                );
                 let t = Instant::now();
-                let (status, resp) = http(&api, "POST", "/v1/events/batch", Some(body.as_bytes())).unwrap();
+                let (status, resp) =
+                    http(&api, "POST", "/v1/events/batch", Some(body.as_bytes())).unwrap();
                 assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
                 let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
-                let bad = v["results"].as_array().unwrap().iter().filter(|r| r.get("error").is_some()).count();
+                let bad = v["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r.get("error").is_some())
+                    .count();
                 *rejected.lock().unwrap() += bad;
                 let last = b.last().unwrap().id();
                 loop {
                     let (s, r) = http(&api, "GET", &format!("/v1/events/{last}"), None).unwrap();
-                    if s == 200 && serde_json::from_slice::<serde_json::Value>(&r).unwrap()["status"] == "committed" {
+                    if s == 200
+                        && serde_json::from_slice::<serde_json::Value>(&r).unwrap()["status"]
+                            == "committed"
+                    {
                         break;
                     }
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                latencies.lock().unwrap().push((t.elapsed().as_secs_f64(), b.len()));
+                latencies
+                    .lock()
+                    .unwrap()
+                    .push((t.elapsed().as_secs_f64(), b.len()));
             })
         })
         .collect();
@@ -125,12 +162,23 @@ fn main() {
     let roots: Vec<String> = nodes
         .iter()
         .map(|n| {
-            let (_, b) = http(&n.api, "GET", &format!("/v1/consistency?first={total}&second={total}"), None).unwrap();
-            serde_json::from_slice::<serde_json::Value>(&b).unwrap()["first_root"].as_str().unwrap_or("-").to_owned()
+            let (_, b) = http(
+                &n.api,
+                "GET",
+                &format!("/v1/consistency?first={total}&second={total}"),
+                None,
+            )
+            .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&b).unwrap()["first_root"]
+                .as_str()
+                .unwrap_or("-")
+                .to_owned()
         })
         .collect();
     let (_, head) = http(&nodes[0].api, "GET", "/v1/head", None).unwrap();
-    let height = serde_json::from_slice::<serde_json::Value>(&head).unwrap()["head"]["height"].as_u64().unwrap_or(0);
+    let height = serde_json::from_slice::<serde_json::Value>(&head).unwrap()["head"]["height"]
+        .as_u64()
+        .unwrap_or(0);
     for c in &mut children {
         let _ = c.kill();
         let _ = c.wait();
@@ -143,12 +191,35 @@ fn main() {
     }
     per_event.sort_by(f64::total_cmp);
     let rate = total as f64 / elapsed;
-    println!("tradelog throughput bench: 4 validators{} on {} cores", if opts.observer { " + 1 observer" } else { "" }, std::thread::available_parallelism().map_or(0, |n| n.get()));
-    println!("  events                 {total} ({} rejected), {clients} clients, batches of {batch}", rejected.lock().unwrap());
+    println!(
+        "tradelog throughput bench: 4 validators{} on {} cores",
+        if opts.observer { " + 1 observer" } else { "" },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "  events                 {total} ({} rejected), {clients} clients, batches of {batch}",
+        rejected.lock().unwrap()
+    );
     println!("  committed              {rate:.0} events/s over {elapsed:.1} s, {height} blocks");
-    println!("  submit-to-commit       p50 {:.3} s, p99 {:.3} s, max {:.3} s", percentile(&per_event, 50.0), percentile(&per_event, 99.0), per_event.last().copied().unwrap_or(f64::NAN));
-    println!("  single-core sig check  {sig_rate:.0} events/s (strict ed25519, one thread, same run)");
-    println!("  ratio                  {:.2} of one core's signature limit", rate / sig_rate);
-    println!("  log roots agree        {}", roots.windows(2).all(|w| w[0] == w[1]));
-    assert!(roots.windows(2).all(|w| w[0] == w[1]), "nodes disagree: {roots:?}");
+    println!(
+        "  submit-to-commit       p50 {:.3} s, p99 {:.3} s, max {:.3} s",
+        percentile(&per_event, 50.0),
+        percentile(&per_event, 99.0),
+        per_event.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  single-core sig check  {sig_rate:.0} events/s (strict ed25519, one thread, same run)"
+    );
+    println!(
+        "  ratio                  {:.2} of one core's signature limit",
+        rate / sig_rate
+    );
+    println!(
+        "  log roots agree        {}",
+        roots.windows(2).all(|w| w[0] == w[1])
+    );
+    assert!(
+        roots.windows(2).all(|w| w[0] == w[1]),
+        "nodes disagree: {roots:?}"
+    );
 }

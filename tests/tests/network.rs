@@ -171,3 +171,133 @@ fn four_validators_and_an_observer_agree_and_refuse_bad_events() {
         assert_eq!(health["mempool"], 0, "{}: {health}", n.moniker);
     }
 }
+
+fn restart(net: &mut Net, i: usize) {
+    let exe = bin_dir().unwrap().join("tradelog-node");
+    let mut fresh = devnet::spawn(&exe, &net.nodes[i..=i]).unwrap();
+    net.children[i] = fresh.remove(0);
+    devnet::wait_healthy(&net.nodes[i..=i], Duration::from_secs(60)).unwrap();
+}
+
+fn stop(net: &mut Net, i: usize) {
+    let _ = net.children[i].kill();
+    let _ = net.children[i].wait();
+}
+
+fn submit_routes(
+    net: &Net,
+    sample: &SampleNetwork,
+    consignments: std::ops::Range<u32>,
+    t0: u64,
+    to: &[usize],
+) -> u64 {
+    let mut n = 0;
+    for c in consignments {
+        for (i, e) in consignment_route(sample, c, t0 + u64::from(c) * 1000)
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let node = &net.nodes[to[i % to.len()]];
+            let (status, body) = http(
+                &node.api,
+                "POST",
+                "/v1/events",
+                Some(e.to_json().as_bytes()),
+            )
+            .unwrap();
+            assert!(
+                status == 202 || status == 200,
+                "{status} {}",
+                String::from_utf8_lossy(&body)
+            );
+            n += 1;
+        }
+    }
+    n
+}
+
+fn wait_all(net: &Net, nodes: &[usize], size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while nodes
+        .iter()
+        .any(|&i| devnet::log_size(&net.nodes[i].api) < size)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "log size {size} not reached on {nodes:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn root(net: &Net, i: usize, size: u64) -> String {
+    json(
+        &net.nodes[i].api,
+        &format!("/v1/consistency?first={size}&second={size}"),
+    )["first_root"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_validator_restarts_from_its_data_dir_and_recovers_a_corrupted_tail_from_peers() {
+    let mut net = start("restart", 17600);
+    let sample = SampleNetwork::new(4).unwrap();
+    let t0 = now_ms() - 40 * 86_400_000;
+    let all: Vec<usize> = (0..net.nodes.len()).collect();
+    let mut size = submit_routes(&net, &sample, 0..2, t0, &all);
+    wait_all(&net, &all, size);
+
+    // Validator 3 stops; the other three keep committing (3 of 4 is a quorum).
+    stop(&mut net, 3);
+    size += submit_routes(&net, &sample, 2..4, t0, &[0, 1, 2]);
+    wait_all(&net, &[0, 1, 2, 4], size);
+    // It restarts on its data dir written by the previous run and catches up from its peers.
+    restart(&mut net, 3);
+    wait_all(&net, &all, size);
+    assert_eq!(root(&net, 3, size), root(&net, 0, size));
+
+    // Its store is damaged while it is down: the last block's first event is replaced.
+    stop(&mut net, 3);
+    {
+        let store =
+            tradelog_node::store::SledStore::open(&net.nodes[3].dir.join("data").join("ledger"))
+                .unwrap();
+        use tradelog_node::store::Store;
+        let tip = store.tip().unwrap();
+        let block = store.block(tip).unwrap().unwrap();
+        let first = block.head.log_size - block.events.len() as u64;
+        let other = consignment_route(&sample, 99, t0).unwrap().remove(0);
+        store
+            .corrupt_event_for_test(first, other.to_json().as_bytes())
+            .unwrap();
+    }
+    restart(&mut net, 3);
+    let log = std::fs::read_to_string(net.nodes[3].dir.join("node.log")).unwrap();
+    assert!(
+        log.contains("did not verify and were dropped"),
+        "corruption not reported"
+    );
+    size += submit_routes(&net, &sample, 4..5, t0, &all);
+    wait_all(&net, &all, size);
+    assert_eq!(root(&net, 3, size), root(&net, 0, size));
+    let bundle = http(
+        &net.nodes[3].api,
+        "GET",
+        &format!("/v1/consignments/{}", sample_ucr(3)),
+        None,
+    )
+    .unwrap()
+    .1;
+    assert_eq!(
+        ProofBundle::from_json(&bundle)
+            .unwrap()
+            .verify(&sample.genesis)
+            .unwrap()
+            .events
+            .len(),
+        14
+    );
+}
