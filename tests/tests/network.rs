@@ -63,47 +63,12 @@ fn four_validators_and_an_observer_agree_and_refuse_bad_events() {
 
     // Three consignments' routes: a platform, two carriers, a barge operator, two customs
     // administrations; each event sent to a different node.
-    let mut events = Vec::new();
-    for n in 0..3 {
-        events.extend(consignment_route(&sample, n, t0 + u64::from(n) * 1000).unwrap());
-    }
-    for (i, e) in events.iter().enumerate() {
-        let node = &net.nodes[i % net.nodes.len()];
-        let (status, body) = http(
-            &node.api,
-            "POST",
-            "/v1/events",
-            Some(e.to_json().as_bytes()),
-        )
-        .unwrap();
-        assert!(
-            status == 202 || status == 200,
-            "{status} {}",
-            String::from_utf8_lossy(&body)
-        );
-    }
-    let want = events.len() as u64;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while net.nodes.iter().any(|n| devnet::log_size(&n.api) < want) {
-        assert!(
-            Instant::now() < deadline,
-            "events not committed everywhere in time"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let all: Vec<usize> = (0..net.nodes.len()).collect();
+    let want = submit_routes(&net, &sample, 0..3, t0, &all);
+    wait_all(&net, &all, want);
 
     // Every node (the observer included) has the same log root at that size.
-    let roots: Vec<String> = net
-        .nodes
-        .iter()
-        .map(|n| {
-            let c = json(
-                &n.api,
-                &format!("/v1/consistency?first={want}&second={want}"),
-            );
-            c["first_root"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let roots: Vec<String> = all.iter().map(|&i| root(&net, i, want)).collect();
     assert!(
         roots.windows(2).all(|w| w[0] == w[1]),
         "roots differ: {roots:?}"
