@@ -189,10 +189,7 @@ impl Chain {
         if let Some((index, e)) = self.store.event(id)? {
             return Ok(Some((EventStatus::Committed { index }, e)));
         }
-        let pending = lock(&self.mempool)
-            .peek(usize::MAX)
-            .into_iter()
-            .find(|e| e.id() == *id);
+        let pending = lock(&self.mempool).get(id);
         Ok(pending.map(|e| (EventStatus::Pending, e)))
     }
 

@@ -54,6 +54,11 @@ impl Mempool {
         self.by_id.contains_key(id)
     }
 
+    /// The pending event with this id.
+    pub fn get(&self, id: &EventId) -> Option<Event> {
+        self.by_id.get(id).cloned()
+    }
+
     /// True if this exact event (same id and same signature) is pending.
     pub fn contains_exact(&self, event: &Event) -> bool {
         self.by_id

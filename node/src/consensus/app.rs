@@ -308,7 +308,7 @@ impl App {
             let block = match block {
                 Some(b) => b,
                 None => {
-                    let wait = timeout.mul_f32(0.5);
+                    let wait = timeout.mul_f32(0.7);
                     while !config.empty_blocks
                         && chain.mempool_len() == 0
                         && started.elapsed() < wait
