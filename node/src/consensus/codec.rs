@@ -560,3 +560,135 @@ codec!(
     |w, m| { put_polka(&mut w, m) },
     |r| { get_polka(&mut r)? }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::context::Proposal as P;
+
+    fn vote(typ: VoteType, value: NilOrVal<ValueId>) -> SignedMessage<Ctx, Vote> {
+        SignedMessage::new(
+            Vote {
+                typ,
+                height: Height(7),
+                round: Round::new(2),
+                value,
+                validator: Address([3u8; 32]),
+                extension: None,
+            },
+            Sig([9u8; 64]),
+        )
+    }
+
+    /// Round trip, then every truncation and a flipped tag must fail cleanly (no panic).
+    fn check<T>(msg: T)
+    where
+        T: PartialEq + std::fmt::Debug,
+        TradelogCodec: Codec<T, Error = CodecError>,
+    {
+        let bytes = TradelogCodec.encode(&msg).unwrap();
+        assert_eq!(TradelogCodec.decode(bytes.clone()).unwrap(), msg);
+        for n in 0..bytes.len() {
+            assert!(
+                TradelogCodec.decode(bytes.slice(..n)).is_err(),
+                "truncated to {n} decoded"
+            );
+        }
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert!(
+            TradelogCodec.decode(Bytes::from(longer)).is_err(),
+            "trailing byte accepted"
+        );
+        let mut bad = bytes.to_vec();
+        bad[0] = 0xee;
+        let _ = TradelogCodec.decode(Bytes::from(bad));
+    }
+
+    #[test]
+    fn every_message_round_trips_and_truncation_fails() {
+        check(SignedConsensusMsg::Vote(vote(
+            VoteType::Prevote,
+            NilOrVal::Nil,
+        )));
+        check(SignedConsensusMsg::Vote(vote(
+            VoteType::Precommit,
+            NilOrVal::Val(ValueId([1; 32])),
+        )));
+        check(SignedConsensusMsg::Proposal(SignedMessage::new(
+            P {
+                height: Height(3),
+                round: Round::new(0),
+                value: Value {
+                    id: ValueId([4; 32]),
+                },
+                pol_round: Round::Nil,
+                proposer: Address([5; 32]),
+            },
+            Sig([6; 64]),
+        )));
+        check(ProposalPart::Init {
+            height: Height(1),
+            round: Round::new(1),
+            pol_round: Round::new(0),
+            proposer: Address([2; 32]),
+        });
+        check(ProposalPart::Data(Bytes::from_static(b"block bytes")));
+        check(ProposalPart::Fin);
+        check(StreamMessage::new(
+            StreamId::new(Bytes::from_static(b"h1r0")),
+            3,
+            StreamContent::Data(ProposalPart::Data(Bytes::from_static(b"x"))),
+        ));
+        check(StreamMessage::<ProposalPart>::new(
+            StreamId::new(Bytes::from_static(b"h1r0")),
+            4,
+            StreamContent::Fin,
+        ));
+        check(LivenessMsg::Vote(vote(VoteType::Prevote, NilOrVal::Nil)));
+        check(PolkaCertificate::<Ctx> {
+            height: Height(9),
+            round: Round::new(1),
+            value_id: ValueId([8; 32]),
+            polka_signatures: vec![PolkaSignature::new(Address([1; 32]), Sig([2; 64]))],
+        });
+        check(ProposedValue::<Ctx> {
+            height: Height(2),
+            round: Round::new(0),
+            valid_round: Round::Nil,
+            proposer: Address([7; 32]),
+            value: Value {
+                id: ValueId([3; 32]),
+            },
+            validity: Validity::Valid,
+        });
+    }
+
+    #[test]
+    fn declared_lengths_are_bounded_before_allocation() {
+        // A data part claiming 4 GiB, and a polka certificate claiming 2^32-1 signatures.
+        let mut huge = vec![1u8];
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            Codec::<ProposalPart>::decode(&TradelogCodec, Bytes::from(huge)),
+            Err(CodecError("byte string too long"))
+        ));
+        let mut many = Vec::new();
+        many.extend_from_slice(&1u64.to_be_bytes());
+        many.extend_from_slice(&0i64.to_be_bytes());
+        many.extend_from_slice(&[0u8; 32]);
+        many.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            Codec::<PolkaCertificate<Ctx>>::decode(&TradelogCodec, Bytes::from(many)),
+            Err(CodecError("list too long"))
+        ));
+        // An Init part whose round is beyond u32 is refused.
+        let mut r = vec![0u8];
+        r.extend_from_slice(&1u64.to_be_bytes());
+        r.extend_from_slice(&(i64::MAX).to_be_bytes());
+        assert!(matches!(
+            Codec::<ProposalPart>::decode(&TradelogCodec, Bytes::from(r)),
+            Err(CodecError("round out of range"))
+        ));
+    }
+}
