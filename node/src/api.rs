@@ -14,7 +14,6 @@ mod submit;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -95,12 +94,6 @@ pub async fn serve(
 }
 
 /// This node's clock, milliseconds since 1970 (0 if the clock is before 1970).
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// A response with a JSON body already serialized.
 fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use tradelog_node::chain::now_ms;
 use tradelog_node::config::Config;
 use tradelog_node::devnet::{self, DevnetOptions};
 use tradelog_protocol::Genesis;
@@ -79,12 +80,6 @@ fn main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn real_main() -> Result<()> {

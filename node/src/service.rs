@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use tradelog_protocol::{Event, Genesis, PublicKey};
 
 use crate::api::{self, ApiState};
-use crate::chain::Chain;
+use crate::chain::{now_ms, Chain};
 use crate::config::Config;
 use crate::consensus::{self, app::AppConfig, context::timeouts};
 use crate::gossip::{self, GossipConfig};
@@ -21,12 +21,6 @@ use crate::metrics::Metrics;
 const GOSSIP_MAX_EVENTS: usize = 1000;
 /// Largest gossip message.
 const GOSSIP_MAX_BYTES: usize = 4 << 20;
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// The libp2p identity of a member key (gossip peers must hold a key of the membership).
 fn peer_id(key: &PublicKey) -> Option<libp2p::PeerId> {

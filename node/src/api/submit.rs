@@ -12,10 +12,8 @@ use tradelog_protocol::event::MAX_EVENT_JSON_BYTES;
 use tradelog_protocol::{Event, EventId};
 
 use super::errors::{ApiError, ErrorBody};
-use super::{
-    batch, blocking, json, now_ms, read_body, ApiState, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
-};
-use crate::chain::{EventStatus, Submitted};
+use super::{batch, blocking, json, read_body, ApiState, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
+use crate::chain::{now_ms, EventStatus, Submitted};
 
 /// `{"id", "status", "index"?}`.
 #[derive(Debug, Serialize)]

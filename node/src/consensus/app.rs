@@ -21,7 +21,7 @@ use tradelog_protocol::{Certificate, Hash, PublicKey, Signature};
 
 use super::codec::{MAX_BLOCK_BYTES, MAX_CHUNK};
 use super::context::{round_u32, Address, Ctx, Height, ProposalPart, ValidatorSet, Value, ValueId};
-use crate::chain::{Block, Chain};
+use crate::chain::{lock, now_ms, Block, Chain};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -40,12 +40,6 @@ pub struct AppConfig {
     pub empty_blocks: bool,
     /// Consensus timeouts.
     pub timeouts: LinearTimeouts,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Converts the engine's commit certificate into a tradelog quorum certificate.
@@ -116,10 +110,6 @@ pub struct App {
     own: OwnParts,
     streams: HashMap<(PeerId, Bytes), Stream>,
     future: HashMap<u64, Vec<(ProposedValue<Ctx>, Block)>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl App {
