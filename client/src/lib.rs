@@ -1,13 +1,17 @@
 //! `tradelog-client`: what a carrier, platform or auditor runs outside the node.
 //!
 //! It owns key files, building and signing events from a user's description, time parsing and
-//! formatting, and offline verification of proof bundles against a genesis file. The online light
-//! client (talking to a node's HTTP API) arrives with the node's API.
+//! formatting, offline verification of proof and route bundles against a genesis file, and the
+//! online light client ([`light`]) that asks any node over HTTP ([`http`]) and verifies every
+//! answer, including a full re-verification of the chain ([`audit`]).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod audit;
 pub mod build;
+pub mod http;
 pub mod keyfile;
+pub mod light;
 pub mod time;
 pub mod timeline;

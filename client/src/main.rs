@@ -1,19 +1,21 @@
-//! `tradelog`: keys, signed events and offline verification of proof bundles.
+//! `tradelog`: keys, signed events, submission, verified provenance, bundle export and offline
+//! verification, and full audits of a node's chain.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use tradelog_client::build::{parse_detail, EventSpec};
-use tradelog_client::{keyfile, time, timeline};
-use tradelog_protocol::{Genesis, ProofBundle};
+use tradelog_client::light::{CertifiedHead, ClientError, LightClient};
+use tradelog_client::{audit, http, keyfile, time, timeline};
+use tradelog_protocol::{ContainerId, EventBody, Genesis, ProofBundle, RouteBundle, Ucr};
 
 #[derive(Parser)]
 #[command(
     name = "tradelog",
     version,
-    about = "tradelog client: keys, signed events, verification"
+    about = "tradelog client: keys, signed events, verified provenance, audits"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,17 +32,85 @@ enum Command {
     },
     /// Build and sign a consignment event; prints the signed event JSON.
     Event(Box<EventArgs>),
-    /// Verify a proof bundle offline against a genesis file and print the timeline.
+    /// Submit signed events (one JSON object, or an array for a batch) to a node.
+    Submit {
+        /// The node's API, e.g. http://127.0.0.1:7100.
+        #[arg(long)]
+        node: String,
+        /// File with the signed event(s), or - for standard input.
+        file: PathBuf,
+    },
+    /// Fetch and verify the node's latest certified head.
+    Head {
+        #[command(flatten)]
+        online: Online,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A consignment's verified provenance: its events and its containers' movements.
+    Provenance {
+        /// The consignment's UCR.
+        ucr: String,
+        #[command(flatten)]
+        online: Online,
+        /// Print JSON instead of a timeline.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A container's verified history and the consignments it carried.
+    Container {
+        /// ISO 6346 container number.
+        id: String,
+        #[command(flatten)]
+        online: Online,
+        /// Print JSON instead of a timeline.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch, verify and save a consignment's route bundle for offline verification.
+    Export {
+        /// The consignment's UCR.
+        ucr: String,
+        #[command(flatten)]
+        online: Online,
+        /// Where to write the bundle (never overwritten).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Verify a route or proof bundle offline against a genesis file and print the timeline.
     Verify {
         /// The genesis file of the ledger (the only thing trusted).
         #[arg(long)]
         genesis: PathBuf,
-        /// The proof bundle.
+        /// The bundle (route bundle from `export`, or a single proof bundle).
         bundle: PathBuf,
         /// Print the verified events as JSON instead of a timeline.
         #[arg(long)]
         json: bool,
     },
+    /// Download the node's whole chain and re-verify every block, certificate and signature.
+    Audit {
+        #[command(flatten)]
+        online: Online,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// How to reach and verify a node.
+#[derive(Args)]
+struct Online {
+    /// The node's API, e.g. http://127.0.0.1:7100.
+    #[arg(long)]
+    node: String,
+    /// The genesis file of the ledger (the only thing trusted).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// File keeping the last verified head between runs: each new answer must extend it.
+    #[arg(long)]
+    state: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -48,20 +118,24 @@ struct EventArgs {
     /// Key file of the issuer.
     #[arg(long)]
     key: PathBuf,
+    /// An unsigned event body as JSON (the `body` member of PROTOCOL.md section 3) to sign
+    /// instead of building one from flags; its issuer key must be the key file's.
+    #[arg(long, conflicts_with_all = ["org", "chain", "kind", "time", "ucr", "container", "location", "mode", "means", "voyage", "refs", "documents", "details"])]
+    body: Option<PathBuf>,
     /// Issuing organisation id, e.g. blue-anchor-lines.
-    #[arg(long)]
-    org: String,
+    #[arg(long, required_unless_present = "body")]
+    org: Option<String>,
     /// Chain id of the ledger.
-    #[arg(long)]
-    chain: String,
+    #[arg(long, required_unless_present = "body")]
+    chain: Option<String>,
     /// Event kind: booked, declared, loaded, departed, arrived, discharged, gate_in, gate_out,
     /// transshipped, packed, unpacked, inspected, held, released, seized, delivered,
     /// document_anchored.
-    #[arg(long)]
-    kind: String,
+    #[arg(long, required_unless_present = "body")]
+    kind: Option<String>,
     /// When it happened: RFC 3339 (2026-03-01T08:30:00Z) or milliseconds since 1970.
-    #[arg(long)]
-    time: String,
+    #[arg(long, required_unless_present = "body")]
+    time: Option<String>,
     /// Consignment UCR.
     #[arg(long)]
     ucr: Option<String>,
@@ -95,9 +169,21 @@ struct EventArgs {
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match run(Cli::parse()) {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            // A proven fork is not an ordinary failure: print the evidence and use its own code.
+            if let Some(ClientError::Fork(evidence)) = e.downcast_ref::<ClientError>() {
+                if let Ok(json) =
+                    serde_json::to_string_pretty(&serde_json::json!({ "fork": evidence }))
+                {
+                    println!("{json}");
+                }
+                std::process::exit(3);
+            }
+            std::process::exit(1);
+        }
     }
 }
 
@@ -109,31 +195,247 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", key.public());
         }
         Command::Event(a) => event(*a)?,
+        Command::Submit { node, file } => submit(&node, &file)?,
+        Command::Head { online, json } => {
+            let mut client = online.client()?;
+            let h = client.head()?;
+            online.save(&client)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"verified": true, "hash": h.head.hash(), "head": h.head, "certificate": h.certificate})
+                    )?
+                );
+            } else {
+                println!(
+                    "head #{} {} — {} events, log root {}, index root {}, time {}, certified by {} validators ✓",
+                    h.head.height,
+                    h.head.hash(),
+                    h.head.log_size,
+                    h.head.log_root,
+                    h.head.index_root,
+                    time::format_time(h.head.time),
+                    h.certificate.signatures.len()
+                );
+            }
+        }
+        Command::Provenance { ucr, online, json } => {
+            let ucr: Ucr = ucr.parse().map_err(|e| anyhow::anyhow!("UCR: {e}"))?;
+            let mut client = online.client()?;
+            let route = client.provenance(&ucr)?;
+            online.save(&client)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&timeline::route_json(&route))?
+                );
+            } else {
+                print!("{}", timeline::render_route(&route));
+            }
+        }
+        Command::Container { id, online, json } => {
+            let id: ContainerId = id.parse().map_err(|e| anyhow::anyhow!("container: {e}"))?;
+            let mut client = online.client()?;
+            let view = client.container(&id)?;
+            online.save(&client)?;
+            if json {
+                let mut v = timeline::provenance_json(&view.provenance);
+                v["consignments"] = serde_json::json!(view.consignments);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", timeline::render(&view.provenance));
+                let list: Vec<&str> = view.consignments.iter().map(Ucr::as_str).collect();
+                println!(
+                    "consignments carried: {}",
+                    if list.is_empty() {
+                        "none".into()
+                    } else {
+                        list.join(", ")
+                    }
+                );
+            }
+        }
+        Command::Export { ucr, online, out } => {
+            let ucr: Ucr = ucr.parse().map_err(|e| anyhow::anyhow!("UCR: {e}"))?;
+            let mut client = online.client()?;
+            let (bundle, route) = client.route_bundle(&ucr)?;
+            online.save(&client)?;
+            let json = serde_json::to_vec_pretty(&bundle)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| {
+                    format!(
+                        "-o: cannot create {} (it is never overwritten)",
+                        out.display()
+                    )
+                })?;
+            f.write_all(&json)
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!(
+                "wrote {} ({} bytes): {} route events, {} containers, verified against head #{}",
+                out.display(),
+                json.len(),
+                route.timeline.len(),
+                route.containers.len(),
+                route.consignment.head.height
+            );
+        }
         Command::Verify {
             genesis,
             bundle,
             json,
-        } => {
-            let g = read_limited(&genesis, 16 << 20)?;
-            let genesis = Genesis::from_json(&g)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("genesis {}", genesis.display()))?;
-            let b = read_limited(&bundle, tradelog_protocol::bundle::MAX_BUNDLE_BYTES as u64)?;
-            let bundle = ProofBundle::from_json(&b)?;
-            let p = bundle.verify(&genesis).context("bundle does NOT verify")?;
-            if json {
-                let events: Vec<_> = p
-                    .events
-                    .iter()
-                    .map(|(i, e)| serde_json::json!({"index": i, "id": e.id(), "event": e}))
-                    .collect();
-                let out = serde_json::json!({"verified": true, "subject": p.subject, "head": p.head, "events": events});
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            } else {
-                print!("{}", timeline::render(&p));
-                println!("VERIFIED");
-            }
+        } => verify(&genesis, &bundle, json)?,
+        Command::Audit { online, quiet } => {
+            let mut client = online.client()?;
+            let mut last = std::time::Instant::now();
+            let report = audit::audit(&mut client, |h, tip, events| {
+                let now = std::time::Instant::now();
+                if !quiet && (h == tip || now.duration_since(last).as_millis() >= 200) {
+                    last = now;
+                    let width = 40;
+                    let done = (h * width as u64)
+                        .checked_div(tip)
+                        .map_or(width, |d| d as usize);
+                    eprint!(
+                        "\r[{}{}] block {h}/{tip}, {events} events",
+                        "#".repeat(done),
+                        ".".repeat(width - done)
+                    );
+                    if h == tip {
+                        eprintln!();
+                    }
+                }
+            })?;
+            online.save(&client)?;
+            let rate = report.events as f64 / report.seconds.max(1e-9);
+            println!(
+                "AUDIT PASSED: {} blocks, {} events re-verified up to head #{} {} (log root {}) in {:.2} s ({:.0} events/s)",
+                report.blocks,
+                report.events,
+                report.tip.head.height,
+                report.tip.head.hash(),
+                report.tip.head.log_root,
+                report.seconds,
+                rate
+            );
         }
+    }
+    Ok(())
+}
+
+impl Online {
+    fn client(&self) -> Result<LightClient> {
+        let g = read_limited(&self.genesis, 16 << 20)?;
+        let genesis = Genesis::from_json(&g)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("--genesis {}", self.genesis.display()))?;
+        let client = LightClient::new(genesis, &self.node).context("--node")?;
+        let Some(path) = &self.state else {
+            return Ok(client);
+        };
+        if !path.exists() {
+            return Ok(client);
+        }
+        let raw = read_limited(path, 1 << 20)?;
+        let trusted: CertifiedHead = serde_json::from_slice(&raw)
+            .with_context(|| format!("--state {}: not a saved head", path.display()))?;
+        client
+            .with_trusted(trusted)
+            .with_context(|| format!("--state {}: the saved head does not verify", path.display()))
+    }
+
+    /// Saves the client's trusted head atomically (temporary file, then rename).
+    fn save(&self, client: &LightClient) -> Result<()> {
+        let (Some(path), Some(head)) = (&self.state, client.trusted()) else {
+            return Ok(());
+        };
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(head)?)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("--state {}: cannot save", path.display()))
+    }
+}
+
+fn submit(node: &str, file: &PathBuf) -> Result<()> {
+    let endpoint: http::Endpoint = node.parse().context("--node")?;
+    let max = 16u64 << 20;
+    let body = if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::io::stdin(), max + 1),
+            &mut buf,
+        )
+        .context("cannot read standard input")?;
+        if buf.len() as u64 > max {
+            bail!("standard input is over {max} bytes");
+        }
+        buf
+    } else {
+        read_limited(file, max)?
+    };
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let path = match first {
+        Some(b'[') => "/v1/events/batch",
+        Some(b'{') => "/v1/events",
+        _ => bail!(
+            "{}: expected a signed event (JSON object) or an array of them",
+            file.display()
+        ),
+    };
+    let r = endpoint.post_json(path, &body)?;
+    let text = String::from_utf8_lossy(&r.body);
+    if r.status >= 400 {
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        let code = v["error"]["code"].as_str().unwrap_or("unknown");
+        let msg = v["error"]["message"]
+            .as_str()
+            .map_or_else(|| text.to_string(), str::to_owned);
+        bail!("node refused ({} {code}): {msg}", r.status);
+    }
+    println!("{text}");
+    Ok(())
+}
+
+fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
+    let g = read_limited(genesis, 16 << 20)?;
+    let genesis = Genesis::from_json(&g)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("genesis {}", genesis.display()))?;
+    let b = read_limited(
+        bundle,
+        4 * tradelog_protocol::bundle::MAX_BUNDLE_BYTES as u64,
+    )?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", bundle.display()))?;
+    if v.get("consignment").is_some() {
+        let route = RouteBundle::from_json(&b)?
+            .verify(&genesis)
+            .context("route bundle does NOT verify")?;
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&timeline::route_json(&route))?
+            );
+        } else {
+            print!("{}", timeline::render_route(&route));
+            println!("VERIFIED");
+        }
+        return Ok(());
+    }
+    let bundle = ProofBundle::from_json(&b)?;
+    let p = bundle.verify(&genesis).context("bundle does NOT verify")?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&timeline::provenance_json(&p))?
+        );
+    } else {
+        print!("{}", timeline::render(&p));
+        println!("VERIFIED");
     }
     Ok(())
 }
@@ -150,6 +452,25 @@ fn read_limited(path: &PathBuf, max: u64) -> Result<Vec<u8>> {
 
 fn event(a: EventArgs) -> Result<()> {
     let key = keyfile::read(&a.key)?;
+    if let Some(path) = &a.body {
+        let raw = read_limited(path, tradelog_protocol::event::MAX_EVENT_JSON_BYTES as u64)?;
+        let body: EventBody = serde_json::from_slice(&raw)
+            .with_context(|| format!("--body {}: not an event body", path.display()))?;
+        if body.issuer.key != key.public() {
+            bail!(
+                "--body {}: body.issuer.key {} is not the public key of --key ({})",
+                path.display(),
+                body.issuer.key,
+                key.public()
+            );
+        }
+        let event = body
+            .sign(&key)
+            .with_context(|| format!("--body {}", path.display()))?;
+        writeln!(std::io::stdout().lock(), "{}", event.to_json())?;
+        return Ok(());
+    }
+    let missing = |f: &str| anyhow::anyhow!("--{f}: required (or give --body)");
     let mut details = Vec::new();
     for d in &a.details {
         let (name, value) = parse_detail(d)?;
@@ -161,10 +482,10 @@ fn event(a: EventArgs) -> Result<()> {
         bail!("--disclosures: required with --detail, or the values could never be disclosed");
     }
     let spec = EventSpec {
-        chain: a.chain,
-        kind: a.kind,
-        time: time::parse_time(&a.time).context("--time")?,
-        org: a.org,
+        chain: a.chain.ok_or_else(|| missing("chain"))?,
+        kind: a.kind.ok_or_else(|| missing("kind"))?,
+        time: time::parse_time(&a.time.ok_or_else(|| missing("time"))?).context("--time")?,
+        org: a.org.ok_or_else(|| missing("org"))?,
         ucr: a.ucr,
         container: a.container,
         location: a.location,

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use tradelog_protocol::Provenance;
+use tradelog_protocol::route::Source;
+use tradelog_protocol::{Event, Provenance, Route};
 
 use crate::time::format_time;
 
@@ -19,29 +20,90 @@ pub fn render(p: &Provenance) -> String {
         p.head.chain
     );
     for (index, e) in &p.events {
-        let b = e.body();
-        let place = b.location.as_ref().map_or("-", |l| l.as_str());
-        let mut what = b.kind.as_str().to_owned();
-        if let Some(c) = &b.container {
-            let _ = write!(what, " container {c}");
-        }
-        if let Some(t) = &b.transport {
-            let _ = write!(what, " via {}", t.means);
-            if let Some(v) = &t.voyage {
-                let _ = write!(what, " voyage {v}");
-            }
-        }
-        for d in &b.documents {
-            let _ = write!(what, " doc {}", d.kind);
-        }
-        let _ = writeln!(
-            out,
-            "  ✓ {}  {:<5}  {:<20} {}  [log #{index}]",
-            format_time(b.time),
-            place,
-            b.issuer.org.as_str(),
-            what
-        );
+        line(&mut out, *index, e, "");
     }
     out
+}
+
+/// One timeline line.
+fn line(out: &mut String, index: u64, e: &Event, note: &str) {
+    let b = e.body();
+    let place = b.location.as_ref().map_or("-", |l| l.as_str());
+    let mut what = b.kind.as_str().to_owned();
+    if let Some(c) = &b.container {
+        let _ = write!(what, " container {c}");
+    }
+    if let Some(t) = &b.transport {
+        let _ = write!(what, " via {}", t.means);
+        if let Some(v) = &t.voyage {
+            let _ = write!(what, " voyage {v}");
+        }
+    }
+    for d in &b.documents {
+        let _ = write!(what, " doc {}", d.kind);
+    }
+    let _ = writeln!(
+        out,
+        "  ✓ {}  {:<5}  {:<20} {}{note}  [log #{index}]",
+        format_time(b.time),
+        place,
+        b.issuer.org.as_str(),
+        what
+    );
+}
+
+/// A consignment's route: its own events and its containers' movements, in log order.
+pub fn render_route(r: &Route) -> String {
+    let p = &r.consignment;
+    let mut out = String::new();
+    let containers: Vec<String> = r.containers.iter().map(|c| c.subject.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "{} — {} events ({} of its own, complete), {} containers{}; verified against head #{} (log size {}, chain {})",
+        p.subject,
+        r.timeline.len(),
+        p.events.len(),
+        r.containers.len(),
+        if containers.is_empty() { String::new() } else { format!(" ({})", containers.join(", ")) },
+        p.head.height,
+        p.head.log_size,
+        p.head.chain
+    );
+    for (index, e, source) in &r.timeline {
+        let note = match source {
+            Source::Consignment => String::new(),
+            Source::Container(c) => format!("  (movement of {c})"),
+        };
+        line(&mut out, *index, e, &note);
+    }
+    out
+}
+
+/// The machine-readable form of a verified provenance.
+pub fn provenance_json(p: &Provenance) -> serde_json::Value {
+    let events: Vec<_> = p
+        .events
+        .iter()
+        .map(|(i, e)| serde_json::json!({"index": i, "id": e.id(), "event": e}))
+        .collect();
+    serde_json::json!({"verified": true, "subject": p.subject, "head": p.head, "head_hash": p.head.hash(), "events": events})
+}
+
+/// The machine-readable form of a verified route.
+pub fn route_json(r: &Route) -> serde_json::Value {
+    let events: Vec<_> = r
+        .timeline
+        .iter()
+        .map(|(i, e, s)| serde_json::json!({"index": i, "id": e.id(), "source": s, "event": e}))
+        .collect();
+    let containers: Vec<_> = r.containers.iter().map(|c| &c.subject).collect();
+    serde_json::json!({
+        "verified": true,
+        "subject": r.consignment.subject,
+        "head": r.consignment.head,
+        "head_hash": r.consignment.head.hash(),
+        "own_events": r.consignment.events.len(),
+        "containers": containers,
+        "events": events,
+    })
 }

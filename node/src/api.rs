@@ -30,7 +30,7 @@ use tradelog_protocol::Event;
 use crate::chain::Chain;
 use crate::metrics::Metrics;
 pub use errors::{ApiError, ErrorBody};
-use query::{block, consignment, consistency, container, event_status, head};
+use query::{block, consignment, consistency, container, event_status, head, route};
 use submit::{submit, submit_batch};
 
 /// Most events in one `POST /v1/events/batch`.
@@ -65,6 +65,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/v1/events/{id}", get(event_status))
         .route("/v1/consignments/{ucr}", get(consignment))
+        .route("/v1/consignments/{ucr}/route", get(route))
         .route("/v1/containers/{id}", get(container))
         .route("/v1/head", get(head))
         .route("/v1/consistency", get(consistency))
@@ -224,11 +225,12 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 11] = [
+    const ROUTES: [(&str, &str); 12] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
         ("get", "/v1/consignments/{ucr}"),
+        ("get", "/v1/consignments/{ucr}/route"),
         ("get", "/v1/containers/{id}"),
         ("get", "/v1/head"),
         ("get", "/v1/consistency"),

@@ -10,7 +10,8 @@
 //!   container's event count and accumulated ids, so omissions are detectable;
 //! - heads, validator sets and quorum certificates ([`head`]);
 //! - roles, permissions, genesis and membership ([`roles`]);
-//! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]).
+//! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]),
+//!   one subject's or a consignment's whole route with its containers ([`route`]).
 //!
 //! Every byte-level rule is specified in `docs/PROTOCOL.md`, with test vectors.
 
@@ -29,6 +30,7 @@ pub mod keys;
 pub mod ledger;
 pub mod merkle;
 pub mod roles;
+pub mod route;
 pub mod sample;
 pub mod vectors;
 mod wire;
@@ -43,3 +45,4 @@ pub use keys::{PublicKey, SecretKey, Signature};
 pub use ledger::{Ledger, LedgerError, LedgerState};
 pub use merkle::{ConsistencyProof, InclusionProof, MerkleLog};
 pub use roles::{Genesis, Membership, Organisation, Role};
+pub use route::{Route, RouteBundle, RouteError};

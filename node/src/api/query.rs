@@ -7,8 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use tradelog_protocol::route::{containers_named, MAX_ROUTE_CONTAINERS, ROUTE_VERSION};
 use tradelog_protocol::{
-    Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, Subject, Ucr,
+    Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, RouteBundle, Subject,
+    Ucr,
 };
 
 use super::errors::ApiError;
@@ -76,6 +78,62 @@ pub(super) async fn consignment(
         .parse()
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_ucr", format!("ucr: {e}")))?;
     bundle(state, Subject::Consignment(ucr)).await
+}
+
+/// How many times a route is rebuilt when a block is committed while it is being assembled.
+const ROUTE_ATTEMPTS: usize = 5;
+
+/// `GET /v1/consignments/{ucr}/route`: the consignment's bundle and the bundles of every
+/// container its events name, all against one certified head.
+pub(super) async fn route(
+    State(state): State<ApiState>,
+    ucr: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let ucr: Ucr = path_param(ucr, "invalid_ucr")?
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_ucr", format!("ucr: {e}")))?;
+    blocking(move || {
+        'attempt: for _ in 0..ROUTE_ATTEMPTS {
+            let consignment = state
+                .chain
+                .provenance(&Subject::Consignment(ucr.clone()))?
+                .ok_or_else(ApiError::no_certified_head)?;
+            let named = containers_named(consignment.events.iter().map(|pe| &pe.event));
+            if named.len() > MAX_ROUTE_CONTAINERS {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "route_too_large",
+                    format!(
+                        "ucr: the consignment names {} containers, a route holds at most {MAX_ROUTE_CONTAINERS}",
+                        named.len()
+                    ),
+                ));
+            }
+            let mut containers = Vec::with_capacity(named.len());
+            for c in named {
+                let b = state
+                    .chain
+                    .provenance(&Subject::Container(c))?
+                    .ok_or_else(ApiError::no_certified_head)?;
+                if b.head != consignment.head {
+                    continue 'attempt; // a block was committed meanwhile: start again
+                }
+                containers.push(b);
+            }
+            let route = RouteBundle {
+                version: ROUTE_VERSION,
+                consignment,
+                containers,
+            };
+            return Ok(json(StatusCode::OK, &route));
+        }
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("the head moved during {ROUTE_ATTEMPTS} attempts to build the route; retry"),
+        ))
+    })
+    .await?
 }
 
 /// `GET /v1/containers/{id}`.

@@ -1,0 +1,392 @@
+//! The light client: asks any node, trusts only the genesis file, and verifies every answer:
+//! quorum certificates, issuer signatures and roles, inclusion proofs, completeness against the
+//! subject index, and that each new head extends the last one it accepted (append-only). A node
+//! that serves a history which does not extend what the client saw is reported with both heads.
+
+use serde::{Deserialize, Serialize};
+use tradelog_protocol::bundle::BundleError;
+use tradelog_protocol::head::CertificateError;
+use tradelog_protocol::route::RouteError;
+use tradelog_protocol::{
+    Certificate, ConsistencyProof, ContainerId, Genesis, Hash, Head, ProofBundle, Provenance,
+    Route, RouteBundle, Subject, Ucr,
+};
+
+use crate::http::{Endpoint, HttpError, Response};
+
+/// A head with its quorum certificate, as verified by the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertifiedHead {
+    /// The head.
+    pub head: Head,
+    /// Its certificate.
+    pub certificate: Certificate,
+}
+
+/// Two certified heads that cannot both be in one append-only history: proof that the ledger
+/// forked (more than a third of the validators signed conflicting heads) or that the node
+/// serving `served` lies about how it extends `known`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkEvidence {
+    /// The head the client had accepted before.
+    pub known: CertifiedHead,
+    /// The conflicting head the node served.
+    pub served: CertifiedHead,
+    /// Why they conflict.
+    pub reason: String,
+}
+
+/// Why a light-client query failed. Each variant says whether the node, the network or the
+/// ledger is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Transport failure.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The node answered with an error status.
+    #[error("node answered {status} {code}: {message}")]
+    Node {
+        /// HTTP status.
+        status: u16,
+        /// The error code of the node's JSON body (or `unknown`).
+        code: String,
+        /// The node's message.
+        message: String,
+    },
+    /// The node's answer is not what the API promises.
+    #[error("node's {what} is malformed: {reason}")]
+    Malformed {
+        /// Which answer.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The node answered about another subject than the one asked for.
+    #[error("asked for {asked}, the node answered about {got}")]
+    WrongSubject {
+        /// Asked.
+        asked: String,
+        /// Answered.
+        got: String,
+    },
+    /// A head's certificate does not verify.
+    #[error("head #{height}: {err}")]
+    Certificate {
+        /// Head height.
+        height: u64,
+        /// The failure.
+        err: CertificateError,
+    },
+    /// A head of another chain.
+    #[error("head is for chain {got:?}, the genesis is for {expected:?}")]
+    Chain {
+        /// Genesis chain.
+        expected: String,
+        /// Served chain.
+        got: String,
+    },
+    /// A proof bundle fails verification.
+    #[error("bundle does not verify: {0}")]
+    Bundle(#[from] BundleError),
+    /// A route bundle fails verification.
+    #[error("route does not verify: {0}")]
+    Route(#[from] RouteError),
+    /// The node serves an older head than one the client already verified.
+    #[error("node serves head #{served}, older than head #{known} this client already verified; ask an up-to-date node")]
+    Stale {
+        /// Height already verified.
+        known: u64,
+        /// Height served.
+        served: u64,
+    },
+    /// The served head does not extend the last accepted one.
+    #[error("history rewritten or forked: {} (known head #{} {}, served head #{} {})",
+        .0.reason, .0.known.head.height, .0.known.head.hash(), .0.served.head.height, .0.served.head.hash())]
+    Fork(Box<ForkEvidence>),
+}
+
+/// A verified container view: all of its events, and the consignments they name.
+#[derive(Debug, Clone)]
+pub struct ContainerView {
+    /// The container's verified provenance.
+    pub provenance: Provenance,
+    /// Consignments named by its events, in order of first mention.
+    pub consignments: Vec<Ucr>,
+}
+
+/// A client of one node that trusts only `genesis`.
+#[derive(Debug)]
+pub struct LightClient {
+    genesis: Genesis,
+    node: Endpoint,
+    trusted: Option<CertifiedHead>,
+}
+
+#[derive(Deserialize)]
+struct HeadJson {
+    head: Head,
+    certificate: Certificate,
+}
+
+#[derive(Deserialize)]
+struct ConsistencyJson {
+    first: u64,
+    second: u64,
+    first_root: Hash,
+    second_root: Hash,
+    proof: ConsistencyProof,
+}
+
+fn parse<'a, T: Deserialize<'a>>(what: &'static str, body: &'a [u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::Malformed {
+        what,
+        reason: e.to_string(),
+    })
+}
+
+/// The node's error answer as a [`ClientError::Node`].
+fn node_error(r: &Response) -> ClientError {
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+    let field = |k: &str| v["error"][k].as_str().unwrap_or("unknown").to_owned();
+    ClientError::Node {
+        status: r.status,
+        code: field("code"),
+        message: field("message"),
+    }
+}
+
+/// The path segment of a UCR or container id (both are printable ASCII without `/`; `%`, `?`
+/// and `#` are escaped).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl LightClient {
+    /// A client of the node at `endpoint` (`http://host:port`) trusting only `genesis`.
+    pub fn new(genesis: Genesis, endpoint: &str) -> Result<LightClient, ClientError> {
+        Ok(LightClient {
+            genesis,
+            node: endpoint.parse()?,
+            trusted: None,
+        })
+    }
+
+    /// Starts from a head verified earlier (say, saved by a previous run); it is checked again.
+    pub fn with_trusted(mut self, trusted: CertifiedHead) -> Result<LightClient, ClientError> {
+        self.check_certificate(&trusted)?;
+        self.trusted = Some(trusted);
+        Ok(self)
+    }
+
+    /// The last head this client accepted.
+    pub fn trusted(&self) -> Option<&CertifiedHead> {
+        self.trusted.as_ref()
+    }
+
+    /// The genesis this client trusts.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The node's endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.node
+    }
+
+    fn get_ok(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let r = self.node.get(path)?;
+        if r.status != 200 {
+            return Err(node_error(&r));
+        }
+        Ok(r.body)
+    }
+
+    fn check_certificate(&self, c: &CertifiedHead) -> Result<(), ClientError> {
+        if c.head.chain != self.genesis.chain {
+            return Err(ClientError::Chain {
+                expected: self.genesis.chain.clone(),
+                got: c.head.chain.clone(),
+            });
+        }
+        c.certificate
+            .verify(&c.head, self.genesis.validator_set())
+            .map_err(|err| ClientError::Certificate {
+                height: c.head.height,
+                err,
+            })
+    }
+
+    /// Fetches, verifies and accepts the node's latest certified head.
+    pub fn head(&mut self) -> Result<CertifiedHead, ClientError> {
+        let body = self.get_ok("/v1/head")?;
+        let h: HeadJson = parse("head", &body)?;
+        let served = CertifiedHead {
+            head: h.head,
+            certificate: h.certificate,
+        };
+        self.check_certificate(&served)?;
+        self.accept(served.clone())?;
+        Ok(served)
+    }
+
+    /// Accepts a verified head if it extends the last accepted one, asking the node for a
+    /// consistency proof; keeps the newer of the two.
+    fn accept(&mut self, served: CertifiedHead) -> Result<(), ClientError> {
+        let Some(known) = self.trusted.clone() else {
+            self.trusted = Some(served);
+            return Ok(());
+        };
+        let fork = |reason: String| {
+            ClientError::Fork(Box::new(ForkEvidence {
+                known: known.clone(),
+                served: served.clone(),
+                reason,
+            }))
+        };
+        let (k, s) = (&known.head, &served.head);
+        if k.hash() == s.hash() {
+            return Ok(());
+        }
+        if k.height == s.height {
+            return Err(fork(format!(
+                "two different heads are certified at height {}",
+                k.height
+            )));
+        }
+        if s.height < k.height {
+            if s.log_size > k.log_size {
+                return Err(fork(format!(
+                    "head #{} has log size {} but the later head #{} only {}",
+                    s.height, s.log_size, k.height, k.log_size
+                )));
+            }
+            return Err(ClientError::Stale {
+                known: k.height,
+                served: s.height,
+            });
+        }
+        if s.log_size < k.log_size {
+            return Err(fork(format!(
+                "the log shrank from {} to {} events",
+                k.log_size, s.log_size
+            )));
+        }
+        if s.log_size == k.log_size {
+            if s.log_root != k.log_root {
+                return Err(fork(format!(
+                    "same log size {} but different log roots",
+                    k.log_size
+                )));
+            }
+        } else {
+            self.prove_extends(k, s).map_err(fork)?;
+        }
+        self.trusted = Some(served);
+        Ok(())
+    }
+
+    /// Asks the node to prove the log at `s` extends the log at `k`; the reason if it does not.
+    fn prove_extends(&self, k: &Head, s: &Head) -> Result<(), String> {
+        if k.log_size == 0 {
+            return Ok(()); // every log extends the empty one
+        }
+        let path = format!("/v1/consistency?first={}&second={}", k.log_size, s.log_size);
+        let body = self.get_ok(&path).map_err(|e| {
+            format!(
+                "no consistency proof from {} to {}: {e}",
+                k.log_size, s.log_size
+            )
+        })?;
+        let c: ConsistencyJson = parse("consistency proof", &body).map_err(|e| e.to_string())?;
+        if (c.first, c.second, c.first_root, c.second_root)
+            != (k.log_size, s.log_size, k.log_root, s.log_root)
+            || (c.proof.first, c.proof.second) != (k.log_size, s.log_size)
+        {
+            return Err(format!(
+                "the consistency proof is for other sizes or roots than the two heads ({} -> {})",
+                c.first, c.second
+            ));
+        }
+        c.proof.verify(&k.log_root, &s.log_root).map_err(|e| {
+            format!(
+                "consistency proof from {} to {}: {e}",
+                k.log_size, s.log_size
+            )
+        })
+    }
+
+    /// The route bundle of a consignment, verified (see [`LightClient::provenance`]).
+    pub fn route_bundle(&mut self, ucr: &Ucr) -> Result<(RouteBundle, Route), ClientError> {
+        let body = self.get_ok(&format!("/v1/consignments/{}/route", segment(ucr.as_str())))?;
+        let bundle = RouteBundle::from_json(&body)?;
+        if bundle.ucr() != Some(ucr) {
+            return Err(ClientError::WrongSubject {
+                asked: Subject::Consignment(ucr.clone()).to_string(),
+                got: bundle.consignment.subject.to_string(),
+            });
+        }
+        let route = bundle.verify(&self.genesis)?;
+        self.accept(CertifiedHead {
+            head: bundle.consignment.head.clone(),
+            certificate: bundle.consignment.certificate.clone(),
+        })?;
+        Ok((bundle, route))
+    }
+
+    /// A consignment's complete, verified provenance: its own events and the movements of the
+    /// containers it travelled in, merged in log order, against a head that extends every head
+    /// this client saw before.
+    pub fn provenance(&mut self, ucr: &Ucr) -> Result<Route, ClientError> {
+        self.route_bundle(ucr).map(|(_, r)| r)
+    }
+
+    /// A container's complete, verified history and the consignments its events name.
+    pub fn container(&mut self, id: &ContainerId) -> Result<ContainerView, ClientError> {
+        let body = self.get_ok(&format!("/v1/containers/{}", segment(id.as_str())))?;
+        let bundle = ProofBundle::from_json(&body)?;
+        let asked = Subject::Container(id.clone());
+        if bundle.subject != asked {
+            return Err(ClientError::WrongSubject {
+                asked: asked.to_string(),
+                got: bundle.subject.to_string(),
+            });
+        }
+        let provenance = bundle.verify(&self.genesis)?;
+        self.accept(CertifiedHead {
+            head: bundle.head.clone(),
+            certificate: bundle.certificate.clone(),
+        })?;
+        let mut consignments: Vec<Ucr> = Vec::new();
+        for (_, e) in &provenance.events {
+            if let Some(u) = &e.body().ucr {
+                if !consignments.contains(u) {
+                    consignments.push(u.clone());
+                }
+            }
+        }
+        Ok(ContainerView {
+            provenance,
+            consignments,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(segment("6NLRTM-ABC.1"), "6NLRTM-ABC.1");
+        assert_eq!(segment("a/b?c#d%"), "a%2Fb%3Fc%23d%25");
+    }
+}

@@ -1,0 +1,237 @@
+//! Route bundles: a consignment's proof bundle together with the proof bundles of every container
+//! it travelled in, all against one certified head, so the consignment's whole route (its own
+//! events and the movements of its containers while it was packed in them) verifies in one piece.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::bundle::{BundleError, ProofBundle, Provenance};
+use crate::event::{Event, EventKind};
+use crate::ids::{ContainerId, Ucr};
+use crate::index::Subject;
+use crate::roles::Genesis;
+
+/// The route bundle format version.
+pub const ROUTE_VERSION: u32 = 1;
+/// Most containers in one route.
+pub const MAX_ROUTE_CONTAINERS: usize = 256;
+
+/// A consignment's bundle and the bundles of the containers its events name, in order of first
+/// mention, all against the same head.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
+pub struct RouteBundle {
+    /// Format version, 1.
+    pub version: u32,
+    /// The consignment's bundle.
+    pub consignment: ProofBundle,
+    /// One bundle per container named by the consignment's events, in order of first mention.
+    pub containers: Vec<ProofBundle>,
+}
+
+/// Why a route bundle does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// Too large or not parseable.
+    #[error("route bundle is malformed: {0}")]
+    Malformed(String),
+    /// Unknown version.
+    #[error("route bundle version {0} is not supported")]
+    Version(u32),
+    /// The consignment part is not about a consignment.
+    #[error("consignment: the bundle's subject is {0}, not a consignment")]
+    NotConsignment(String),
+    /// The consignment's bundle fails.
+    #[error("consignment: {0}")]
+    Consignment(BundleError),
+    /// A container's bundle fails.
+    #[error("containers[{pos}]: {err}")]
+    Container {
+        /// Position in `containers`.
+        pos: usize,
+        /// The failure.
+        err: BundleError,
+    },
+    /// A container bundle is against another head than the consignment's.
+    #[error("containers[{0}]: proven against another head than the consignment")]
+    HeadMismatch(usize),
+    /// The container bundles are not exactly the containers the consignment names.
+    #[error("containers: expected {expected:?} (named by the consignment's events, in order), got {got:?}")]
+    Containers {
+        /// Containers named by the consignment, in order of first mention.
+        expected: Vec<String>,
+        /// Subjects of the bundles given.
+        got: Vec<String>,
+    },
+}
+
+/// Where a route event was proven.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// In the consignment's bundle.
+    Consignment,
+    /// Only in a container's bundle (a movement of the container while the consignment was in it).
+    Container(ContainerId),
+}
+
+/// A verified route: the consignment's events and its containers' movements, merged by time.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The consignment's verified provenance.
+    pub consignment: Provenance,
+    /// Each container's verified provenance (all of its events, not only this consignment's).
+    pub containers: Vec<Provenance>,
+    /// The route: `(log index, event, source)` by event time (ties by log index), each event once.
+    pub timeline: Vec<(u64, Event, Source)>,
+}
+
+/// Containers named by `events`, in order of first mention.
+pub fn containers_named<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<ContainerId> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for e in events {
+        if let Some(c) = &e.body().container {
+            if seen.insert(c.clone()) {
+                out.push(c.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The time windows (event times, inclusive) in which the consignment was in `container`,
+/// from its events taken in time order (ties by log position): a window opens at the first
+/// event naming the container and closes at its `unpacked` event naming the container or at its
+/// `delivered` event (a delivered consignment is in no container); a window still open is
+/// open-ended. Times, not log positions, because events of one moment reach the log in any order.
+fn windows(consignment: &[(u64, Event)], container: &ContainerId) -> Vec<(u64, u64)> {
+    let mut by_time: Vec<&(u64, Event)> = consignment.iter().collect();
+    by_time.sort_by_key(|(i, e)| (e.body().time, *i));
+    let mut out = Vec::new();
+    let mut open: Option<u64> = None;
+    for (_, e) in by_time {
+        let b = e.body();
+        let names = b.container.as_ref() == Some(container);
+        if names && open.is_none() {
+            open = Some(b.time);
+        }
+        let closes = b.kind == EventKind::Delivered || (names && b.kind == EventKind::Unpacked);
+        if closes {
+            if let Some(start) = open.take() {
+                out.push((start, b.time));
+            }
+        }
+    }
+    if let Some(start) = open {
+        out.push((start, u64::MAX));
+    }
+    out
+}
+
+/// Merges the consignment's events with each container's events whose time lies in one of the
+/// consignment's windows for that container and that do not belong to another consignment;
+/// ordered by event time, ties by log position; each event once.
+pub fn merge(
+    consignment: &Provenance,
+    containers: &[Provenance],
+    ucr: &Ucr,
+) -> Vec<(u64, Event, Source)> {
+    let mut merged: BTreeMap<u64, (Event, Source)> = BTreeMap::new();
+    for (i, e) in &consignment.events {
+        merged.insert(*i, (e.clone(), Source::Consignment));
+    }
+    for p in containers {
+        let Subject::Container(c) = &p.subject else {
+            continue;
+        };
+        let wins = windows(&consignment.events, c);
+        for (i, e) in &p.events {
+            let t = e.body().time;
+            let inside = wins.iter().any(|(a, b)| *a <= t && t <= *b);
+            let other = e.body().ucr.as_ref().is_some_and(|u| u != ucr);
+            if inside && !other {
+                merged
+                    .entry(*i)
+                    .or_insert_with(|| (e.clone(), Source::Container(c.clone())));
+            }
+        }
+    }
+    let mut out: Vec<(u64, Event, Source)> =
+        merged.into_iter().map(|(i, (e, s))| (i, e, s)).collect();
+    out.sort_by_key(|(i, e, _)| (e.body().time, *i));
+    out
+}
+
+impl RouteBundle {
+    /// Parses the JSON form, bounding its size and container count.
+    pub fn from_json(bytes: &[u8]) -> Result<RouteBundle, RouteError> {
+        let limit = 4 * crate::bundle::MAX_BUNDLE_BYTES;
+        if bytes.len() > limit {
+            return Err(RouteError::Malformed(format!(
+                "{} bytes, the limit is {limit}",
+                bytes.len()
+            )));
+        }
+        let r: RouteBundle =
+            serde_json::from_slice(bytes).map_err(|e| RouteError::Malformed(e.to_string()))?;
+        if r.containers.len() > MAX_ROUTE_CONTAINERS {
+            return Err(RouteError::Malformed(format!(
+                "{} containers, the limit is {MAX_ROUTE_CONTAINERS}",
+                r.containers.len()
+            )));
+        }
+        Ok(r)
+    }
+
+    /// The consignment's UCR, if the consignment part is about one.
+    pub fn ucr(&self) -> Option<&Ucr> {
+        match &self.consignment.subject {
+            Subject::Consignment(u) => Some(u),
+            Subject::Container(_) => None,
+        }
+    }
+
+    /// Verifies every bundle against the genesis, that all share the consignment's head, that
+    /// the containers are exactly those the consignment's events name, and merges the route.
+    pub fn verify(&self, genesis: &Genesis) -> Result<Route, RouteError> {
+        if self.version != ROUTE_VERSION {
+            return Err(RouteError::Version(self.version));
+        }
+        let ucr = self
+            .ucr()
+            .ok_or_else(|| RouteError::NotConsignment(self.consignment.subject.to_string()))?
+            .clone();
+        let consignment = self
+            .consignment
+            .verify(genesis)
+            .map_err(RouteError::Consignment)?;
+        let named = containers_named(consignment.events.iter().map(|(_, e)| e));
+        let got: Vec<Subject> = self.containers.iter().map(|b| b.subject.clone()).collect();
+        let expected: Vec<Subject> = named.iter().cloned().map(Subject::Container).collect();
+        if got != expected {
+            return Err(RouteError::Containers {
+                expected: expected.iter().map(ToString::to_string).collect(),
+                got: got.iter().map(ToString::to_string).collect(),
+            });
+        }
+        let mut containers = Vec::with_capacity(self.containers.len());
+        for (pos, b) in self.containers.iter().enumerate() {
+            if b.head != self.consignment.head || b.certificate != self.consignment.certificate {
+                return Err(RouteError::HeadMismatch(pos));
+            }
+            containers.push(
+                b.verify(genesis)
+                    .map_err(|err| RouteError::Container { pos, err })?,
+            );
+        }
+        let timeline = merge(&consignment, &containers, &ucr);
+        Ok(Route {
+            consignment,
+            containers,
+            timeline,
+        })
+    }
+}
+
+crate::wire::object_only!(RouteBundle);

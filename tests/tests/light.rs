@@ -1,0 +1,563 @@
+//! The light client against a running 4-validator devnet: honest answers verify (by UCR, by
+//! container, the whole route in one call, a full audit, the CLI), a lying node — a proxy that
+//! drops, alters, reorders or swaps events and proofs, forges certificates, serves an old head or
+//! a forked one — is refused with a specific error, and an exported bundle still verifies after
+//! every node is stopped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tradelog_client::audit::{audit, AuditError};
+use tradelog_client::http::Endpoint;
+use tradelog_client::light::{CertifiedHead, ClientError, LightClient};
+use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
+use tradelog_protocol::bundle::BundleError;
+use tradelog_protocol::head::CertificateError;
+use tradelog_protocol::route::{RouteError, Source};
+use tradelog_protocol::sample::{consignment_route, sample_container, sample_ucr, SampleNetwork};
+use tradelog_protocol::{Certificate, EventKind, Hash, Head};
+use tradelog_tests::{bin_dir, run, scratch};
+
+struct Net {
+    nodes: Vec<DevnetNode>,
+    children: Vec<Child>,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn post(node: &DevnetNode, event: &tradelog_protocol::Event) {
+    let (status, body) = http(
+        &node.api,
+        "POST",
+        "/v1/events",
+        Some(event.to_json().as_bytes()),
+    )
+    .unwrap();
+    assert!(
+        status == 202 || status == 200,
+        "{status} {}",
+        String::from_utf8_lossy(&body)
+    );
+}
+
+fn wait_size(net: &Net, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while net.nodes.iter().any(|n| devnet::log_size(&n.api) < size) {
+        assert!(Instant::now() < deadline, "log size {size} not reached");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Posts events round robin and waits until every node has committed them.
+fn send(net: &Net, events: &[tradelog_protocol::Event], size: &mut u64) {
+    for (i, e) in events.iter().enumerate() {
+        post(&net.nodes[i % 4], e);
+        *size += 1;
+    }
+    wait_size(net, *size);
+}
+
+/// A lie: `(path, honest status, honest body) -> (status, body)`.
+type Lie = Box<dyn Fn(&str, u16, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync>;
+
+/// An HTTP proxy in front of a node that rewrites answers with the current lie.
+struct Proxy {
+    addr: String,
+    lie: Arc<Mutex<Lie>>,
+}
+
+impl Proxy {
+    fn start(node: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let honest: Lie = Box::new(|_, s, b| (s, b));
+        let lie = Arc::new(Mutex::new(honest));
+        let upstream: Endpoint = format!("http://{node}").parse().unwrap();
+        let shared = lie.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let path = first.split(' ').nth(1).unwrap_or("/").to_owned();
+                let (status, body) = match upstream.get(&path) {
+                    Ok(r) => {
+                        let lie = shared.lock().unwrap();
+                        lie(&path, r.status, r.body)
+                    }
+                    Err(e) => (502, e.to_string().into_bytes()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        Proxy { addr, lie }
+    }
+
+    fn set(&self, lie: Lie) {
+        *self.lie.lock().unwrap() = lie;
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// A lie that edits the JSON answers of paths containing `on`.
+fn edit(on: &'static str, f: impl Fn(&mut Value) + Send + Sync + 'static) -> Lie {
+    Box::new(move |path, status, body| {
+        if !path.contains(on) || status != 200 {
+            return (status, body);
+        }
+        let mut v: Value = serde_json::from_slice(&body).unwrap();
+        f(&mut v);
+        (status, serde_json::to_vec(&v).unwrap())
+    })
+}
+
+#[test]
+fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
+    let exe = bin_dir().unwrap().join("tradelog-node");
+    let dir = scratch("light");
+    let opts = DevnetOptions {
+        dir: dir.clone(),
+        api_base: 17900,
+        consensus_base: 18000,
+        gossip_base: 18100,
+        consignments: 0,
+        observer: false,
+    };
+    let nodes = devnet::prepare(&opts).unwrap();
+    let children = devnet::spawn(&exe, &nodes).unwrap();
+    let mut net = Net { nodes, children };
+    devnet::wait_healthy(&net.nodes, Duration::from_secs(60)).unwrap();
+    let sample = SampleNetwork::new(4).unwrap();
+    let genesis = sample.genesis.clone();
+    let genesis_file = net.nodes[0].dir.join("genesis.json");
+    let t0 = now_ms() - 50 * 86_400_000; // every sample time lies in the past
+
+    // An empty container's gate-in before consignment 0 is packed (not part of its route);
+    // consignment 0 up to departure; the container transshipped on the way (part of the route);
+    // the rest of consignment 0 and consignment 1; the empty container's gate-out after
+    // delivery (not part of the route).
+    let container = sample_container(0);
+    let carrier = "blue-anchor-lines";
+    let container_event = |kind, hours: u64, place: &str| {
+        let mut b = tradelog_protocol::sample::body(kind, t0 + hours * 3_600_000).unwrap();
+        b.container = Some(container.clone());
+        b.location = Some(place.parse().unwrap());
+        sample.sign(carrier, b).unwrap()
+    };
+    let route0 = consignment_route(&sample, 0, t0 + 3_600_000).unwrap();
+    let mut size = 0;
+    send(
+        &net,
+        &[container_event(EventKind::GateIn, 0, "CNSHA")],
+        &mut size,
+    );
+    send(&net, &route0[..7], &mut size);
+    send(
+        &net,
+        &[container_event(EventKind::Transshipped, 300, "ESALG")],
+        &mut size,
+    );
+    send(&net, &route0[7..], &mut size);
+    send(&net, &consignment_route(&sample, 1, t0).unwrap(), &mut size);
+    send(
+        &net,
+        &[container_event(EventKind::GateOut, 900, "DEDUI")],
+        &mut size,
+    );
+    let in_container = route0
+        .iter()
+        .filter(|e| e.body().container.is_some())
+        .count();
+
+    // Honest: the whole route in one call, complete and verified.
+    let node0 = format!("http://{}", net.nodes[0].api);
+    let ucr = sample_ucr(0);
+    let mut client = LightClient::new(genesis.clone(), &node0).unwrap();
+    let route = client.provenance(&ucr).unwrap();
+    assert_eq!(route.consignment.events.len(), 14);
+    assert_eq!(route.containers.len(), 1);
+    assert_eq!(
+        route.containers[0].events.len(),
+        in_container + 3,
+        "the container's whole history"
+    );
+    let moves: Vec<_> = route
+        .timeline
+        .iter()
+        .filter(|(_, _, s)| *s == Source::Container(container.clone()))
+        .map(|(_, e, _)| e.body().kind)
+        .collect();
+    assert_eq!(
+        moves,
+        vec![EventKind::Transshipped],
+        "only the move while it was packed"
+    );
+    assert_eq!(route.timeline.len(), 15);
+    // By container: its events and the consignment it carried.
+    let view = client.container(&container).unwrap();
+    assert_eq!(view.provenance.events.len(), in_container + 3);
+    assert_eq!(view.consignments, vec![ucr.clone()]);
+    // An unknown consignment: zero events, proven absent.
+    let none = client.provenance(&sample_ucr(77)).unwrap();
+    assert!(none.timeline.is_empty());
+    let trusted = client.trusted().unwrap().clone();
+    assert_eq!(trusted.head.log_size, size);
+
+    // A full audit re-verifies every block.
+    let report = audit(&mut client, |_, _, _| {}).unwrap();
+    assert_eq!(report.events, size);
+    assert_eq!(report.tip.head.log_size, size);
+
+    // The lying node.
+    let proxy = Proxy::start(&net.nodes[2].api);
+    let liar = || LightClient::new(genesis.clone(), &proxy.url()).unwrap();
+    liar()
+        .provenance(&ucr)
+        .expect("the proxy is honest until told to lie");
+
+    let route_err = |lie: Lie| {
+        proxy.set(lie);
+        liar().provenance(&ucr).unwrap_err()
+    };
+    let consignment_err = |lie: Lie| match route_err(lie) {
+        ClientError::Route(RouteError::Consignment(e)) => e,
+        other => panic!("expected a consignment bundle error, got {other}"),
+    };
+    // Drops an event.
+    let e = consignment_err(edit("/route", |v| {
+        v["consignment"]["events"].as_array_mut().unwrap().remove(5);
+    }));
+    assert!(
+        matches!(
+            e,
+            BundleError::Incomplete {
+                expected: 14,
+                got: 13
+            }
+        ),
+        "{e}"
+    );
+    // Drops the last event (no gap in positions to notice, the index still counts it).
+    let e = consignment_err(edit("/route", |v| {
+        v["consignment"]["events"].as_array_mut().unwrap().pop();
+    }));
+    assert!(matches!(e, BundleError::Incomplete { .. }), "{e}");
+    // Alters an event's place.
+    let e = consignment_err(edit("/route", |v| {
+        v["consignment"]["events"][7]["event"]["body"]["location"] = "BEANR".into();
+    }));
+    assert!(matches!(e, BundleError::Event { pos: 7, .. }), "{e}");
+    // Reorders two events.
+    let e = consignment_err(edit("/route", |v| {
+        v["consignment"]["events"]
+            .as_array_mut()
+            .unwrap()
+            .swap(3, 4);
+    }));
+    assert!(matches!(e, BundleError::Order { pos: 4, .. }), "{e}");
+    // Swaps events and their positions: each proof still fits, the order committed does not.
+    let e = consignment_err(edit("/route", |v| {
+        let evs = v["consignment"]["events"].as_array_mut().unwrap();
+        let (a, b) = (evs[3]["event"].clone(), evs[4]["event"].clone());
+        let (pa, pb) = (evs[3]["proof"].clone(), evs[4]["proof"].clone());
+        evs[3]["event"] = b;
+        evs[4]["event"] = a;
+        evs[3]["proof"] = pb;
+        evs[4]["proof"] = pa;
+    }));
+    assert!(matches!(e, BundleError::Inclusion { pos: 3, .. }), "{e}");
+    // Tampers with an inclusion proof.
+    let e = consignment_err(edit("/route", |v| {
+        v["consignment"]["events"][2]["proof"][0] = Hash::of(&[b"x"]).to_string().into();
+    }));
+    assert!(matches!(e, BundleError::Inclusion { pos: 2, .. }), "{e}");
+    // Lies about the index entry.
+    let e = consignment_err(edit("/route", |v| {
+        v["consignment"]["index_entry"]["count"] = 13.into();
+    }));
+    assert!(matches!(e, BundleError::IndexEntry), "{e}");
+    // Forges a certificate signature.
+    let e = consignment_err(edit("/route", |v| {
+        let sig = v["consignment"]["certificate"]["signatures"][0]["sig"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        v["consignment"]["certificate"]["signatures"][0]["sig"] =
+            format!("{flipped}{}", &sig[1..]).into();
+    }));
+    assert!(matches!(e, BundleError::Certificate(_)), "{e}");
+    // Drops the container's bundle.
+    let e = route_err(edit("/route", |v| {
+        v["containers"].as_array_mut().unwrap().clear();
+    }));
+    assert!(
+        matches!(e, ClientError::Route(RouteError::Containers { .. })),
+        "{e}"
+    );
+    // Drops an event from the container's bundle.
+    let e = route_err(edit("/route", |v| {
+        v["containers"][0]["events"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+    }));
+    assert!(
+        matches!(
+            e,
+            ClientError::Route(RouteError::Container {
+                pos: 0,
+                err: BundleError::Incomplete { .. }
+            })
+        ),
+        "{e}"
+    );
+    // Answers about another consignment.
+    let other = sample_ucr(1);
+    let node2 = net.nodes[2].api.clone();
+    proxy.set(Box::new(move |path, _, _| {
+        let alt = path.replace(sample_ucr(0).as_str(), other.as_str());
+        let up: Endpoint = format!("http://{node2}").parse().unwrap();
+        let r = up.get(&alt).unwrap();
+        (r.status, r.body)
+    }));
+    let e = liar().provenance(&ucr).unwrap_err();
+    assert!(matches!(e, ClientError::WrongSubject { .. }), "{e}");
+    // Alters an event in a served block: the audit names the block and the event.
+    let with_events = (1u64..)
+        .find(|h| {
+            let (status, body) =
+                http(&net.nodes[2].api, "GET", &format!("/v1/blocks/{h}"), None).unwrap();
+            assert_eq!(status, 200);
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            v["events"].as_array().is_some_and(|a| a.len() >= 2)
+        })
+        .unwrap();
+    let block_path: &'static str = Box::leak(format!("/v1/blocks/{with_events}").into_boxed_str());
+    proxy.set(edit(block_path, move |v| {
+        v["events"][1]["body"]["time"] = (t0 + 1).into();
+    }));
+    let mut auditor = liar();
+    match audit(&mut auditor, |_, _, _| {}) {
+        Err(AuditError::Fault { height, what }) if height == with_events => {
+            assert!(what.contains("events[1]"), "{what}")
+        }
+        other => panic!("expected a fault at block {with_events}, got {other:?}"),
+    }
+
+    // An old answer after the client saw a newer head.
+    proxy.set(Box::new(|_, s, b| (s, b)));
+    let old = {
+        let r: Endpoint = proxy.url().parse().unwrap();
+        r.get(&format!("/v1/consignments/{ucr}/route"))
+            .unwrap()
+            .body
+    };
+    send(
+        &net,
+        &[container_event(EventKind::GateIn, 1000, "NLRTM")],
+        &mut size,
+    );
+    let newer = LightClient::new(genesis.clone(), &node0)
+        .unwrap()
+        .head()
+        .unwrap();
+    proxy.set(Box::new(move |path, s, b| {
+        if path.contains("/route") {
+            (200, old.clone())
+        } else {
+            (s, b)
+        }
+    }));
+    let mut stale = liar().with_trusted(newer.clone()).unwrap();
+    let e = stale.provenance(&ucr).unwrap_err();
+    assert!(matches!(e, ClientError::Stale { .. }), "{e}");
+
+    // A forked head, certified by three colluding validators (their keys are the devnet's):
+    // it claims to extend the log the client saw, but no consistency proof exists.
+    let forged = {
+        let mut h: Head = newer.head.clone();
+        h.height += 1;
+        h.prev = newer.head.hash();
+        h.log_size += 1;
+        h.log_root = Hash::of(&[b"rewritten history"]);
+        let keys: Vec<_> = sample.validator_keys.iter().take(3).collect();
+        let certificate = Certificate::sign(&h, 0, &keys);
+        CertifiedHead {
+            head: h,
+            certificate,
+        }
+    };
+    let served = serde_json::json!({"hash": forged.head.hash(), "head": forged.head, "certificate": forged.certificate});
+    let served_bytes = serde_json::to_vec(&served).unwrap();
+    proxy.set(Box::new(move |path, s, b| {
+        if path == "/v1/head" {
+            (200, served_bytes.clone())
+        } else {
+            (s, b)
+        }
+    }));
+    let mut forked = liar().with_trusted(newer.clone()).unwrap();
+    match forked.head().unwrap_err() {
+        ClientError::Fork(evidence) => {
+            assert_eq!(evidence.known, newer);
+            assert_eq!(evidence.served, forged);
+        }
+        other => panic!("expected fork evidence, got {other}"),
+    }
+    // The same through the CLI: exit code 3 and the two heads as JSON evidence.
+    let state = dir.join("trusted-head.json");
+    std::fs::write(&state, serde_json::to_vec(&newer).unwrap()).unwrap();
+    let (g, s) = (genesis_file.to_str().unwrap(), state.to_str().unwrap());
+    let out = run(
+        "tradelog",
+        &["head", "--node", &proxy.url(), "--genesis", g, "--state", s],
+    )
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let evidence: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        evidence["fork"]["served"]["head"]["log_root"],
+        forged.head.log_root.to_string()
+    );
+    // A certificate signed by only two validators is not a quorum.
+    let mut weak = forged.clone();
+    weak.certificate.signatures.truncate(2);
+    let e = LightClient::new(genesis.clone(), &node0)
+        .unwrap()
+        .with_trusted(weak)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientError::Certificate {
+                err: CertificateError::NoQuorum { .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    // The CLI against an honest node: provenance, head (state advances), audit, export.
+    let honest = node0.as_str();
+    let out = run(
+        "tradelog",
+        &["provenance", ucr.as_str(), "--node", honest, "--genesis", g],
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("15 events (14 of its own, complete)"),
+        "{text}"
+    );
+    assert!(text.contains("(movement of"), "{text}");
+    let out = run(
+        "tradelog",
+        &["head", "--node", honest, "--genesis", g, "--state", s],
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        "tradelog",
+        &["audit", "--quiet", "--node", honest, "--genesis", g],
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("AUDIT PASSED") && text.contains(&format!("{size} events")),
+        "{text}"
+    );
+    let bundle = dir.join("route.json");
+    let b = bundle.to_str().unwrap();
+    let out = run(
+        "tradelog",
+        &[
+            "export",
+            ucr.as_str(),
+            "--node",
+            honest,
+            "--genesis",
+            g,
+            "-o",
+            b,
+        ],
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Every node stops; the exported bundle verifies offline with only the genesis file.
+    for c in &mut net.children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let out = run("tradelog", &["verify", "--genesis", g, b]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("VERIFIED"), "{text}");
+    // And a tampered copy does not.
+    let tampered = std::fs::read_to_string(&bundle)
+        .unwrap()
+        .replacen("\"NLRTM\"", "\"BEANR\"", 1);
+    let bad = dir.join("tampered.json");
+    std::fs::write(&bad, tampered).unwrap();
+    let out = run(
+        "tradelog",
+        &["verify", "--genesis", g, bad.to_str().unwrap()],
+    )
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does NOT verify"));
+}
