@@ -38,25 +38,45 @@ class Vectors(unittest.TestCase):
         self.assertFalse(tv.verify_strict(identity, b"any message", sig))
 
 
+_SAMPLE = {}
+
+
+def sample_dir():
+    """Runs the sample_bundle example once per test run; its files are shared by
+    the Bundle and Route classes."""
+    if "dir" not in _SAMPLE:
+        if shutil.which("cargo") is None:
+            raise unittest.SkipTest("cargo not found: cannot generate a sample bundle")
+        tmp = tempfile.mkdtemp(prefix="tradelog-interop-")
+        try:
+            subprocess.run(["cargo", "run", "-q", "-p", "tradelog-protocol",
+                            "--example", "sample_bundle", "--", tmp],
+                           cwd=ROOT, check=True, capture_output=True, timeout=1800)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _SAMPLE["dir"] = tmp
+    return _SAMPLE["dir"]
+
+
+def tearDownModule():
+    if "dir" in _SAMPLE:
+        shutil.rmtree(_SAMPLE.pop("dir"), ignore_errors=True)
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 class Bundle(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if shutil.which("cargo") is None:
-            raise unittest.SkipTest("cargo not found: cannot generate a sample bundle")
-        cls.tmp = tempfile.mkdtemp(prefix="tradelog-interop-")
-        subprocess.run(["cargo", "run", "-q", "-p", "tradelog-protocol",
-                        "--example", "sample_bundle", "--", cls.tmp],
-                       cwd=ROOT, check=True, capture_output=True, timeout=1800)
+        cls.tmp = sample_dir()
         cls.genesis_path = os.path.join(cls.tmp, "genesis.json")
         cls.bundle_path = os.path.join(cls.tmp, "bundle.json")
-        with open(cls.genesis_path) as f:
-            cls.genesis = json.load(f)
-        with open(cls.bundle_path) as f:
-            cls.bundle = json.load(f)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.genesis = load(cls.genesis_path)
+        cls.bundle = load(cls.bundle_path)
 
     def refuse(self, mutate, expect=""):
         b = copy.deepcopy(self.bundle)
@@ -103,6 +123,89 @@ class Bundle(unittest.TestCase):
         def reroot(b):
             b["head"]["log_root"] = "00" * 32
         self.refuse(reroot, "certificate")
+
+
+class Route(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = sample_dir()
+        cls.genesis_path = os.path.join(cls.tmp, "genesis.json")
+        cls.route_path = os.path.join(cls.tmp, "route.json")
+        cls.genesis = load(cls.genesis_path)
+        cls.route = load(cls.route_path)
+        cls.timeline = load(os.path.join(cls.tmp, "route-timeline.json"))
+
+    def refuse(self, mutate, expect=""):
+        r = copy.deepcopy(self.route)
+        mutate(r)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_route(self.genesis, r)
+        self.assertIn(expect, str(cm.exception))
+        return str(cm.exception)
+
+    def test_honest_route_verifies_and_timeline_matches(self):
+        self.assertGreaterEqual(len(self.route["containers"]), 1)
+        got = tv.verify_route(self.genesis, self.route)
+        self.assertEqual(got, self.timeline)
+        # the sample must exercise the windows: a container movement is shown
+        self.assertTrue(any(e["source"] != "consignment" for e in got))
+
+    def test_cli_route(self):
+        r = subprocess.run([sys.executable, SCRIPT, "route",
+                            self.genesis_path, self.route_path],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.rstrip().endswith("VERIFIED"), r.stdout)
+        bad = copy.deepcopy(self.route)
+        bad["containers"].pop()
+        path = os.path.join(self.tmp, "route-tampered.json")
+        with open(path, "w") as f:
+            json.dump(bad, f)
+        r = subprocess.run([sys.executable, SCRIPT, "route", self.genesis_path, path],
+                           capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("FAILED", r.stdout)
+
+    def test_drop_container_bundle(self):
+        self.refuse(lambda r: r["containers"].pop(), "missing")
+
+    def test_extra_container_bundle(self):
+        self.refuse(lambda r: r["containers"].append(copy.deepcopy(r["containers"][0])),
+                    "extra")
+
+    def test_reorder_container_bundles(self):
+        def reorder(r):
+            c = r["containers"]
+            if len(c) == 1:
+                c.append(copy.deepcopy(c[0]))
+            c.reverse()
+        self.refuse(reorder, "route.containers[")
+
+    def test_container_bundle_against_another_head(self):
+        def rehead(r):
+            r["containers"][0]["head"]["time"] += 1
+        # the certificate no longer certifies that head either, but step 4 checks
+        # the equality with the consignment's head first
+        self.refuse(rehead, "head differs from the consignment bundle's head")
+
+    def test_drop_event_from_container_bundle(self):
+        def drop(r):
+            shown = {e["index"] for e in self.timeline if e["source"] != "consignment"}
+            ev = r["containers"][0]["events"]
+            pos = next(i for i, e in enumerate(ev) if e["index"] in shown)
+            ev.pop(pos)
+        msg = self.refuse(drop, "completeness")
+        self.assertIn("route.containers[0]", msg)
+
+    def test_consignment_subject_replaced_by_container(self):
+        def resubject(r):
+            r["consignment"]["subject"] = copy.deepcopy(r["containers"][0]["subject"])
+        self.refuse(resubject, "consignment.subject.type")
+
+    def test_version_2(self):
+        def bump(r):
+            r["version"] = 2
+        self.refuse(bump, "route.version")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ in comments ("§3.2") refer to that document.
 
     python3 tradelog_verify.py vectors PROTOCOL.md
     python3 tradelog_verify.py bundle GENESIS.json BUNDLE.json
+    python3 tradelog_verify.py route GENESIS.json ROUTE.json
 
 Dependencies: Python 3.11, `blake3`, `cryptography` (pip install blake3 cryptography).
 """
@@ -859,6 +860,154 @@ def cmd_bundle(genesis_path, bundle_path) -> int:
     return 0
 
 
+# --------------------------------------------------------- §9b route bundles
+
+MAX_CONTAINER_BUNDLES = 256
+END_OF_TIME = U64  # 2^64 - 1: a window still open at the end
+
+
+def same_json(a, b) -> bool:
+    """Member-wise equal JSON values (9b step 4): compared through JCS, so member
+    order does not matter but types do (true is not 1)."""
+    return jcs(a) == jcs(b)
+
+
+def container_windows(cons_rows, container):
+    """9b: the [open, close] time windows of `container`, from the consignment's
+    events sorted by (body.time, log index)."""
+    windows, start = [], None
+    for _, idx, ev in sorted(cons_rows, key=lambda r: (r[2].body["time"], r[1])):
+        b = ev.body
+        names = b.get("container") == container
+        if start is None and names:
+            start = b["time"]
+        if start is not None and (b["kind"] == "delivered"
+                                  or (b["kind"] == "unpacked" and names)):
+            windows.append((start, b["time"]))
+            start = None
+    if start is not None:
+        windows.append((start, END_OF_TIME))
+    return windows
+
+
+def check_route(genesis_doc, route):
+    """§9b steps 1-4, then the computed route timeline.  Returns
+    (consignment bundle result, [(log index, event, source)]); raises VerifyError."""
+    obj(route, "route", ("version", "consignment", "containers"))
+    # 1
+    integer(route["version"], "route.version", 1, 1)
+    cons = route["consignment"]
+    if not isinstance(cons, dict):
+        fail("route.consignment: expected an object")
+    if "subject" not in cons:
+        fail("route.consignment: missing member(s) ['subject']")
+    subj = obj(cons["subject"], "consignment.subject", ("type", "id"))
+    if subj["type"] != "consignment":
+        fail(f"consignment.subject.type is {subj['type']!r}, not 'consignment'")
+    containers = array(route["containers"], "route.containers", MAX_CONTAINER_BUNDLES)
+    # 2
+    try:
+        res = verify_bundle(genesis_doc, cons)
+    except VerifyError as e:
+        raise VerifyError(f"consignment bundle: {e}") from None
+    ucr = res["subject"][1]
+    # 3
+    named, mentioned = [], set()
+    for _, _, ev in res["rows"]:
+        c = ev.body.get("container")
+        if c is not None and c not in mentioned:
+            named.append(c)
+            mentioned.add(c)
+    given = []
+    for i, cb in enumerate(containers):
+        w = f"route.containers[{i}]"
+        if not isinstance(cb, dict):
+            fail(f"{w}: expected an object")
+        if "subject" not in cb:
+            fail(f"{w}: missing member(s) ['subject']")
+        cs = obj(cb["subject"], f"{w}.subject", ("type", "id"))
+        if cs["type"] != "container":
+            fail(f"{w}.subject.type is {cs['type']!r}, not 'container'")
+        given.append(cs["id"])
+    for i in range(max(len(named), len(given))):
+        if i >= len(given):
+            fail(f"route.containers: container {named[i]} named by the consignment's "
+                 f"events has no bundle (missing)")
+        if i >= len(named):
+            fail(f"route.containers[{i}]: container {given[i]!r} is not named by the "
+                 f"consignment's events (extra)")
+        if given[i] != named[i]:
+            fail(f"route.containers[{i}]: subject {given[i]!r}, expected {named[i]} "
+                 f"(containers in order of first mention: {named})")
+    # 4
+    results = []
+    for i, cb in enumerate(containers):
+        w = f"route.containers[{i}] ({given[i]})"
+        for member in ("head", "certificate"):
+            if member not in cb:
+                fail(f"{w}: missing member(s) [{member!r}]")
+            if not same_json(cb[member], cons[member]):
+                fail(f"{w}: {member} differs from the consignment bundle's {member}")
+        try:
+            results.append(verify_bundle(genesis_doc, cb))
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e}") from None
+    # timeline (computed, not trusted)
+    rows, seen = [], set()
+    for _, idx, ev in res["rows"]:
+        rows.append((idx, ev, "consignment"))
+        seen.add(idx)
+    for c, cres in zip(given, results):
+        windows = container_windows(res["rows"], c)
+        for _, idx, ev in cres["rows"]:
+            b = ev.body
+            if idx in seen or b.get("ucr", ucr) != ucr:
+                continue
+            if any(lo <= b["time"] <= hi for lo, hi in windows):
+                rows.append((idx, ev, {"container": c}))
+                seen.add(idx)
+    rows.sort(key=lambda r: (r[1].body["time"], r[0]))
+    return res, rows
+
+
+def verify_route(genesis_doc, route):
+    """§9b.  Returns the route timeline as a list of {"index", "id", "source"};
+    raises VerifyError."""
+    _, rows = check_route(genesis_doc, route)
+    return [{"index": idx, "id": ev.id.hex(), "source": src} for idx, ev, src in rows]
+
+
+def print_route(res, rows):
+    h = res["head"]
+    print(f"route     consignment {res['subject'][1]}")
+    print(f"head      chain {h['chain']} height {h['height']} time {iso_time(h['time'])} "
+          f"log_size {h['log_size']}")
+    print(f"certified {res['signers']} signatures, power {res['signed']} of {res['total']}")
+    print(f"{'log':>6}  {'time (UTC)':<24}  {'loc':<5}  {'issuer':<20}  {'proven by':<23}  kind")
+    for idx, ev, src in rows:
+        b = ev.body
+        where = src if src == "consignment" else f"container {src['container']}"
+        extra = f"  container {b['container']}" if "container" in b else ""
+        print(f"{idx:>6}  {iso_time(b['time']):<24}  {b.get('location', '-'):<5}  "
+              f"{b['issuer']['org']:<20}  {where:<23}  {b['kind']}{extra}")
+    for w in res["warnings"]:
+        print(f"warning: {w}")
+
+
+def cmd_route(genesis_path, route_path) -> int:
+    try:
+        res, rows = check_route(load_file(genesis_path, 64 << 20),
+                                load_file(route_path, 256 << 20))
+    except VerifyError as e:
+        print(f"FAILED: {e}")
+        return 1
+    except (OSError, RecursionError, TypeError, ValueError, KeyError) as e:
+        print(f"FAILED: malformed input ({type(e).__name__}: {e})")
+        return 1
+    print_route(res, rows)
+    print("VERIFIED")
+    return 0
+
 # --------------------------------------------------------------- §11 vectors
 
 RFC8032_SECRET = bytes.fromhex(
@@ -1038,9 +1187,12 @@ def main(argv) -> int:
         return cmd_vectors(argv[2])
     if len(argv) == 4 and argv[1] == "bundle":
         return cmd_bundle(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "route":
+        return cmd_route(argv[2], argv[3])
     print(__doc__.strip().splitlines()[0])
     print("usage: tradelog_verify.py vectors PROTOCOL.md\n"
-          "       tradelog_verify.py bundle GENESIS.json BUNDLE.json", file=sys.stderr)
+          "       tradelog_verify.py bundle GENESIS.json BUNDLE.json\n"
+          "       tradelog_verify.py route GENESIS.json ROUTE.json", file=sys.stderr)
     return 2
 
 

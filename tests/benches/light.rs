@@ -1,0 +1,197 @@
+//! Light-client benchmark on a ledger of EVENTS (default 1,000,000) events served by a real node
+//! API over loopback HTTP: time to query and fully verify a consignment with 20 events (its route
+//! with its container), proof bytes per event, and full-audit speed in events/s.
+//! Run: `cargo bench -p tradelog-tests --bench light` (env EVENTS, QUERIES). The ledger is built
+//! once into the target dir and reused by later runs of the same size.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tradelog_client::audit::audit;
+use tradelog_client::light::LightClient;
+use tradelog_node::api::{serve, ApiState};
+use tradelog_node::chain::Chain;
+use tradelog_node::metrics::Metrics;
+use tradelog_node::store::{check_genesis, CommittedBlock, SledStore, Store};
+use tradelog_protocol::sample::{self, consignment_route, sample_ucr, SampleNetwork};
+use tradelog_protocol::{Certificate, Event, EventKind, LedgerState};
+
+/// Events per block while building the ledger.
+const BLOCK: usize = 1000;
+/// The consignment queried; it gets six extra document anchors (20 events in all).
+const TARGET: u32 = 7;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Writes a ledger of at least `events` events straight into a store (what consensus would
+/// have committed: blocks of BLOCK events, each certified by three of the four validators).
+fn build(net: &SampleNetwork, dir: &PathBuf, events: usize) -> u64 {
+    let _ = std::fs::remove_dir_all(dir);
+    let store = SledStore::open(dir).unwrap();
+    check_genesis(&store, &net.genesis).unwrap();
+    let mut state = LedgerState::new(&net.genesis);
+    let keys: Vec<_> = net.validator_keys.iter().take(3).collect();
+    let t0 = net.genesis.time;
+    let (mut pending, mut total, mut n, mut time) = (Vec::<Event>::new(), 0usize, 0u32, t0);
+    let started = Instant::now();
+    while total < events {
+        let mut route = consignment_route(net, n, t0 + u64::from(n) * 1000).unwrap();
+        if n == TARGET {
+            for k in 0..6u64 {
+                let mut b =
+                    sample::body(EventKind::DocumentAnchored, route[1].body().time + k).unwrap();
+                b.ucr = Some(sample_ucr(TARGET));
+                b.documents = route[1].body().documents.clone();
+                b.documents[0].digest = tradelog_protocol::Hash::of(&[&k.to_be_bytes()]);
+                route.push(net.sign("shopfast", b).unwrap());
+            }
+        }
+        total += route.len();
+        pending.extend(route);
+        n += 1;
+        if pending.len() >= BLOCK || total >= events {
+            time = time.max(pending.iter().map(|e| e.body().time).max().unwrap()) + 1;
+            let (head, _) = state.append_checked(&pending, time);
+            let certificate = Certificate::sign(&head, 0, &keys);
+            store
+                .commit(&CommittedBlock {
+                    head,
+                    certificate,
+                    events: std::mem::take(&mut pending),
+                })
+                .unwrap();
+            if total % 100_000 < BLOCK {
+                eprintln!(
+                    "  built {total} events ({:.0} s)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+    std::fs::write(dir.join("BUILT"), total.to_string()).unwrap();
+    total as u64
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let events = env("EVENTS", 1_000_000);
+    let queries = env("QUERIES", 50);
+    let net = SampleNetwork::new(4).unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-light-{events}"));
+    let built = std::fs::read_to_string(dir.join("BUILT"))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok());
+    let total = match built {
+        Some(t) => {
+            eprintln!("reusing the ledger of {t} events in {}", dir.display());
+            t
+        }
+        None => {
+            eprintln!(
+                "building a ledger of {events} events in {} ...",
+                dir.display()
+            );
+            build(&net, &dir, events)
+        }
+    };
+
+    let opened = Instant::now();
+    let (chain, _) = Chain::open(net.genesis.clone(), &dir, 1000).unwrap();
+    eprintln!(
+        "node opened the ledger in {:.1} s",
+        opened.elapsed().as_secs_f64()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = ApiState {
+        chain: chain.clone(),
+        metrics: Arc::new(Metrics::new()),
+        accepted: None,
+    };
+    rt.spawn(serve(listener, state, std::future::pending()));
+
+    // Query + verify, each with a fresh client (nothing cached).
+    let ucr = sample_ucr(TARGET);
+    let mut times = Vec::new();
+    let (mut route_events, mut own, mut bytes) = (0, 0, 0);
+    for _ in 0..=queries {
+        let t = Instant::now();
+        let mut client = LightClient::new(net.genesis.clone(), &url).unwrap();
+        let (bundle, route) = client.route_bundle(&ucr).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        own = route.consignment.events.len();
+        route_events = bundle.consignment.events.len()
+            + bundle
+                .containers
+                .iter()
+                .map(|c| c.events.len())
+                .sum::<usize>();
+        bytes = serde_json::to_vec(&bundle).unwrap().len();
+    }
+    times.remove(0); // warm-up
+    times.sort_by(f64::total_cmp);
+    // Verification alone, on the same bundle.
+    let client = LightClient::new(net.genesis.clone(), &url).unwrap();
+    let mut c2 = client;
+    let (bundle, _) = c2.route_bundle(&ucr).unwrap();
+    let t = Instant::now();
+    for _ in 0..queries {
+        bundle.verify(&net.genesis).unwrap();
+    }
+    let verify_ms = t.elapsed().as_secs_f64() * 1e3 / queries as f64;
+    // The consignment's own proof bundle, to size proofs per event.
+    let single = c2
+        .endpoint()
+        .get(&format!("/v1/consignments/{ucr}"))
+        .unwrap()
+        .body
+        .len();
+
+    println!("light client on a ledger of {total} events (sled, node API on loopback, 2 API worker threads)");
+    println!(
+        "  provenance of {ucr}: {own} own events + container = {route_events} proven events; query+verify over {queries} fresh clients: p50 {:.2} ms, p99 {:.2} ms; verify alone {verify_ms:.2} ms",
+        percentile(&times, 50.0),
+        percentile(&times, 99.0)
+    );
+    println!(
+        "  proof size: route bundle {bytes} B = {} B per proven event; consignment bundle {single} B = {} B per event",
+        bytes / route_events.max(1),
+        single / own.max(1)
+    );
+
+    // Full audit through the API.
+    let mut client = LightClient::new(net.genesis.clone(), &url).unwrap();
+    let report = audit(&mut client, |_, _, _| {}).unwrap();
+    println!(
+        "  audit: {} blocks, {} events in {:.1} s = {:.0} events/s ({} fetch/verify workers)",
+        report.blocks,
+        report.events,
+        report.seconds,
+        report.events as f64 / report.seconds,
+        std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8)
+    );
+    rt.shutdown_background();
+}
