@@ -48,6 +48,8 @@ pub struct AuditReport {
     pub events: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Seconds the calling thread spent replaying blocks (the rest it waited for workers).
+    pub replay_seconds: f64,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +149,7 @@ pub fn audit(
     let mut state = LedgerState::new(&genesis);
     let mut ids: HashSet<EventId> = HashSet::new();
     let mut events = 0u64;
+    let mut replay = std::time::Duration::ZERO;
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8) as u64;
@@ -168,6 +171,7 @@ pub fn audit(
                     what: "worker stopped without an answer".into(),
                 })??;
                 let fault = |what: String| AuditError::Fault { height, what };
+                let replay_start = Instant::now();
                 let (head, _) = state
                     .apply_block(&block.events, block.head.time, &Replayed(&ids))
                     .map_err(|e| fault(format!("replaying its events: {e}")))?;
@@ -184,6 +188,7 @@ pub fn audit(
                     )));
                 }
                 ids.extend(block.events.iter().map(Event::id));
+                replay += replay_start.elapsed();
                 events += block.events.len() as u64;
                 progress(height, tip_height, events);
             }
@@ -205,5 +210,6 @@ pub fn audit(
         blocks: tip_height,
         events,
         seconds: started.elapsed().as_secs_f64(),
+        replay_seconds: replay.as_secs_f64(),
     })
 }

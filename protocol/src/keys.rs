@@ -47,15 +47,39 @@ impl Ord for PublicKey {
     }
 }
 
+/// Most decompressed keys remembered per thread (a ledger has few issuer keys, each seen in
+/// every one of its events; decompression costs a field inversion).
+const KEY_CACHE_MAX: usize = 4096;
+
+thread_local! {
+    static KEY_CACHE: std::cell::RefCell<std::collections::HashMap<[u8; 32], PublicKey>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 impl PublicKey {
-    /// Parses 32 bytes, refusing invalid and small-order points.
+    /// Parses 32 bytes, refusing invalid and small-order points. Valid keys are remembered per
+    /// thread, so parsing the same key again costs a lookup, not a decompression.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        if let Some(k) = KEY_CACHE.with(|c| c.borrow().get(bytes).copied()) {
+            return Ok(k);
+        }
         let key =
             ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotAPoint)?;
         if key.is_weak() {
             return Err(KeyError::Weak);
         }
-        Ok(PublicKey(key))
+        if key.to_edwards().compress().to_bytes() != *bytes {
+            return Err(KeyError::NotCanonical);
+        }
+        let key = PublicKey(key);
+        KEY_CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= KEY_CACHE_MAX {
+                c.clear();
+            }
+            c.insert(*bytes, key);
+        });
+        Ok(key)
     }
 
     /// The 32-byte compressed encoding.
@@ -252,6 +276,24 @@ mod tests {
         b[0] = 0xed + 2;
         b[31] = 0x7f;
         assert!(PublicKey::from_bytes(&b).is_err());
+        // Every y = p + k (k < 19) that decodes to a point of large order is refused as
+        // non-canonical; at least one such encoding exists.
+        let mut refused = 0;
+        for k in 0u8..19 {
+            let mut b = [0xffu8; 32];
+            b[0] = 0xed + k;
+            b[31] = 0x7f;
+            let dalek = ed25519_dalek::VerifyingKey::from_bytes(&b);
+            if dalek.is_ok_and(|d| !d.is_weak()) {
+                assert_eq!(
+                    PublicKey::from_bytes(&b),
+                    Err(KeyError::NotCanonical),
+                    "y = p + {k}"
+                );
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
         let good = SecretKey::from_seed(&[3u8; 32]).public();
         assert_eq!(PublicKey::from_bytes(&good.to_bytes()), Ok(good));
     }

@@ -134,7 +134,7 @@ fn main() {
     // Query + verify, each with a fresh client (nothing cached).
     let ucr = sample_ucr(TARGET);
     let mut times = Vec::new();
-    let (mut route_events, mut own, mut bytes) = (0, 0, 0);
+    let (mut route_events, mut own, mut bytes, mut event_bytes) = (0, 0, 0, 0);
     for _ in 0..=queries {
         let t = Instant::now();
         let mut client = LightClient::new(net.genesis.clone(), &url).unwrap();
@@ -148,6 +148,11 @@ fn main() {
                 .map(|c| c.events.len())
                 .sum::<usize>();
         bytes = serde_json::to_vec(&bundle).unwrap().len();
+        event_bytes = std::iter::once(&bundle.consignment)
+            .chain(&bundle.containers)
+            .flat_map(|b| &b.events)
+            .map(|pe| pe.event.to_json().len())
+            .sum::<usize>();
     }
     times.remove(0); // warm-up
     times.sort_by(f64::total_cmp);
@@ -175,8 +180,10 @@ fn main() {
         percentile(&times, 99.0)
     );
     println!(
-        "  proof size: route bundle {bytes} B = {} B per proven event; consignment bundle {single} B = {} B per event",
+        "  proof size: route bundle {bytes} B = {} B per proven event, of which the events themselves {} B and proofs (inclusion paths, heads, certificates, index proofs) {} B; consignment bundle alone {single} B = {} B per event",
         bytes / route_events.max(1),
+        event_bytes / route_events.max(1),
+        (bytes - event_bytes) / route_events.max(1),
         single / own.max(1)
     );
 
@@ -184,11 +191,12 @@ fn main() {
     let mut client = LightClient::new(net.genesis.clone(), &url).unwrap();
     let report = audit(&mut client, |_, _, _| {}).unwrap();
     println!(
-        "  audit: {} blocks, {} events in {:.1} s = {:.0} events/s ({} fetch/verify workers)",
+        "  audit: {} blocks, {} events in {:.1} s = {:.0} events/s (replay thread busy {:.1} s; {} fetch/verify workers)",
         report.blocks,
         report.events,
         report.seconds,
         report.events as f64 / report.seconds,
+        report.replay_seconds,
         std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 8)
