@@ -32,6 +32,7 @@ pub mod merkle;
 pub mod roles;
 pub mod route;
 pub mod sample;
+pub mod trs;
 pub mod vectors;
 mod wire;
 
