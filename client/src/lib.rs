@@ -13,5 +13,6 @@ pub mod build;
 pub mod http;
 pub mod keyfile;
 pub mod light;
+pub mod standards;
 pub mod time;
 pub mod timeline;
