@@ -216,11 +216,12 @@ struct Ids {
 }
 
 impl Ids {
-    fn add_ucr(&mut self, ucr: Ucr, path: String) -> Result<(), ImportError> {
+    /// Records `ucr`, found as `raw` at `path`; a different UCR already found is an error.
+    fn add_ucr(&mut self, ucr: Ucr, raw: &str, path: String) -> Result<(), ImportError> {
         match &self.ucr {
             Some((u, first)) if *u != ucr => Err(invalid(
                 &path,
-                ucr.as_str(),
+                raw,
                 format!("a second UCR; {first} names {u}"),
             )),
             Some(_) => Ok(()),
@@ -239,7 +240,7 @@ impl Ids {
             }
         } else if let Some(u) = uri.strip_prefix(UCR_URI_PREFIX) {
             let u: Ucr = u.parse().map_err(|e| invalid(&path, uri, format!("{e}")))?;
-            self.add_ucr(u, path)?;
+            self.add_ucr(u, uri, path)?;
         }
         Ok(())
     }
@@ -280,6 +281,13 @@ fn map_event(
     let disposition = e
         .opt_str("disposition")?
         .map(|(d, _)| bare(d, &DISP_PREFIXES));
+    if step != "other" && kind_of_bizstep(step, disposition).is_none() {
+        return Err(unsupported(
+            &step_path,
+            step_raw,
+            "no tradelog kind for this bizStep (see docs/STANDARDS.md)",
+        ));
+    }
     let kind = match tl_member(e, prefixes, "kind") {
         Some(k) => {
             let name = k.str()?;
@@ -300,19 +308,11 @@ fn map_event(
             kind
         }
         None => kind_of_bizstep(step, disposition).ok_or_else(|| {
-            if step == "other" {
-                unsupported(
-                    &step_path,
-                    step_raw,
-                    "bizStep other needs the tl:kind extension naming the tradelog kind",
-                )
-            } else {
-                unsupported(
-                    &step_path,
-                    step_raw,
-                    "no tradelog kind for this bizStep (see docs/STANDARDS.md)",
-                )
-            }
+            unsupported(
+                &step_path,
+                step_raw,
+                "bizStep other needs the tl:kind extension naming the tradelog kind",
+            )
         })?,
     };
     if kind.requires_ucr_and_container() {
@@ -334,6 +334,9 @@ fn map_event(
     }
 
     let mut ids = Ids::default();
+    if let Some(u) = &opts.ucr {
+        ids.add_ucr(u.clone(), u.as_str(), "--ucr".into())?;
+    }
     if let Some(p) = e.get("parentID") {
         let uri = p.str()?;
         ids.add_uri(uri, p.path.clone())?;
@@ -360,12 +363,9 @@ fn map_event(
                 let u: Ucr = last
                     .parse()
                     .map_err(|err| invalid(&value_path, value, format!("{err}")))?;
-                ids.add_ucr(u, value_path)?;
+                ids.add_ucr(u, value, value_path)?;
             }
         }
-    }
-    if let Some(u) = &opts.ucr {
-        ids.add_ucr(u.clone(), "--ucr".into())?;
     }
     let ucr = ids.ucr.map(|(u, _)| u);
     if ucr.is_none() && ids.containers.is_empty() {
