@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tradelog_client::build::{parse_detail, EventSpec};
 use tradelog_client::light::{CertifiedHead, ClientError, LightClient};
-use tradelog_client::{audit, http, keyfile, time, timeline};
+use tradelog_client::{audit, http, keyfile, standards, time, timeline};
 use tradelog_protocol::{ContainerId, EventBody, Genesis, ProofBundle, RouteBundle, Ucr};
 
 #[derive(Parser)]
@@ -57,6 +57,9 @@ enum Command {
         /// Print JSON instead of a timeline.
         #[arg(long)]
         json: bool,
+        /// Print the verified route as a GS1 EPCIS 2.0 JSON-LD document (docs/STANDARDS.md).
+        #[arg(long, conflicts_with = "json")]
+        epcis: bool,
     },
     /// A container's verified history and the consignments it carried.
     Container {
@@ -89,6 +92,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Map a GS1 EPCIS 2.0 or DCSA Track & Trace 2.2 document to ledger events signed by the
+    /// importing organisation; prints them as a JSON array (`tradelog submit` sends it as a batch).
+    Import(Box<ImportArgs>),
     /// Download the node's whole chain and re-verify every block, certificate and signature.
     Audit {
         #[command(flatten)]
@@ -168,6 +174,44 @@ struct EventArgs {
     disclosures: Option<PathBuf>,
 }
 
+/// The standard an imported document follows.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    /// GS1 EPCIS 2.0 JSON/JSON-LD `EPCISDocument`.
+    Epcis,
+    /// DCSA Track & Trace 2.2 event, or an array of events.
+    Dcsa,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The document's standard.
+    #[arg(long, value_enum)]
+    format: ImportFormat,
+    /// The document (its SHA-256 is anchored in every event).
+    file: PathBuf,
+    /// Key file of the importing organisation.
+    #[arg(long)]
+    key: PathBuf,
+    /// Importing organisation id.
+    #[arg(long)]
+    org: String,
+    /// Chain id of the ledger.
+    #[arg(long)]
+    chain: String,
+    /// A UCR for every event of the document (an event naming another is refused).
+    #[arg(long)]
+    ucr: Option<String>,
+    /// DCSA: the reference that carries the UCR: booking, transport-document, or
+    /// reference:TYPE (FF, SI, PO, CR, AAO). EPCIS: the business transaction type (e.g. bol)
+    /// whose identifier ends with the UCR.
+    #[arg(long)]
+    ucr_from: Option<String>,
+    /// EPCIS: map a readPoint/bizLocation id to a UN/LOCODE, as ID=LOCODE (repeatable).
+    #[arg(long = "location")]
+    locations: Vec<String>,
+}
+
 fn main() {
     match run(Cli::parse()) {
         Ok(()) => {}
@@ -220,12 +264,22 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Provenance { ucr, online, json } => {
+        Command::Provenance {
+            ucr,
+            online,
+            json,
+            epcis,
+        } => {
             let ucr: Ucr = ucr.parse().map_err(|e| anyhow::anyhow!("UCR: {e}"))?;
             let mut client = online.client()?;
             let route = client.provenance(&ucr)?;
             online.save(&client)?;
-            if json {
+            if epcis {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&standards::export::to_epcis(&route))?
+                );
+            } else if json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&timeline::route_json(&route))?
@@ -289,6 +343,7 @@ fn run(cli: Cli) -> Result<()> {
             bundle,
             json,
         } => verify(&genesis, &bundle, json)?,
+        Command::Import(a) => import(*a)?,
         Command::Audit { online, quiet } => {
             let mut client = online.client()?;
             let mut last = std::time::Instant::now();
@@ -504,5 +559,72 @@ fn event(a: EventArgs) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", event.to_json())?;
+    Ok(())
+}
+
+fn import(a: ImportArgs) -> Result<()> {
+    use standards::{dcsa, epcis};
+    let key = keyfile::read(&a.key)?;
+    let target = standards::ImportTarget {
+        chain: a.chain,
+        issuer: tradelog_protocol::Issuer {
+            org: a.org.parse().map_err(|e| anyhow::anyhow!("--org: {e}"))?,
+            key: key.public(),
+        },
+    };
+    let ucr: Option<Ucr> = a
+        .ucr
+        .map(|u| u.parse())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--ucr: {e}"))?;
+    let bytes = read_limited(&a.file, standards::MAX_DOCUMENT_BYTES as u64)?;
+    let bodies = match a.format {
+        ImportFormat::Epcis => {
+            let mut locations = std::collections::BTreeMap::new();
+            for l in &a.locations {
+                let (id, code) = l
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--location: expected ID=LOCODE"))?;
+                let code = code
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--location {id}: {e}"))?;
+                locations.insert(id.to_owned(), code);
+            }
+            let opts = epcis::EpcisOptions {
+                ucr,
+                ucr_biz_transaction: a.ucr_from,
+                locations,
+            };
+            epcis::import(&bytes, &target, &opts)
+        }
+        ImportFormat::Dcsa => {
+            if !a.locations.is_empty() {
+                bail!("--location: only for --format epcis (DCSA carries UN/LOCODEs)");
+            }
+            let ucr_from = match a.ucr_from.as_deref() {
+                None => None,
+                Some("booking") => Some(dcsa::UcrSource::Booking),
+                Some("transport-document") => Some(dcsa::UcrSource::TransportDocument),
+                Some(other) => match other.strip_prefix("reference:") {
+                    Some(t) => Some(dcsa::UcrSource::Reference(t.to_owned())),
+                    None => {
+                        bail!("--ucr-from: expected booking, transport-document or reference:TYPE")
+                    }
+                },
+            };
+            dcsa::import(&bytes, &target, &dcsa::DcsaOptions { ucr_from, ucr })
+        }
+    }
+    .with_context(|| format!("{}", a.file.display()))?;
+    let events = bodies
+        .into_iter()
+        .map(|b| b.sign(&key))
+        .collect::<Result<Vec<_>, _>>()?;
+    println!("{}", serde_json::to_string_pretty(&events)?);
+    eprintln!(
+        "{} events from {} (SHA-256 anchored)",
+        events.len(),
+        a.file.display()
+    );
     Ok(())
 }

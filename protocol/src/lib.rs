@@ -12,6 +12,7 @@
 //! - roles, permissions, genesis and membership ([`roles`]);
 //! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]),
 //!   one subject's or a consignment's whole route with its containers ([`route`]).
+//! - time-release measurement after the WCO Time Release Study ([`trs`]).
 //!
 //! Every byte-level rule is specified in `docs/PROTOCOL.md`, with test vectors.
 
@@ -32,6 +33,7 @@ pub mod merkle;
 pub mod roles;
 pub mod route;
 pub mod sample;
+pub mod trs;
 pub mod vectors;
 mod wire;
 

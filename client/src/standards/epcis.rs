@@ -1,0 +1,430 @@
+//! GS1 EPCIS 2.0 JSON/JSON-LD import: an `EPCISDocument` whose `epcisBody.eventList` holds
+//! `ObjectEvent`, `AggregationEvent` and `TransactionEvent`s becomes ledger event bodies.
+//!
+//! - kind: from `bizStep` (bare CBV 2.0 value, `urn:epcglobal:cbv:bizstep:` URN or
+//!   `https://ref.gs1.org/cbv/BizStep-` URI) by PROTOCOL.md 3.4; where CBV has no exact code
+//!   (`declared`, `released`, `document_anchored`, `delivered`, `seized`) the tradelog extension
+//!   member `tl:kind` (prefix bound to [`TL_NAMESPACE`] in `@context`) names the kind, and it
+//!   must agree with the bizStep the table gives for it;
+//! - container: every `urn:epc:id:bic:<ISO 6346>` in `epcList`, `parentID`, `childEPCs`
+//!   (SSCC, GRAI, SGTIN... do not name containers and are not imported); an event naming several
+//!   containers becomes one ledger event per container;
+//! - UCR: `https://tradelog.example/ucr/<UCR>` in those lists, the `bizTransactionList` entry of
+//!   a configured type ([`EpcisOptions::ucr_biz_transaction`]), or a fixed UCR; they must agree;
+//! - location: `bizLocation.id`, else `readPoint.id`, when it is `urn:un:locode:<UN/LOCODE>` or
+//!   listed in [`EpcisOptions::locations`] (e.g. an SGLN mapped to its port);
+//! - time: `eventTime` with its offset, to milliseconds since 1970 UTC.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tradelog_protocol::event::{EventBody, EventKind, EVENT_VERSION};
+use tradelog_protocol::{ContainerId, Ucr, UnLocode};
+
+use super::{
+    anchor, checked, invalid, parse_bounded, rfc3339_ms, unsupported, ImportError, ImportTarget,
+    Node, BIC_URI_PREFIX, LOCODE_URI_PREFIX, MAX_IMPORTED_EVENTS, TL_NAMESPACE, UCR_URI_PREFIX,
+};
+
+/// Document kind of the anchor every imported EPCIS event carries.
+pub const EPCIS_DOCUMENT_KIND: &str = "epcis_document";
+
+/// How identifiers the standard does not carry in tradelog's form are found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EpcisOptions {
+    /// A UCR for every event (e.g. given on the command line); an event naming another is refused.
+    pub ucr: Option<Ucr>,
+    /// Take the UCR from the `bizTransactionList` entry of this type (CBV BTT such as `bol`,
+    /// `inv`, `po`, in any of its three spellings): the part after the last `:` or `/` of
+    /// its `bizTransaction` URI must be a UCR.
+    pub ucr_biz_transaction: Option<String>,
+    /// `readPoint`/`bizLocation` ids (e.g. `urn:epc:id:sgln:...`) mapped to UN/LOCODEs.
+    pub locations: BTreeMap<String, UnLocode>,
+}
+
+const BIZSTEP_PREFIXES: [&str; 2] = [
+    "urn:epcglobal:cbv:bizstep:",
+    "https://ref.gs1.org/cbv/BizStep-",
+];
+const DISP_PREFIXES: [&str; 2] = ["urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"];
+const BTT_PREFIXES: [&str; 2] = ["urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-"];
+
+fn bare<'s>(s: &'s str, prefixes: &[&str]) -> &'s str {
+    prefixes.iter().find_map(|p| s.strip_prefix(p)).unwrap_or(s)
+}
+
+/// The CBV 2.0 bizStep tradelog writes for each kind (PROTOCOL.md 3.4).
+pub fn bizstep_of(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Booked => "accepting",
+        EventKind::Loaded => "loading",
+        EventKind::Departed => "departing",
+        EventKind::Arrived => "arriving",
+        EventKind::Discharged => "unloading",
+        EventKind::GateIn | EventKind::Delivered => "receiving",
+        EventKind::GateOut => "shipping",
+        EventKind::Transshipped => "transporting",
+        EventKind::Packed => "packing",
+        EventKind::Unpacked => "unpacking",
+        EventKind::Inspected => "inspecting",
+        EventKind::Held | EventKind::Seized => "holding",
+        EventKind::Declared | EventKind::Released | EventKind::DocumentAnchored => "other",
+    }
+}
+
+/// The kind a bizStep means without the `tl:kind` extension; `None` for `other` (the extension
+/// is required) and for steps tradelog does not import.
+fn kind_of_bizstep(step: &str, disposition: Option<&str>) -> Option<EventKind> {
+    Some(match step {
+        "accepting" => EventKind::Booked,
+        "loading" => EventKind::Loaded,
+        "departing" => EventKind::Departed,
+        "arriving" => EventKind::Arrived,
+        "unloading" => EventKind::Discharged,
+        "receiving" => EventKind::GateIn,
+        "shipping" => EventKind::GateOut,
+        "transporting" => EventKind::Transshipped,
+        "packing" => EventKind::Packed,
+        "unpacking" => EventKind::Unpacked,
+        "inspecting" => EventKind::Inspected,
+        "holding" if disposition == Some("non_sellable_other") => EventKind::Seized,
+        "holding" => EventKind::Held,
+        _ => return None,
+    })
+}
+
+/// Prefixes the document's `@context` binds to [`TL_NAMESPACE`] (`tl` by convention).
+fn tl_prefixes(context: &Value) -> Vec<String> {
+    let objects: Vec<&serde_json::Map<String, Value>> = match context {
+        Value::Object(m) => vec![m],
+        Value::Array(a) => a.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    };
+    objects
+        .into_iter()
+        .flat_map(|m| m.iter())
+        .filter(|(_, v)| v.as_str() == Some(TL_NAMESPACE))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// The tradelog extension member `name` of an event, under any bound prefix or as a full IRI.
+fn tl_member<'a>(event: &Node<'a>, prefixes: &[String], name: &str) -> Option<Node<'a>> {
+    prefixes
+        .iter()
+        .find_map(|p| event.get(&format!("{p}:{name}")))
+        .or_else(|| event.get(&format!("{TL_NAMESPACE}{name}")))
+}
+
+/// Maps an EPCIS 2.0 document (its exact bytes) to unsigned ledger event bodies, in document
+/// order, each anchoring the document's SHA-256.
+pub fn import(
+    bytes: &[u8],
+    target: &ImportTarget,
+    opts: &EpcisOptions,
+) -> Result<Vec<EventBody>, ImportError> {
+    let doc = parse_bounded(bytes)?;
+    let root = Node::root(&doc);
+    root.require_object()?;
+    let (ty, ty_path) = match root.opt_str("type")? {
+        Some(t) => t,
+        None if root.get("isA").is_some() => {
+            return Err(unsupported(
+                "isA",
+                "isA",
+                "pre-release EPCIS 2.0 draft; the standard's member is \"type\"",
+            ))
+        }
+        None => {
+            return Err(ImportError::Missing {
+                path: "type".into(),
+            })
+        }
+    };
+    match ty {
+        "EPCISDocument" => {}
+        "EPCISQueryDocument" => {
+            return Err(unsupported(
+                &ty_path,
+                ty,
+                "only EPCISDocument is imported; save the query results as an EPCISDocument",
+            ))
+        }
+        other => return Err(unsupported(&ty_path, other, "expected \"EPCISDocument\"")),
+    }
+    let version = root.req("schemaVersion")?;
+    match &version.v {
+        Value::String(s) if s == "2.0" => {}
+        Value::String(s) => {
+            return Err(unsupported(
+                &version.path,
+                s,
+                "only EPCIS schemaVersion \"2.0\" is imported",
+            ))
+        }
+        other => {
+            return Err(invalid(
+                &version.path,
+                &other.to_string(),
+                "schemaVersion is the string \"2.0\"",
+            ))
+        }
+    }
+    let context = root.req("@context")?;
+    if !(context.v.is_string() || context.v.is_array() || context.v.is_object()) {
+        return Err(ImportError::Type {
+            path: context.path,
+            expected: "a string, an array or an object",
+        });
+    }
+    let prefixes = tl_prefixes(context.v);
+    let (created, created_path) = root.req_str("creationDate")?;
+    rfc3339_ms(&created_path, created)?;
+    let list = root.req("epcisBody")?.req("eventList")?;
+    let events = list.items()?;
+    if events.is_empty() {
+        return Err(invalid(&list.path, "[]", "no events to import"));
+    }
+    if events.len() > MAX_IMPORTED_EVENTS {
+        return Err(ImportError::TooMany {
+            path: list.path,
+            count: events.len(),
+            max: MAX_IMPORTED_EVENTS,
+        });
+    }
+    let document = anchor(EPCIS_DOCUMENT_KIND, bytes);
+    let mut out = Vec::new();
+    for e in &events {
+        let bodies = map_event(e, &prefixes, target, opts, &document)?;
+        if out.len() + bodies.len() > MAX_IMPORTED_EVENTS {
+            return Err(ImportError::TooMany {
+                path: list.path.clone(),
+                count: out.len() + bodies.len(),
+                max: MAX_IMPORTED_EVENTS,
+            });
+        }
+        out.extend(bodies);
+    }
+    Ok(out)
+}
+
+/// Identifiers found in one event's EPC lists.
+#[derive(Default)]
+struct Ids {
+    containers: Vec<ContainerId>,
+    ucr: Option<(Ucr, String)>,
+}
+
+impl Ids {
+    /// Records `ucr`, found as `raw` at `path`; a different UCR already found is an error.
+    fn add_ucr(&mut self, ucr: Ucr, raw: &str, path: String) -> Result<(), ImportError> {
+        match &self.ucr {
+            Some((u, first)) if *u != ucr => Err(invalid(
+                &path,
+                raw,
+                format!("a second UCR; {first} names {u}"),
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.ucr = Some((ucr, path));
+                Ok(())
+            }
+        }
+    }
+
+    fn add_uri(&mut self, uri: &str, path: String) -> Result<(), ImportError> {
+        if let Some(c) = uri.strip_prefix(BIC_URI_PREFIX) {
+            let c: ContainerId = c.parse().map_err(|e| invalid(&path, uri, format!("{e}")))?;
+            if !self.containers.contains(&c) {
+                self.containers.push(c);
+            }
+        } else if let Some(u) = uri.strip_prefix(UCR_URI_PREFIX) {
+            let u: Ucr = u.parse().map_err(|e| invalid(&path, uri, format!("{e}")))?;
+            self.add_ucr(u, uri, path)?;
+        }
+        Ok(())
+    }
+}
+
+fn map_event(
+    e: &Node<'_>,
+    prefixes: &[String],
+    target: &ImportTarget,
+    opts: &EpcisOptions,
+    document: &tradelog_protocol::event::Document,
+) -> Result<Vec<EventBody>, ImportError> {
+    e.require_object()?;
+    let (ty, ty_path) = e.req_str("type")?;
+    match ty {
+        "ObjectEvent" | "AggregationEvent" | "TransactionEvent" => {}
+        "TransformationEvent" | "AssociationEvent" => {
+            return Err(unsupported(
+                &ty_path,
+                ty,
+                "only ObjectEvent, AggregationEvent and TransactionEvent are imported",
+            ))
+        }
+        other => return Err(invalid(&ty_path, other, "not an EPCIS 2.0 event type")),
+    }
+    let (action, action_path) = e.req_str("action")?;
+    if !matches!(action, "ADD" | "OBSERVE" | "DELETE") {
+        return Err(invalid(
+            &action_path,
+            action,
+            "action is ADD, OBSERVE or DELETE",
+        ));
+    }
+    let (time, time_path) = e.req_str("eventTime")?;
+    let time = rfc3339_ms(&time_path, time)?;
+    let (step_raw, step_path) = e.req_str("bizStep")?;
+    let step = bare(step_raw, &BIZSTEP_PREFIXES);
+    let disposition = e
+        .opt_str("disposition")?
+        .map(|(d, _)| bare(d, &DISP_PREFIXES));
+    if step != "other" && kind_of_bizstep(step, disposition).is_none() {
+        return Err(unsupported(
+            &step_path,
+            step_raw,
+            "no tradelog kind for this bizStep (see docs/STANDARDS.md)",
+        ));
+    }
+    let kind = match tl_member(e, prefixes, "kind") {
+        Some(k) => {
+            let name = k.str()?;
+            let kind: EventKind = serde_json::from_value(Value::String(name.to_owned()))
+                .map_err(|_| invalid(&k.path, name, "not a tradelog event kind"))?;
+            if bizstep_of(kind) != step {
+                return Err(invalid(
+                    &step_path,
+                    step_raw,
+                    format!(
+                        "{} {} is written with bizStep {:?}",
+                        k.path,
+                        kind.as_str(),
+                        bizstep_of(kind)
+                    ),
+                ));
+            }
+            kind
+        }
+        None => kind_of_bizstep(step, disposition).ok_or_else(|| {
+            unsupported(
+                &step_path,
+                step_raw,
+                "bizStep other needs the tl:kind extension naming the tradelog kind",
+            )
+        })?,
+    };
+    if kind.requires_ucr_and_container() {
+        let want = if kind == EventKind::Packed {
+            "ADD"
+        } else {
+            "DELETE"
+        };
+        if ty != "AggregationEvent" || action != want {
+            return Err(invalid(
+                &step_path,
+                step_raw,
+                format!(
+                    "{} is imported from an AggregationEvent with action {want}",
+                    kind.as_str()
+                ),
+            ));
+        }
+    }
+
+    let mut ids = Ids::default();
+    if let Some(u) = &opts.ucr {
+        ids.add_ucr(u.clone(), u.as_str(), "--ucr".into())?;
+    }
+    if let Some(p) = e.get("parentID") {
+        let uri = p.str()?;
+        ids.add_uri(uri, p.path.clone())?;
+    }
+    for list in ["epcList", "childEPCs"] {
+        if let Some(l) = e.get(list) {
+            for item in l.items()? {
+                ids.add_uri(item.str()?, item.path.clone())?;
+            }
+        }
+    }
+    if let Some(l) = e.get("bizTransactionList") {
+        for bt in l.items()? {
+            let (value, value_path) = bt.req_str("bizTransaction")?;
+            ids.add_uri(value, value_path.clone())?;
+            let Some(want) = &opts.ucr_biz_transaction else {
+                continue;
+            };
+            let Some((t, _)) = bt.opt_str("type")? else {
+                continue;
+            };
+            if bare(t, &BTT_PREFIXES) == bare(want, &BTT_PREFIXES) {
+                let last = value.rsplit([':', '/']).next().unwrap_or(value);
+                let u: Ucr = last
+                    .parse()
+                    .map_err(|err| invalid(&value_path, value, format!("{err}")))?;
+                ids.add_ucr(u, value, value_path)?;
+            }
+        }
+    }
+    let ucr = ids.ucr.map(|(u, _)| u);
+    if ucr.is_none() && ids.containers.is_empty() {
+        return Err(invalid(
+            e.path(),
+            ty,
+            "names no consignment and no container: give a https://tradelog.example/ucr/ or \
+             urn:epc:id:bic: identifier, a bizTransaction mapping, or a fixed UCR",
+        ));
+    }
+
+    let place = match e.get("bizLocation").or_else(|| e.get("readPoint")) {
+        Some(n) => {
+            let (id, id_path) = n.req_str("id")?;
+            let mapped = match id.strip_prefix(LOCODE_URI_PREFIX) {
+                Some(code) => Some(
+                    code.parse::<UnLocode>()
+                        .map_err(|err| invalid(&id_path, id, format!("{err}")))?,
+                ),
+                None => opts.locations.get(id).cloned(),
+            };
+            if mapped.is_none() && kind.requires_location() {
+                return Err(unsupported(
+                    &id_path,
+                    id,
+                    format!(
+                        "{} needs a UN/LOCODE: use {LOCODE_URI_PREFIX}<code> or map this id",
+                        kind.as_str()
+                    ),
+                ));
+            }
+            mapped
+        }
+        None if kind.requires_location() => {
+            return Err(ImportError::Missing {
+                path: format!("{}.readPoint", e.path()),
+            })
+        }
+        None => None,
+    };
+
+    let body = |container: Option<ContainerId>| EventBody {
+        v: EVENT_VERSION,
+        chain: target.chain.clone(),
+        ucr: ucr.clone(),
+        container,
+        kind,
+        time,
+        location: place.clone(),
+        transport: None,
+        refs: Vec::new(),
+        documents: vec![document.clone()],
+        details: BTreeMap::new(),
+        issuer: target.issuer.clone(),
+    };
+    let bodies: Vec<EventBody> = if ids.containers.is_empty() {
+        vec![body(None)]
+    } else {
+        ids.containers.into_iter().map(|c| body(Some(c))).collect()
+    };
+    bodies.into_iter().map(|b| checked(e.path(), b)).collect()
+}
