@@ -14,6 +14,7 @@ pub mod build;
 pub mod http;
 pub mod keyfile;
 pub mod light;
+pub mod report;
 pub mod standards;
 pub mod time;
 pub mod timeline;

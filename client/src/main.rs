@@ -95,6 +95,9 @@ enum Command {
     /// Map a GS1 EPCIS 2.0 or DCSA Track & Trace 2.2 document to ledger events signed by the
     /// importing organisation; prints them as a JSON array (`tradelog submit` sends it as a batch).
     Import(Box<ImportArgs>),
+    /// Reports computed from the ledger, checked against verified provenance.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Download the node's whole chain and re-verify every block, certificate and signature.
     Audit {
         #[command(flatten)]
@@ -102,6 +105,29 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Time release (WCO TRS): arrival -> declaration -> release per consignment, and count,
+    /// median and p90 per border post and month; every figure is recomputed from the verified
+    /// provenance of the consignments behind it.
+    TimeRelease {
+        #[command(flatten)]
+        online: Online,
+        /// Only this border post (UN/LOCODE of the release).
+        #[arg(long)]
+        border_post: Option<String>,
+        /// Only this month of release, YYYY-MM (UTC).
+        #[arg(long)]
+        period: Option<String>,
+        /// Print the node's report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Do not recompute the figures from verified provenance (faster, trusts the node).
+        #[arg(long)]
+        no_check: bool,
     },
 }
 
@@ -344,6 +370,41 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => verify(&genesis, &bundle, json)?,
         Command::Import(a) => import(*a)?,
+        Command::Report(ReportCommand::TimeRelease {
+            online,
+            border_post,
+            period,
+            json,
+            no_check,
+        }) => {
+            let post: Option<tradelog_protocol::UnLocode> = border_post
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--border-post: {e}"))?;
+            if let Some(m) = &period {
+                let ok = m.len() == 7
+                    && m.as_bytes()[4] == b'-'
+                    && m.chars()
+                        .enumerate()
+                        .all(|(i, c)| i == 4 || c.is_ascii_digit());
+                if !ok {
+                    bail!("--period: {m:?} is not a month YYYY-MM");
+                }
+            }
+            let mut client = online.client()?;
+            let report = tradelog_client::report::time_release(
+                &mut client,
+                post.as_ref(),
+                period.as_deref(),
+                !no_check,
+            )?;
+            online.save(&client)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report.json)?);
+            } else {
+                print!("{}", tradelog_client::report::render(&report));
+            }
+        }
         Command::Audit { online, quiet } => {
             let mut client = online.client()?;
             let mut last = std::time::Instant::now();

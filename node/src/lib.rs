@@ -1,10 +1,11 @@
 //! `tradelog-node`: the tradelog peer.
 //!
-//! Today it owns the in-process demo ledger ([`demo`]): the sample network's organisations sign
-//! consignment routes, blocks are appended to a [`tradelog_protocol::Ledger`] and certified with
-//! the sample validators' keys, and proof bundles are written for offline verification.
-//! Storage (sled), Malachite consensus, libp2p gossip and the HTTP API arrive with issue 3; the
-//! demo then becomes the 4-process devnet.
+//! It owns storage ([`store`]: sled behind the `Store` trait), the node's ledger handle
+//! ([`chain`]: verified state, certified head, [`mempool`]), Malachite BFT consensus
+//! ([`consensus`]: Context, signing, codec, app loop), event gossip on a second libp2p swarm
+//! ([`gossip`]), the HTTP API ([`api`], with OpenAPI), [`metrics`], the time-release report
+//! ([`trs`]), configuration ([`config`]), the process wiring ([`service`]), and the one-command
+//! local network ([`devnet`]) and in-process [`demo`].
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -20,3 +21,4 @@ pub mod mempool;
 pub mod metrics;
 pub mod service;
 pub mod store;
+pub mod trs;

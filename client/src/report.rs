@@ -1,0 +1,244 @@
+//! The time-release report, checked: the node's figures are recomputed from each consignment's
+//! verified provenance (`tradelog_protocol::trs`), so every row and every aggregate is traced to
+//! signed, certified events and a node that misreports a duration or a group is caught.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use tradelog_protocol::trs::{aggregate, measure};
+use tradelog_protocol::{Ucr, UnLocode};
+
+use crate::light::{ClientError, LightClient};
+use crate::time::format_time;
+
+/// Why a report could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Asking or verifying failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The node's report is not the documented JSON.
+    #[error("node's report is malformed: {0}")]
+    Malformed(String),
+    /// A figure differs from what the verified events give.
+    #[error("{what}: the node reports {node}, the verified events give {verified}")]
+    Mismatch {
+        /// Which figure.
+        what: String,
+        /// The node's value.
+        node: String,
+        /// The recomputed value.
+        verified: String,
+    },
+}
+
+/// A checked report: the node's JSON, every figure recomputed and equal.
+#[derive(Debug, Clone)]
+pub struct CheckedReport {
+    /// The node's report.
+    pub json: Value,
+    /// Consignments whose provenance was verified to check it.
+    pub consignments: usize,
+}
+
+fn malformed(m: impl Into<String>) -> ReportError {
+    ReportError::Malformed(m.into())
+}
+
+fn same(what: String, node: &Value, verified: &Value) -> Result<(), ReportError> {
+    if node == verified {
+        return Ok(());
+    }
+    Err(ReportError::Mismatch {
+        what,
+        node: node.to_string(),
+        verified: verified.to_string(),
+    })
+}
+
+/// Fetches `GET /v1/reports/time-release` (optionally filtered) and, unless `check` is false,
+/// recomputes every row, exclusion and group from verified provenance.
+pub fn time_release(
+    client: &mut LightClient,
+    border_post: Option<&UnLocode>,
+    period: Option<&str>,
+    check: bool,
+) -> Result<CheckedReport, ReportError> {
+    let mut query = Vec::new();
+    if let Some(p) = border_post {
+        query.push(format!("border_post={p}"));
+    }
+    if let Some(m) = period {
+        query.push(format!("period={m}"));
+    }
+    let path = if query.is_empty() {
+        "/v1/reports/time-release".to_owned()
+    } else {
+        format!("/v1/reports/time-release?{}", query.join("&"))
+    };
+    let r = client.endpoint().get(&path).map_err(ClientError::from)?;
+    if r.status != 200 {
+        return Err(malformed(format!(
+            "HTTP {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        )));
+    }
+    let json: Value = serde_json::from_slice(&r.body).map_err(|e| malformed(e.to_string()))?;
+    if !check {
+        return Ok(CheckedReport {
+            json,
+            consignments: 0,
+        });
+    }
+    let rows = json["rows"]
+        .as_array()
+        .ok_or_else(|| malformed("rows: not an array"))?;
+    let excluded = json["excluded"]
+        .as_array()
+        .ok_or_else(|| malformed("excluded: not an array"))?;
+    let mut verified_rows = Vec::with_capacity(rows.len());
+    let mut checked = 0;
+    for (i, row) in rows.iter().enumerate() {
+        let ucr: Ucr = row["ucr"]
+            .as_str()
+            .ok_or_else(|| malformed(format!("rows[{i}].ucr: not a string")))?
+            .parse()
+            .map_err(|e| malformed(format!("rows[{i}].ucr: {e}")))?;
+        let route = client.provenance(&ucr)?;
+        checked += 1;
+        let events: Vec<_> = route
+            .consignment
+            .events
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        match measure(&ucr, &events) {
+            Ok(mine) => {
+                let mine_json =
+                    serde_json::to_value(&mine).map_err(|e| malformed(e.to_string()))?;
+                same(format!("rows[{i}] ({ucr})"), row, &mine_json)?;
+                verified_rows.push(mine);
+            }
+            Err(why) => {
+                return Err(ReportError::Mismatch {
+                    what: format!("rows[{i}] ({ucr})"),
+                    node: "a measured row".into(),
+                    verified: format!("no row: {why}"),
+                })
+            }
+        }
+    }
+    for (i, ex) in excluded.iter().enumerate() {
+        let ucr: Ucr = ex["ucr"]
+            .as_str()
+            .ok_or_else(|| malformed(format!("excluded[{i}].ucr: not a string")))?
+            .parse()
+            .map_err(|e| malformed(format!("excluded[{i}].ucr: {e}")))?;
+        let route = client.provenance(&ucr)?;
+        checked += 1;
+        let events: Vec<_> = route
+            .consignment
+            .events
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let mut mine = serde_json::json!({"ucr": ucr});
+        match measure(&ucr, &events) {
+            Ok(_) => {
+                return Err(ReportError::Mismatch {
+                    what: format!("excluded[{i}] ({ucr})"),
+                    node: ex.to_string(),
+                    verified: "a measurable consignment".into(),
+                })
+            }
+            Err(why) => {
+                if let (Some(m), Value::Object(w)) = (
+                    mine.as_object_mut(),
+                    serde_json::to_value(&why).map_err(|e| malformed(e.to_string()))?,
+                ) {
+                    m.extend(w);
+                }
+            }
+        }
+        same(format!("excluded[{i}] ({ucr})"), ex, &mine)?;
+    }
+    let groups =
+        serde_json::to_value(aggregate(&verified_rows)).map_err(|e| malformed(e.to_string()))?;
+    same("groups".into(), &json["groups"], &groups)?;
+    Ok(CheckedReport {
+        json,
+        consignments: checked,
+    })
+}
+
+fn hours(ms: &Value) -> String {
+    ms.as_u64().map_or_else(
+        || "-".into(),
+        |v| format!("{:.1} h", v as f64 / 3_600_000.0),
+    )
+}
+
+/// A readable table of the groups, then each consignment's row with its event times.
+pub fn render(report: &CheckedReport) -> String {
+    let j = &report.json;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "time release (WCO TRS) over the first {} log entries; median / p90 by nearest rank",
+        j["log_size"]
+    );
+    let _ = writeln!(
+        out,
+        "  {:<6} {:<8} {:>5}  {:>21}  {:>21}  {:>21}",
+        "post", "month", "n", "arrival→declaration", "declaration→release", "arrival→release"
+    );
+    for g in j["groups"].as_array().into_iter().flatten() {
+        let pair = |k: &str| format!("{} / {}", hours(&g[k]["median"]), hours(&g[k]["p90"]));
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<8} {:>5}  {:>21}  {:>21}  {:>21}",
+            g["border_post"].as_str().unwrap_or("?"),
+            g["period"].as_str().unwrap_or("?"),
+            g["arrival_to_release"]["count"],
+            pair("arrival_to_declaration"),
+            pair("declaration_to_release"),
+            pair("arrival_to_release"),
+        );
+    }
+    for r in j["rows"].as_array().into_iter().flatten() {
+        let t = |k: &str| {
+            r[k]["time"]
+                .as_u64()
+                .map_or_else(|| "?".into(), format_time)
+        };
+        let _ = writeln!(
+            out,
+            "  {}  at {}: arrived {}, declared {}, released {} ({})",
+            r["ucr"].as_str().unwrap_or("?"),
+            r["border_post"].as_str().unwrap_or("?"),
+            t("arrival"),
+            t("declaration"),
+            t("release"),
+            hours(&r["arrival_to_release"])
+        );
+    }
+    let excluded = j["excluded"].as_array().map_or(0, Vec::len);
+    if excluded > 0 {
+        let _ = writeln!(
+            out,
+            "  {excluded} consignments not measured (see --json for why)"
+        );
+    }
+    if report.consignments > 0 {
+        let _ = writeln!(
+            out,
+            "CHECKED: every figure recomputed from the verified provenance of {} consignments",
+            report.consignments
+        );
+    }
+    out
+}

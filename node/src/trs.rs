@@ -1,0 +1,111 @@
+//! Time-release measurement over the node's committed log (the WCO Time Release Study): keeps,
+//! per consignment, the events that matter to it (`arrived`, `discharged`, `declared`,
+//! `released`), catching up incrementally from the store as blocks are committed, and reports
+//! per-consignment rows (with the event ids behind every figure), exclusions with their reasons,
+//! and aggregates per border post and UTC month (`tradelog_protocol::trs`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tradelog_protocol::trs::{aggregate, measure, Excluded, TrsGroup, TrsRow};
+use tradelog_protocol::{Event, EventKind, Ucr, UnLocode};
+
+use crate::store::{Store, StoreError};
+
+/// Does the measurement look at this event?
+fn relevant(e: &Event) -> bool {
+    e.body().ucr.is_some()
+        && matches!(
+            e.body().kind,
+            EventKind::Arrived | EventKind::Discharged | EventKind::Declared | EventKind::Released
+        )
+}
+
+/// A consignment without a row, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExcludedRow {
+    /// The consignment.
+    pub ucr: Ucr,
+    /// Why it has no row.
+    #[serde(flatten)]
+    pub why: Excluded,
+}
+
+/// What `GET /v1/reports/time-release` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrsReport {
+    /// Log size the report covers (every event below it was considered).
+    pub log_size: u64,
+    /// Aggregates per border post and month, each listing its consignments.
+    pub groups: Vec<TrsGroup>,
+    /// Per-consignment rows with the arrival, declaration and release event ids.
+    pub rows: Vec<TrsRow>,
+    /// Consignments with a release-relevant event but no row, with the reason.
+    pub excluded: Vec<ExcludedRow>,
+}
+
+/// The incremental index of release-relevant events.
+#[derive(Debug, Default)]
+pub struct TimeRelease {
+    scanned: u64,
+    by_ucr: BTreeMap<Ucr, Vec<Event>>,
+}
+
+impl TimeRelease {
+    /// An empty index (nothing scanned).
+    pub fn new() -> TimeRelease {
+        TimeRelease::default()
+    }
+
+    /// Log positions already scanned.
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    /// Scans the store's events from where it stopped up to log size `upto`.
+    pub fn refresh(&mut self, store: &impl Store, upto: u64) -> Result<(), StoreError> {
+        while self.scanned < upto {
+            if let Some(e) = store.event_at(self.scanned)? {
+                if relevant(&e) {
+                    if let Some(u) = e.body().ucr.clone() {
+                        self.by_ucr.entry(u).or_default().push(e);
+                    }
+                }
+            }
+            self.scanned += 1;
+        }
+        Ok(())
+    }
+
+    /// The report, optionally only for one border post and/or one month (`YYYY-MM`).
+    pub fn report(&self, border_post: Option<&UnLocode>, period: Option<&str>) -> TrsReport {
+        let mut rows = Vec::new();
+        let mut excluded = Vec::new();
+        for (ucr, events) in &self.by_ucr {
+            match measure(ucr, events) {
+                Ok(row) => {
+                    let post_ok = border_post.is_none_or(|p| *p == row.border_post);
+                    let period_ok = period
+                        .is_none_or(|m| tradelog_protocol::trs::month_utc(row.release.time) == m);
+                    if post_ok && period_ok {
+                        rows.push(row);
+                    }
+                }
+                Err(why) => {
+                    if border_post.is_none() && period.is_none() {
+                        excluded.push(ExcludedRow {
+                            ucr: ucr.clone(),
+                            why,
+                        });
+                    }
+                }
+            }
+        }
+        TrsReport {
+            log_size: self.scanned,
+            groups: aggregate(&rows),
+            rows,
+            excluded,
+        }
+    }
+}
