@@ -224,6 +224,12 @@ impl Default for Config {
     }
 }
 
+/// `s` as a TOML string. (Rust's `{:?}` is not TOML: it writes `\0` or `\u{596}`, which TOML
+/// refuses; found by the `config_toml` fuzz target.)
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
 /// Why a configuration is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -323,29 +329,24 @@ impl Config {
 
     /// The file as written by `tradelog-node init`: every field, with its documentation.
     pub fn to_toml(&self) -> String {
-        let list = |v: &[String]| {
-            v.iter()
-                .map(|s| format!("{s:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = |v: &[String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
         format!(
             r#"# tradelog-node configuration. Paths are relative to this file.
 # Environment overrides: TRADELOG_API_LISTEN, TRADELOG_CONSENSUS_LISTEN, TRADELOG_GOSSIP_LISTEN,
 # TRADELOG_DATA_DIR, TRADELOG_MONIKER.
 
 # Node name in logs and metrics.
-moniker = {moniker:?}
+moniker = {moniker}
 # Ledger store and consensus write-ahead log.
-data_dir = {data_dir:?}
+data_dir = {data_dir}
 # The genesis document (organisations, roles, keys, validators).
-genesis = {genesis:?}
+genesis = {genesis}
 # This node's key file; a validator's consensus key if listed in the genesis validators.
-key = {key:?}
+key = {key}
 
 [api]
 # HTTP API listen address.
-listen = {api:?}
+listen = {api}
 # Rate limit per client (IPv4 address or IPv6 /64), on every route: sustained requests per
 # second and burst; over it the API answers 429 with Retry-After. No address is exempt.
 rate_limit_per_sec = {rl}
@@ -361,7 +362,7 @@ max_connections = {mx}
 
 [consensus]
 # Consensus (Malachite) listen address and the other nodes' consensus addresses.
-listen = {cl:?}
+listen = {cl}
 peers = [{cp}]
 # Round-0 timeouts in ms (they grow with each round).
 propose_timeout_ms = {pt}
@@ -375,30 +376,30 @@ sync_interval_ms = {si}
 
 [gossip]
 # Event gossip listen address and the other nodes' gossip addresses.
-listen = {gl:?}
+listen = {gl}
 peers = [{gp}]
 # Most pending events.
 mempool_capacity = {mc}
 "#,
-            moniker = self.moniker,
-            data_dir = self.data_dir.display().to_string(),
-            genesis = self.genesis.display().to_string(),
-            key = self.key.display().to_string(),
-            api = self.api.listen,
+            moniker = quote(&self.moniker),
+            data_dir = quote(&self.data_dir.display().to_string()),
+            genesis = quote(&self.genesis.display().to_string()),
+            key = quote(&self.key.display().to_string()),
+            api = quote(&self.api.listen),
             rl = self.api.rate_limit_per_sec,
             rb = self.api.rate_limit_burst,
             rc = self.api.rate_limit_clients,
             ht = self.api.header_timeout_ms,
             bt = self.api.body_timeout_ms,
             mx = self.api.max_connections,
-            cl = self.consensus.listen,
+            cl = quote(&self.consensus.listen),
             cp = list(&self.consensus.peers),
             pt = self.consensus.propose_timeout_ms,
             vt = self.consensus.vote_timeout_ms,
             mb = self.consensus.max_block_events,
             eb = self.consensus.empty_blocks,
             si = self.consensus.sync_interval_ms,
-            gl = self.gossip.listen,
+            gl = quote(&self.gossip.listen),
             gp = list(&self.gossip.peers),
             mc = self.gossip.mempool_capacity,
         )
@@ -426,6 +427,21 @@ mod tests {
         assert!(err.contains("propose_timeout_ms"), "{err}");
         let empty: Config = toml::from_str("").unwrap();
         assert_eq!(empty, Config::default());
+    }
+
+    /// Regression (fuzz target `config_toml`): strings that Rust's `Debug` escapes in a way
+    /// TOML does not read were written unparsable.
+    #[test]
+    fn every_string_is_written_back_readable() {
+        let mut c = Config {
+            moniker: "a\0b\u{7f}c\u{596}d\"e\\f'g\th\ni\u{1b}".into(),
+            data_dir: "dir with \u{200b} space".into(),
+            ..Config::default()
+        };
+        c.consensus.peers = vec!["\u{596}p4/127.0.0\t\t.\t\t radel. Path1/tcp/27002".into()];
+        c.gossip.listen = "'''\"\"\"".into();
+        let written = c.to_toml();
+        assert_eq!(Config::parse(&written), Ok(c), "{written}");
     }
 
     #[test]
