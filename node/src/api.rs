@@ -6,31 +6,46 @@
 //! in [`errors`]). Request bodies are bounded before they are buffered. Handlers that touch
 //! storage or verify signatures run on the blocking pool. [`serve`] takes its listener and a
 //! shutdown future, so tests bind `127.0.0.1:0`.
+//!
+//! Abuse bounds ([`Limits`], from the `[api]` config): every request of a client address takes a
+//! token of its rate-limit bucket ([`limit`]; 429 `rate_limited` with `Retry-After` when empty);
+//! a client has `header_timeout` to send a request's headers (then the connection is closed, as
+//! is an idle keep-alive connection) and `body_timeout` to send its body (408 `timeout`); at most
+//! `max_connections` connections are open at once.
 
 pub mod batch;
 pub mod errors;
+pub mod limit;
 mod query;
 mod submit;
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{watch, Semaphore};
 use tradelog_protocol::event::MAX_EVENT_JSON_BYTES;
 use tradelog_protocol::Event;
 
 use crate::chain::Chain;
+use crate::config::ApiConfig;
 use crate::metrics::Metrics;
+use crate::trs::TimeRelease;
 pub use errors::{ApiError, ErrorBody};
-use query::{block, consignment, consistency, container, event_status, head, route};
+use limit::RateLimiter;
+use query::{block, consignment, consistency, container, event_status, head, route, time_release};
 use submit::{submit, submit_batch};
 
 /// Most events in one `POST /v1/events/batch`.
@@ -49,11 +64,63 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Where newly accepted events go (gossip forwards them); `None` for a node without peers.
     pub accepted: Option<UnboundedSender<Event>>,
+    /// Rate limit, timeouts and connection bound.
+    pub limits: Limits,
+    /// The time-release index, caught up with the certified head on each report.
+    pub trs: Arc<std::sync::Mutex<TimeRelease>>,
 }
 
-/// The API's routes, with body limits, JSON fallbacks and per-status-class request counting.
+/// The API's abuse bounds (the `[api]` section of the config; see [`ApiConfig`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests per second one client may sustain.
+    pub rate_per_sec: u32,
+    /// Requests one client may make at once.
+    pub burst: u32,
+    /// Most clients remembered by the rate limiter.
+    pub max_clients: usize,
+    /// Time to send a request's headers (and keep-alive idle time).
+    pub header_timeout: Duration,
+    /// Time to send a request's body.
+    pub body_timeout: Duration,
+    /// Most open connections.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// The limits of an `[api]` config section.
+    pub fn from_config(c: &ApiConfig) -> Limits {
+        Limits {
+            rate_per_sec: c.rate_limit_per_sec,
+            burst: c.rate_limit_burst,
+            max_clients: c.rate_limit_clients,
+            header_timeout: Duration::from_millis(c.header_timeout_ms),
+            body_timeout: Duration::from_millis(c.body_timeout_ms),
+            max_connections: c.max_connections,
+        }
+    }
+}
+
+impl Default for Limits {
+    /// The config defaults.
+    fn default() -> Limits {
+        Limits::from_config(&ApiConfig::default())
+    }
+}
+
+/// The address of the client of a request, set by [`serve`] on each connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The API's routes, with body limits, JSON fallbacks, the per-client rate limit and
+/// per-status-class request counting.
 pub fn router(state: ApiState) -> Router {
     let metrics = state.metrics.clone();
+    let limiter = Arc::new(RateLimiter::new(
+        state.limits.rate_per_sec,
+        state.limits.burst,
+        state.limits.max_clients,
+    ));
     Router::new()
         .route(
             "/v1/events",
@@ -70,17 +137,25 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/head", get(head))
         .route("/v1/consistency", get(consistency))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/reports/time-release", get(time_release))
+        .route("/", get(explorer))
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
+        .layer(middleware::from_fn_with_state(
+            (limiter, metrics.clone()),
+            rate_limit,
+        ))
         .layer(middleware::from_fn_with_state(metrics, count_responses))
         .with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight (graceful shutdown).
+/// flight (graceful shutdown). HTTP/1.1 only; each connection gets the header read timeout of
+/// `state.limits`, and at most `max_connections` are served at once (more wait in the listen
+/// backlog).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
@@ -89,12 +164,68 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::debug!(%addr, "HTTP API serving");
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.limits;
+    let app = router(state);
+    let max = limits
+        .max_connections
+        .clamp(1, crate::config::MAX_CONNECTIONS);
+    let open = Arc::new(Semaphore::new(max));
+    let (closing_tx, closing) = watch::channel(false);
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            p = open.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "HTTP API cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = app.clone().layer(Extension(ClientAddr(peer)));
+        let mut closing = closing.clone();
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .keep_alive(true);
+            let conn =
+                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            let mut conn = std::pin::pin!(conn);
+            loop {
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!(%peer, error = %e, "HTTP connection ended");
+                        }
+                        break;
+                    }
+                    _ = closing.changed() => conn.as_mut().graceful_shutdown(),
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    // Every connection holds a permit until it is done.
+    let _ = open
+        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
+        .await;
+    Ok(())
 }
 
-/// This node's clock, milliseconds since 1970 (0 if the clock is before 1970).
 /// A response with a JSON body already serialized.
 fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (
@@ -122,10 +253,11 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("request worker failed: {e}")))
 }
 
-/// Reads a request body of at most `limit` bytes: a declared `Content-Length` over the limit
-/// is refused before anything is read, and the body is read through the route's
-/// [`DefaultBodyLimit`], so no more than `limit` bytes are ever buffered.
-async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads a request body of at most `limit` bytes within `timeout`: a declared `Content-Length`
+/// over the limit is refused before anything is read, and the body is read through the route's
+/// [`DefaultBodyLimit`], so no more than `limit` bytes are ever buffered. A body not complete
+/// within `timeout` is 408 `timeout` (the connection is then closed, the rest never read).
+async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::too_large(format!("body: larger than the limit of {limit} bytes"));
     let declared = req
         .headers()
@@ -135,11 +267,16 @@ async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match Bytes::from_request(req, &()).await {
-        Ok(b) if b.len() > limit => Err(too_large()),
-        Ok(b) => Ok(b),
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
-        Err(r) => Err(ApiError::malformed(format!("body: {}", r.body_text()))),
+    match tokio::time::timeout(timeout, Bytes::from_request(req, &())).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("body: not received within {} ms", timeout.as_millis()),
+        )),
+        Ok(Ok(b)) if b.len() > limit => Err(too_large()),
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(r)) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+        Ok(Err(r)) => Err(ApiError::malformed(format!("body: {}", r.body_text()))),
     }
 }
 
@@ -170,12 +307,31 @@ async fn health(State(state): State<ApiState>) -> Response {
 async fn render_metrics(State(state): State<ApiState>) -> Response {
     state.metrics.set_mempool(state.chain.mempool_len());
     state.metrics.set_height(state.chain.height());
+    let mut text = state.metrics.render();
+    let trs = blocking(move || query::time_release_report(&state, None, None))
+        .await
+        .and_then(|r| r);
+    if let Ok(report) = trs {
+        text.push_str(&crate::metrics::time_release(&report));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
+    )
+        .into_response()
+}
+
+/// The web explorer: one static page over this API (no build step, no external resources).
+pub const EXPLORER_HTML: &str = include_str!("api/explorer.html");
+
+/// `GET /`: the web explorer.
+async fn explorer() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        EXPLORER_HTML,
     )
         .into_response()
 }
@@ -209,6 +365,42 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
+/// Takes a rate-limit token for the request's client, or answers 429 `rate_limited` with
+/// `Retry-After` (whole seconds, at least 1). A request without a [`ClientAddr`] (the router
+/// used outside [`serve`]) counts as client `0.0.0.0`: nothing is exempt.
+async fn rate_limit(
+    State((limiter, metrics)): State<(Arc<RateLimiter>, Arc<Metrics>)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    match limiter.check(ip, Instant::now()) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            metrics.rate_limited();
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let secs = secs.max(1);
+            let mut res = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "client: {} is over its rate limit of {} requests/s (burst {}); retry after {secs} s",
+                    limit::client_key(ip),
+                    limiter.rate(),
+                    limiter.burst()
+                ),
+            )
+            .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res
+        }
+    }
+}
+
 /// Counts every response by status class.
 async fn count_responses(
     State(metrics): State<Arc<Metrics>>,
@@ -225,7 +417,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 12] = [
+    const ROUTES: [(&str, &str); 14] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -235,6 +427,8 @@ mod tests {
         ("get", "/v1/head"),
         ("get", "/v1/consistency"),
         ("get", "/v1/blocks/{height}"),
+        ("get", "/v1/reports/time-release"),
+        ("get", "/"),
         ("get", "/health"),
         ("get", "/metrics"),
         ("get", "/openapi.json"),

@@ -80,6 +80,10 @@ pub fn prepare(opts: &DevnetOptions) -> Result<Vec<DevnetNode>> {
             ..Config::default()
         };
         c.api.listen = format!("127.0.0.1:{}", opts.api_base + i);
+        // Every devnet client (tests, load, the throughput bench) is 127.0.0.1: one rate-limit
+        // bucket for all of them, so the limit is raised (not switched off) here.
+        c.api.rate_limit_per_sec = 100_000;
+        c.api.rate_limit_burst = 100_000;
         c.consensus.listen = addr(opts.consensus_base, i);
         c.consensus.peers = (0..n)
             .filter(|j| *j != i)

@@ -102,6 +102,8 @@ pub struct Metrics {
     mempool: AtomicU64,
     peers: AtomicU64,
     http: [AtomicU64; 5],
+    events_accepted: AtomicU64,
+    rate_limited: AtomicU64,
     latency: Mutex<Latency>,
 }
 
@@ -126,6 +128,8 @@ impl Metrics {
             mempool: AtomicU64::new(0),
             peers: AtomicU64::new(0),
             http: Default::default(),
+            events_accepted: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
             latency: Mutex::new(Latency {
                 pending: Pending {
                     at: HashMap::new(),
@@ -143,9 +147,16 @@ impl Metrics {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// This node accepted event `id` at `at` (a resubmission keeps the first time).
+    /// This node's API accepted the new event `id` at `at` (counted; a resubmission keeps the
+    /// first time).
     pub fn submitted(&self, id: EventId, at: Instant) {
+        self.events_accepted.fetch_add(1, Ordering::Relaxed);
         self.latency().pending.insert(id, at);
+    }
+
+    /// The API refused a request for its client's rate limit.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A block with these events was committed at `at`: counts the block and its events and
@@ -228,6 +239,18 @@ impl Metrics {
             &self.mempool,
         );
         scalar("tradelog_peers", "gauge", "Connected peers.", &self.peers);
+        scalar(
+            "tradelog_events_accepted_total",
+            "counter",
+            "New events this node's API admitted to the mempool.",
+            &self.events_accepted,
+        );
+        scalar(
+            "tradelog_http_rate_limited_total",
+            "counter",
+            "HTTP requests refused with 429 for the client's rate limit.",
+            &self.rate_limited,
+        );
 
         let name = "tradelog_commit_latency_seconds";
         let _ = write!(
@@ -264,6 +287,58 @@ impl Metrics {
     }
 }
 
+/// Prometheus lines for a time-release report: per border post and month of release, the count
+/// and the median and 90th percentile (nearest rank) of each interval, in seconds.
+pub fn time_release(report: &crate::trs::TrsReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP tradelog_time_release_seconds Time release (WCO TRS) per border post and month of release, nearest-rank quantiles"
+    );
+    let _ = writeln!(out, "# TYPE tradelog_time_release_seconds gauge");
+    for g in &report.groups {
+        for (interval, s) in [
+            ("arrival_to_declaration", &g.arrival_to_declaration),
+            ("declaration_to_release", &g.declaration_to_release),
+            ("arrival_to_release", &g.arrival_to_release),
+        ] {
+            for (q, v) in [("0.5", s.median), ("0.9", s.p90)] {
+                let _ = writeln!(
+                    out,
+                    "tradelog_time_release_seconds{{border_post=\"{}\",period=\"{}\",interval=\"{interval}\",quantile=\"{q}\"}} {}",
+                    g.border_post,
+                    g.period,
+                    v as f64 / 1000.0
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP tradelog_time_release_consignments Consignments measured per border post and month of release"
+    );
+    let _ = writeln!(out, "# TYPE tradelog_time_release_consignments gauge");
+    for g in &report.groups {
+        let _ = writeln!(
+            out,
+            "tradelog_time_release_consignments{{border_post=\"{}\",period=\"{}\"}} {}",
+            g.border_post, g.period, g.arrival_to_release.count
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP tradelog_time_release_excluded Consignments with release-relevant events but no measurement"
+    );
+    let _ = writeln!(out, "# TYPE tradelog_time_release_excluded gauge");
+    let _ = writeln!(
+        out,
+        "tradelog_time_release_excluded {}",
+        report.excluded.len()
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -293,6 +368,8 @@ mod tests {
             ("tradelog_blocks_committed_total", "counter"),
             ("tradelog_mempool_events", "gauge"),
             ("tradelog_peers", "gauge"),
+            ("tradelog_events_accepted_total", "counter"),
+            ("tradelog_http_rate_limited_total", "counter"),
             ("tradelog_commit_latency_seconds", "histogram"),
             ("tradelog_http_requests_total", "counter"),
         ] {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use tradelog_protocol::{Event, Genesis, PublicKey};
+use tradelog_protocol::{Event, EventError, Genesis, PublicKey};
 
 use crate::api::{self, ApiState};
 use crate::chain::{now_ms, Chain};
@@ -18,9 +18,23 @@ use crate::gossip::{self, GossipConfig};
 use crate::metrics::Metrics;
 
 /// Most events in one gossip message.
-const GOSSIP_MAX_EVENTS: usize = 1000;
+pub const GOSSIP_MAX_EVENTS: usize = 1000;
 /// Largest gossip message.
-const GOSSIP_MAX_BYTES: usize = 4 << 20;
+pub const GOSSIP_MAX_BYTES: usize = 4 << 20;
+
+/// Decodes a gossip message (a JSON array of at most [`GOSSIP_MAX_EVENTS`] signed events, at
+/// most [`GOSSIP_MAX_BYTES`]) into each item's parse result, in order. Public for the fuzz
+/// targets.
+#[doc(hidden)]
+pub fn decode_gossip(data: &[u8]) -> Result<Vec<Result<Event, EventError>>, api::ApiError> {
+    if data.len() > GOSSIP_MAX_BYTES {
+        return Err(api::ApiError::too_large(format!(
+            "gossip message: larger than {GOSSIP_MAX_BYTES} bytes"
+        )));
+    }
+    let items = api::batch::split_array(data, GOSSIP_MAX_EVENTS)?;
+    Ok(items.into_iter().map(Event::from_json).collect())
+}
 
 /// The libp2p identity of a member key (gossip peers must hold a key of the membership).
 fn peer_id(key: &PublicKey) -> Option<libp2p::PeerId> {
@@ -114,7 +128,7 @@ pub async fn run(
             let from = msg.from;
             // Parsing and admission check signatures: keep them off the async workers.
             let _ = tokio::task::spawn_blocking(move || {
-                let items = match crate::api::batch::split_array(&msg.data, GOSSIP_MAX_EVENTS) {
+                let items = match decode_gossip(&msg.data) {
                     Ok(items) => items,
                     Err(err) => {
                         tracing::warn!(peer = %from, error = ?err, "malformed gossip message");
@@ -122,7 +136,7 @@ pub async fn run(
                     }
                 };
                 for item in items {
-                    match Event::from_json(item) {
+                    match item {
                         Ok(e) => {
                             if let Err(err) = chain.submit(e, now_ms()) {
                                 tracing::debug!(peer = %from, error = %err, "gossiped event refused");
@@ -182,6 +196,8 @@ pub async fn run(
         chain: chain.clone(),
         metrics: metrics.clone(),
         accepted: Some(accepted_tx),
+        limits: api::Limits::from_config(&config.api),
+        trs: Default::default(),
     };
     let api_task = tokio::spawn(api::serve(listener, state, async move {
         let _ = stop_rx.await;

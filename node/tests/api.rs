@@ -3,19 +3,20 @@
 //! proofs that verify offline; bad input is refused with a JSON error and leaves no trace.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::sync::oneshot;
-use tradelog_node::api::{serve, ApiState};
+use tradelog_node::api::{serve, ApiState, Limits};
 use tradelog_node::chain::{Block, Chain};
 use tradelog_node::metrics::Metrics;
 use tradelog_node::store::{CommittedBlock, Store};
+use tradelog_protocol::ledger::MAX_CLOCK_SKEW_MS;
 use tradelog_protocol::sample::{
     body, consignment_route, sample_container, sample_ucr, SampleNetwork,
 };
@@ -83,7 +84,24 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 
 /// Sends raw request bytes and reads the whole response.
 async fn send_raw(addr: SocketAddr, request: &[u8]) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    send_raw_from(None, addr, request).await
+}
+
+/// A `GET` request, closing the connection after the answer.
+fn raw_get(addr: SocketAddr, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+/// [`send_raw`] from a chosen local address (any of 127.0.0.0/8 is this host).
+async fn send_raw_from(local: Option<IpAddr>, addr: SocketAddr, request: &[u8]) -> Reply {
+    let mut stream = match local {
+        None => TcpStream::connect(addr).await.unwrap(),
+        Some(ip) => {
+            let socket = TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::new(ip, 0)).unwrap();
+            socket.connect(addr).await.unwrap()
+        }
+    };
     // The server may answer (413) and close before reading everything; keep what it sent.
     let _ = stream.write_all(request).await;
     let mut raw = Vec::new();
@@ -167,6 +185,10 @@ struct Node {
 }
 
 async fn start(name: &str, mempool: usize) -> Node {
+    start_with(name, mempool, Limits::default()).await
+}
+
+async fn start_with(name: &str, mempool: usize, limits: Limits) -> Node {
     let net = SampleNetwork::new(4).unwrap();
     let dir = std::env::temp_dir().join(format!("tradelog-api-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -177,6 +199,8 @@ async fn start(name: &str, mempool: usize) -> Node {
         chain: chain.clone(),
         metrics: metrics.clone(),
         accepted: Some(tx),
+        limits,
+        trs: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -515,9 +539,121 @@ fn signed(
     net.sign(org, b).unwrap()
 }
 
+/// Everything a request could have written: the mempool, the log, the certified head, the
+/// accepted-events counter and the latency map (gossip is checked apart).
+#[derive(Debug, Clone, PartialEq)]
+struct Written {
+    mempool: usize,
+    height: u64,
+    tip: u64,
+    certified: Option<Hash>,
+    accepted: Option<f64>,
+    latencies: usize,
+}
+
+impl Node {
+    fn written(&self) -> Written {
+        Written {
+            mempool: self.chain.mempool_len(),
+            height: self.chain.height(),
+            tip: self.chain.store().tip().unwrap(),
+            certified: self.chain.certified().map(|(h, _)| h.hash()),
+            accepted: sample(&self.metrics.render(), "tradelog_events_accepted_total"),
+            latencies: self.metrics.pending_latencies(),
+        }
+    }
+
+    /// Events handed to gossip since the last call.
+    fn gossiped(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Ok(e) = self.gossip.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+}
+
+/// The same event (same body, same id) with another valid signature: Ed25519 with a nonce other
+/// than the deterministic one, as a non-deterministic signer (some HSMs) would produce.
+fn resigned(event: &Event, key: &SecretKey, nonce_seed: &[u8]) -> Event {
+    use curve25519_dalek::scalar::{clamp_integer, Scalar};
+    use curve25519_dalek::EdwardsPoint;
+    use sha2::{Digest, Sha512};
+    let wide = |d: &[u8]| {
+        let mut w = [0u8; 64];
+        w.copy_from_slice(d);
+        Scalar::from_bytes_mod_order_wide(&w)
+    };
+    let msg = event.body().signing_bytes().unwrap();
+    let h = Sha512::digest(key.to_seed());
+    let a = Scalar::from_bytes_mod_order(clamp_integer(h[..32].try_into().unwrap()));
+    let r = wide(&Sha512::digest(nonce_seed));
+    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let k = wide(
+        &Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(key.public().to_bytes())
+            .chain_update(&msg)
+            .finalize(),
+    );
+    let s = r + k * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(big_r.as_bytes());
+    sig[32..].copy_from_slice(s.as_bytes());
+    let json = event
+        .to_json()
+        .replacen(&event.sig().to_hex(), &hex::encode(sig), 1);
+    let again = Event::from_json(json.as_bytes()).unwrap();
+    again.verify_signature().unwrap();
+    assert_eq!(again.id(), event.id());
+    assert_ne!(again.sig(), event.sig());
+    again
+}
+
+/// `json` with the first hex digit of its signature changed: the same id, a signature that does
+/// not verify.
+fn flipped_sig(json: &str) -> String {
+    let mut v: Value = serde_json::from_str(json).unwrap();
+    let sig = v["sig"].as_str().unwrap().to_owned();
+    let flipped = if sig.starts_with('0') { "1" } else { "0" };
+    v["sig"] = Value::String(format!("{flipped}{}", &sig[1..]));
+    v.to_string()
+}
+
+/// One bad request body and what the API must answer.
+struct Case {
+    name: &'static str,
+    body: String,
+    status: u16,
+    code: &'static str,
+    /// Text the message must contain: the field it names.
+    field: &'static str,
+    /// Also sent as an item of a batch (it is a JSON value that fits in an array).
+    in_batch: bool,
+}
+
+fn case(
+    name: &'static str,
+    body: String,
+    status: u16,
+    code: &'static str,
+    field: &'static str,
+) -> Case {
+    Case {
+        name,
+        body,
+        status,
+        code,
+        field,
+        in_batch: true,
+    }
+}
+
+/// Every kind of bad submission, one row each. All are refused with a 4xx JSON error naming the
+/// field, alone and as batch items, and none writes anything.
 #[tokio::test]
 async fn bad_input_is_refused_with_a_json_error_and_nothing_is_written() {
-    let node = start("bad", 10_000).await;
+    let mut node = start("bad", 10_000).await;
     let addr = node.addr;
     let net = node.net.clone();
     let t = net.genesis.time + 1;
@@ -542,61 +678,93 @@ async fn bad_input_is_refused_with_a_json_error_and_nothing_is_written() {
     let other_chain = signed(&net, "shopfast", EventKind::Booked, t, |b| {
         b.chain = "tradelog-other".into();
     });
-    let future = signed(
-        &net,
-        "shopfast",
-        EventKind::Booked,
-        now_ms() + 11 * 60_000,
-        |_| {},
-    );
-    let bad_sig = {
-        let mut v: Value = serde_json::from_str(&good_json).unwrap();
-        let sig = v["sig"].as_str().unwrap().to_owned();
-        let flipped = if sig.starts_with('0') { "1" } else { "0" };
-        v["sig"] = Value::String(format!("{flipped}{}", &sig[1..]));
-        v.to_string()
-    };
+    let beyond_skew = now_ms() + MAX_CLOCK_SKEW_MS + 60_000;
+    let future = signed(&net, "shopfast", EventKind::Booked, beyond_skew, |_| {});
     let packed_without_container = {
         let e = signed(&net, "blue-anchor-lines", EventKind::Packed, t, |_| {});
         let mut v: Value = serde_json::from_str(&e.to_json()).unwrap();
         v["body"].as_object_mut().unwrap().remove("container");
         v.to_string()
     };
+    let located = signed(&net, "shopfast", EventKind::Booked, t, |b| {
+        b.location = Some("NLRTM".parse().unwrap());
+    })
+    .to_json();
+    let container = sample_container(77).to_string();
+    let bad_check_digit = {
+        let (head, last) = container.split_at(10);
+        let d = (last.parse::<u8>().unwrap() + 1) % 10;
+        format!("{head}{d}")
+    };
     let padded = format!("{good_json}{}", " ".repeat(33 * 1024));
 
-    let cases: Vec<(&str, String, u16, &str, Option<&str>)> = vec![
-        ("not JSON", "{\"body\":".into(), 400, "malformed", None),
-        ("empty body", String::new(), 400, "malformed", None),
-        ("an array", "[]".into(), 400, "malformed", None),
-        (
+    let mut cases = vec![
+        // Not JSON, or not an event object.
+        case("not JSON", "{\"body\":".into(), 400, "malformed", "body"),
+        case(
+            "broken literal",
+            "{\"body\": tru, \"sig\": 1}".into(),
+            400,
+            "malformed",
+            "body",
+        ),
+        case("an array", "[]".into(), 400, "malformed", "event: "),
+        case("a number", "42".into(), 400, "malformed", "event: "),
+        // Wrong types and shapes.
+        case(
             "time as a string",
             good_json.replacen(&format!("\"time\":{t}"), &format!("\"time\":\"{t}\""), 1),
             400,
             "malformed",
-            Some("body.time"),
+            "body.time",
         ),
-        (
+        case(
+            "refs as an object",
+            good_json.replacen("\"refs\":[]", "\"refs\":{}", 1),
+            400,
+            "malformed",
+            "body.refs",
+        ),
+        case(
+            "sig as a number",
+            good_json.replacen(
+                &format!("\"sig\":\"{}\"", good.sig().to_hex()),
+                "\"sig\":7",
+                1,
+            ),
+            400,
+            "malformed",
+            "sig",
+        ),
+        case(
+            "sig too short",
+            good_json.replacen(&good.sig().to_hex(), "abcd", 1),
+            400,
+            "malformed",
+            "sig",
+        ),
+        case(
             "kind unknown",
             good_json.replacen("\"booked\"", "\"teleported\"", 1),
             400,
             "malformed",
-            Some("body.kind"),
+            "body.kind",
         ),
-        (
+        case(
             "null member",
             good_json.replacen("\"refs\":[]", "\"refs\":[],\"location\":null", 1),
             400,
             "malformed",
-            Some("body.location"),
+            "body.location",
         ),
-        (
+        case(
             "unknown member",
             good_json.replacen("\"sig\":", "\"extra\":1,\"sig\":", 1),
             400,
             "malformed",
-            Some("extra"),
+            "extra",
         ),
-        (
+        case(
             "member twice",
             good_json.replacen(
                 "\"sig\":",
@@ -608,90 +776,171 @@ async fn bad_input_is_refused_with_a_json_error_and_nothing_is_written() {
             ),
             400,
             "malformed",
-            Some("duplicate field"),
+            "duplicate field",
         ),
-        (
-            "invalid UCR in the body",
+        // Identifiers of the wrong shape.
+        case(
+            "invalid UCR",
             good_json.replacen(sample_ucr(77).as_str(), "6cn-lower", 1),
             400,
             "malformed",
-            Some("body.ucr"),
+            "body.ucr",
         ),
-        ("over 32 KiB", padded, 413, "too_large", Some("32768")),
-        (
+        case(
+            "invalid container check digit",
+            good_json.replacen(&container, &bad_check_digit, 1),
+            400,
+            "malformed",
+            "body.container",
+        ),
+        case(
+            "invalid UN/LOCODE",
+            located.replacen("\"NLRTM\"", "\"NLRT0\"", 1),
+            400,
+            "malformed",
+            "body.location",
+        ),
+        // Size.
+        Case {
+            in_batch: false,
+            ..case("over 32 KiB", padded, 413, "too_large", "32768")
+        },
+        // Protocol rules.
+        case(
             "structural rule",
             packed_without_container,
             422,
             "invalid_event",
-            Some("body.container"),
+            "body.container",
         ),
-        (
+        case(
             "unknown key",
             unknown_key.to_json(),
             422,
             "unknown_issuer",
-            Some("body.issuer.key"),
+            "body.issuer.key",
         ),
-        (
+        case(
             "unknown organisation",
             unknown_org.to_json(),
             422,
             "unknown_issuer",
-            Some("body.issuer.org"),
+            "body.issuer.org",
         ),
-        (
-            "carrier releases",
+        case(
+            "wrong role: a carrier releases",
             carrier_releases.to_json(),
             422,
             "forbidden_kind",
-            Some("body.kind"),
+            "body.kind",
         ),
-        ("bad signature", bad_sig, 422, "bad_signature", Some("sig")),
-        (
+        case(
+            "bad signature",
+            flipped_sig(&good_json),
+            422,
+            "bad_signature",
+            "sig",
+        ),
+        case(
             "another chain",
             other_chain.to_json(),
             422,
             "wrong_chain",
-            Some("body.chain"),
+            "body.chain",
         ),
-        (
-            "11 minutes ahead",
+        case(
+            "a minute beyond the clock skew",
             future.to_json(),
             422,
             "future_time",
-            Some("body.time"),
+            "body.time",
         ),
     ];
-    for (name, body, status, code, mention) in cases {
-        let r = post(addr, "/v1/events", body.as_bytes()).await;
-        assert_eq!(r.status, status, "{name}: {}", r.text());
-        let message = r.error(status, code);
-        if let Some(m) = mention {
-            assert!(
-                message.contains(m),
-                "{name}: {message:?} should mention {m:?}"
-            );
-        }
-        assert_eq!(node.chain.mempool_len(), 0, "{name}: written");
-        if let Ok(e) = Event::from_json(body.as_bytes()) {
-            assert!(
-                node.chain.status(&e.id()).unwrap().is_none(),
-                "{name}: written"
-            );
+    // Root-level refusals that cannot be batch items.
+    for c in &mut cases {
+        if c.name == "not JSON" || c.name == "broken literal" {
+            c.in_batch = false;
         }
     }
-    for e in [
-        &unknown_key,
-        &unknown_org,
-        &carrier_releases,
-        &other_chain,
-        &future,
-        &good,
-    ] {
-        assert!(node.chain.status(&e.id()).unwrap().is_none());
+    cases.push(Case {
+        in_batch: false,
+        ..case("empty body", String::new(), 400, "malformed", "event: ")
+    });
+
+    let before = node.written();
+    for c in &cases {
+        let r = post(addr, "/v1/events", c.body.as_bytes()).await;
+        assert_eq!(r.status, c.status, "{}: {}", c.name, r.text());
+        let message = r.error(c.status, c.code);
+        assert!(
+            message.contains(c.field),
+            "{}: {message:?} should name {:?}",
+            c.name,
+            c.field
+        );
+        assert_eq!(node.written(), before, "{}: something was written", c.name);
+        assert!(node.gossiped().is_empty(), "{}: gossiped", c.name);
+        if let Ok(e) = Event::from_json(c.body.as_bytes()) {
+            assert!(node.chain.status(&e.id()).unwrap().is_none(), "{}", c.name);
+        }
     }
 
-    // A body over the limit without a Content-Length (chunked) is cut off while reading.
+    // The same rows as items of one batch, with one good event last: each refused item gets
+    // the same code, in order, and only the good event is admitted.
+    let batched: Vec<&Case> = cases.iter().filter(|c| c.in_batch).collect();
+    let mut items: Vec<String> = batched.iter().map(|c| c.body.clone()).collect();
+    items.push(good_json.clone());
+    let r = post(addr, "/v1/events/batch", &batch_json(&items)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let results = r.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), items.len());
+    for (c, res) in batched.iter().zip(&results) {
+        assert_eq!(res["error"]["code"], c.code, "{}: {res}", c.name);
+        let message = res["error"]["message"].as_str().unwrap();
+        assert!(message.contains(c.field), "{}: {message:?}", c.name);
+        assert!(res.get("status").is_none(), "{}", c.name);
+    }
+    assert_eq!(
+        results.last().unwrap(),
+        &json!({"id": good.id().to_hex(), "status": "pending"})
+    );
+    let after = node.written();
+    assert_eq!(
+        after,
+        Written {
+            mempool: 1,
+            accepted: before.accepted.map(|n| n + 1.0),
+            latencies: before.latencies + 1,
+            ..before.clone()
+        }
+    );
+    assert_eq!(node.gossiped(), vec![good.clone()]);
+
+    // Within the clock skew is fine.
+    let soon = signed(
+        &net,
+        "shopfast",
+        EventKind::Declared,
+        now_ms() + MAX_CLOCK_SKEW_MS - 60_000,
+        |_| {},
+    );
+    assert_eq!(
+        post(addr, "/v1/events", soon.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    assert_eq!(node.gossiped(), vec![soon]);
+
+    // Size bounds on the wire. A declared length over the limit is refused before the body is
+    // read (none is sent here); a chunked body over the limit is cut off while reading.
+    let before = node.written();
+    for (path, limit) in [("/v1/events", "32768"), ("/v1/events/batch", "16777216")] {
+        let raw =
+            format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 10000000000\r\n\r\n");
+        let message = send_raw(addr, raw.as_bytes()).await.error(413, "too_large");
+        assert!(message.contains(limit), "{message}");
+    }
     let chunk = " ".repeat(20_000);
     let mut raw = format!(
         "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -715,7 +964,7 @@ async fn bad_input_is_refused_with_a_json_error_and_nothing_is_written() {
     get(addr, &format!("/v1/events/{}", "A".repeat(64)))
         .await
         .error(400, "invalid_id");
-    get(addr, &format!("/v1/events/{}", good.id()))
+    get(addr, &format!("/v1/events/{}", future.id()))
         .await
         .error(404, "not_found");
     get(addr, "/v1/consistency")
@@ -733,41 +982,22 @@ async fn bad_input_is_refused_with_a_json_error_and_nothing_is_written() {
     let ok = get(addr, "/v1/consistency?first=0&second=0").await;
     assert_eq!(ok.status, 200, "{}", ok.text());
 
-    // A batch: each item independent, results in order, only the good ones admitted.
-    let second_good = signed(&net, "shopfast", EventKind::Declared, t + 5, |_| {});
-    let items = vec![
-        good_json.clone(),
-        "{\"body\": 1, \"sig\": 2}".to_owned(),
-        carrier_releases.to_json(),
-        second_good.to_json(),
-        good_json.clone(),
-        "42".to_owned(),
-        future.to_json(),
-    ];
-    let r = post(addr, "/v1/events/batch", &batch_json(&items)).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let results = r.json()["results"].as_array().unwrap().clone();
-    assert_eq!(results.len(), items.len());
-    let pending = |e: &Event| json!({"id": e.id().to_hex(), "status": "pending"});
-    assert_eq!(results[0], pending(&good));
-    assert_eq!(results[1]["error"]["code"], "malformed");
-    assert!(results[1].get("id").is_none());
-    assert_eq!(results[2]["error"]["code"], "forbidden_kind");
-    assert_eq!(results[2]["id"], carrier_releases.id().to_hex());
-    assert!(results[2].get("status").is_none());
-    assert_eq!(results[3], pending(&second_good));
-    assert_eq!(results[4], pending(&good));
-    assert_eq!(results[5]["error"]["code"], "malformed");
-    assert_eq!(results[6]["error"]["code"], "future_time");
-    assert_eq!(node.chain.mempool_len(), 2);
-    assert!(node.chain.status(&carrier_releases.id()).unwrap().is_none());
-    assert!(node.chain.status(&future.id()).unwrap().is_none());
-
-    // Refused batches: not an array, broken JSON, too many events, too many bytes.
+    // Refused batches: not an array, broken JSON, an item that breaks the array, too many
+    // events, too many bytes.
     post(addr, "/v1/events/batch", b"{}")
         .await
         .error(400, "malformed");
     post(addr, "/v1/events/batch", b"[{\"body\":")
+        .await
+        .error(400, "malformed");
+    post(
+        addr,
+        "/v1/events/batch",
+        format!("[{good_json},]").as_bytes(),
+    )
+    .await
+    .error(400, "malformed");
+    post(addr, "/v1/events/batch", b"")
         .await
         .error(400, "malformed");
     let many = batch_json(&vec!["1".to_owned(); 1001]);
@@ -779,8 +1009,355 @@ async fn bad_input_is_refused_with_a_json_error_and_nothing_is_written() {
     post(addr, "/v1/events/batch", huge.as_bytes())
         .await
         .error(413, "too_large");
-    assert_eq!(node.chain.mempool_len(), 2);
+    assert_eq!(node.written(), before);
+    assert!(node.gossiped().is_empty());
 
+    node.stop().await;
+}
+
+/// Resubmitting the same signed event is idempotent (200, its status, nothing else happens);
+/// the same id with other signature bytes is refused and changes nothing: 409 `duplicate` if
+/// that signature is valid too, 422 `bad_signature` if not. Alone and in a batch, pending and
+/// committed.
+#[tokio::test]
+async fn a_known_id_with_other_signature_bytes_is_refused_and_the_first_is_kept() {
+    let mut node = start("dup", 10_000).await;
+    let addr = node.addr;
+    let net = node.net.clone();
+    let event = signed(
+        &net,
+        "shopfast",
+        EventKind::Booked,
+        net.genesis.time + 1,
+        |_| {},
+    );
+    let other = resigned(&event, &net.org_keys["shopfast"], b"another nonce");
+    let forged = flipped_sig(&event.to_json());
+    let id = event.id().to_hex();
+
+    assert_eq!(
+        post(addr, "/v1/events", event.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    assert_eq!(node.gossiped(), vec![event.clone()]);
+    let before = node.written();
+
+    for (state, status_json) in [
+        ("pending", json!({"id": id, "status": "pending"})),
+        (
+            "committed at index 0",
+            json!({"id": id, "status": "committed", "index": 0}),
+        ),
+    ] {
+        if state.starts_with("committed") {
+            node.commit(event.body().time);
+        }
+        let before = node.written();
+        // The same bytes: the same answer every time.
+        for _ in 0..2 {
+            let r = post(addr, "/v1/events", event.to_json().as_bytes()).await;
+            assert_eq!((r.status, r.json()), (200, status_json.clone()), "{state}");
+        }
+        // Another valid signature of the same body.
+        let message = post(addr, "/v1/events", other.to_json().as_bytes())
+            .await
+            .error(409, "duplicate");
+        assert!(message.starts_with("sig: "), "{message}");
+        assert!(
+            message.contains(&id) && message.contains(state),
+            "{message}"
+        );
+        // A signature that does not verify, for a known id.
+        let message = post(addr, "/v1/events", forged.as_bytes())
+            .await
+            .error(422, "bad_signature");
+        assert!(message.starts_with("sig: "), "{message}");
+        // In a batch, each item is answered the same way.
+        let items = [event.to_json(), other.to_json(), forged.clone()];
+        let r = post(addr, "/v1/events/batch", &batch_json(&items)).await;
+        let results = r.json()["results"].as_array().unwrap().clone();
+        assert_eq!(results[0], status_json, "{state}");
+        assert_eq!(results[1]["id"], id);
+        assert_eq!(results[1]["error"]["code"], "duplicate");
+        assert_eq!(results[2]["id"], id);
+        assert_eq!(results[2]["error"]["code"], "bad_signature");
+        // Nothing changed; the ledger serves the first signature.
+        assert_eq!(node.written(), before, "{state}");
+        assert!(node.gossiped().is_empty(), "{state}");
+        let served = get(addr, &format!("/v1/events/{id}")).await.json();
+        assert_eq!(served["event"]["sig"], event.sig().to_hex(), "{state}");
+    }
+    // Only the first submission was ever admitted or counted.
+    assert_eq!(before.accepted, Some(1.0));
+    assert_eq!(
+        node.chain.store().block(1).unwrap().unwrap().events,
+        vec![event]
+    );
+    node.stop().await;
+}
+
+/// Every client address has its own token bucket, on every route; over it the answer is 429
+/// `rate_limited` with `Retry-After`, before any work is done.
+#[tokio::test]
+async fn each_client_is_rate_limited_with_429_and_retry_after() {
+    // One token per second, so the checks below run well within a refill even on a busy
+    // machine.
+    let limits = Limits {
+        rate_per_sec: 1,
+        burst: 3,
+        ..Limits::default()
+    };
+    let mut node = start_with("rate", 10_000, limits).await;
+    let addr = node.addr;
+    let event = signed(
+        &node.net,
+        "shopfast",
+        EventKind::Booked,
+        node.net.genesis.time + 1,
+        |_| {},
+    );
+    for _ in 0..3 {
+        assert_eq!(get(addr, "/health").await.status, 200);
+    }
+    let before = node.written();
+    let r = get(addr, "/health").await;
+    let message = r.error(429, "rate_limited");
+    assert!(
+        message.contains("127.0.0.1")
+            && message.contains("1 requests/s")
+            && message.contains("burst 3"),
+        "{message}"
+    );
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // Every route, and a refused submission admits nothing.
+    post(addr, "/v1/events", event.to_json().as_bytes())
+        .await
+        .error(429, "rate_limited");
+    post(addr, "/v1/events/batch", &batch_json(&[event.to_json()]))
+        .await
+        .error(429, "rate_limited");
+    get(addr, "/metrics").await.error(429, "rate_limited");
+    get(addr, "/v1/nowhere").await.error(429, "rate_limited");
+    assert_eq!(node.written(), before);
+    assert!(node.gossiped().is_empty());
+    assert!(node.chain.status(&event.id()).unwrap().is_none());
+
+    // Another client address has its own bucket.
+    let other: IpAddr = "127.0.0.2".parse().unwrap();
+    let r = send_raw_from(Some(other), addr, &raw_get(addr, "/health")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Tokens come back at the configured rate (one per second).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = post(addr, "/v1/events", event.to_json().as_bytes()).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    get(addr, "/health").await.error(429, "rate_limited");
+
+    let text = node.metrics.render();
+    assert_eq!(sample(&text, "tradelog_http_rate_limited_total"), Some(6.0));
+    node.stop().await;
+}
+
+/// Reads until the server closes the connection (or `limit` passes); returns what it sent and
+/// when it closed.
+async fn until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(started + limit),
+            stream.read(&mut buf),
+        )
+        .await
+        {
+            Err(_) => panic!("connection still open after {limit:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return (got, started.elapsed()),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Slow clients (slowloris) cannot hold a connection: headers must arrive within the header
+/// timeout, bodies within the body timeout, idle keep-alive connections are closed.
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    let limits = Limits {
+        header_timeout: Duration::from_millis(500),
+        body_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let node = start_with("slow", 10_000, limits).await;
+    let addr = node.addr;
+    let before = node.written();
+    let event = signed(
+        &node.net,
+        "shopfast",
+        EventKind::Booked,
+        node.net.genesis.time + 1,
+        |_| {},
+    );
+    let json = event.to_json();
+
+    // Headers dribbled one byte every 50 ms, never finished: closed, with no answer, although
+    // bytes keep coming.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let (mut rd, mut wr) = s.split();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nX-Slow: {}",
+        "a".repeat(1000)
+    );
+    let dribble = async {
+        for b in head.as_bytes() {
+            if wr.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let closed = async {
+        let mut buf = [0u8; 1024];
+        let started = Instant::now();
+        let mut got = Vec::new();
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => return (got, started.elapsed()),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    let (got, after) = tokio::select! {
+        r = closed => r,
+        () = dribble => panic!("50 s of dribbled headers were accepted"),
+    };
+    assert!(
+        !got.starts_with(b"HTTP/1.1 2"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(
+        after >= Duration::from_millis(400) && after < Duration::from_secs(5),
+        "{after:?}"
+    );
+    drop(s);
+
+    // A connection that sends nothing, and an idle keep-alive connection after an answer.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let (got, after) = until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(got.is_empty());
+    assert!(after >= Duration::from_millis(400), "{after:?}");
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let (got, _) = until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+
+    // A body that never finishes: 408 `timeout` after the body timeout, connection closed.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let partial = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{}",
+        json.len(),
+        &json[..20]
+    );
+    s.write_all(partial.as_bytes()).await.unwrap();
+    let (got, after) = until_closed(&mut s, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.contains("\"code\":\"timeout\"") && text.contains("body: "),
+        "{text}"
+    );
+    assert!(after >= Duration::from_millis(400), "{after:?}");
+
+    // A chunked body dribbled forever: the timeout is for the whole body, not per chunk.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let (mut rd, mut wr) = s.split();
+    wr.write_all(
+        format!("POST /v1/events/batch HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n[\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let dribble = async {
+        for _ in 0..500 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if wr.write_all(b"1\r\n \r\n").await.is_err() {
+                return;
+            }
+        }
+    };
+    let answered = async {
+        let mut buf = vec![0u8; 4096];
+        let n = rd.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let started = Instant::now();
+    let text = tokio::select! {
+        t = answered => t,
+        () = dribble => panic!("a body dribbled for 50 s was read"),
+    };
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(s);
+
+    assert_eq!(node.written(), before);
+    assert!(node.chain.status(&event.id()).unwrap().is_none());
+    node.stop().await;
+}
+
+/// At most `max_connections` are served at once; idle ones time out, so a waiting client is
+/// served after at most the header timeout.
+#[tokio::test]
+async fn open_connections_are_bounded() {
+    let limits = Limits {
+        max_connections: 2,
+        header_timeout: Duration::from_millis(800),
+        ..Limits::default()
+    };
+    let node = start_with("conns", 10_000, limits).await;
+    let addr = node.addr;
+    let idle1 = TcpStream::connect(addr).await.unwrap();
+    let idle2 = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(10), get(addr, "/health"))
+        .await
+        .expect("idle connections hold every connection slot");
+    assert_eq!(r.status, 200);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(500),
+        "served at once: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    drop((idle1, idle2));
+    node.stop().await;
+}
+
+/// Request headers are bounded (hyper's buffer, about 400 KiB): more is refused with 431.
+#[tokio::test]
+async fn oversized_headers_are_refused() {
+    let node = start("headers", 10_000).await;
+    let addr = node.addr;
+    let raw = format!(
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1 << 20)
+    );
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _ = s.write_all(raw.as_bytes()).await;
+    let (got, _) = until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(
+        got.starts_with(b"HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&got[..got.len().min(200)])
+    );
     node.stop().await;
 }
 

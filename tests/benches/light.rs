@@ -128,6 +128,13 @@ fn main() {
         chain: chain.clone(),
         metrics: Arc::new(Metrics::new()),
         accepted: None,
+        // The bench asks as fast as it can from one address: no rate limit.
+        limits: tradelog_node::api::Limits {
+            rate_per_sec: u32::MAX,
+            burst: u32::MAX,
+            ..Default::default()
+        },
+        trs: Default::default(),
     };
     rt.spawn(serve(listener, state, std::future::pending()));
 

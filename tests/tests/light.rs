@@ -479,6 +479,14 @@ fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
         "{e}"
     );
 
+    // The web explorer, in headless Chromium, shows the same route and the time-release table.
+    explorer(
+        &net.nodes[1].api,
+        ucr.as_str(),
+        &container.to_string(),
+        &dir,
+    );
+
     // The CLI against an honest node: provenance, head (state advances), audit, export.
     let honest = node0.as_str();
     let out = run(
@@ -560,4 +568,95 @@ fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
     .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does NOT verify"));
+}
+
+/// Chromium, if installed (CI installs Debian's package and sets TRADELOG_REQUIRE_CHROMIUM=1).
+fn chromium() -> Option<std::path::PathBuf> {
+    let found = [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("TRADELOG_REQUIRE_CHROMIUM").is_none(),
+            "TRADELOG_REQUIRE_CHROMIUM is set but no chromium binary was found"
+        );
+        eprintln!("SKIPPED the explorer check: no chromium (apt-get install chromium)");
+    }
+    found
+}
+
+fn headless(
+    browser: &std::path::Path,
+    dir: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let profile = dir.join(format!("chromium-profile-{}", args.len()));
+    std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=15000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Loads the explorer with a search in its address, checks the rendered page, and keeps a
+/// screenshot next to the test's data (`explorer.png`).
+fn explorer(api: &str, ucr: &str, container: &str, dir: &std::path::Path) {
+    let Some(browser) = chromium() else { return };
+    let url = format!("http://{api}/#q={ucr}");
+    let out = headless(&browser, dir, &["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(&format!("Consignment {ucr}")),
+        "no consignment view:\n{dom}"
+    );
+    assert!(
+        dom.contains("complete per the index"),
+        "no completeness mark:\n{dom}"
+    );
+    assert!(dom.contains("certified head #"), "no head:\n{dom}");
+    assert!(
+        dom.contains(&format!("movement of {container}")),
+        "no container movement:\n{dom}"
+    );
+    assert_eq!(
+        dom.matches("<tr class=\"move\"").count(),
+        1,
+        "one container movement in the route"
+    );
+    assert!(
+        dom.contains("NLRTM") || dom.contains("DEHAM"),
+        "no border post in the time-release table"
+    );
+    let shot = dir.join("explorer.png");
+    let out = headless(
+        &browser,
+        dir,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,1800",
+            &url,
+        ],
+    );
+    assert!(
+        shot.exists() && std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

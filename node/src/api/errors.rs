@@ -12,7 +12,9 @@
 //! | `bad_signature` | 422 | the signature does not verify |
 //! | `unknown_issuer`, `forbidden_kind`, `wrong_chain` | 422 | membership rules (section 8) |
 //! | `future_time` | 422 | `body.time` more than 10 minutes ahead of the node's clock |
-//! | `duplicate` | 409 | (not returned by submission, which is idempotent) |
+//! | `duplicate` | 409 | an event with this id is already recorded with other (valid) signature bytes; resubmitting the same bytes is idempotent, not an error |
+//! | `timeout` | 408 | the request body was not received within the body timeout |
+//! | `rate_limited` | 429 | the client is over its rate limit (`Retry-After` says when to retry) |
 //! | `storage`, `internal` | 500 | the node failed |
 //! | `mempool_full`, `no_certified_head` | 503 | retry later |
 
@@ -91,12 +93,13 @@ impl ApiError {
     }
 
     /// The error for an event that [`tradelog_protocol::Event::from_json`] refused; `json` is
-    /// the text it was given, used to name the member a serde error points at.
+    /// the text it was given, used to name the member a serde error points at (`event` when the
+    /// error is about the whole text: not JSON at all, not an object).
     pub fn event(err: EventError, json: &[u8]) -> ApiError {
         match err {
             EventError::Malformed(m) => ApiError::malformed(match locate(json, &m) {
                 Some(path) => format!("{path}: {m}"),
-                None => m,
+                None => format!("event: {m}"),
             }),
             other => ApiError::from(other),
         }
@@ -354,6 +357,8 @@ mod tests {
         );
         let array = refused("[]");
         assert_eq!(array.code, "malformed");
+        assert!(array.message.starts_with("event: "), "{}", array.message);
+        assert!(refused("").message.starts_with("event: "));
     }
 
     #[test]

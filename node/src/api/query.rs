@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use tradelog_protocol::route::{containers_named, MAX_ROUTE_CONTAINERS, ROUTE_VERSION};
 use tradelog_protocol::{
     Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, RouteBundle, Subject,
-    Ucr,
+    Ucr, UnLocode,
 };
 
 use super::errors::ApiError;
 use super::submit::StatusJson;
 use super::{blocking, json, truncate, ApiState};
 use crate::store::Store;
+use crate::trs::TrsReport;
 
 /// The path parameter, or 400 with `code`.
 fn path_param(
@@ -248,6 +249,63 @@ pub(super) async fn block(
             ApiError::not_found(format!("height: no block {height} on this node"))
         })?;
         Ok(json(StatusCode::OK, &block))
+    })
+    .await?
+}
+
+/// Query of `GET /v1/reports/time-release`.
+#[derive(Debug, Deserialize)]
+pub(super) struct TrsQuery {
+    border_post: Option<String>,
+    period: Option<String>,
+}
+
+/// The time-release report at the certified head, optionally for one border post and month.
+pub(super) fn time_release_report(
+    state: &ApiState,
+    border_post: Option<&UnLocode>,
+    period: Option<&str>,
+) -> Result<TrsReport, ApiError> {
+    let upto = state.chain.certified().map_or(0, |(h, _)| h.log_size);
+    let mut trs = crate::chain::lock(&state.trs);
+    trs.refresh(state.chain.store(), upto)?;
+    Ok(trs.report(border_post, period))
+}
+
+/// `GET /v1/reports/time-release?border_post=NLRTM&period=2026-03`.
+pub(super) async fn time_release(
+    State(state): State<ApiState>,
+    q: Result<Query<TrsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) =
+        q.map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text()))?;
+    let post: Option<UnLocode> = q
+        .border_post
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_border_post",
+                format!("border_post: {e}"),
+            )
+        })?;
+    if let Some(m) = &q.period {
+        let ok = m.len() == 7
+            && m.as_bytes()[4] == b'-'
+            && m.char_indices().all(|(i, c)| i == 4 || c.is_ascii_digit());
+        if !ok {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_period",
+                format!("period: {:?} is not a month YYYY-MM", truncate(m)),
+            ));
+        }
+    }
+    blocking(move || {
+        let report = time_release_report(&state, post.as_ref(), q.period.as_deref())?;
+        Ok(json(StatusCode::OK, &report))
     })
     .await?
 }

@@ -48,23 +48,57 @@ struct Refused {
 }
 
 /// Parses and submits one event; a new one is timed for the latency metric and handed to gossip.
+///
+/// Resubmitting the exact event (same id, same signature bytes) is idempotent: the answer is its
+/// status. The same id with other signature bytes is refused, and nothing changes: 422
+/// `bad_signature` if that signature does not verify, 409 `duplicate` if it does (Ed25519 as
+/// signed by tradelog clients is deterministic, so only another signer implementation or a
+/// re-keyed HSM produces it); the ledger keeps the first signature, which
+/// `GET /v1/events/{id}` returns.
 fn submit_one(state: &ApiState, json: &[u8]) -> Result<Submitted, Refused> {
     let event = Event::from_json(json).map_err(|e| Refused {
         id: None,
         error: ApiError::event(e, json),
     })?;
     let id = event.id();
-    let copy = state.accepted.as_ref().map(|_| event.clone());
-    let submitted = state.chain.submit(event, now_ms()).map_err(|e| Refused {
+    let refused = |error: ApiError| Refused {
         id: Some(id),
-        error: ApiError::from(e),
-    })?;
+        error,
+    };
+    let submitted = state
+        .chain
+        .submit(event.clone(), now_ms())
+        .map_err(|e| refused(ApiError::from(e)))?;
     if submitted.new {
         state.metrics.submitted(id, Instant::now());
-        if let (Some(tx), Some(event)) = (&state.accepted, copy) {
+        if let Some(tx) = &state.accepted {
             if tx.send(event).is_err() {
                 tracing::debug!(%id, "gossip is not running; event accepted locally only");
             }
+        }
+        return Ok(submitted);
+    }
+    let recorded = state
+        .chain
+        .status(&id)
+        .map_err(|e| refused(ApiError::from(e)))?;
+    if let Some((status, known)) = recorded {
+        if known.sig() != event.sig() {
+            event
+                .verify_signature()
+                .map_err(|e| refused(ApiError::from(e)))?;
+            let status = match status {
+                EventStatus::Committed { index } => format!("committed at index {index}"),
+                EventStatus::Pending => "pending".to_owned(),
+            };
+            return Err(refused(ApiError::new(
+                StatusCode::CONFLICT,
+                "duplicate",
+                format!(
+                    "sig: event {id} is already recorded ({status}) with another signature; \
+                     the ledger keeps the first (GET /v1/events/{id})"
+                ),
+            )));
         }
     }
     Ok(submitted)
@@ -75,7 +109,7 @@ pub(super) async fn submit(
     State(state): State<ApiState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let body = read_body(req, MAX_EVENT_JSON_BYTES).await?;
+    let body = read_body(req, MAX_EVENT_JSON_BYTES, state.limits.body_timeout).await?;
     let submitted = blocking(move || submit_one(&state, &body))
         .await?
         .map_err(|r| r.error)?;
@@ -108,7 +142,7 @@ pub(super) async fn submit_batch(
     State(state): State<ApiState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let body = read_body(req, MAX_BATCH_BYTES).await?;
+    let body = read_body(req, MAX_BATCH_BYTES, state.limits.body_timeout).await?;
     let results = blocking(move || {
         let items = batch::split_array(&body, MAX_BATCH_EVENTS)?;
         let results: Vec<BatchItem> = items

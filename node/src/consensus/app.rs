@@ -490,7 +490,9 @@ impl App {
     }
 }
 
-fn decode_block(bytes: &[u8]) -> Option<Block> {
+/// Decodes a block as carried by proposal parts and sync (public for the fuzz targets).
+#[doc(hidden)]
+pub fn decode_block(bytes: &[u8]) -> Option<Block> {
     if bytes.len() > MAX_BLOCK_BYTES {
         return None;
     }
