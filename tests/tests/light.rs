@@ -507,6 +507,49 @@ fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
     assert!(text.contains("(movement of"), "{text}");
     let out = run(
         "tradelog",
+        &["report", "time-release", "--node", honest, "--genesis", g],
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(
+            "CHECKED: every figure recomputed from the verified provenance of 2 consignments"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("NLRTM") && text.contains("DEHAM"), "{text}");
+    for (query, code) in [
+        ("period=2026-1", "invalid_period"),
+        ("border_post=zz", "invalid_border_post"),
+    ] {
+        let (status, body) = http(
+            &net.nodes[0].api,
+            "GET",
+            &format!("/v1/reports/time-release?{query}"),
+            None,
+        )
+        .unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{v}"
+        );
+    }
+    let (_, metrics) = http(&net.nodes[0].api, "GET", "/metrics", None).unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains("tradelog_time_release_seconds{border_post=\"NLRTM\"")
+            && metrics.contains("tradelog_time_release_consignments{"),
+        "{metrics}"
+    );
+    let out = run(
+        "tradelog",
         &["head", "--node", honest, "--genesis", g, "--state", s],
     )
     .unwrap();
