@@ -5,7 +5,8 @@
 //! test can watch both sides of a cut. A cut moves data links to a second bridge; healing moves
 //! them back. Stories: a 2|2 split commits nothing on either side and forks nothing, then heals
 //! and resumes; one isolated validator of four leaves the other three committing, then catches
-//! up. Needs root (`ip netns`), as CI has; without it the test says so and fails.
+//! up. Needs root (`ip netns`), as CI has (it sets TRADELOG_REQUIRE_NETNS=1 so that a missing
+//! capability fails there); elsewhere, without root, the test says it was skipped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Child, Command, Stdio};
@@ -220,6 +221,10 @@ fn split_brain_commits_nothing_and_heals_and_a_lone_validator_cannot_stop_the_re
     let n = 4;
     let topo = match Topology::setup(n) {
         Ok(t) => t,
+        Err(e) if std::env::var_os("TRADELOG_REQUIRE_NETNS").is_none() => {
+            eprintln!("SKIPPED: network namespaces unavailable (needs root; CI sets TRADELOG_REQUIRE_NETNS=1): {e}");
+            return;
+        }
         Err(e) => panic!("network namespaces unavailable (this test needs root): {e}"),
     };
     let opts = DevnetOptions {
