@@ -15,6 +15,7 @@
 
 pub mod batch;
 pub mod errors;
+mod evidence;
 pub mod limit;
 mod query;
 mod submit;
@@ -138,6 +139,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/consistency", get(consistency))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/reports/time-release", get(time_release))
+        .route(
+            "/v1/evidence",
+            post(evidence::submit_evidence)
+                .get(evidence::list_evidence)
+                .layer(DefaultBodyLimit::max(evidence::MAX_EVIDENCE_BYTES)),
+        )
         .route("/", get(explorer))
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
@@ -417,7 +424,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 14] = [
+    const ROUTES: [(&str, &str); 16] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -428,6 +435,8 @@ mod tests {
         ("get", "/v1/consistency"),
         ("get", "/v1/blocks/{height}"),
         ("get", "/v1/reports/time-release"),
+        ("post", "/v1/evidence"),
+        ("get", "/v1/evidence"),
         ("get", "/"),
         ("get", "/health"),
         ("get", "/metrics"),

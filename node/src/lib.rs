@@ -16,6 +16,7 @@ pub mod config;
 pub mod consensus;
 pub mod demo;
 pub mod devnet;
+pub mod evidence;
 pub mod gossip;
 pub mod mempool;
 pub mod metrics;

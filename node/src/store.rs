@@ -380,3 +380,36 @@ pub fn check_genesis(store: &SledStore, genesis: &Genesis) -> Result<(), StoreEr
         )),
     }
 }
+
+/// Most evidence records kept (each is bounded by the API's body limit).
+pub const MAX_EVIDENCE: usize = 10_000;
+
+impl SledStore {
+    /// Stores an evidence record under its id (idempotent); false if it was already there.
+    /// Refuses past [`MAX_EVIDENCE`] records.
+    pub fn put_evidence(&self, id: &Hash, record: &[u8]) -> Result<bool, StoreError> {
+        let tree = self.db.open_tree("evidence")?;
+        if tree.contains_key(id.as_bytes())? {
+            return Ok(false);
+        }
+        if tree.len() >= MAX_EVIDENCE {
+            return Err(corrupt(
+                id.as_bytes(),
+                format!("evidence store is full ({MAX_EVIDENCE} records)"),
+            ));
+        }
+        tree.insert(id.as_bytes(), record)?;
+        tree.flush()?;
+        Ok(true)
+    }
+
+    /// Every stored evidence record, in id order.
+    pub fn evidence(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tree = self.db.open_tree("evidence")?;
+        let mut out = Vec::new();
+        for item in tree.iter() {
+            out.push(item?.1.to_vec());
+        }
+        Ok(out)
+    }
+}

@@ -22,6 +22,7 @@
 pub mod bundle;
 pub mod disclosure;
 pub mod event;
+pub mod evidence;
 pub mod hash;
 pub mod head;
 pub mod ids;

@@ -461,6 +461,70 @@ fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
         evidence["fork"]["served"]["head"]["log_root"],
         forged.head.log_root.to_string()
     );
+    // Equivocation evidence: a second head certified at the height of a real one, in the same
+    // round, by three validators: the ones that signed both are proven equivocators; the node
+    // verifies the evidence, stores it and serves it.
+    let conflicting = {
+        let mut other = newer.head.clone();
+        other.log_root = Hash::of(&[b"a conflicting block"]);
+        let keys: Vec<_> = sample.validator_keys.iter().collect();
+        let certificate = Certificate::sign(&other, newer.certificate.round, &keys[..3]);
+        serde_json::json!({"conflicting_commits": {
+            "first": newer.head, "first_certificate": newer.certificate,
+            "second": other, "second_certificate": certificate}})
+    };
+    let body = serde_json::to_vec(&conflicting).unwrap();
+    let api0 = &net.nodes[0].api;
+    let (status, resp) = http(api0, "POST", "/v1/evidence", Some(&body)).unwrap();
+    let record: Value = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(status, 201, "{record}");
+    let signed_real: Vec<String> = newer
+        .certificate
+        .signatures
+        .iter()
+        .map(|s| s.validator.to_hex())
+        .filter(|k| {
+            sample.validator_keys[..3]
+                .iter()
+                .any(|v| v.public().to_hex() == *k)
+        })
+        .collect();
+    let mut equivocators: Vec<String> = record["equivocators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    equivocators.sort();
+    let mut expected = signed_real.clone();
+    expected.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(equivocators, expected, "{record}");
+    let (status, _) = http(api0, "POST", "/v1/evidence", Some(&body)).unwrap();
+    assert_eq!(status, 200, "known evidence is idempotent");
+    let (_, listed) = http(api0, "GET", "/v1/evidence", None).unwrap();
+    let listed: Value = serde_json::from_slice(&listed).unwrap();
+    assert_eq!(listed["evidence"][0]["id"], record["id"]);
+    let mut nothing = conflicting.clone();
+    nothing["conflicting_commits"]["second"] = serde_json::json!(newer.head);
+    nothing["conflicting_commits"]["second_certificate"] = serde_json::json!(newer.certificate);
+    for (bad, status, code) in [
+        (
+            serde_json::to_vec(&nothing).unwrap(),
+            422,
+            "invalid_evidence",
+        ),
+        (b"{\"double_sign\": 1}".to_vec(), 400, "malformed_evidence"),
+    ] {
+        let (s, resp) = http(api0, "POST", "/v1/evidence", Some(&bad)).unwrap();
+        let v: Value = serde_json::from_slice(&resp).unwrap();
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{v}"
+        );
+    }
+
     // A certificate signed by only two validators is not a quorum.
     let mut weak = forged.clone();
     weak.certificate.signatures.truncate(2);

@@ -1,0 +1,79 @@
+//! `POST /v1/evidence` (verify and keep misbehaviour evidence) and `GET /v1/evidence`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::errors::ApiError;
+use super::{blocking, json, ApiState};
+use crate::evidence::{self, Evidence};
+
+/// Largest evidence body (two heads and certificates of up to 256 signatures each).
+pub const MAX_EVIDENCE_BYTES: usize = 256 * 1024;
+
+/// `POST /v1/evidence`: 201 with the record if new, 200 if already known, 422 if it proves
+/// nothing.
+pub(super) async fn submit_evidence(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if body.len() > MAX_EVIDENCE_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "body: {} bytes, the limit is {MAX_EVIDENCE_BYTES}",
+                body.len()
+            ),
+        ));
+    }
+    let evidence: Evidence = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_evidence",
+            format!(
+                "body: {e} (expected {{\"double_sign\": ...}} or {{\"conflicting_commits\": ...}})"
+            ),
+        )
+    })?;
+    blocking(move || {
+        let record =
+            evidence::verify(evidence, state.chain.genesis(), "submitted").map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_evidence",
+                    format!("evidence: {e}"),
+                )
+            })?;
+        let new = evidence::store(state.chain.store(), &record)?;
+        if new {
+            tracing::warn!(
+                height = record.height,
+                equivocators = record.equivocators.len(),
+                "misbehaviour evidence stored"
+            );
+        }
+        Ok(json(
+            if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            &record,
+        ))
+    })
+    .await?
+}
+
+/// `GET /v1/evidence`: every stored record.
+pub(super) async fn list_evidence(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    blocking(move || {
+        let records = evidence::list(state.chain.store())?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "evidence": records }),
+        ))
+    })
+    .await?
+}
