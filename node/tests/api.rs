@@ -1276,6 +1276,22 @@ async fn slow_clients_are_cut_off() {
     );
     assert!(after >= Duration::from_millis(400), "{after:?}");
 
+    // A route that reads no body (GET) does not wait for one either: answered, then closed.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 100000\r\n\r\n0123")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (got, after) = until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(after < Duration::from_millis(400), "held {after:?}");
+
     // A chunked body dribbled forever: the timeout is for the whole body, not per chunk.
     let mut s = TcpStream::connect(addr).await.unwrap();
     let (mut rd, mut wr) = s.split();
