@@ -4,4 +4,4 @@
 # Usage: scripts/faults-long.sh [CYCLES] (CRASH_SEED=... to replay a run; the seed is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CRASH_CYCLES="${1:-25}" cargo test --release -p tradelog-tests --test faults -- --nocapture
+CRASH_CYCLES="${1:-25}" cargo test -p tradelog-tests --test faults -- --nocapture
