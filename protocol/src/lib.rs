@@ -40,6 +40,6 @@ pub use head::{Certificate, Head, Validator, ValidatorSet};
 pub use ids::{ContainerId, OrgId, Ucr, UnLocode};
 pub use index::{Index, IndexEntry, IndexProof, Subject};
 pub use keys::{PublicKey, SecretKey, Signature};
-pub use ledger::{Ledger, LedgerError, LedgerState};
+pub use ledger::{Ledger, LedgerError, LedgerState, Preview};
 pub use merkle::{ConsistencyProof, InclusionProof, MerkleLog};
 pub use roles::{Genesis, Membership, Organisation, Role};
