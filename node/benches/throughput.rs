@@ -26,6 +26,22 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
+/// User + system CPU seconds of a process so far (Linux `/proc/<pid>/stat`, fields 14 and 15,
+/// in clock ticks of 1/100 s); 0 where unavailable.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // rest starts at field 3 (state): utime is field 14, stime field 15.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -62,29 +78,17 @@ fn main() {
     let sig_rate = sample.len() as f64 / start.elapsed().as_secs_f64();
 
     // 3. The devnet (release binary): 4 validators, and the observer with OBSERVER set.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let st = std::process::Command::new(cargo)
-        .current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "tradelog-node",
-            "--bin",
-            "tradelog-node",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    // The release binary cargo builds with this bench (same invocation, same features: a
+    // nested `cargo build` here would rebuild the dependency graph with other features).
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_tradelog-node"));
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or(root.join("target"));
-    let exe = target.join("release").join("tradelog-node");
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .unwrap()
+                .join("target")
+        });
     let opts = DevnetOptions {
         dir: target.join("bench-devnet"),
         api_base: 19100,
@@ -179,6 +183,8 @@ fn main() {
     let height = serde_json::from_slice::<serde_json::Value>(&head).unwrap()["head"]["height"]
         .as_u64()
         .unwrap_or(0);
+    // CPU time of the node processes over the whole run (user + system), from /proc.
+    let node_cpu: f64 = children.iter().map(|c| cpu_seconds(c.id())).sum();
     for c in &mut children {
         let _ = c.kill();
         let _ = c.wait();
@@ -213,6 +219,10 @@ fn main() {
     println!(
         "  ratio                  {:.2} of one core's signature limit",
         rate / sig_rate
+    );
+    println!(
+        "  node CPU               {node_cpu:.1} s in all ({:.0} us per committed event, all nodes)",
+        node_cpu * 1e6 / total as f64
     );
     println!(
         "  log roots agree        {}",

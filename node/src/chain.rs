@@ -5,11 +5,13 @@
 //! then publish the new certified head, then drop its events from the mempool. A failed write
 //! is returned as an error and the caller stops the node.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tradelog_protocol::ledger::{Known, LedgerError, MAX_CLOCK_SKEW_MS};
 use tradelog_protocol::{
-    Certificate, ConsistencyProof, Event, EventId, Genesis, Head, LedgerState, ProofBundle, Subject,
+    Certificate, ConsistencyProof, Event, EventId, Genesis, Hash, Head, LedgerState, Preview,
+    ProofBundle, Signature, Subject,
 };
 
 use crate::mempool::{Inserted, Mempool, MempoolFull};
@@ -98,7 +100,15 @@ pub struct Chain {
     state: RwLock<LedgerState>,
     certified: RwLock<Option<(Head, Certificate)>>,
     mempool: Mutex<Mempool>,
+    /// Wakes [`Chain::events_pending`] when an event enters the mempool.
+    arrivals: tokio::sync::Notify,
+    /// Blocks this node built or validated, by head hash, with the index they produce: commit
+    /// reuses it instead of indexing the block's events again.
+    previews: Mutex<HashMap<Hash, Preview>>,
 }
+
+/// Most block previews kept (one per proposal seen at the current height).
+const MAX_PREVIEWS: usize = 16;
 
 /// This node's clock: milliseconds since 1970 (0 if the clock is before 1970).
 pub fn now_ms() -> u64 {
@@ -140,6 +150,8 @@ impl Chain {
             state: RwLock::new(state),
             certified: RwLock::new(certified),
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
+            arrivals: tokio::sync::Notify::new(),
+            previews: Mutex::new(HashMap::new()),
         };
         Ok((Arc::new(chain), recovery))
     }
@@ -185,6 +197,9 @@ impl Chain {
         }
         read(&self.state).check_event(&event, &|_: &EventId| false)?;
         let new = lock(&self.mempool).insert(event)? == Inserted::New;
+        if new {
+            self.arrivals.notify_waiters();
+        }
         Ok(Submitted {
             id,
             status: EventStatus::Pending,
@@ -223,8 +238,8 @@ impl Chain {
             chain: self,
             pending: &pending,
         };
-        let head = match state.preview_block(&events, time, &known) {
-            Ok(head) => head,
+        let preview = match state.preview(&events, time, &known) {
+            Ok(preview) => preview,
             Err(_) => {
                 // Keep only the events that pass on their own (membership may have changed).
                 let (ok, bad): (Vec<Event>, Vec<Event>) = events
@@ -232,12 +247,14 @@ impl Chain {
                     .partition(|e| state.check_event(e, &known).is_ok());
                 dropped.extend(bad.iter().map(Event::id));
                 events = ok;
-                state.preview_block(&events, time, &known).ok()?
+                state.preview(&events, time, &known).ok()?
             }
         };
         drop(pending);
         drop(state);
         lock(&self.mempool).remove(dropped.iter());
+        let head = preview.head().clone();
+        self.keep_preview(preview);
         Some(Block { head, events })
     }
 
@@ -251,8 +268,8 @@ impl Chain {
                 block.head.height
             ));
         }
-        let head = state
-            .preview_block(
+        let preview = state
+            .preview(
                 &block.events,
                 block.head.time,
                 &Pending {
@@ -261,14 +278,33 @@ impl Chain {
                 },
             )
             .map_err(|e| e.to_string())?;
-        if head != block.head {
+        if preview.head() != &block.head {
             return Err(format!(
                 "block head {} differs from the recomputed head {}",
                 block.head.hash(),
-                head.hash()
+                preview.head().hash()
             ));
         }
+        drop(state);
+        self.keep_preview(preview);
+        // Events whose signatures this validation just checked join the mempool (room
+        // permitting), so their gossip copies, arriving later, are not verified again; they
+        // leave it with the block that commits them.
+        let mut pending = lock(&self.mempool);
+        for e in &block.events {
+            if !pending.contains(&e.id()) && pending.insert(e.clone()).is_err() {
+                break;
+            }
+        }
         Ok(())
+    }
+
+    fn keep_preview(&self, preview: Preview) {
+        let mut previews = lock(&self.previews);
+        if previews.len() >= MAX_PREVIEWS {
+            previews.clear();
+        }
+        previews.insert(preview.head().hash(), preview);
     }
 
     /// Persists and applies a decided block with its certificate.
@@ -280,7 +316,13 @@ impl Chain {
             events: block.events.clone(),
         };
         self.store.commit(&committed)?;
-        let (head, _) = state.append_checked(&block.events, block.head.time);
+        let preview = lock(&self.previews).remove(&block.head.hash());
+        let (head, _) = match preview.and_then(|p| state.apply_preview(&block.events, p)) {
+            Some(applied) => applied,
+            None => state.append_checked(&block.events, block.head.time),
+        };
+        // Previews of this height's other proposals can no longer apply.
+        lock(&self.previews).retain(|_, p| p.head().height > head.height);
         if head != block.head {
             return Err(StoreError::Corrupt {
                 key: format!("block {}", block.head.height),
@@ -313,6 +355,25 @@ impl Chain {
     /// Pending events.
     pub fn mempool_len(&self) -> usize {
         lock(&self.mempool).len()
+    }
+
+    /// Resolves once the mempool holds an event (at once if it already does).
+    pub async fn events_pending(&self) {
+        loop {
+            let notified = self.arrivals.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so an event admitted in between still wakes us.
+            notified.as_mut().enable();
+            if self.mempool_len() > 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The pending event with this id and exactly this signature, if any.
+    pub fn pending_exact(&self, id: &EventId, sig: &Signature) -> Option<Event> {
+        lock(&self.mempool).get_exact(id, sig)
     }
 
     /// The proof bundle of a subject against the latest certified head.

@@ -2,6 +2,7 @@
 //! the [`codec::TradelogCodec`] for network, sync and WAL, and the [`app::App`] loop.
 
 pub mod app;
+pub mod block;
 pub mod codec;
 pub mod context;
 

@@ -59,6 +59,11 @@ impl Mempool {
         self.by_id.get(id).cloned()
     }
 
+    /// The pending event with this id and exactly this signature.
+    pub fn get_exact(&self, id: &EventId, sig: &tradelog_protocol::Signature) -> Option<Event> {
+        self.by_id.get(id).filter(|e| e.sig() == sig).cloned()
+    }
+
     /// True if this exact event (same id and same signature) is pending.
     pub fn contains_exact(&self, event: &Event) -> bool {
         self.by_id

@@ -60,3 +60,70 @@ fn a_block_with_a_forged_signature_is_refused_even_if_its_twin_is_pending() {
     assert_eq!(chain.height(), 1);
     assert_eq!(chain.mempool_len(), 0);
 }
+
+#[test]
+fn commit_applies_the_decided_block_whichever_proposals_were_validated() {
+    let net = SampleNetwork::new(4).unwrap();
+    let chain = open("previews", &net);
+    let events = consignment_route(&net, 2, net.genesis.time).unwrap();
+    let time = events.iter().map(|e| e.body().time).max().unwrap();
+    for e in &events[..5] {
+        chain.submit(e.clone(), time + 1).unwrap();
+    }
+    // Two proposals for height 1: this node's own, and another with other events.
+    let own = chain.propose(100, time).unwrap();
+    let other = unchecked_block(&net, events[5..9].to_vec(), time);
+    chain.validate(&other).unwrap();
+    chain.validate(&own).unwrap();
+    // The other proposal's events were verified by its validation: they are pending now.
+    assert_eq!(chain.mempool_len(), 9);
+    let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    chain
+        .commit(&other, Certificate::sign(&other.head, 0, &keys))
+        .unwrap();
+    assert_eq!(chain.certified().unwrap().0, other.head);
+    // The next block builds on the decided one, and agrees with a plain replay of both.
+    let next = chain.propose(100, time + 1).unwrap();
+    assert_eq!(next.head.prev, other.head.hash());
+    assert_eq!(next.events.len(), 5);
+    chain
+        .commit(&next, Certificate::sign(&next.head, 0, &keys))
+        .unwrap();
+    let mut replay = LedgerState::new(&net.genesis);
+    replay
+        .apply_block(&other.events, time, &|_: &tradelog_protocol::EventId| false)
+        .unwrap();
+    let (head, _) = replay
+        .apply_block(&next.events, time + 1, &|_: &tradelog_protocol::EventId| {
+            false
+        })
+        .unwrap();
+    assert_eq!(chain.certified().unwrap().0, head);
+    assert_eq!(chain.mempool_len(), 0);
+}
+
+#[tokio::test]
+async fn events_pending_waits_for_the_first_admitted_event() {
+    let net = SampleNetwork::new(4).unwrap();
+    let chain = open("pending", &net);
+    let events = consignment_route(&net, 3, net.genesis.time).unwrap();
+    let waiter = tokio::spawn({
+        let chain = chain.clone();
+        async move { chain.events_pending().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!waiter.is_finished(), "woke with an empty mempool");
+    let submitter = chain.clone();
+    let e = events[0].clone();
+    tokio::task::spawn_blocking(move || submitter.submit(e, u64::MAX / 2).unwrap())
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        .await
+        .expect("not woken by the admitted event")
+        .unwrap();
+    // With an event pending it resolves at once.
+    tokio::time::timeout(std::time::Duration::from_secs(1), chain.events_pending())
+        .await
+        .unwrap();
+}

@@ -47,17 +47,17 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         head,
         events: route.clone(),
     };
-    let block_json = serde_json::to_vec(&block).unwrap();
-    out.push(("block_json", "route".into(), block_json.clone()));
+    let block_bytes = tradelog_node::consensus::block::encode(&block).unwrap();
+    out.push(("block_bytes", "route".into(), block_bytes.clone()));
     let empty_head = ledger.append_block(Vec::new(), time + 1).unwrap();
     let empty = Block {
         head: empty_head,
         events: Vec::new(),
     };
     out.push((
-        "block_json",
+        "block_bytes",
         "empty".into(),
-        serde_json::to_vec(&empty).unwrap(),
+        tradelog_node::consensus::block::encode(&empty).unwrap(),
     ));
 
     // Gossip messages and batch bodies: arrays of signed events.
@@ -113,8 +113,11 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     put(
         0,
         "part-data",
-        Codec::<ProposalPart>::encode(&codec, &ProposalPart::Data(Bytes::from(block_json.clone())))
-            .unwrap(),
+        Codec::<ProposalPart>::encode(
+            &codec,
+            &ProposalPart::Data(Bytes::from(block_bytes.clone())),
+        )
+        .unwrap(),
     );
     put(
         0,
@@ -155,7 +158,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let stream = StreamMessage::new(
         StreamId::new(Bytes::from_static(b"h1r0")),
         1,
-        StreamContent::Data(ProposalPart::Data(Bytes::from(block_json))),
+        StreamContent::Data(ProposalPart::Data(Bytes::from(block_bytes))),
     );
     put(
         3,
@@ -190,7 +193,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
 fn every_seed_decodes_with_its_target_decoder() {
     let seeds = seeds();
     for target in [
-        "block_json",
+        "block_bytes",
         "gossip_message",
         "batch_split",
         "config_toml",
@@ -200,7 +203,7 @@ fn every_seed_decodes_with_its_target_decoder() {
     }
     for (target, name, bytes) in &seeds {
         let ok = match *target {
-            "block_json" => decode_block(bytes).is_some(),
+            "block_bytes" => decode_block(bytes).is_some(),
             "gossip_message" => decode_gossip(bytes)
                 .map(|items| items.iter().all(Result::is_ok))
                 .unwrap_or(false),

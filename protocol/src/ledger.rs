@@ -77,6 +77,21 @@ pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
         .chain(b.container.iter().map(|c| Subject::Container(c.clone())))
 }
 
+/// A block's effect computed by [`LedgerState::preview`]: its head and the subject index
+/// after it (a copy-on-write index, so keeping it costs only the nodes the block changed).
+#[derive(Debug, Clone)]
+pub struct Preview {
+    head: Head,
+    index: Index,
+}
+
+impl Preview {
+    /// The head the block produces.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+}
+
 /// The consensus-relevant state: membership, validators, the Merkle log, the subject index and
 /// the last head. Events themselves live elsewhere (a store, or [`Ledger`]).
 #[derive(Debug, Clone)]
@@ -192,13 +207,61 @@ impl LedgerState {
         time: u64,
         known: &impl Known,
     ) -> Result<Head, LedgerError> {
+        self.preview(events, time, known).map(|p| p.head)
+    }
+
+    /// Like [`LedgerState::preview_block`], but also keeps the subject index the block
+    /// produces, so [`LedgerState::apply_preview`] can commit the block without indexing its
+    /// events a second time.
+    pub fn preview(
+        &mut self,
+        events: &[Event],
+        time: u64,
+        known: &impl Known,
+    ) -> Result<Preview, LedgerError> {
         self.check_block(events, time, known)?;
         let (size, index, head) = (self.log.size(), self.index.clone(), self.head.clone());
         let (next, _) = self.append_checked(events, time);
+        let after = std::mem::replace(&mut self.index, index);
         self.log.truncate(size);
-        self.index = index;
         self.head = head;
-        Ok(next)
+        Ok(Preview {
+            head: next,
+            index: after,
+        })
+    }
+
+    /// Appends the events of a block previewed on this same state (same previous head) and
+    /// returns the new head and each event's log position. Returns `None`, with the state
+    /// unchanged, if the preview does not follow the current head or the events do not give
+    /// the previewed log root (so the previewed index cannot belong to other events).
+    pub fn apply_preview(
+        &mut self,
+        events: &[Event],
+        preview: Preview,
+    ) -> Option<(Head, Vec<u64>)> {
+        let prev = self.head.as_ref().map_or(self.genesis_hash, Head::hash);
+        let height = self.head.as_ref().map_or(1, |h| h.height + 1);
+        let size = self.log.size();
+        if preview.head.prev != prev
+            || preview.head.height != height
+            || preview.head.log_size != size + events.len() as u64
+        {
+            return None;
+        }
+        let positions: Vec<u64> = events
+            .iter()
+            .map(|e| self.log.push(leaf_hash(&e.leaf_data())))
+            .collect();
+        if self.log.root() != preview.head.log_root
+            || preview.index.root() != preview.head.index_root
+        {
+            self.log.truncate(size);
+            return None;
+        }
+        self.index = preview.index;
+        self.head = Some(preview.head.clone());
+        Some((preview.head, positions))
     }
 
     /// The last head, if any block was applied.
@@ -353,5 +416,43 @@ impl Ledger {
             .map(|&i| Some((i, self.events.get(i as usize)?.clone())))
             .collect::<Option<Vec<_>>>()?;
         self.state.bundle(subject, events, certificate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{consignment_route, SampleNetwork};
+
+    fn none(_: &EventId) -> bool {
+        false
+    }
+
+    #[test]
+    fn apply_preview_equals_append_and_refuses_a_stale_or_foreign_preview() {
+        let net = SampleNetwork::new(4).unwrap();
+        let route = consignment_route(&net, 1, 1_767_225_600_000).unwrap();
+        let t = route.iter().map(|e| e.body().time).max().unwrap();
+        let mut by_append = LedgerState::new(&net.genesis);
+        let mut by_preview = LedgerState::new(&net.genesis);
+        by_append.apply_block(&route[..5], t, &none).unwrap();
+        let p = by_preview.preview(&route[..5], t, &none).unwrap();
+        let (head, positions) = by_preview.apply_preview(&route[..5], p.clone()).unwrap();
+        assert_eq!(Some(&head), by_append.head());
+        assert_eq!(positions, (0..5).collect::<Vec<u64>>());
+        assert_eq!(by_preview.index().root(), by_append.index().root());
+        assert_eq!(by_preview.log().root(), by_append.log().root());
+        // The same preview again no longer follows the head: refused, state unchanged.
+        assert!(by_preview.apply_preview(&route[..5], p).is_none());
+        assert_eq!(by_preview.head(), Some(&head));
+        // A preview applied with other events (same count) is refused, state unchanged.
+        let p = by_preview.preview(&route[5..8], t, &none).unwrap();
+        assert!(by_preview.apply_preview(&route[8..11], p).is_none());
+        assert_eq!(by_preview.head(), Some(&head));
+        assert_eq!(by_preview.log().size(), 5);
+        let p = by_preview.preview(&route[5..8], t, &none).unwrap();
+        let (next, _) = by_preview.apply_preview(&route[5..8], p).unwrap();
+        let (expected, _) = by_append.apply_block(&route[5..8], t, &none).unwrap();
+        assert_eq!(next, expected);
     }
 }

@@ -45,7 +45,7 @@ pub use head::{Certificate, Head, Validator, ValidatorSet};
 pub use ids::{ContainerId, OrgId, Ucr, UnLocode};
 pub use index::{Index, IndexEntry, IndexProof, Subject};
 pub use keys::{PublicKey, SecretKey, Signature};
-pub use ledger::{Ledger, LedgerError, LedgerState};
+pub use ledger::{Ledger, LedgerError, LedgerState, Preview};
 pub use merkle::{ConsistencyProof, InclusionProof, MerkleLog};
 pub use roles::{Genesis, Membership, Organisation, Role};
 pub use route::{Route, RouteBundle, RouteError};

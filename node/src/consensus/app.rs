@@ -3,6 +3,7 @@
 //! and serves and ingests decided blocks for catch-up (value sync).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use tradelog_protocol::head::CommitSig;
 use tradelog_protocol::{Certificate, Hash, PublicKey, Signature};
 
+use super::block;
 use super::codec::{MAX_BLOCK_BYTES, MAX_CHUNK};
 use super::context::{round_u32, Address, Ctx, Height, ProposalPart, ValidatorSet, Value, ValueId};
 use crate::chain::{lock, now_ms, Block, Chain};
@@ -29,14 +31,22 @@ use crate::store::Store;
 const CHUNK: usize = 256 * 1024;
 /// Most incomplete proposal streams kept at once.
 const MAX_STREAMS: usize = 64;
+/// With `empty_blocks = false`, how long an idle node waits for events before it starts the
+/// next height anyway. A node starts a height when its mempool holds an event or a peer's
+/// proposal for that height arrives, so events gossiped to any validator get the network going
+/// without it. It is a safety net for what gossip cannot fix: a node holding events that its
+/// peers never received (their consensus votes for a height they have not started are queued,
+/// not acted on), and a ledger head whose time should not stay still forever.
+pub const IDLE_HEARTBEAT: Duration = Duration::from_secs(30);
 
 /// How the app builds blocks.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// Most events in a block.
     pub max_block_events: usize,
-    /// Propose a block with no events as soon as asked (otherwise wait for events until the
-    /// propose timeout nearly expires, then propose an empty heartbeat block).
+    /// Start every height at once, and propose a block even with no events. Otherwise an idle
+    /// node waits for events (or a peer's proposal, or [`IDLE_HEARTBEAT`]) before it starts the
+    /// next height.
     pub empty_blocks: bool,
     /// Consensus timeouts.
     pub timeouts: LinearTimeouts,
@@ -110,6 +120,10 @@ pub struct App {
     own: OwnParts,
     streams: HashMap<(PeerId, Bytes), Stream>,
     future: HashMap<u64, Vec<(ProposedValue<Ctx>, Block)>>,
+    /// Highest height of a complete proposal from its proposer, and a wake-up when it grows.
+    proposed: Arc<(AtomicU64, tokio::sync::Notify)>,
+    /// Highest height this node decided through value sync (it is catching up).
+    synced: u64,
 }
 
 impl App {
@@ -133,6 +147,8 @@ impl App {
             own: Arc::default(),
             streams: HashMap::new(),
             future: HashMap::new(),
+            proposed: Arc::default(),
+            synced: 0,
         }
     }
 
@@ -175,10 +191,10 @@ impl App {
             AppMsg::GetValue {
                 height,
                 round,
-                timeout,
                 reply,
+                ..
             } => {
-                self.get_value(height, round, timeout, reply, channels.network.clone());
+                self.get_value(height, round, reply, channels.network.clone());
             }
             AppMsg::ExtendVote { reply, .. } => {
                 let _ = reply.send(None);
@@ -222,7 +238,21 @@ impl App {
                 certificate, reply, ..
             } => {
                 let next = Height(certificate.height.0 + 1);
-                let _ = reply.send(Next::Start(next, self.params()));
+                let params = self.params();
+                if self.config.empty_blocks || certificate.height.0 <= self.synced {
+                    // Configured to, or catching up: the next height is already waiting.
+                    let _ = reply.send(Next::Start(next, params));
+                } else {
+                    let (chain, proposed) = (self.chain.clone(), self.proposed.clone());
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            () = chain.events_pending() => {}
+                            () = proposal_at(&proposed, next.0) => {}
+                            () = tokio::time::sleep(IDLE_HEARTBEAT) => {}
+                        }
+                        let _ = reply.send(Next::Start(next, params));
+                    });
+                }
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let _ = reply.send(self.decided_values(range.start().0, range.end().0));
@@ -234,7 +264,7 @@ impl App {
                 value_bytes,
                 reply,
             } => {
-                let outcome = match decode_block(&value_bytes) {
+                let outcome = match self.decode_block(&value_bytes) {
                     Some(block) if block.head.height == height.0 => {
                         let pv = ProposedValue {
                             height,
@@ -246,7 +276,11 @@ impl App {
                             },
                             validity: Validity::Valid,
                         };
-                        SyncedValueOutcome::Verdict(self.check(pv, &block))
+                        let pv = self.check(pv, &block);
+                        if pv.validity == Validity::Valid && height.0 == self.chain.height() + 1 {
+                            self.synced = height.0;
+                        }
+                        SyncedValueOutcome::Verdict(pv)
                     }
                     _ => SyncedValueOutcome::PeerFault,
                 };
@@ -279,7 +313,6 @@ impl App {
         &self,
         height: Height,
         round: Round,
-        timeout: Duration,
         reply: tokio::sync::oneshot::Sender<LocallyProposedValue<Ctx>>,
         net: tokio::sync::mpsc::Sender<NetworkMsg<Ctx>>,
     ) {
@@ -289,7 +322,6 @@ impl App {
         let config = self.config.clone();
         let Some(proposer) = self.address else { return };
         tokio::spawn(async move {
-            let started = Instant::now();
             // The same value for the same (height, round), also after a restart.
             let block = match chain.store().proposal(height.0, round_u32(round)) {
                 Ok(Some(b)) => Some(b),
@@ -298,13 +330,6 @@ impl App {
             let block = match block {
                 Some(b) => b,
                 None => {
-                    let wait = timeout.mul_f32(0.7);
-                    while !config.empty_blocks
-                        && chain.mempool_len() == 0
-                        && started.elapsed() < wait
-                    {
-                        tokio::time::sleep(Duration::from_millis(2)).await;
-                    }
                     let prev = chain.certified().map_or(0, |(h, _)| h.time);
                     let Some(b) = chain.propose(config.max_block_events, now_ms().max(prev)) else {
                         tracing::error!(height = height.0, "cannot build a block");
@@ -320,7 +345,13 @@ impl App {
             let value = Value {
                 id: ValueId(block.head.hash().0),
             };
-            let bytes = serde_json::to_vec(&block).unwrap_or_default();
+            let bytes = match block::encode(&block) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(height = height.0, error = %e, "cannot encode own block");
+                    return;
+                }
+            };
             lock(&blocks).insert(value.id, block);
             let _ = reply.send(LocallyProposedValue::new(height, round, value));
             let mut sid = height.0.to_be_bytes().to_vec();
@@ -409,7 +440,7 @@ impl App {
                 bytes.extend_from_slice(&d);
             }
         }
-        let block = decode_block(&bytes)?;
+        let block = self.decode_block(&bytes)?;
         let expected = self
             .ctx
             .select_proposer(&self.validators, height, round)
@@ -431,6 +462,10 @@ impl App {
             },
             validity: Validity::Valid,
         };
+        let (seen, wake) = &*self.proposed;
+        if seen.fetch_max(height.0, Ordering::SeqCst) < height.0 {
+            wake.notify_waiters();
+        }
         let next = self.chain.height() + 1;
         if height.0 > next {
             self.future.entry(height.0).or_default().push((pv, block));
@@ -481,7 +516,7 @@ impl App {
                 head: b.head,
                 events: b.events,
             };
-            let Ok(bytes) = serde_json::to_vec(&block) else {
+            let Ok(bytes) = block::encode(&block) else {
                 break;
             };
             out.push(RawDecidedValue::new(Bytes::from(bytes), cert));
@@ -490,11 +525,38 @@ impl App {
     }
 }
 
-/// Decodes a block as carried by proposal parts and sync (public for the fuzz targets).
+/// Decodes block bytes as carried by proposal parts and sync, with no mempool to borrow from
+/// (public for the fuzz targets).
 #[doc(hidden)]
 pub fn decode_block(bytes: &[u8]) -> Option<Block> {
     if bytes.len() > MAX_BLOCK_BYTES {
         return None;
     }
-    serde_json::from_slice(bytes).ok()
+    block::decode(bytes, |_, _| None).ok()
+}
+
+impl App {
+    /// Decodes block bytes from a peer, taking events this node holds from its mempool.
+    fn decode_block(&self, bytes: &[u8]) -> Option<Block> {
+        if bytes.len() > MAX_BLOCK_BYTES {
+            return None;
+        }
+        block::decode(bytes, |id, sig| self.chain.pending_exact(id, sig))
+            .map_err(|e| tracing::warn!(error = %e, "undecodable block"))
+            .ok()
+    }
+}
+
+/// Resolves once a proposal for `height` (or a later one) has arrived.
+async fn proposal_at(proposed: &(AtomicU64, tokio::sync::Notify), height: u64) {
+    let (seen, wake) = proposed;
+    loop {
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if seen.load(Ordering::SeqCst) >= height {
+            return;
+        }
+        notified.await;
+    }
 }
