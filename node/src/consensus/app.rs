@@ -230,15 +230,32 @@ impl App {
             AppMsg::Decided {
                 certificate, reply, ..
             } => {
-                let result = self.decided(&certificate);
-                let _ = reply.send(());
-                result?;
+                let known = lock(&self.blocks).contains_key(&certificate.value_id);
+                if known {
+                    let result = self.decided(&certificate);
+                    let _ = reply.send(());
+                    result?;
+                } else {
+                    // Decided from votes replayed or received without the block (a restart in
+                    // the middle of a height): not committed here; Finalized restarts the
+                    // height and value sync fetches the block with its certificate from peers.
+                    let _ = reply.send(());
+                    tracing::warn!(
+                        height = certificate.height.0,
+                        block = %certificate.value_id,
+                        "decided a block this node does not hold; restarting the height to fetch it from peers"
+                    );
+                }
             }
             AppMsg::Finalized {
                 certificate, reply, ..
             } => {
                 let next = Height(certificate.height.0 + 1);
                 let params = self.params();
+                if self.chain.height() < certificate.height.0 {
+                    let _ = reply.send(Next::Restart(certificate.height, params));
+                    return Ok(());
+                }
                 if self.config.empty_blocks || certificate.height.0 <= self.synced {
                     // Configured to, or catching up: the next height is already waiting.
                     let _ = reply.send(Next::Start(next, params));
