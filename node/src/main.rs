@@ -244,7 +244,15 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
                 "try:\n  curl http://{}/v1/head\n  curl http://{}/v1/consignments/{ucr}",
                 first.api, first.api
             );
-            println!("explorer: not yet (issue 6); metrics at http://{}/metrics, OpenAPI at http://{}/openapi.json", first.api, first.api);
+            println!(
+                "explorer: http://{}/#q={ucr}  (metrics at http://{}/metrics, OpenAPI at http://{}/openapi.json)",
+                first.api, first.api, first.api
+            );
+            println!(
+                "verify: cargo run --release -p tradelog-client -- provenance {ucr} --node http://{} --genesis {}",
+                first.api,
+                first.dir.join("genesis.json").display()
+            );
         }
         Ok(())
     })();
