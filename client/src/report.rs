@@ -103,19 +103,8 @@ pub fn time_release(
     let mut verified_rows = Vec::with_capacity(rows.len());
     let mut checked = 0;
     for (i, row) in rows.iter().enumerate() {
-        let ucr: Ucr = row["ucr"]
-            .as_str()
-            .ok_or_else(|| malformed(format!("rows[{i}].ucr: not a string")))?
-            .parse()
-            .map_err(|e| malformed(format!("rows[{i}].ucr: {e}")))?;
-        let route = client.provenance(&ucr)?;
+        let (ucr, events) = verified_events(client, row, &format!("rows[{i}]"))?;
         checked += 1;
-        let events: Vec<_> = route
-            .consignment
-            .events
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
         match measure(&ucr, &events) {
             Ok(mine) => {
                 let mine_json =
@@ -133,19 +122,8 @@ pub fn time_release(
         }
     }
     for (i, ex) in excluded.iter().enumerate() {
-        let ucr: Ucr = ex["ucr"]
-            .as_str()
-            .ok_or_else(|| malformed(format!("excluded[{i}].ucr: not a string")))?
-            .parse()
-            .map_err(|e| malformed(format!("excluded[{i}].ucr: {e}")))?;
-        let route = client.provenance(&ucr)?;
+        let (ucr, events) = verified_events(client, ex, &format!("excluded[{i}]"))?;
         checked += 1;
-        let events: Vec<_> = route
-            .consignment
-            .events
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
         let mut mine = serde_json::json!({"ucr": ucr});
         match measure(&ucr, &events) {
             Ok(_) => {
@@ -173,6 +151,27 @@ pub fn time_release(
         json,
         consignments: checked,
     })
+}
+
+/// The UCR named by `entry["ucr"]` and its own events, as verified by the light client.
+fn verified_events(
+    client: &mut LightClient,
+    entry: &Value,
+    at: &str,
+) -> Result<(Ucr, Vec<tradelog_protocol::Event>), ReportError> {
+    let ucr: Ucr = entry["ucr"]
+        .as_str()
+        .ok_or_else(|| malformed(format!("{at}.ucr: not a string")))?
+        .parse()
+        .map_err(|e| malformed(format!("{at}.ucr: {e}")))?;
+    let route = client.provenance(&ucr)?;
+    let events = route
+        .consignment
+        .events
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    Ok((ucr, events))
 }
 
 fn hours(ms: &Value) -> String {
