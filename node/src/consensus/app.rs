@@ -15,14 +15,18 @@ use malachitebft_app_channel::app::types::core::{
     LinearTimeouts, Round, Validity,
 };
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
-use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId, ProposedValue};
+use malachitebft_app_channel::app::types::{
+    LocallyProposedValue, MisbehaviorEvidence, PeerId, ProposedValue,
+};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use tradelog_protocol::head::CommitSig;
 use tradelog_protocol::{Certificate, Hash, PublicKey, Signature};
 
 use super::block;
 use super::codec::{MAX_BLOCK_BYTES, MAX_CHUNK};
-use super::context::{round_u32, Address, Ctx, Height, ProposalPart, ValidatorSet, Value, ValueId};
+use super::context::{
+    round_u32, Address, Ctx, Height, ProposalPart, ValidatorSet, Value, ValueId, Vote,
+};
 use crate::chain::{lock, now_ms, Block, Chain};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -248,8 +252,12 @@ impl App {
                 }
             }
             AppMsg::Finalized {
-                certificate, reply, ..
+                certificate,
+                reply,
+                evidence,
+                ..
             } => {
+                self.record_evidence(&evidence);
                 let next = Height(certificate.height.0 + 1);
                 let params = self.params();
                 if self.chain.height() < certificate.height.0 {
@@ -492,6 +500,34 @@ impl App {
             return None;
         }
         Some(self.check(pv, &block))
+    }
+
+    /// Keeps every double vote the engine saw since the last decision as verified evidence.
+    fn record_evidence(&self, evidence: &MisbehaviorEvidence<Ctx>) {
+        for (addr, pairs) in evidence.votes.iter() {
+            for (a, b) in pairs {
+                let (Some(first), Some(second)) = (Vote::to_evidence(a), Vote::to_evidence(b))
+                else {
+                    continue;
+                };
+                let found = crate::evidence::Evidence::DoubleSign(
+                    tradelog_protocol::evidence::DoubleSign { first, second },
+                );
+                match crate::evidence::verify(found, self.chain.genesis(), "consensus") {
+                    Ok(record) => match crate::evidence::store(self.chain.store(), &record) {
+                        Ok(_) => tracing::warn!(
+                            height = record.height,
+                            validator = %addr,
+                            "equivocation: double vote stored as evidence"
+                        ),
+                        Err(e) => tracing::error!(error = %e, "cannot store evidence"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "engine reported a double vote that does not verify")
+                    }
+                }
+            }
+        }
     }
 
     fn decided(&mut self, cert: &CommitCertificate<Ctx>) -> Result<(), String> {

@@ -265,6 +265,26 @@ fn value_hash(v: &NilOrVal<ValueId>) -> Hash {
 }
 
 impl Vote {
+    /// A signed vote as verifiable evidence (PROTOCOL.md section 7a); `None` if the voter is not
+    /// a valid key.
+    pub fn to_evidence(
+        signed: &SignedMessage<Ctx, Vote>,
+    ) -> Option<tradelog_protocol::evidence::SignedVote> {
+        use tradelog_protocol::evidence::VoteKind;
+        let v = &signed.message;
+        Some(tradelog_protocol::evidence::SignedVote {
+            kind: match v.typ {
+                VoteType::Prevote => VoteKind::Prevote,
+                VoteType::Precommit => VoteKind::Precommit,
+            },
+            height: v.height.0,
+            round: round_u32(v.round),
+            value: value_hash(&v.value),
+            validator: tradelog_protocol::PublicKey::from_bytes(&v.validator.0).ok()?,
+            sig: tradelog_protocol::Signature::from_bytes(&signed.signature.0),
+        })
+    }
+
     /// The signed bytes (PROTOCOL.md section 7): the protocol precommit message, or the prevote
     /// message; a nil vote names 32 zero bytes.
     pub fn sign_bytes(&self, chain: &str) -> Vec<u8> {
