@@ -93,10 +93,15 @@ pub struct ConsensusConfig {
     /// Most events per block. Default: 5000.
     #[serde(default = "default_max_block_events")]
     pub max_block_events: usize,
-    /// Propose empty blocks at once when there is nothing to commit. Default: false (the
-    /// proposer waits for events until its propose timeout is nearly over).
+    /// Start every height at once and propose empty blocks when there is nothing to commit.
+    /// Default: false (an idle node starts the next height only when an event is pending, a
+    /// peer's proposal for it arrives, or `empty_block_interval_ms` passes).
     #[serde(default)]
     pub empty_blocks: bool,
+    /// With `empty_blocks = false`, the longest an idle node waits before it starts the next
+    /// height anyway (a liveness safety net; the block may be empty), ms. Default: 30000.
+    #[serde(default = "default_empty_block_interval_ms")]
+    pub empty_block_interval_ms: u64,
     /// How often peers announce their tip for catch-up, ms. Default: 2000.
     #[serde(default = "default_sync_ms")]
     pub sync_interval_ms: u64,
@@ -165,6 +170,9 @@ fn default_max_block_events() -> usize {
 fn default_sync_ms() -> u64 {
     2000
 }
+fn default_empty_block_interval_ms() -> u64 {
+    30_000
+}
 fn default_gossip_listen() -> String {
     "/ip4/127.0.0.1/tcp/28000".into()
 }
@@ -196,6 +204,7 @@ impl Default for ConsensusConfig {
             max_block_events: default_max_block_events(),
             empty_blocks: false,
             sync_interval_ms: default_sync_ms(),
+            empty_block_interval_ms: default_empty_block_interval_ms(),
         }
     }
 }
@@ -293,6 +302,10 @@ impl Config {
             ("api.header_timeout_ms", api.header_timeout_ms),
             ("api.body_timeout_ms", api.body_timeout_ms),
             ("api.max_connections", api.max_connections as u64),
+            (
+                "consensus.empty_block_interval_ms",
+                self.consensus.empty_block_interval_ms,
+            ),
         ] {
             if value == 0 {
                 return Err(format!("{field}: must be at least 1"));
@@ -369,8 +382,10 @@ propose_timeout_ms = {pt}
 vote_timeout_ms = {vt}
 # Most events per block.
 max_block_events = {mb}
-# Propose empty blocks at once when idle (false: wait for events, heartbeat when the propose timeout nearly ends).
+# Start every height at once, proposing empty blocks when idle (false: wait for events, a peer's
+# proposal, or empty_block_interval_ms).
 empty_blocks = {eb}
+empty_block_interval_ms = {ei}
 # How often peers announce their tip for catch-up, ms.
 sync_interval_ms = {si}
 
@@ -398,6 +413,7 @@ mempool_capacity = {mc}
             vt = self.consensus.vote_timeout_ms,
             mb = self.consensus.max_block_events,
             eb = self.consensus.empty_blocks,
+            ei = self.consensus.empty_block_interval_ms,
             si = self.consensus.sync_interval_ms,
             gl = quote(&self.gossip.listen),
             gp = list(&self.gossip.peers),

@@ -175,6 +175,9 @@ pub async fn run(
         app: AppConfig {
             max_block_events: config.consensus.max_block_events,
             empty_blocks: config.consensus.empty_blocks,
+            idle_heartbeat: std::time::Duration::from_millis(
+                config.consensus.empty_block_interval_ms,
+            ),
             timeouts: timeouts(
                 config.consensus.propose_timeout_ms,
                 config.consensus.vote_timeout_ms,

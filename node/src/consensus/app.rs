@@ -35,8 +35,8 @@ use crate::store::Store;
 const CHUNK: usize = 256 * 1024;
 /// Most incomplete proposal streams kept at once.
 const MAX_STREAMS: usize = 64;
-/// With `empty_blocks = false`, how long an idle node waits for events before it starts the
-/// next height anyway. A node starts a height when its mempool holds an event or a peer's
+/// With `empty_blocks = false`, the default of how long an idle node waits for events before it
+/// starts the next height anyway (`[consensus] empty_block_interval_ms`). A node starts a height when its mempool holds an event or a peer's
 /// proposal for that height arrives, so events gossiped to any validator get the network going
 /// without it. It is a safety net for what gossip cannot fix: a node holding events that its
 /// peers never received (their consensus votes for a height they have not started are queued,
@@ -49,9 +49,11 @@ pub struct AppConfig {
     /// Most events in a block.
     pub max_block_events: usize,
     /// Start every height at once, and propose a block even with no events. Otherwise an idle
-    /// node waits for events (or a peer's proposal, or [`IDLE_HEARTBEAT`]) before it starts the
+    /// node waits for events (or a peer's proposal, or `idle_heartbeat`) before it starts the
     /// next height.
     pub empty_blocks: bool,
+    /// The longest an idle node waits (default [`IDLE_HEARTBEAT`]).
+    pub idle_heartbeat: Duration,
     /// Consensus timeouts.
     pub timeouts: LinearTimeouts,
 }
@@ -269,11 +271,12 @@ impl App {
                     let _ = reply.send(Next::Start(next, params));
                 } else {
                     let (chain, proposed) = (self.chain.clone(), self.proposed.clone());
+                    let heartbeat = self.config.idle_heartbeat;
                     tokio::spawn(async move {
                         tokio::select! {
                             () = chain.events_pending() => {}
                             () = proposal_at(&proposed, next.0) => {}
-                            () = tokio::time::sleep(IDLE_HEARTBEAT) => {}
+                            () = tokio::time::sleep(heartbeat) => {}
                         }
                         let _ = reply.send(Next::Start(next, params));
                     });
