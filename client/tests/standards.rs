@@ -11,9 +11,8 @@ use tradelog_client::standards::epcis::{self, EpcisOptions};
 use tradelog_client::standards::export::to_epcis;
 use tradelog_client::standards::{ImportError, ImportTarget, MAX_DOCUMENT_BYTES};
 use tradelog_protocol::event::{DigestAlg, EventBody, Issuer};
-use tradelog_protocol::route::{containers_named, ROUTE_VERSION};
 use tradelog_protocol::sample::{consignment_route, dev_key, sample_ucr, SampleNetwork};
-use tradelog_protocol::{Certificate, Event, Ledger, Route, RouteBundle, Subject};
+use tradelog_protocol::{Certificate, Event, Ledger, Route};
 
 const UCR: &str = "6CN913000042-SF000042";
 
@@ -583,24 +582,11 @@ fn sample_route() -> Route {
     let head = ledger.head().unwrap().clone();
     let keys: Vec<_> = net.validator_keys.iter().take(3).collect();
     let certificate = Certificate::sign(&head, 0, &keys);
-    let bundle = ledger
-        .bundle(&Subject::Consignment(sample_ucr(1)), certificate.clone())
-        .unwrap();
-    let containers = containers_named(bundle.events.iter().map(|pe| &pe.event))
-        .into_iter()
-        .map(|c| {
-            ledger
-                .bundle(&Subject::Container(c), certificate.clone())
-                .unwrap()
-        })
-        .collect();
-    RouteBundle {
-        version: ROUTE_VERSION,
-        consignment: bundle,
-        containers,
-    }
-    .verify(&net.genesis)
-    .unwrap()
+    ledger
+        .route_bundle(&sample_ucr(1), certificate)
+        .unwrap()
+        .verify(&net.genesis)
+        .unwrap()
 }
 
 #[test]

@@ -5,11 +5,10 @@
 //! transshipment while the consignment was in it (inside the route).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use tradelog_protocol::route::{containers_named, ROUTE_VERSION};
 use tradelog_protocol::sample::{
     self, consignment_route, sample_container, sample_ucr, SampleNetwork,
 };
-use tradelog_protocol::{Certificate, EventKind, Ledger, RouteBundle, Subject};
+use tradelog_protocol::{Certificate, EventKind, Ledger};
 
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| ".".into());
@@ -47,22 +46,8 @@ fn main() {
     let head = ledger.head().unwrap().clone();
     let keys: Vec<_> = net.validator_keys.iter().take(3).collect();
     let certificate = Certificate::sign(&head, 0, &keys);
-    let bundle = ledger
-        .bundle(&Subject::Consignment(sample_ucr(1)), certificate.clone())
-        .unwrap();
-    let containers = containers_named(bundle.events.iter().map(|pe| &pe.event))
-        .into_iter()
-        .map(|c| {
-            ledger
-                .bundle(&Subject::Container(c), certificate.clone())
-                .unwrap()
-        })
-        .collect();
-    let route = RouteBundle {
-        version: ROUTE_VERSION,
-        consignment: bundle.clone(),
-        containers,
-    };
+    let route = ledger.route_bundle(&sample_ucr(1), certificate).unwrap();
+    let bundle = &route.consignment;
     let verified = route.verify(&net.genesis).unwrap();
     assert_eq!(verified.timeline.len(), bundle.events.len() + 1);
     let write = |name: &str, json: String| std::fs::write(format!("{dir}/{name}"), json).unwrap();

@@ -10,9 +10,11 @@ use crate::bundle::{ProofBundle, ProvenEvent, BUNDLE_VERSION};
 use crate::event::{Event, EventError, EventId};
 use crate::hash::Hash;
 use crate::head::{Certificate, Head, ValidatorSet};
+use crate::ids::Ucr;
 use crate::index::{Index, Subject};
 use crate::merkle::{leaf_hash, MerkleLog};
 use crate::roles::{AuthError, Genesis, Membership};
+use crate::route::{containers_named, RouteBundle, ROUTE_VERSION};
 
 /// How far an event's time may lie after its block's time (10 minutes).
 pub const MAX_CLOCK_SKEW_MS: u64 = 600_000;
@@ -416,6 +418,22 @@ impl Ledger {
             .map(|&i| Some((i, self.events.get(i as usize)?.clone())))
             .collect::<Option<Vec<_>>>()?;
         self.state.bundle(subject, events, certificate)
+    }
+
+    /// The route bundle of a consignment (PROTOCOL.md 9b) against the latest head: its bundle
+    /// and the bundles of the containers its events name, all certified by `certificate`.
+    /// `None` before the first block.
+    pub fn route_bundle(&self, ucr: &Ucr, certificate: Certificate) -> Option<RouteBundle> {
+        let consignment = self.bundle(&Subject::Consignment(ucr.clone()), certificate.clone())?;
+        let containers = containers_named(consignment.events.iter().map(|pe| &pe.event))
+            .into_iter()
+            .map(|c| self.bundle(&Subject::Container(c), certificate.clone()))
+            .collect::<Option<Vec<_>>>()?;
+        Some(RouteBundle {
+            version: ROUTE_VERSION,
+            consignment,
+            containers,
+        })
     }
 }
 

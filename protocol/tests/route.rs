@@ -3,7 +3,7 @@
 //! the route, and every lie about the containers is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use tradelog_protocol::route::{containers_named, RouteError, Source, ROUTE_VERSION};
+use tradelog_protocol::route::{RouteError, Source};
 use tradelog_protocol::sample::{self, sample_container, sample_ucr, SampleNetwork};
 use tradelog_protocol::{
     Certificate, ContainerId, Event, EventKind, Ledger, RouteBundle, Subject, Ucr,
@@ -79,23 +79,7 @@ fn route(w: &World) -> RouteBundle {
     let head = w.ledger.head().unwrap().clone();
     let keys: Vec<_> = w.net.validator_keys.iter().take(3).collect();
     let cert = Certificate::sign(&head, 0, &keys);
-    let consignment = w
-        .ledger
-        .bundle(&Subject::Consignment(w.ucr.clone()), cert.clone())
-        .unwrap();
-    let containers = containers_named(consignment.events.iter().map(|pe| &pe.event))
-        .into_iter()
-        .map(|c| {
-            w.ledger
-                .bundle(&Subject::Container(c), cert.clone())
-                .unwrap()
-        })
-        .collect();
-    RouteBundle {
-        version: ROUTE_VERSION,
-        consignment,
-        containers,
-    }
+    w.ledger.route_bundle(&w.ucr, cert).unwrap()
 }
 
 #[test]
