@@ -6,11 +6,13 @@
 use serde::{Deserialize, Serialize};
 use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
+use tradelog_protocol::membership::MembershipError;
 use tradelog_protocol::route::RouteError;
 use tradelog_protocol::{
     Certificate, ConsistencyProof, ContainerId, Genesis, Hash, Head, ProofBundle, Provenance,
     Route, RouteBundle, Subject, Ucr,
 };
+use tradelog_protocol::{MembershipProof, ValidatorSet};
 
 use crate::http::{Endpoint, HttpError, Response};
 
@@ -89,6 +91,9 @@ pub enum ClientError {
     /// A proof bundle fails verification.
     #[error("bundle does not verify: {0}")]
     Bundle(#[from] BundleError),
+    /// The membership proof a head with a new validator set needs fails verification.
+    #[error("membership proof does not verify: {0}")]
+    Membership(#[from] MembershipError),
     /// A route bundle fails verification.
     #[error("route does not verify: {0}")]
     Route(#[from] RouteError),
@@ -121,12 +126,21 @@ pub struct LightClient {
     genesis: Genesis,
     node: Endpoint,
     trusted: Option<CertifiedHead>,
+    /// Validator sets proven from the genesis (the genesis set first).
+    sets: Vec<ValidatorSet>,
 }
 
 #[derive(Deserialize)]
 struct HeadJson {
     head: Head,
     certificate: Certificate,
+}
+
+#[derive(Deserialize)]
+struct MembershipJson {
+    head: Head,
+    certificate: Certificate,
+    membership: MembershipProof,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +188,7 @@ impl LightClient {
     /// A client of the node at `endpoint` (`http://host:port`) trusting only `genesis`.
     pub fn new(genesis: Genesis, endpoint: &str) -> Result<LightClient, ClientError> {
         Ok(LightClient {
+            sets: vec![genesis.validator_set().clone()],
             genesis,
             node: endpoint.parse()?,
             trusted: None,
@@ -210,19 +225,45 @@ impl LightClient {
         Ok(r.body)
     }
 
-    fn check_certificate(&self, c: &CertifiedHead) -> Result<(), ClientError> {
+    /// Checks a head's certificate under the validator set it names, which must be the
+    /// genesis set or one proven from the genesis: a head naming a set not seen yet makes the
+    /// client fetch the node's membership proof (PROTOCOL.md 9d) and verify the chain of
+    /// validator-set changes from the genesis.
+    fn check_certificate(&mut self, c: &CertifiedHead) -> Result<(), ClientError> {
         if c.head.chain != self.genesis.chain {
             return Err(ClientError::Chain {
                 expected: self.genesis.chain.clone(),
                 got: c.head.chain.clone(),
             });
         }
+        if !self.sets.iter().any(|s| s.hash() == c.head.validators) {
+            self.follow_membership()?;
+        }
+        let set = self
+            .sets
+            .iter()
+            .find(|s| s.hash() == c.head.validators)
+            .unwrap_or(&self.sets[self.sets.len() - 1]);
         c.certificate
-            .verify(&c.head, self.genesis.validator_set())
+            .verify(&c.head, set)
             .map_err(|err| ClientError::Certificate {
                 height: c.head.height,
                 err,
             })
+    }
+
+    /// Fetches and verifies the node's membership proof; remembers the validator set it proves.
+    fn follow_membership(&mut self) -> Result<(), ClientError> {
+        let body = self.get_ok("/v1/membership")?;
+        let m: MembershipJson = parse("membership", &body)?;
+        let history = m
+            .membership
+            .verify(&self.genesis, &m.head, &m.certificate)?;
+        let set = history.validators().clone();
+        if !self.sets.contains(&set) {
+            self.sets.push(set);
+        }
+        Ok(())
     }
 
     /// Fetches, verifies and accepts the node's latest certified head.

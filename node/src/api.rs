@@ -46,7 +46,9 @@ use crate::metrics::Metrics;
 use crate::trs::TimeRelease;
 pub use errors::{ApiError, ErrorBody};
 use limit::RateLimiter;
-use query::{block, consignment, consistency, container, event_status, head, route, time_release};
+use query::{
+    block, consignment, consistency, container, event_status, head, membership, route, time_release,
+};
 use submit::{submit, submit_batch};
 
 /// Most events in one `POST /v1/events/batch`.
@@ -136,6 +138,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/consignments/{ucr}/route", get(route))
         .route("/v1/containers/{id}", get(container))
         .route("/v1/head", get(head))
+        .route("/v1/membership", get(membership))
         .route("/v1/consistency", get(consistency))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/reports/time-release", get(time_release))
@@ -424,7 +427,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 16] = [
+    const ROUTES: [(&str, &str); 17] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -432,6 +435,7 @@ mod tests {
         ("get", "/v1/consignments/{ucr}/route"),
         ("get", "/v1/containers/{id}"),
         ("get", "/v1/head"),
+        ("get", "/v1/membership"),
         ("get", "/v1/consistency"),
         ("get", "/v1/blocks/{height}"),
         ("get", "/v1/reports/time-release"),

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use tradelog_protocol::ledger::{Known, LedgerError, MAX_CLOCK_SKEW_MS};
 use tradelog_protocol::{
-    Certificate, ConsistencyProof, Event, EventId, Genesis, Hash, Head, LedgerState, Preview,
-    ProofBundle, Signature, Subject,
+    Certificate, ConsistencyProof, Event, EventId, EventKind, Genesis, Hash, Head, LedgerState,
+    MembershipProof, Preview, ProofBundle, Signature, Subject, ValidatorSet,
 };
 
 use crate::mempool::{Inserted, Mempool, MempoolFull};
@@ -241,12 +241,18 @@ impl Chain {
         let preview = match state.preview(&events, time, &known) {
             Ok(preview) => preview,
             Err(_) => {
-                // Keep only the events that pass on their own (membership may have changed).
+                // Keep only the events that pass on their own (membership may have changed),
+                // and at most one membership change, placed last: then no event of the block
+                // depends on a change made earlier in it, and each passes as it did alone.
                 let (ok, bad): (Vec<Event>, Vec<Event>) = events
                     .into_iter()
                     .partition(|e| state.check_event(e, &known).is_ok());
                 dropped.extend(bad.iter().map(Event::id));
-                events = ok;
+                let (mut plain, changes): (Vec<Event>, Vec<Event>) = ok
+                    .into_iter()
+                    .partition(|e| e.body().kind != EventKind::Membership);
+                plain.extend(changes.into_iter().take(1));
+                events = plain;
                 state.preview(&events, time, &known).ok()?
             }
         };
@@ -386,7 +392,53 @@ impl Chain {
             return Ok(None);
         }
         let events = self.store.subject_events(subject, head.log_size)?;
-        Ok(state.bundle(subject, events, cert))
+        let Some(membership) = self.membership_proof(&state, &head)? else {
+            return Ok(None);
+        };
+        Ok(state.bundle(subject, events, cert, membership))
+    }
+
+    /// The membership proof (PROTOCOL.md 9d) at `head`, the head of `state`.
+    fn membership_proof(
+        &self,
+        state: &LedgerState,
+        head: &Head,
+    ) -> Result<Option<MembershipProof>, StoreError> {
+        let events = self
+            .store
+            .subject_events(&Subject::Membership, head.log_size)?;
+        let mut certified = Vec::new();
+        for t in state.transitions() {
+            if let Some(hc) = self.store.header(t.height)? {
+                certified.push((t.height, hc));
+            }
+        }
+        Ok(state.membership_proof(events, |h| {
+            certified
+                .iter()
+                .find(|(height, _)| *height == h)
+                .map(|(_, hc)| hc.clone())
+        }))
+    }
+
+    /// The latest certified head, its certificate and the membership proof at it: what a
+    /// light client needs to follow validator-set and key changes from the genesis alone.
+    pub fn membership(&self) -> Result<Option<(Head, Certificate, MembershipProof)>, StoreError> {
+        let state = read(&self.state);
+        let Some((head, cert)) = self.certified() else {
+            return Ok(None);
+        };
+        if state.head() != Some(&head) {
+            return Ok(None);
+        }
+        Ok(self
+            .membership_proof(&state, &head)?
+            .map(|m| (head, cert, m)))
+    }
+
+    /// The validator set of the next height (changed by `set_validators` membership events).
+    pub fn next_validators(&self) -> ValidatorSet {
+        read(&self.state).validators().clone()
     }
 
     /// Consistency proof between two log sizes of the current log.

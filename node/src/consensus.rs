@@ -36,7 +36,7 @@ pub struct Settings {
     pub peers: Vec<libp2p::Multiaddr>,
     /// Directory of the write-ahead log.
     pub wal_dir: PathBuf,
-    /// This node's consensus key; a validator if its public key is in the genesis set.
+    /// This node's consensus key; it votes at the heights whose validator set holds it.
     pub key: SigningKey,
     /// Block building and timeouts.
     pub app: AppConfig,
@@ -89,12 +89,15 @@ pub async fn start(
     };
     let public = settings.key.verifying_key();
     let address = Address(public.to_bytes());
-    let is_validator = chain
-        .genesis()
-        .validator_set()
+    // Every node runs with its signer: the engine votes only at heights whose validator set
+    // holds this key, so a node that a `set_validators` membership change adds (or removes)
+    // starts (or stops) voting at the first height of the new set, without a restart.
+    let in_set = chain
+        .next_validators()
         .validators()
         .iter()
         .any(|v| v.key.to_bytes() == public.to_bytes());
+    tracing::info!(validator = in_set, "consensus key {}", address);
 
     let mut consensus = ConsensusConfig::default();
     consensus.p2p.listen_addr = settings.listen.clone();
@@ -119,7 +122,7 @@ pub async fn start(
             chain: chain_id.clone(),
         })
     };
-    let identity = if is_validator {
+    let identity = {
         let proof = signer
             .sign_validator_proof(
                 public.to_bytes().to_vec(),
@@ -133,14 +136,8 @@ pub async fn start(
             address.to_string(),
             bytes::Bytes::from(proof_bytes),
         )
-    } else {
-        NetworkIdentity::new(settings.moniker.clone(), keypair, None)
     };
-    let consensus_ctx = if is_validator {
-        ConsensusContext::new_validator(address, verifier(), Box::new(signer))
-    } else {
-        ConsensusContext::new_full_node(address, verifier())
-    };
+    let consensus_ctx = ConsensusContext::new_validator(address, verifier(), Box::new(signer));
     let (channels, engine) = start_engine(
         ctx.clone(),
         config,
@@ -151,13 +148,7 @@ pub async fn start(
         RequestContext::new(100),
     )
     .await?;
-    let app = App::new(
-        chain,
-        ctx,
-        is_validator.then_some(address),
-        settings.app,
-        metrics,
-    );
+    let app = App::new(chain, ctx, Some(address), settings.app, metrics);
     let app = tokio::spawn(app.run(channels));
     Ok(Running { app, engine })
 }

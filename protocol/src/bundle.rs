@@ -5,11 +5,12 @@ use crate::event::{Event, EventError};
 use crate::hash::Hash;
 use crate::head::{Certificate, CertificateError, Head};
 use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
+use crate::membership::{MembershipError, MembershipProof};
 use crate::merkle::{leaf_hash, InclusionProof, ProofError};
 use crate::roles::{AuthError, Genesis};
 
-/// The bundle format version.
-pub const BUNDLE_VERSION: u32 = 1;
+/// The bundle format version (2 added the membership proof).
+pub const BUNDLE_VERSION: u32 = 2;
 /// Largest bundle JSON accepted, checked before parsing.
 pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 /// Most events in one bundle.
@@ -47,6 +48,8 @@ pub struct ProofBundle {
     pub index_entry: IndexEntry,
     /// Proof of `index_entry` (or of absence) under `head.index_root`.
     pub index_proof: IndexProof,
+    /// The membership and validator-set history up to `head` (PROTOCOL.md 9d).
+    pub membership: MembershipProof,
 }
 
 /// Why a bundle does not verify. Each names what failed.
@@ -69,6 +72,10 @@ pub enum BundleError {
     /// The certificate does not certify the head.
     #[error("certificate: {0}")]
     Certificate(#[from] CertificateError),
+    /// The membership proof fails (this includes the head's certificate, checked under the
+    /// validators it proves to be in force).
+    #[error("{0}")]
+    Membership(MembershipError),
     /// Events out of order or beyond the head.
     #[error("events[{pos}]: log index {index} is out of order or beyond the head's log size")]
     Order {
@@ -141,6 +148,7 @@ fn about(event: &Event, subject: &Subject) -> bool {
     match subject {
         Subject::Consignment(u) => b.ucr.as_ref() == Some(u),
         Subject::Container(c) => b.container.as_ref() == Some(c),
+        Subject::Membership => b.kind == crate::event::EventKind::Membership,
     }
 }
 
@@ -164,8 +172,10 @@ impl ProofBundle {
         Ok(b)
     }
 
-    /// Verifies everything against the genesis alone: the quorum certificate, every event's
-    /// signature, issuer and role, every inclusion proof, and completeness via the index.
+    /// Verifies everything against the genesis alone: the membership history and the quorum
+    /// certificate under the validators it proves to be in force, every event's signature,
+    /// issuer and role (under the membership in force at its log position), every inclusion
+    /// proof, and completeness via the index.
     pub fn verify(&self, genesis: &Genesis) -> Result<Provenance, BundleError> {
         if self.version != BUNDLE_VERSION {
             return Err(BundleError::Version(self.version));
@@ -176,9 +186,13 @@ impl ProofBundle {
                 got: self.head.chain.clone(),
             });
         }
-        self.certificate
-            .verify(&self.head, genesis.validator_set())?;
-        let membership = genesis.membership();
+        let mut history = self
+            .membership
+            .verify(genesis, &self.head, &self.certificate)
+            .map_err(|e| match e {
+                MembershipError::Certificate(c) => BundleError::Certificate(c),
+                e => BundleError::Membership(e),
+            })?;
         let mut next = 0u64;
         for (pos, pe) in self.events.iter().enumerate() {
             if pe.index < next || pe.index >= self.head.log_size {
@@ -191,7 +205,8 @@ impl ProofBundle {
             if !about(&pe.event, &self.subject) {
                 return Err(BundleError::Subject(pos));
             }
-            membership
+            history
+                .at(pe.index)
                 .authorize(pe.event.body())
                 .map_err(|err| BundleError::Auth { pos, err })?;
             pe.event

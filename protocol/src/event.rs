@@ -12,6 +12,7 @@ use crate::hash::Hash;
 use crate::ids::{ContainerId, OrgId, Ucr, UnLocode};
 use crate::jcs::{self, JcsError, MAX_SAFE_INTEGER};
 use crate::keys::{BadSignature, PublicKey, SecretKey, Signature};
+use crate::membership::MembershipBody;
 
 /// Signature domain of events.
 pub const EVENT_DOMAIN: &[u8] = b"tradelog/event/v1";
@@ -69,11 +70,13 @@ pub enum EventKind {
     Delivered,
     /// A document anchored by its hash.
     DocumentAnchored,
+    /// A membership change: keys, organisations, validators (PROTOCOL.md 8a).
+    Membership,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::Booked,
         EventKind::Declared,
         EventKind::Loaded,
@@ -91,6 +94,7 @@ impl EventKind {
         EventKind::Seized,
         EventKind::Delivered,
         EventKind::DocumentAnchored,
+        EventKind::Membership,
     ];
 
     /// The snake_case wire name.
@@ -113,6 +117,7 @@ impl EventKind {
             EventKind::Seized => "seized",
             EventKind::Delivered => "delivered",
             EventKind::DocumentAnchored => "document_anchored",
+            EventKind::Membership => "membership",
         }
     }
 
@@ -126,6 +131,7 @@ impl EventKind {
                 | EventKind::Released
                 | EventKind::Seized
                 | EventKind::DocumentAnchored
+                | EventKind::Membership
         )
     }
 
@@ -254,6 +260,13 @@ pub struct EventBody {
     pub details: BTreeMap<String, Hash>,
     /// Who signs.
     pub issuer: Issuer,
+    /// The change a `membership` event makes (present exactly when `kind` is `membership`).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub membership: Option<MembershipBody>,
 }
 
 /// A JSON object whose member names must be unique (RFC 8785 inputs are I-JSON).
@@ -364,7 +377,25 @@ impl EventBody {
         if !is_chain_id(&self.chain) {
             return Err(field("chain", "must be 1-64 characters of a-z, 0-9, '-'"));
         }
-        if self.ucr.is_none() && self.container.is_none() {
+        if self.kind == EventKind::Membership {
+            if self.membership.is_none() {
+                return Err(field("membership", "required for kind membership"));
+            }
+            if self.ucr.is_some() || self.container.is_some() {
+                return Err(field(
+                    "ucr",
+                    "a membership event names no consignment or container",
+                ));
+            }
+            if self.location.is_some() || self.transport.is_some() {
+                return Err(field(
+                    "location",
+                    "a membership event has no location or transport",
+                ));
+            }
+        } else if self.membership.is_some() {
+            return Err(field("membership", "only allowed for kind membership"));
+        } else if self.ucr.is_none() && self.container.is_none() {
             return Err(field("ucr", "an event needs a ucr, a container, or both"));
         }
         if self.kind.requires_ucr_and_container() {

@@ -32,6 +32,8 @@ pub enum Subject {
     Consignment(Ucr),
     /// A container by ISO 6346 number.
     Container(ContainerId),
+    /// The ledger's membership changes (PROTOCOL.md 8a); JSON id `"membership"`.
+    Membership,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,6 +41,7 @@ pub enum Subject {
 enum SubjectType {
     Consignment,
     Container,
+    Membership,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -56,6 +59,14 @@ impl TryFrom<SubjectWire> for Subject {
         Ok(match w.kind {
             SubjectType::Consignment => Subject::Consignment(w.id.try_into()?),
             SubjectType::Container => Subject::Container(w.id.try_into()?),
+            SubjectType::Membership if w.id == "membership" => Subject::Membership,
+            SubjectType::Membership => {
+                return Err(crate::ids::IdError {
+                    what: "membership subject",
+                    value: w.id.chars().take(40).collect(),
+                    reason: "the membership subject's id is \"membership\"".into(),
+                })
+            }
         })
     }
 }
@@ -71,18 +82,24 @@ impl From<Subject> for SubjectWire {
                 kind: SubjectType::Container,
                 id: c.into(),
             },
+            Subject::Membership => SubjectWire {
+                kind: SubjectType::Membership,
+                id: "membership".into(),
+            },
         }
     }
 }
 
 impl Subject {
-    /// `BLAKE3("tradelog/index-key/v1" || 0x00 || type || id)`, type 0x01 consignment, 0x02 container.
+    /// `BLAKE3("tradelog/index-key/v1" || 0x00 || type || id)`, type 0x01 consignment, 0x02
+    /// container; the membership subject's key is `BLAKE3("tradelog/index-key/v1" || 0x00 || 0x03)`.
     pub fn key(&self) -> Hash {
         match self {
             Subject::Consignment(u) => {
                 Hash::domain(INDEX_KEY_DOMAIN, &[&[1], u.as_str().as_bytes()])
             }
             Subject::Container(c) => Hash::domain(INDEX_KEY_DOMAIN, &[&[2], c.as_str().as_bytes()]),
+            Subject::Membership => Hash::domain(INDEX_KEY_DOMAIN, &[&[3]]),
         }
     }
 }
@@ -92,6 +109,7 @@ impl std::fmt::Display for Subject {
         match self {
             Subject::Consignment(u) => write!(f, "consignment {u}"),
             Subject::Container(c) => write!(f, "container {c}"),
+            Subject::Membership => f.write_str("membership"),
         }
     }
 }
@@ -189,7 +207,7 @@ pub struct ProofLeaf {
 }
 
 /// Proof of a key's entry, or of its absence, under an index root.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(remote = "Self")]
 pub struct IndexProof {

@@ -7,11 +7,12 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::bundle::{ProofBundle, ProvenEvent, BUNDLE_VERSION};
-use crate::event::{Event, EventError, EventId};
+use crate::event::{Event, EventError, EventId, EventKind};
 use crate::hash::Hash;
 use crate::head::{Certificate, Head, ValidatorSet};
 use crate::ids::Ucr;
-use crate::index::{Index, Subject};
+use crate::index::{Index, IndexEntry, IndexProof, Subject};
+use crate::membership::{ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition};
 use crate::merkle::{leaf_hash, MerkleLog};
 use crate::roles::{AuthError, Genesis, Membership};
 use crate::route::{containers_named, RouteBundle, ROUTE_VERSION};
@@ -28,6 +29,9 @@ pub enum LedgerError {
     /// Membership or permission problem.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// A membership change that is not allowed.
+    #[error(transparent)]
+    Change(#[from] ChangeError),
     /// The event is already in the log.
     #[error("event {0} is already in the log")]
     Duplicate(EventId),
@@ -70,13 +74,34 @@ impl<F: Fn(&EventId) -> bool> Known for F {
     }
 }
 
-/// The subjects an event is indexed under: its consignment, then its container.
+/// The subjects an event is indexed under: its consignment, then its container; a membership
+/// event is indexed under the membership subject.
 pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
     let b = event.body();
     b.ucr
         .iter()
         .map(|u| Subject::Consignment(u.clone()))
         .chain(b.container.iter().map(|c| Subject::Container(c.clone())))
+        .chain(b.membership.iter().map(|_| Subject::Membership))
+}
+
+fn membership_of(event: &Event) -> Option<&MembershipBody> {
+    let b = event.body();
+    (b.kind == EventKind::Membership)
+        .then_some(b.membership.as_ref())
+        .flatten()
+}
+
+/// A block that changed the validator set: its height and the membership subject's index
+/// entry and proof at its head (the caller adds the head and its certificate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRecord {
+    /// Height of the block that recorded the change.
+    pub height: u64,
+    /// The membership entry at that head.
+    pub index_entry: IndexEntry,
+    /// Its proof under that head's index root.
+    pub index_proof: IndexProof,
 }
 
 /// A block's effect computed by [`LedgerState::preview`]: its head and the subject index
@@ -105,6 +130,7 @@ pub struct LedgerState {
     log: MerkleLog,
     index: Index,
     head: Option<Head>,
+    transitions: Vec<TransitionRecord>,
 }
 
 impl LedgerState {
@@ -118,13 +144,28 @@ impl LedgerState {
             log: MerkleLog::new(),
             index: Index::new(),
             head: None,
+            transitions: Vec::new(),
         }
     }
 
-    /// Admission check of one event: chain id, issuer, key, role, strict signature, and not
-    /// already in the log (`in_log` answers that).
+    /// Admission check of one event as the next in the log: chain id, issuer, key, role,
+    /// strict signature, not already in the log (`in_log` answers that), and for a membership
+    /// event the change rules of PROTOCOL.md 8a.
     pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
-        self.membership.authorize(event.body())?;
+        self.check_event_under(event, known, &self.membership, self.membership_count() + 1)
+    }
+
+    fn check_event_under(
+        &self,
+        event: &Event,
+        known: &impl Known,
+        membership: &Membership,
+        next_seq: u64,
+    ) -> Result<(), LedgerError> {
+        membership.authorize(event.body())?;
+        if let Some(m) = membership_of(event) {
+            membership.check_change(m, &event.body().issuer.org, &self.validators, next_seq)?;
+        }
         if !known.signature_checked(event) {
             event.verify_signature()?;
         }
@@ -132,6 +173,13 @@ impl LedgerState {
             return Err(LedgerError::Duplicate(event.id()));
         }
         Ok(())
+    }
+
+    /// Membership events in the log so far.
+    pub fn membership_count(&self) -> u64 {
+        self.index
+            .get(&Subject::Membership.key())
+            .map_or(0, |e| e.count)
     }
 
     /// Checks a whole block: time rules, every event admissible, no event twice.
@@ -149,6 +197,10 @@ impl LedgerState {
             });
         }
         let mut in_block = HashSet::new();
+        // A membership change binds the events after it, in this block too: such a block is
+        // checked against a working copy of the membership.
+        let mut working: Option<Membership> = None;
+        let mut next_seq = self.membership_count() + 1;
         for e in events {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 return Err(LedgerError::FutureEvent {
@@ -157,12 +209,39 @@ impl LedgerState {
                     block_time: time,
                 });
             }
-            self.check_event(e, known)?;
+            let membership = working.as_ref().unwrap_or(&self.membership);
+            self.check_event_under(e, known, membership, next_seq)?;
             if !in_block.insert(e.id()) {
                 return Err(LedgerError::Duplicate(e.id()));
             }
+            if let Some(m) = membership_of(e) {
+                working
+                    .get_or_insert_with(|| self.membership.clone())
+                    .apply_change(&m.change);
+                next_seq += 1;
+            }
         }
         Ok(())
+    }
+
+    /// Applies the membership changes of a block's events; a new validator set takes over
+    /// after `head` (the block's head), and the change is recorded as a transition.
+    fn apply_membership(&mut self, events: &[Event], head: &Head) {
+        let mut new_set = None;
+        for m in events.iter().filter_map(membership_of) {
+            if let Some(set) = self.membership.apply_change(&m.change) {
+                new_set = Some(set);
+            }
+        }
+        if let Some(set) = new_set {
+            self.validators = set;
+            let key = Subject::Membership.key();
+            self.transitions.push(TransitionRecord {
+                height: head.height,
+                index_entry: self.index.get(&key).unwrap_or_default(),
+                index_proof: self.index.prove(&key),
+            });
+        }
     }
 
     /// Appends already-checked events and returns the new head (no checks: call
@@ -187,6 +266,7 @@ impl LedgerState {
             validators: self.validators.hash(),
         };
         self.head = Some(head.clone());
+        self.apply_membership(events, &head);
         (head, positions)
     }
 
@@ -223,10 +303,21 @@ impl LedgerState {
     ) -> Result<Preview, LedgerError> {
         self.check_block(events, time, known)?;
         let (size, index, head) = (self.log.size(), self.index.clone(), self.head.clone());
+        let (membership, validators, transitions) = (
+            self.membership.clone(),
+            self.validators.clone(),
+            self.transitions.len(),
+        );
+        let changes = events.iter().any(|e| membership_of(e).is_some());
         let (next, _) = self.append_checked(events, time);
         let after = std::mem::replace(&mut self.index, index);
         self.log.truncate(size);
         self.head = head;
+        if changes {
+            self.membership = membership;
+            self.validators = validators;
+            self.transitions.truncate(transitions);
+        }
         Ok(Preview {
             head: next,
             index: after,
@@ -263,6 +354,7 @@ impl LedgerState {
         }
         self.index = preview.index;
         self.head = Some(preview.head.clone());
+        self.apply_membership(events, &preview.head);
         Some((preview.head, positions))
     }
 
@@ -286,9 +378,55 @@ impl LedgerState {
         &self.membership
     }
 
-    /// The validator set.
+    /// The validator set of the next block.
     pub fn validators(&self) -> &ValidatorSet {
         &self.validators
+    }
+
+    /// The blocks that changed the validator set, in height order.
+    pub fn transitions(&self) -> &[TransitionRecord] {
+        &self.transitions
+    }
+
+    /// The membership proof at the last head: `events` are every membership event with its
+    /// log position, in log order; `certified` gives the head and certificate at a height
+    /// (called for each transition). `None` before the first block or if a piece is missing.
+    pub fn membership_proof(
+        &self,
+        events: Vec<(u64, Event)>,
+        certified: impl Fn(u64) -> Option<(Head, Certificate)>,
+    ) -> Option<MembershipProof> {
+        let head = self.head.as_ref()?;
+        let mut proven = Vec::with_capacity(events.len());
+        for (index, event) in events {
+            let proof = self.log.prove_inclusion(index, head.log_size)?;
+            proven.push(ProvenChange {
+                index,
+                event,
+                proof: proof.path,
+            });
+        }
+        let transitions = self
+            .transitions
+            .iter()
+            .filter(|t| t.height < head.height)
+            .map(|t| {
+                let (head, certificate) = certified(t.height)?;
+                Some(Transition {
+                    head,
+                    certificate,
+                    index_entry: t.index_entry,
+                    index_proof: t.index_proof.clone(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let key = Subject::Membership.key();
+        Some(MembershipProof {
+            transitions,
+            events: proven,
+            index_entry: self.index.get(&key).unwrap_or_default(),
+            index_proof: self.index.prove(&key),
+        })
     }
 
     /// The genesis hash (parent of the first head).
@@ -303,6 +441,7 @@ impl LedgerState {
         subject: &Subject,
         events: Vec<(u64, Event)>,
         certificate: Certificate,
+        membership: MembershipProof,
     ) -> Option<ProofBundle> {
         let head = self.head.clone()?;
         let mut proven = Vec::with_capacity(events.len());
@@ -322,6 +461,7 @@ impl LedgerState {
             events: proven,
             index_entry: self.index.get(&subject.key()).unwrap_or_default(),
             index_proof: self.index.prove(&subject.key()),
+            membership,
         })
     }
 }
@@ -334,6 +474,7 @@ pub struct Ledger {
     by_id: HashMap<EventId, u64>,
     by_subject: HashMap<Hash, Vec<u64>>,
     heads: Vec<Head>,
+    certificates: HashMap<u64, Certificate>,
 }
 
 impl Ledger {
@@ -345,6 +486,7 @@ impl Ledger {
             by_id: HashMap::new(),
             by_subject: HashMap::new(),
             heads: Vec::new(),
+            certificates: HashMap::new(),
         }
     }
 
@@ -409,15 +551,34 @@ impl Ledger {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// A proof bundle for `subject` against the latest head, certified by `certificate`.
-    /// `None` before the first block.
-    pub fn bundle(&self, subject: &Subject, certificate: Certificate) -> Option<ProofBundle> {
-        let events = self
-            .positions(subject)
+    /// Keeps the certificate of the head at `height`: membership proofs need the certified
+    /// heads of the blocks that changed the validator set.
+    pub fn certify(&mut self, height: u64, certificate: Certificate) {
+        self.certificates.insert(height, certificate);
+    }
+
+    fn events_of(&self, subject: &Subject) -> Option<Vec<(u64, Event)>> {
+        self.positions(subject)
             .iter()
             .map(|&i| Some((i, self.events.get(i as usize)?.clone())))
-            .collect::<Option<Vec<_>>>()?;
-        self.state.bundle(subject, events, certificate)
+            .collect()
+    }
+
+    /// The membership proof at the latest head (PROTOCOL.md 9d). `None` before the first
+    /// block, or if a block that changed the validator set was not [`Ledger::certify`]'d.
+    pub fn membership_proof(&self) -> Option<MembershipProof> {
+        self.state
+            .membership_proof(self.events_of(&Subject::Membership)?, |h| {
+                Some((self.head_at(h)?.clone(), self.certificates.get(&h)?.clone()))
+            })
+    }
+
+    /// A proof bundle for `subject` against the latest head, certified by `certificate`.
+    /// `None` before the first block (or see [`Ledger::membership_proof`]).
+    pub fn bundle(&self, subject: &Subject, certificate: Certificate) -> Option<ProofBundle> {
+        let events = self.events_of(subject)?;
+        self.state
+            .bundle(subject, events, certificate, self.membership_proof()?)
     }
 
     /// The route bundle of a consignment (PROTOCOL.md 9b) against the latest head: its bundle

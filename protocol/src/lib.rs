@@ -9,7 +9,8 @@
 //! - the subject index ([`index`]): a sparse Merkle tree committing each consignment's and
 //!   container's event count and accumulated ids, so omissions are detectable;
 //! - heads, validator sets and quorum certificates ([`head`]);
-//! - roles, permissions, genesis and membership ([`roles`]);
+//! - roles, permissions, genesis and membership ([`roles`]), and membership changes recorded on
+//!   the ledger with the proof that lets a verifier follow them ([`membership`]);
 //! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]),
 //!   one subject's or a consignment's whole route with its containers ([`route`]).
 //! - time-release measurement after the WCO Time Release Study ([`trs`]).
@@ -30,6 +31,7 @@ pub mod index;
 pub mod jcs;
 pub mod keys;
 pub mod ledger;
+pub mod membership;
 pub mod merkle;
 pub mod roles;
 pub mod route;
@@ -46,6 +48,7 @@ pub use ids::{ContainerId, OrgId, Ucr, UnLocode};
 pub use index::{Index, IndexEntry, IndexProof, Subject};
 pub use keys::{PublicKey, SecretKey, Signature};
 pub use ledger::{Ledger, LedgerError, LedgerState, Preview};
+pub use membership::{Change, MembershipBody, MembershipProof};
 pub use merkle::{ConsistencyProof, InclusionProof, MerkleLog};
 pub use roles::{Genesis, Membership, Organisation, Role};
 pub use route::{Route, RouteBundle, RouteError};

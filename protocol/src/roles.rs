@@ -46,6 +46,10 @@ impl Role {
     /// The permission table: may an organisation of this role issue `kind`?
     pub fn may_issue(self, kind: EventKind) -> bool {
         use EventKind::*;
+        if kind == Membership {
+            // Any member changes its own keys; other changes need validator approvals.
+            return true;
+        }
         match self {
             Role::Customs => matches!(
                 kind,
@@ -89,6 +93,19 @@ pub struct Organisation {
     pub role: Role,
     /// Event-signing keys (1-16).
     pub keys: Vec<PublicKey>,
+}
+
+impl Organisation {
+    /// Checks name and key count; on failure names the field and the problem.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.name.is_empty() || self.name.chars().count() > 128 {
+            return Err(("name", "1-128 characters".into()));
+        }
+        if self.keys.is_empty() || self.keys.len() > MAX_KEYS_PER_ORG {
+            return Err(("keys", format!("1-{MAX_KEYS_PER_ORG} keys")));
+        }
+        Ok(())
+    }
 }
 
 /// The genesis document: chain id, members and validators. Its hash identifies the chain.
@@ -192,17 +209,11 @@ impl Genesis {
             if !ids.insert(&o.id) {
                 return Err(GenesisError::DuplicateOrg(o.id.clone()));
             }
-            let org_err = |field, reason: &str| GenesisError::Org {
+            o.check().map_err(|(field, reason)| GenesisError::Org {
                 org: o.id.clone(),
                 field,
-                reason: reason.into(),
-            };
-            if o.name.is_empty() || o.name.chars().count() > 128 {
-                return Err(org_err("name", "1-128 characters"));
-            }
-            if o.keys.is_empty() || o.keys.len() > MAX_KEYS_PER_ORG {
-                return Err(org_err("keys", "1-16 keys"));
-            }
+                reason,
+            })?;
             for k in &o.keys {
                 if !keys.insert(*k) {
                     return Err(GenesisError::DuplicateKey(k.to_hex()));
@@ -245,9 +256,10 @@ impl Genesis {
         let mut m = Membership {
             chain: self.chain.clone(),
             orgs: BTreeMap::new(),
+            used: BTreeSet::new(),
         };
         for o in &self.organisations {
-            m.orgs.insert(o.id.clone(), o.clone());
+            m.add_org(o.clone());
         }
         m
     }
@@ -258,6 +270,8 @@ impl Genesis {
 pub struct Membership {
     chain: String,
     orgs: BTreeMap<OrgId, Organisation>,
+    /// Every event key ever listed, revoked ones included: a key is never reused.
+    used: BTreeSet<PublicKey>,
 }
 
 impl Membership {
@@ -269,6 +283,34 @@ impl Membership {
     /// An organisation by id.
     pub fn org(&self, id: &OrgId) -> Option<&Organisation> {
         self.orgs.get(id)
+    }
+
+    /// The member organisations, by id.
+    pub fn orgs(&self) -> impl Iterator<Item = &Organisation> {
+        self.orgs.values()
+    }
+
+    /// True if `key` was ever an event key on this ledger (current or revoked).
+    pub fn key_used(&self, key: &PublicKey) -> bool {
+        self.used.contains(key)
+    }
+
+    pub(crate) fn add_org(&mut self, org: Organisation) {
+        self.used.extend(org.keys.iter().copied());
+        self.orgs.insert(org.id.clone(), org);
+    }
+
+    pub(crate) fn add_key(&mut self, org: &OrgId, key: PublicKey) {
+        if let Some(o) = self.orgs.get_mut(org) {
+            o.keys.push(key);
+            self.used.insert(key);
+        }
+    }
+
+    pub(crate) fn revoke_key(&mut self, org: &OrgId, key: &PublicKey) {
+        if let Some(o) = self.orgs.get_mut(org) {
+            o.keys.retain(|k| k != key);
+        }
     }
 
     /// Checks chain id, issuer organisation, key and role permission (not the signature).

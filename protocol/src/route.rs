@@ -188,7 +188,7 @@ impl RouteBundle {
     pub fn ucr(&self) -> Option<&Ucr> {
         match &self.consignment.subject {
             Subject::Consignment(u) => Some(u),
-            Subject::Container(_) => None,
+            Subject::Container(_) | Subject::Membership => None,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::hash::Hash;
 use crate::head::{Validator, ValidatorSet};
 use crate::ids::{ContainerId, Ucr, UnLocode};
 use crate::keys::SecretKey;
+use crate::membership::{approve, Change, MembershipBody};
 use crate::roles::{Genesis, Organisation, Role};
 
 /// Chain id of the sample network.
@@ -96,6 +97,34 @@ impl SampleNetwork {
         })
     }
 
+    /// A membership event (PROTOCOL.md 8a) issued by `org` and signed with `key` (one of its
+    /// keys, not necessarily the sample one), approved by the validators holding `approvers`.
+    pub fn membership_event(
+        &self,
+        org: &str,
+        key: &SecretKey,
+        seq: u64,
+        change: Change,
+        approvers: &[&SecretKey],
+        time: u64,
+    ) -> Option<Event> {
+        let approvals = approvers
+            .iter()
+            .map(|k| approve(SAMPLE_CHAIN, seq, &change, k))
+            .collect();
+        let mut b = body(EventKind::Membership, time)?;
+        b.membership = Some(MembershipBody {
+            seq,
+            change,
+            approvals,
+        });
+        b.issuer = Issuer {
+            org: parse(org)?,
+            key: key.public(),
+        };
+        b.sign(key).ok()
+    }
+
     /// Signs `body` with the issuing organisation's key (filling in `issuer`).
     pub fn sign(&self, org: &str, mut body: EventBody) -> Option<Event> {
         let key = self.org_keys.get(org)?;
@@ -125,6 +154,7 @@ pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
             org: parse("placeholder")?,
             key: dev_key("placeholder").public(),
         },
+        membership: None,
     })
 }
 

@@ -391,6 +391,7 @@ fn map_event(
         documents: Vec::new(),
         details: BTreeMap::new(),
         issuer: target.issuer.clone(),
+        membership: None,
     })
 }
 

@@ -68,7 +68,10 @@ pub fn bizstep_of(kind: EventKind) -> &'static str {
         EventKind::Unpacked => "unpacking",
         EventKind::Inspected => "inspecting",
         EventKind::Held | EventKind::Seized => "holding",
-        EventKind::Declared | EventKind::Released | EventKind::DocumentAnchored => "other",
+        EventKind::Declared
+        | EventKind::Released
+        | EventKind::DocumentAnchored
+        | EventKind::Membership => "other",
     }
 }
 
@@ -420,6 +423,7 @@ fn map_event(
         documents: vec![document.clone()],
         details: BTreeMap::new(),
         issuer: target.issuer.clone(),
+        membership: None,
     };
     let bodies: Vec<EventBody> = if ids.containers.is_empty() {
         vec![body(None)]

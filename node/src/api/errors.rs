@@ -21,6 +21,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tradelog_protocol::membership::ChangeError;
 use tradelog_protocol::roles::AuthError;
 use tradelog_protocol::{EventError, LedgerError};
 
@@ -146,6 +147,10 @@ impl From<LedgerError> for ApiError {
                 ApiError::new(unprocessable, "wrong_chain", message)
             }
             LedgerError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", message),
+            LedgerError::Change(ChangeError::Seq { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "membership_seq", message)
+            }
+            LedgerError::Change(_) => ApiError::new(unprocessable, "membership_change", message),
             LedgerError::FutureEvent { .. } => ApiError::new(unprocessable, "future_time", message),
             LedgerError::Time { .. } => ApiError::new(unprocessable, "invalid_event", message),
         }

@@ -118,7 +118,6 @@ type OwnParts = Arc<Mutex<HashMap<(u64, u32), Vec<StreamMessage<ProposalPart>>>>
 pub struct App {
     chain: Arc<Chain>,
     ctx: Ctx,
-    validators: ValidatorSet,
     address: Option<Address>,
     config: AppConfig,
     metrics: Arc<Metrics>,
@@ -141,11 +140,9 @@ impl App {
         config: AppConfig,
         metrics: Arc<Metrics>,
     ) -> App {
-        let validators = ValidatorSet::from_protocol(chain.genesis().validator_set());
         App {
             chain,
             ctx,
-            validators,
             address,
             config,
             metrics,
@@ -159,7 +156,13 @@ impl App {
     }
 
     fn params(&self) -> HeightParams<Ctx> {
-        HeightParams::new(self.validators.clone(), self.config.timeouts, None)
+        HeightParams::new(self.validators(), self.config.timeouts, None)
+    }
+
+    /// The validators of the next height: the genesis set until a `set_validators` membership
+    /// change commits, then the set it names, from the height after its block.
+    fn validators(&self) -> ValidatorSet {
+        ValidatorSet::from_protocol(&self.chain.next_validators())
     }
 
     /// Runs until the engine closes its channel; returns an error on a fatal failure.
@@ -471,7 +474,7 @@ impl App {
         let block = self.decode_block(&bytes)?;
         let expected = self
             .ctx
-            .select_proposer(&self.validators, height, round)
+            .select_proposer(&self.validators(), height, round)
             .address;
         if proposer != expected {
             tracing::warn!(

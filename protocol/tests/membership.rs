@@ -1,0 +1,448 @@
+//! Membership changes on the ledger (PROTOCOL.md 8a) and membership proofs (9d): key rotation and
+//! revocation, new organisations and validator sets; old proofs stay verifiable, and every lie
+//! about the membership history is refused with a specific error.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use tradelog_protocol::bundle::BundleError;
+use tradelog_protocol::head::CertificateError;
+use tradelog_protocol::ledger::LedgerError;
+use tradelog_protocol::membership::{Change, ChangeError, MembershipError};
+use tradelog_protocol::roles::AuthError;
+use tradelog_protocol::sample::{self, consignment_route, dev_key, sample_ucr, SampleNetwork};
+use tradelog_protocol::{
+    Certificate, Event, EventKind, Ledger, Organisation, Role, SecretKey, Subject, Validator,
+    ValidatorSet,
+};
+
+const T0: u64 = 1_767_225_600_000;
+
+fn net() -> SampleNetwork {
+    SampleNetwork::new(4).unwrap()
+}
+
+fn carrier_event(net: &SampleNetwork, key: &SecretKey, n: u32, t: u64) -> Event {
+    let mut b = sample::body(EventKind::Booked, t).unwrap();
+    b.ucr = Some(sample_ucr(n));
+    b.issuer = tradelog_protocol::Issuer {
+        org: "blue-anchor-lines".parse().unwrap(),
+        key: key.public(),
+    };
+    let _ = net;
+    b.sign(key).unwrap()
+}
+
+fn old_key(net: &SampleNetwork) -> SecretKey {
+    net.org_keys["blue-anchor-lines"].clone()
+}
+
+fn validators(net: &SampleNetwork, n: usize) -> Vec<&SecretKey> {
+    net.validator_keys.iter().take(n).collect()
+}
+
+/// Appends a block and certifies its head with the first three of `signers`.
+fn block(ledger: &mut Ledger, events: Vec<Event>, signers: &[&SecretKey]) {
+    let time = events.iter().map(|e| e.body().time).max().unwrap_or(T0) + 1;
+    let head = ledger.append_block(events, time).unwrap();
+    let cert = Certificate::sign(&head, 0, signers);
+    ledger.certify(head.height, cert);
+}
+
+fn latest_cert(ledger: &Ledger, signers: &[&SecretKey]) -> Certificate {
+    Certificate::sign(ledger.head().unwrap(), 0, signers)
+}
+
+#[test]
+fn an_organisation_rotates_its_key_and_old_proofs_stay_verifiable() {
+    let net = net();
+    let mut ledger = Ledger::new(&net.genesis);
+    let old = old_key(&net);
+    let new = dev_key("rotated/blue-anchor-lines");
+    let v3 = validators(&net, 3);
+    // Height 1: an event signed with the old key.
+    block(&mut ledger, vec![carrier_event(&net, &old, 1, T0)], &v3);
+    // Height 2: the organisation adds a key with its own (old) key, no approvals needed.
+    let add = Change::AddKey {
+        org: "blue-anchor-lines".parse().unwrap(),
+        key: new.public(),
+    };
+    let e = net
+        .membership_event("blue-anchor-lines", &old, 1, add, &[], T0 + 1)
+        .unwrap();
+    block(&mut ledger, vec![e], &v3);
+    // Height 3: it revokes the old key, signing with the new one.
+    let revoke = Change::RevokeKey {
+        org: "blue-anchor-lines".parse().unwrap(),
+        key: old.public(),
+    };
+    let e = net
+        .membership_event("blue-anchor-lines", &new, 2, revoke, &[], T0 + 2)
+        .unwrap();
+    block(&mut ledger, vec![e], &v3);
+
+    // The old key can no longer sign; the new one can.
+    let late = carrier_event(&net, &old, 1, T0 + 10);
+    assert!(matches!(
+        ledger.check(&late),
+        Err(LedgerError::Auth(AuthError::UnknownKey { .. }))
+    ));
+    block(
+        &mut ledger,
+        vec![carrier_event(&net, &new, 1, T0 + 11)],
+        &v3,
+    );
+
+    // The consignment's bundle holds one event under each key, and verifies from the genesis.
+    let bundle = ledger
+        .bundle(
+            &Subject::Consignment(sample_ucr(1)),
+            latest_cert(&ledger, &v3),
+        )
+        .unwrap();
+    assert_eq!(bundle.membership.events.len(), 2);
+    let json = serde_json::to_vec(&bundle).unwrap();
+    let back = tradelog_protocol::ProofBundle::from_json(&json).unwrap();
+    let p = back.verify(&net.genesis).unwrap();
+    assert_eq!(p.events.len(), 2);
+
+    // Dropping the revocation from the proof is detected.
+    let mut lie = bundle.clone();
+    lie.membership.events.pop();
+    assert!(matches!(
+        lie.verify(&net.genesis),
+        Err(BundleError::Membership(MembershipError::Incomplete { .. }))
+    ));
+    // Dropping the key addition makes the event signed with the new key unauthorised, and
+    // the proof incomplete: whichever is found first, the bundle is refused.
+    let mut lie = bundle.clone();
+    lie.membership.events.remove(0);
+    assert!(lie.verify(&net.genesis).is_err());
+    // A bundle that hides the membership entirely is refused.
+    let mut lie = bundle;
+    lie.membership = Default::default();
+    let err = lie.verify(&net.genesis).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BundleError::Membership(MembershipError::Index { .. })
+                | BundleError::Membership(MembershipError::IndexProof { .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn change_rules_are_enforced() {
+    let net = net();
+    let mut ledger = Ledger::new(&net.genesis);
+    let v3 = validators(&net, 3);
+    let bal = old_key(&net);
+    let shopfast = net.org_keys["shopfast"].clone();
+    let fresh = dev_key("fresh");
+    let add_to_bal = Change::AddKey {
+        org: "blue-anchor-lines".parse().unwrap(),
+        key: fresh.public(),
+    };
+    // Another organisation may not add a key to blue-anchor-lines without a quorum...
+    let e = net
+        .membership_event("shopfast", &shopfast, 1, add_to_bal.clone(), &[], T0)
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::NoQuorum { signed: 0, .. }))
+    ));
+    let two = validators(&net, 2);
+    let e = net
+        .membership_event("shopfast", &shopfast, 1, add_to_bal.clone(), &two, T0)
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::NoQuorum {
+            signed: 2,
+            total: 4,
+            ..
+        }))
+    ));
+    // ...approvals by a non-validator or twice by one are refused...
+    let e = net
+        .membership_event("shopfast", &shopfast, 1, add_to_bal.clone(), &[&bal], T0)
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::NotAValidator(0)))
+    ));
+    let twice = [v3[0], v3[0], v3[1], v3[2]];
+    let e = net
+        .membership_event("shopfast", &shopfast, 1, add_to_bal.clone(), &twice, T0)
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::DuplicateApproval(1)))
+    ));
+    // ...an approval for another sequence number does not count...
+    let mut e_body = net
+        .membership_event("shopfast", &shopfast, 2, add_to_bal.clone(), &v3, T0)
+        .unwrap()
+        .body()
+        .clone();
+    e_body.membership.as_mut().unwrap().seq = 1;
+    let e = e_body.clone().sign(&shopfast).unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::BadApproval(0)))
+    ));
+    // ...and with three of four validators it is accepted.
+    let e = net
+        .membership_event("shopfast", &shopfast, 1, add_to_bal, &v3, T0)
+        .unwrap();
+    ledger.check(&e).unwrap();
+    block(&mut ledger, vec![e.clone()], &v3);
+    // The same event again is a duplicate; its sequence number is used.
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::Seq {
+            expected: 2,
+            got: 1
+        }))
+    ));
+    // A key once used can never be added again (not even after revocation).
+    let again = Change::AddKey {
+        org: "shopfast".parse().unwrap(),
+        key: fresh.public(),
+    };
+    let e = net
+        .membership_event("shopfast", &shopfast, 2, again, &[], T0)
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::KeyUsed { .. }))
+    ));
+    // An organisation keeps at least one key.
+    let last = Change::RevokeKey {
+        org: "shopfast".parse().unwrap(),
+        key: shopfast.public(),
+    };
+    let e = net
+        .membership_event("shopfast", &shopfast, 2, last, &[], T0)
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::KeyCount { .. }))
+    ));
+    // A new organisation needs a quorum, and may then issue events of its role.
+    let forwarder_key = dev_key("org/fast-forwarding");
+    let org = Organisation {
+        id: "fast-forwarding".parse().unwrap(),
+        name: "Fast Forwarding".into(),
+        role: Role::Platform,
+        keys: vec![forwarder_key.public()],
+    };
+    let add_org = Change::AddOrganisation { organisation: org };
+    let e = net
+        .membership_event(
+            "nl-customs",
+            &net.org_keys["nl-customs"],
+            2,
+            add_org.clone(),
+            &[],
+            T0,
+        )
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::NoQuorum { .. }))
+    ));
+    let e = net
+        .membership_event(
+            "nl-customs",
+            &net.org_keys["nl-customs"],
+            2,
+            add_org,
+            &v3,
+            T0,
+        )
+        .unwrap();
+    block(&mut ledger, vec![e], &v3);
+    let mut b = sample::body(EventKind::Booked, T0 + 5).unwrap();
+    b.ucr = Some(sample_ucr(7));
+    b.issuer = tradelog_protocol::Issuer {
+        org: "fast-forwarding".parse().unwrap(),
+        key: forwarder_key.public(),
+    };
+    ledger.check(&b.sign(&forwarder_key).unwrap()).unwrap();
+    // Structural rules: a membership event names no consignment; others carry no change.
+    let mut b = sample::body(EventKind::Membership, T0).unwrap();
+    b.ucr = Some(sample_ucr(1));
+    assert!(b.validate().is_err());
+    let mut b = sample::body(EventKind::Booked, T0).unwrap();
+    b.ucr = Some(sample_ucr(1));
+    b.membership = e_body.membership.clone();
+    assert!(b.validate().is_err());
+}
+
+#[test]
+fn a_revocation_binds_the_rest_of_its_block() {
+    let net = net();
+    let mut ledger = Ledger::new(&net.genesis);
+    let old = old_key(&net);
+    let new = dev_key("rotated/blue-anchor-lines");
+    let add = net
+        .membership_event(
+            "blue-anchor-lines",
+            &old,
+            1,
+            Change::AddKey {
+                org: "blue-anchor-lines".parse().unwrap(),
+                key: new.public(),
+            },
+            &[],
+            T0,
+        )
+        .unwrap();
+    let revoke = net
+        .membership_event(
+            "blue-anchor-lines",
+            &new,
+            2,
+            Change::RevokeKey {
+                org: "blue-anchor-lines".parse().unwrap(),
+                key: old.public(),
+            },
+            &[],
+            T0,
+        )
+        .unwrap();
+    let after = carrier_event(&net, &old, 3, T0);
+    // Add, revoke, then an event by the revoked key, all in one block: refused.
+    let err = ledger
+        .append_block(vec![add.clone(), revoke.clone(), after.clone()], T0 + 1)
+        .unwrap_err();
+    assert!(
+        matches!(err, LedgerError::Auth(AuthError::UnknownKey { .. })),
+        "{err}"
+    );
+    assert_eq!(ledger.log().size(), 0, "nothing written");
+    // The event before the revocation in the same block is fine.
+    ledger
+        .append_block(vec![add, after, revoke], T0 + 1)
+        .unwrap();
+    assert_eq!(ledger.state().membership_count(), 2);
+}
+
+#[test]
+fn a_new_validator_set_certifies_the_heights_after_its_block() {
+    let net = net();
+    let mut ledger = Ledger::new(&net.genesis);
+    let v3 = validators(&net, 3);
+    let newcomer = dev_key("validator/rhine-barge");
+    // The new set: drop the fourth genesis validator, add rhine-barge's node.
+    let mut list: Vec<Validator> = net.genesis.validators.validators()[..0].to_vec();
+    for (k, (id, _, _)) in net.validator_keys.iter().zip(sample::SAMPLE_ORGS).take(3) {
+        list.push(Validator {
+            org: id.parse().unwrap(),
+            key: k.public(),
+            power: 1,
+        });
+    }
+    list.push(Validator {
+        org: "rhine-barge".parse().unwrap(),
+        key: newcomer.public(),
+        power: 1,
+    });
+    let set = ValidatorSet::try_from(list).unwrap();
+    let change = Change::SetValidators {
+        validators: set.clone(),
+    };
+    let route = consignment_route(&net, 1, T0).unwrap();
+    block(&mut ledger, route[..4].to_vec(), &v3);
+    let e = net
+        .membership_event(
+            "nl-customs",
+            &net.org_keys["nl-customs"],
+            1,
+            change,
+            &v3,
+            T0,
+        )
+        .unwrap();
+    let mut events = route[4..6].to_vec();
+    events.push(e);
+    block(&mut ledger, events, &v3); // height 2: certified by the old set
+    assert_eq!(ledger.state().validators(), &set);
+    assert_eq!(ledger.state().transitions().len(), 1);
+    assert_eq!(
+        ledger.head().unwrap().validators,
+        net.genesis.validators.hash()
+    );
+    let new_signers = [v3[0], v3[1], &newcomer];
+    block(&mut ledger, route[6..].to_vec(), &new_signers); // height 3: the new set
+    assert_eq!(ledger.head().unwrap().validators, set.hash());
+
+    let subject = Subject::Consignment(sample_ucr(1));
+    let honest = ledger
+        .bundle(&subject, latest_cert(&ledger, &new_signers))
+        .unwrap();
+    assert_eq!(honest.membership.transitions.len(), 1);
+    let p = honest.verify(&net.genesis).unwrap();
+    assert_eq!(p.events.len(), route.len());
+
+    // The dropped validator cannot help certify a head after the change.
+    let mut lie = honest.clone();
+    let dropped = validators(&net, 4);
+    lie.certificate = latest_cert(&ledger, &dropped[1..]);
+    assert!(matches!(
+        lie.verify(&net.genesis),
+        Err(BundleError::Certificate(CertificateError::NotAValidator(_)))
+    ));
+    // Without the transition the head's validators are not those in force.
+    let mut lie = honest.clone();
+    lie.membership.transitions.clear();
+    assert!(matches!(
+        lie.verify(&net.genesis),
+        Err(BundleError::Certificate(
+            CertificateError::ValidatorSet { .. }
+        ))
+    ));
+    // A transition certified by the wrong set is refused.
+    let mut lie = honest.clone();
+    lie.membership.transitions[0].certificate =
+        Certificate::sign(&lie.membership.transitions[0].head, 0, &new_signers);
+    assert!(matches!(
+        lie.verify(&net.genesis),
+        Err(BundleError::Membership(
+            MembershipError::TransitionCertificate { .. }
+        ))
+    ));
+    // A transition whose block records no change is refused.
+    let mut lie = honest.clone();
+    let h1 = ledger.head_at(1).unwrap().clone();
+    lie.membership.transitions[0].head = h1.clone();
+    lie.membership.transitions[0].certificate = Certificate::sign(&h1, 0, &v3);
+    assert!(lie.verify(&net.genesis).is_err());
+    // Dropping the set change itself is detected.
+    let mut lie = honest;
+    lie.membership.events.clear();
+    assert!(matches!(
+        lie.verify(&net.genesis),
+        Err(BundleError::Membership(MembershipError::Incomplete { .. }))
+    ));
+    // Removing the last validator's organisation from the set is checked like any set:
+    // a set naming a non-member organisation is refused.
+    let mut bad = net.genesis.validators.validators().to_vec();
+    bad[0].org = "no-such-org".parse().unwrap();
+    let e = net
+        .membership_event(
+            "nl-customs",
+            &net.org_keys["nl-customs"],
+            2,
+            Change::SetValidators {
+                validators: ValidatorSet::try_from(bad).unwrap(),
+            },
+            &new_signers,
+            T0,
+        )
+        .unwrap();
+    assert!(matches!(
+        ledger.check(&e),
+        Err(LedgerError::Change(ChangeError::ValidatorOrg(_)))
+    ));
+}
