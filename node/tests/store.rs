@@ -64,8 +64,16 @@ fn blocks_survive_reopen_and_serve_subjects() {
     assert_eq!(got.len(), 14);
     assert!(store.subject_events(&subject, 16).unwrap().len() == 2);
     // The bundle built from the store verifies.
+    let membership = state
+        .membership_proof(
+            store
+                .subject_events(&Subject::Membership, state.head().unwrap().log_size)
+                .unwrap(),
+            |_| None,
+        )
+        .unwrap();
     let bundle = state
-        .bundle(&subject, got, bs[2].certificate.clone())
+        .bundle(&subject, got, bs[2].certificate.clone(), membership)
         .unwrap();
     assert!(bundle.verify(&net.genesis).is_ok());
     // Another ledger's genesis is refused on this data dir.

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::disclosure::commit_detail;
-use crate::event::Event;
+use crate::event::{Event, EventBody, EventKind};
 use crate::hash::Hash;
 use crate::head::{precommit_message, Certificate, Head, Validator, ValidatorSet};
 use crate::index::{Index, IndexEntry, Subject};
 use crate::keys::SecretKey;
+use crate::membership::{approval_message, approve, Change, MembershipBody};
 use crate::merkle::{leaf_hash, MerkleLog};
 use crate::roles::{Genesis, Organisation, Role};
 
@@ -207,6 +208,39 @@ pub fn compute() -> Option<Vectors> {
     let cert = Certificate::sign(&head, 0, &[&sk]);
     v.insert("precommit_signature", cert.signatures.first()?.sig.to_hex());
     cert.verify(&head, &set).ok()?;
+    // Membership (PROTOCOL.md 8a): blue-anchor-lines adds RFC 8032 test 2's key, approved by
+    // the validator (not needed for its own key, but a valid approval is shown), signed with
+    // the test 1 key, as the first membership event (seq 1).
+    v.insert("index_key_membership", Subject::Membership.key().to_hex());
+    let change = Change::AddKey {
+        org: "blue-anchor-lines".parse().ok()?,
+        key: key_from(RFC8032_SEED_2).public(),
+    };
+    let approval_msg = approval_message("tradelog-vectors", 1, &change).ok()?;
+    v.insert("membership_approval_message", hex::encode(&approval_msg));
+    let approval = approve("tradelog-vectors", 1, &change, &sk);
+    v.insert("membership_approval_signature", approval.sig.to_hex());
+    let mut body: EventBody = serde_json::from_str(
+        EVENT_BODY_JSON
+            .replace("COMMITMENT", &detail.to_hex())
+            .as_str(),
+    )
+    .ok()?;
+    body.kind = EventKind::Membership;
+    body.ucr = None;
+    body.container = None;
+    body.location = None;
+    body.transport = None;
+    body.documents.clear();
+    body.details.clear();
+    body.membership = Some(MembershipBody {
+        seq: 1,
+        change,
+        approvals: vec![approval],
+    });
+    let membership_event = body.sign(&sk).ok()?;
+    v.insert("membership_event_json", membership_event.to_json());
+    v.insert("membership_event_id", membership_event.id().to_hex());
     Some(Vectors { values: v })
 }
 
