@@ -11,6 +11,8 @@
 //! | `invalid_event` | 422 | a structural rule of PROTOCOL.md 3.2 |
 //! | `bad_signature` | 422 | the signature does not verify |
 //! | `unknown_issuer`, `forbidden_kind`, `wrong_chain` | 422 | membership rules (section 8) |
+//! | `membership_change` | 422 | a membership change that is not allowed (PROTOCOL.md 8a: unknown organisation, key used before, approvals below quorum, ...) |
+//! | `membership_seq` | 409 | a membership change whose `seq` is not the next one (resubmit after the previous change commits) |
 //! | `future_time` | 422 | `body.time` more than 10 minutes ahead of the node's clock |
 //! | `duplicate` | 409 | an event with this id is already recorded with other (valid) signature bytes; resubmitting the same bytes is idempotent, not an error |
 //! | `timeout` | 408 | the request body was not received within the body timeout |
