@@ -12,7 +12,7 @@ use tradelog_protocol::{
     Certificate, ConsistencyProof, ContainerId, Genesis, Hash, Head, ProofBundle, Provenance,
     Route, RouteBundle, Subject, Ucr,
 };
-use tradelog_protocol::{MembershipProof, ValidatorSet};
+use tradelog_protocol::{Membership, MembershipProof, ValidatorSet};
 
 use crate::http::{Endpoint, HttpError, Response};
 
@@ -109,6 +109,20 @@ pub enum ClientError {
     #[error("history rewritten or forked: {} (known head #{} {}, served head #{} {})",
         .0.reason, .0.known.head.height, .0.known.head.hash(), .0.served.head.height, .0.served.head.hash())]
     Fork(Box<ForkEvidence>),
+}
+
+/// The membership in force at a certified head, verified from the genesis.
+#[derive(Debug, Clone)]
+pub struct VerifiedMembership {
+    /// The head.
+    pub head: CertifiedHead,
+    /// Organisations and their current keys.
+    pub membership: Membership,
+    /// The validator set that certified the head (a change in the head's own block takes
+    /// effect after it).
+    pub validators: ValidatorSet,
+    /// Membership changes recorded so far (the next change's `seq` is this plus one).
+    pub changes: u64,
 }
 
 /// A verified container view: all of its events, and the consignments they name.
@@ -253,17 +267,33 @@ impl LightClient {
     }
 
     /// Fetches and verifies the node's membership proof; remembers the validator set it proves.
-    fn follow_membership(&mut self) -> Result<(), ClientError> {
+    fn follow_membership(&mut self) -> Result<VerifiedMembership, ClientError> {
         let body = self.get_ok("/v1/membership")?;
         let m: MembershipJson = parse("membership", &body)?;
-        let history = m
+        let mut history = m
             .membership
             .verify(&self.genesis, &m.head, &m.certificate)?;
         let set = history.validators().clone();
         if !self.sets.contains(&set) {
-            self.sets.push(set);
+            self.sets.push(set.clone());
         }
-        Ok(())
+        Ok(VerifiedMembership {
+            membership: history.at(m.head.log_size).clone(),
+            validators: set,
+            changes: m.membership.events.len() as u64,
+            head: CertifiedHead {
+                head: m.head,
+                certificate: m.certificate,
+            },
+        })
+    }
+
+    /// The membership and validator set in force at the node's latest head, verified from the
+    /// genesis (PROTOCOL.md 9d); the head is accepted like [`LightClient::head`]'s.
+    pub fn membership(&mut self) -> Result<VerifiedMembership, ClientError> {
+        let v = self.follow_membership()?;
+        self.accept(v.head.clone())?;
+        Ok(v)
     }
 
     /// Fetches, verifies and accepts the node's latest certified head.

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use tradelog_client::build::{parse_detail, EventSpec};
 use tradelog_client::light::{CertifiedHead, ClientError, LightClient};
 use tradelog_client::{audit, http, keyfile, standards, time, timeline};
+use tradelog_protocol::membership::{approve, Approval, Change, MembershipBody};
 use tradelog_protocol::{ContainerId, EventBody, Genesis, ProofBundle, RouteBundle, Ucr};
 
 #[derive(Parser)]
@@ -95,6 +96,9 @@ enum Command {
     /// Map a GS1 EPCIS 2.0 or DCSA Track & Trace 2.2 document to ledger events signed by the
     /// importing organisation; prints them as a JSON array (`tradelog submit` sends it as a batch).
     Import(Box<ImportArgs>),
+    /// Membership on the ledger (PROTOCOL.md 8a): show it verified, approve or sign a change.
+    #[command(subcommand)]
+    Membership(MembershipCommand),
     /// Reports computed from the ledger, checked against verified provenance.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -105,6 +109,59 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MembershipCommand {
+    /// The organisations, their current keys and the validator set at the node's latest head,
+    /// verified from the genesis through every recorded change; prints the next `seq`.
+    Show {
+        #[command(flatten)]
+        online: Online,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// As a validator, approve a change: prints `{"validator", "sig"}` for `sign --approval`.
+    Approve {
+        /// The validator's consensus key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Chain id of the ledger.
+        #[arg(long)]
+        chain: String,
+        /// The change's sequence number (`membership show` prints the next one).
+        #[arg(long)]
+        seq: u64,
+        /// The change as JSON, e.g. {"type": "add_key", "org": "...", "key": "<hex>"}.
+        #[arg(long)]
+        change: PathBuf,
+    },
+    /// Build and sign a membership event from a change and its approvals; prints the signed
+    /// event JSON for `tradelog submit`.
+    Sign {
+        /// Key file of the issuer (one of the organisation's current keys).
+        #[arg(long)]
+        key: PathBuf,
+        /// Issuing organisation id.
+        #[arg(long)]
+        org: String,
+        /// Chain id of the ledger.
+        #[arg(long)]
+        chain: String,
+        /// The change's sequence number (`membership show` prints the next one).
+        #[arg(long)]
+        seq: u64,
+        /// The change as JSON (PROTOCOL.md 8a).
+        #[arg(long)]
+        change: PathBuf,
+        /// A file written by `membership approve` (repeatable).
+        #[arg(long = "approval")]
+        approvals: Vec<PathBuf>,
+        /// Event time: RFC 3339 or milliseconds since 1970 (default: now).
+        #[arg(long)]
+        time: Option<String>,
     },
 }
 
@@ -405,6 +462,7 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", tradelog_client::report::render(&report));
             }
         }
+        Command::Membership(m) => membership(m)?,
         Command::Audit { online, quiet } => {
             let mut client = online.client()?;
             let mut last = std::time::Instant::now();
@@ -620,6 +678,117 @@ fn event(a: EventArgs) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", event.to_json())?;
+    Ok(())
+}
+
+fn read_change(path: &PathBuf) -> Result<Change> {
+    let raw = read_limited(path, 1 << 20)?;
+    serde_json::from_slice(&raw)
+        .with_context(|| format!("--change {}: not a membership change", path.display()))
+}
+
+fn membership(cmd: MembershipCommand) -> Result<()> {
+    match cmd {
+        MembershipCommand::Show { online, json } => {
+            let mut client = online.client()?;
+            let v = client.membership()?;
+            online.save(&client)?;
+            if json {
+                let orgs: Vec<_> = v.membership.orgs().collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "verified": true,
+                        "head": v.head.head,
+                        "next_seq": v.changes + 1,
+                        "organisations": orgs,
+                        "validators": v.validators,
+                    }))?
+                );
+                return Ok(());
+            }
+            println!(
+                "membership at head #{} {} — {} changes recorded, next seq {} ✓",
+                v.head.head.height,
+                v.head.head.hash(),
+                v.changes,
+                v.changes + 1
+            );
+            for o in v.membership.orgs() {
+                println!("  {} ({}, {})", o.id, o.name, o.role.as_str());
+                for k in &o.keys {
+                    println!("    key {k}");
+                }
+            }
+            println!("validators (total power {}):", v.validators.total_power());
+            for val in v.validators.validators() {
+                println!("  {} of {} power {}", val.key, val.org, val.power);
+            }
+        }
+        MembershipCommand::Approve {
+            key,
+            chain,
+            seq,
+            change,
+        } => {
+            let key = keyfile::read(&key)?;
+            let change = read_change(&change)?;
+            let a = approve(&chain, seq, &change, &key);
+            println!("{}", serde_json::to_string(&a)?);
+        }
+        MembershipCommand::Sign {
+            key,
+            org,
+            chain,
+            seq,
+            change,
+            approvals,
+            time,
+        } => {
+            let key = keyfile::read(&key)?;
+            let change = read_change(&change)?;
+            let mut list: Vec<Approval> = Vec::new();
+            for path in &approvals {
+                let raw = read_limited(path, 1 << 16)?;
+                list.push(
+                    serde_json::from_slice(&raw).with_context(|| {
+                        format!("--approval {}: not an approval", path.display())
+                    })?,
+                );
+            }
+            let time = match time {
+                Some(t) => time::parse_time(&t).context("--time")?,
+                None => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .context("system clock before 1970")?
+                    .as_millis() as u64,
+            };
+            let body = EventBody {
+                v: tradelog_protocol::event::EVENT_VERSION,
+                chain,
+                ucr: None,
+                container: None,
+                kind: tradelog_protocol::EventKind::Membership,
+                time,
+                location: None,
+                transport: None,
+                refs: Vec::new(),
+                documents: Vec::new(),
+                details: Default::default(),
+                issuer: tradelog_protocol::Issuer {
+                    org: org.parse().map_err(|e| anyhow::anyhow!("--org: {e}"))?,
+                    key: key.public(),
+                },
+                membership: Some(MembershipBody {
+                    seq,
+                    change,
+                    approvals: list,
+                }),
+            };
+            let event = body.sign(&key).context("membership event")?;
+            println!("{}", event.to_json());
+        }
+    }
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
 use tradelog_protocol::membership::Change;
 use tradelog_protocol::sample::{self, dev_key, sample_ucr, SampleNetwork, SAMPLE_ORGS};
 use tradelog_protocol::{Event, EventKind, ProofBundle, SecretKey, Validator, ValidatorSet};
-use tradelog_tests::{bin_dir, scratch};
+use tradelog_tests::{bin_dir, run, scratch};
 
 struct Net {
     nodes: Vec<DevnetNode>,
@@ -81,6 +81,17 @@ fn commit(net: &Net, to: usize, on: &[usize], e: &Event) {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// Runs the `tradelog` CLI; returns its standard output, failing the test on an error.
+fn cli(args: &[&str]) -> String {
+    let out = run("tradelog", args).unwrap();
+    assert!(
+        out.status.success(),
+        "tradelog {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn booked(key: &SecretKey, n: u32, t: u64) -> Event {
@@ -169,19 +180,58 @@ fn keys_rotate_and_a_new_validator_set_takes_over() {
         power: 1,
     });
     let set = ValidatorSet::try_from(list).unwrap();
-    let approvers: Vec<&SecretKey> = sample.validator_keys.iter().take(3).collect();
-    let e = sample
-        .membership_event(
-            "nl-customs",
-            &sample.org_keys["nl-customs"],
-            3,
-            Change::SetValidators {
-                validators: set.clone(),
-            },
-            &approvers,
-            t0 + 6,
-        )
-        .unwrap();
+    //    Built with the CLI as the administrations would: each validator approves the change
+    //    with its node key, Dutch customs signs the event with its organisation key.
+    let work = opts.dir.join("cli");
+    std::fs::create_dir_all(&work).unwrap();
+    let change = work.join("change.json");
+    let change_json = serde_json::to_string(&Change::SetValidators {
+        validators: set.clone(),
+    })
+    .unwrap();
+    std::fs::write(&change, change_json).unwrap();
+    let mut approvals = Vec::new();
+    for n in net.nodes.iter().filter(|n| n.validator).take(3) {
+        let key = n.dir.join("node.key");
+        let out = cli(&[
+            "membership",
+            "approve",
+            "--key",
+            key.to_str().unwrap(),
+            "--chain",
+            sample::SAMPLE_CHAIN,
+            "--seq",
+            "3",
+            "--change",
+            change.to_str().unwrap(),
+        ]);
+        let path = work.join(format!("approval-{}.json", n.moniker));
+        std::fs::write(&path, out).unwrap();
+        approvals.push(path);
+    }
+    let nl_key = work.join("nl-customs.key");
+    tradelog_client::keyfile::write(&nl_key, &sample.org_keys["nl-customs"]).unwrap();
+    let time = (t0 + 6).to_string();
+    let mut args = vec![
+        "membership",
+        "sign",
+        "--key",
+        nl_key.to_str().unwrap(),
+        "--org",
+        "nl-customs",
+        "--chain",
+        sample::SAMPLE_CHAIN,
+        "--seq",
+        "3",
+        "--change",
+        change.to_str().unwrap(),
+        "--time",
+        &time,
+    ];
+    for a in &approvals {
+        args.extend(["--approval", a.to_str().unwrap()]);
+    }
+    let e = Event::from_json(cli(&args).trim().as_bytes()).unwrap();
     commit(&net, 0, &all, &e);
 
     // 3. Stop a genesis validator: 4 of 5 remain, a quorum only with the former observer.
@@ -231,5 +281,31 @@ fn keys_rotate_and_a_new_validator_set_takes_over() {
     assert_eq!(bundle.membership.events.len(), 3);
     let p = bundle.verify(&sample.genesis).unwrap();
     assert_eq!(p.events.len(), 1);
+
+    // `tradelog membership show` verifies the same from the genesis file alone.
+    let genesis = net.nodes[1].dir.join("genesis.json");
+    let shown: serde_json::Value = serde_json::from_str(&cli(&[
+        "membership",
+        "show",
+        "--node",
+        &format!("http://{}", net.nodes[2].api),
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(shown["next_seq"], 4, "{shown}");
+    assert_eq!(shown["validators"].as_array().unwrap().len(), 5, "{shown}");
+    let bal = shown["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "blue-anchor-lines")
+        .unwrap();
+    assert_eq!(
+        bal["keys"],
+        serde_json::json!([new.public().to_hex()]),
+        "{shown}"
+    );
     drop(net);
 }
