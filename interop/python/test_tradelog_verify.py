@@ -17,6 +17,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
 import tradelog_verify as tv  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 SCRIPT = os.path.join(HERE, "tradelog_verify.py")
 SPEC = os.path.join(ROOT, "docs", "PROTOCOL.md")
@@ -28,6 +29,14 @@ class Vectors(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertNotIn("FAIL", r.stdout)
+
+    def test_membership_vectors_recomputed(self):
+        r = subprocess.run([sys.executable, SCRIPT, "vectors", SPEC],
+                           capture_output=True, text=True)
+        for name in ("index_key_membership", "membership_approval_message",
+                     "membership_approval_signature", "membership_event_json",
+                     "membership_event_id"):
+            self.assertIn(f"ok {name}\n", r.stdout)
 
     def test_small_order_key_forgery_refused(self):
         # identity key, R = B, S = 1: [S]B = R + [k]A holds for every message;
@@ -67,6 +76,38 @@ def tearDownModule():
 def load(path):
     with open(path) as f:
         return json.load(f)
+
+
+def dev_key(name):
+    """The sample network's insecure dev keys (sample_bundle.rs): the Ed25519 seed is
+    D("tradelog/dev-key/v1", name)."""
+    return Ed25519PrivateKey.from_private_bytes(tv.D("tradelog/dev-key/v1", name.encode()))
+
+
+def public_hex(sk):
+    return sk.public_key().public_bytes_raw().hex()
+
+
+def resign(wire, sk):
+    """Signs a (possibly altered) event body again, as issuer key `sk`."""
+    wire["body"]["issuer"]["key"] = public_hex(sk)
+    wire["sig"] = sk.sign(tv.EVENT_PREFIX + tv.jcs(tv.canonical_form(wire["body"]))).hex()
+
+
+def sign_certificate(cert, head_json, keys):
+    """Replaces cert's signatures by precommits of `keys` over head_json."""
+    head = tv.parse_head(head_json)
+    msg = tv.precommit(head["chain"], head["height"], cert["round"],
+                       tv.H(tv.head_bytes(head)))
+    cert["signatures"] = [{"validator": public_hex(k), "sig": k.sign(msg).hex()}
+                          for k in keys]
+
+
+CARRIER = "north-star-shipping"  # consignment 1's carrier, which rotates its key
+OLD_VALIDATORS = [dev_key(f"validator/{o}") for o in
+                  ("nl-customs", "de-customs", "blue-anchor-lines")]
+LEFT = dev_key("validator/north-star-shipping")  # not in the set after set_validators
+NEWCOMER = dev_key("validator/rhine-barge")
 
 
 class Bundle(unittest.TestCase):
@@ -120,9 +161,295 @@ class Bundle(unittest.TestCase):
         self.refuse(lambda b: b["certificate"]["signatures"].pop(), "quorum")
 
     def test_change_log_root(self):
+        # the membership proof's events are checked against head.log_root before the
+        # certificate (section 9d steps 2-4)
         def reroot(b):
             b["head"]["log_root"] = "00" * 32
-        self.refuse(reroot, "certificate")
+        self.refuse(reroot, "head.log_root")
+
+    def test_version_1_refused(self):
+        def v1(b):
+            b["version"] = 1
+        self.refuse(v1, "bundle.version")
+
+    def test_membership_proof_missing(self):
+        self.refuse(lambda b: b.pop("membership"), "missing member(s) ['membership']")
+
+
+class Membership(unittest.TestCase):
+    """Section 8a / 9d: the sample's membership history and lies about it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = sample_dir()
+        cls.genesis = load(os.path.join(cls.tmp, "genesis.json"))
+        cls.bundle = load(os.path.join(cls.tmp, "bundle.json"))
+        mp = cls.bundle["membership"]
+        cls.kinds = [e["event"]["body"]["membership"]["change"]["type"] for e in mp["events"]]
+        cls.revoked_at = mp["events"][cls.kinds.index("revoke_key")]["index"]
+
+    def refuse(self, mutate, *expect):
+        b = copy.deepcopy(self.bundle)
+        mutate(b)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        for e in expect:
+            self.assertIn(e, str(cm.exception))
+        if os.environ.get("SHOW_ERRORS"):
+            print(f"\n  {self.id().split('.')[-1]}: {cm.exception}")
+        return str(cm.exception)
+
+    def test_sample_exercises_membership(self):
+        self.assertEqual(self.kinds, ["add_key", "revoke_key", "set_validators"])
+        mp = self.bundle["membership"]
+        self.assertEqual(len(mp["transitions"]), 1)
+        res = tv.verify_bundle(self.genesis, self.bundle)
+        # the head is certified by the new set: the newcomer in, the leaver out
+        vals = res["membership"]["validators"]
+        self.assertIn(NEWCOMER.public_key().public_bytes_raw(), vals)
+        self.assertNotIn(LEFT.public_key().public_bytes_raw(), vals)
+        signers = {s["validator"] for s in self.bundle["certificate"]["signatures"]}
+        self.assertIn(public_hex(NEWCOMER), signers)
+        # the carrier's consignment events: some before the rotation under the old key,
+        # some after it under the new key, and both verify
+        old, new = public_hex(dev_key(f"org/{CARRIER}")), public_hex(dev_key(f"rotated/{CARRIER}"))
+        keys = [(e["index"], e["event"]["body"]["issuer"]["key"]) for e in self.bundle["events"]
+                if e["event"]["body"]["issuer"]["org"] == CARRIER]
+        self.assertTrue(any(i < self.revoked_at and k == old for i, k in keys))
+        self.assertTrue(any(i > self.revoked_at and k == new for i, k in keys))
+        # the revocation was signed with the new key, the addition with the old one
+        ev = [e["event"]["body"] for e in mp["events"]]
+        self.assertEqual(ev[0]["issuer"]["key"], old)
+        self.assertEqual(ev[1]["issuer"]["key"], new)
+        self.assertEqual(len(ev[2]["membership"]["approvals"]), 3)
+
+    def test_membership_event_dropped(self):
+        for p in range(3):
+            with self.subTest(dropped=p):
+                self.refuse(lambda b: b["membership"]["events"].pop(p),
+                            "membership.transitions[0] (height", "counts 3 events")
+
+    def test_membership_history_hidden(self):
+        # a bundle that hides every membership event and transition: the head is not
+        # certified by the genesis set
+        def hide(b):
+            b["membership"]["events"] = []
+            b["membership"]["transitions"] = []
+        self.refuse(hide, "certificate: head.validators")
+
+    def test_membership_events_reordered(self):
+        def swap(b):
+            e = b["membership"]["events"]
+            e[0], e[1] = e[1], e[0]
+        self.refuse(swap, "membership.transitions[0]", "reordered")
+
+    def test_membership_event_altered(self):
+        def repower(b):
+            body = b["membership"]["events"][2]["event"]["body"]
+            body["membership"]["change"]["validators"][0]["power"] = 5
+        self.refuse(repower, "membership.transitions[0]", "accumulator")
+
+    def test_membership_event_altered_with_its_index(self):
+        # a node that lies consistently about the index cannot re-certify the head: with the
+        # altered change re-signed by its issuer, the transition's index entry no longer
+        # matches; with the entry also altered, its index proof fails
+        def repower(b):
+            item = b["membership"]["events"][2]["event"]
+            item["body"]["membership"]["change"]["validators"][0]["power"] = 5
+            resign(item, dev_key("org/eu-audit"))
+            t = b["membership"]["transitions"][0]
+            ids = [tv.Event(e["event"]).id for e in b["membership"]["events"]]
+            t["index_entry"]["acc"] = tv.index_acc(ids).hex()
+        self.refuse(repower, "membership.transitions[0]", "index proof")
+
+    def test_membership_event_seq_and_index_order(self):
+        def reindex(b):
+            e = b["membership"]["events"]
+            e[1]["index"] = e[0]["index"]
+        self.refuse(reindex, "membership.events[1]", "not greater than the previous")
+
+    def test_transition_dropped(self):
+        self.refuse(lambda b: b["membership"]["transitions"].pop(),
+                    "certificate: head.validators is not the hash of the validator set in force")
+
+    def test_transition_certified_by_the_wrong_set(self):
+        def recertify(b):
+            t = b["membership"]["transitions"][0]
+            sign_certificate(t["certificate"], t["head"], OLD_VALIDATORS[:2] + [NEWCOMER])
+        self.refuse(recertify, "membership.transitions[0] (height 7)", "signer is not a validator")
+
+    def test_transition_at_the_wrong_block(self):
+        # the final head offered as a "transition" of itself is out of range
+        def move(b):
+            t = b["membership"]["transitions"][0]
+            t["head"] = copy.deepcopy(b["head"])
+        self.refuse(move, "membership.transitions[0]", "height not between")
+
+    def test_final_certificate_by_a_validator_no_longer_in_the_set(self):
+        def recertify(b):
+            sign_certificate(b["certificate"], b["head"], OLD_VALIDATORS[:2] + [LEFT])
+        msg = self.refuse(recertify, "certificate.signatures[2]: signer is not a validator")
+        self.assertFalse(msg.startswith("membership"), msg)
+        # and the old set as a whole is not the set in force any more
+        def old_set(b):
+            sign_certificate(b["certificate"], b["head"], OLD_VALIDATORS + [LEFT])
+        self.refuse(old_set, "certificate.signatures[3]: signer is not a validator")
+
+    def test_event_signed_with_revoked_key_after_revocation(self):
+        def late(b):
+            pos = next(p for p, e in enumerate(b["events"])
+                       if e["index"] > self.revoked_at
+                       and e["event"]["body"]["issuer"]["org"] == CARRIER)
+            resign(b["events"][pos]["event"], dev_key(f"org/{CARRIER}"))
+        self.refuse(late, f"issuer.key was revoked from {CARRIER} by the membership event "
+                          f"at log index {self.revoked_at}")
+
+    def test_old_key_event_moved_after_revocation(self):
+        # tampering positions: an event honestly signed with the old key, claimed at a
+        # log position after the revocation
+        def move(b):
+            ev = b["events"]
+            before = max(p for p, e in enumerate(ev) if e["index"] < self.revoked_at
+                         and e["event"]["body"]["issuer"]["org"] == CARRIER)
+            after = next(p for p, e in enumerate(ev) if e["index"] > self.revoked_at)
+            ev[after]["event"] = copy.deepcopy(ev[before]["event"])
+        self.refuse(move, "was revoked from")
+
+    def test_key_used_before_it_was_added(self):
+        def early(b):
+            pos = next(p for p, e in enumerate(b["events"])
+                       if e["event"]["body"]["issuer"]["org"] == CARRIER)
+            resign(b["events"][pos]["event"], dev_key(f"rotated/{CARRIER}"))
+        self.refuse(early, f"issuer.key is not a current key of {CARRIER}")
+
+    def test_approvals_below_quorum(self):
+        # the set_validators change with 2 of its 3 approvals, re-signed by its issuer; with
+        # the transition dropped it is applied in step 3, where the quorum rule refuses it
+        def weaken(b):
+            item = b["membership"]["events"][2]["event"]
+            item["body"]["membership"]["approvals"].pop()
+            resign(item, dev_key("org/eu-audit"))
+            b["membership"]["transitions"].pop()
+        self.refuse(weaken, "membership.events[2]",
+                    "approvals: power 2 of 4 is not more than two thirds")
+
+    def test_change_rules(self):
+        gen = tv.Genesis(self.genesis)
+        vals = gen.validators
+        mp = self.bundle["membership"]
+        ev = [copy.deepcopy(e["event"]) for e in mp["events"]]
+
+        def check(wire, seq, m=None):
+            m = m or gen.membership()
+            e = tv.Event(wire)
+            m.admit(e)
+            m.check_change(e, seq, vals)
+            return m
+
+        m = check(ev[0], 1)  # honest, in order
+        m.apply(ev[0]["body"]["membership"]["change"], 100)
+        m = check(ev[1], 2, m)
+        m.apply(ev[1]["body"]["membership"]["change"], 101)
+        check(ev[2], 3, m)
+        cases = []
+        # a replayed change: seq 1 again at position 2
+        cases.append((ev[0], 2, "membership.seq is 1, expected 2"))
+        # approvals below quorum
+        w = copy.deepcopy(ev[2])
+        w["body"]["membership"]["approvals"] = w["body"]["membership"]["approvals"][:2]
+        resign(w, dev_key("org/eu-audit"))
+        cases.append((w, 3, "approvals: power 2 of 4"))
+        # an approval signature that does not verify (over another seq)
+        w = copy.deepcopy(ev[2])
+        w["body"]["membership"]["seq"] = 4
+        resign(w, dev_key("org/eu-audit"))
+        cases.append((w, 4, "approvals[0]: bad approval signature"))
+        # an approval by a validator outside the set
+        w = copy.deepcopy(ev[2])
+        msg = tv.approval_message("tradelog-devnet", 3, w["body"]["membership"]["change"])
+        w["body"]["membership"]["approvals"][0] = {"validator": public_hex(NEWCOMER),
+                                                   "sig": NEWCOMER.sign(msg).hex()}
+        resign(w, dev_key("org/eu-audit"))
+        cases.append((w, 3, "approvals[0]: validator is not in the validator set in force"))
+        # the same validator approving twice
+        w = copy.deepcopy(ev[2])
+        a = w["body"]["membership"]["approvals"]
+        a[1] = a[0]
+        resign(w, dev_key("org/eu-audit"))
+        cases.append((w, 3, "approvals[1]: validator approves twice"))
+        # another organisation's key change needs a quorum
+        w = copy.deepcopy(ev[0])
+        w["body"]["issuer"]["org"] = "eu-audit"
+        resign(w, dev_key("org/eu-audit"))
+        cases.append((w, 1, "no quorum for add_key"))
+        # revoking the only key
+        w = copy.deepcopy(ev[1])
+        w["body"]["membership"]["seq"] = 1
+        resign(w, dev_key(f"org/{CARRIER}"))
+        cases.append((w, 1, "would have no key left"))
+        # adding a key already used on the ledger (another organisation's)
+        w = copy.deepcopy(ev[0])
+        w["body"]["membership"]["change"]["key"] = public_hex(dev_key("org/shopfast"))
+        resign(w, dev_key(f"org/{CARRIER}"))
+        cases.append((w, 1, "already an event key on this ledger"))
+        # a validator of a non-member organisation
+        w = copy.deepcopy(ev[2])
+        w["body"]["membership"]["change"]["validators"][0]["org"] = "no-such-org"
+        resign(w, dev_key("org/eu-audit"))
+        cases.append((w, 3, "is not a member"))
+        for i, (wire, seq, expect) in enumerate(cases):
+            with self.subTest(case=i, expect=expect):
+                with self.assertRaises(tv.VerifyError) as cm:
+                    check(wire, seq, copy.deepcopy(m) if seq > 2 else None)
+                self.assertIn(expect, str(cm.exception))
+
+    def test_set_validators_listed_in_another_order(self):
+        # section 8a: the list is canonicalized sorted by key (as the Rust reference does), so
+        # the order given changes neither the id, nor the signature, nor the approvals
+        b = copy.deepcopy(self.bundle)
+        item = b["membership"]["events"][2]["event"]
+        before = tv.Event(copy.deepcopy(item)).id
+        item["body"]["membership"]["change"]["validators"].reverse()
+        self.assertEqual(tv.Event(item).id, before)
+        tv.verify_bundle(self.genesis, b)
+
+    def test_membership_subject_bundle(self):
+        # section 9: a bundle whose subject is the membership subject (its events are the
+        # membership events), assembled here from the membership proof
+        mp = self.bundle["membership"]
+        b = dict(copy.deepcopy(self.bundle), subject={"type": "membership", "id": "membership"},
+                 events=copy.deepcopy(mp["events"]), index_entry=mp["index_entry"],
+                 index_proof=mp["index_proof"])
+        res = tv.verify_bundle(self.genesis, b)
+        self.assertEqual(len(res["rows"]), 3)
+        bad = copy.deepcopy(b)
+        bad["events"].pop(1)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, bad)
+        self.assertIn("completeness", str(cm.exception))
+        bad = copy.deepcopy(b)
+        bad["subject"]["id"] = "members"
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, bad)
+        self.assertIn("subject.id", str(cm.exception))
+
+    def test_membership_body_structure(self):
+        ev = copy.deepcopy(self.bundle["membership"]["events"][0]["event"])
+        for mutate, expect in (
+            (lambda b: b.update(ucr="6CN913000001-SF000001"), "not allowed in a membership"),
+            (lambda b: b.pop("membership"), "required for kind membership"),
+            (lambda b: b["membership"].update(extra=1), "unknown member(s) ['extra']"),
+            (lambda b: b["membership"]["change"].update(type="remove_org"),
+             "unknown change type"),
+            (lambda b: b["membership"].update(seq=0), "body.membership.seq"),
+            (lambda b: b.update(kind="booked"), "only allowed for kind membership"),
+        ):
+            w = copy.deepcopy(ev)
+            mutate(w["body"])
+            with self.subTest(expect=expect):
+                with self.assertRaises(tv.VerifyError) as cm:
+                    tv.Event(w)
+                self.assertIn(expect, str(cm.exception))
 
 
 class Route(unittest.TestCase):
@@ -206,6 +533,17 @@ class Route(unittest.TestCase):
         def bump(r):
             r["version"] = 2
         self.refuse(bump, "route.version")
+
+    def test_container_bundle_membership_proof_tampered(self):
+        def drop(r):
+            r["containers"][0]["membership"]["transitions"].pop()
+        msg = self.refuse(drop, "head.validators is not the hash of the validator set in force")
+        self.assertTrue(msg.startswith("route.containers[0] (TLGU"), msg)
+
+    def test_container_bundle_version_1(self):
+        def v1(r):
+            r["containers"][0]["version"] = 1
+        self.refuse(v1, "route.containers[0]")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for the tradelog ledger protocol, version 1.
+"""Independent verifier for the tradelog ledger protocol, version 1 (bundle version 2).
 
 Written from docs/PROTOCOL.md alone (no Rust source was read).  Section numbers
 in comments ("§3.2") refer to that document.
@@ -304,6 +304,7 @@ KINDS = {
     "seized": (False, {"customs"}),
     "delivered": (True, {"carrier", "platform"}),
     "document_anchored": (False, {"customs", "carrier", "platform"}),
+    "membership": (False, {"customs", "carrier", "platform", "auditor"}),  # §3.4, §8a
 }
 ROLES = {"customs", "carrier", "platform", "auditor"}
 MODES = {"sea", "air", "road", "rail", "inland_waterway"}
@@ -314,18 +315,28 @@ def check_body(body):
     """§3.2 structure rules.  Returns the canonical body bytes."""
     obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
                        "details", "issuer"),
-        ("ucr", "container", "location", "transport"))
+        ("ucr", "container", "location", "transport", "membership"))
     integer(body["v"], "body.v", 1, 1)
     check_id(body["chain"], "chain", "body.chain")
     if "ucr" in body:
         check_id(body["ucr"], "ucr", "body.ucr")
     if "container" in body:
         check_id(body["container"], "container", "body.container")
-    if "ucr" not in body and "container" not in body:
-        fail("body: neither ucr nor container")
     kind = body["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
         fail(f"body.kind: unknown kind {kind!r}")
+    if kind == "membership":
+        for m in ("ucr", "container", "location", "transport"):
+            if m in body:
+                fail(f"body.{m}: not allowed in a membership event")
+        if "membership" not in body:
+            fail("body.membership: required for kind membership")
+        parse_membership_body(body["membership"])
+    else:
+        if "membership" in body:
+            fail(f"body.membership: only allowed for kind membership, not {kind}")
+        if "ucr" not in body and "container" not in body:
+            fail("body: neither ucr nor container")
     integer(body["time"], "body.time", 1, MAX_SAFE)
     if "location" in body:
         check_id(body["location"], "locode", "body.location")
@@ -367,7 +378,7 @@ def check_body(body):
         fail(f"body: {kind} needs both ucr and container")
     if kind == "document_anchored" and not docs:
         fail("body: document_anchored needs at least one document")
-    canon = jcs(body)
+    canon = jcs(canonical_form(body))
     if len(canon) > 16384:
         fail("body: canonical body larger than 16384 bytes")
     return canon
@@ -501,7 +512,9 @@ def verify_consistency(first, second, path, root1, root2) -> bool:
 # ------------------------------------------------------- §5 the subject index
 
 def index_key(subject_type: str, ident: str) -> bytes:
-    tag = {"consignment": b"\x01", "container": b"\x02"}[subject_type]
+    tag = {"consignment": b"\x01", "container": b"\x02", "membership": b"\x03"}[subject_type]
+    if subject_type == "membership":
+        return D("tradelog/index-key/v1", tag)  # the one membership subject: no id
     return D("tradelog/index-key/v1", tag + ident.encode("ascii"))
 
 
@@ -573,6 +586,33 @@ def verify_index_proof(key: bytes, root: bytes, siblings, leaf):
     return leaf[1] if leaf is not None and leaf[0] == key else None
 
 
+def check_index_entry(entry, proof, key, root, what):
+    """§5: parses `{"count", "acc"}` and an index proof, and checks that the proof shows
+    exactly that entry for `key` under `root` (absence: count 0, acc 0^32).
+    Returns (count, acc)."""
+    entry = obj(entry, f"{what}index_entry", ("count", "acc"))
+    count = integer(entry["count"], f"{what}index_entry.count", 0, U64)
+    acc = unhex(entry["acc"], 32, f"{what}index_entry.acc")
+    ip = obj(proof, f"{what}index_proof", ("siblings",), ("leaf",))
+    sibs = array(ip["siblings"], f"{what}index_proof.siblings", 256)
+    sibs = [unhex(x, 32, f"{what}index_proof.siblings[{j}]") for j, x in enumerate(sibs)]
+    leaf = None
+    if "leaf" in ip:
+        lf = obj(ip["leaf"], f"{what}index_proof.leaf", ("key", "value_hash"))
+        leaf = (unhex(lf["key"], 32, f"{what}index_proof.leaf.key"),
+                unhex(lf["value_hash"], 32, f"{what}index_proof.leaf.value_hash"))
+    try:
+        proved = verify_index_proof(key, root, sibs, leaf)
+    except VerifyError as e:
+        raise VerifyError(f"{what}{e}") from None
+    if proved is None:
+        if count != 0 or acc != ZERO32:
+            fail(f"{what}index proves the subject absent but index_entry is not (0, 0^32)")
+    elif proved != value_hash(count, acc):
+        fail(f"{what}index proof value_hash differs from value_hash(index_entry)")
+    return count, acc
+
+
 # ---------------------------------------------------------------- §6 heads
 
 HEAD_MEMBERS = ("chain", "height", "time", "prev", "log_size", "log_root",
@@ -617,10 +657,10 @@ def precommit(chain: str, height: int, rnd: int, head_hash: bytes) -> bytes:
 
 
 def verify_certificate(cert, head, vals):
-    """§7.  vals: {key bytes: power}.  Returns (signers, signed power, total)."""
+    """§7.  vals: {key bytes: power}, the trusted set.  Returns (signers, signed power, total)."""
     obj(cert, "certificate", ("height", "round", "head", "signatures"))
     if head["validators"] != validators_hash(vals.items()):
-        fail("certificate: head.validators is not the genesis validator set hash")
+        fail("certificate: head.validators is not the hash of the validator set in force")
     hh = H(head_bytes(head))
     if integer(cert["height"], "certificate.height", 0, U64) != head["height"]:
         fail("certificate: height differs from head.height")
@@ -649,6 +689,47 @@ def verify_certificate(cert, head, vals):
 
 # -------------------------------------------------------------------- §8 genesis
 
+def parse_organisation(o, w):
+    """§8: one organisation {"id", "name", "role", "keys"} (genesis or add_organisation).
+    Returns (id, role, [key bytes])."""
+    obj(o, w, ("id", "name", "role", "keys"))
+    check_id(o["id"], "org", f"{w}.id")
+    if not isinstance(o["name"], str) or not 1 <= len(o["name"]) <= 128:
+        fail(f"{w}.name: expected 1-128 characters")
+    if not (isinstance(o["role"], str) and o["role"] in ROLES):
+        fail(f"{w}.role: unknown role {o['role']!r}")
+    keys = array(o["keys"], f"{w}.keys", 16)
+    if not keys:
+        fail(f"{w}.keys: empty")
+    kb = [unhex(k, 32, f"{w}.keys[{j}]") for j, k in enumerate(keys)]
+    for j, k in enumerate(kb):
+        check_public_key(k, f"{w}.keys[{j}]")
+    if len(set(kb)) != len(kb):
+        fail(f"{w}.keys: key listed twice")
+    return o["id"], o["role"], kb
+
+
+def parse_validators(vals, w):
+    """§7: a validator set [{"org", "key", "power"}] (any order).  Returns
+    ({key bytes: power}, {key bytes: org}); membership of the orgs is checked by the caller."""
+    vals = array(vals, w, 256)
+    if not vals:
+        fail(f"{w}: empty")
+    powers, orgs = {}, {}
+    for i, v in enumerate(vals):
+        obj(v, f"{w}[{i}]", ("org", "key", "power"))
+        check_id(v["org"], "org", f"{w}[{i}].org")
+        k = unhex(v["key"], 32, f"{w}[{i}].key")
+        check_public_key(k, f"{w}[{i}].key")
+        if k in powers:
+            fail(f"{w}[{i}].key: duplicate validator key")
+        powers[k] = integer(v["power"], f"{w}[{i}].power", 1, MAX_SAFE)
+        orgs[k] = v["org"]
+    if sum(powers.values()) > MAX_SAFE:
+        fail(f"{w}: total power above 2^53-1")
+    return powers, orgs
+
+
 class Genesis:
     def __init__(self, g):
         obj(g, "genesis", ("chain", "time", "organisations", "validators"))
@@ -659,59 +740,333 @@ class Genesis:
         if not orgs:
             fail("genesis.organisations: empty")
         self.orgs = {}  # id -> (role, set of key bytes)
+        every_key = set()
         for i, o in enumerate(orgs):
             w = f"genesis.organisations[{i}]"
-            obj(o, w, ("id", "name", "role", "keys"))
-            check_id(o["id"], "org", f"{w}.id")
-            if o["id"] in self.orgs:
-                fail(f"{w}.id: duplicate organisation {o['id']}")
-            if not isinstance(o["name"], str) or not 1 <= len(o["name"]) <= 128:
-                fail(f"{w}.name: expected 1-128 characters")
-            if not (isinstance(o["role"], str) and o["role"] in ROLES):
-                fail(f"{w}.role: unknown role {o['role']!r}")
-            keys = array(o["keys"], f"{w}.keys", 16)
-            if not keys:
-                fail(f"{w}.keys: empty")
-            kb = [unhex(k, 32, f"{w}.keys[{j}]") for j, k in enumerate(keys)]
-            for j, k in enumerate(kb):
-                check_public_key(k, f"{w}.keys[{j}]")
-            if len(set(kb)) != len(kb):
-                fail(f"{w}.keys: key listed twice")
-            self.orgs[o["id"]] = (o["role"], set(kb))
-        vals = array(g["validators"], "genesis.validators", 256)
-        if not vals:
-            fail("genesis.validators: empty")
-        self.validators = {}  # key bytes -> power
-        for i, v in enumerate(vals):
-            w = f"genesis.validators[{i}]"
-            obj(v, w, ("org", "key", "power"))
-            if not (isinstance(v["org"], str) and v["org"] in self.orgs):
-                fail(f"{w}.org: not a member")
-            k = unhex(v["key"], 32, f"{w}.key")
-            check_public_key(k, f"{w}.key")
-            if k in self.validators:
-                fail(f"{w}.key: duplicate validator key")
-            self.validators[k] = integer(v["power"], f"{w}.power", 1, MAX_SAFE)
-        if sum(self.validators.values()) > MAX_SAFE:
-            fail("genesis.validators: total power above 2^53-1")
-        canon = dict(g, validators=sorted(vals, key=lambda v: bytes.fromhex(v["key"])))
+            oid, role, kb = parse_organisation(o, w)
+            if oid in self.orgs:
+                fail(f"{w}.id: duplicate organisation {oid}")
+            if every_key & set(kb):
+                fail(f"{w}.keys: key already listed by another organisation")
+            every_key |= set(kb)
+            self.orgs[oid] = (role, set(kb))
+        self.validators, vorgs = parse_validators(g["validators"], "genesis.validators")
+        for i, v in enumerate(g["validators"]):
+            if v["org"] not in self.orgs:
+                fail(f"genesis.validators[{i}].org: not a member")
+        canon = dict(g, validators=sorted(g["validators"],
+                                          key=lambda v: bytes.fromhex(v["key"])))
         self.hash = D("tradelog/genesis/v1", jcs(canon))
 
+    def membership(self) -> "Membership":
+        return Membership(self)
+
+
+# ----------------------------------------------------------- §8a membership
+
+MEMBERSHIP_PREFIX = b"tradelog/membership/v1\x00"
+CHANGE_TYPES = ("add_key", "revoke_key", "add_organisation", "set_validators")
+MAX_APPROVALS = 256
+MAX_MEMBERSHIP_EVENTS = 100000
+MAX_TRANSITIONS = 10000
+
+
+def parse_change(c, w="body.membership.change"):
+    """§8a structure of a change (no state).  Returns c, validated."""
+    if not isinstance(c, dict):
+        fail(f"{w}: expected an object")
+    t = c.get("type")
+    if not (isinstance(t, str) and t in CHANGE_TYPES):
+        fail(f"{w}.type: unknown change type {t!r}")
+    if t in ("add_key", "revoke_key"):
+        obj(c, w, ("type", "org", "key"))
+        check_id(c["org"], "org", f"{w}.org")
+        check_public_key(unhex(c["key"], 32, f"{w}.key"), f"{w}.key")
+    elif t == "add_organisation":
+        obj(c, w, ("type", "organisation"))
+        parse_organisation(c["organisation"], f"{w}.organisation")
+    else:
+        obj(c, w, ("type", "validators"))
+        parse_validators(c["validators"], f"{w}.validators")
+    return c
+
+
+def parse_membership_body(m, w="body.membership"):
+    """§3.2 / §8a structure of the `membership` member."""
+    obj(m, w, ("seq", "change", "approvals"))
+    integer(m["seq"], f"{w}.seq", 1, MAX_SAFE)
+    parse_change(m["change"], f"{w}.change")
+    approvals = array(m["approvals"], f"{w}.approvals", MAX_APPROVALS)
+    for i, a in enumerate(approvals):
+        obj(a, f"{w}.approvals[{i}]", ("validator", "sig"))
+        unhex(a["validator"], 32, f"{w}.approvals[{i}].validator")
+        unhex(a["sig"], 64, f"{w}.approvals[{i}].sig")
+    return m
+
+
+def canonical_change(change):
+    """§8a: a set_validators change is canonicalized with `validators` sorted by key
+    bytes (as the genesis validators are, §8), whatever order it was given in."""
+    if change.get("type") != "set_validators":
+        return change
+    return dict(change, validators=sorted(change["validators"],
+                                          key=lambda v: bytes.fromhex(v["key"])))
+
+
+def canonical_form(body):
+    """The body as §3.3 canonicalizes it: a membership event's set_validators list sorted."""
+    if "membership" not in body:
+        return body
+    m = body["membership"]
+    return dict(body, membership=dict(m, change=canonical_change(m["change"])))
+
+
+def approval_message(chain: str, seq: int, change) -> bytes:
+    """§8a: what each approving validator signs."""
+    c = chain.encode("ascii")
+    return MEMBERSHIP_PREFIX + u8(len(c)) + c + u64(seq) + jcs(canonical_change(change))
+
+
+class Membership:
+    """The membership in force at one log position (§8, §8a): the genesis membership
+    with every earlier membership change applied."""
+
+    def __init__(self, gen: Genesis):
+        self.chain = gen.chain
+        self.orgs = {oid: (role, set(keys)) for oid, (role, keys) in gen.orgs.items()}
+        self.ever = set()  # every key that was ever an event key on this ledger
+        for _, keys in self.orgs.values():
+            self.ever |= keys
+        self.revoked = {}  # key bytes -> (org, log index of the revoking event)
+
     def admit(self, ev: Event):
-        """§8 admission rules, except 'id not yet in the log'."""
+        """§8 admission rules, except 'id not yet in the log' (and, for a membership
+        event, the change rules: see check_change)."""
         b = ev.body
         if b["chain"] != self.chain:
             fail(f"body.chain {b['chain']!r} is not the ledger's chain {self.chain!r}")
-        org = self.orgs.get(b["issuer"]["org"])
+        oid = b["issuer"]["org"]
+        org = self.orgs.get(oid)
         if org is None:
-            fail(f"issuer {b['issuer']['org']!r} is not a member")
+            fail(f"issuer {oid!r} is not a member")
         role, keys = org
         if ev.key not in keys:
-            fail(f"issuer.key is not a key of {b['issuer']['org']}")
+            if ev.key in self.revoked and self.revoked[ev.key][0] == oid:
+                fail(f"issuer.key was revoked from {oid} by the membership event at log "
+                     f"index {self.revoked[ev.key][1]}")
+            fail(f"issuer.key is not a current key of {oid}")
         if role not in KINDS[b["kind"]][1]:
             fail(f"role {role} may not issue {b['kind']}")
         if not ev.signature_ok():
             fail("event signature does not verify")
+
+    def check_change(self, ev: Event, seq_expected: int, vals: dict):
+        """§8a rules 1-3 for membership event `ev` under this membership and the
+        validator set `vals` ({key: power}) of the block that records it."""
+        m = ev.body["membership"]
+        if m["seq"] != seq_expected:
+            fail(f"membership.seq is {m['seq']}, expected {seq_expected} "
+                 f"(1 + the number of membership events before it)")
+        c, t = m["change"], m["change"]["type"]
+        w = f"change {t}"
+        if t in ("add_key", "revoke_key"):
+            org = self.orgs.get(c["org"])
+            if org is None:
+                fail(f"{w}: {c['org']!r} is not a member")
+            key, keys = bytes.fromhex(c["key"]), org[1]
+            if t == "add_key":
+                if key in self.ever:
+                    fail(f"{w}: the key was already an event key on this ledger")
+                if len(keys) >= 16:
+                    fail(f"{w}: {c['org']} would have more than 16 keys")
+            else:
+                if key not in keys:
+                    fail(f"{w}: the key is not a current key of {c['org']}")
+                if len(keys) < 2:
+                    fail(f"{w}: {c['org']} would have no key left")
+        elif t == "add_organisation":
+            o = c["organisation"]
+            if o["id"] in self.orgs:
+                fail(f"{w}: {o['id']!r} is already a member")
+            if any(bytes.fromhex(k) in self.ever for k in o["keys"]):
+                fail(f"{w}: a key of {o['id']} was already an event key on this ledger")
+        else:
+            for i, v in enumerate(c["validators"]):
+                if v["org"] not in self.orgs:
+                    fail(f"{w}: validators[{i}].org {v['org']!r} is not a member")
+        # rule 3: approvals by the validator set of the recording block
+        msg = approval_message(ev.body["chain"], m["seq"], c)
+        seen, power = set(), 0
+        for i, a in enumerate(m["approvals"]):
+            k = bytes.fromhex(a["validator"])
+            if k not in vals:
+                fail(f"approvals[{i}]: validator is not in the validator set in force")
+            if k in seen:
+                fail(f"approvals[{i}]: validator approves twice")
+            seen.add(k)
+            if not verify_strict(k, msg, bytes.fromhex(a["sig"])):
+                fail(f"approvals[{i}]: bad approval signature")
+            power += vals[k]
+        own = t in ("add_key", "revoke_key") and c["org"] == ev.body["issuer"]["org"]
+        total = sum(vals.values())
+        if not own and not 3 * power > 2 * total:
+            fail(f"approvals: power {power} of {total} is not more than two thirds "
+                 f"(no quorum for {t})")
+
+    def apply(self, change, index: int):
+        """Applies a checked change recorded at log `index`.  Returns the new validator
+        set {key: power} for set_validators, else None."""
+        t = change["type"]
+        if t == "add_key":
+            key = bytes.fromhex(change["key"])
+            self.orgs[change["org"]][1].add(key)
+            self.ever.add(key)
+        elif t == "revoke_key":
+            key = bytes.fromhex(change["key"])
+            self.orgs[change["org"]][1].discard(key)
+            self.revoked[key] = (change["org"], index)
+        elif t == "add_organisation":
+            o = change["organisation"]
+            keys = {bytes.fromhex(k) for k in o["keys"]}
+            self.orgs[o["id"]] = (o["role"], keys)
+            self.ever |= keys
+        else:
+            return {bytes.fromhex(v["key"]): v["power"] for v in change["validators"]}
+        return None
+
+
+class MembershipAt:
+    """The membership in force at increasing log positions: replays the changes a
+    membership proof verified (§9 step 3: all membership events of lower index applied)."""
+
+    def __init__(self, gen: Genesis, changes):
+        self.m, self.changes, self.next = gen.membership(), changes, 0
+
+    def at(self, index: int) -> Membership:
+        while self.next < len(self.changes) and self.changes[self.next][0] < index:
+            idx, change = self.changes[self.next]
+            self.m.apply(change, idx)
+            self.next += 1
+        return self.m
+
+
+# ------------------------------------------------------ §9d membership proofs
+
+def verify_membership(gen: Genesis, head, cert, mp):
+    """§9d for (head, certificate).  Returns {"validators": V that certified head,
+    "changes": [(log index, change)], "transitions": n, "signers", "signed", "total"}."""
+    obj(mp, "membership", ("transitions", "events", "index_entry", "index_proof"))
+    # 1
+    transitions = array(mp["transitions"], "membership.transitions", MAX_TRANSITIONS)
+    events = array(mp["events"], "membership.events", MAX_MEMBERSHIP_EVENTS)
+    mkey = index_key("membership", "")
+    vals = dict(gen.validators)
+    m = gen.membership()
+    st = {"applied": 0, "next": 0}
+    parsed, changes = [], []
+
+    def event(p) -> Event:
+        """events[p], structurally checked (ids are needed for the accumulators)."""
+        while len(parsed) <= p:
+            q = len(parsed)
+            item = events[q]
+            try:
+                obj(item, "entry", ("index", "event", "proof"))
+                integer(item["index"], "index", 0, U64)
+                parsed.append(Event(item["event"]))
+            except VerifyError as e:
+                raise VerifyError(f"{_mwhere(q, item)}: {e}") from None
+        return parsed[p]
+
+    def apply_upto(c, limit, limit_name):
+        """'apply events up to c below limit'; returns the last set_validators set."""
+        last = None
+        for p in range(st["applied"], c):
+            item = events[p]
+            try:
+                ev = event(p)
+                idx = item["index"]
+                if idx < st["next"]:
+                    fail(f"index {idx} not greater than the previous membership event's")
+                if idx >= limit:
+                    fail(f"index {idx} not below {limit_name} {limit}")
+                st["next"] = idx + 1
+                if ev.body["kind"] != "membership":
+                    fail(f"kind {ev.body['kind']!r} is not membership")
+                m.admit(ev)
+                m.check_change(ev, p + 1, vals)
+                proof = array(item["proof"], "proof", MAX_PROOF)
+                path = [unhex(x, 32, f"proof[{j}]") for j, x in enumerate(proof)]
+                if not verify_inclusion(idx, head["log_size"], path, ev.leaf_data,
+                                        head["log_root"]):
+                    fail("inclusion proof does not verify against head.log_root")
+            except VerifyError as e:
+                raise VerifyError(f"{_mwhere(p, item)}: {e}") from None
+            change = ev.body["membership"]["change"]
+            new = m.apply(change, idx)
+            if new is not None:
+                last = new
+            changes.append((idx, change))
+        st["applied"] = max(st["applied"], c)
+        return last
+
+    def entry_of_first(count):
+        return count, index_acc([event(p).id for p in range(count)])
+
+    # 2
+    prev = 0
+    for k, t in enumerate(transitions):
+        w = f"membership.transitions[{k}]"
+        obj(t, w, ("head", "certificate", "index_entry", "index_proof"))
+        try:
+            th = parse_head(t["head"])
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e}") from None
+        w = f"{w} (height {th['height']})"
+        if not prev < th["height"] < head["height"]:
+            fail(f"{w}: height not between the previous transition's ({prev}) and "
+                 f"head.height ({head['height']})")
+        prev = th["height"]
+        if th["chain"] != head["chain"]:
+            fail(f"{w}: head.chain differs from the bundle head's chain")
+        try:
+            verify_certificate(t["certificate"], th, vals)
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e} (under the validator set proven so far)") from None
+        count, acc = check_index_entry(t["index_entry"], t["index_proof"], mkey,
+                                       th["index_root"], f"{w}: ")
+        if not st["applied"] <= count <= len(events):
+            fail(f"{w}: its membership index counts {count} events, outside "
+                 f"{st['applied']}..{len(events)} (membership events omitted or reordered)")
+        if entry_of_first(count) != (count, acc):
+            fail(f"{w}: the accumulator over the first {count} membership events differs "
+                 f"from the head's membership index entry (events omitted, added or "
+                 f"reordered)")
+        last = apply_upto(count, th["log_size"], "the transition head's log_size")
+        if last is None:
+            fail(f"{w}: no set_validators change among the membership events it "
+                 f"commits to after the previous transition (a transition at the wrong block)")
+        vals = last
+    # 3: the rest, under V (a set_validators here, in head's own block, takes effect later)
+    apply_upto(len(events), head["log_size"], "head.log_size")
+    # 4
+    nsig, signed, total = verify_certificate(cert, head, vals)
+    # 5
+    count, acc = check_index_entry(mp["index_entry"], mp["index_proof"], mkey,
+                                   head["index_root"], "membership.")
+    if count != len(events):
+        fail(f"membership completeness: index counts {count} membership events, the "
+             f"proof has {len(events)}")
+    if entry_of_first(count) != (count, acc):
+        fail("membership completeness: accumulator over the membership event ids differs "
+             "from membership.index_entry.acc (events omitted, added or reordered)")
+    return {"validators": vals, "changes": changes, "transitions": len(transitions),
+            "signers": nsig, "signed": signed, "total": total}
+
+
+def _mwhere(p, item) -> str:
+    return f"membership.events[{p}]" + (f" (log index {item['index']})"
+                                        if isinstance(item, dict) and "index" in item else "")
 
 
 # --------------------------------------------------------------- §9 bundles
@@ -720,9 +1075,9 @@ def verify_bundle(genesis_doc, bundle):
     """Returns a list of timeline rows; raises VerifyError."""
     gen = Genesis(genesis_doc)
     obj(bundle, "bundle", ("version", "subject", "head", "certificate", "events",
-                           "index_entry", "index_proof"))
+                           "index_entry", "index_proof", "membership"))
     # 1
-    integer(bundle["version"], "bundle.version", 1, 1)
+    integer(bundle["version"], "bundle.version", 2, 2)
     head = parse_head(bundle["head"])
     if head["chain"] != gen.chain:
         fail("head.chain differs from genesis.chain")
@@ -730,12 +1085,17 @@ def verify_bundle(genesis_doc, bundle):
         fail("head.prev at height 1 is not the genesis hash")
     subj = obj(bundle["subject"], "subject", ("type", "id"))
     stype = subj["type"]
-    if stype not in ("consignment", "container"):
+    if stype not in ("consignment", "container", "membership"):
         fail(f"subject.type: invalid {stype!r}")
-    field = "ucr" if stype == "consignment" else "container"
-    check_id(subj["id"], field, "subject.id")
-    # 2
-    nsig, signed, total = verify_certificate(bundle["certificate"], head, gen.validators)
+    if stype == "membership":
+        if subj["id"] != "membership":
+            fail(f"subject.id: the membership subject's id is 'membership', not {subj['id']!r}")
+    else:
+        check_id(subj["id"], "ucr" if stype == "consignment" else "container", "subject.id")
+    # 2: the validator set and membership in force, from the genesis (§9d)
+    mres = verify_membership(gen, head, bundle["certificate"], bundle["membership"])
+    nsig, signed, total = mres["signers"], mres["signed"], mres["total"]
+    members = MembershipAt(gen, mres["changes"])
     # 3
     events = array(bundle["events"], "bundle.events", 100000)
     prev, ids, rows = -1, [], []
@@ -749,9 +1109,9 @@ def verify_bundle(genesis_doc, bundle):
                 fail(f"index {idx} not below head.log_size {head['log_size']}")
             prev = idx
             ev = Event(item["event"])
-            if ev.body.get(field) != subj["id"]:
+            if not concerns(ev, stype, subj["id"]):
                 fail(f"event does not concern {stype} {subj['id']}")
-            gen.admit(ev)
+            members.at(idx).admit(ev)
             if ev.id in ids:
                 fail("event id already in the bundle (admitted twice)")
             proof = array(item["proof"], "proof", MAX_PROOF)
@@ -765,23 +1125,8 @@ def verify_bundle(genesis_doc, bundle):
         ids.append(ev.id)
         rows.append((pos, idx, ev))
     # 4
-    entry = obj(bundle["index_entry"], "index_entry", ("count", "acc"))
-    count = integer(entry["count"], "index_entry.count", 0, U64)
-    acc = unhex(entry["acc"], 32, "index_entry.acc")
-    ip = obj(bundle["index_proof"], "index_proof", ("siblings",), ("leaf",))
-    sibs = array(ip["siblings"], "index_proof.siblings", 256)
-    sibs = [unhex(s, 32, f"index_proof.siblings[{j}]") for j, s in enumerate(sibs)]
-    leaf = None
-    if "leaf" in ip:
-        lf = obj(ip["leaf"], "index_proof.leaf", ("key", "value_hash"))
-        leaf = (unhex(lf["key"], 32, "index_proof.leaf.key"),
-                unhex(lf["value_hash"], 32, "index_proof.leaf.value_hash"))
-    proved = verify_index_proof(index_key(stype, subj["id"]), head["index_root"], sibs, leaf)
-    if proved is None:
-        if count != 0 or acc != ZERO32:
-            fail("index proves the subject absent but index_entry is not (0, 0^32)")
-    elif proved != value_hash(count, acc):
-        fail("index proof value_hash differs from value_hash(index_entry)")
+    count, acc = check_index_entry(bundle["index_entry"], bundle["index_proof"],
+                                   index_key(stype, subj["id"]), head["index_root"], "")
     # 5
     if count != len(ids):
         fail(f"completeness: index counts {count} events, bundle has {len(ids)}")
@@ -790,7 +1135,14 @@ def verify_bundle(genesis_doc, bundle):
              "index_entry.acc (events omitted, added or reordered)")
     return {"subject": (stype, subj["id"]), "head": head, "signers": nsig,
             "signed": signed, "total": total, "rows": rows, "genesis": gen,
-            "warnings": advisories(rows)}
+            "membership": mres, "warnings": advisories(rows)}
+
+
+def concerns(ev: Event, stype: str, ident: str) -> bool:
+    """§9 step 3: the event is about the bundle's subject."""
+    if stype == "membership":
+        return ev.body["kind"] == "membership"
+    return ev.body.get("ucr" if stype == "consignment" else "container") == ident
 
 
 def advisories(rows):
@@ -824,6 +1176,7 @@ def print_timeline(res):
     print(f"head      chain {h['chain']} height {h['height']} time {iso_time(h['time'])} "
           f"log_size {h['log_size']}")
     print(f"certified {res['signers']} signatures, power {res['signed']} of {res['total']}")
+    print_membership(res["membership"])
     print(f"{'#':>3} {'log':>6}  {'time (UTC)':<24}  {'loc':<5}  {'issuer':<20}  kind")
     for pos, idx, ev in res["rows"]:
         b = ev.body
@@ -832,6 +1185,14 @@ def print_timeline(res):
               f"{b['issuer']['org']:<20}  {b['kind']}{extra}")
     for w in res["warnings"]:
         print(f"warning: {w}")
+
+
+def print_membership(mres):
+    kinds = [c["type"] for _, c in mres["changes"]]
+    summary = ", ".join(f"{kinds.count(k)} {k}" for k in CHANGE_TYPES if k in kinds)
+    print(f"membership {len(kinds)} change(s){' (' + summary + ')' if summary else ''}, "
+          f"{mres['transitions']} validator-set transition(s); head certified by a set of "
+          f"{len(mres['validators'])} validator(s)")
 
 
 def load_file(path, limit):
@@ -983,6 +1344,7 @@ def print_route(res, rows):
     print(f"head      chain {h['chain']} height {h['height']} time {iso_time(h['time'])} "
           f"log_size {h['log_size']}")
     print(f"certified {res['signers']} signatures, power {res['signed']} of {res['total']}")
+    print_membership(res["membership"])
     print(f"{'log':>6}  {'time (UTC)':<24}  {'loc':<5}  {'issuer':<20}  {'proven by':<23}  kind")
     for idx, ev, src in rows:
         b = ev.body
@@ -1154,6 +1516,34 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
         verify_certificate(cert, head, gen.validators)
     except VerifyError as e:
         got["precommit_signature"] = f"<certificate refused: {e}>"
+
+    # membership (§5 key, §8a approval and event), built from the §11 description
+    got["index_key_membership"] = index_key("membership", "").hex()
+    pk2 = Ed25519PrivateKey.from_private_bytes(RFC8032_SECRET_2).public_key().public_bytes_raw()
+    change = {"type": "add_key", "org": "blue-anchor-lines", "key": pk2.hex()}
+    am = approval_message("tradelog-vectors", 1, change)
+    got["membership_approval_message"] = am.hex()
+    asig = sk.sign(am)
+    got["membership_approval_signature"] = asig.hex()
+    body = {"v": 1, "chain": "tradelog-vectors", "kind": "membership", "time": 1767225600000,
+            "refs": [], "documents": [], "details": {},
+            "issuer": {"org": "blue-anchor-lines", "key": pk.hex()},
+            "membership": {"seq": 1, "change": change,
+                           "approvals": [{"validator": pk.hex(), "sig": asig.hex()}]}}
+    mev = Event({"body": body, "sig": sk.sign(EVENT_PREFIX + jcs(body)).hex()})
+    got["membership_event_id"] = mev.id.hex()
+    # the published wire form is an input: same body, our signature, and admitted with its
+    # change allowed (seq 1, approval by the genesis validator) under genesis_json
+    try:
+        pub = Event(load_json(v["membership_event_json"]))
+        if pub.canonical != mev.canonical or pub.sig != mev.sig:
+            fail("differs from the event described in §11")
+        m = gen.membership()
+        m.admit(pub)
+        m.check_change(pub, 1, gen.validators)
+        got["membership_event_json"] = v["membership_event_json"]
+    except (VerifyError, KeyError) as e:
+        got["membership_event_json"] = f"<invalid membership event: {e}>"
     return got
 
 

@@ -446,3 +446,33 @@ fn a_new_validator_set_certifies_the_heights_after_its_block() {
         Err(LedgerError::Change(ChangeError::ValidatorOrg(_)))
     ));
 }
+
+/// PROTOCOL.md 8a: a `set_validators` list is canonicalized sorted by key (like the genesis
+/// validators), so the order it is given in on the wire changes neither the event id nor the
+/// validity of its signature and approvals.
+#[test]
+fn set_validators_order_on_the_wire_does_not_change_the_event() {
+    let net = net();
+    let change = Change::SetValidators {
+        validators: net.genesis.validators.clone(),
+    };
+    let e = net
+        .membership_event(
+            "eu-audit",
+            &net.org_keys["eu-audit"],
+            1,
+            change,
+            &validators(&net, 3),
+            T0,
+        )
+        .unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+    let list = json["body"]["membership"]["change"]["validators"]
+        .as_array_mut()
+        .unwrap();
+    list.reverse();
+    let back = Event::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(back.id(), e.id());
+    back.verify_signature().unwrap();
+    Ledger::new(&net.genesis).check(&back).unwrap();
+}
