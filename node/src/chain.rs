@@ -436,6 +436,11 @@ impl Chain {
             .map(|m| (head, cert, m)))
     }
 
+    /// The membership in force after the last committed block.
+    pub fn current_membership(&self) -> tradelog_protocol::Membership {
+        read(&self.state).membership().clone()
+    }
+
     /// The validator set of the next height (changed by `set_validators` membership events).
     pub fn next_validators(&self) -> ValidatorSet {
         read(&self.state).validators().clone()

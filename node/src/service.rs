@@ -42,15 +42,26 @@ fn peer_id(key: &PublicKey) -> Option<libp2p::PeerId> {
     Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
 }
 
-/// Every key in the genesis: organisation keys and validator keys.
-pub fn allowed_peers(genesis: &Genesis) -> HashSet<libp2p::PeerId> {
-    genesis
-        .organisations
-        .iter()
-        .flat_map(|o| o.keys.iter())
-        .chain(genesis.validator_set().validators().iter().map(|v| &v.key))
-        .filter_map(peer_id)
-        .collect()
+/// The gossip peers a node admits: every current event key of the membership (genesis plus the
+/// committed membership changes: a revoked key is no longer admitted), the validators of the
+/// next height and the genesis validators. Computed when the node starts.
+pub fn allowed_peers(chain: &Chain) -> HashSet<libp2p::PeerId> {
+    let membership = chain.current_membership();
+    let next = chain.next_validators();
+    let keys: Vec<PublicKey> = membership
+        .orgs()
+        .flat_map(|o| o.keys.iter().copied())
+        .chain(next.validators().iter().map(|v| v.key))
+        .chain(
+            chain
+                .genesis()
+                .validator_set()
+                .validators()
+                .iter()
+                .map(|v| v.key),
+        )
+        .collect();
+    keys.iter().filter_map(peer_id).collect()
 }
 
 fn multiaddrs(list: &[String], what: &str) -> Result<Vec<libp2p::Multiaddr>> {
@@ -96,7 +107,7 @@ pub async fn run(
         listen: config.gossip.listen.parse().context("gossip.listen")?,
         peers: multiaddrs(&config.gossip.peers, "gossip.peers")?,
         keypair,
-        allowed: allowed_peers(&genesis),
+        allowed: allowed_peers(&chain),
         topic: format!("tradelog/{}/events/v1", genesis.chain),
         max_message_bytes: GOSSIP_MAX_BYTES,
     })
