@@ -56,6 +56,13 @@ pub fn prepare(opts: &DevnetOptions) -> Result<Vec<DevnetNode>> {
     std::fs::create_dir_all(&opts.dir)
         .with_context(|| format!("cannot create {}", opts.dir.display()))?;
     let genesis = serde_json::to_string_pretty(&net.genesis)?;
+    // The organisations' (insecure, publicly derived) event keys, for trying the CLI: signing
+    // events and membership changes (README).
+    let keys = opts.dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    for (org, key) in &net.org_keys {
+        write_key(&keys.join(format!("{org}.key")), key)?;
+    }
     // Nodes: the four validator organisations, then the auditor as an observer.
     let mut members: Vec<(String, SecretKey, bool)> = SAMPLE_ORGS
         .iter()
