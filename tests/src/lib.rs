@@ -22,10 +22,34 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Runs `cargo build -q <args>` in the workspace.
+/// Whether `cargo test` set `var` for the test process itself (not the user for cargo).
+fn set_by_cargo_for_tests(var: &str) -> bool {
+    var.starts_with("CARGO_PKG_")
+        || var.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            var,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "OUT_DIR"
+        )
+}
+
+/// Runs `cargo build -q <args>` in the workspace, without the variables `cargo test` set for
+/// this process: build scripts that track them (ring's tracks `CARGO_MANIFEST_DIR`) would
+/// otherwise see them change and rebuild half the tree here, and again in the next plain build.
 fn cargo_build(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let mut cmd = Command::new(cargo);
+    for (var, _) in std::env::vars_os() {
+        if var.to_str().is_some_and(set_by_cargo_for_tests) {
+            cmd.env_remove(var);
+        }
+    }
+    let status = cmd
         .current_dir(workspace_root())
         .arg("build")
         .arg("-q")
