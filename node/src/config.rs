@@ -38,7 +38,42 @@ pub struct Config {
     /// Event gossip network.
     #[serde(default)]
     pub gossip: GossipConfig,
+    /// Test-only misbehaviour. Default: none (the section is absent).
+    #[serde(default)]
+    pub testing: TestingConfig,
 }
+
+/// `[testing]`: Byzantine behaviour for tests of the network's fault tolerance. Only a node built
+/// with the `byzantine` cargo feature (off by default) accepts a key here; any other build refuses
+/// the file with an error naming the key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestingConfig {
+    /// Make this validator equivocate. Default: none (honest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equivocate: Option<Equivocate>,
+}
+
+/// What an equivocating validator signs twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Equivocate {
+    /// Every prevote and precommit for a block is followed by a second one, signed for nil at
+    /// the same height and round, sent to every peer (a double sign, PROTOCOL.md 7a).
+    Votes,
+}
+
+impl Equivocate {
+    /// The config value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Equivocate::Votes => "votes",
+        }
+    }
+}
+
+/// Whether this build can misbehave on request (the `byzantine` cargo feature).
+pub const BYZANTINE_BUILD: bool = cfg!(feature = "byzantine");
 
 /// `[api]`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +264,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             consensus: ConsensusConfig::default(),
             gossip: GossipConfig::default(),
+            testing: TestingConfig::default(),
         }
     }
 }
@@ -317,6 +353,15 @@ impl Config {
                 api.max_connections
             ));
         }
+        if let Some(e) = self.testing.equivocate {
+            if !BYZANTINE_BUILD {
+                return Err(format!(
+                    "testing.equivocate = \"{}\": this build of tradelog-node cannot misbehave \
+                     (the test-only `byzantine` cargo feature is off); remove the key",
+                    e.as_str()
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -343,7 +388,7 @@ impl Config {
     /// The file as written by `tradelog-node init`: every field, with its documentation.
     pub fn to_toml(&self) -> String {
         let list = |v: &[String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
-        format!(
+        let mut out = format!(
             r#"# tradelog-node configuration. Paths are relative to this file.
 # Environment overrides: TRADELOG_API_LISTEN, TRADELOG_CONSENSUS_LISTEN, TRADELOG_GOSSIP_LISTEN,
 # TRADELOG_DATA_DIR, TRADELOG_MONIKER.
@@ -418,7 +463,16 @@ mempool_capacity = {mc}
             gl = quote(&self.gossip.listen),
             gp = list(&self.gossip.peers),
             mc = self.gossip.mempool_capacity,
-        )
+        );
+        // Written only when set: a node built without the `byzantine` feature refuses it.
+        if let Some(e) = self.testing.equivocate {
+            out.push_str(&format!(
+                "\n[testing]\n# TEST ONLY (needs a `byzantine` build): this validator equivocates.\n\
+                 equivocate = {}\n",
+                quote(e.as_str())
+            ));
+        }
+        out
     }
 }
 
@@ -480,6 +534,33 @@ mod tests {
         let c = Config::parse("[api]\nrate_limit_per_sec = 5\nrate_limit_burst = 7\n").unwrap();
         assert_eq!((c.api.rate_limit_per_sec, c.api.rate_limit_burst), (5, 7));
         assert_eq!(c.api.header_timeout_ms, 10_000);
+    }
+
+    /// The Byzantine switch works only in a `byzantine` build; any other build refuses the file
+    /// with the key named, so a production node cannot be told to misbehave.
+    #[test]
+    fn the_equivocate_switch_needs_a_byzantine_build() {
+        let text = "[testing]\nequivocate = \"votes\"\n";
+        let parsed = Config::parse(text);
+        assert_eq!(parsed.is_ok(), BYZANTINE_BUILD, "{parsed:?}");
+        match parsed {
+            Ok(c) => {
+                assert_eq!(c.testing.equivocate, Some(Equivocate::Votes));
+                assert_eq!(Config::parse(&c.to_toml()), Ok(c));
+            }
+            Err(e) => {
+                assert!(e.starts_with("testing.equivocate = \"votes\""), "{e}");
+                assert!(e.contains("`byzantine` cargo feature"), "{e}");
+            }
+        }
+        let err = Config::parse("[testing]\nequivocate = \"proposals\"\n").unwrap_err();
+        assert!(err.contains("unknown variant"), "{err}");
+        let err = Config::parse("[testing]\nlie = true\n").unwrap_err();
+        assert!(err.contains("lie"), "{err}");
+        // Absent or empty, the section changes nothing and is not written back.
+        let c = Config::parse("[testing]\n").unwrap();
+        assert_eq!(c, Config::default());
+        assert!(!c.to_toml().contains("[testing]"));
     }
 
     #[test]

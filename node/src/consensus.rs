@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod block;
+#[cfg(feature = "byzantine")]
+pub mod byzantine;
 pub mod codec;
 pub mod context;
 
@@ -20,6 +22,7 @@ use malachitebft_app_channel::{
 };
 
 use crate::chain::Chain;
+use crate::config::Equivocate;
 use crate::metrics::Metrics;
 use app::{App, AppConfig};
 use codec::TradelogCodec;
@@ -42,6 +45,8 @@ pub struct Settings {
     pub app: AppConfig,
     /// How often peers announce their tip for catch-up.
     pub sync_interval: Duration,
+    /// TEST ONLY: equivocate (`[testing] equivocate`); needs the `byzantine` feature.
+    pub equivocate: Option<Equivocate>,
 }
 
 #[derive(Clone)]
@@ -138,16 +143,40 @@ pub async fn start(
         )
     };
     let consensus_ctx = ConsensusContext::new_validator(address, verifier(), Box::new(signer));
-    let (channels, engine) = start_engine(
-        ctx.clone(),
-        config,
-        WalContext::new(settings.wal_dir.join("consensus.wal"), TradelogCodec),
-        NetworkContext::new(identity, TradelogCodec),
-        consensus_ctx,
-        SyncContext::new(TradelogCodec),
-        RequestContext::new(100),
-    )
-    .await?;
+    let wal = WalContext::new(settings.wal_dir.join("consensus.wal"), TradelogCodec);
+    let (channels, engine) = match settings.equivocate {
+        None => {
+            start_engine(
+                ctx.clone(),
+                config,
+                wal,
+                NetworkContext::new(identity, TradelogCodec),
+                consensus_ctx,
+                SyncContext::new(TradelogCodec),
+                RequestContext::new(100),
+            )
+            .await?
+        }
+        #[cfg(feature = "byzantine")]
+        Some(mode) => {
+            byzantine::start_engine(
+                ctx.clone(),
+                config,
+                wal,
+                identity,
+                consensus_ctx,
+                address,
+                settings.key.clone(),
+                mode,
+            )
+            .await?
+        }
+        #[cfg(not(feature = "byzantine"))]
+        Some(mode) => eyre::bail!(
+            "testing.equivocate = \"{}\": this build cannot misbehave (the `byzantine` feature is off)",
+            mode.as_str()
+        ),
+    };
     let app = App::new(chain, ctx, Some(address), settings.app, metrics);
     let app = tokio::spawn(app.run(channels));
     Ok(Running { app, engine })

@@ -195,6 +195,7 @@ pub async fn run(
             ),
         },
         sync_interval: Duration::from_millis(config.consensus.sync_interval_ms.max(100)),
+        equivocate: config.testing.equivocate,
     };
     let mut running = consensus::start(chain.clone(), settings, metrics.clone())
         .await
