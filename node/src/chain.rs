@@ -377,6 +377,11 @@ impl Chain {
         }
     }
 
+    /// Up to `max` pending events, oldest first.
+    pub fn pending(&self, max: usize) -> Vec<Event> {
+        lock(&self.mempool).peek(max)
+    }
+
     /// The pending event with this id and exactly this signature, if any.
     pub fn pending_exact(&self, id: &EventId, sig: &Signature) -> Option<Event> {
         lock(&self.mempool).get_exact(id, sig)
