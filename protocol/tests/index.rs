@@ -137,7 +137,7 @@ fn reference_root(entries: &[(Hash, Hash)], depth: usize) -> Hash {
 }
 
 fn subject(n: u8) -> Subject {
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         Subject::Container(sample_container(u32::from(n)))
     } else {
         Subject::Consignment(sample_ucr(u32::from(n)))
