@@ -163,6 +163,46 @@ impl SledStore {
             .transpose()
     }
 
+    /// The JSON of block `height` as `GET /v1/blocks/{height}` serves it: byte for byte what
+    /// serializing [`Store::block`]'s answer gives (`{"head", "certificate", "events"}`), but
+    /// built from the stored event JSON (written by [`Store::commit`] from `Event::to_json`)
+    /// without parsing and re-serializing each event. The bytes are not re-verified here: every
+    /// stored block was checked when the store was opened, and a reader verifies what it gets.
+    pub fn block_json(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(r) = self.record(height)? else {
+            return Ok(None);
+        };
+        let rk = key(b'b', &[&height.to_be_bytes()]);
+        let mut out = Vec::with_capacity(1024 + 640 * r.count as usize);
+        out.extend_from_slice(br#"{"head":"#);
+        serde_json::to_writer(&mut out, &r.head).map_err(|e| corrupt(&rk, e))?;
+        out.extend_from_slice(br#","certificate":"#);
+        serde_json::to_writer(&mut out, &r.certificate).map_err(|e| corrupt(&rk, e))?;
+        out.extend_from_slice(br#","events":["#);
+        let end = r
+            .first
+            .checked_add(r.count)
+            .ok_or_else(|| corrupt(&rk, "count overflows"))?;
+        let range = key(b'x', &[&r.first.to_be_bytes()])..key(b'x', &[&end.to_be_bytes()]);
+        let mut next = r.first;
+        for item in self.db.range(range) {
+            let (k, v) = item?;
+            if k[..] != key(b'x', &[&next.to_be_bytes()])[..] {
+                break;
+            }
+            if next > r.first {
+                out.push(b',');
+            }
+            out.extend_from_slice(&v);
+            next += 1;
+        }
+        if next != end {
+            return Err(corrupt(&key(b'x', &[&next.to_be_bytes()]), "missing event"));
+        }
+        out.extend_from_slice(b"]}");
+        Ok(Some(out))
+    }
+
     /// Overwrites the stored JSON of the event at `index` (tests simulate corruption with it).
     #[doc(hidden)]
     pub fn corrupt_event_for_test(&self, index: u64, json: &[u8]) -> Result<(), StoreError> {

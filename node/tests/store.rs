@@ -55,6 +55,14 @@ fn blocks_survive_reopen_and_serve_subjects() {
     assert!(rec.cut_from.is_none());
     assert_eq!(state.head(), Some(&bs[2].head));
     assert_eq!(store.block(2).unwrap(), Some(bs[1].clone()));
+    // The served JSON, built from the stored bytes, is exactly the block's serialization.
+    for (h, b) in (1u64..).zip(&bs) {
+        assert_eq!(
+            store.block_json(h).unwrap(),
+            Some(serde_json::to_vec(b).unwrap())
+        );
+    }
+    assert_eq!(store.block_json(4).unwrap(), None);
     let ev = &bs[1].events[4];
     assert_eq!(store.event(&ev.id()).unwrap(), Some((14 + 4, ev.clone())));
     let subject = Subject::Consignment(sample_ucr(1));

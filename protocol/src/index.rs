@@ -7,7 +7,7 @@
 //! A proof is the sibling list from the root down to the leaf's depth plus the leaf found there,
 //! so it proves both presence (with the entry) and absence.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -161,18 +161,21 @@ fn node_hash(left: &Hash, right: &Hash) -> Hash {
     Hash::of(&[&[0x03], left.as_bytes(), right.as_bytes()])
 }
 
-#[derive(Debug)]
+/// A tree node. Hashes are computed when first asked for and kept (`OnceLock`); changing a node
+/// clears its hash and those of the nodes above it, so the hashes a batch of records changes are
+/// computed once, when the root is next read, however many records touched the same path.
+#[derive(Debug, Clone)]
 enum Node {
     Empty,
     Leaf {
         key: Hash,
         entry: IndexEntry,
-        hash: Hash,
+        hash: OnceLock<Hash>,
     },
     Internal {
         left: Arc<Node>,
         right: Arc<Node>,
-        hash: Hash,
+        hash: OnceLock<Hash>,
     },
 }
 
@@ -180,18 +183,29 @@ impl Node {
     fn hash(&self) -> Hash {
         match self {
             Node::Empty => Hash::ZERO,
-            Node::Leaf { hash, .. } | Node::Internal { hash, .. } => *hash,
+            Node::Leaf { key, entry, hash } => {
+                *hash.get_or_init(|| leaf_hash(key, &entry.value_hash()))
+            }
+            Node::Internal { left, right, hash } => {
+                *hash.get_or_init(|| node_hash(&left.hash(), &right.hash()))
+            }
         }
     }
 
-    fn leaf(key: Hash, entry: IndexEntry) -> Arc<Node> {
-        let hash = leaf_hash(&key, &entry.value_hash());
-        Arc::new(Node::Leaf { key, entry, hash })
+    fn leaf(key: Hash, entry: IndexEntry) -> Node {
+        Node::Leaf {
+            key,
+            entry,
+            hash: OnceLock::new(),
+        }
     }
 
-    fn internal(left: Arc<Node>, right: Arc<Node>) -> Arc<Node> {
-        let hash = node_hash(&left.hash(), &right.hash());
-        Arc::new(Node::Internal { left, right, hash })
+    fn internal(left: Node, right: Node) -> Node {
+        Node::Internal {
+            left: Arc::new(left),
+            right: Arc::new(right),
+            hash: OnceLock::new(),
+        }
     }
 }
 
@@ -282,6 +296,12 @@ impl IndexProof {
 
 /// The index: a persistent (copy-on-write) sparse Merkle tree. Cloning is O(1), so a node can
 /// keep the index of a certified head while building the next one.
+///
+/// Records are cheap and hashing is batched: [`Index::record`] changes the path of its key in
+/// place (copying only nodes still shared with a clone) and computes no hash; the nodes changed
+/// since the last read are hashed once when the root or a proof is next read. A block's events
+/// thus cost one hash per changed node of the block, not one path of hashes per event, and the
+/// result is the same as hashing after every event.
 #[derive(Debug, Clone)]
 pub struct Index {
     root: Arc<Node>,
@@ -335,13 +355,15 @@ impl Index {
     }
 
     /// Appends event `id` to `subject`'s entry.
+    ///
+    /// Only the nodes on the key's path are visited. Nodes this index shares with a clone are
+    /// copied first (copy-on-write); nodes it owns alone, such as those an earlier record since
+    /// the last clone already copied, are changed in place. No hash is computed here: the
+    /// changed nodes are hashed once, when [`Index::root`] or [`Index::prove`] next needs them.
     pub fn record(&mut self, subject: &Subject, id: &EventId) {
-        let key = subject.key();
-        let entry = self.get(&key).unwrap_or_default().next(id);
-        if entry.count == 1 {
+        if record_at(&mut self.root, 0, &subject.key(), id) {
             self.len += 1;
         }
-        self.root = insert(&self.root, 0, key, entry);
     }
 
     /// Proof of `key`'s entry or absence under [`Index::root`].
@@ -379,31 +401,49 @@ impl Index {
     }
 }
 
-fn insert(node: &Arc<Node>, depth: usize, key: Hash, entry: IndexEntry) -> Arc<Node> {
-    match node.as_ref() {
-        Node::Empty => Node::leaf(key, entry),
-        Node::Leaf { key: k, .. } if *k == key => Node::leaf(key, entry),
-        Node::Leaf { key: k, .. } => split(node.clone(), *k, Node::leaf(key, entry), key, depth),
-        Node::Internal { left, right, .. } => {
-            if bit(&key, depth) {
-                Node::internal(left.clone(), insert(right, depth + 1, key, entry))
-            } else {
-                Node::internal(insert(left, depth + 1, key, entry), right.clone())
+/// Appends `id` to `key`'s entry in the subtree `node` at `depth`; true if the key is new.
+fn record_at(mut node: &mut Arc<Node>, mut depth: usize, key: &Hash, id: &EventId) -> bool {
+    loop {
+        let n = Arc::make_mut(node);
+        match n {
+            Node::Empty => {
+                *n = Node::leaf(*key, IndexEntry::default().next(id));
+                return true;
+            }
+            Node::Leaf {
+                key: k,
+                entry,
+                hash,
+            } if k == key => {
+                *entry = entry.next(id);
+                hash.take();
+                return false;
+            }
+            Node::Leaf { key: k, .. } => {
+                let k = *k;
+                let old = std::mem::replace(n, Node::Empty);
+                let new = Node::leaf(*key, IndexEntry::default().next(id));
+                *n = split(old, k, new, *key, depth);
+                return true;
+            }
+            Node::Internal { left, right, hash } => {
+                hash.take();
+                node = if bit(key, depth) { right } else { left };
+                depth += 1;
             }
         }
     }
 }
 
 /// Places two leaves with different keys under a new subtree at `depth`.
-fn split(a: Arc<Node>, ka: Hash, b: Arc<Node>, kb: Hash, depth: usize) -> Arc<Node> {
+fn split(a: Node, ka: Hash, b: Node, kb: Hash, depth: usize) -> Node {
     let (ba, bb) = (bit(&ka, depth), bit(&kb, depth));
     if ba == bb {
         let child = split(a, ka, b, kb, depth + 1);
-        let empty = Arc::new(Node::Empty);
         if ba {
-            Node::internal(empty, child)
+            Node::internal(Node::Empty, child)
         } else {
-            Node::internal(child, empty)
+            Node::internal(child, Node::Empty)
         }
     } else if ba {
         Node::internal(b, a)

@@ -30,6 +30,19 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// CPU time (user + system) this process used so far, from `/proc/self/stat` (0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // Clock ticks per second: 100 on Linux (USER_HZ).
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -196,14 +209,18 @@ fn main() {
 
     // Full audit through the API.
     let mut client = LightClient::new(net.genesis.clone(), &url).unwrap();
+    let cpu_before = cpu_seconds();
     let report = audit(&mut client, |_, _, _| {}).unwrap();
+    let cpu = cpu_seconds() - cpu_before;
     println!(
-        "  audit: {} blocks, {} events in {:.1} s = {:.0} events/s (replay thread busy {:.1} s; {} fetch/verify workers)",
+        "  audit: {} blocks, {} events in {:.1} s = {:.0} events/s (replay thread busy {:.1} s; CPU of client and server {:.1} s = {:.1} us per event; {} fetch/verify workers)",
         report.blocks,
         report.events,
         report.seconds,
         report.events as f64 / report.seconds,
         report.replay_seconds,
+        cpu,
+        cpu * 1e6 / report.events.max(1) as f64,
         std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 8)

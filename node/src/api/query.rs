@@ -15,8 +15,7 @@ use tradelog_protocol::{
 
 use super::errors::ApiError;
 use super::submit::StatusJson;
-use super::{blocking, json, truncate, ApiState};
-use crate::store::Store;
+use super::{blocking, json, json_bytes, truncate, ApiState};
 use crate::trs::TrsReport;
 
 /// The path parameter, or 400 with `code`.
@@ -268,10 +267,10 @@ pub(super) async fn block(
         )
     })?;
     blocking(move || {
-        let block = state.chain.store().block(height)?.ok_or_else(|| {
+        let block = state.chain.store().block_json(height)?.ok_or_else(|| {
             ApiError::not_found(format!("height: no block {height} on this node"))
         })?;
-        Ok(json(StatusCode::OK, &block))
+        Ok(json_bytes(StatusCode::OK, block))
     })
     .await?
 }
