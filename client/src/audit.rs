@@ -9,12 +9,13 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::RwLock;
 use std::time::Instant;
 
 use serde::Deserialize;
 use tradelog_protocol::keys::verify_batch;
 use tradelog_protocol::ledger::Known;
-use tradelog_protocol::{Certificate, Event, EventId, Head, LedgerState};
+use tradelog_protocol::{Certificate, Event, EventId, Head, LedgerState, ValidatorSet};
 
 use crate::light::{CertifiedHead, ClientError, LightClient};
 
@@ -57,13 +58,21 @@ struct BlockJson {
     head: Head,
     certificate: Certificate,
     events: Vec<Event>,
+    /// Set by the worker when it verified the certificate under a validator set the replay had
+    /// already proven; otherwise the replay verifies it under the set in force.
+    #[serde(skip)]
+    certified: bool,
 }
+
+/// Validator sets the replay has proven so far (the genesis set first): a `set_validators`
+/// change (PROTOCOL.md 8a) adds the set of the heights after its block.
+type Proven = RwLock<Vec<ValidatorSet>>;
 
 /// A block whose certificate and signatures were checked by a worker.
 type Checked = Result<BlockJson, AuditError>;
 
 /// Everything about a block that needs no earlier block: parse, certificate, signatures.
-fn fetch_and_check(client: &LightClient, height: u64) -> Checked {
+fn fetch_and_check(client: &LightClient, sets: &Proven, height: u64) -> Checked {
     let fault = |what: String| AuditError::Fault { height, what };
     let r = client
         .endpoint()
@@ -79,7 +88,7 @@ fn fetch_and_check(client: &LightClient, height: u64) -> Checked {
                 .collect::<String>()
         )));
     }
-    let b: BlockJson =
+    let mut b: BlockJson =
         serde_json::from_slice(&r.body).map_err(|e| fault(format!("malformed block JSON: {e}")))?;
     if b.head.height != height {
         return Err(fault(format!(
@@ -87,9 +96,20 @@ fn fetch_and_check(client: &LightClient, height: u64) -> Checked {
             b.head.height
         )));
     }
-    b.certificate
-        .verify(&b.head, client.genesis().validator_set())
-        .map_err(|e| fault(format!("certificate: {e}")))?;
+    // The replay checks that the head names the set in force (it recomputes the head), so a
+    // proven set with the named hash is the set in force.
+    let set = sets
+        .read()
+        .map_err(|_| fault("validator sets unavailable".into()))?
+        .iter()
+        .find(|s| s.hash() == b.head.validators)
+        .cloned();
+    if let Some(set) = set {
+        b.certificate
+            .verify(&b.head, &set)
+            .map_err(|e| fault(format!("certificate: {e}")))?;
+        b.certified = true;
+    }
     let items: Vec<_> = b
         .events
         .iter()
@@ -119,6 +139,7 @@ impl Known for Replayed<'_> {
 
 fn worker(
     client: &LightClient,
+    sets: &Proven,
     first: u64,
     step: u64,
     tip: u64,
@@ -127,7 +148,7 @@ fn worker(
 ) {
     let mut h = first;
     while h <= tip && !stop.load(Ordering::Relaxed) {
-        let checked = fetch_and_check(client, h);
+        let checked = fetch_and_check(client, sets, h);
         let failed = checked.is_err();
         if out.send(checked).is_err() || failed {
             return;
@@ -154,14 +175,15 @@ pub fn audit(
         .map_or(2, |n| n.get())
         .clamp(1, 8) as u64;
     let stop = AtomicBool::new(false);
+    let sets: Proven = RwLock::new(vec![genesis.validator_set().clone()]);
     let client: &LightClient = client;
     let result = std::thread::scope(|scope| {
         let mut inboxes: Vec<Receiver<Checked>> = Vec::new();
         for w in 0..workers {
             let (tx, rx) = sync_channel(AHEAD);
             inboxes.push(rx);
-            let stop = &stop;
-            scope.spawn(move || worker(client, w + 1, workers, tip_height, stop, tx));
+            let (stop, sets) = (&stop, &sets);
+            scope.spawn(move || worker(client, sets, w + 1, workers, tip_height, stop, tx));
         }
         let r = (|| -> Result<(), AuditError> {
             for height in 1..=tip_height {
@@ -172,6 +194,12 @@ pub fn audit(
                 })??;
                 let fault = |what: String| AuditError::Fault { height, what };
                 let replay_start = Instant::now();
+                if !block.certified {
+                    block
+                        .certificate
+                        .verify(&block.head, state.validators())
+                        .map_err(|e| fault(format!("certificate: {e}")))?;
+                }
                 let (head, _) = state
                     .apply_block(&block.events, block.head.time, &Replayed(&ids))
                     .map_err(|e| fault(format!("replaying its events: {e}")))?;
@@ -188,6 +216,11 @@ pub fn audit(
                     )));
                 }
                 ids.extend(block.events.iter().map(Event::id));
+                if let Ok(mut proven) = sets.write() {
+                    if !proven.contains(state.validators()) {
+                        proven.push(state.validators().clone());
+                    }
+                }
                 replay += replay_start.elapsed();
                 events += block.events.len() as u64;
                 progress(height, tip_height, events);
