@@ -132,11 +132,11 @@ pub fn measure(ucr: &Ucr, events: &[Event]) -> Result<TrsRow, Excluded> {
             None => {
                 let last = mine
                     .iter()
+                    .rev()
                     .map(|(_, e)| *e)
                     .filter(is_arrival)
                     .filter(|e| e.body().time <= rt)
-                    .filter_map(|e| e.body().location.clone())
-                    .last();
+                    .find_map(|e| e.body().location.clone());
                 match last {
                     Some(p) => p,
                     None => continue,
