@@ -181,7 +181,10 @@ impl Endpoint {
             .map_err(|_| self.malformed("header is not UTF-8"))
     }
 
-    fn read_response(&self, mut r: impl BufRead) -> Result<Response, HttpError> {
+    /// Reads one response (status line, headers, a body by length, chunks or until close) from
+    /// `r`: the parser [`Endpoint::get`] and [`Endpoint::post_json`] use on what a node sends,
+    /// public so that it can be fuzzed (`client/fuzz`, target `http_response`).
+    pub fn read_response(&self, mut r: impl BufRead) -> Result<Response, HttpError> {
         let mut budget = MAX_HEAD_BYTES;
         let status_line = self.read_line(&mut r, &mut budget)?;
         let mut parts = status_line.splitn(3, ' ');
@@ -218,8 +221,16 @@ impl Endpoint {
                     "body of {n} bytes exceeds the limit of {MAX_RESPONSE_BYTES}"
                 )));
             }
-            let mut body = vec![0; n];
-            r.read_exact(&mut body).map_err(|e| self.io(e))?;
+            // Grown as bytes arrive: a declared length alone allocates nothing.
+            let mut body = Vec::new();
+            r.take(n as u64)
+                .read_to_end(&mut body)
+                .map_err(|e| self.io(e))?;
+            if body.len() != n {
+                return Err(
+                    self.malformed(format!("body ended after {} of its {n} bytes", body.len()))
+                );
+            }
             body
         } else {
             let mut body = Vec::new();
@@ -256,8 +267,15 @@ impl Endpoint {
                 );
             }
             let start = body.len();
-            body.resize(start + size, 0);
-            r.read_exact(&mut body[start..]).map_err(|e| self.io(e))?;
+            r.take(size as u64)
+                .read_to_end(&mut body)
+                .map_err(|e| self.io(e))?;
+            if body.len() - start != size {
+                return Err(self.malformed(format!(
+                    "chunk ended after {} of its {size} bytes",
+                    body.len() - start
+                )));
+            }
             let mut crlf = [0u8; 2];
             r.read_exact(&mut crlf).map_err(|e| self.io(e))?;
             if &crlf != b"\r\n" {
@@ -308,6 +326,24 @@ mod tests {
     fn malformed_and_oversized_responses_are_refused() {
         assert!(parse(b"SMTP 220 hi\r\n\r\n").is_err());
         assert!(parse(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").is_err());
+        // A length or chunk size near the limit with a few bytes behind it is refused by what
+        // arrives; nothing of the declared size is allocated first (a node could make the
+        // client reserve 256 MiB per request with a few bytes).
+        let claim = format!("HTTP/1.1 200 OK\r\nContent-Length: {MAX_RESPONSE_BYTES}\r\n\r\nshort");
+        let e = parse(claim.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "body ended after 5 of its {MAX_RESPONSE_BYTES} bytes"
+            )),
+            "{e}"
+        );
+        let e = parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\nabc")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("chunk ended after 3 of its 268435455 bytes"),
+            "{e}"
+        );
         let huge = format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
             MAX_RESPONSE_BYTES + 1

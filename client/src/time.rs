@@ -31,15 +31,23 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// The last millisecond RFC 3339 can write (four-digit years): 9999-12-31T23:59:59.999Z.
+pub const MAX_TIME_MS: u64 = 253_402_300_799_999;
+
 /// Parses milliseconds (`1767225600000`) or RFC 3339 (`2026-01-01T00:00:00Z`,
-/// `2026-01-01T01:00:00.250+01:00`) into milliseconds since 1970.
+/// `2026-01-01T01:00:00.250+01:00`) into milliseconds since 1970, at most [`MAX_TIME_MS`] (so
+/// that every time parsed is one [`format_time`] writes back).
 pub fn parse_time(s: &str) -> Result<u64, TimeError> {
     let e = |reason| TimeError {
         input: s.chars().take(40).collect(),
         reason,
     };
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().map_err(|_| e("number too large"));
+        let ms: u64 = s.parse().map_err(|_| e("number too large"))?;
+        if ms > MAX_TIME_MS {
+            return Err(e("after 9999-12-31T23:59:59.999Z"));
+        }
+        return Ok(ms);
     }
     let b = s.as_bytes();
     if b.len() < 20
@@ -93,7 +101,7 @@ pub fn parse_time(s: &str) -> Result<u64, TimeError> {
         "Z" | "z" => 0,
         off if off.len() == 6
             && (off.starts_with('+') || off.starts_with('-'))
-            && &off[3..4] == ":" =>
+            && off.as_bytes()[3] == b':' =>
         {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
@@ -114,7 +122,11 @@ pub fn parse_time(s: &str) -> Result<u64, TimeError> {
     if secs < 0 {
         return Err(e("before 1970"));
     }
-    Ok(secs as u64 * 1000 + millis)
+    let ms = secs as u64 * 1000 + millis;
+    if ms > MAX_TIME_MS {
+        return Err(e("after 9999-12-31T23:59:59.999Z"));
+    }
+    Ok(ms)
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
@@ -162,6 +174,40 @@ mod tests {
             "2026-13-01T00:00:00Z",
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Found by the `time_parse` fuzz target (client/fuzz): milliseconds beyond year 9999 were
+    /// accepted, and `format_time` wrote them with a six-digit year no parser reads back.
+    #[test]
+    fn milliseconds_beyond_year_9999_are_refused() {
+        assert_eq!(format_time(MAX_TIME_MS), "9999-12-31T23:59:59.999Z");
+        assert_eq!(parse_time("253402300799999"), Ok(MAX_TIME_MS));
+        assert_eq!(parse_time("9999-12-31T23:59:59.999Z"), Ok(MAX_TIME_MS));
+        for bad in [
+            "253402300800000",
+            "17672254000600000",
+            "9999-12-31T23:59:59.999-00:01",
+        ] {
+            let err = parse_time(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("after 9999-12-31T23:59:59.999Z"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    /// Found by the `time_parse` fuzz target: a six-byte offset with a multi-byte character
+    /// (`+4ϼ00`) was sliced inside the character and panicked.
+    #[test]
+    fn offsets_with_non_ascii_characters_are_refused() {
+        for bad in [
+            "2026-01-01T00:00:00+4\u{3fc}00",
+            "2026-01-01T00:00:00+\u{e9}:00",
+            "2026-01-01T00:00:00+01\u{2236}0",
+        ] {
+            let err = parse_time(bad).unwrap_err().to_string();
+            assert!(err.contains("invalid time"), "{bad}: {err}");
         }
     }
 

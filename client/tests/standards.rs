@@ -12,7 +12,7 @@ use tradelog_client::standards::export::to_epcis;
 use tradelog_client::standards::{ImportError, ImportTarget, MAX_DOCUMENT_BYTES};
 use tradelog_protocol::event::{DigestAlg, EventBody, Issuer};
 use tradelog_protocol::sample::{consignment_route, dev_key, sample_ucr, SampleNetwork};
-use tradelog_protocol::{Certificate, Event, Ledger, Route};
+use tradelog_protocol::{trs, Certificate, Event, EventKind, Ledger, Route};
 
 const UCR: &str = "6CN913000042-SF000042";
 
@@ -568,6 +568,95 @@ fn dcsa_fixed_ucr_and_shipper_reference() {
             "[0].references[0].referenceValue: invalid value \"FF-2026-0042\": not a UCR"
         ),
         "{err}"
+    );
+}
+
+/// DCSA customs events carry no place. The carrier's `ARRI` at NLRTM, its `SUBM` on `CUS` and
+/// the customs administration's `RELS` on `CUS`, imported by each issuer, committed, certified
+/// and verified as the consignment's route (what `tradelog report time-release` recomputes
+/// from), give a time-release row at the border post of arrival, traced to the imported events.
+#[test]
+fn a_dcsa_customs_release_without_location_is_measured_at_the_port_of_arrival() {
+    let net = SampleNetwork::new(4).unwrap();
+    let opts = DcsaOptions {
+        ucr_from: Some(UcrSource::TransportDocument),
+        ucr: None,
+    };
+    let import_as = |org: &str, file: &str| -> Vec<Event> {
+        let key = dev_key(&format!("org/{org}"));
+        let t = ImportTarget {
+            chain: net.genesis.chain.clone(),
+            issuer: Issuer {
+                org: org.parse().unwrap(),
+                key: key.public(),
+            },
+        };
+        let bodies = dcsa::import(&fixture(file), &t, &opts).unwrap();
+        let events: Vec<Event> = bodies.into_iter().map(|b| b.sign(&key).unwrap()).collect();
+        assert!(events
+            .iter()
+            .all(|e| net.sign(org, e.body().clone()).as_ref() == Some(e)));
+        events
+    };
+    let arrival = import_as("blue-anchor-lines", "dcsa/transport-arrival.json");
+    let declaration = import_as("blue-anchor-lines", "dcsa/customs-declaration.json");
+    let release = import_as("nl-customs", "dcsa/customs-release.json");
+    assert_eq!(
+        release[0].body().location,
+        None,
+        "the importer invents no place"
+    );
+    let events: Vec<Event> = [&arrival, &declaration, &release]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+
+    let mut ledger = Ledger::new(&net.genesis);
+    let time = events.iter().map(|e| e.body().time).max().unwrap() + 1;
+    ledger.append_block(events, time).unwrap();
+    let head = ledger.head().unwrap().clone();
+    let keys: Vec<_> = net.validator_keys.iter().take(3).collect();
+    let ucr = UCR.parse().unwrap();
+    let route = ledger
+        .route_bundle(&ucr, Certificate::sign(&head, 0, &keys))
+        .unwrap()
+        .verify(&net.genesis)
+        .unwrap();
+    let verified: Vec<Event> = route
+        .consignment
+        .events
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let row = trs::measure(&ucr, &verified).unwrap();
+    assert_eq!(row.border_post.as_str(), "NLRTM");
+    assert_eq!(
+        [&row.arrival, &row.declaration, &row.release].map(|s| (s.id, s.kind)),
+        [
+            (arrival[0].id(), EventKind::Arrived),
+            (declaration[0].id(), EventKind::Declared),
+            (release[0].id(), EventKind::Released)
+        ]
+    );
+    // ARRI 08:15Z, SUBM 11:00Z, RELS 19:30Z on 2 March 2026.
+    let min = 60_000;
+    assert_eq!(
+        (
+            row.arrival_to_declaration,
+            row.declaration_to_release,
+            row.arrival_to_release
+        ),
+        (165 * min, 510 * min, 675 * min)
+    );
+    let groups = trs::aggregate(&[row]);
+    assert_eq!(
+        (
+            groups.len(),
+            groups[0].border_post.as_str(),
+            groups[0].period.as_str()
+        ),
+        (1, "NLRTM", "2026-03")
     );
 }
 

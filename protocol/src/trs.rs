@@ -5,15 +5,19 @@
 //! Definitions (docs/STANDARDS.md, "Time release"), all on `body.time`, events taken in
 //! `(time, given order)` order and only those whose `ucr` is the consignment's:
 //!
-//! - **release** `R`: a `released` event with a `location` (the border post `P`); the first such
-//!   event for which an arrival exists is measured;
+//! - **release** `R`: a `released` event; its **border post** `P` is its `location`, or, when it
+//!   names none (a DCSA `RELS` on `CUS` carries no place, nor does an electronic release
+//!   message), the place of the consignment's last `arrived`/`discharged` at or before `R`:
+//!   customs releases goods where they were presented, the office of their arrival. The first
+//!   release (by time) for which an arrival exists is measured;
 //! - **arrival** `A`: the first `arrived` or `discharged` event at `P` with `A.time <= R.time`;
 //! - **declaration** `D`: the first `declared` event with `A.time <= D.time <= R.time` whose
 //!   `location` is `P` or absent (an electronic lodgement names no place);
 //! - durations `D - A`, `R - D`, `R - A` in milliseconds, with the three event ids.
 //!
 //! A consignment is excluded, with the reason, when it has no release, only releases without a
-//! location, no arrival at the release place before the release, or no declaration between
+//! location and with no arrival before them, no arrival at the release place before the
+//! release, or no declaration between
 //! arrival and release (a declaration lodged only before arrival is reported as such: its
 //! arrival→declaration time would be negative; TRS counts pre-arrival lodgement separately).
 //!
@@ -43,7 +47,8 @@ pub struct Step {
 pub struct TrsRow {
     /// The consignment.
     pub ucr: Ucr,
-    /// The border post: the release's location.
+    /// The border post: the release's location, or, for a release without one, the place of
+    /// the consignment's last arrival at or before it.
     pub border_post: UnLocode,
     /// Arrival at the border post.
     pub arrival: Step,
@@ -66,8 +71,9 @@ pub enum Excluded {
     /// No `released` event.
     #[error("not released")]
     NotReleased,
-    /// Every `released` event lacks a location, so there is no border post.
-    #[error("released without a location: no border post")]
+    /// Every `released` event lacks a location and follows no arrival, so there is no border
+    /// post (neither named by the release nor given by an arrival before it).
+    #[error("released without a location and after no arrival: no border post")]
     ReleaseWithoutLocation,
     /// No `arrived`/`discharged` at the release place at or before the release.
     #[error("no arrival at {place} before its release")]
@@ -115,18 +121,33 @@ pub fn measure(ucr: &Ucr, events: &[Event]) -> Result<TrsRow, Excluded> {
     if releases.is_empty() {
         return Err(Excluded::NotReleased);
     }
+    let is_arrival =
+        |e: &&Event| matches!(e.body().kind, EventKind::Arrived | EventKind::Discharged);
     let mut first_failure = None;
     for r in releases {
-        let Some(place) = r.body().location.clone() else {
-            continue;
-        };
         let rt = r.body().time;
-        let arrival = mine.iter().map(|(_, e)| *e).find(|e| {
-            let b = e.body();
-            matches!(b.kind, EventKind::Arrived | EventKind::Discharged)
-                && b.location.as_ref() == Some(&place)
-                && b.time <= rt
-        });
+        let place = match &r.body().location {
+            Some(p) => p.clone(),
+            // No place on the release: the border post of the goods' latest arrival before it.
+            None => {
+                let last = mine
+                    .iter()
+                    .rev()
+                    .map(|(_, e)| *e)
+                    .filter(is_arrival)
+                    .filter(|e| e.body().time <= rt)
+                    .find_map(|e| e.body().location.clone());
+                match last {
+                    Some(p) => p,
+                    None => continue,
+                }
+            }
+        };
+        let arrival = mine
+            .iter()
+            .map(|(_, e)| *e)
+            .filter(is_arrival)
+            .find(|e| e.body().location.as_ref() == Some(&place) && e.body().time <= rt);
         let Some(a) = arrival else {
             first_failure.get_or_insert(Excluded::NoArrival { place });
             continue;
@@ -326,13 +347,56 @@ mod tests {
                 Err(Excluded::NotReleased),
             ),
             (
-                "release without place",
+                "release without place: the border post of its arrival (DCSA RELS on CUS)",
                 vec![
                     (Arrived, 10, Some("NLRTM")),
                     (Declared, 11, None),
                     (Released, 12, None),
                 ],
+                Ok((1, 1, 2)),
+            ),
+            (
+                "release without place after transshipment: the last arrival's port",
+                vec![
+                    (Arrived, 2, Some("ESALG")),
+                    (Discharged, 3, Some("ESALG")),
+                    (Arrived, 10, Some("NLRTM")),
+                    (Discharged, 11, Some("NLRTM")),
+                    (Declared, 12, None),
+                    (Released, 14, None),
+                ],
+                Ok((2, 2, 4)),
+            ),
+            (
+                "release without place: an arrival after it does not count",
+                vec![
+                    (Declared, 11, None),
+                    (Released, 12, None),
+                    (Arrived, 13, Some("NLRTM")),
+                ],
                 Err(Excluded::ReleaseWithoutLocation),
+            ),
+            (
+                "release without place: a declaration at another place is not this post's",
+                vec![
+                    (Arrived, 10, Some("NLRTM")),
+                    (Declared, 11, Some("DEHAM")),
+                    (Released, 12, None),
+                ],
+                Err(Excluded::NoDeclaration {
+                    place: rtm(),
+                    before_arrival: false,
+                }),
+            ),
+            (
+                "an early release without place and no arrival is skipped for a later one",
+                vec![
+                    (Released, 1, None),
+                    (Arrived, 10, Some("NLRTM")),
+                    (Declared, 11, None),
+                    (Released, 13, None),
+                ],
+                Ok((1, 2, 3)),
             ),
             (
                 "arrival only at another port",

@@ -21,6 +21,7 @@ use tradelog_protocol::head::CertificateError;
 use tradelog_protocol::route::{RouteError, Source};
 use tradelog_protocol::sample::{consignment_route, sample_container, sample_ucr, SampleNetwork};
 use tradelog_protocol::{Certificate, EventKind, Hash, Head};
+use tradelog_tests::cdp::Browser;
 use tradelog_tests::{bin_dir, run, scratch};
 
 struct Net {
@@ -200,6 +201,9 @@ fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
         &[container_event(EventKind::GateOut, 900, "DEDUI")],
         &mut size,
     );
+    // A consignment reported in DCSA Track & Trace documents, imported with the CLI by each
+    // issuer: the carrier's arrival at NLRTM and declaration, the customs release (no place).
+    let dcsa = dcsa_import(&net, &dir, &mut size);
     let in_container = route0
         .iter()
         .filter(|e| e.body().container.is_some())
@@ -582,11 +586,32 @@ fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
     );
     assert!(
         text.contains(
-            "CHECKED: every figure recomputed from the verified provenance of 2 consignments"
+            "CHECKED: every figure recomputed from the verified provenance of 3 consignments"
         ),
         "{text}"
     );
     assert!(text.contains("NLRTM") && text.contains("DEHAM"), "{text}");
+    // The DCSA release names no place: its row is at NLRTM, where the goods arrived, traced to
+    // the three imported events (the client's recomputation above agreed with it).
+    let (_, body) = http(api0, "GET", "/v1/reports/time-release", None).unwrap();
+    let report: Value = serde_json::from_slice(&body).unwrap();
+    let row = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ucr"] == DCSA_UCR)
+        .unwrap_or_else(|| panic!("no time-release row for the DCSA consignment: {report}"));
+    assert_eq!(row["border_post"], "NLRTM", "{row}");
+    let ids = ["arrival", "declaration", "release"].map(|k| row[k]["id"].as_str().unwrap());
+    assert_eq!(ids, dcsa.each_ref().map(String::as_str), "{row}");
+    assert_eq!(row["arrival_to_release"], 675 * 60_000, "{row}");
+    let group = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["border_post"] == "NLRTM" && g["period"] == "2026-03")
+        .unwrap_or_else(|| panic!("no NLRTM 2026-03 group: {report}"));
+    assert_eq!(group["ucrs"], serde_json::json!([DCSA_UCR]), "{group}");
     for (query, code) in [
         ("period=2026-1", "invalid_period"),
         ("border_post=zz", "invalid_border_post"),
@@ -677,6 +702,82 @@ fn the_light_client_verifies_honest_nodes_and_refuses_every_lie() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does NOT verify"));
 }
 
+/// The UCR of the DCSA fixtures (their transport-document reference).
+const DCSA_UCR: &str = "6CN913000042-SF000042";
+
+/// Imports the DCSA fixtures with `tradelog import` as their issuers would (the carrier: its
+/// `ARRI` at NLRTM and the `SUBM` on `CUS`; Dutch customs: its `RELS` on `CUS`, which names no
+/// place), submits each file with `tradelog submit` and waits for the commit. Returns the ids
+/// of the arrival, declaration and release.
+fn dcsa_import(net: &Net, dir: &std::path::Path, size: &mut u64) -> [String; 3] {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/tests/fixtures/dcsa");
+    let steps = [
+        ("blue-anchor-lines", "transport-arrival.json"),
+        ("blue-anchor-lines", "customs-declaration.json"),
+        ("nl-customs", "customs-release.json"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (org, file)) in steps.into_iter().enumerate() {
+        let key = dir.join(format!("{org}.key"));
+        if !key.exists() {
+            let secret = tradelog_protocol::sample::dev_key(&format!("org/{org}"));
+            tradelog_client::keyfile::write(&key, &secret).unwrap();
+        }
+        let doc = fixtures.join(file);
+        let out = run(
+            "tradelog",
+            &[
+                "import",
+                "--format",
+                "dcsa",
+                doc.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--org",
+                org,
+                "--chain",
+                "tradelog-devnet",
+                "--ucr-from",
+                "transport-document",
+            ],
+        )
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events: Vec<tradelog_protocol::Event> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(events.len(), 1, "{file}");
+        let body = events[0].body();
+        assert_eq!(
+            body.ucr.as_ref().map(|u| u.as_str()),
+            Some(DCSA_UCR),
+            "{file}"
+        );
+        assert_eq!(body.issuer.org.as_str(), org, "{file}");
+        ids.push(events[0].id().to_hex());
+        let signed = dir.join(format!("dcsa-{file}"));
+        std::fs::write(&signed, &out.stdout).unwrap();
+        let node = format!("http://{}", net.nodes[i % 4].api);
+        let out = run(
+            "tradelog",
+            &["submit", "--node", &node, signed.to_str().unwrap()],
+        )
+        .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && !text.contains("\"error\""),
+            "{file}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        *size += 1;
+    }
+    wait_size(net, *size);
+    ids.try_into().unwrap()
+}
+
 /// Chromium, if installed (CI installs Debian's package and sets TRADELOG_REQUIRE_CHROMIUM=1).
 fn chromium() -> Option<std::path::PathBuf> {
     let found = [
@@ -697,46 +798,62 @@ fn chromium() -> Option<std::path::PathBuf> {
     found
 }
 
-fn headless(
-    browser: &std::path::Path,
-    dir: &std::path::Path,
-    args: &[&str],
-) -> std::process::Output {
-    let profile = dir.join(format!("chromium-profile-{}", args.len()));
-    std::process::Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=15000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Loads the explorer with a search in its address, checks the rendered page, and keeps a
-/// screenshot next to the test's data (`explorer.png`).
+/// Opens the explorer in headless Chromium and searches the way a user does: Tab to the search
+/// box, type the UCR (in lower case), press Enter. Checks the page's accessibility basics (the
+/// search box is a labelled searchbox reachable by keyboard, the form a named search landmark),
+/// the rendered route, head and time-release table, that Enter on the same query searches
+/// again, and keeps a screenshot next to the test's data (`explorer.png`).
 fn explorer(api: &str, ucr: &str, container: &str, dir: &std::path::Path) {
     let Some(browser) = chromium() else { return };
-    let url = format!("http://{api}/#q={ucr}");
-    let out = headless(&browser, dir, &["--dump-dom", &url]);
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dom.contains(&format!("Consignment {ucr}")),
-        "no consignment view:\n{dom}"
+    let mut b = Browser::launch(&browser, dir, 1280, 1800).unwrap();
+    b.navigate(&format!("http://{api}/")).unwrap();
+    let secs = Duration::from_secs(30);
+    b.wait_for(
+        "document.getElementById('head').textContent.includes('certified head #')",
+        secs,
+    )
+    .unwrap();
+    b.wait_for(
+        "document.querySelectorAll('#trs tbody tr').length > 0",
+        secs,
+    )
+    .unwrap();
+
+    let ax = b.accessibility().unwrap();
+    for (role, name) in [
+        ("searchbox", "Consignment UCR or ISO 6346 container number"),
+        ("button", "Search"),
+        ("search", "Search consignments and containers"),
+    ] {
+        assert!(
+            ax.iter().any(|(r, n)| r == role && n == name),
+            "no {role} named {name:?} in the accessibility tree: {ax:?}"
+        );
+    }
+
+    // Keyboard only: Tab until the search box has the focus, type, Enter.
+    let mut tabs = 0;
+    while b.eval("document.activeElement.id").unwrap() != "q" {
+        assert!(tabs < 10, "the search box is not reachable with Tab");
+        b.press('\t').unwrap();
+        tabs += 1;
+    }
+    let typed = ucr.to_lowercase();
+    b.type_text(&typed).unwrap();
+    assert_eq!(b.eval("document.getElementById('q').value").unwrap(), typed);
+    b.press('\n').unwrap();
+    let shown = format!(
+        "document.getElementById('result').textContent.includes('Consignment {ucr}') && \
+         document.getElementById('result').textContent.includes('complete per the index')"
     );
-    assert!(
-        dom.contains("complete per the index"),
-        "no completeness mark:\n{dom}"
+    b.wait_for(&shown, secs).unwrap();
+    assert_eq!(
+        b.eval("location.hash").unwrap(),
+        format!("#q={ucr}"),
+        "the submitted search is in the address, to share or reload"
     );
+    let dom = b.eval("document.documentElement.outerHTML").unwrap();
+    let dom = dom.as_str().unwrap();
     assert!(dom.contains("certified head #"), "no head:\n{dom}");
     assert!(
         dom.contains(&format!("movement of {container}")),
@@ -747,23 +864,31 @@ fn explorer(api: &str, ucr: &str, container: &str, dir: &std::path::Path) {
         1,
         "one container movement in the route"
     );
+    let trs = b
+        .eval("document.getElementById('trs').textContent")
+        .unwrap();
+    let trs = trs.as_str().unwrap();
     assert!(
-        dom.contains("NLRTM") || dom.contains("DEHAM"),
-        "no border post in the time-release table"
+        trs.contains("NLRTM") && trs.contains("DEHAM"),
+        "no border post in the time-release table: {trs}"
     );
-    let shot = dir.join("explorer.png");
-    let out = headless(
-        &browser,
-        dir,
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1280,1800",
-            &url,
-        ],
-    );
+
+    // Enter again on the same query searches again (the address does not change).
+    b.eval("document.querySelector('#result > *').setAttribute('data-old', '1')")
+        .unwrap();
+    b.press('\n').unwrap();
+    b.wait_for(
+        &format!("!document.querySelector('#result [data-old]') && {shown}"),
+        secs,
+    )
+    .unwrap();
+
+    let png = b.screenshot().unwrap();
     assert!(
-        shot.exists() && std::fs::metadata(&shot).unwrap().len() > 10_000,
-        "no screenshot: {}",
-        String::from_utf8_lossy(&out.stderr)
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "not a screenshot of the page: {} bytes",
+        png.len()
     );
+    std::fs::write(dir.join("explorer.png"), png).unwrap();
+    b.close().unwrap();
 }

@@ -13,7 +13,9 @@
 //!   (booking, transport document or a `references` type), whose value must be a UCR, or from a
 //!   fixed UCR; sources that disagree are refused;
 //! - location: `eventLocation.UNLocationCode`, else `transportCall.UNLocationCode`, else
-//!   `transportCall.location.UNLocationCode`; time: `eventDateTime` with its offset.
+//!   `transportCall.location.UNLocationCode`; shipment events carry none and none is invented
+//!   (a customs release without a place is measured at the border post of the consignment's
+//!   arrival, `tradelog_protocol::trs`); time: `eventDateTime` with its offset.
 
 use std::collections::BTreeMap;
 
