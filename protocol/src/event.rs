@@ -478,10 +478,115 @@ impl EventBody {
         Ok(())
     }
 
+    /// `JCS(body)` through the generic path: serialize to a JSON value, then canonicalize.
+    /// [`EventBody::signing_bytes`] writes the same bytes directly; tests compare the two.
+    pub fn canonical_via_value(&self) -> Result<Vec<u8>, EventError> {
+        let value = serde_json::to_value(self).map_err(|e| EventError::Malformed(e.to_string()))?;
+        Ok(jcs::canonicalize(&value)?)
+    }
+
+    /// `JCS(body)` written member by member in RFC 8785 order (member names sorted; all names
+    /// are ASCII, so UTF-16 order is byte order), without building a JSON value: the parse of
+    /// every event (admission, audit, sync) computes it. Strings go through the JCS string
+    /// writer; a `membership` member (rare) goes through the generic path.
+    fn canonical(&self) -> Result<Vec<u8>, EventError> {
+        use jcs::write_str as s;
+        let mut o = Vec::with_capacity(512);
+        o.extend_from_slice(b"{\"chain\":");
+        s(&self.chain, &mut o);
+        if let Some(c) = &self.container {
+            o.extend_from_slice(b",\"container\":");
+            s(c.as_str(), &mut o);
+        }
+        o.extend_from_slice(b",\"details\":{");
+        for (i, (name, commitment)) in self.details.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            s(name, &mut o);
+            o.push(b':');
+            s(&commitment.to_hex(), &mut o);
+        }
+        o.extend_from_slice(b"},\"documents\":[");
+        for (i, d) in self.documents.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            o.extend_from_slice(b"{\"alg\":");
+            s(
+                match d.alg {
+                    DigestAlg::Sha256 => "sha256",
+                    DigestAlg::Blake3 => "blake3",
+                },
+                &mut o,
+            );
+            o.extend_from_slice(b",\"digest\":");
+            s(&d.digest.to_hex(), &mut o);
+            o.extend_from_slice(b",\"kind\":");
+            s(&d.kind, &mut o);
+            o.push(b'}');
+        }
+        o.extend_from_slice(b"],\"issuer\":{\"key\":");
+        s(&self.issuer.key.to_hex(), &mut o);
+        o.extend_from_slice(b",\"org\":");
+        s(self.issuer.org.as_str(), &mut o);
+        o.extend_from_slice(b"},\"kind\":");
+        s(self.kind.as_str(), &mut o);
+        if let Some(l) = &self.location {
+            o.extend_from_slice(b",\"location\":");
+            s(l.as_str(), &mut o);
+        }
+        if let Some(m) = &self.membership {
+            o.extend_from_slice(b",\"membership\":");
+            let value =
+                serde_json::to_value(m).map_err(|e| EventError::Malformed(e.to_string()))?;
+            o.extend_from_slice(&jcs::canonicalize(&value)?);
+        }
+        o.extend_from_slice(b",\"refs\":[");
+        for (i, r) in self.refs.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            s(&r.to_hex(), &mut o);
+        }
+        o.extend_from_slice(b"],\"time\":");
+        if self.time > MAX_SAFE_INTEGER {
+            return Err(jcs::JcsError::Number("$.time".into()).into());
+        }
+        o.extend_from_slice(self.time.to_string().as_bytes());
+        if let Some(t) = &self.transport {
+            o.extend_from_slice(b",\"transport\":{\"means\":");
+            s(&t.means, &mut o);
+            o.extend_from_slice(b",\"mode\":");
+            s(
+                match t.mode {
+                    TransportMode::Sea => "sea",
+                    TransportMode::Air => "air",
+                    TransportMode::Road => "road",
+                    TransportMode::Rail => "rail",
+                    TransportMode::InlandWaterway => "inland_waterway",
+                },
+                &mut o,
+            );
+            if let Some(v) = &t.voyage {
+                o.extend_from_slice(b",\"voyage\":");
+                s(v, &mut o);
+            }
+            o.push(b'}');
+        }
+        if let Some(u) = &self.ucr {
+            o.extend_from_slice(b",\"ucr\":");
+            s(u.as_str(), &mut o);
+        }
+        o.extend_from_slice(b",\"v\":");
+        o.extend_from_slice(self.v.to_string().as_bytes());
+        o.push(b'}');
+        Ok(o)
+    }
+
     /// `EVENT_DOMAIN || 0x00 || JCS(body)`: the exact bytes the issuer signs.
     pub fn signing_bytes(&self) -> Result<Vec<u8>, EventError> {
-        let value = serde_json::to_value(self).map_err(|e| EventError::Malformed(e.to_string()))?;
-        let canon = jcs::canonicalize(&value)?;
+        let canon = self.canonical()?;
         if canon.len() > MAX_BODY_BYTES {
             return Err(EventError::TooLarge {
                 size: canon.len(),

@@ -77,9 +77,20 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String) -> Result<()
     Ok(())
 }
 
+/// Appends `s` as an RFC 8785 string (for writers that emit canonical JSON directly).
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    write_string(s, out);
+}
+
 /// RFC 8785 3.2.2.2 string serialization (ECMAScript JSON.stringify rules).
 fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
+    // Most protocol strings (hex, identifiers) need no escape: copy them as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.extend_from_slice(b"\\\""),
