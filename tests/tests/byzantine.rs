@@ -10,7 +10,7 @@
 //! the same certified blocks and log root.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tradelog_node::config::{Config, Equivocate};
@@ -18,6 +18,7 @@ use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
 use tradelog_protocol::evidence::DoubleSign;
 use tradelog_protocol::sample::{consignment_route, SampleNetwork};
 use tradelog_protocol::{Certificate, Head, PublicKey};
+use tradelog_tests::net::{json, now_ms, Net};
 use tradelog_tests::{bin_dir, byzantine_node, scratch};
 
 /// Ports 19000-19399 belong to this file.
@@ -27,41 +28,13 @@ const BYZANTINE: usize = 2;
 /// Generous: two cores shared with builds and other tests.
 const DEADLINE: Duration = Duration::from_secs(120);
 
-struct Net {
-    nodes: Vec<DevnetNode>,
-    children: Vec<Child>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Net {
-    fn honest(&self) -> impl Iterator<Item = &DevnetNode> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != BYZANTINE)
-            .map(|(_, n)| n)
-    }
-}
-
-fn json(addr: &str, path: &str) -> serde_json::Value {
-    let (status, body) = http(addr, "GET", path, None).unwrap();
-    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+/// The three honest nodes.
+fn honest(net: &Net) -> impl Iterator<Item = &DevnetNode> {
+    net.nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != BYZANTINE)
+        .map(|(_, n)| n)
 }
 
 /// Submits consignment `c`'s 14 events, round robin over every node; returns how many.
@@ -202,7 +175,7 @@ fn an_equivocating_validator_is_caught_and_the_honest_three_stay_safe_and_live()
     let mut size = 0;
     let mut next = 0;
     let deadline = Instant::now() + DEADLINE;
-    while net.honest().any(|n| evidence(n).is_empty()) {
+    while honest(&net).any(|n| evidence(n).is_empty()) {
         assert!(
             Instant::now() < deadline,
             "equivocation not detected by every honest node within {DEADLINE:?} ({next} \
@@ -256,7 +229,7 @@ fn an_equivocating_validator_is_caught_and_the_honest_three_stay_safe_and_live()
     // by exactly the liar, and verifies with nothing but the genesis.
     let mut kinds = std::collections::BTreeSet::new();
     let mut records = 0;
-    for n in net.honest() {
+    for n in honest(&net) {
         for r in evidence(n) {
             assert_eq!(r["source"], "consensus", "{}: {r}", n.moniker);
             assert_eq!(
@@ -285,7 +258,7 @@ fn an_equivocating_validator_is_caught_and_the_honest_three_stay_safe_and_live()
     assert!(records >= 3, "{records} records");
     // What is served is what `POST /v1/evidence` takes: a node that holds a record knows it
     // (200, same id).
-    let first = net.honest().next().unwrap();
+    let first = honest(&net).next().unwrap();
     let r = evidence(first).remove(0);
     let (status, body) = http(
         &first.api,

@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,28 +21,8 @@ use tradelog_protocol::route::{RouteError, Source};
 use tradelog_protocol::sample::{consignment_route, sample_container, sample_ucr, SampleNetwork};
 use tradelog_protocol::{Certificate, EventKind, Hash, Head};
 use tradelog_tests::cdp::Browser;
+use tradelog_tests::net::{now_ms, Net};
 use tradelog_tests::{bin_dir, run, scratch};
-
-struct Net {
-    nodes: Vec<DevnetNode>,
-    children: Vec<Child>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 fn post(node: &DevnetNode, event: &tradelog_protocol::Event) {
     let (status, body) = http(

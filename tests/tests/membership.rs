@@ -6,7 +6,6 @@
 //! and a bundle verifies offline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use tradelog_client::light::LightClient;
@@ -14,28 +13,8 @@ use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
 use tradelog_protocol::membership::Change;
 use tradelog_protocol::sample::{self, dev_key, sample_ucr, SampleNetwork, SAMPLE_ORGS};
 use tradelog_protocol::{Event, EventKind, ProofBundle, SecretKey, Validator, ValidatorSet};
+use tradelog_tests::net::{now_ms, Net};
 use tradelog_tests::{bin_dir, run, scratch};
-
-struct Net {
-    nodes: Vec<DevnetNode>,
-    children: Vec<Child>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 fn post(node: &DevnetNode, e: &Event) -> (u16, serde_json::Value) {
     let (status, body) = http(

@@ -3,27 +3,13 @@
 //! error and leave nothing behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Child;
 use std::time::{Duration, Instant};
 
-use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
+use tradelog_node::devnet::{self, http, DevnetOptions};
 use tradelog_protocol::sample::{self, consignment_route, sample_ucr, SampleNetwork};
 use tradelog_protocol::{EventKind, ProofBundle};
+use tradelog_tests::net::{json, now_ms, Net};
 use tradelog_tests::{bin_dir, scratch};
-
-struct Net {
-    nodes: Vec<DevnetNode>,
-    children: Vec<Child>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 /// The stories run one at a time: ten debug-build nodes on two cores would starve each other.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -43,19 +29,6 @@ fn start(name: &str, base: u16) -> Net {
     let net = Net { nodes, children };
     devnet::wait_healthy(&net.nodes, Duration::from_secs(60)).unwrap();
     net
-}
-
-fn json(addr: &str, path: &str) -> serde_json::Value {
-    let (status, body) = http(addr, "GET", path, None).unwrap();
-    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 #[test]

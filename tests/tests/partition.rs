@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
 use tradelog_protocol::sample::{consignment_route, SampleNetwork};
+use tradelog_tests::net::Net;
 use tradelog_tests::{bin_dir, scratch};
 
 const API: u16 = 18600;
@@ -115,20 +116,6 @@ impl Topology {
 impl Drop for Topology {
     fn drop(&mut self) {
         Topology::teardown(self.n);
-    }
-}
-
-struct Net {
-    nodes: Vec<DevnetNode>,
-    children: Vec<Child>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 

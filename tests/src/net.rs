@@ -1,0 +1,43 @@
+//! A devnet of node processes owned by one test: the processes die with the guard, even when
+//! the test fails half-way, so no node outlives its test and holds its ports.
+
+use std::process::Child;
+
+use tradelog_node::devnet::{http, DevnetNode};
+
+/// The nodes of a devnet and their processes (`children[i]` runs `nodes[i]`).
+pub struct Net {
+    /// The nodes, in devnet order.
+    pub nodes: Vec<DevnetNode>,
+    /// Their processes.
+    pub children: Vec<Child>,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `GET path` on a node's API; panics unless it answers 200 with JSON.
+pub fn json(addr: &str, path: &str) -> serde_json::Value {
+    let (status, body) = match http(addr, "GET", path, None) {
+        Ok(r) => r,
+        Err(e) => panic!("GET {path} on {addr}: {e}"),
+    };
+    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+    match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => panic!("GET {path} on {addr}: not JSON: {e}"),
+    }
+}
+
+/// This machine's clock in milliseconds since 1970.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
