@@ -1,5 +1,7 @@
 //! A devnet of node processes owned by one test: the processes die with the guard, even when
 //! the test fails half-way, so no node outlives its test and holds its ports.
+// Test support: failing the calling test with a message is what these helpers are for.
+#![allow(clippy::panic)]
 
 use std::process::Child;
 
