@@ -295,10 +295,26 @@ struct ImportArgs {
     locations: Vec<String>,
 }
 
+/// `println!` that returns the write error instead of panicking (a closed pipe, as with
+/// `tradelog ... | head`, ends the command quietly: see `main`).
+macro_rules! out {
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($t)*)?
+    };
+}
+
 fn main() {
     match run(Cli::parse()) {
         Ok(()) => {}
         Err(e) => {
+            let closed = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if closed {
+                // The reader of our output went away (`| head`): nothing left to say.
+                std::process::exit(0);
+            }
             eprintln!("error: {e:#}");
             // A proven fork is not an ordinary failure: print the evidence and use its own code.
             if let Some(ClientError::Fork(evidence)) = e.downcast_ref::<ClientError>() {
@@ -319,7 +335,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keygen { out } => {
             let key = keyfile::generate().context("no operating-system randomness")?;
             keyfile::write(&out, &key)?;
-            println!("{}", key.public());
+            out!("{}", key.public());
         }
         Command::Event(a) => event(*a)?,
         Command::Submit { node, file } => submit(&node, &file)?,
@@ -328,14 +344,14 @@ fn run(cli: Cli) -> Result<()> {
             let h = client.head()?;
             online.save(&client)?;
             if json {
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(
                         &serde_json::json!({"verified": true, "hash": h.head.hash(), "head": h.head, "certificate": h.certificate})
                     )?
                 );
             } else {
-                println!(
+                out!(
                     "head #{} {} — {} events, log root {}, index root {}, time {}, certified by {} validators ✓",
                     h.head.height,
                     h.head.hash(),
@@ -358,12 +374,12 @@ fn run(cli: Cli) -> Result<()> {
             let route = client.provenance(&ucr)?;
             online.save(&client)?;
             if epcis {
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(&standards::export::to_epcis(&route))?
                 );
             } else if json {
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(&timeline::route_json(&route))?
                 );
@@ -379,11 +395,11 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 let mut v = timeline::provenance_json(&view.provenance);
                 v["consignments"] = serde_json::json!(view.consignments);
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                out!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", timeline::render(&view.provenance));
                 let list: Vec<&str> = view.consignments.iter().map(Ucr::as_str).collect();
-                println!(
+                out!(
                     "consignments carried: {}",
                     if list.is_empty() {
                         "none".into()
@@ -457,7 +473,7 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             online.save(&client)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report.json)?);
+                out!("{}", serde_json::to_string_pretty(&report.json)?);
             } else {
                 print!("{}", tradelog_client::report::render(&report));
             }
@@ -486,7 +502,7 @@ fn run(cli: Cli) -> Result<()> {
             })?;
             online.save(&client)?;
             let rate = report.events as f64 / report.seconds.max(1e-9);
-            println!(
+            out!(
                 "AUDIT PASSED: {} blocks, {} events re-verified up to head #{} {} (log root {}) in {:.2} s ({:.0} events/s)",
                 report.blocks,
                 report.events,
@@ -570,7 +586,7 @@ fn submit(node: &str, file: &PathBuf) -> Result<()> {
             .map_or_else(|| text.to_string(), str::to_owned);
         bail!("node refused ({} {code}): {msg}", r.status);
     }
-    println!("{text}");
+    out!("{text}");
     Ok(())
 }
 
@@ -590,26 +606,26 @@ fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
             .verify(&genesis)
             .context("route bundle does NOT verify")?;
         if json {
-            println!(
+            out!(
                 "{}",
                 serde_json::to_string_pretty(&timeline::route_json(&route))?
             );
         } else {
             print!("{}", timeline::render_route(&route));
-            println!("VERIFIED");
+            out!("VERIFIED");
         }
         return Ok(());
     }
     let bundle = ProofBundle::from_json(&b)?;
     let p = bundle.verify(&genesis).context("bundle does NOT verify")?;
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&timeline::provenance_json(&p))?
         );
     } else {
         print!("{}", timeline::render(&p));
-        println!("VERIFIED");
+        out!("VERIFIED");
     }
     Ok(())
 }
@@ -695,7 +711,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
             online.save(&client)?;
             if json {
                 let orgs: Vec<_> = v.membership.orgs().collect();
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "verified": true,
@@ -707,7 +723,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 );
                 return Ok(());
             }
-            println!(
+            out!(
                 "membership at head #{} {} — {} changes recorded, next seq {} ✓",
                 v.head.head.height,
                 v.head.head.hash(),
@@ -715,14 +731,14 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 v.changes + 1
             );
             for o in v.membership.orgs() {
-                println!("  {} ({}, {})", o.id, o.name, o.role.as_str());
+                out!("  {} ({}, {})", o.id, o.name, o.role.as_str());
                 for k in &o.keys {
-                    println!("    key {k}");
+                    out!("    key {k}");
                 }
             }
-            println!("validators (total power {}):", v.validators.total_power());
+            out!("validators (total power {}):", v.validators.total_power());
             for val in v.validators.validators() {
-                println!("  {} of {} power {}", val.key, val.org, val.power);
+                out!("  {} of {} power {}", val.key, val.org, val.power);
             }
         }
         MembershipCommand::Approve {
@@ -734,7 +750,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
             let key = keyfile::read(&key)?;
             let change = read_change(&change)?;
             let a = approve(&chain, seq, &change, &key);
-            println!("{}", serde_json::to_string(&a)?);
+            out!("{}", serde_json::to_string(&a)?);
         }
         MembershipCommand::Sign {
             key,
@@ -786,7 +802,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 }),
             };
             let event = body.sign(&key).context("membership event")?;
-            println!("{}", event.to_json());
+            out!("{}", event.to_json());
         }
     }
     Ok(())
@@ -850,7 +866,7 @@ fn import(a: ImportArgs) -> Result<()> {
         .into_iter()
         .map(|b| b.sign(&key))
         .collect::<Result<Vec<_>, _>>()?;
-    println!("{}", serde_json::to_string_pretty(&events)?);
+    out!("{}", serde_json::to_string_pretty(&events)?);
     eprintln!(
         "{} events from {} (SHA-256 anchored)",
         events.len(),
