@@ -40,14 +40,20 @@ fn framed(prefix: &[&[u8]], json: &str) -> Vec<u8> {
 }
 
 fn main() -> Result<()> {
-    let dir = std::env::args().nth(1).map_or_else(|| PathBuf::from("corpus"), PathBuf::from);
+    let dir = std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("corpus"), PathBuf::from);
     let mut out = Out { dir, count: 0 };
     let net = SampleNetwork::new(4).ok_or("sample network")?;
 
     // event_json, jcs_canonicalize, ids_parse: the events of one consignment route.
     let route = consignment_route(&net, 0, T0).ok_or("route")?;
     for (i, e) in route.iter().enumerate() {
-        out.put("event_json", &format!("route0-{i:02}"), e.to_json().as_bytes())?;
+        out.put(
+            "event_json",
+            &format!("route0-{i:02}"),
+            e.to_json().as_bytes(),
+        )?;
         let body = serde_json::to_string(e.body())?;
         out.put("jcs_canonicalize", &format!("body-{i:02}"), body.as_bytes())?;
     }
@@ -91,7 +97,11 @@ fn main() -> Result<()> {
             events.extend(r.into_iter().skip((block * 5) as usize).take(5));
         }
         // A block's time may not be before any of its events' times.
-        let time = events.iter().map(|e| e.body().time).max().ok_or("empty block")?;
+        let time = events
+            .iter()
+            .map(|e| e.body().time)
+            .max()
+            .ok_or("empty block")?;
         ledger.append_block(events, time)?;
     }
     let head = ledger.head().ok_or("head")?.clone();
@@ -106,6 +116,68 @@ fn main() -> Result<()> {
         b.verify(&net.genesis)?;
         out.put("bundle_json", name, serde_json::to_string(&b)?.as_bytes())?;
     }
+
+    // bundle_json: a bundle whose membership proof has a key rotation and a validator-set
+    // transition (PROTOCOL.md 8a, 9d), so the fuzzer starts from the membership checks.
+    let mut ledger = Ledger::new(&net.genesis);
+    let route = consignment_route(&net, 0, T0).ok_or("route")?;
+    let v3: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    let block = |ledger: &mut Ledger,
+                 events: Vec<tradelog_protocol::Event>,
+                 signers: &[&SecretKey]|
+     -> Result<()> {
+        let time = events.iter().map(|e| e.body().time).max().unwrap_or(T0) + 1;
+        let head = ledger.append_block(events, time)?;
+        ledger.certify(head.height, Certificate::sign(&head, 0, signers));
+        Ok(())
+    };
+    block(&mut ledger, route[..5].to_vec(), &v3)?;
+    let old = net.org_keys.get("shopfast").ok_or("key")?.clone();
+    let new = tradelog_protocol::sample::dev_key("rotated/shopfast");
+    let add = tradelog_protocol::Change::AddKey {
+        org: "shopfast".parse()?,
+        key: new.public(),
+    };
+    let e = net
+        .membership_event("shopfast", &old, 1, add, &[], T0)
+        .ok_or("membership")?;
+    let mut set: Vec<tradelog_protocol::Validator> = net
+        .genesis
+        .validators
+        .validators()
+        .iter()
+        .filter(|v| v3.iter().any(|k| k.public() == v.key))
+        .cloned()
+        .collect();
+    let newcomer = tradelog_protocol::sample::dev_key("validator/rhine-barge");
+    set.push(tradelog_protocol::Validator {
+        org: "rhine-barge".parse()?,
+        key: newcomer.public(),
+        power: 1,
+    });
+    let change = tradelog_protocol::Change::SetValidators {
+        validators: tradelog_protocol::ValidatorSet::try_from(set)?,
+    };
+    let nl = net.org_keys.get("nl-customs").ok_or("key")?.clone();
+    let sv = net
+        .membership_event("nl-customs", &nl, 2, change, &v3, T0)
+        .ok_or("membership")?;
+    let mut events = route[5..9].to_vec();
+    events.push(e);
+    events.push(sv);
+    block(&mut ledger, events, &v3)?;
+    let new_signers = [v3[0], v3[1], &newcomer];
+    block(&mut ledger, route[9..].to_vec(), &new_signers)?;
+    let cert = Certificate::sign(ledger.head().ok_or("head")?, 0, &new_signers);
+    let b = ledger
+        .bundle(&Subject::Consignment(sample_ucr(0)), cert)
+        .ok_or("bundle")?;
+    b.verify(&net.genesis)?;
+    out.put(
+        "bundle_json",
+        "membership-transition",
+        serde_json::to_string(&b)?.as_bytes(),
+    )?;
 
     // inclusion_proof / consistency_proof: honest proofs from the targets' 1024-leaf log,
     // framed with the real leaf and roots.
@@ -167,13 +239,28 @@ fn main() -> Result<()> {
     )?;
 
     // disclosure_json: the honest disclosures of the target's fixture body, and a wrong one.
-    for (name, value, salt) in [("hs_code", "850760", [0x11u8; 16]), ("origin_country", "CN", [0x22; 16])] {
+    for (name, value, salt) in [
+        ("hs_code", "850760", [0x11u8; 16]),
+        ("origin_country", "CN", [0x22; 16]),
+    ] {
         let (d, _) = Disclosure::new(name, value, &salt);
-        out.put("disclosure_json", name, serde_json::to_string(&d)?.as_bytes())?;
+        out.put(
+            "disclosure_json",
+            name,
+            serde_json::to_string(&d)?.as_bytes(),
+        )?;
     }
     let (wrong, _) = Disclosure::new("hs_code", "850761", &[0x11; 16]);
-    out.put("disclosure_json", "wrong-value", serde_json::to_string(&wrong)?.as_bytes())?;
+    out.put(
+        "disclosure_json",
+        "wrong-value",
+        serde_json::to_string(&wrong)?.as_bytes(),
+    )?;
 
-    println!("wrote {} seed files under {}", out.count, Path::new(&out.dir).display());
+    println!(
+        "wrote {} seed files under {}",
+        out.count,
+        Path::new(&out.dir).display()
+    );
     Ok(())
 }

@@ -42,8 +42,10 @@ fuzz_target!(|data: &[u8]| {
     let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
     recert.certificate = Certificate::sign(&recert.head, bundle.certificate.round, &keys);
     let reverified = recert.verify(genesis);
-    if verified.is_ok() {
-        // The head already matched the genesis, so only the certificate changed: still valid.
+    if verified.is_ok() && bundle.head.validators == genesis.validator_set().hash() {
+        // The head already named the genesis set (no validator-set transition before it), so
+        // only the certificate changed: still valid. A head under a later set (PROTOCOL.md 9d)
+        // is no longer valid once it names the genesis set.
         assert!(
             reverified.is_ok(),
             "valid bundle refused after re-certification: {reverified:?}"
