@@ -152,9 +152,16 @@ impl LedgerState {
     /// strict signature, not already in the log (`in_log` answers that), and for a membership
     /// event the change rules of PROTOCOL.md 8a.
     pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
-        self.check_event_under(event, known, &self.membership, self.membership_count() + 1)
+        // The sequence number (an index lookup) matters to membership events only.
+        let next_seq = match membership_of(event) {
+            Some(_) => self.membership_count() + 1,
+            None => 0,
+        };
+        self.check_event_under(event, known, &self.membership, next_seq)
     }
 
+    /// `next_seq` is the sequence number the event must carry if it is a membership event
+    /// (read for those only).
     fn check_event_under(
         &self,
         event: &Event,
@@ -303,17 +310,19 @@ impl LedgerState {
     ) -> Result<Preview, LedgerError> {
         self.check_block(events, time, known)?;
         let (size, index, head) = (self.log.size(), self.index.clone(), self.head.clone());
-        let (membership, validators, transitions) = (
-            self.membership.clone(),
-            self.validators.clone(),
-            self.transitions.len(),
-        );
-        let changes = events.iter().any(|e| membership_of(e).is_some());
+        // Membership and validators change only with a membership event: copied only then.
+        let saved = events.iter().any(|e| membership_of(e).is_some()).then(|| {
+            (
+                self.membership.clone(),
+                self.validators.clone(),
+                self.transitions.len(),
+            )
+        });
         let (next, _) = self.append_checked(events, time);
         let after = std::mem::replace(&mut self.index, index);
         self.log.truncate(size);
         self.head = head;
-        if changes {
+        if let Some((membership, validators, transitions)) = saved {
             self.membership = membership;
             self.validators = validators;
             self.transitions.truncate(transitions);

@@ -275,13 +275,10 @@ impl Membership {
                 }
             }
         }
-        if m.change.own_org() == Some(issuer_org) {
-            // An organisation changes its own keys with its own signature; approvals, if any,
-            // must still be valid (nothing unverified enters the log).
-            check_approvals(self.chain(), m, validators, false)
-        } else {
-            check_approvals(self.chain(), m, validators, true)
-        }
+        // An organisation changes its own keys with its own signature; approvals, if any, must
+        // still be valid (nothing unverified enters the log).
+        let need_quorum = m.change.own_org() != Some(issuer_org);
+        check_approvals(self.chain(), m, validators, need_quorum)
     }
 
     /// Applies a checked change; returns the new validator set if the change sets one.

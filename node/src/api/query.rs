@@ -175,10 +175,7 @@ pub(super) async fn head(State(state): State<ApiState>) -> Result<Response, ApiE
 
 /// `GET /v1/membership`: the latest certified head with the membership proof at it.
 pub(super) async fn membership(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let chain = state.chain.clone();
-    let found = tokio::task::spawn_blocking(move || chain.membership())
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let found = blocking(move || state.chain.membership()).await??;
     let (head, certificate, membership) = found.ok_or_else(ApiError::no_certified_head)?;
     #[derive(Serialize)]
     struct MembershipJson {
