@@ -23,9 +23,7 @@
 use tradelog_protocol::sample::{
     self, consignment_route, dev_key, sample_container, sample_ucr, SampleNetwork,
 };
-use tradelog_protocol::{
-    Certificate, Change, Event, EventKind, Ledger, SecretKey, Validator, ValidatorSet,
-};
+use tradelog_protocol::{Certificate, Change, Event, EventKind, Ledger, SecretKey};
 
 /// Consignment 1's carrier (odd consignments go with North Star Shipping via Hamburg).
 const CARRIER: &str = "north-star-shipping";
@@ -125,20 +123,9 @@ fn main() {
     // Height 7: the auditor records a new validator set approved by 3 of the 4 genesis
     // validators: North Star Shipping's node leaves, Rhine Barge's joins. Height 7 is still
     // certified by the genesis set.
-    let mut list: Vec<Validator> = Vec::new();
-    for (k, (id, _, _)) in net.validator_keys.iter().zip(sample::SAMPLE_ORGS).take(3) {
-        list.push(Validator {
-            org: id.parse().unwrap(),
-            key: k.public(),
-            power: 1,
-        });
-    }
-    list.push(Validator {
-        org: "rhine-barge".parse().unwrap(),
-        key: newcomer.public(),
-        power: 1,
-    });
-    let set = ValidatorSet::try_from(list).unwrap();
+    let set = net
+        .validators_with(3, &[("rhine-barge", newcomer.public())])
+        .unwrap();
     let change = Change::SetValidators {
         validators: set.clone(),
     };

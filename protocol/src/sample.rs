@@ -10,7 +10,7 @@ use crate::event::{
 use crate::hash::Hash;
 use crate::head::{Validator, ValidatorSet};
 use crate::ids::{ContainerId, Ucr, UnLocode};
-use crate::keys::SecretKey;
+use crate::keys::{PublicKey, SecretKey};
 use crate::membership::{approve, Change, MembershipBody};
 use crate::roles::{Genesis, Organisation, Role};
 
@@ -71,20 +71,12 @@ impl SampleNetwork {
             .take(validators.clamp(1, 4))
             .map(|(id, _, _)| dev_key(&format!("validator/{id}")))
             .collect();
-        let set = ValidatorSet::try_from(
+        let set = power_one(
             SAMPLE_ORGS
                 .iter()
                 .zip(&validator_keys)
-                .map(|((id, _, _), k)| {
-                    Some(Validator {
-                        org: parse(id)?,
-                        key: k.public(),
-                        power: 1,
-                    })
-                })
-                .collect::<Option<Vec<_>>>()?,
-        )
-        .ok()?;
+                .map(|((id, _, _), k)| (*id, k.public())),
+        )?;
         Some(SampleNetwork {
             genesis: Genesis {
                 chain: SAMPLE_CHAIN.into(),
@@ -125,6 +117,24 @@ impl SampleNetwork {
         b.sign(key).ok()
     }
 
+    /// The first `keep` sample validators (as in the genesis) and the `added`
+    /// `(organisation, consensus key)` validators, power 1 each: the set a `set_validators`
+    /// change names in tests, examples and fuzz seeds.
+    pub fn validators_with(
+        &self,
+        keep: usize,
+        added: &[(&str, PublicKey)],
+    ) -> Option<ValidatorSet> {
+        power_one(
+            SAMPLE_ORGS
+                .iter()
+                .zip(&self.validator_keys)
+                .take(keep)
+                .map(|((id, _, _), k)| (*id, k.public()))
+                .chain(added.iter().copied()),
+        )
+    }
+
     /// Signs `body` with the issuing organisation's key (filling in `issuer`).
     pub fn sign(&self, org: &str, mut body: EventBody) -> Option<Event> {
         let key = self.org_keys.get(org)?;
@@ -134,6 +144,20 @@ impl SampleNetwork {
         };
         body.sign(key).ok()
     }
+}
+
+/// A validator set of `(organisation, key)` pairs with power 1 each.
+fn power_one<'a>(validators: impl Iterator<Item = (&'a str, PublicKey)>) -> Option<ValidatorSet> {
+    let list = validators
+        .map(|(org, key)| {
+            Some(Validator {
+                org: parse(org)?,
+                key,
+                power: 1,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    ValidatorSet::try_from(list).ok()
 }
 
 /// An unsigned body with the common fields set; `issuer` is filled in by [`SampleNetwork::sign`].

@@ -10,8 +10,7 @@ use tradelog_protocol::membership::{Change, ChangeError, MembershipError};
 use tradelog_protocol::roles::AuthError;
 use tradelog_protocol::sample::{self, consignment_route, dev_key, sample_ucr, SampleNetwork};
 use tradelog_protocol::{
-    Certificate, Event, EventKind, Ledger, Organisation, Role, SecretKey, Subject, Validator,
-    ValidatorSet,
+    Certificate, Event, EventKind, Ledger, Organisation, Role, SecretKey, Subject, ValidatorSet,
 };
 
 const T0: u64 = 1_767_225_600_000;
@@ -335,20 +334,9 @@ fn a_new_validator_set_certifies_the_heights_after_its_block() {
     let v3 = validators(&net, 3);
     let newcomer = dev_key("validator/rhine-barge");
     // The new set: drop the fourth genesis validator, add rhine-barge's node.
-    let mut list: Vec<Validator> = net.genesis.validators.validators()[..0].to_vec();
-    for (k, (id, _, _)) in net.validator_keys.iter().zip(sample::SAMPLE_ORGS).take(3) {
-        list.push(Validator {
-            org: id.parse().unwrap(),
-            key: k.public(),
-            power: 1,
-        });
-    }
-    list.push(Validator {
-        org: "rhine-barge".parse().unwrap(),
-        key: newcomer.public(),
-        power: 1,
-    });
-    let set = ValidatorSet::try_from(list).unwrap();
+    let set = net
+        .validators_with(3, &[("rhine-barge", newcomer.public())])
+        .unwrap();
     let change = Change::SetValidators {
         validators: set.clone(),
     };

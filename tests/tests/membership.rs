@@ -11,21 +11,10 @@ use std::time::{Duration, Instant};
 use tradelog_client::light::LightClient;
 use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
 use tradelog_protocol::membership::Change;
-use tradelog_protocol::sample::{self, dev_key, sample_ucr, SampleNetwork, SAMPLE_ORGS};
-use tradelog_protocol::{Event, EventKind, ProofBundle, SecretKey, Validator, ValidatorSet};
-use tradelog_tests::net::{now_ms, Net};
+use tradelog_protocol::sample::{self, dev_key, sample_ucr, SampleNetwork};
+use tradelog_protocol::{Event, EventKind, ProofBundle, SecretKey};
+use tradelog_tests::net::{now_ms, post_event, Net};
 use tradelog_tests::{bin_dir, run, scratch};
-
-fn post(node: &DevnetNode, e: &Event) -> (u16, serde_json::Value) {
-    let (status, body) = http(
-        &node.api,
-        "POST",
-        "/v1/events",
-        Some(e.to_json().as_bytes()),
-    )
-    .unwrap();
-    (status, serde_json::from_slice(&body).unwrap_or_default())
-}
 
 fn json(node: &DevnetNode, path: &str) -> serde_json::Value {
     let (status, body) = http(&node.api, "GET", path, None).unwrap();
@@ -35,7 +24,7 @@ fn json(node: &DevnetNode, path: &str) -> serde_json::Value {
 
 /// Submits `e` to `to` and waits until every node in `on` has committed it.
 fn commit(net: &Net, to: usize, on: &[usize], e: &Event) {
-    let (status, body) = post(&net.nodes[to], e);
+    let (status, body) = post_event(&net.nodes[to], e);
     assert!(status == 202 || status == 200, "{status} {body}");
     let deadline = Instant::now() + Duration::from_secs(120);
     for &i in on {
@@ -126,7 +115,7 @@ fn keys_rotate_and_a_new_validator_set_takes_over() {
         .unwrap();
     commit(&net, 3, &all, &e);
     for n in &net.nodes {
-        let (status, body) = post(n, &booked(&old, 2, t0 + 4));
+        let (status, body) = post_event(n, &booked(&old, 2, t0 + 4));
         assert_eq!(status, 422, "{}: {body}", n.moniker);
         assert_eq!(body["error"]["code"], "unknown_issuer", "{body}");
     }
@@ -138,27 +127,16 @@ fn keys_rotate_and_a_new_validator_set_takes_over() {
     let e = sample
         .membership_event("blue-anchor-lines", &new, 3, stranger_key, &[], t0 + 5)
         .unwrap();
-    let (status, body) = post(&net.nodes[0], &e);
+    let (status, body) = post_event(&net.nodes[0], &e);
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "membership_change", "{body}");
 
     // 2. A new validator set: the four genesis validators and the auditor's node, approved by
     //    three of the four administrations' validators.
-    let mut list: Vec<Validator> = Vec::new();
-    for (k, (id, _, _)) in sample.validator_keys.iter().zip(SAMPLE_ORGS) {
-        list.push(Validator {
-            org: id.parse().unwrap(),
-            key: k.public(),
-            power: 1,
-        });
-    }
     let observer_key = dev_key("org/eu-audit");
-    list.push(Validator {
-        org: "eu-audit".parse().unwrap(),
-        key: observer_key.public(),
-        power: 1,
-    });
-    let set = ValidatorSet::try_from(list).unwrap();
+    let set = sample
+        .validators_with(4, &[("eu-audit", observer_key.public())])
+        .unwrap();
     //    Built with the CLI as the administrations would: each validator approves the change
     //    with its node key, Dutch customs signs the event with its organisation key.
     let work = opts.dir.join("cli");

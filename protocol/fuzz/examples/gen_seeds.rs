@@ -141,22 +141,11 @@ fn main() -> Result<()> {
     let e = net
         .membership_event("shopfast", &old, 1, add, &[], T0)
         .ok_or("membership")?;
-    let mut set: Vec<tradelog_protocol::Validator> = net
-        .genesis
-        .validators
-        .validators()
-        .iter()
-        .filter(|v| v3.iter().any(|k| k.public() == v.key))
-        .cloned()
-        .collect();
     let newcomer = tradelog_protocol::sample::dev_key("validator/rhine-barge");
-    set.push(tradelog_protocol::Validator {
-        org: "rhine-barge".parse()?,
-        key: newcomer.public(),
-        power: 1,
-    });
     let change = tradelog_protocol::Change::SetValidators {
-        validators: tradelog_protocol::ValidatorSet::try_from(set)?,
+        validators: net
+            .validators_with(3, &[("rhine-barge", newcomer.public())])
+            .ok_or("validator set")?,
     };
     let nl = net.org_keys.get("nl-customs").ok_or("key")?.clone();
     let sv = net
