@@ -6,6 +6,7 @@
 use std::process::Child;
 
 use tradelog_node::devnet::{http, DevnetNode};
+use tradelog_protocol::Event;
 
 /// The nodes of a devnet and their processes (`children[i]` runs `nodes[i]`).
 pub struct Net {
@@ -35,6 +36,30 @@ pub fn json(addr: &str, path: &str) -> serde_json::Value {
         Ok(v) => v,
         Err(e) => panic!("GET {path} on {addr}: not JSON: {e}"),
     }
+}
+
+/// `POST /v1/events` of a signed event: the node's status and JSON answer (`null` if none).
+pub fn post_event(node: &DevnetNode, e: &Event) -> (u16, serde_json::Value) {
+    let (status, body) = match http(
+        &node.api,
+        "POST",
+        "/v1/events",
+        Some(e.to_json().as_bytes()),
+    ) {
+        Ok(r) => r,
+        Err(err) => panic!("POST /v1/events on {}: {err}", node.moniker),
+    };
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+/// Submits a signed event; fails the test unless the node accepts it (202, or 200 if known).
+pub fn submit(node: &DevnetNode, e: &Event) {
+    let (status, body) = post_event(node, e);
+    assert!(
+        status == 202 || status == 200,
+        "{}: {status} {body}",
+        node.moniker
+    );
 }
 
 /// This machine's clock in milliseconds since 1970.

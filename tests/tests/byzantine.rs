@@ -18,7 +18,7 @@ use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
 use tradelog_protocol::evidence::DoubleSign;
 use tradelog_protocol::sample::{consignment_route, SampleNetwork};
 use tradelog_protocol::{Certificate, Head, PublicKey};
-use tradelog_tests::net::{json, now_ms, Net};
+use tradelog_tests::net::{json, now_ms, submit, Net};
 use tradelog_tests::{bin_dir, byzantine_node, scratch};
 
 /// Ports 19000-19399 belong to this file.
@@ -38,23 +38,10 @@ fn honest(net: &Net) -> impl Iterator<Item = &DevnetNode> {
 }
 
 /// Submits consignment `c`'s 14 events, round robin over every node; returns how many.
-fn submit(net: &Net, sample: &SampleNetwork, c: u32, t0: u64) -> u64 {
+fn submit_route(net: &Net, sample: &SampleNetwork, c: u32, t0: u64) -> u64 {
     let events = consignment_route(sample, c, t0 + u64::from(c) * 1000).unwrap();
     for (i, e) in events.iter().enumerate() {
-        let node = &net.nodes[i % net.nodes.len()];
-        let (status, body) = http(
-            &node.api,
-            "POST",
-            "/v1/events",
-            Some(e.to_json().as_bytes()),
-        )
-        .unwrap();
-        assert!(
-            status == 202 || status == 200,
-            "{}: {status} {}",
-            node.moniker,
-            String::from_utf8_lossy(&body)
-        );
+        submit(&net.nodes[i % net.nodes.len()], e);
     }
     events.len() as u64
 }
@@ -181,7 +168,7 @@ fn an_equivocating_validator_is_caught_and_the_honest_three_stay_safe_and_live()
             "equivocation not detected by every honest node within {DEADLINE:?} ({next} \
              consignments committed)"
         );
-        size += submit(&net, &sample, next, t0);
+        size += submit_route(&net, &sample, next, t0);
         next += 1;
         wait_committed(&net, size);
     }
@@ -189,7 +176,7 @@ fn an_equivocating_validator_is_caught_and_the_honest_three_stay_safe_and_live()
 
     // (d) live: with the liar still running and still equivocating, another route commits
     // everywhere.
-    size += submit(&net, &sample, next, t0);
+    size += submit_route(&net, &sample, next, t0);
     wait_committed(&net, size);
 
     // (d) safe: one history. Every node serves the same certified block at every height up

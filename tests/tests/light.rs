@@ -14,30 +14,15 @@ use serde_json::Value;
 use tradelog_client::audit::{audit, AuditError};
 use tradelog_client::http::Endpoint;
 use tradelog_client::light::{CertifiedHead, ClientError, LightClient};
-use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
+use tradelog_node::devnet::{self, http, DevnetOptions};
 use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
 use tradelog_protocol::route::{RouteError, Source};
 use tradelog_protocol::sample::{consignment_route, sample_container, sample_ucr, SampleNetwork};
 use tradelog_protocol::{Certificate, EventKind, Hash, Head};
 use tradelog_tests::cdp::Browser;
-use tradelog_tests::net::{now_ms, Net};
+use tradelog_tests::net::{now_ms, submit, Net};
 use tradelog_tests::{bin_dir, run, scratch};
-
-fn post(node: &DevnetNode, event: &tradelog_protocol::Event) {
-    let (status, body) = http(
-        &node.api,
-        "POST",
-        "/v1/events",
-        Some(event.to_json().as_bytes()),
-    )
-    .unwrap();
-    assert!(
-        status == 202 || status == 200,
-        "{status} {}",
-        String::from_utf8_lossy(&body)
-    );
-}
 
 fn wait_size(net: &Net, size: u64) {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -50,7 +35,7 @@ fn wait_size(net: &Net, size: u64) {
 /// Posts events round robin and waits until every node has committed them.
 fn send(net: &Net, events: &[tradelog_protocol::Event], size: &mut u64) {
     for (i, e) in events.iter().enumerate() {
-        post(&net.nodes[i % 4], e);
+        submit(&net.nodes[i % 4], e);
         *size += 1;
     }
     wait_size(net, *size);

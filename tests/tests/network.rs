@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tradelog_node::devnet::{self, http, DevnetOptions};
 use tradelog_protocol::sample::{self, consignment_route, sample_ucr, SampleNetwork};
 use tradelog_protocol::{EventKind, ProofBundle};
-use tradelog_tests::net::{json, now_ms, Net};
+use tradelog_tests::net::{json, now_ms, submit, Net};
 use tradelog_tests::{bin_dir, scratch};
 
 /// The stories run one at a time: ten debug-build nodes on two cores would starve each other.
@@ -142,19 +142,7 @@ fn submit_routes(
             .iter()
             .enumerate()
         {
-            let node = &net.nodes[to[i % to.len()]];
-            let (status, body) = http(
-                &node.api,
-                "POST",
-                "/v1/events",
-                Some(e.to_json().as_bytes()),
-            )
-            .unwrap();
-            assert!(
-                status == 202 || status == 200,
-                "{status} {}",
-                String::from_utf8_lossy(&body)
-            );
+            submit(&net.nodes[to[i % to.len()]], e);
             n += 1;
         }
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tradelog_node::devnet::{self, http, DevnetNode, DevnetOptions};
 use tradelog_protocol::sample::{consignment_route, SampleNetwork};
-use tradelog_tests::net::Net;
+use tradelog_tests::net::{submit, Net};
 use tradelog_tests::{bin_dir, scratch};
 
 const API: u16 = 18600;
@@ -190,16 +190,9 @@ fn wait_sizes(nodes: &[&DevnetNode], size: u64, timeout: Duration, what: &str) {
     }
 }
 
-fn submit(node: &DevnetNode, events: &[tradelog_protocol::Event]) {
+fn submit_all(node: &DevnetNode, events: &[tradelog_protocol::Event]) {
     for e in events {
-        let (s, b) = http(
-            &node.api,
-            "POST",
-            "/v1/events",
-            Some(e.to_json().as_bytes()),
-        )
-        .unwrap();
-        assert!(s == 202 || s == 200, "{s} {}", String::from_utf8_lossy(&b));
+        submit(node, e);
     }
 }
 
@@ -239,7 +232,7 @@ fn split_brain_commits_nothing_and_heals_and_a_lone_validator_cannot_stop_the_re
     let route = |c: u32| consignment_route(&sample, c, t0 + u64::from(c)).unwrap();
 
     // Connected: commits.
-    submit(&net.nodes[0], &route(0));
+    submit_all(&net.nodes[0], &route(0));
     let mut size = 14;
     wait_sizes(&all, size, Duration::from_secs(60), "before the split");
 
@@ -248,8 +241,8 @@ fn split_brain_commits_nothing_and_heals_and_a_lone_validator_cannot_stop_the_re
     topo.attach(3, CUT);
     std::thread::sleep(Duration::from_secs(1));
     let heights: Vec<u64> = all.iter().map(|n| height(n)).collect();
-    submit(&net.nodes[0], &route(1));
-    submit(&net.nodes[3], &route(2));
+    submit_all(&net.nodes[0], &route(1));
+    submit_all(&net.nodes[3], &route(2));
     std::thread::sleep(Duration::from_secs(10));
     for (i, node) in all.iter().enumerate() {
         assert_eq!(
@@ -285,7 +278,7 @@ fn split_brain_commits_nothing_and_heals_and_a_lone_validator_cannot_stop_the_re
     // One validator isolated: the other three keep committing.
     topo.isolate(3);
     let lone = devnet::log_size(&net.nodes[3].api);
-    submit(&net.nodes[0], &route(3));
+    submit_all(&net.nodes[0], &route(3));
     size += 14;
     wait_sizes(&all[..3], size, Duration::from_secs(60), "three of four");
     assert_eq!(
