@@ -221,7 +221,7 @@ impl Chain {
     /// are dropped from the mempool; events too far ahead of `time` stay pending.
     pub fn propose(&self, max_events: usize, time: u64) -> Option<Block> {
         let candidates = lock(&self.mempool).peek(max_events);
-        let mut state = write(&self.state);
+        let state = write(&self.state);
         let (mut events, mut dropped): (Vec<Event>, Vec<EventId>) = (Vec::new(), Vec::new());
         for e in candidates {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
@@ -266,7 +266,7 @@ impl Chain {
 
     /// Checks a proposed block: its events are admissible and its head is the one they produce.
     pub fn validate(&self, block: &Block) -> Result<(), String> {
-        let mut state = write(&self.state);
+        let state = write(&self.state);
         let expected_height = state.head().map_or(1, |h| h.height + 1);
         if block.head.height != expected_height {
             return Err(format!(

@@ -5,6 +5,7 @@
 //! same body always has the same id whatever signature accompanies it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -609,17 +610,48 @@ impl EventBody {
     }
 }
 
-/// A structurally valid signed event, with its id and signing bytes computed once.
+/// Leading bytes of an event's canonical wire form.
+const WIRE_HEAD: &[u8] = b"{\"body\":";
+/// Bytes between the canonical body and the signature's hex in the canonical wire form.
+const WIRE_SIG: &[u8] = b",\"sig\":\"";
+/// Bytes of the canonical wire form after the body: `,"sig":"` + 128 hex + `"}`.
+const WIRE_TAIL_LEN: usize = WIRE_SIG.len() + 128 + 2;
+
+/// A structurally valid signed event: an immutable shared value (cloning it is a reference
+/// count), with its id, signing bytes and canonical wire bytes computed once, when it is built.
 ///
 /// Holding an `Event` means the body passed [`EventBody::validate`]; the signature is checked
 /// separately by [`Event::verify_signature`] (membership and role checks need ledger state).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+/// Two events are equal when their ids and signatures are: the id covers the whole body.
+#[derive(Clone)]
+pub struct Event(Arc<Inner>);
+
+struct Inner {
     body: EventBody,
     sig: Signature,
     id: EventId,
     message: Vec<u8>,
+    /// `{"body":JCS(body),"sig":"<hex>"}`: the JCS form of the wire object.
+    wire: Box<[u8]>,
 }
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("id", &self.0.id)
+            .field("body", &self.0.body)
+            .field("sig", &self.0.sig)
+            .finish()
+    }
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        self.0.id == other.0.id && self.0.sig == other.0.sig
+    }
+}
+
+impl Eq for Event {}
 
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -629,15 +661,33 @@ struct WireEvent {
     sig: Signature,
 }
 
+/// The id and signature of an event in canonical wire form, read without parsing it (see
+/// [`Event::peek_canonical`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peeked {
+    /// BLAKE3 of the signing message built from the bytes found where the canonical body sits.
+    pub id: EventId,
+    /// The signature.
+    pub sig: Signature,
+}
+
 impl Event {
     fn assemble(body: EventBody, sig: Signature, message: Vec<u8>) -> Event {
         let id = Hash::of(&[&message]);
-        Event {
+        let canon = &message[EVENT_DOMAIN.len() + 1..];
+        let mut wire = Vec::with_capacity(WIRE_HEAD.len() + canon.len() + WIRE_TAIL_LEN);
+        wire.extend_from_slice(WIRE_HEAD);
+        wire.extend_from_slice(canon);
+        wire.extend_from_slice(WIRE_SIG);
+        wire.extend_from_slice(sig.to_hex().as_bytes());
+        wire.extend_from_slice(b"\"}");
+        Event(Arc::new(Inner {
             body,
             sig,
             id,
             message,
-        }
+            wire: wire.into_boxed_slice(),
+        }))
     }
 
     /// Builds from parts, checking the structural rules (not the signature).
@@ -647,7 +697,8 @@ impl Event {
         Ok(Event::assemble(body, sig, message))
     }
 
-    /// Parses the JSON wire form, bounding its size before parsing.
+    /// Parses the JSON wire form (any JSON text with the two members), bounding its size
+    /// before parsing.
     pub fn from_json(bytes: &[u8]) -> Result<Event, EventError> {
         if bytes.len() > MAX_EVENT_JSON_BYTES {
             return Err(EventError::TooLarge {
@@ -660,52 +711,89 @@ impl Event {
         Event::new(wire.body, wire.sig)
     }
 
-    /// The JSON wire form.
+    /// Reads the id and signature of an event in canonical wire form without parsing it: the
+    /// signing message is built from the bytes where the canonical body sits and hashed.
+    /// `None` if the bytes do not have the canonical shape.
+    ///
+    /// For bytes that are not canonical the id is meaningless, but it can only equal a known
+    /// event's id if the bytes hold that event's canonical body (BLAKE3 is collision
+    /// resistant), so a receiver may drop bytes whose `(id, sig)` it already holds, before any
+    /// parsing, and must parse the rest ([`Event::from_json`]).
+    pub fn peek_canonical(bytes: &[u8]) -> Option<Peeked> {
+        let n = bytes.len();
+        if n > MAX_EVENT_JSON_BYTES
+            || n < WIRE_HEAD.len() + 2 + WIRE_TAIL_LEN
+            || !bytes.starts_with(WIRE_HEAD)
+            || !bytes.ends_with(b"\"}")
+            || &bytes[n - WIRE_TAIL_LEN..n - WIRE_TAIL_LEN + WIRE_SIG.len()] != WIRE_SIG
+        {
+            return None;
+        }
+        let hex = std::str::from_utf8(&bytes[n - 130..n - 2]).ok()?;
+        let sig = Signature::from_bytes(&crate::hash::decode_hex::<64>(hex).ok()?);
+        let body = &bytes[WIRE_HEAD.len()..n - WIRE_TAIL_LEN];
+        let id = Hash::of(&[EVENT_DOMAIN, &[0], body]);
+        Some(Peeked { id, sig })
+    }
+
+    /// The canonical JSON wire form: `{"body":JCS(body),"sig":"<hex>"}`, the JCS (RFC 8785)
+    /// form of the wire object. Nodes store, gossip and serve these bytes.
+    pub fn wire(&self) -> &[u8] {
+        &self.0.wire
+    }
+
+    /// The canonical JSON wire form as a string (see [`Event::wire`]).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        String::from_utf8_lossy(&self.0.wire).into_owned()
     }
 
     /// The signed body.
     pub fn body(&self) -> &EventBody {
-        &self.body
+        &self.0.body
     }
 
     /// The issuer's signature.
     pub fn sig(&self) -> &Signature {
-        &self.sig
+        &self.0.sig
     }
 
     /// The event id.
     pub fn id(&self) -> EventId {
-        self.id
+        self.0.id
     }
 
     /// The signed message `EVENT_DOMAIN || 0x00 || JCS(body)`.
     pub fn message(&self) -> &[u8] {
-        &self.message
+        &self.0.message
     }
 
-    /// Checks the signature with `verify_strict` against `body.issuer.key`.
+    /// Checks the signature against `body.issuer.key` (PROTOCOL.md section 1).
     pub fn verify_signature(&self) -> Result<(), EventError> {
-        Ok(self.body.issuer.key.verify(&self.message, &self.sig)?)
+        Ok(self
+            .0
+            .body
+            .issuer
+            .key
+            .verify(&self.0.message, &self.0.sig)?)
     }
 
     /// The log leaf data: `id (32 bytes) || signature (64 bytes)`.
     pub fn leaf_data(&self) -> [u8; 96] {
         let mut out = [0u8; 96];
-        out[..32].copy_from_slice(self.id.as_bytes());
-        out[32..].copy_from_slice(&self.sig.to_bytes());
+        out[..32].copy_from_slice(self.0.id.as_bytes());
+        out[32..].copy_from_slice(&self.0.sig.to_bytes());
         out
     }
 }
 
 impl Serialize for Event {
+    /// Writes the canonical wire form (the kept bytes, through serde_json's raw values).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        WireEvent {
-            body: self.body.clone(),
-            sig: self.sig,
-        }
-        .serialize(s)
+        // The kept bytes are UTF-8 JSON by construction (written from a validated body).
+        let text = std::str::from_utf8(&self.0.wire).map_err(serde::ser::Error::custom)?;
+        let raw = serde_json::value::RawValue::from_string(text.to_owned())
+            .map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 

@@ -9,6 +9,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+pub mod buckets;
+
 use serde::{Deserialize, Serialize};
 
 use crate::event::EventId;
@@ -361,7 +363,12 @@ impl Index {
     /// the last clone already copied, are changed in place. No hash is computed here: the
     /// changed nodes are hashed once, when [`Index::root`] or [`Index::prove`] next needs them.
     pub fn record(&mut self, subject: &Subject, id: &EventId) {
-        if record_at(&mut self.root, 0, &subject.key(), id) {
+        self.record_key(&subject.key(), id);
+    }
+
+    /// Appends event `id` to the entry of the subject whose index key is `key`.
+    pub fn record_key(&mut self, key: &Hash, id: &EventId) {
+        if record_at(&mut self.root, 0, key, id) {
             self.len += 1;
         }
     }

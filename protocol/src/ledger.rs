@@ -1,17 +1,21 @@
 //! The ledger state machine: admission rules for events and the effect of a block on the log,
 //! the subject index and the head. Pure: the node persists what it computes.
 //!
-//! [`LedgerState`] is the part every node keeps in memory (membership, log hashes, index, last
-//! head); [`Ledger`] adds the events themselves, for tools, tests and the demo.
+//! [`ChainState`] is the small part every implementation keeps in memory (membership,
+//! validators, last head); [`LedgerState`] adds the whole log and index in memory (the
+//! reference; a node keeps them on disk) and [`Ledger`] the events themselves, for tools,
+//! tests and the demo.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::bundle::{ProofBundle, ProvenEvent, BUNDLE_VERSION};
 use crate::event::{Event, EventError, EventId, EventKind};
 use crate::hash::Hash;
 use crate::head::{Certificate, Head, ValidatorSet};
 use crate::ids::Ucr;
-use crate::index::{Index, IndexEntry, IndexProof, Subject};
+use crate::index::buckets::{MemIndex, Staged, Update};
+use crate::index::{IndexEntry, IndexProof, Subject};
 use crate::membership::{ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition};
 use crate::merkle::{leaf_hash, MerkleLog};
 use crate::roles::{AuthError, Genesis, Membership};
@@ -94,7 +98,7 @@ fn membership_of(event: &Event) -> Option<&MembershipBody> {
 
 /// A block that changed the validator set: its height and the membership subject's index
 /// entry and proof at its head (the caller adds the head and its certificate).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TransitionRecord {
     /// Height of the block that recorded the change.
     pub height: u64,
@@ -104,64 +108,101 @@ pub struct TransitionRecord {
     pub index_proof: IndexProof,
 }
 
-/// A block's effect computed by [`LedgerState::preview`]: its head and the subject index
-/// after it (a copy-on-write index, so keeping it costs only the nodes the block changed).
-#[derive(Debug, Clone)]
-pub struct Preview {
-    head: Head,
-    index: Index,
-}
-
-impl Preview {
-    /// The head the block produces.
-    pub fn head(&self) -> &Head {
-        &self.head
+/// The index updates of a block's events, in log order, the first event at log position
+/// `first`: one per subject of each event ([`subjects`]).
+pub fn index_updates(events: &[Event], first: u64) -> Vec<Update> {
+    let mut out = Vec::with_capacity(events.len() * 2);
+    for (i, e) in events.iter().enumerate() {
+        for s in subjects(e) {
+            out.push(Update {
+                key: s.key(),
+                id: e.id(),
+                position: first + i as u64,
+            });
+        }
     }
+    out
 }
 
-/// The consensus-relevant state: membership, validators, the Merkle log, the subject index and
-/// the last head. Events themselves live elsewhere (a store, or [`Ledger`]).
+/// The small part of the consensus state that every implementation keeps in memory whatever
+/// the history's length: the genesis, the membership and validators in force, the last head,
+/// the validator-set transitions and the number of membership events. The log and the subject
+/// index are kept beside it (in memory in [`LedgerState`], on disk in a node).
+///
+/// Cloning is cheap (the membership, the validators and the transitions are shared until a
+/// membership change copies them), so a block's effect is computed as a new `ChainState` and
+/// applied by replacing the old one.
 #[derive(Debug, Clone)]
-pub struct LedgerState {
+pub struct ChainState {
     genesis_hash: Hash,
     genesis_time: u64,
-    membership: Membership,
-    validators: ValidatorSet,
-    log: MerkleLog,
-    index: Index,
+    membership: Arc<Membership>,
+    validators: Arc<ValidatorSet>,
     head: Option<Head>,
-    transitions: Vec<TransitionRecord>,
+    transitions: Arc<Vec<TransitionRecord>>,
+    membership_count: u64,
 }
 
-impl LedgerState {
+impl ChainState {
     /// The state at genesis (no blocks).
-    pub fn new(genesis: &Genesis) -> LedgerState {
-        LedgerState {
+    pub fn new(genesis: &Genesis) -> ChainState {
+        ChainState {
             genesis_hash: genesis.hash(),
             genesis_time: genesis.time,
-            membership: genesis.membership(),
-            validators: genesis.validator_set().clone(),
-            log: MerkleLog::new(),
-            index: Index::new(),
+            membership: Arc::new(genesis.membership()),
+            validators: Arc::new(genesis.validator_set().clone()),
             head: None,
-            transitions: Vec::new(),
+            transitions: Arc::new(Vec::new()),
+            membership_count: 0,
         }
     }
 
-    /// Admission check of one event as the next in the log: chain id, issuer, key, role,
-    /// strict signature, not already in the log (`in_log` answers that), and for a membership
-    /// event the change rules of PROTOCOL.md 8a.
-    pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
-        // The sequence number (an index lookup) matters to membership events only.
-        let next_seq = match membership_of(event) {
-            Some(_) => self.membership_count() + 1,
-            None => 0,
-        };
-        self.check_event_under(event, known, &self.membership, next_seq)
+    /// The state of a stored ledger: `head` is its last head, `changes` every membership event
+    /// in log order (so the membership and validators are rebuilt by applying them), and
+    /// `transitions` the recorded validator-set transitions. A node rebuilds its state at start
+    /// this way from a handful of records instead of replaying the log.
+    pub fn restore(
+        genesis: &Genesis,
+        head: Option<Head>,
+        changes: &[Event],
+        transitions: Vec<TransitionRecord>,
+    ) -> ChainState {
+        let mut state = ChainState::new(genesis);
+        let membership = Arc::make_mut(&mut state.membership);
+        for m in changes.iter().filter_map(membership_of) {
+            if let Some(set) = membership.apply_change(&m.change) {
+                state.validators = Arc::new(set);
+            }
+        }
+        state.membership_count = changes.len() as u64;
+        state.head = head;
+        state.transitions = Arc::new(transitions);
+        state
     }
 
-    /// `next_seq` is the sequence number the event must carry if it is a membership event
-    /// (read for those only).
+    /// Admission check of one event as the next in the log: chain id, issuer, key, role,
+    /// signature (unless `known` already checked it), not already in the log (`known` answers
+    /// that), and for a membership event the change rules of PROTOCOL.md 8a.
+    pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
+        self.check_event_under(event, known, &self.membership, self.membership_count + 1)
+    }
+
+    /// The checks of [`ChainState::check_event`] except the signature and the duplicate
+    /// lookup: what admission checks before it verifies a batch's signatures together.
+    pub fn authorize(&self, event: &Event) -> Result<(), LedgerError> {
+        self.membership.authorize(event.body())?;
+        if let Some(m) = membership_of(event) {
+            self.membership.check_change(
+                m,
+                &event.body().issuer.org,
+                &self.validators,
+                self.membership_count + 1,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `next_seq` is the sequence number the event must carry if it is a membership event.
     fn check_event_under(
         &self,
         event: &Event,
@@ -182,13 +223,6 @@ impl LedgerState {
         Ok(())
     }
 
-    /// Membership events in the log so far.
-    pub fn membership_count(&self) -> u64 {
-        self.index
-            .get(&Subject::Membership.key())
-            .map_or(0, |e| e.count)
-    }
-
     /// Checks a whole block: time rules, every event admissible, no event twice.
     pub fn check_block(
         &self,
@@ -203,11 +237,11 @@ impl LedgerState {
                 prev: prev_time,
             });
         }
-        let mut in_block = HashSet::new();
+        let mut in_block = HashSet::with_capacity(events.len());
         // A membership change binds the events after it, in this block too: such a block is
         // checked against a working copy of the membership.
         let mut working: Option<Membership> = None;
-        let mut next_seq = self.membership_count() + 1;
+        let mut next_seq = self.membership_count + 1;
         for e in events {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 return Err(LedgerError::FutureEvent {
@@ -223,7 +257,7 @@ impl LedgerState {
             }
             if let Some(m) = membership_of(e) {
                 working
-                    .get_or_insert_with(|| self.membership.clone())
+                    .get_or_insert_with(|| (*self.membership).clone())
                     .apply_change(&m.change);
                 next_seq += 1;
             }
@@ -231,155 +265,59 @@ impl LedgerState {
         Ok(())
     }
 
-    /// Applies the membership changes of a block's events; a new validator set takes over
-    /// after `head` (the block's head), and the change is recorded as a transition.
-    fn apply_membership(&mut self, events: &[Event], head: &Head) {
+    /// The head of the next block, given its time and the log and index after it.
+    pub fn next_head(&self, time: u64, log_size: u64, log_root: Hash, index_root: Hash) -> Head {
+        Head {
+            chain: self.membership.chain().to_owned(),
+            height: self.head.as_ref().map_or(1, |h| h.height + 1),
+            time,
+            prev: self.head.as_ref().map_or(self.genesis_hash, Head::hash),
+            log_size,
+            log_root,
+            index_root,
+            validators: self.validators.hash(),
+        }
+    }
+
+    /// The state after a block with `events` and head `head`: the membership changes applied
+    /// (a new validator set takes over after `head`), and, if the set changed, the transition
+    /// recorded with the membership entry and proof at `head` (asked of `membership_at` only
+    /// then).
+    pub fn after<E>(
+        &self,
+        events: &[Event],
+        head: &Head,
+        membership_at: impl FnOnce() -> Result<(IndexEntry, IndexProof), E>,
+    ) -> Result<ChainState, E> {
+        let mut next = self.clone();
+        next.head = Some(head.clone());
+        let changes: Vec<&MembershipBody> = events.iter().filter_map(membership_of).collect();
+        if changes.is_empty() {
+            return Ok(next);
+        }
+        next.membership_count += changes.len() as u64;
+        let membership = Arc::make_mut(&mut next.membership);
         let mut new_set = None;
-        for m in events.iter().filter_map(membership_of) {
-            if let Some(set) = self.membership.apply_change(&m.change) {
+        for m in changes {
+            if let Some(set) = membership.apply_change(&m.change) {
                 new_set = Some(set);
             }
         }
         if let Some(set) = new_set {
-            self.validators = set;
-            let key = Subject::Membership.key();
-            self.transitions.push(TransitionRecord {
+            next.validators = Arc::new(set);
+            let (index_entry, index_proof) = membership_at()?;
+            Arc::make_mut(&mut next.transitions).push(TransitionRecord {
                 height: head.height,
-                index_entry: self.index.get(&key).unwrap_or_default(),
-                index_proof: self.index.prove(&key),
+                index_entry,
+                index_proof,
             });
         }
-    }
-
-    /// Appends already-checked events and returns the new head (no checks: call
-    /// [`LedgerState::check_block`] first). Returns each event's log position.
-    pub fn append_checked(&mut self, events: &[Event], time: u64) -> (Head, Vec<u64>) {
-        let prev = self.head.as_ref().map_or(self.genesis_hash, Head::hash);
-        let mut positions = Vec::with_capacity(events.len());
-        for e in events {
-            positions.push(self.log.push(leaf_hash(&e.leaf_data())));
-            for s in subjects(e) {
-                self.index.record(&s, &e.id());
-            }
-        }
-        let head = Head {
-            chain: self.membership.chain().to_owned(),
-            height: self.head.as_ref().map_or(1, |h| h.height + 1),
-            time,
-            prev,
-            log_size: self.log.size(),
-            log_root: self.log.root(),
-            index_root: self.index.root(),
-            validators: self.validators.hash(),
-        };
-        self.head = Some(head.clone());
-        self.apply_membership(events, &head);
-        (head, positions)
-    }
-
-    /// Checks and appends a block; nothing changes if it is refused.
-    pub fn apply_block(
-        &mut self,
-        events: &[Event],
-        time: u64,
-        known: &impl Known,
-    ) -> Result<(Head, Vec<u64>), LedgerError> {
-        self.check_block(events, time, known)?;
-        Ok(self.append_checked(events, time))
-    }
-
-    /// The head a block would produce, leaving the state unchanged (for proposing and for
-    /// validating proposals). Costs the same as applying it.
-    pub fn preview_block(
-        &mut self,
-        events: &[Event],
-        time: u64,
-        known: &impl Known,
-    ) -> Result<Head, LedgerError> {
-        self.preview(events, time, known).map(|p| p.head)
-    }
-
-    /// Like [`LedgerState::preview_block`], but also keeps the subject index the block
-    /// produces, so [`LedgerState::apply_preview`] can commit the block without indexing its
-    /// events a second time.
-    pub fn preview(
-        &mut self,
-        events: &[Event],
-        time: u64,
-        known: &impl Known,
-    ) -> Result<Preview, LedgerError> {
-        self.check_block(events, time, known)?;
-        let (size, index, head) = (self.log.size(), self.index.clone(), self.head.clone());
-        // Membership and validators change only with a membership event: copied only then.
-        let saved = events.iter().any(|e| membership_of(e).is_some()).then(|| {
-            (
-                self.membership.clone(),
-                self.validators.clone(),
-                self.transitions.len(),
-            )
-        });
-        let (next, _) = self.append_checked(events, time);
-        let after = std::mem::replace(&mut self.index, index);
-        self.log.truncate(size);
-        self.head = head;
-        if let Some((membership, validators, transitions)) = saved {
-            self.membership = membership;
-            self.validators = validators;
-            self.transitions.truncate(transitions);
-        }
-        Ok(Preview {
-            head: next,
-            index: after,
-        })
-    }
-
-    /// Appends the events of a block previewed on this same state (same previous head) and
-    /// returns the new head and each event's log position. Returns `None`, with the state
-    /// unchanged, if the preview does not follow the current head or the events do not give
-    /// the previewed log root (so the previewed index cannot belong to other events).
-    pub fn apply_preview(
-        &mut self,
-        events: &[Event],
-        preview: Preview,
-    ) -> Option<(Head, Vec<u64>)> {
-        let prev = self.head.as_ref().map_or(self.genesis_hash, Head::hash);
-        let height = self.head.as_ref().map_or(1, |h| h.height + 1);
-        let size = self.log.size();
-        if preview.head.prev != prev
-            || preview.head.height != height
-            || preview.head.log_size != size + events.len() as u64
-        {
-            return None;
-        }
-        let positions: Vec<u64> = events
-            .iter()
-            .map(|e| self.log.push(leaf_hash(&e.leaf_data())))
-            .collect();
-        if self.log.root() != preview.head.log_root
-            || preview.index.root() != preview.head.index_root
-        {
-            self.log.truncate(size);
-            return None;
-        }
-        self.index = preview.index;
-        self.head = Some(preview.head.clone());
-        self.apply_membership(events, &preview.head);
-        Some((preview.head, positions))
+        Ok(next)
     }
 
     /// The last head, if any block was applied.
     pub fn head(&self) -> Option<&Head> {
         self.head.as_ref()
-    }
-
-    /// The Merkle log.
-    pub fn log(&self) -> &MerkleLog {
-        &self.log
-    }
-
-    /// The subject index.
-    pub fn index(&self) -> &Index {
-        &self.index
     }
 
     /// The membership.
@@ -397,6 +335,224 @@ impl LedgerState {
         &self.transitions
     }
 
+    /// Membership events in the log so far.
+    pub fn membership_count(&self) -> u64 {
+        self.membership_count
+    }
+
+    /// The genesis hash (parent of the first head).
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+
+    /// The genesis time (no block time may be earlier).
+    pub fn genesis_time(&self) -> u64 {
+        self.genesis_time
+    }
+}
+
+/// A block's effect computed by [`LedgerState::preview`] without changing the state: its head,
+/// its leaves, the subject index and the chain state after it. [`LedgerState::apply_preview`]
+/// applies it by swapping these in.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    head: Head,
+    leaves: Vec<Hash>,
+    index: Staged,
+    chain: ChainState,
+}
+
+impl Preview {
+    /// The head the block produces.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+}
+
+/// The consensus-relevant state kept in memory: the [`ChainState`], the whole Merkle log and
+/// the subject index. Events themselves live elsewhere ([`Ledger`]). This is the reference
+/// implementation (tools, tests, the audit); a node keeps the log and index on disk.
+#[derive(Debug, Clone)]
+pub struct LedgerState {
+    chain: ChainState,
+    log: MerkleLog,
+    index: MemIndex,
+}
+
+impl LedgerState {
+    /// The state at genesis (no blocks).
+    pub fn new(genesis: &Genesis) -> LedgerState {
+        LedgerState {
+            chain: ChainState::new(genesis),
+            log: MerkleLog::new(),
+            index: MemIndex::default(),
+        }
+    }
+
+    /// The chain state (membership, validators, head, transitions).
+    pub fn chain(&self) -> &ChainState {
+        &self.chain
+    }
+
+    /// Admission check of one event as the next in the log (see [`ChainState::check_event`]).
+    pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
+        self.chain.check_event(event, known)
+    }
+
+    /// Membership events in the log so far.
+    pub fn membership_count(&self) -> u64 {
+        self.chain.membership_count()
+    }
+
+    /// Checks a whole block: time rules, every event admissible, no event twice.
+    pub fn check_block(
+        &self,
+        events: &[Event],
+        time: u64,
+        known: &impl Known,
+    ) -> Result<(), LedgerError> {
+        self.chain.check_block(events, time, known)
+    }
+
+    /// The effect of already-checked events as the next block at `time`, leaving the state
+    /// unchanged.
+    fn effect(&self, events: &[Event], time: u64) -> Preview {
+        let first = self.log.size();
+        let mut frontier = self.log.frontier();
+        let mut nodes = Vec::new();
+        let leaves: Vec<Hash> = events
+            .iter()
+            .map(|e| {
+                let leaf = leaf_hash(&e.leaf_data());
+                frontier.push(leaf, &mut nodes);
+                nodes.clear();
+                leaf
+            })
+            .collect();
+        let index = self.index.stage(&index_updates(events, first));
+        let head = self
+            .chain
+            .next_head(time, frontier.size(), frontier.root(), index.root());
+        let key = Subject::Membership.key();
+        let chain = match self.chain.after(events, &head, || {
+            Ok::<_, std::convert::Infallible>((
+                self.index
+                    .leaf(Some(&index), &key)
+                    .map(|l| l.entry)
+                    .unwrap_or_default(),
+                self.index.prove_staged(Some(&index), &key),
+            ))
+        }) {
+            Ok(c) => c,
+            Err(e) => match e {},
+        };
+        Preview {
+            head,
+            leaves,
+            index,
+            chain,
+        }
+    }
+
+    /// Appends already-checked events and returns the new head (no checks: call
+    /// [`LedgerState::check_block`] first). Returns each event's log position.
+    pub fn append_checked(&mut self, events: &[Event], time: u64) -> (Head, Vec<u64>) {
+        let preview = self.effect(events, time);
+        self.swap_in(preview)
+    }
+
+    fn swap_in(&mut self, preview: Preview) -> (Head, Vec<u64>) {
+        let positions = preview.leaves.iter().map(|l| self.log.push(*l)).collect();
+        self.index.apply(&preview.index);
+        self.chain = preview.chain;
+        (preview.head, positions)
+    }
+
+    /// Checks and appends a block; nothing changes if it is refused.
+    pub fn apply_block(
+        &mut self,
+        events: &[Event],
+        time: u64,
+        known: &impl Known,
+    ) -> Result<(Head, Vec<u64>), LedgerError> {
+        self.check_block(events, time, known)?;
+        Ok(self.append_checked(events, time))
+    }
+
+    /// The head a block would produce, leaving the state unchanged.
+    pub fn preview_block(
+        &self,
+        events: &[Event],
+        time: u64,
+        known: &impl Known,
+    ) -> Result<Head, LedgerError> {
+        self.preview(events, time, known).map(|p| p.head)
+    }
+
+    /// Checks a block and computes its effect without changing anything (so it needs only
+    /// shared access); [`LedgerState::apply_preview`] applies it.
+    pub fn preview(
+        &self,
+        events: &[Event],
+        time: u64,
+        known: &impl Known,
+    ) -> Result<Preview, LedgerError> {
+        self.check_block(events, time, known)?;
+        Ok(self.effect(events, time))
+    }
+
+    /// Applies a block previewed on this same state and returns the new head and each event's
+    /// log position. Returns `None`, with the state unchanged, if the preview does not follow
+    /// the current head or was computed for other events.
+    pub fn apply_preview(
+        &mut self,
+        events: &[Event],
+        preview: Preview,
+    ) -> Option<(Head, Vec<u64>)> {
+        let follows = preview.head.prev
+            == self
+                .chain
+                .head()
+                .map_or(self.chain.genesis_hash(), Head::hash)
+            && preview.head.log_size == self.log.size() + events.len() as u64
+            && preview.leaves.len() == events.len()
+            && events
+                .iter()
+                .zip(&preview.leaves)
+                .all(|(e, l)| leaf_hash(&e.leaf_data()) == *l);
+        follows.then(|| self.swap_in(preview))
+    }
+
+    /// The last head, if any block was applied.
+    pub fn head(&self) -> Option<&Head> {
+        self.chain.head()
+    }
+
+    /// The Merkle log.
+    pub fn log(&self) -> &MerkleLog {
+        &self.log
+    }
+
+    /// The subject index.
+    pub fn index(&self) -> &MemIndex {
+        &self.index
+    }
+
+    /// The membership.
+    pub fn membership(&self) -> &Membership {
+        self.chain.membership()
+    }
+
+    /// The validator set of the next block.
+    pub fn validators(&self) -> &ValidatorSet {
+        self.chain.validators()
+    }
+
+    /// The blocks that changed the validator set, in height order.
+    pub fn transitions(&self) -> &[TransitionRecord] {
+        self.chain.transitions()
+    }
+
     /// The membership proof at the last head: `events` are every membership event with its
     /// log position, in log order; `certified` gives the head and certificate at a height
     /// (called for each transition). `None` before the first block or if a piece is missing.
@@ -405,7 +561,7 @@ impl LedgerState {
         events: Vec<(u64, Event)>,
         certified: impl Fn(u64) -> Option<(Head, Certificate)>,
     ) -> Option<MembershipProof> {
-        let head = self.head.as_ref()?;
+        let head = self.head()?;
         let mut proven = Vec::with_capacity(events.len());
         for (index, event) in events {
             let proof = self.log.prove_inclusion(index, head.log_size)?;
@@ -415,20 +571,7 @@ impl LedgerState {
                 proof: proof.path,
             });
         }
-        let transitions = self
-            .transitions
-            .iter()
-            .filter(|t| t.height < head.height)
-            .map(|t| {
-                let (head, certificate) = certified(t.height)?;
-                Some(Transition {
-                    head,
-                    certificate,
-                    index_entry: t.index_entry,
-                    index_proof: t.index_proof.clone(),
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
+        let transitions = membership_transitions(self.transitions(), head, certified)?;
         let key = Subject::Membership.key();
         Some(MembershipProof {
             transitions,
@@ -440,7 +583,7 @@ impl LedgerState {
 
     /// The genesis hash (parent of the first head).
     pub fn genesis_hash(&self) -> Hash {
-        self.genesis_hash
+        self.chain.genesis_hash()
     }
 
     /// A proof bundle for `subject` at the last head, given the subject's events in log order
@@ -452,7 +595,7 @@ impl LedgerState {
         certificate: Certificate,
         membership: MembershipProof,
     ) -> Option<ProofBundle> {
-        let head = self.head.clone()?;
+        let head = self.head()?.clone();
         let mut proven = Vec::with_capacity(events.len());
         for (i, event) in events {
             let proof = self.log.prove_inclusion(i, head.log_size)?;
@@ -473,6 +616,28 @@ impl LedgerState {
             membership,
         })
     }
+}
+
+/// The transitions a membership proof at `head` carries: every recorded transition below
+/// `head`'s height, with its certified head (`certified` gives it by height).
+pub fn membership_transitions(
+    records: &[TransitionRecord],
+    head: &Head,
+    certified: impl Fn(u64) -> Option<(Head, Certificate)>,
+) -> Option<Vec<Transition>> {
+    records
+        .iter()
+        .filter(|t| t.height < head.height)
+        .map(|t| {
+            let (head, certificate) = certified(t.height)?;
+            Some(Transition {
+                head,
+                certificate,
+                index_entry: t.index_entry,
+                index_proof: t.index_proof.clone(),
+            })
+        })
+        .collect()
 }
 
 /// The whole ledger in memory: the state plus every event and head.

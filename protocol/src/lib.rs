@@ -47,7 +47,7 @@ pub use head::{Certificate, Head, Validator, ValidatorSet};
 pub use ids::{ContainerId, OrgId, Ucr, UnLocode};
 pub use index::{Index, IndexEntry, IndexProof, Subject};
 pub use keys::{PublicKey, SecretKey, Signature};
-pub use ledger::{Ledger, LedgerError, LedgerState, Preview};
+pub use ledger::{ChainState, Ledger, LedgerError, LedgerState, Preview};
 pub use membership::{Change, MembershipBody, MembershipProof};
 pub use merkle::{ConsistencyProof, InclusionProof, MerkleLog};
 pub use roles::{Genesis, Membership, Organisation, Role};

@@ -174,12 +174,236 @@ impl ConsistencyProof {
     }
 }
 
+/// Where proofs read the log's hashes from: the hash of the complete subtree at `level` and
+/// `index`, i.e. of leaves `[index * 2^level, (index + 1) * 2^level)`. The proof functions below
+/// only ask for subtrees that lie wholly inside the tree they prove against, so a source may
+/// keep growing while proofs for smaller sizes are read from it (the log is append-only).
+///
+/// [`MerkleLog`] keeps every such hash in memory; a node reads them from tiles on disk.
+pub trait HashSource {
+    /// Why a hash could not be read (I/O, a missing record).
+    type Error;
+    /// The hash of the complete subtree at `level`, `index`.
+    fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error>;
+}
+
+/// Hash of leaves `[start, end)`, a subtree of the RFC 9162 decomposition.
+fn range_hash<S: HashSource + ?Sized>(src: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
+    let n = end - start;
+    if n.is_power_of_two() && start.is_multiple_of(n) {
+        let k = n.trailing_zeros();
+        return src.subtree(k, start >> k);
+    }
+    let k = split_point(n);
+    Ok(node_hash(
+        &range_hash(src, start, start + k)?,
+        &range_hash(src, start + k, end)?,
+    ))
+}
+
+/// Root of the tree made of the first `size` leaves of `src` (the caller knows `src` holds
+/// at least `size` leaves).
+pub fn root_at<S: HashSource + ?Sized>(src: &S, size: u64) -> Result<Hash, S::Error> {
+    if size == 0 {
+        return Ok(empty_root());
+    }
+    range_hash(src, 0, size)
+}
+
+/// Inclusion proof of leaf `index` in the tree of the first `size` leaves of `src`
+/// (`index < size`, and `src` holds at least `size` leaves).
+pub fn prove_inclusion<S: HashSource + ?Sized>(
+    src: &S,
+    index: u64,
+    size: u64,
+) -> Result<InclusionProof, S::Error> {
+    let mut path = Vec::new();
+    if index < size {
+        inclusion_path(src, index, 0, size, &mut path)?;
+    }
+    Ok(InclusionProof { index, size, path })
+}
+
+fn inclusion_path<S: HashSource + ?Sized>(
+    src: &S,
+    m: u64,
+    start: u64,
+    end: u64,
+    out: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
+    let n = end - start;
+    if n == 1 {
+        return Ok(());
+    }
+    let k = split_point(n);
+    if m - start < k {
+        inclusion_path(src, m, start, start + k, out)?;
+        out.push(range_hash(src, start + k, end)?);
+    } else {
+        inclusion_path(src, m, start + k, end, out)?;
+        out.push(range_hash(src, start, start + k)?);
+    }
+    Ok(())
+}
+
+/// Consistency proof between the first `first` and first `second` leaves of `src`
+/// (`first <= second`, and `src` holds at least `second` leaves).
+pub fn prove_consistency<S: HashSource + ?Sized>(
+    src: &S,
+    first: u64,
+    second: u64,
+) -> Result<ConsistencyProof, S::Error> {
+    let mut path = Vec::new();
+    if first > 0 && first < second {
+        subproof(src, first, 0, second, true, &mut path)?;
+    }
+    Ok(ConsistencyProof {
+        first,
+        second,
+        path,
+    })
+}
+
+fn subproof<S: HashSource + ?Sized>(
+    src: &S,
+    m: u64,
+    start: u64,
+    end: u64,
+    whole: bool,
+    out: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
+    let n = end - start;
+    if m == n {
+        if !whole {
+            out.push(range_hash(src, start, end)?);
+        }
+        return Ok(());
+    }
+    let k = split_point(n);
+    if m <= k {
+        subproof(src, m, start, start + k, whole, out)?;
+        out.push(range_hash(src, start + k, end)?);
+    } else {
+        subproof(src, m - k, start + k, end, false, out)?;
+        out.push(range_hash(src, start, start + k)?);
+    }
+    Ok(())
+}
+
+/// A complete subtree hash that an append produced: what a store keeps to serve proofs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewNode {
+    /// Its level (0: a leaf hash).
+    pub level: u32,
+    /// Its index at that level.
+    pub index: u64,
+    /// Its hash.
+    pub hash: Hash,
+}
+
+/// The right edge of a log: for each set bit `k` of the size, the hash of the complete
+/// subtree of `2^k` leaves it stands for. O(log n) hashes are enough to append and to compute
+/// the root; proofs need the stored subtrees ([`HashSource`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// `nodes[k]` is meaningful when bit `k` of `size` is set.
+    nodes: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The frontier of the empty log.
+    pub fn new() -> Frontier {
+        Frontier::default()
+    }
+
+    /// The frontier of the first `size` leaves of `src`.
+    pub fn of<S: HashSource + ?Sized>(src: &S, size: u64) -> Result<Frontier, S::Error> {
+        let mut nodes = vec![Hash::ZERO; 64 - size.leading_zeros() as usize];
+        let mut start = 0u64;
+        for k in (0..nodes.len()).rev() {
+            if size >> k & 1 == 1 {
+                nodes[k] = src.subtree(k as u32, start >> k)?;
+                start += 1 << k;
+            }
+        }
+        Ok(Frontier { size, nodes })
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash; `out` receives every complete subtree the append finished (the
+    /// leaf itself at level 0, then each parent it completes). Returns the leaf's index.
+    pub fn push(&mut self, leaf: Hash, out: &mut Vec<NewNode>) -> u64 {
+        let index = self.size;
+        out.push(NewNode {
+            level: 0,
+            index,
+            hash: leaf,
+        });
+        let mut cur = leaf;
+        let mut k = 0usize;
+        while self.size >> k & 1 == 1 {
+            cur = node_hash(&self.nodes[k], &cur);
+            k += 1;
+            out.push(NewNode {
+                level: k as u32,
+                index: index >> k,
+                hash: cur,
+            });
+        }
+        if self.nodes.len() <= k {
+            self.nodes.resize(k + 1, Hash::ZERO);
+        }
+        self.nodes[k] = cur;
+        self.size += 1;
+        index
+    }
+
+    /// The root: the frontier's subtrees folded from the smallest to the largest.
+    pub fn root(&self) -> Hash {
+        let mut acc: Option<Hash> = None;
+        for k in 0..self.nodes.len() {
+            if self.size >> k & 1 == 1 {
+                acc = Some(match acc {
+                    None => self.nodes[k],
+                    Some(r) => node_hash(&self.nodes[k], &r),
+                });
+            }
+        }
+        acc.unwrap_or_else(empty_root)
+    }
+}
+
 /// An append-only Merkle log kept in memory, with every complete subtree hash.
 ///
 /// `levels[k][i]` is the hash of leaves `[i * 2^k, (i + 1) * 2^k)`.
 #[derive(Debug, Clone, Default)]
 pub struct MerkleLog {
     levels: Vec<Vec<Hash>>,
+}
+
+impl HashSource for MerkleLog {
+    type Error = std::convert::Infallible;
+    fn subtree(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        // Callers only ask for complete subtrees inside the log (see `HashSource`).
+        Ok(self
+            .levels
+            .get(level as usize)
+            .and_then(|l| l.get(index as usize))
+            .copied()
+            .unwrap_or(Hash::ZERO))
+    }
+}
+
+fn infallible<T>(r: Result<T, std::convert::Infallible>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => match e {},
+    }
 }
 
 impl MerkleLog {
@@ -220,32 +444,14 @@ impl MerkleLog {
         }
     }
 
-    /// Hash of leaves `[start, end)`, a subtree of the RFC 9162 decomposition.
-    fn subtree(&self, start: u64, end: u64) -> Hash {
-        let n = end - start;
-        if n.is_power_of_two() && start.is_multiple_of(n) {
-            let k = n.trailing_zeros() as usize;
-            return self.levels[k][(start >> k) as usize];
-        }
-        let k = split_point(n);
-        node_hash(
-            &self.subtree(start, start + k),
-            &self.subtree(start + k, end),
-        )
-    }
-
     /// Root of the tree made of the first `size` leaves (`size <= self.size()`).
     pub fn root_at(&self, size: u64) -> Option<Hash> {
-        match size {
-            0 => Some(empty_root()),
-            s if s <= self.size() => Some(self.subtree(0, s)),
-            _ => None,
-        }
+        (size <= self.size()).then(|| infallible(root_at(self, size)))
     }
 
     /// Root of the whole log.
     pub fn root(&self) -> Hash {
-        self.root_at(self.size()).unwrap_or_else(empty_root)
+        infallible(root_at(self, self.size()))
     }
 
     /// The leaf hash at `index`.
@@ -258,24 +464,7 @@ impl MerkleLog {
         if index >= size || size > self.size() {
             return None;
         }
-        let mut path = Vec::new();
-        self.path(index, 0, size, &mut path);
-        Some(InclusionProof { index, size, path })
-    }
-
-    fn path(&self, m: u64, start: u64, end: u64, out: &mut Vec<Hash>) {
-        let n = end - start;
-        if n == 1 {
-            return;
-        }
-        let k = split_point(n);
-        if m - start < k {
-            self.path(m, start, start + k, out);
-            out.push(self.subtree(start + k, end));
-        } else {
-            self.path(m, start + k, end, out);
-            out.push(self.subtree(start, start + k));
-        }
+        Some(infallible(prove_inclusion(self, index, size)))
     }
 
     /// Consistency proof between the first `first` and first `second` leaves.
@@ -283,33 +472,12 @@ impl MerkleLog {
         if first > second || second > self.size() {
             return None;
         }
-        let mut path = Vec::new();
-        if first > 0 && first < second {
-            self.subproof(first, 0, second, true, &mut path);
-        }
-        Some(ConsistencyProof {
-            first,
-            second,
-            path,
-        })
+        Some(infallible(prove_consistency(self, first, second)))
     }
 
-    fn subproof(&self, m: u64, start: u64, end: u64, whole: bool, out: &mut Vec<Hash>) {
-        let n = end - start;
-        if m == n {
-            if !whole {
-                out.push(self.subtree(start, end));
-            }
-            return;
-        }
-        let k = split_point(n);
-        if m <= k {
-            self.subproof(m, start, start + k, whole, out);
-            out.push(self.subtree(start + k, end));
-        } else {
-            self.subproof(m - k, start + k, end, false, out);
-            out.push(self.subtree(start, start + k));
-        }
+    /// The frontier of the whole log.
+    pub fn frontier(&self) -> Frontier {
+        infallible(Frontier::of(self, self.size()))
     }
 }
 

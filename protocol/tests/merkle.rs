@@ -188,3 +188,35 @@ fn truncate_then_regrow_gives_the_same_log() {
         assert_eq!(log.prove_inclusion(5, 300), full.prove_inclusion(5, 300));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The frontier (O(log n) hashes) gives the same root as the full log after every append,
+    /// reports exactly the complete subtrees each append finishes (what a store keeps), and is
+    /// rebuilt from any prefix of a log's stored subtrees.
+    #[test]
+    fn frontier_agrees_with_the_full_log(n in 1usize..700, cut in 0usize..700) {
+        use tradelog_protocol::merkle::{Frontier, HashSource};
+        let mut log = MerkleLog::new();
+        let mut frontier = Frontier::new();
+        let mut produced = Vec::new();
+        for i in 0..n {
+            let leaf = leaf_hash(&(i as u64).to_be_bytes());
+            log.push(leaf);
+            let mut out = Vec::new();
+            prop_assert_eq!(frontier.push(leaf, &mut out), i as u64);
+            prop_assert_eq!(frontier.root(), log.root());
+            for node in &out {
+                prop_assert_eq!(Ok(node.hash), log.subtree(node.level, node.index));
+            }
+            produced.extend(out);
+        }
+        // Every complete subtree of the log was produced exactly once.
+        let complete: usize = (0..12).map(|k| n >> k).sum();
+        prop_assert_eq!(produced.len(), complete);
+        let size = (cut % n + 1) as u64;
+        let rebuilt = Frontier::of(&log, size).unwrap();
+        prop_assert_eq!(rebuilt.size(), size);
+        prop_assert_eq!(Some(rebuilt.root()), log.root_at(size));
+    }
+}

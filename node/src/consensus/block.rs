@@ -198,7 +198,7 @@ mod tests {
         let net = SampleNetwork::new(4).unwrap();
         let events = consignment_route(&net, 1, 1_767_225_600_000).unwrap();
         let t = events.iter().map(|e| e.body().time).max().unwrap();
-        let mut state = LedgerState::new(&net.genesis);
+        let state = LedgerState::new(&net.genesis);
         let head = state
             .preview_block(&events, t, &|_: &EventId| false)
             .unwrap();
