@@ -1,33 +1,27 @@
-//! The node's ledger: storage, in-memory consensus state, the certified head and the mempool,
-//! behind one handle shared by the API, gossip and consensus.
+//! The node's ledger handle shared by the API, gossip and consensus: the ledger over its disk
+//! store ([`crate::ledger`]), the mempool ([`crate::mempool`], with its wake-up), and the
+//! previews of blocks this node built or validated (so a commit does not compute them again).
 //!
-//! Order of effects on commit: persist the block (fsynced batch), then apply it to the state,
-//! then publish the new certified head, then drop its events from the mempool. A failed write
-//! is returned as an error and the caller stops the node.
+//! Admission verifies signatures in batches, outside every lock; block validation batch-verifies
+//! the events it does not hold already verified in its mempool. Order of effects on commit:
+//! persist the block (synced files, then its record), then swap in the new state, then drop
+//! its events from the mempool. A failed write is returned as an error and the caller stops
+//! the node.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tradelog_protocol::ledger::{Known, LedgerError, MAX_CLOCK_SKEW_MS};
 use tradelog_protocol::{
-    Certificate, ConsistencyProof, Event, EventId, EventKind, Genesis, Hash, Head, LedgerState,
-    MembershipProof, Preview, ProofBundle, Signature, Subject, ValidatorSet,
+    keys, Certificate, ChainState, ConsistencyProof, Event, EventError, EventId, EventKind,
+    Genesis, Hash, Head, MembershipProof, ProofBundle, RouteBundle, Signature, Subject, Ucr,
+    ValidatorSet,
 };
 
+use crate::block::Block;
+use crate::ledger::{BlockError, NodeLedger, NodePreview, RouteError};
 use crate::mempool::{Inserted, Mempool, MempoolFull};
-use crate::store::{
-    check_genesis, open_state, CommittedBlock, Recovery, SledStore, Store, StoreError,
-};
-
-/// A block as proposed and voted on: the head it produces and its events.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Block {
-    /// The head after the block.
-    pub head: Head,
-    /// The events, in log order.
-    pub events: Vec<Event>,
-}
+use crate::store::{DiskStore, Opened, Store, StoreConfig, StoreError};
 
 /// Why a submitted event was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -76,39 +70,91 @@ pub struct Submitted {
     pub new: bool,
 }
 
-/// What a node knows: events in its store are in the log; events in its mempool had their
-/// signatures verified at admission, so block validation does not verify them again.
+/// What a node knows while it checks a block: events in its store are in the log; events in
+/// its mempool, and those of `verified`, had their signatures verified.
 struct Pending<'a> {
-    chain: &'a Chain,
+    ledger: &'a NodeLedger,
     pending: &'a Mempool,
+    verified: &'a HashSet<(EventId, [u8; 64])>,
 }
 
 impl Known for Pending<'_> {
     fn in_log(&self, id: &EventId) -> bool {
-        self.chain.in_log(id)
+        self.ledger.in_log(id)
     }
     fn signature_checked(&self, event: &Event) -> bool {
         self.pending.contains_exact(event)
+            || self
+                .verified
+                .contains(&(event.id(), event.sig().to_bytes()))
+    }
+}
+
+/// Which of `events` have valid signatures (PROTOCOL.md section 1), verified as one batch
+/// (split over the machine's cores when large); a bad signature fails only its own event.
+pub fn verify_signatures(events: &[&Event]) -> Vec<bool> {
+    const PER_THREAD: usize = 256;
+    let check = |chunk: &[&Event]| -> Vec<bool> {
+        let items: Vec<_> = chunk
+            .iter()
+            .map(|e| (&e.body().issuer.key, e.message(), e.sig()))
+            .collect();
+        match keys::verify_batch(&items) {
+            Ok(()) => vec![true; chunk.len()],
+            Err(_) => chunk.iter().map(|e| e.verify_signature().is_ok()).collect(),
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if events.len() < 2 * PER_THREAD || threads < 2 {
+        return check(events);
+    }
+    let per = events.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = events
+            .chunks(per)
+            .map(|c| s.spawn(move || check(c)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Block previews by head hash (one per proposal seen at the current height).
+#[derive(Debug, Default)]
+struct Previews(Mutex<HashMap<Hash, NodePreview>>);
+
+/// Most block previews kept.
+const MAX_PREVIEWS: usize = 16;
+
+impl Previews {
+    fn keep(&self, preview: NodePreview) {
+        let mut p = lock(&self.0);
+        if p.len() >= MAX_PREVIEWS {
+            p.clear();
+        }
+        p.insert(preview.head().hash(), preview);
+    }
+
+    fn take(&self, head: &Hash) -> Option<NodePreview> {
+        lock(&self.0).remove(head)
+    }
+
+    fn forget_up_to(&self, height: u64) {
+        lock(&self.0).retain(|_, p| p.head().height > height);
     }
 }
 
 /// The shared ledger of one node.
 #[derive(Debug)]
 pub struct Chain {
-    genesis: Genesis,
-    store: SledStore,
-    state: RwLock<LedgerState>,
-    certified: RwLock<Option<(Head, Certificate)>>,
+    ledger: NodeLedger,
     mempool: Mutex<Mempool>,
     /// Wakes [`Chain::events_pending`] when an event enters the mempool.
     arrivals: tokio::sync::Notify,
-    /// Blocks this node built or validated, by head hash, with the index they produce: commit
-    /// reuses it instead of indexing the block's events again.
-    previews: Mutex<HashMap<Hash, Preview>>,
+    previews: Previews,
 }
-
-/// Most block previews kept (one per proposal seen at the current height).
-const MAX_PREVIEWS: usize = 16;
 
 /// This node's clock: milliseconds since 1970 (0 if the clock is before 1970).
 pub fn now_ms() -> u64 {
@@ -117,11 +163,11 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -131,89 +177,150 @@ pub(crate) fn lock<T>(l: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Chain {
-    /// Opens the data dir, replays and verifies every stored block.
+    /// Opens the data dir (see [`NodeLedger::open`]).
     pub fn open(
         genesis: Genesis,
         dir: &std::path::Path,
         mempool_capacity: usize,
-    ) -> Result<(Arc<Chain>, Recovery), StoreError> {
-        let store = SledStore::open(dir)?;
-        check_genesis(&store, &genesis)?;
-        let (state, recovery) = open_state(&store, &genesis)?;
-        let certified = match store.tip()? {
-            0 => None,
-            h => store.header(h)?,
-        };
+        store: StoreConfig,
+    ) -> Result<(Arc<Chain>, Opened), StoreError> {
+        let (ledger, opened) = NodeLedger::open(genesis, dir, store)?;
         let chain = Chain {
-            genesis,
-            store,
-            state: RwLock::new(state),
-            certified: RwLock::new(certified),
+            ledger,
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
             arrivals: tokio::sync::Notify::new(),
-            previews: Mutex::new(HashMap::new()),
+            previews: Previews::default(),
         };
-        Ok((Arc::new(chain), recovery))
+        Ok((Arc::new(chain), opened))
     }
 
     /// The genesis document.
     pub fn genesis(&self) -> &Genesis {
-        &self.genesis
+        self.ledger.genesis()
     }
 
     /// The store.
-    pub fn store(&self) -> &SledStore {
-        &self.store
+    pub fn store(&self) -> &DiskStore {
+        self.ledger.store()
     }
 
-    fn in_log(&self, id: &EventId) -> bool {
-        // A storage error counts as "known": the event is refused rather than duplicated.
-        self.store.event(id).map_or(true, |e| e.is_some())
+    /// The ledger.
+    pub fn ledger(&self) -> &NodeLedger {
+        &self.ledger
     }
 
-    /// Admits an event into the mempool (rules of PROTOCOL.md section 8 plus the clock skew),
-    /// or reports where it already is. `now` is this node's clock in ms.
+    /// Admits one event (see [`Chain::submit_many`]).
     pub fn submit(&self, event: Event, now: u64) -> Result<Submitted, SubmitError> {
-        let id = event.id();
-        if let Some((index, _)) = self.store.event(&id)? {
-            return Ok(Submitted {
-                id,
-                status: EventStatus::Committed { index },
-                new: false,
-            });
+        self.submit_many(vec![event], now)
+            .pop()
+            .unwrap_or(Err(SubmitError::Store(StoreError::Corrupt {
+                key: "submit".into(),
+                reason: "no result".into(),
+            })))
+    }
+
+    /// Admits events into the mempool (rules of PROTOCOL.md section 8 plus the clock skew), or
+    /// reports where each already is; one result per event, in order. Events already held are
+    /// answered before any signature work; the others' signatures are verified as one batch,
+    /// with no lock held. `now` is this node's clock in ms.
+    pub fn submit_many(&self, events: Vec<Event>, now: u64) -> Vec<Result<Submitted, SubmitError>> {
+        let mut out: Vec<Option<Result<Submitted, SubmitError>>> =
+            (0..events.len()).map(|_| None).collect();
+        let mut todo: Vec<usize> = Vec::with_capacity(events.len());
+        let mut seen = HashSet::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let id = event.id();
+            let known = match self.store().position(&id) {
+                Err(e) => Some(Err(e.into())),
+                Ok(Some(index)) => Some(Ok(Submitted {
+                    id,
+                    status: EventStatus::Committed { index },
+                    new: false,
+                })),
+                Ok(None) if !seen.insert(id) || lock(&self.mempool).contains(&id) => {
+                    Some(Ok(Submitted {
+                        id,
+                        status: EventStatus::Pending,
+                        new: false,
+                    }))
+                }
+                Ok(None) if event.body().time > now.saturating_add(MAX_CLOCK_SKEW_MS) => {
+                    Some(Err(SubmitError::Future {
+                        time: event.body().time,
+                        now,
+                    }))
+                }
+                Ok(None) => None,
+            };
+            match known {
+                Some(r) => out[i] = Some(r),
+                None => todo.push(i),
+            }
         }
-        if lock(&self.mempool).contains(&id) {
-            return Ok(Submitted {
-                id,
-                status: EventStatus::Pending,
-                new: false,
+        self.ledger.with_chain(|chain: &ChainState| {
+            todo.retain(|&i| match chain.authorize(&events[i]) {
+                Ok(()) => true,
+                Err(e) => {
+                    out[i] = Some(Err(e.into()));
+                    false
+                }
             });
+        });
+        let to_verify: Vec<&Event> = todo.iter().map(|&i| &events[i]).collect();
+        let valid = verify_signatures(&to_verify);
+        let mut admitted = false;
+        {
+            let mut pool = lock(&self.mempool);
+            for (&i, ok) in todo.iter().zip(valid) {
+                let event = &events[i];
+                out[i] = Some(if !ok {
+                    Err(LedgerError::Event(
+                        event
+                            .verify_signature()
+                            .err()
+                            .unwrap_or(EventError::Malformed("signature".into())),
+                    )
+                    .into())
+                } else {
+                    match pool.insert(event.clone()) {
+                        Ok(inserted) => {
+                            admitted |= inserted == Inserted::New;
+                            Ok(Submitted {
+                                id: event.id(),
+                                status: EventStatus::Pending,
+                                new: inserted == Inserted::New,
+                            })
+                        }
+                        Err(full) => Err(full.into()),
+                    }
+                });
+            }
         }
-        if event.body().time > now.saturating_add(MAX_CLOCK_SKEW_MS) {
-            return Err(SubmitError::Future {
-                time: event.body().time,
-                now,
-            });
-        }
-        read(&self.state).check_event(&event, &|_: &EventId| false)?;
-        let new = lock(&self.mempool).insert(event)? == Inserted::New;
-        if new {
+        if admitted {
             self.arrivals.notify_waiters();
         }
-        Ok(Submitted {
-            id,
-            status: EventStatus::Pending,
-            new,
-        })
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or(Err(SubmitError::Store(StoreError::Corrupt {
+                    key: "submit".into(),
+                    reason: "no result".into(),
+                })))
+            })
+            .collect()
     }
 
     /// Status of a known event.
     pub fn status(&self, id: &EventId) -> Result<Option<(EventStatus, Event)>, StoreError> {
-        if let Some((index, e)) = self.store.event(id)? {
+        if let Some((index, e)) = self.store().event(id)? {
             return Ok(Some((EventStatus::Committed { index }, e)));
         }
         let pending = lock(&self.mempool).get(id);
         Ok(pending.map(|e| (EventStatus::Pending, e)))
+    }
+
+    /// True if the event is in the committed log.
+    pub fn in_log(&self, id: &EventId) -> bool {
+        self.ledger.in_log(id)
     }
 
     /// Builds the next block from up to `max_events` pending events at block time `time`
@@ -221,7 +328,6 @@ impl Chain {
     /// are dropped from the mempool; events too far ahead of `time` stay pending.
     pub fn propose(&self, max_events: usize, time: u64) -> Option<Block> {
         let candidates = lock(&self.mempool).peek(max_events);
-        let state = write(&self.state);
         let (mut events, mut dropped): (Vec<Event>, Vec<EventId>) = (Vec::new(), Vec::new());
         for e in candidates {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
@@ -233,57 +339,83 @@ impl Chain {
                 events.push(e);
             }
         }
-        let pending = lock(&self.mempool);
-        let known = Pending {
-            chain: self,
-            pending: &pending,
-        };
-        let preview = match state.preview(&events, time, &known) {
-            Ok(preview) => preview,
-            Err(_) => {
-                // Keep only the events that pass on their own (membership may have changed),
-                // and at most one membership change, placed last: then no event of the block
-                // depends on a change made earlier in it, and each passes as it did alone.
-                let (ok, bad): (Vec<Event>, Vec<Event>) = events
-                    .into_iter()
-                    .partition(|e| state.check_event(e, &known).is_ok());
-                dropped.extend(bad.iter().map(Event::id));
-                let (mut plain, changes): (Vec<Event>, Vec<Event>) = ok
-                    .into_iter()
-                    .partition(|e| e.body().kind != EventKind::Membership);
-                plain.extend(changes.into_iter().take(1));
-                events = plain;
-                state.preview(&events, time, &known).ok()?
+        let verified = HashSet::new();
+        let preview = {
+            let pending = lock(&self.mempool);
+            let known = Pending {
+                ledger: &self.ledger,
+                pending: &pending,
+                verified: &verified,
+            };
+            match self.ledger.preview(&events, time, &known) {
+                Ok(preview) => preview,
+                Err(_) => {
+                    // Keep only the events that pass on their own (membership may have
+                    // changed), and at most one membership change, placed last: then no event
+                    // of the block depends on a change made earlier in it.
+                    let chain = self.ledger.chain();
+                    let (ok, bad): (Vec<Event>, Vec<Event>) = events
+                        .into_iter()
+                        .partition(|e| chain.check_event(e, &known).is_ok());
+                    dropped.extend(bad.iter().map(Event::id));
+                    let (mut plain, changes): (Vec<Event>, Vec<Event>) = ok
+                        .into_iter()
+                        .partition(|e| e.body().kind != EventKind::Membership);
+                    plain.extend(changes.into_iter().take(1));
+                    events = plain;
+                    self.ledger.preview(&events, time, &known).ok()?
+                }
             }
         };
-        drop(pending);
-        drop(state);
         lock(&self.mempool).remove(dropped.iter());
         let head = preview.head().clone();
-        self.keep_preview(preview);
+        self.previews.keep(preview);
         Some(Block { head, events })
     }
 
     /// Checks a proposed block: its events are admissible and its head is the one they produce.
+    /// The signatures of events this node does not hold verified are checked as one batch.
     pub fn validate(&self, block: &Block) -> Result<(), String> {
-        let state = write(&self.state);
-        let expected_height = state.head().map_or(1, |h| h.height + 1);
+        let expected_height = self.height() + 1;
         if block.head.height != expected_height {
             return Err(format!(
                 "block height {} is not the next height {expected_height}",
                 block.head.height
             ));
         }
-        let preview = state
-            .preview(
-                &block.events,
-                block.head.time,
-                &Pending {
-                    chain: self,
-                    pending: &lock(&self.mempool),
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        let unverified: Vec<&Event> = {
+            let pool = lock(&self.mempool);
+            block
+                .events
+                .iter()
+                .filter(|e| !pool.contains_exact(e))
+                .collect()
+        };
+        let valid = verify_signatures(&unverified);
+        if let Some(bad) = unverified.iter().zip(&valid).find(|(_, ok)| !**ok) {
+            return Err(format!(
+                "event {}: sig: the signature does not verify",
+                bad.0.id()
+            ));
+        }
+        let verified: HashSet<(EventId, [u8; 64])> = unverified
+            .iter()
+            .map(|e| (e.id(), e.sig().to_bytes()))
+            .collect();
+        let preview = {
+            let pending = lock(&self.mempool);
+            self.ledger
+                .preview(
+                    &block.events,
+                    block.head.time,
+                    &Pending {
+                        ledger: &self.ledger,
+                        pending: &pending,
+                        verified: &verified,
+                    },
+                )
+                .map_err(|e: BlockError| e.to_string())?
+        };
         if preview.head() != &block.head {
             return Err(format!(
                 "block head {} differs from the recomputed head {}",
@@ -291,13 +423,12 @@ impl Chain {
                 preview.head().hash()
             ));
         }
-        drop(state);
-        self.keep_preview(preview);
+        self.previews.keep(preview);
         // Events whose signatures this validation just checked join the mempool (room
         // permitting), so their gossip copies, arriving later, are not verified again; they
         // leave it with the block that commits them.
         let mut pending = lock(&self.mempool);
-        for e in &block.events {
+        for e in unverified {
             if !pending.contains(&e.id()) && pending.insert(e.clone()).is_err() {
                 break;
             }
@@ -305,38 +436,11 @@ impl Chain {
         Ok(())
     }
 
-    fn keep_preview(&self, preview: Preview) {
-        let mut previews = lock(&self.previews);
-        if previews.len() >= MAX_PREVIEWS {
-            previews.clear();
-        }
-        previews.insert(preview.head().hash(), preview);
-    }
-
     /// Persists and applies a decided block with its certificate.
     pub fn commit(&self, block: &Block, certificate: Certificate) -> Result<(), StoreError> {
-        let mut state = write(&self.state);
-        let committed = CommittedBlock {
-            head: block.head.clone(),
-            certificate: certificate.clone(),
-            events: block.events.clone(),
-        };
-        self.store.commit(&committed)?;
-        let preview = lock(&self.previews).remove(&block.head.hash());
-        let (head, _) = match preview.and_then(|p| state.apply_preview(&block.events, p)) {
-            Some(applied) => applied,
-            None => state.append_checked(&block.events, block.head.time),
-        };
-        // Previews of this height's other proposals can no longer apply.
-        lock(&self.previews).retain(|_, p| p.head().height > head.height);
-        if head != block.head {
-            return Err(StoreError::Corrupt {
-                key: format!("block {}", block.head.height),
-                reason: "decided head differs from the locally computed head".into(),
-            });
-        }
-        *write(&self.certified) = Some((head, certificate));
-        drop(state);
+        let preview = self.previews.take(&block.head.hash());
+        self.ledger.commit(block, &certificate, preview)?;
+        self.previews.forget_up_to(block.head.height);
         lock(&self.mempool).remove(
             block
                 .events
@@ -350,12 +454,12 @@ impl Chain {
 
     /// The latest certified head and its certificate.
     pub fn certified(&self) -> Option<(Head, Certificate)> {
-        read(&self.certified).clone()
+        self.ledger.certified()
     }
 
     /// Height of the last committed block (0 before the first).
     pub fn height(&self) -> u64 {
-        read(&self.state).head().map_or(0, |h| h.height)
+        self.ledger.height()
     }
 
     /// Pending events.
@@ -387,77 +491,56 @@ impl Chain {
         lock(&self.mempool).get_exact(id, sig)
     }
 
-    /// The proof bundle of a subject against the latest certified head.
-    pub fn provenance(&self, subject: &Subject) -> Result<Option<ProofBundle>, StoreError> {
-        let state = read(&self.state);
-        let Some((head, cert)) = self.certified() else {
-            return Ok(None);
-        };
-        if state.head() != Some(&head) {
-            return Ok(None);
+    /// True if this node already holds the event with this id and signature, pending or
+    /// committed (gossip drops such copies before parsing them).
+    pub fn holds(&self, id: &EventId, sig: &Signature) -> bool {
+        if lock(&self.mempool).get_exact(id, sig).is_some() {
+            return true;
         }
-        let events = self.store.subject_events(subject, head.log_size)?;
-        let Some(membership) = self.membership_proof(&state, &head)? else {
-            return Ok(None);
-        };
-        Ok(state.bundle(subject, events, cert, membership))
+        match self.store().position(id) {
+            Ok(Some(pos)) => self
+                .store()
+                .wire_at(pos)
+                .ok()
+                .flatten()
+                .and_then(|w| Event::peek_canonical(&w))
+                .is_some_and(|p| p.sig == *sig),
+            _ => false,
+        }
     }
 
-    /// The membership proof (PROTOCOL.md 9d) at `head`, the head of `state`.
-    fn membership_proof(
-        &self,
-        state: &LedgerState,
-        head: &Head,
-    ) -> Result<Option<MembershipProof>, StoreError> {
-        let events = self
-            .store
-            .subject_events(&Subject::Membership, head.log_size)?;
-        let mut certified = Vec::new();
-        for t in state.transitions() {
-            if let Some(hc) = self.store.header(t.height)? {
-                certified.push((t.height, hc));
-            }
-        }
-        Ok(state.membership_proof(events, |h| {
-            certified
-                .iter()
-                .find(|(height, _)| *height == h)
-                .map(|(_, hc)| hc.clone())
-        }))
+    /// The proof bundle of a subject against the latest certified head.
+    pub fn provenance(&self, subject: &Subject) -> Result<Option<ProofBundle>, StoreError> {
+        self.ledger.provenance(subject)
+    }
+
+    /// The route of a consignment at the latest certified head.
+    pub fn route(&self, ucr: &Ucr) -> Result<Option<RouteBundle>, RouteError> {
+        self.ledger.route(ucr)
     }
 
     /// The latest certified head, its certificate and the membership proof at it: what a
     /// light client needs to follow validator-set and key changes from the genesis alone.
     pub fn membership(&self) -> Result<Option<(Head, Certificate, MembershipProof)>, StoreError> {
-        let state = read(&self.state);
-        let Some((head, cert)) = self.certified() else {
-            return Ok(None);
-        };
-        if state.head() != Some(&head) {
-            return Ok(None);
-        }
-        Ok(self
-            .membership_proof(&state, &head)?
-            .map(|m| (head, cert, m)))
+        self.ledger.membership()
     }
 
     /// The membership in force after the last committed block.
     pub fn current_membership(&self) -> tradelog_protocol::Membership {
-        read(&self.state).membership().clone()
+        self.ledger.chain().membership().clone()
     }
 
     /// The validator set of the next height (changed by `set_validators` membership events).
     pub fn next_validators(&self) -> ValidatorSet {
-        read(&self.state).validators().clone()
+        self.ledger.chain().validators().clone()
     }
 
-    /// Consistency proof between two log sizes of the current log.
-    pub fn consistency(&self, first: u64, second: u64) -> Option<ConsistencyProof> {
-        read(&self.state).log().prove_consistency(first, second)
-    }
-
-    /// Log root at a size of the current log.
-    pub fn root_at(&self, size: u64) -> Option<tradelog_protocol::Hash> {
-        read(&self.state).log().root_at(size)
+    /// Consistency proof between two log sizes up to the certified head's, with both roots.
+    pub fn consistency(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<Option<(ConsistencyProof, Hash, Hash)>, StoreError> {
+        self.ledger.consistency(first, second)
     }
 }

@@ -38,6 +38,9 @@ pub struct Config {
     /// Event gossip network.
     #[serde(default)]
     pub gossip: GossipConfig,
+    /// Ledger storage.
+    #[serde(default)]
+    pub store: StoreSection,
     /// Test-only misbehaviour. Default: none (the section is absent).
     #[serde(default)]
     pub testing: TestingConfig,
@@ -157,6 +160,41 @@ pub struct GossipConfig {
     pub mempool_capacity: usize,
 }
 
+/// `[store]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// Memory for the caches of Merkle tiles, subject-index buckets and event-id buckets, MiB
+    /// (the node's memory beyond it does not grow with its history). Default: 64.
+    #[serde(default = "default_cache_mb")]
+    pub cache_mb: usize,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            cache_mb: default_cache_mb(),
+        }
+    }
+}
+
+impl StoreSection {
+    /// The store's settings.
+    pub fn settings(&self) -> crate::store::StoreConfig {
+        crate::store::StoreConfig {
+            cache_mb: self.cache_mb,
+            ..Default::default()
+        }
+    }
+}
+
+fn default_cache_mb() -> usize {
+    crate::store::DEFAULT_CACHE_MB
+}
+
+/// Largest `store.cache_mb` (64 GiB).
+pub const MAX_CACHE_MB: usize = 64 << 10;
+
 fn default_moniker() -> String {
     "node".into()
 }
@@ -264,6 +302,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             consensus: ConsensusConfig::default(),
             gossip: GossipConfig::default(),
+            store: StoreSection::default(),
             testing: TestingConfig::default(),
         }
     }
@@ -353,6 +392,12 @@ impl Config {
                 api.max_connections
             ));
         }
+        if self.store.cache_mb > MAX_CACHE_MB {
+            return Err(format!(
+                "store.cache_mb: at most {MAX_CACHE_MB}, got {}",
+                self.store.cache_mb
+            ));
+        }
         if let Some(e) = self.testing.equivocate {
             if !BYZANTINE_BUILD {
                 return Err(format!(
@@ -440,6 +485,11 @@ listen = {gl}
 peers = [{gp}]
 # Most pending events.
 mempool_capacity = {mc}
+
+[store]
+# Memory for the caches of Merkle tiles and index buckets, MiB. The rest of the node's memory
+# does not grow with the ledger's history.
+cache_mb = {cache}
 "#,
             moniker = quote(&self.moniker),
             data_dir = quote(&self.data_dir.display().to_string()),
@@ -463,6 +513,7 @@ mempool_capacity = {mc}
             gl = quote(&self.gossip.listen),
             gp = list(&self.gossip.peers),
             mc = self.gossip.mempool_capacity,
+            cache = self.store.cache_mb,
         );
         // Written only when set: a node built without the `byzantine` feature refuses it.
         if let Some(e) = self.testing.equivocate {

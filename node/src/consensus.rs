@@ -2,7 +2,6 @@
 //! the [`codec::TradelogCodec`] for network, sync and WAL, and the [`app::App`] loop.
 
 pub mod app;
-pub mod block;
 #[cfg(feature = "byzantine")]
 pub mod byzantine;
 pub mod codec;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tradelog_protocol::evidence::{ConflictingCommits, DoubleSign, EvidenceError};
 use tradelog_protocol::{Genesis, Hash, PublicKey};
 
-use crate::store::{SledStore, StoreError};
+use crate::store::{DiskStore, StoreError};
 
 /// Evidence as submitted: `{"double_sign": ...}` or `{"conflicting_commits": ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ pub fn verify(
 }
 
 /// Stores a verified record; false if it was already stored.
-pub fn store(store: &SledStore, record: &EvidenceRecord) -> Result<bool, StoreError> {
+pub fn store(store: &DiskStore, record: &EvidenceRecord) -> Result<bool, StoreError> {
     let json = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
         key: record.id.to_string(),
         reason: e.to_string(),
@@ -81,7 +81,7 @@ pub fn store(store: &SledStore, record: &EvidenceRecord) -> Result<bool, StoreEr
 }
 
 /// Every stored record (unreadable records are skipped: they were verified when stored).
-pub fn list(store: &SledStore) -> Result<Vec<EvidenceRecord>, StoreError> {
+pub fn list(store: &DiskStore) -> Result<Vec<EvidenceRecord>, StoreError> {
     Ok(store
         .evidence()?
         .iter()

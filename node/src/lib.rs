@@ -1,7 +1,9 @@
 //! `tradelog-node`: the tradelog peer.
 //!
-//! It owns storage ([`store`]: sled behind the `Store` trait), the node's ledger handle
-//! ([`chain`]: verified state, certified head, [`mempool`]), Malachite BFT consensus
+//! It owns blocks and their byte form ([`block`]), storage ([`store`]: the log, the subject
+//! index and the events in append-only files, per-block records in sled), the ledger state over
+//! it ([`ledger`]), the node's ledger handle ([`chain`]: the ledger, the [`mempool`], block
+//! previews), Malachite BFT consensus
 //! ([`consensus`]: Context, signing, codec, app loop), event gossip on a second libp2p swarm
 //! ([`gossip`]), the HTTP API ([`api`], with OpenAPI), [`metrics`], the time-release report
 //! ([`trs`]), configuration ([`config`]), the process wiring ([`service`]), and the one-command
@@ -11,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
+pub mod block;
 pub mod chain;
 pub mod config;
 pub mod consensus;
@@ -18,6 +21,7 @@ pub mod demo;
 pub mod devnet;
 pub mod evidence;
 pub mod gossip;
+pub mod ledger;
 pub mod mempool;
 pub mod metrics;
 pub mod service;

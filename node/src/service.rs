@@ -137,6 +137,7 @@ pub async fn run(
         genesis.clone(),
         &data_dir.join("ledger"),
         config.gossip.mempool_capacity,
+        config.store.settings(),
     )
     .context("cannot open the ledger store")?;
     if let Some(h) = recovery.cut_from {

@@ -1,30 +1,69 @@
-//! Durable storage of committed blocks, behind the [`Store`] trait, with a sled implementation.
+//! Durable storage of the ledger: blocks, events, the Merkle log and the subject index, on disk,
+//! so that a node's memory and restart time do not grow with its history.
 //!
-//! Layout (one sled tree, keys prefixed by one byte, integers big-endian):
-//! `b || height` → block record (head, certificate, first log index, event count, JSON);
-//! `x || index` → event wire JSON; `e || id` → log index; `s || subject key || index` → empty;
-//! `t` → tip height. A block is written in one atomic batch, then flushed.
+//! Layout of a data dir (`<data>/ledger/`):
 //!
-//! [`open_state`] replays the blocks into a [`LedgerState`] and checks each stored head against
-//! the recomputed one; a block that does not match (a torn or corrupted tail) is cut off with
-//! everything after it, and the node fetches it again from its peers.
+//! | path | what | written |
+//! |---|---|---|
+//! | `meta/` (sled) | format, genesis hash, tip, one record per block (head, certificate, where its data ends in every file below), validator-set transitions, own proposals, evidence | one atomic batch per block, after the files |
+//! | `events/data`, `events/offsets` | every event's record (id, links to each subject's previous event, canonical wire JSON) by log position | appended |
+//! | `tiles/level-NN` | Merkle hashes of tree levels 0, 8, 16, … (C2SP tlog-tiles shape) | appended |
+//! | `index/NNNNNN.seg`, `index/checkpoint` | subject-index buckets (log-structured) and their directory's checkpoint | appended; checkpoint replaced atomically |
+//! | `ids/NNNNNN.seg`, `ids/checkpoint` | event id → log position, the same way | same |
+//!
+//! A block is committed in this order: its records are appended to the files and made durable
+//! (`fdatasync`), then one sled batch records the block with the length every file had after
+//! it, then the new state is published to readers. A crash before the batch leaves bytes past
+//! the lengths the last block recorded: opening cuts them off. Opening reads the last block's
+//! record, cuts every file back to it, reloads the index directories from their checkpoints
+//! plus the records written since (bounded), and checks the last head against the files: the
+//! log root from the tiles, the index root from the buckets, and the last block's events
+//! against the log's leaves. A block that fails is dropped (peers send it again); a full
+//! re-verification of the whole history is `tradelog-node verify-store`.
+//!
+//! Data dirs written by the first release (one sled tree with every event) are read by
+//! [`legacy`] and migrated once when the node opens them (`crate::ledger`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
-use tradelog_protocol::ledger::subjects;
-use tradelog_protocol::{Certificate, Event, EventId, Genesis, Hash, Head, LedgerState, Subject};
+use tradelog_protocol::index::buckets::{Staged, NO_EVENT};
+use tradelog_protocol::ledger::{index_updates, subjects, TransitionRecord};
+use tradelog_protocol::merkle::{leaf_hash, Frontier, HashSource, NewNode};
+use tradelog_protocol::{Certificate, Event, EventId, Genesis, Hash, Head, Subject};
+
+use crate::block::{Block, CommittedBlock};
+
+pub mod buckets;
+pub mod cache;
+pub mod dedup;
+pub mod events;
+pub mod file;
+pub mod index;
+pub mod legacy;
+pub mod tiles;
+
+use buckets::{Pos, Tuning, Written};
+use dedup::Dedup;
+use events::{Events, Record};
+use file::FileError;
+use index::DiskIndex;
+use tiles::Tiles;
 
 /// Why storage failed. Any storage failure is fatal for the node.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database failed.
+    /// The metadata database failed.
     #[error("storage: {0}")]
     Db(#[from] sled::Error),
-    /// A record does not decode.
+    /// A data file failed.
+    #[error("storage: {0}")]
+    File(#[from] FileError),
+    /// A record does not decode or does not match what it should.
     #[error("storage record {key} is corrupt: {reason}")]
     Corrupt {
-        /// The record's key, hex.
+        /// The record.
         key: String,
         /// What is wrong.
         reason: String,
@@ -39,32 +78,82 @@ pub enum StoreError {
     },
 }
 
-/// A decided block with its certificate, as stored and served.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl StoreError {
+    /// The file the error is about, if it is about one (for the fatal first log line).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            StoreError::File(f) => Some(&f.path),
+            _ => None,
+        }
+    }
+}
+
+fn corrupt(key: impl std::fmt::Display, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Storage settings (`[store]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Memory for caches of tiles and index buckets, in MiB.
+    pub cache_mb: usize,
+    /// `fdatasync` the data files before each block's record (off only for benchmarks that
+    /// build ledgers).
+    pub sync: bool,
+    /// Segment and checkpoint sizes of the index logs (tests make them small).
+    pub tuning: Tuning,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            cache_mb: DEFAULT_CACHE_MB,
+            sync: true,
+            tuning: Tuning::default(),
+        }
+    }
+}
+
+/// Default of `[store] cache_mb`.
+pub const DEFAULT_CACHE_MB: usize = 64;
+/// Bits of the subject index's bucket number in a new store (2^18 buckets).
+pub const INDEX_BITS: u8 = 18;
+/// Bits of the id table's bucket number in a new store (2^20 buckets).
+pub const IDS_BITS: u8 = 20;
+/// The storage format this code writes.
+pub const FORMAT: u32 = 2;
+/// sled's own page cache.
+const SLED_CACHE: u64 = 8 << 20;
+
+/// A block as the store records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CommittedBlock {
+pub struct BlockRecord {
     /// The head.
     pub head: Head,
-    /// Its quorum certificate.
+    /// Its certificate.
     pub certificate: Certificate,
-    /// The events, in log order.
-    pub events: Vec<Event>,
+    /// Log position of its first event.
+    pub first: u64,
+    /// Its events.
+    pub count: u64,
+    /// Length of `events/data` after it.
+    pub events_end: u64,
+    /// End of the index log after it.
+    pub index: Pos,
+    /// End of the id log after it.
+    pub ids: Pos,
+    /// Subjects in the index after it.
+    pub subjects: u64,
 }
 
-#[derive(Serialize, Deserialize)]
-struct BlockRecord {
-    head: Head,
-    certificate: Certificate,
-    first: u64,
-    count: u64,
-}
-
-/// What the node needs from its storage.
+/// What the node needs to read from its storage.
 pub trait Store: Send + Sync + 'static {
-    /// Persists a block durably and atomically; it must follow the tip.
-    fn commit(&self, block: &CommittedBlock) -> Result<(), StoreError>;
     /// Height of the last stored block (0 if none).
-    fn tip(&self) -> Result<u64, StoreError>;
+    fn tip(&self) -> u64;
     /// A stored block.
     fn block(&self, height: u64) -> Result<Option<CommittedBlock>, StoreError>;
     /// Head and certificate of a stored block, without its events.
@@ -73,194 +162,775 @@ pub trait Store: Send + Sync + 'static {
     fn event(&self, id: &EventId) -> Result<Option<(u64, Event)>, StoreError>;
     /// The event at a log position.
     fn event_at(&self, index: u64) -> Result<Option<Event>, StoreError>;
-    /// A subject's events with positions below `below`, in log order.
-    fn subject_events(
-        &self,
-        subject: &Subject,
-        below: u64,
-    ) -> Result<Vec<(u64, Event)>, StoreError>;
-    /// Removes every block from `height` on, with their events and index entries.
-    fn truncate_from(&self, height: u64) -> Result<(), StoreError>;
 }
 
-/// The sled-backed store.
-#[derive(Debug, Clone)]
-pub struct SledStore {
+/// What opening found.
+#[derive(Debug, Clone, Default)]
+pub struct Opened {
+    /// Height of the last block kept.
+    pub height: u64,
+    /// Blocks that did not verify and were dropped, from this height on.
+    pub cut_from: Option<u64>,
+    /// Index and id records replayed after their checkpoints.
+    pub replayed: u64,
+    /// The index had to be rebuilt from the event log (slow; logged).
+    pub rebuilt: bool,
+}
+
+/// What [`DiskStore::append`] wrote, to be published once the block is recorded.
+#[derive(Debug)]
+pub struct Appended {
+    index: Vec<Written>,
+    ids: Vec<Written>,
+}
+
+/// Sizes on disk, by part (the bench prints them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiskUsage {
+    /// `events/data`.
+    pub events: u64,
+    /// `events/offsets`.
+    pub offsets: u64,
+    /// Tiles.
+    pub tiles: u64,
+    /// Index segments and checkpoint (and live bytes).
+    pub index: (u64, u64),
+    /// Id segments and checkpoint (and live bytes).
+    pub ids: (u64, u64),
+    /// sled (`meta/`).
+    pub meta: u64,
+}
+
+impl DiskUsage {
+    /// Everything.
+    pub fn total(&self) -> u64 {
+        self.events + self.offsets + self.tiles + self.index.0 + self.ids.0 + self.meta
+    }
+}
+
+/// The disk store.
+#[derive(Debug)]
+pub struct DiskStore {
+    root: PathBuf,
     db: sled::Db,
     proposals: sled::Tree,
+    evidence: sled::Tree,
+    events: Events,
+    tiles: Tiles,
+    index: DiskIndex,
+    ids: Dedup,
+    sync: bool,
+    tip: AtomicU64,
 }
 
-fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = vec![prefix];
-    for p in parts {
-        k.extend_from_slice(p);
-    }
-    k
-}
-
-fn corrupt(k: &[u8], reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        key: hex::encode(k),
-        reason: reason.to_string(),
-    }
-}
-
-fn be(v: &[u8], k: &[u8]) -> Result<u64, StoreError> {
-    let b: [u8; 8] = v.try_into().map_err(|_| corrupt(k, "not a u64"))?;
+fn be(v: &[u8], what: &str) -> Result<u64, StoreError> {
+    let b: [u8; 8] = v.try_into().map_err(|_| corrupt(what, "not a u64"))?;
     Ok(u64::from_be_bytes(b))
 }
 
-impl SledStore {
-    /// Opens (or creates) the store in `dir`.
-    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
-        let proposals = db.open_tree("proposals")?;
-        Ok(SledStore { db, proposals })
+fn dir_bytes(p: &Path) -> u64 {
+    std::fs::read_dir(p).map_or(0, |rd| {
+        rd.flatten()
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    })
+}
+
+impl DiskStore {
+    /// Opens (or creates) the store in `root` for the ledger of `genesis`: migrates a data dir
+    /// of the first format, cuts files back to the last recorded block, reloads the indexes
+    /// and checks the last block (see the module docs).
+    pub fn open(
+        root: &Path,
+        genesis: &Genesis,
+        config: StoreConfig,
+    ) -> Result<(DiskStore, Opened), StoreError> {
+        std::fs::create_dir_all(root).map_err(|e| FileError::new(root, e))?;
+        let mut opened = Opened::default();
+        let mut store = DiskStore::open_parts(root, genesis, config, &mut opened)?;
+        for _ in 0..8 {
+            match store.check_tip() {
+                Ok(()) => {
+                    opened.height = store.tip();
+                    return Ok((store, opened));
+                }
+                Err(reason) => {
+                    let h = store.tip();
+                    tracing::warn!(height = h, %reason, "the last stored block does not match the files");
+                    opened.cut_from = Some(h);
+                    store.drop_tip()?;
+                    drop(store);
+                    store = DiskStore::open_parts(root, genesis, config, &mut opened)?;
+                }
+            }
+        }
+        Err(corrupt(
+            root.display(),
+            "eight blocks in a row do not match the files",
+        ))
+    }
+
+    fn open_parts(
+        root: &Path,
+        genesis: &Genesis,
+        config: StoreConfig,
+        opened: &mut Opened,
+    ) -> Result<DiskStore, StoreError> {
+        let db = sled::Config::new()
+            .path(root.join("meta"))
+            .cache_capacity(SLED_CACHE)
+            .open()?;
+        match db.get(b"format")? {
+            None => {
+                db.insert(b"format", &FORMAT.to_be_bytes()[..])?;
+                db.insert(b"genesis", genesis.hash().as_bytes().to_vec())?;
+                db.insert(b"index_bits", &[INDEX_BITS][..])?;
+                db.insert(b"ids_bits", &[IDS_BITS][..])?;
+                db.flush()?;
+            }
+            Some(v) if v.as_ref() == FORMAT.to_be_bytes() => {}
+            Some(v) => {
+                return Err(corrupt(
+                    "meta/format",
+                    format!("storage format {v:?} is not {FORMAT}: this release cannot open it"),
+                ))
+            }
+        }
+        let want = genesis.hash();
+        match db.get(b"genesis")? {
+            Some(v) if v.as_ref() == want.as_bytes() => {}
+            Some(v) => {
+                return Err(corrupt(
+                    "meta/genesis",
+                    format!(
+                        "data dir belongs to genesis {}, not {want}",
+                        Hash(v.as_ref().try_into().unwrap_or([0u8; 32]))
+                    ),
+                ))
+            }
+            None => return Err(corrupt("meta/genesis", "missing")),
+        }
+        let bits = |k: &[u8]| -> Result<u8, StoreError> {
+            db.get(k)?
+                .and_then(|v| v.first().copied())
+                .ok_or_else(|| corrupt(String::from_utf8_lossy(k), "missing"))
+        };
+        let (index_bits, ids_bits) = (bits(b"index_bits")?, bits(b"ids_bits")?);
+        let tip = match db.get(b"tip")? {
+            Some(v) => be(&v, "meta/tip")?,
+            None => 0,
+        };
+        let rec = match tip {
+            0 => None,
+            h => Some(record(&db, h)?.ok_or_else(|| corrupt(format!("block {h}"), "missing"))?),
+        };
+        let cache = config.cache_mb << 20;
+        let events = Events::open(&root.join("events"))?;
+        let (size, events_end) = rec
+            .as_ref()
+            .map_or((0, 0), |r| (r.head.log_size, r.events_end));
+        if events.size() < size || events.data_len() < events_end {
+            return Err(corrupt(
+                "events",
+                format!(
+                    "hold {} events ({} bytes), the last block recorded {size} ({events_end} bytes)",
+                    events.size(),
+                    events.data_len()
+                ),
+            ));
+        }
+        events.truncate(size, events_end)?;
+        let tiles = Tiles::open(&root.join("tiles"), cache * 3 / 8)?;
+        if tiles.size() < size {
+            return Err(corrupt(
+                "tiles",
+                format!(
+                    "hold {} leaves, the last block recorded {size}",
+                    tiles.size()
+                ),
+            ));
+        }
+        tiles.truncate(size)?;
+        let index_at = rec.as_ref().map(|r| r.index);
+        let ids_at = rec.as_ref().map(|r| r.ids);
+        let subjects = rec.as_ref().map_or(0, |r| r.subjects);
+        let opened_index = DiskIndex::open(
+            &root.join("index"),
+            index_bits,
+            config.tuning,
+            index_at,
+            subjects,
+            cache * 3 / 8,
+        );
+        let opened_ids = Dedup::open(
+            &root.join("ids"),
+            ids_bits,
+            config.tuning,
+            ids_at,
+            cache / 4,
+        );
+        let store = match (opened_index, opened_ids) {
+            (Ok((index, io)), Ok((ids, replayed))) => {
+                opened.replayed = io.replayed + replayed;
+                DiskStore {
+                    root: root.to_owned(),
+                    proposals: db.open_tree("proposals")?,
+                    evidence: db.open_tree("evidence")?,
+                    db,
+                    events,
+                    tiles,
+                    index,
+                    ids,
+                    sync: config.sync,
+                    tip: AtomicU64::new(tip),
+                }
+            }
+            (i, d) => {
+                let why = [
+                    i.err().map(|e| e.to_string()),
+                    d.err().map(|e| e.to_string()),
+                ];
+                tracing::warn!(reason = ?why, "the index cannot be reloaded: rebuilding it from the event log (this takes a while)");
+                opened.rebuilt = true;
+                for part in ["index", "ids"] {
+                    let p = root.join(part);
+                    if p.exists() {
+                        std::fs::remove_dir_all(&p).map_err(|e| FileError::new(&p, e))?;
+                    }
+                }
+                let (index, _) = DiskIndex::open(
+                    &root.join("index"),
+                    index_bits,
+                    config.tuning,
+                    None,
+                    0,
+                    cache * 3 / 8,
+                )?;
+                let (ids, _) =
+                    Dedup::open(&root.join("ids"), ids_bits, config.tuning, None, cache / 4)?;
+                let store = DiskStore {
+                    root: root.to_owned(),
+                    proposals: db.open_tree("proposals")?,
+                    evidence: db.open_tree("evidence")?,
+                    db,
+                    events,
+                    tiles,
+                    index,
+                    ids,
+                    sync: config.sync,
+                    tip: AtomicU64::new(tip),
+                };
+                store.rebuild_index()?;
+                store
+            }
+        };
+        Ok(store)
+    }
+
+    /// Rebuilds the index and id table from the event log, block by block, checking every
+    /// head's index root; then rewrites every block record's positions.
+    fn rebuild_index(&self) -> Result<(), StoreError> {
+        let tip = self.tip();
+        let mut batch = sled::Batch::default();
+        for h in 1..=tip {
+            let mut rec =
+                record(&self.db, h)?.ok_or_else(|| corrupt(format!("block {h}"), "missing"))?;
+            let records = self.events.range(rec.first, rec.first + rec.count)?;
+            let events = records
+                .iter()
+                .map(|r| {
+                    Event::from_json(&r.wire)
+                        .map_err(|e| corrupt(format!("event at {}", rec.first), e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let staged = self.index.stage(&index_updates(&events, rec.first))?;
+            if staged.root() != rec.head.index_root {
+                return Err(corrupt(
+                    format!("block {h}"),
+                    "the event log does not give the recorded index root",
+                ));
+            }
+            let iw = self.index.write(&staged, 0)?;
+            let ids: Vec<(EventId, u64)> = events
+                .iter()
+                .zip(rec.first..)
+                .map(|(e, p)| (e.id(), p))
+                .collect();
+            let dw = self.ids.write(&ids, 0)?;
+            self.index.publish(&staged, &iw);
+            self.ids.publish(&dw);
+            rec.index = self.index.pos();
+            rec.ids = self.ids.pos();
+            rec.subjects = staged.subjects();
+            batch.insert(&block_key(h)[..], encode_record(&rec)?);
+            if h % 1000 == 0 {
+                tracing::info!(height = h, tip, "rebuilding the index");
+            }
+        }
+        self.index.sync()?;
+        self.ids.sync()?;
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        self.index.checkpoint(tip, true)?;
+        self.ids.checkpoint(tip, true)?;
+        Ok(())
+    }
+
+    /// Checks the last block against the files: log and index roots, and its events against
+    /// the log's leaves.
+    fn check_tip(&self) -> Result<(), String> {
+        let tip = self.tip();
+        if tip == 0 {
+            return (self.tiles.size() == 0 && self.index.root() == Hash::ZERO)
+                .then_some(())
+                .ok_or_else(|| "an empty ledger with data in its files".to_string());
+        }
+        let rec = record(&self.db, tip)
+            .map_err(|e| e.to_string())?
+            .ok_or("missing block record")?;
+        let frontier = Frontier::of(&self.tiles, rec.head.log_size).map_err(|e| e.to_string())?;
+        if frontier.root() != rec.head.log_root {
+            return Err("the tiles do not give the head's log root".into());
+        }
+        if self.index.root() != rec.head.index_root {
+            return Err("the index does not give the head's index root".into());
+        }
+        let records = self
+            .events
+            .range(rec.first, rec.first + rec.count)
+            .map_err(|e| e.to_string())?;
+        for (r, pos) in records.iter().zip(rec.first..) {
+            let peeked = Event::peek_canonical(&r.wire)
+                .ok_or(format!("event at {pos} is not canonical JSON"))?;
+            if peeked.id != r.id {
+                return Err(format!("event at {pos} does not hash to its id"));
+            }
+            let mut data = [0u8; 96];
+            data[..32].copy_from_slice(r.id.as_bytes());
+            data[32..].copy_from_slice(&peeked.sig.to_bytes());
+            let leaf = self.tiles.subtree(0, pos).map_err(|e| e.to_string())?;
+            if leaf_hash(&data) != leaf {
+                return Err(format!("event at {pos} is not the log's leaf"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the last block (it is fetched again from peers).
+    fn drop_tip(&self) -> Result<(), StoreError> {
+        let tip = self.tip();
+        if tip == 0 {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        batch.remove(&block_key(tip)[..]);
+        batch.remove(&transition_key(tip)[..]);
+        batch.insert(&b"tip"[..], &(tip - 1).to_be_bytes()[..]);
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        self.tip.store(tip - 1, Ordering::Release);
+        Ok(())
+    }
+
+    /// The data dir.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The block record at `height`.
+    pub fn record(&self, height: u64) -> Result<Option<BlockRecord>, StoreError> {
+        record(&self.db, height)
+    }
+
+    /// The tiles (Merkle proofs read from them).
+    pub fn tiles(&self) -> &Tiles {
+        &self.tiles
+    }
+
+    /// The subject index.
+    pub fn index(&self) -> &DiskIndex {
+        &self.index
+    }
+
+    /// The event files.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// Writes a decided block: its event records, tiles, index buckets and ids, made durable,
+    /// then its block record in one sled batch. Readers see nothing of it until
+    /// [`DiskStore::publish`]. `staged` is the index after the block (computed on the
+    /// committed state), `nodes` the Merkle subtrees its leaves completed, `transition` the
+    /// validator-set transition it records, if any.
+    pub fn append(
+        &self,
+        block: &Block,
+        certificate: &Certificate,
+        staged: &Staged,
+        nodes: &[NewNode],
+        transition: Option<&TransitionRecord>,
+    ) -> Result<Appended, StoreError> {
+        let tip = self.tip();
+        let head = &block.head;
+        if head.height != tip + 1 {
+            return Err(StoreError::NotNext {
+                got: head.height,
+                tip,
+            });
+        }
+        let count = block.events.len() as u64;
+        let first = head
+            .log_size
+            .checked_sub(count)
+            .filter(|f| *f == self.events.size())
+            .ok_or_else(|| {
+                corrupt(
+                    format!("block {}", head.height),
+                    "does not follow the stored log",
+                )
+            })?;
+        let mut records = Vec::with_capacity(block.events.len());
+        let mut u = 0usize;
+        for e in &block.events {
+            let mut prev = [None; 3];
+            for s in subjects(e) {
+                let p = staged.prev_last.get(u).copied().unwrap_or(NO_EVENT);
+                prev[events::slot(&s)] = Some(p);
+                u += 1;
+            }
+            records.push(Record {
+                id: e.id(),
+                prev,
+                wire: e.wire().to_vec(),
+            });
+        }
+        self.events.append(&records)?;
+        self.tiles.append(nodes)?;
+        let written_bytes: u64 = staged
+            .buckets
+            .iter()
+            .map(|(_, l, _)| l.len() as u64 * 80)
+            .sum();
+        let index = self.index.write(staged, written_bytes)?;
+        let ids: Vec<(EventId, u64)> = block
+            .events
+            .iter()
+            .zip(first..)
+            .map(|(e, p)| (e.id(), p))
+            .collect();
+        let ids = self.ids.write(&ids, count * 48)?;
+        if self.sync {
+            self.events.sync()?;
+            self.tiles.sync()?;
+            self.index.sync()?;
+            self.ids.sync()?;
+        }
+        let rec = BlockRecord {
+            head: head.clone(),
+            certificate: certificate.clone(),
+            first,
+            count,
+            events_end: self.events.data_len(),
+            index: self.index.pos(),
+            ids: self.ids.pos(),
+            subjects: staged.subjects(),
+        };
+        let mut batch = sled::Batch::default();
+        if let Some(t) = transition {
+            let v = serde_json::to_vec(t).map_err(|e| corrupt("transition", e.to_string()))?;
+            batch.insert(&transition_key(head.height)[..], v);
+        }
+        batch.insert(&block_key(head.height)[..], encode_record(&rec)?);
+        batch.insert(&b"tip"[..], &head.height.to_be_bytes()[..]);
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        self.tip.store(head.height, Ordering::Release);
+        Ok(Appended { index, ids })
+    }
+
+    /// Makes an appended block visible to readers (call under the ledger's write lock).
+    pub fn publish(&self, staged: &Staged, appended: &Appended) {
+        self.index.publish(staged, &appended.index);
+        self.ids.publish(&appended.ids);
+    }
+
+    /// Writes the index checkpoints that are due.
+    pub fn checkpoint(&self, height: u64) -> Result<(), StoreError> {
+        self.index.checkpoint(height, false)?;
+        self.ids.checkpoint(height, false)?;
+        Ok(())
+    }
+
+    /// The log position of a committed event.
+    pub fn position(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
+        for pos in self.ids.candidates(id)? {
+            if self.events.get(pos)?.is_some_and(|r| r.id == *id) {
+                return Ok(Some(pos));
+            }
+        }
+        Ok(None)
+    }
+
+    /// True if the event is in the committed log.
+    pub fn contains(&self, id: &EventId) -> Result<bool, StoreError> {
+        Ok(self.position(id)?.is_some())
+    }
+
+    /// The canonical wire JSON of the event at a position.
+    pub fn wire_at(&self, pos: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.events.get(pos)?.map(|r| r.wire))
+    }
+
+    /// A subject's events in the committed state, in log order, with their positions:
+    /// walked back from the index leaf's last event through each record's link.
+    pub fn subject_records(&self, subject: &Subject) -> Result<Vec<(u64, Record)>, StoreError> {
+        let Some(leaf) = self.index.leaf(None, &subject.key())? else {
+            return Ok(Vec::new());
+        };
+        let slot = events::slot(subject);
+        let mut out = Vec::with_capacity(leaf.entry.count as usize);
+        let mut pos = leaf.last;
+        while pos != NO_EVENT {
+            if out.len() as u64 >= leaf.entry.count {
+                return Err(corrupt(
+                    format!("{subject}"),
+                    "more linked events than its count",
+                ));
+            }
+            let r = self
+                .events
+                .get(pos)?
+                .ok_or_else(|| corrupt(format!("event at {pos}"), "missing"))?;
+            let prev = r.prev[slot].ok_or_else(|| {
+                corrupt(
+                    format!("event at {pos}"),
+                    format!("has no link for {subject}"),
+                )
+            })?;
+            out.push((pos, r));
+            pos = prev;
+        }
+        if out.len() as u64 != leaf.entry.count {
+            return Err(corrupt(
+                format!("{subject}"),
+                "fewer linked events than its count",
+            ));
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// A subject's events in the committed state, parsed, in log order.
+    pub fn subject_events(&self, subject: &Subject) -> Result<Vec<(u64, Event)>, StoreError> {
+        self.subject_records(subject)?
+            .into_iter()
+            .map(|(p, r)| Ok((p, parse(&r.wire, p)?)))
+            .collect()
+    }
+
+    /// Every recorded validator-set transition, by height.
+    pub fn transitions(&self) -> Result<Vec<TransitionRecord>, StoreError> {
+        self.db
+            .scan_prefix(b"r")
+            .map(|item| {
+                let (k, v) = item?;
+                serde_json::from_slice(&v)
+                    .map_err(|e| corrupt(format!("transition {}", hex::encode(k)), e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The JSON of block `height` as `GET /v1/blocks/{height}` serves it
+    /// (`{"head", "certificate", "events"}`), built from the stored canonical event bytes
+    /// without parsing them.
+    pub fn block_json(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(r) = self.record(height)? else {
+            return Ok(None);
+        };
+        let records = self.events.range(r.first, r.first + r.count)?;
+        let mut out =
+            Vec::with_capacity(1024 + records.iter().map(|r| r.wire.len() + 1).sum::<usize>());
+        out.extend_from_slice(br#"{"head":"#);
+        serde_json::to_writer(&mut out, &r.head)
+            .map_err(|e| corrupt(format!("block {height}"), e.to_string()))?;
+        out.extend_from_slice(br#","certificate":"#);
+        serde_json::to_writer(&mut out, &r.certificate)
+            .map_err(|e| corrupt(format!("block {height}"), e.to_string()))?;
+        out.extend_from_slice(br#","events":["#);
+        for (i, e) in records.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&e.wire);
+        }
+        out.extend_from_slice(b"]}");
+        Ok(Some(out))
     }
 
     /// Persists this node's own proposal for `(height, round)` before it is sent, so a restart
     /// proposes the same block again (the consensus WAL requires it).
-    pub fn put_proposal(
-        &self,
-        height: u64,
-        round: u32,
-        block: &crate::chain::Block,
-    ) -> Result<(), StoreError> {
-        let k = key(b'p', &[&height.to_be_bytes(), &round.to_be_bytes()]);
-        let v = serde_json::to_vec(block).map_err(|e| corrupt(&k, e))?;
+    pub fn put_proposal(&self, height: u64, round: u32, block: &Block) -> Result<(), StoreError> {
+        let k = proposal_key(height, round);
+        let v =
+            crate::block::codec::encode(block).map_err(|e| corrupt("proposal", e.to_string()))?;
         self.proposals.insert(k, v)?;
         self.proposals.flush()?;
         Ok(())
     }
 
     /// This node's own proposal for `(height, round)`, if it made one.
-    pub fn proposal(
-        &self,
-        height: u64,
-        round: u32,
-    ) -> Result<Option<crate::chain::Block>, StoreError> {
-        let k = key(b'p', &[&height.to_be_bytes(), &round.to_be_bytes()]);
+    pub fn proposal(&self, height: u64, round: u32) -> Result<Option<Block>, StoreError> {
+        let k = proposal_key(height, round);
         self.proposals
-            .get(&k)?
-            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&k, e)))
+            .get(k)?
+            .map(|v| {
+                crate::block::codec::decode(&v, |_, _| None)
+                    .map_err(|e| corrupt("proposal", e.to_string()))
+            })
             .transpose()
     }
 
     /// Forgets own proposals up to and including `height`.
     pub fn prune_proposals(&self, height: u64) -> Result<(), StoreError> {
-        let end = key(b'p', &[&(height + 1).to_be_bytes()]);
+        let end = proposal_key(height + 1, 0);
         for item in self.proposals.range(..end) {
             self.proposals.remove(item?.0)?;
         }
         Ok(())
     }
 
-    fn record(&self, height: u64) -> Result<Option<BlockRecord>, StoreError> {
-        let k = key(b'b', &[&height.to_be_bytes()]);
-        self.db
-            .get(&k)?
-            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&k, e)))
-            .transpose()
+    /// Stores an evidence record under its id (idempotent); false if it was already there.
+    /// Refuses past [`MAX_EVIDENCE`] records.
+    pub fn put_evidence(&self, id: &Hash, record: &[u8]) -> Result<bool, StoreError> {
+        if self.evidence.contains_key(id.as_bytes())? {
+            return Ok(false);
+        }
+        if self.evidence.len() >= MAX_EVIDENCE {
+            return Err(corrupt(
+                id,
+                format!("evidence store is full ({MAX_EVIDENCE} records)"),
+            ));
+        }
+        self.evidence.insert(id.as_bytes(), record)?;
+        self.evidence.flush()?;
+        Ok(true)
     }
 
-    /// The JSON of block `height` as `GET /v1/blocks/{height}` serves it: byte for byte what
-    /// serializing [`Store::block`]'s answer gives (`{"head", "certificate", "events"}`), but
-    /// built from the stored event JSON (written by [`Store::commit`] from `Event::to_json`)
-    /// without parsing and re-serializing each event. The bytes are not re-verified here: every
-    /// stored block was checked when the store was opened, and a reader verifies what it gets.
-    pub fn block_json(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(r) = self.record(height)? else {
-            return Ok(None);
-        };
-        let rk = key(b'b', &[&height.to_be_bytes()]);
-        let mut out = Vec::with_capacity(1024 + 640 * r.count as usize);
-        out.extend_from_slice(br#"{"head":"#);
-        serde_json::to_writer(&mut out, &r.head).map_err(|e| corrupt(&rk, e))?;
-        out.extend_from_slice(br#","certificate":"#);
-        serde_json::to_writer(&mut out, &r.certificate).map_err(|e| corrupt(&rk, e))?;
-        out.extend_from_slice(br#","events":["#);
-        let end = r
-            .first
-            .checked_add(r.count)
-            .ok_or_else(|| corrupt(&rk, "count overflows"))?;
-        let range = key(b'x', &[&r.first.to_be_bytes()])..key(b'x', &[&end.to_be_bytes()]);
-        let mut next = r.first;
-        for item in self.db.range(range) {
-            let (k, v) = item?;
-            if k[..] != key(b'x', &[&next.to_be_bytes()])[..] {
-                break;
-            }
-            if next > r.first {
-                out.push(b',');
-            }
-            out.extend_from_slice(&v);
-            next += 1;
-        }
-        if next != end {
-            return Err(corrupt(&key(b'x', &[&next.to_be_bytes()]), "missing event"));
-        }
-        out.extend_from_slice(b"]}");
-        Ok(Some(out))
+    /// Every stored evidence record, in id order.
+    pub fn evidence(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.evidence
+            .iter()
+            .map(|item| Ok(item?.1.to_vec()))
+            .collect()
     }
 
-    /// Overwrites the stored JSON of the event at `index` (tests simulate corruption with it).
+    /// Sizes on disk by part.
+    pub fn disk_usage(&self) -> DiskUsage {
+        let (events, offsets) = self.events.disk_bytes();
+        DiskUsage {
+            events,
+            offsets,
+            tiles: self.tiles.disk_bytes(),
+            index: self.index.disk_bytes(),
+            ids: self.ids.disk_bytes(),
+            meta: dir_bytes(&self.root.join("meta")),
+        }
+    }
+
+    /// Memory held by the index structures and caches.
+    pub fn memory_bytes(&self) -> usize {
+        self.index.memory_bytes() + self.ids.memory_bytes()
+    }
+
+    /// Forgets every cache (benchmarks measure cold reads with it).
+    pub fn clear_caches(&self) {
+        self.tiles.clear_cache();
+        self.index.clear_cache();
+        self.ids.clear_cache();
+    }
+
+    /// Overwrites one byte of the stored wire JSON of the event at `index` (tests simulate
+    /// corruption with it).
     #[doc(hidden)]
-    pub fn corrupt_event_for_test(&self, index: u64, json: &[u8]) -> Result<(), StoreError> {
-        self.db.insert(key(b'x', &[&index.to_be_bytes()]), json)?;
-        self.db.flush()?;
+    pub fn corrupt_event_for_test(&self, index: u64) -> Result<(), StoreError> {
+        use std::os::unix::fs::FileExt;
+        let path = self.root.join("events").join("data");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| FileError::new(&path, e))?;
+        let mut b = [0u8; 8];
+        std::fs::File::open(self.root.join("events").join("offsets"))
+            .and_then(|o| o.read_exact_at(&mut b, index * 8))
+            .map_err(|e| FileError::new(&path, e))?;
+        // Past the length, id and mask, inside the body: `{"body":{"c` -> `{"body":{"C`.
+        let at = u64::from_be_bytes(b) + 4 + 32 + 1 + 8 + 10;
+        f.write_all_at(b"C", at)
+            .map_err(|e| FileError::new(&path, e))?;
+        f.sync_all().map_err(|e| FileError::new(&path, e))?;
         Ok(())
     }
 }
 
-impl Store for SledStore {
-    fn commit(&self, block: &CommittedBlock) -> Result<(), StoreError> {
-        let tip = self.tip()?;
-        if block.head.height != tip + 1 {
-            return Err(StoreError::NotNext {
-                got: block.head.height,
-                tip,
-            });
-        }
-        let count = block.events.len() as u64;
-        let first = block.head.log_size - count;
-        let record = BlockRecord {
-            head: block.head.clone(),
-            certificate: block.certificate.clone(),
-            first,
-            count,
-        };
-        let mut batch = sled::Batch::default();
-        let rec = serde_json::to_vec(&record).map_err(|e| corrupt(b"b", e))?;
-        batch.insert(key(b'b', &[&block.head.height.to_be_bytes()]), rec);
-        for (i, e) in block.events.iter().enumerate() {
-            let index = (first + i as u64).to_be_bytes();
-            batch.insert(key(b'x', &[&index]), e.to_json().into_bytes());
-            batch.insert(key(b'e', &[e.id().as_bytes()]), &index[..]);
-            for s in subjects(e) {
-                batch.insert(key(b's', &[s.key().as_bytes(), &index]), &[][..]);
-            }
-        }
-        batch.insert(&b"t"[..], &block.head.height.to_be_bytes()[..]);
-        self.db.apply_batch(batch)?;
-        self.db.flush()?;
-        Ok(())
-    }
+fn parse(wire: &[u8], pos: u64) -> Result<Event, StoreError> {
+    Event::from_json(wire).map_err(|e| corrupt(format!("event at {pos}"), e.to_string()))
+}
 
-    fn tip(&self) -> Result<u64, StoreError> {
-        self.db.get(b"t")?.map_or(Ok(0), |v| be(&v, b"t"))
+fn encode_record(r: &BlockRecord) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(r).map_err(|e| corrupt(format!("block {}", r.head.height), e.to_string()))
+}
+
+fn block_key(height: u64) -> [u8; 9] {
+    let mut k = [b'b'; 9];
+    k[1..].copy_from_slice(&height.to_be_bytes());
+    k
+}
+
+fn transition_key(height: u64) -> [u8; 9] {
+    let mut k = [b'r'; 9];
+    k[1..].copy_from_slice(&height.to_be_bytes());
+    k
+}
+
+fn record(db: &sled::Db, height: u64) -> Result<Option<BlockRecord>, StoreError> {
+    db.get(block_key(height))?
+        .map(|v| {
+            serde_json::from_slice(&v)
+                .map_err(|e| corrupt(format!("block {height}"), e.to_string()))
+        })
+        .transpose()
+}
+
+fn proposal_key(height: u64, round: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&height.to_be_bytes());
+    k[8..].copy_from_slice(&round.to_be_bytes());
+    k
+}
+
+/// Most evidence records kept (each is bounded by the API's body limit).
+pub const MAX_EVIDENCE: usize = 10_000;
+
+impl Store for DiskStore {
+    fn tip(&self) -> u64 {
+        self.tip.load(Ordering::Acquire)
     }
 
     fn block(&self, height: u64) -> Result<Option<CommittedBlock>, StoreError> {
         let Some(r) = self.record(height)? else {
             return Ok(None);
         };
-        let mut events = Vec::with_capacity(r.count as usize);
-        for i in r.first..r.first + r.count {
-            let e = self
-                .event_at(i)?
-                .ok_or_else(|| corrupt(&key(b'x', &[&i.to_be_bytes()]), "missing event"))?;
-            events.push(e);
-        }
+        let events = self
+            .events
+            .range(r.first, r.first + r.count)?
+            .iter()
+            .zip(r.first..)
+            .map(|(rec, p)| parse(&rec.wire, p))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(CommittedBlock {
             head: r.head,
             certificate: r.certificate,
@@ -273,183 +943,16 @@ impl Store for SledStore {
     }
 
     fn event(&self, id: &EventId) -> Result<Option<(u64, Event)>, StoreError> {
-        let k = key(b'e', &[id.as_bytes()]);
-        let Some(v) = self.db.get(&k)? else {
+        let Some(pos) = self.position(id)? else {
             return Ok(None);
         };
-        let index = be(&v, &k)?;
-        Ok(self.event_at(index)?.map(|e| (index, e)))
+        Ok(self.event_at(pos)?.map(|e| (pos, e)))
     }
 
     fn event_at(&self, index: u64) -> Result<Option<Event>, StoreError> {
-        let k = key(b'x', &[&index.to_be_bytes()]);
-        self.db
-            .get(&k)?
-            .map(|v| Event::from_json(&v).map_err(|e| corrupt(&k, e)))
+        self.events
+            .get(index)?
+            .map(|r| parse(&r.wire, index))
             .transpose()
-    }
-
-    fn subject_events(
-        &self,
-        subject: &Subject,
-        below: u64,
-    ) -> Result<Vec<(u64, Event)>, StoreError> {
-        let prefix = key(b's', &[subject.key().as_bytes()]);
-        let mut out = Vec::new();
-        for item in self.db.scan_prefix(&prefix) {
-            let (k, _) = item?;
-            let index = be(&k[prefix.len()..], &k)?;
-            if index >= below {
-                break;
-            }
-            let e = self
-                .event_at(index)?
-                .ok_or_else(|| corrupt(&k, "index entry without event"))?;
-            out.push((index, e));
-        }
-        Ok(out)
-    }
-
-    fn truncate_from(&self, height: u64) -> Result<(), StoreError> {
-        let tip = self.tip()?;
-        let Some(cut) = self.record(height)?.map(|r| r.first) else {
-            return Ok(());
-        };
-        // Recovery is rare: scan every index so nothing of the cut tail survives, even where
-        // the tail's own records are unreadable.
-        let mut batch = sled::Batch::default();
-        for item in self.db.scan_prefix(b"e") {
-            let (k, v) = item?;
-            if be(&v, &k)? >= cut {
-                batch.remove(k);
-            }
-        }
-        for item in self.db.scan_prefix(b"s") {
-            let (k, _) = item?;
-            if k.len() < 8 || be(&k[k.len() - 8..], &k)? >= cut {
-                batch.remove(k);
-            }
-        }
-        for item in self
-            .db
-            .range(key(b'x', &[&cut.to_be_bytes()])..key(b'y', &[]))
-        {
-            batch.remove(item?.0);
-        }
-        for h in height..=tip {
-            batch.remove(key(b'b', &[&h.to_be_bytes()]));
-        }
-        batch.insert(&b"t"[..], &(height - 1).to_be_bytes()[..]);
-        self.db.apply_batch(batch)?;
-        self.db.flush()?;
-        Ok(())
-    }
-}
-
-/// What [`open_state`] found.
-#[derive(Debug)]
-pub struct Recovery {
-    /// Blocks replayed and verified.
-    pub height: u64,
-    /// Height of the first block that did not match and was cut off (with all after it).
-    pub cut_from: Option<u64>,
-}
-
-/// Replays every stored block into a fresh state, verifying each stored head against the
-/// recomputed one; cuts off the first block that fails, and everything after it.
-pub fn open_state(
-    store: &dyn Store,
-    genesis: &Genesis,
-) -> Result<(LedgerState, Recovery), StoreError> {
-    let mut state = LedgerState::new(genesis);
-    let tip = store.tip()?;
-    for h in 1..=tip {
-        let ok = match store.block(h) {
-            Ok(Some(b)) => {
-                let (head, _) = state.append_checked(&b.events, b.head.time);
-                head == b.head && state_matches(&state, &b.head)
-            }
-            Ok(None) | Err(StoreError::Corrupt { .. }) => false,
-            Err(e) => return Err(e),
-        };
-        if !ok {
-            store.truncate_from(h)?;
-            // Rebuild the state up to h-1 (the failed block may have been partly appended).
-            let (state, _) = open_state(store, genesis)?;
-            return Ok((
-                state,
-                Recovery {
-                    height: h - 1,
-                    cut_from: Some(h),
-                },
-            ));
-        }
-    }
-    Ok((
-        state,
-        Recovery {
-            height: tip,
-            cut_from: None,
-        },
-    ))
-}
-
-fn state_matches(state: &LedgerState, head: &Head) -> bool {
-    state.log().size() == head.log_size
-        && state.log().root() == head.log_root
-        && state.index().root() == head.index_root
-}
-
-/// The genesis hash stored in a data dir marks which ledger it belongs to.
-pub fn check_genesis(store: &SledStore, genesis: &Genesis) -> Result<(), StoreError> {
-    let k = b"g".to_vec();
-    let want = genesis.hash();
-    match store.db.get(&k)? {
-        None => {
-            store.db.insert(&k, want.as_bytes().to_vec())?;
-            store.db.flush()?;
-            Ok(())
-        }
-        Some(v) if v.as_ref() == want.as_bytes() => Ok(()),
-        Some(v) => Err(corrupt(
-            &k,
-            format!(
-                "data dir belongs to genesis {}, not {want}",
-                Hash(v.as_ref().try_into().unwrap_or([0u8; 32]))
-            ),
-        )),
-    }
-}
-
-/// Most evidence records kept (each is bounded by the API's body limit).
-pub const MAX_EVIDENCE: usize = 10_000;
-
-impl SledStore {
-    /// Stores an evidence record under its id (idempotent); false if it was already there.
-    /// Refuses past [`MAX_EVIDENCE`] records.
-    pub fn put_evidence(&self, id: &Hash, record: &[u8]) -> Result<bool, StoreError> {
-        let tree = self.db.open_tree("evidence")?;
-        if tree.contains_key(id.as_bytes())? {
-            return Ok(false);
-        }
-        if tree.len() >= MAX_EVIDENCE {
-            return Err(corrupt(
-                id.as_bytes(),
-                format!("evidence store is full ({MAX_EVIDENCE} records)"),
-            ));
-        }
-        tree.insert(id.as_bytes(), record)?;
-        tree.flush()?;
-        Ok(true)
-    }
-
-    /// Every stored evidence record, in id order.
-    pub fn evidence(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        let tree = self.db.open_tree("evidence")?;
-        let mut out = Vec::new();
-        for item in tree.iter() {
-            out.push(item?.1.to_vec());
-        }
-        Ok(out)
     }
 }

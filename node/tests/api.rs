@@ -13,9 +13,10 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::sync::oneshot;
 use tradelog_node::api::{serve, ApiState, Limits};
-use tradelog_node::chain::{Block, Chain};
+use tradelog_node::block::{Block, CommittedBlock};
+use tradelog_node::chain::Chain;
 use tradelog_node::metrics::Metrics;
-use tradelog_node::store::{CommittedBlock, Store};
+use tradelog_node::store::{Store, StoreConfig};
 use tradelog_protocol::ledger::MAX_CLOCK_SKEW_MS;
 use tradelog_protocol::sample::{
     body, consignment_route, sample_container, sample_ucr, SampleNetwork,
@@ -192,7 +193,8 @@ async fn start_with(name: &str, mempool: usize, limits: Limits) -> Node {
     let net = SampleNetwork::new(4).unwrap();
     let dir = std::env::temp_dir().join(format!("tradelog-api-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (chain, _) = Chain::open(net.genesis.clone(), &dir, mempool).unwrap();
+    let (chain, _) =
+        Chain::open(net.genesis.clone(), &dir, mempool, StoreConfig::default()).unwrap();
     let metrics = Arc::new(Metrics::new());
     let (tx, gossip) = unbounded_channel();
     let state = ApiState {
@@ -556,7 +558,7 @@ impl Node {
         Written {
             mempool: self.chain.mempool_len(),
             height: self.chain.height(),
-            tip: self.chain.store().tip().unwrap(),
+            tip: self.chain.store().tip(),
             certified: self.chain.certified().map(|(h, _)| h.hash()),
             accepted: sample(&self.metrics.render(), "tradelog_events_accepted_total"),
             latencies: self.metrics.pending_latencies(),

@@ -1,14 +1,22 @@
 //! The node's ledger: block validation re-checks what the mempool did not vouch for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use tradelog_node::chain::{Block, Chain};
+use tradelog_node::block::Block;
+use tradelog_node::chain::Chain;
 use tradelog_protocol::sample::{consignment_route, SampleNetwork};
 use tradelog_protocol::{Certificate, Event, LedgerState, SecretKey};
 
 fn open(name: &str, net: &SampleNetwork) -> std::sync::Arc<Chain> {
     let d = std::env::temp_dir().join(format!("tradelog-chain-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
-    Chain::open(net.genesis.clone(), &d, 1000).unwrap().0
+    Chain::open(
+        net.genesis.clone(),
+        &d,
+        1000,
+        tradelog_node::store::StoreConfig::default(),
+    )
+    .unwrap()
+    .0
 }
 
 fn forge(e: &Event) -> Event {

@@ -6,7 +6,7 @@
 use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedMessage, VoteType};
 use tradelog_node::consensus::context::{Address, Ctx, Height, Sig, ValueId, Vote};
 use tradelog_node::evidence::{self, Evidence};
-use tradelog_node::store::SledStore;
+use tradelog_node::store::{DiskStore, StoreConfig};
 use tradelog_protocol::evidence::DoubleSign;
 use tradelog_protocol::sample::SampleNetwork;
 use tradelog_protocol::SecretKey;
@@ -46,7 +46,7 @@ fn an_engine_double_vote_is_verified_stored_once_and_listed() {
 
     let dir = std::env::temp_dir().join(format!("tradelog-evidence-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = SledStore::open(&dir).unwrap();
+    let (store, _) = DiskStore::open(&dir, &net.genesis, StoreConfig::default()).unwrap();
     assert!(evidence::store(&store, &record).unwrap());
     assert!(!evidence::store(&store, &record).unwrap(), "stored once");
     let listed = evidence::list(&store).unwrap();

@@ -11,7 +11,7 @@ use malachitebft_app_channel::app::types::core::Validity;
 use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedMessage, VoteType};
 use malachitebft_app_channel::app::types::{sync, ProposedValue, SignedConsensusMsg};
 use tradelog_node::api::batch::split_array;
-use tradelog_node::chain::Block;
+use tradelog_node::block::Block;
 use tradelog_node::config::Config;
 use tradelog_node::consensus::app::decode_block;
 use tradelog_node::consensus::codec::TradelogCodec;
@@ -47,7 +47,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         head,
         events: route.clone(),
     };
-    let block_bytes = tradelog_node::consensus::block::encode(&block).unwrap();
+    let block_bytes = tradelog_node::block::codec::encode(&block).unwrap();
     out.push(("block_bytes", "route".into(), block_bytes.clone()));
     let empty_head = ledger.append_block(Vec::new(), time + 1).unwrap();
     let empty = Block {
@@ -57,7 +57,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     out.push((
         "block_bytes",
         "empty".into(),
-        tradelog_node::consensus::block::encode(&empty).unwrap(),
+        tradelog_node::block::codec::encode(&empty).unwrap(),
     ));
 
     // Gossip messages and batch bodies: arrays of signed events.

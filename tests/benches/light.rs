@@ -14,14 +14,9 @@ use tradelog_client::light::LightClient;
 use tradelog_node::api::{serve, ApiState};
 use tradelog_node::chain::Chain;
 use tradelog_node::metrics::Metrics;
-use tradelog_node::store::{check_genesis, CommittedBlock, SledStore, Store};
-use tradelog_protocol::sample::{self, consignment_route, sample_ucr, SampleNetwork};
-use tradelog_protocol::{Certificate, Event, EventKind, LedgerState};
-
-/// Events per block while building the ledger.
-const BLOCK: usize = 1000;
-/// The consignment queried; it gets six extra document anchors (20 events in all).
-const TARGET: u32 = 7;
+use tradelog_node::store::StoreConfig;
+use tradelog_protocol::sample::{sample_ucr, SampleNetwork};
+use tradelog_tests::ledgers::{self, TARGET};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -48,55 +43,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Writes a ledger of at least `events` events straight into a store (what consensus would
-/// have committed: blocks of BLOCK events, each certified by three of the four validators).
-fn build(net: &SampleNetwork, dir: &PathBuf, events: usize) -> u64 {
-    let _ = std::fs::remove_dir_all(dir);
-    let store = SledStore::open(dir).unwrap();
-    check_genesis(&store, &net.genesis).unwrap();
-    let mut state = LedgerState::new(&net.genesis);
-    let keys: Vec<_> = net.validator_keys.iter().take(3).collect();
-    let t0 = net.genesis.time;
-    let (mut pending, mut total, mut n, mut time) = (Vec::<Event>::new(), 0usize, 0u32, t0);
-    let started = Instant::now();
-    while total < events {
-        let mut route = consignment_route(net, n, t0 + u64::from(n) * 1000).unwrap();
-        if n == TARGET {
-            for k in 0..6u64 {
-                let mut b =
-                    sample::body(EventKind::DocumentAnchored, route[1].body().time + k).unwrap();
-                b.ucr = Some(sample_ucr(TARGET));
-                b.documents = route[1].body().documents.clone();
-                b.documents[0].digest = tradelog_protocol::Hash::of(&[&k.to_be_bytes()]);
-                route.push(net.sign("shopfast", b).unwrap());
-            }
-        }
-        total += route.len();
-        pending.extend(route);
-        n += 1;
-        if pending.len() >= BLOCK || total >= events {
-            time = time.max(pending.iter().map(|e| e.body().time).max().unwrap()) + 1;
-            let (head, _) = state.append_checked(&pending, time);
-            let certificate = Certificate::sign(&head, 0, &keys);
-            store
-                .commit(&CommittedBlock {
-                    head,
-                    certificate,
-                    events: std::mem::take(&mut pending),
-                })
-                .unwrap();
-            if total % 100_000 < BLOCK {
-                eprintln!(
-                    "  built {total} events ({:.0} s)",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        }
-    }
-    std::fs::write(dir.join("BUILT"), total.to_string()).unwrap();
-    total as u64
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -104,28 +50,18 @@ fn main() {
     let events = env("EVENTS", 1_000_000);
     let queries = env("QUERIES", 50);
     let net = SampleNetwork::new(4).unwrap();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-light-{events}"));
-    let built = std::fs::read_to_string(dir.join("BUILT"))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok());
-    let total = match built {
-        Some(t) => {
-            eprintln!("reusing the ledger of {t} events in {}", dir.display());
-            t
-        }
-        None => {
-            eprintln!(
-                "building a ledger of {events} events in {} ...",
-                dir.display()
-            );
-            build(&net, &dir, events)
-        }
-    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-ledger-{events}"));
+    eprintln!("ledger of {events} events in {} ...", dir.display());
+    let built = ledgers::ledger(&net, events as u64, &dir).unwrap();
+    if let Some(s) = built.seconds {
+        eprintln!("  built in {s:.0} s");
+    }
+    let total = built.events;
 
     let opened = Instant::now();
-    let (chain, _) = Chain::open(net.genesis.clone(), &dir, 1000).unwrap();
+    let (chain, _) = Chain::open(net.genesis.clone(), &dir, 1000, StoreConfig::default()).unwrap();
     eprintln!(
-        "node opened the ledger in {:.1} s",
+        "node opened the ledger in {:.2} s",
         opened.elapsed().as_secs_f64()
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -193,7 +129,7 @@ fn main() {
         .body
         .len();
 
-    println!("light client on a ledger of {total} events (sled, node API on loopback, 2 API worker threads)");
+    println!("light client on a ledger of {total} events (disk store, node API on loopback, 2 API worker threads)");
     println!(
         "  provenance of {ucr}: {own} own events + container = {route_events} proven events; query+verify over {queries} fresh clients: p50 {:.2} ms, p99 {:.2} ms; verify alone {verify_ms:.2} ms",
         percentile(&times, 50.0),

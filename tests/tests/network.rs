@@ -197,17 +197,15 @@ fn a_validator_restarts_from_its_data_dir_and_recovers_a_corrupted_tail_from_pee
     // Its store is damaged while it is down: the last block's first event is replaced.
     stop(&mut net, 3);
     {
-        let store =
-            tradelog_node::store::SledStore::open(&net.nodes[3].dir.join("data").join("ledger"))
-                .unwrap();
+        let (store, _) = tradelog_node::store::DiskStore::open(
+            &net.nodes[3].dir.join("data").join("ledger"),
+            &sample.genesis,
+            tradelog_node::store::StoreConfig::default(),
+        )
+        .unwrap();
         use tradelog_node::store::Store;
-        let tip = store.tip().unwrap();
-        let block = store.block(tip).unwrap().unwrap();
-        let first = block.head.log_size - block.events.len() as u64;
-        let other = consignment_route(&sample, 99, t0).unwrap().remove(0);
-        store
-            .corrupt_event_for_test(first, other.to_json().as_bytes())
-            .unwrap();
+        let record = store.record(store.tip()).unwrap().unwrap();
+        store.corrupt_event_for_test(record.first).unwrap();
     }
     restart(&mut net, 3);
     let log = std::fs::read_to_string(net.nodes[3].dir.join("node.log")).unwrap();

@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tradelog_node::consensus::app::decode_block;
-use tradelog_node::consensus::block::encode;
+use tradelog_node::block::codec::encode;
 use tradelog_protocol::Event;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,6 +23,6 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(again, block, "block changed after a round trip");
     assert_eq!(again.head.hash(), block.head.hash());
-    let ids = |b: &tradelog_node::chain::Block| b.events.iter().map(Event::id).collect::<Vec<_>>();
+    let ids = |b: &tradelog_node::block::Block| b.events.iter().map(Event::id).collect::<Vec<_>>();
     assert_eq!(ids(&again), ids(&block));
 });

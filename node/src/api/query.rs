@@ -7,15 +7,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tradelog_protocol::route::{containers_named, MAX_ROUTE_CONTAINERS, ROUTE_VERSION};
+use tradelog_protocol::route::MAX_ROUTE_CONTAINERS;
 use tradelog_protocol::{
-    Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, RouteBundle, Subject,
-    Ucr, UnLocode,
+    Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, Subject, Ucr, UnLocode,
 };
 
 use super::errors::ApiError;
 use super::submit::StatusJson;
 use super::{blocking, json, json_bytes, truncate, ApiState};
+use crate::ledger::RouteError;
 use crate::trs::TrsReport;
 
 /// The path parameter, or 400 with `code`.
@@ -80,9 +80,6 @@ pub(super) async fn consignment(
     bundle(state, Subject::Consignment(ucr)).await
 }
 
-/// How many times a route is rebuilt when a block is committed while it is being assembled.
-const ROUTE_ATTEMPTS: usize = 5;
-
 /// `GET /v1/consignments/{ucr}/route`: the consignment's bundle and the bundles of every
 /// container its events name, all against one certified head.
 pub(super) async fn route(
@@ -92,46 +89,15 @@ pub(super) async fn route(
     let ucr: Ucr = path_param(ucr, "invalid_ucr")?
         .parse()
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_ucr", format!("ucr: {e}")))?;
-    blocking(move || {
-        'attempt: for _ in 0..ROUTE_ATTEMPTS {
-            let consignment = state
-                .chain
-                .provenance(&Subject::Consignment(ucr.clone()))?
-                .ok_or_else(ApiError::no_certified_head)?;
-            let named = containers_named(consignment.events.iter().map(|pe| &pe.event));
-            if named.len() > MAX_ROUTE_CONTAINERS {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "route_too_large",
-                    format!(
-                        "ucr: the consignment names {} containers, a route holds at most {MAX_ROUTE_CONTAINERS}",
-                        named.len()
-                    ),
-                ));
-            }
-            let mut containers = Vec::with_capacity(named.len());
-            for c in named {
-                let b = state
-                    .chain
-                    .provenance(&Subject::Container(c))?
-                    .ok_or_else(ApiError::no_certified_head)?;
-                if b.head != consignment.head {
-                    continue 'attempt; // a block was committed meanwhile: start again
-                }
-                containers.push(b);
-            }
-            let route = RouteBundle {
-                version: ROUTE_VERSION,
-                consignment,
-                containers,
-            };
-            return Ok(json(StatusCode::OK, &route));
-        }
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            format!("the head moved during {ROUTE_ATTEMPTS} attempts to build the route; retry"),
-        ))
+    blocking(move || match state.chain.route(&ucr) {
+        Ok(Some(route)) => Ok(json(StatusCode::OK, &route)),
+        Ok(None) => Err(ApiError::no_certified_head()),
+        Err(RouteError::TooLarge(n)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "route_too_large",
+            format!("ucr: the consignment names {n} containers, a route holds at most {MAX_ROUTE_CONTAINERS}"),
+        )),
+        Err(RouteError::Store(e)) => Err(e.into()),
     })
     .await?
 }
@@ -218,15 +184,9 @@ pub(super) async fn consistency(
             state.chain.certified().map_or(0, |(h, _)| h.log_size)
         ))
     };
-    let proof = state
-        .chain
-        .consistency(first, second)
-        .ok_or_else(out_of_range)?;
-    let (Some(first_root), Some(second_root)) =
-        (state.chain.root_at(first), state.chain.root_at(second))
-    else {
-        return Err(out_of_range());
-    };
+    let chain = state.chain.clone();
+    let found = blocking(move || chain.consistency(first, second)).await??;
+    let (proof, first_root, second_root) = found.ok_or_else(out_of_range)?;
     #[derive(Serialize)]
     struct ConsistencyJson {
         first: u64,

@@ -22,12 +22,13 @@ use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use tradelog_protocol::head::CommitSig;
 use tradelog_protocol::{Certificate, Hash, PublicKey, Signature};
 
-use super::block;
 use super::codec::{MAX_BLOCK_BYTES, MAX_CHUNK};
 use super::context::{
     round_u32, Address, Ctx, Height, ProposalPart, ValidatorSet, Value, ValueId, Vote,
 };
-use crate::chain::{lock, now_ms, Block, Chain};
+use crate::block::codec as block;
+use crate::block::Block;
+use crate::chain::{lock, now_ms, Chain};
 use crate::metrics::Metrics;
 use crate::store::Store;
 

@@ -132,7 +132,13 @@ pub struct Staged {
     upper: Vec<Vec<(u64, Node)>>,
     /// Subjects after the batch.
     subjects: u64,
+    /// For each update, in the order given: the subject's `last` position before it
+    /// ([`NO_EVENT`] for the subject's first event).
+    pub prev_last: Vec<u64>,
 }
+
+/// `last` of a subject with no event yet (in [`Staged::prev_last`]).
+pub const NO_EVENT: u64 = u64::MAX;
 
 impl Staged {
     /// The index root after the batch.
@@ -301,20 +307,22 @@ pub fn stage<E>(
     mut read: impl FnMut(u32) -> Result<Arc<[Leaf]>, E>,
 ) -> Result<Staged, E> {
     let bits = upper.bits;
-    let mut by_bucket: BTreeMap<u32, Vec<&Update>> = BTreeMap::new();
-    for u in updates {
+    let mut by_bucket: BTreeMap<u32, Vec<(usize, &Update)>> = BTreeMap::new();
+    for (i, u) in updates.iter().enumerate() {
         by_bucket
             .entry(bucket_of(&u.key, bits))
             .or_default()
-            .push(u);
+            .push((i, u));
     }
+    let mut prev_last = vec![NO_EVENT; updates.len()];
     let mut subjects = upper.subjects;
     let mut buckets = Vec::with_capacity(by_bucket.len());
     for (b, ups) in by_bucket {
         let mut leaves: Vec<Leaf> = read(b)?.to_vec();
-        for u in ups {
+        for (i, u) in ups {
             match leaves.binary_search_by(|l| l.key.cmp(&u.key)) {
                 Ok(p) => {
+                    prev_last[i] = leaves[p].last;
                     leaves[p].entry = leaves[p].entry.next(&u.id);
                     leaves[p].last = u.position;
                 }
@@ -366,6 +374,7 @@ pub fn stage<E>(
         buckets,
         upper: upper_delta,
         subjects,
+        prev_last,
     })
 }
 

@@ -13,7 +13,7 @@
 use tradelog_protocol::event::MAX_EVENT_JSON_BYTES;
 use tradelog_protocol::{Event, EventId, Hash, Head, Signature};
 
-use crate::chain::Block;
+use super::Block;
 
 /// Leading bytes of an encoded block (format version 1).
 const MAGIC: &[u8; 4] = b"TLB1";
@@ -66,13 +66,13 @@ pub enum BlockCodecError {
 /// Encodes a block.
 pub fn encode(block: &Block) -> Result<Vec<u8>, BlockCodecError> {
     let head = serde_json::to_vec(&block.head).map_err(|e| BlockCodecError::Head(e.to_string()))?;
-    let jsons: Vec<String> = block.events.iter().map(Event::to_json).collect();
     let size = MAGIC.len()
         + 8
         + head.len()
-        + jsons
+        + block
+            .events
             .iter()
-            .map(|j| EVENT_OVERHEAD + j.len())
+            .map(|e| EVENT_OVERHEAD + e.wire().len())
             .sum::<usize>();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(MAGIC);
@@ -84,11 +84,11 @@ pub fn encode(block: &Block) -> Result<Vec<u8>, BlockCodecError> {
         "event count",
         u32::MAX as usize,
     )?;
-    for (e, json) in block.events.iter().zip(&jsons) {
+    for e in &block.events {
         out.extend_from_slice(e.id().as_bytes());
         out.extend_from_slice(&e.sig().to_bytes());
-        put_len(&mut out, json.len(), "event", MAX_EVENT_JSON_BYTES)?;
-        out.extend_from_slice(json.as_bytes());
+        put_len(&mut out, e.wire().len(), "event", MAX_EVENT_JSON_BYTES)?;
+        out.extend_from_slice(e.wire());
     }
     Ok(out)
 }

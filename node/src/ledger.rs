@@ -1,0 +1,458 @@
+//! The node's ledger state over its disk store: the small in-memory state (the
+//! [`ChainState`], the Merkle frontier and the certified head) beside the [`DiskStore`] that
+//! holds the log and the subject index.
+//!
+//! A block's effect is computed without changing anything ([`NodeLedger::preview`], under a
+//! read lock: proofs keep being served meanwhile) and applied by [`NodeLedger::commit`]: the
+//! store writes and syncs the block with no lock held, then, under the write lock for a few
+//! microseconds, the store's new index state and the new in-memory state are swapped in
+//! together. Every read takes the read lock, so it sees one certified head and the index and
+//! log as they were at it.
+
+use std::path::Path;
+use std::sync::{Mutex, RwLock};
+
+use tradelog_protocol::bundle::{ProvenEvent, BUNDLE_VERSION};
+use tradelog_protocol::index::buckets::Staged;
+use tradelog_protocol::ledger::{
+    index_updates, membership_transitions, Known, LedgerError, TransitionRecord,
+};
+use tradelog_protocol::membership::ProvenChange;
+use tradelog_protocol::merkle::{self, leaf_hash, Frontier, NewNode};
+use tradelog_protocol::route::{containers_named, MAX_ROUTE_CONTAINERS, ROUTE_VERSION};
+use tradelog_protocol::{
+    Certificate, ChainState, ConsistencyProof, Event, Genesis, Hash, Head, MembershipProof,
+    ProofBundle, RouteBundle, Subject, Ucr,
+};
+
+use crate::block::Block;
+use crate::chain::{lock, read, write};
+use crate::store::legacy::{self, Legacy};
+use crate::store::{DiskStore, Opened, Store, StoreConfig, StoreError};
+
+/// What the node keeps in memory whatever its history.
+#[derive(Debug, Clone)]
+struct Mem {
+    chain: ChainState,
+    frontier: Frontier,
+    certified: Option<(Head, Certificate)>,
+}
+
+/// A block's effect, computed without changing the ledger.
+#[derive(Debug, Clone)]
+pub struct NodePreview {
+    head: Head,
+    leaves: Vec<Hash>,
+    nodes: Vec<NewNode>,
+    frontier: Frontier,
+    staged: Staged,
+    chain: ChainState,
+}
+
+impl NodePreview {
+    /// The head the block produces.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+}
+
+/// Why a block was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// By the ledger rules.
+    #[error(transparent)]
+    Rules(#[from] LedgerError),
+    /// Storage failed while checking it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A route refused (PROTOCOL.md 9b).
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// More containers than a route holds.
+    #[error("the consignment names {0} containers, a route holds at most {MAX_ROUTE_CONTAINERS}")]
+    TooLarge(usize),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The ledger of one node.
+#[derive(Debug)]
+pub struct NodeLedger {
+    genesis: Genesis,
+    store: DiskStore,
+    mem: RwLock<Mem>,
+    /// One commit at a time (consensus commits in order; this makes it a rule).
+    committing: Mutex<()>,
+}
+
+impl NodeLedger {
+    /// Opens the data dir: migrates a dir of the first storage format once, opens the store
+    /// (cutting a torn tail, checking the last block) and restores the in-memory state from a
+    /// handful of records (the last head, the membership events, the transitions).
+    pub fn open(
+        genesis: Genesis,
+        dir: &Path,
+        config: StoreConfig,
+    ) -> Result<(NodeLedger, Opened), StoreError> {
+        let migrate = legacy::is_legacy(dir);
+        let (store, mut opened) = DiskStore::open(dir, &genesis, config)?;
+        let ledger = NodeLedger::over(genesis, store)?;
+        if migrate {
+            ledger.migrate(dir)?;
+            opened.height = ledger.store.tip();
+        }
+        Ok((ledger, opened))
+    }
+
+    fn over(genesis: Genesis, store: DiskStore) -> Result<NodeLedger, StoreError> {
+        let tip = store.tip();
+        let certified = match tip {
+            0 => None,
+            h => store.header(h)?,
+        };
+        let head = certified.as_ref().map(|(h, _)| h.clone());
+        let size = head.as_ref().map_or(0, |h| h.log_size);
+        let changes: Vec<Event> = store
+            .subject_events(&Subject::Membership)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let chain = ChainState::restore(&genesis, head, &changes, store.transitions()?);
+        let frontier = Frontier::of(store.tiles(), size)?;
+        Ok(NodeLedger {
+            genesis,
+            store,
+            mem: RwLock::new(Mem {
+                chain,
+                frontier,
+                certified,
+            }),
+            committing: Mutex::new(()),
+        })
+    }
+
+    /// Replays every block of a data dir of the first format into this (new) store, checking
+    /// each head, then removes the old files.
+    fn migrate(&self, dir: &Path) -> Result<(), StoreError> {
+        let old = Legacy::open(dir)?;
+        let tip = old.tip()?;
+        tracing::warn!(
+            blocks = tip,
+            "migrating the data dir from storage format 1 to {} (one time; the old files are removed when it is done)",
+            crate::store::FORMAT
+        );
+        for h in self.store.tip() + 1..=tip {
+            let b = old.block(h)?.ok_or_else(|| StoreError::Corrupt {
+                key: format!("legacy block {h}"),
+                reason: "missing".into(),
+            })?;
+            let block = Block {
+                head: b.head,
+                events: b.events,
+            };
+            self.commit(&block, &b.certificate, None)?;
+            if h % 1000 == 0 {
+                tracing::info!(height = h, tip, "migrating");
+            }
+        }
+        for (id, record) in old.evidence()? {
+            if let Ok(id) = <[u8; 32]>::try_from(id.as_slice()) {
+                self.store.put_evidence(&Hash(id), &record)?;
+            }
+        }
+        old.remove(dir)?;
+        tracing::warn!(blocks = tip, "data dir migrated");
+        Ok(())
+    }
+
+    /// The genesis document.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The store.
+    pub fn store(&self) -> &DiskStore {
+        &self.store
+    }
+
+    /// The chain state after the last committed block.
+    pub fn chain(&self) -> ChainState {
+        read(&self.mem).chain.clone()
+    }
+
+    /// The latest certified head and its certificate.
+    pub fn certified(&self) -> Option<(Head, Certificate)> {
+        read(&self.mem).certified.clone()
+    }
+
+    /// Height of the last committed block (0 before the first).
+    pub fn height(&self) -> u64 {
+        read(&self.mem).chain.head().map_or(0, |h| h.height)
+    }
+
+    /// True if the event is in the committed log (a storage error counts as "in the log": the
+    /// event is refused rather than duplicated).
+    pub fn in_log(&self, id: &tradelog_protocol::EventId) -> bool {
+        let _mem = read(&self.mem);
+        self.store.contains(id).unwrap_or(true)
+    }
+
+    fn effect(&self, mem: &Mem, events: &[Event], time: u64) -> Result<NodePreview, StoreError> {
+        let first = mem.frontier.size();
+        let mut frontier = mem.frontier.clone();
+        let mut nodes = Vec::with_capacity(events.len() * 2);
+        let leaves: Vec<Hash> = events
+            .iter()
+            .map(|e| {
+                let leaf = leaf_hash(&e.leaf_data());
+                frontier.push(leaf, &mut nodes);
+                leaf
+            })
+            .collect();
+        let staged = self.store.index().stage(&index_updates(events, first))?;
+        let head = mem
+            .chain
+            .next_head(time, frontier.size(), frontier.root(), staged.root());
+        let key = Subject::Membership.key();
+        let chain = mem.chain.after(events, &head, || {
+            let entry = self
+                .store
+                .index()
+                .leaf(Some(&staged), &key)?
+                .map(|l| l.entry)
+                .unwrap_or_default();
+            Ok::<_, StoreError>((entry, self.store.index().prove(Some(&staged), &key)?))
+        })?;
+        Ok(NodePreview {
+            head,
+            leaves,
+            nodes,
+            frontier,
+            staged,
+            chain,
+        })
+    }
+
+    /// The effect of `events` as the next block at `time`, with no check at all: for tools that
+    /// build ledgers from events they made themselves (benchmarks, the demo). Commit it with
+    /// [`NodeLedger::commit`] and a certificate of its head.
+    pub fn stage_unchecked(&self, events: &[Event], time: u64) -> Result<NodePreview, StoreError> {
+        let mem = read(&self.mem);
+        self.effect(&mem, events, time)
+    }
+
+    /// Checks a block (the ledger rules; `known` tells which events are in the log and which
+    /// signatures were already checked) and computes its effect, changing nothing.
+    pub fn preview(
+        &self,
+        events: &[Event],
+        time: u64,
+        known: &impl Known,
+    ) -> Result<NodePreview, BlockError> {
+        let mem = read(&self.mem);
+        mem.chain.check_block(events, time, known)?;
+        Ok(self.effect(&mem, events, time)?)
+    }
+
+    /// Runs `f` on the chain state after the last committed block (admission checks).
+    pub fn with_chain<T>(&self, f: impl FnOnce(&ChainState) -> T) -> T {
+        f(&read(&self.mem).chain)
+    }
+
+    /// Persists and applies a decided block with its certificate. `preview` is the effect
+    /// computed when the block was validated; it is used if it follows the committed head and
+    /// is the block's (else the effect is computed again). The block itself is not checked:
+    /// consensus decided it. A head that differs from the recomputed one is refused.
+    pub fn commit(
+        &self,
+        block: &Block,
+        certificate: &Certificate,
+        preview: Option<NodePreview>,
+    ) -> Result<(), StoreError> {
+        let _one = lock(&self.committing);
+        let preview = {
+            let mem = read(&self.mem);
+            let fits = |p: &NodePreview| {
+                p.head == block.head
+                    && p.leaves.len() == block.events.len()
+                    && p.frontier.size() == mem.frontier.size() + block.events.len() as u64
+                    && block
+                        .events
+                        .iter()
+                        .zip(&p.leaves)
+                        .all(|(e, l)| leaf_hash(&e.leaf_data()) == *l)
+            };
+            match preview {
+                Some(p) if fits(&p) && p.head.prev == block.head.prev => p,
+                _ => self.effect(&mem, &block.events, block.head.time)?,
+            }
+        };
+        if preview.head != block.head {
+            return Err(StoreError::Corrupt {
+                key: format!("block {}", block.head.height),
+                reason: "decided head differs from the locally computed head".into(),
+            });
+        }
+        let transition: Option<TransitionRecord> = preview
+            .chain
+            .transitions()
+            .last()
+            .filter(|t| t.height == block.head.height)
+            .cloned();
+        let appended = self.store.append(
+            block,
+            certificate,
+            &preview.staged,
+            &preview.nodes,
+            transition.as_ref(),
+        )?;
+        {
+            let mut mem = write(&self.mem);
+            self.store.publish(&preview.staged, &appended);
+            mem.chain = preview.chain;
+            mem.frontier = preview.frontier;
+            mem.certified = Some((block.head.clone(), certificate.clone()));
+        }
+        self.store.checkpoint(block.head.height)?;
+        Ok(())
+    }
+
+    /// The proof bundle of a subject against the latest certified head.
+    pub fn provenance(&self, subject: &Subject) -> Result<Option<ProofBundle>, StoreError> {
+        let mem = read(&self.mem);
+        let Some((head, cert)) = mem.certified.clone() else {
+            return Ok(None);
+        };
+        let membership = self.membership_proof(&mem, &head)?;
+        self.bundle(&head, &cert, subject, membership).map(Some)
+    }
+
+    fn bundle(
+        &self,
+        head: &Head,
+        cert: &Certificate,
+        subject: &Subject,
+        membership: MembershipProof,
+    ) -> Result<ProofBundle, StoreError> {
+        let key = subject.key();
+        let index = self.store.index();
+        let events = self.store.subject_events(subject)?;
+        let mut proven = Vec::with_capacity(events.len());
+        for (i, event) in events {
+            let proof = merkle::prove_inclusion(self.store.tiles(), i, head.log_size)?;
+            proven.push(ProvenEvent {
+                index: i,
+                event,
+                proof: proof.path,
+            });
+        }
+        Ok(ProofBundle {
+            version: BUNDLE_VERSION,
+            subject: subject.clone(),
+            head: head.clone(),
+            certificate: cert.clone(),
+            events: proven,
+            index_entry: index.leaf(None, &key)?.map(|l| l.entry).unwrap_or_default(),
+            index_proof: index.prove(None, &key)?,
+            membership,
+        })
+    }
+
+    /// The route of a consignment (PROTOCOL.md 9b): its bundle and the bundles of the
+    /// containers its events name, all at one certified head, with one membership proof.
+    pub fn route(&self, ucr: &Ucr) -> Result<Option<RouteBundle>, RouteError> {
+        let mem = read(&self.mem);
+        let Some((head, cert)) = mem.certified.clone() else {
+            return Ok(None);
+        };
+        let membership = self.membership_proof(&mem, &head)?;
+        let consignment = self.bundle(
+            &head,
+            &cert,
+            &Subject::Consignment(ucr.clone()),
+            membership.clone(),
+        )?;
+        let named = containers_named(consignment.events.iter().map(|pe| &pe.event));
+        if named.len() > MAX_ROUTE_CONTAINERS {
+            return Err(RouteError::TooLarge(named.len()));
+        }
+        let containers = named
+            .into_iter()
+            .map(|c| self.bundle(&head, &cert, &Subject::Container(c), membership.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(RouteBundle {
+            version: ROUTE_VERSION,
+            consignment,
+            containers,
+        }))
+    }
+
+    /// The membership proof (PROTOCOL.md 9d) at `head`, the certified head of `mem`.
+    fn membership_proof(&self, mem: &Mem, head: &Head) -> Result<MembershipProof, StoreError> {
+        let key = Subject::Membership.key();
+        let mut proven = Vec::new();
+        for (index, event) in self.store.subject_events(&Subject::Membership)? {
+            let proof = merkle::prove_inclusion(self.store.tiles(), index, head.log_size)?;
+            proven.push(ProvenChange {
+                index,
+                event,
+                proof: proof.path,
+            });
+        }
+        let mut certified = Vec::new();
+        for t in mem.chain.transitions() {
+            if let Some(hc) = self.store.header(t.height)? {
+                certified.push((t.height, hc));
+            }
+        }
+        let transitions = membership_transitions(mem.chain.transitions(), head, |h| {
+            certified
+                .iter()
+                .find(|(height, _)| *height == h)
+                .map(|(_, hc)| hc.clone())
+        })
+        .ok_or_else(|| StoreError::Corrupt {
+            key: "transitions".into(),
+            reason: "a transition's block is missing".into(),
+        })?;
+        let index = self.store.index();
+        Ok(MembershipProof {
+            transitions,
+            events: proven,
+            index_entry: index.leaf(None, &key)?.map(|l| l.entry).unwrap_or_default(),
+            index_proof: index.prove(None, &key)?,
+        })
+    }
+
+    /// The latest certified head, its certificate and the membership proof at it.
+    pub fn membership(&self) -> Result<Option<(Head, Certificate, MembershipProof)>, StoreError> {
+        let mem = read(&self.mem);
+        let Some((head, cert)) = mem.certified.clone() else {
+            return Ok(None);
+        };
+        let proof = self.membership_proof(&mem, &head)?;
+        Ok(Some((head, cert, proof)))
+    }
+
+    /// Consistency proof between two log sizes up to the certified head's.
+    pub fn consistency(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<Option<(ConsistencyProof, Hash, Hash)>, StoreError> {
+        let mem = read(&self.mem);
+        let size = mem.certified.as_ref().map_or(0, |(h, _)| h.log_size);
+        if first > second || second > size {
+            return Ok(None);
+        }
+        let tiles = self.store.tiles();
+        Ok(Some((
+            merkle::prove_consistency(tiles, first, second)?,
+            merkle::root_at(tiles, first)?,
+            merkle::root_at(tiles, second)?,
+        )))
+    }
+}
