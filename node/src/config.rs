@@ -143,6 +143,11 @@ pub struct ConsensusConfig {
     /// How often peers announce their tip for catch-up, ms. Default: 2000.
     #[serde(default = "default_sync_ms")]
     pub sync_interval_ms: u64,
+    /// Also verify every event signature of the blocks a catching-up node fetches from its
+    /// peers. Their commit certificates are always verified, and with them the roots the events
+    /// must reproduce (docs/adr/004-state-on-disk.md). Default: false.
+    #[serde(default)]
+    pub sync_verify_signatures: bool,
 }
 
 /// `[gossip]`
@@ -278,6 +283,7 @@ impl Default for ConsensusConfig {
             empty_blocks: false,
             sync_interval_ms: default_sync_ms(),
             empty_block_interval_ms: default_empty_block_interval_ms(),
+            sync_verify_signatures: false,
         }
     }
 }
@@ -478,6 +484,9 @@ empty_blocks = {eb}
 empty_block_interval_ms = {ei}
 # How often peers announce their tip for catch-up, ms.
 sync_interval_ms = {si}
+# Also verify the event signatures of blocks fetched while catching up (their certificates and
+# roots are always checked).
+sync_verify_signatures = {sv}
 
 [gossip]
 # Event gossip listen address and the other nodes' gossip addresses.
@@ -510,6 +519,7 @@ cache_mb = {cache}
             eb = self.consensus.empty_blocks,
             ei = self.consensus.empty_block_interval_ms,
             si = self.consensus.sync_interval_ms,
+            sv = self.consensus.sync_verify_signatures,
             gl = quote(&self.gossip.listen),
             gp = list(&self.gossip.peers),
             mc = self.gossip.mempool_capacity,

@@ -36,6 +36,43 @@ pub fn decode_gossip(data: &[u8]) -> Result<Vec<Result<Event, EventError>>, api:
     Ok(items.into_iter().map(Event::from_json).collect())
 }
 
+/// How long a gossip batch waits for more events after its first.
+const GOSSIP_LINGER: Duration = Duration::from_millis(3);
+
+/// Admits the events of a gossip message: items this node already holds (same id and
+/// signature, read from the canonical bytes without parsing) are dropped first; the rest are
+/// parsed once and admitted together, their signatures verified as one batch.
+pub fn admit_gossip(chain: &Chain, data: &[u8], from: libp2p::PeerId) {
+    if data.len() > GOSSIP_MAX_BYTES {
+        tracing::warn!(peer = %from, "gossip message larger than {GOSSIP_MAX_BYTES} bytes");
+        return;
+    }
+    let items = match api::batch::split_array(data, GOSSIP_MAX_EVENTS) {
+        Ok(items) => items,
+        Err(err) => {
+            tracing::warn!(peer = %from, error = ?err, "malformed gossip message");
+            return;
+        }
+    };
+    let mut events = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(p) = Event::peek_canonical(item) {
+            if chain.holds(&p.id, &p.sig) {
+                continue;
+            }
+        }
+        match Event::from_json(item) {
+            Ok(e) => events.push(e),
+            Err(err) => tracing::warn!(peer = %from, error = %err, "malformed gossiped event"),
+        }
+    }
+    for r in chain.submit_many(events, now_ms()) {
+        if let Err(err) = r {
+            tracing::debug!(peer = %from, error = %err, "gossiped event refused");
+        }
+    }
+}
+
 /// The libp2p identity of a member key (gossip peers must hold a key of the membership).
 fn peer_id(key: &PublicKey) -> Option<libp2p::PeerId> {
     let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(&key.to_bytes()).ok()?;
@@ -87,20 +124,20 @@ async fn regossip(chain: Arc<Chain>, gossip: gossip::GossipHandle) {
         // Leading spaces make each round's bytes differ, so the copy is not dropped by the
         // gossip duplicate cache (one minute) where an earlier copy was seen.
         round = (round + 1) % 64;
-        let mut batch = String::with_capacity(1 << 16);
-        batch.push('[');
-        batch.extend(std::iter::repeat_n(' ', round));
+        let mut batch = Vec::with_capacity(1 << 16);
+        batch.push(b'[');
+        batch.extend(std::iter::repeat_n(b' ', round));
         for (i, e) in stale.iter().enumerate() {
             if i > 0 {
-                batch.push(',');
+                batch.push(b',');
             }
-            batch.push_str(&e.to_json());
+            batch.extend_from_slice(e.wire());
             if batch.len() > GOSSIP_MAX_BYTES / 2 {
                 break;
             }
         }
-        batch.push(']');
-        if let Err(err) = gossip.publish(batch.into_bytes()).await {
+        batch.push(b']');
+        if let Err(err) = gossip.publish(batch).await {
             tracing::debug!(error = %err, events = stale.len(), "pending events not gossiped again");
         } else {
             tracing::debug!(events = stale.len(), "pending events gossiped again");
@@ -160,19 +197,23 @@ pub async fn run(
     let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let out = gossip.clone();
     tokio::spawn(async move {
-        // Accepted events go out in batches: one gossip message is a JSON array of events.
+        // Accepted events go out in batches: one gossip message is a JSON array of the events'
+        // canonical wire bytes, as kept since they were parsed. After the first event, the
+        // batch waits GOSSIP_LINGER for more, so a busy node sends few large messages.
         while let Some(first) = accepted_rx.recv().await {
-            let mut batch = first.to_json();
-            batch.insert(0, '[');
+            tokio::time::sleep(GOSSIP_LINGER).await;
+            let mut batch = Vec::with_capacity(64 << 10);
+            batch.push(b'[');
+            batch.extend_from_slice(first.wire());
             let mut n = 1;
             while n < GOSSIP_MAX_EVENTS && batch.len() < GOSSIP_MAX_BYTES / 2 {
                 let Ok(e) = accepted_rx.try_recv() else { break };
-                batch.push(',');
-                batch.push_str(&e.to_json());
+                batch.push(b',');
+                batch.extend_from_slice(e.wire());
                 n += 1;
             }
-            batch.push(']');
-            if let Err(err) = out.publish(batch.into_bytes()).await {
+            batch.push(b']');
+            if let Err(err) = out.publish(batch).await {
                 tracing::debug!(error = %err, events = n, "events not gossiped");
             }
         }
@@ -184,26 +225,8 @@ pub async fn run(
             let chain = inbound.clone();
             let from = msg.from;
             // Parsing and admission check signatures: keep them off the async workers.
-            let _ = tokio::task::spawn_blocking(move || {
-                let items = match decode_gossip(&msg.data) {
-                    Ok(items) => items,
-                    Err(err) => {
-                        tracing::warn!(peer = %from, error = ?err, "malformed gossip message");
-                        return;
-                    }
-                };
-                for item in items {
-                    match item {
-                        Ok(e) => {
-                            if let Err(err) = chain.submit(e, now_ms()) {
-                                tracing::debug!(peer = %from, error = %err, "gossiped event refused");
-                            }
-                        }
-                        Err(err) => tracing::warn!(peer = %from, error = %err, "malformed gossiped event"),
-                    }
-                }
-            })
-            .await;
+            let _ =
+                tokio::task::spawn_blocking(move || admit_gossip(&chain, &msg.data, from)).await;
         }
     });
     let peers_gossip = gossip.clone();
@@ -239,6 +262,7 @@ pub async fn run(
                 config.consensus.propose_timeout_ms,
                 config.consensus.vote_timeout_ms,
             ),
+            sync_verify_signatures: config.consensus.sync_verify_signatures,
         },
         sync_interval: Duration::from_millis(config.consensus.sync_interval_ms.max(100)),
         equivocate: config.testing.equivocate,

@@ -520,6 +520,17 @@ impl DiskStore {
         Ok(())
     }
 
+    /// Forgets every block above `height` (benchmarks undo what they appended with it; the
+    /// files are cut back when the store is next opened). The index logs must not have written a
+    /// checkpoint since: open with a large `tuning.checkpoint_bytes` when you mean to roll back.
+    #[doc(hidden)]
+    pub fn rollback_for_bench(&self, height: u64) -> Result<(), StoreError> {
+        while self.tip() > height {
+            self.drop_tip()?;
+        }
+        Ok(())
+    }
+
     /// Forgets the last block (it is fetched again from peers).
     fn drop_tip(&self) -> Result<(), StoreError> {
         let tip = self.tip();

@@ -57,6 +57,9 @@ pub struct AppConfig {
     pub idle_heartbeat: Duration,
     /// Consensus timeouts.
     pub timeouts: LinearTimeouts,
+    /// Verify the events' signatures of blocks received through value sync too (their
+    /// certificate is always verified). Default: false.
+    pub sync_verify_signatures: bool,
 }
 
 /// Converts the engine's commit certificate into a tradelog quorum certificate.
@@ -192,7 +195,7 @@ impl App {
                 let mut values = Vec::new();
                 if let Some(pending) = self.future.remove(&height.0) {
                     for (pv, block) in pending {
-                        let pv = self.check(pv, &block);
+                        let pv = self.check(pv, &block, false);
                         values.push(pv);
                     }
                 }
@@ -308,7 +311,7 @@ impl App {
                             },
                             validity: Validity::Valid,
                         };
-                        let pv = self.check(pv, &block);
+                        let pv = self.check(pv, &block, true);
                         if pv.validity == Validity::Valid && height.0 == self.chain.height() + 1 {
                             self.synced = height.0;
                         }
@@ -323,11 +326,27 @@ impl App {
     }
 
     /// Validates a block against the ledger and remembers it if valid.
-    fn check(&self, mut pv: ProposedValue<Ctx>, block: &Block) -> ProposedValue<Ctx> {
+    /// Validates a block (a proposal, or with `certified` a value that sync delivered with a
+    /// certificate the engine verified) and remembers it if valid. Runs on this worker thread
+    /// with the runtime told it blocks (signature checks, storage reads).
+    fn check(
+        &self,
+        mut pv: ProposedValue<Ctx>,
+        block: &Block,
+        certified: bool,
+    ) -> ProposedValue<Ctx> {
         let now = now_ms();
+        let verdict = || {
+            if certified {
+                self.chain
+                    .validate_certified(block, self.config.sync_verify_signatures)
+            } else {
+                self.chain.validate(block)
+            }
+        };
         let valid = pv.value.id.0 == block.head.hash().0
             && block.head.time <= now.saturating_add(tradelog_protocol::ledger::MAX_CLOCK_SKEW_MS)
-            && match self.chain.validate(block) {
+            && match blocking(verdict) {
                 Ok(()) => true,
                 Err(e) => {
                     tracing::warn!(height = pv.height.0, error = %e, "invalid block proposed");
@@ -506,7 +525,7 @@ impl App {
         if height.0 < next {
             return None;
         }
-        Some(self.check(pv, &block))
+        Some(self.check(pv, &block, false))
     }
 
     /// Keeps every double vote the engine saw since the last decision as verified evidence.
@@ -548,8 +567,7 @@ impl App {
                 )
             })?;
         let qc = to_certificate(cert)?;
-        self.chain
-            .commit(&block, qc)
+        blocking(|| self.chain.commit(&block, qc))
             .map_err(|e| format!("cannot store decided block: {e}"))?;
         let ids: Vec<_> = block.events.iter().map(|e| e.id()).collect();
         self.metrics.committed(&ids, Instant::now());
@@ -582,6 +600,15 @@ impl App {
             out.push(RawDecidedValue::new(Bytes::from(bytes), cert));
         }
         out
+    }
+}
+
+/// Runs blocking work (signature checks, storage writes and fsync) from the app loop: on a
+/// multi-threaded runtime the worker's other tasks move elsewhere meanwhile.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
