@@ -79,7 +79,8 @@ export function checkChange(membership, m, issuerOrg, validators, nextSeq) {
       break;
     }
     default: {
-      const v = c.validators.find((x) => !membership.org(x.org));
+      const list = c.validators instanceof ValidatorSet ? c.validators.validators : c.validators;
+      const v = list.find((x) => !membership.org(x.org));
       if (v) throw new ChangeError('ValidatorOrg', `body.membership.change.validators: organisation ${v.org} is not a member`, { org: v.org });
     }
   }
