@@ -31,7 +31,7 @@ export function commitDetails(fields, salts = {}) {
   const details = {};
   const disclosures = {};
   for (const [name, value] of Object.entries(fields)) {
-    if (utf8Bytes(value).length > MAX_DETAIL_VALUE) throw new DisclosureError('TooLong', `value of ${JSON.stringify(name)} is longer than ${MAX_DETAIL_VALUE} bytes`, { name });
+    if (utf8Bytes(value).length > MAX_DETAIL_VALUE) throw new DisclosureError('TooLong', `value of ${JSON.stringify(name)} is longer than ${MAX_DETAIL_VALUE} bytes`, { field: name });
     const salt = salts[name] !== undefined ? (typeof salts[name] === 'string' ? fromHex(salts[name], 16) : salts[name]) : freshSalt();
     details[name] = commitDetail(name, value, salt);
     disclosures[name] = { name, value, salt: toHex(salt) };
@@ -51,8 +51,8 @@ export function parseDisclosure(v) {
  */
 export function verifyDisclosure(body, d) {
   const b = body.body ?? body;
-  if (!Object.prototype.hasOwnProperty.call(b.details, d.name)) throw new DisclosureError('NoSuchField', `event has no detail field ${JSON.stringify(d.name)}`, { name: d.name });
-  if (utf8Bytes(d.value).length > MAX_DETAIL_VALUE) throw new DisclosureError('TooLong', `value of ${JSON.stringify(d.name)} is longer than ${MAX_DETAIL_VALUE} bytes`, { name: d.name });
+  if (!Object.prototype.hasOwnProperty.call(b.details, d.name)) throw new DisclosureError('NoSuchField', `event has no detail field ${JSON.stringify(d.name)}`, { field: d.name });
+  if (utf8Bytes(d.value).length > MAX_DETAIL_VALUE) throw new DisclosureError('TooLong', `value of ${JSON.stringify(d.name)} is longer than ${MAX_DETAIL_VALUE} bytes`, { field: d.name });
   let salt;
   try {
     salt = fromHex(d.salt, 16);
@@ -60,6 +60,6 @@ export function verifyDisclosure(body, d) {
     throw new DisclosureError('Salt', `salt: ${e.message}`, { err: e });
   }
   if (commitDetail(d.name, d.value, salt) !== b.details[d.name]) {
-    throw new DisclosureError('Mismatch', `disclosed value of ${JSON.stringify(d.name)} does not match the event's commitment`, { name: d.name });
+    throw new DisclosureError('Mismatch', `disclosed value of ${JSON.stringify(d.name)} does not match the event's commitment`, { field: d.name });
   }
 }

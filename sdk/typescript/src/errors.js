@@ -13,7 +13,7 @@ export class TradelogError extends Error {
   constructor(variant, message, fields = {}) {
     super(message, fields.err instanceof Error ? { cause: fields.err } : undefined);
     this.variant = variant;
-    for (const [k, v] of Object.entries(fields)) this[k] = v;
+    for (const [k, v] of Object.entries(fields)) if (k !== 'name' && k !== 'message') this[k] = v;
   }
 }
 
