@@ -15,6 +15,7 @@ import {
   iso6346CheckDigit, NodeError, H, toHex, utf8Bytes,
 } from '../index.js';
 import { refused } from './helpers.js';
+import { signSubmitVerify } from '../examples/sign-submit-verify.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const URL_ = process.env.TRADELOG_NODE ?? 'http://127.0.0.1:7100';
@@ -101,4 +102,11 @@ test('devnet: sign in TypeScript, submit, see it committed, verify the route, re
   refused(() => verifyRoute(genesis, lie((r) => r.consignment.events.pop())), 'RouteError', 'Consignment', 'Incomplete');
   refused(() => verifyRoute(genesis, lie((r) => r.containers[0].events.shift())), 'RouteError', 'Container', 'Incomplete');
   refused(() => verifyRoute(genesis, lie((r) => r.consignment.certificate.signatures.splice(1))), 'RouteError', 'Consignment', 'Certificate', 'NoQuorum');
+});
+
+test('devnet: the README example (examples/sign-submit-verify.js) runs as written', { skip, timeout: 60000 }, async () => {
+  const ucr = `6NL${`${Date.now()}`.slice(-10)}-README`;
+  const { event, route, disclosures } = await signSubmitVerify(URL_, DIR, ucr);
+  assert.deepEqual(route.consignment.events.map((e) => e.event.id), [event.id]);
+  verifyDisclosure(route.consignment.events[0].event, disclosures.hs_code);
 });
