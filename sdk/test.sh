@@ -58,7 +58,7 @@ cd "$sdk/typescript"
 if [ ! -d node_modules/@noble/curves ] || [ ! -d node_modules/@noble/hashes ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-node --test test/
+node --test test/*.test.js
 
 echo "== Java (javac, java)"
 cd "$sdk/java"
