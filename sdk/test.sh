@@ -11,7 +11,8 @@
 # TRADELOG_FIXTURES_CHECK=0 skips regenerating the fixtures with cargo and comparing them with
 # sdk/fixtures (done when cargo is on PATH; fast once the protocol examples are built).
 # Needs: Node.js >= 20.19 with npm (deps installed with `npm ci` from the lock file when missing),
-# a JDK >= 17 (javac, java).
+# a JDK >= 17 (javac, java); Chromium for the browser test (skipped without it, required with
+# TRADELOG_REQUIRE_CHROMIUM=1).
 set -euo pipefail
 sdk="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$sdk/.." && pwd)"
