@@ -3,8 +3,9 @@
 #
 #   sdk/test.sh                       vectors, sample bundles, tampering; the live devnet tests
 #                                     run if a devnet is reachable, else they are reported skipped
-#   TRADELOG_DEVNET=start sdk/test.sh also starts a devnet (from target/release/tradelog-node, or
-#                                     $TRADELOG_NODE_BIN) on ports 7400-7404, requires the live
+#   TRADELOG_DEVNET=start sdk/test.sh also starts a devnet (from $TRADELOG_NODE_BIN, else
+#                                     target/release or target/debug tradelog-node, under
+#                                     $CARGO_TARGET_DIR if set) on ports 7400-7404, requires the live
 #                                     tests to pass against it, and stops it at the end
 #
 # Other settings: TRADELOG_NODE, TRADELOG_DEVNET_DIR, TRADELOG_REQUIRE_DEVNET=1 (see the tests);
@@ -39,7 +40,14 @@ if [ "${TRADELOG_FIXTURES_CHECK:-1}" != 0 ] && command -v cargo >/dev/null; then
 fi
 
 if [ "${TRADELOG_DEVNET:-}" = start ]; then
-  bin="${TRADELOG_NODE_BIN:-$root/target/release/tradelog-node}"
+  bin="${TRADELOG_NODE_BIN:-}"
+  if [ -z "$bin" ]; then
+    target="${CARGO_TARGET_DIR:-$root/target}"
+    for b in "$target/release/tradelog-node" "$target/debug/tradelog-node"; do
+      if [ -x "$b" ]; then bin="$b"; break; fi
+    done
+  fi
+  [ -n "$bin" ] || { echo "no tradelog-node binary: cargo build --release -p tradelog-node, or set TRADELOG_NODE_BIN" >&2; exit 1; }
   port="${TRADELOG_DEVNET_PORT:-7400}"
   echo "== devnet: starting $bin on ports $port-$((port + 4))"
   "$bin" devnet --dir "$tmp/devnet" --consignments 1 --api-port "$port" \

@@ -90,6 +90,11 @@ test('devnet: sign in TypeScript, submit, see it committed, verify the route, re
   assert.deepEqual(route.timeline[2].source, { container });
   verifyDisclosure(route.consignment.events[0].event, disclosures.hs_code);
   await client.head();
+  const history = await client.membership(); // the devnet's membership proof, from the genesis
+  assert.equal(history.validators.hash(), genesis.validators.hash());
+  assert.ok(history.at(BigInt(Number.MAX_SAFE_INTEGER)).org('blue-anchor-lines').keys.includes(carrier.publicKey));
+  const bundle = await client.bundle('container', container);
+  assert.deepEqual(bundle.events.map((e) => e.event.id), [packed.id, loaded.id]);
 
   // A tampered copy is refused, each lie by name.
   const lie = (mutate) => {
