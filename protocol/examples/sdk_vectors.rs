@@ -10,13 +10,16 @@ fn main() {
     let out = std::env::args().nth(1).expect("usage: sdk_vectors FILE");
     let v = vectors::compute().expect("vectors");
     // BLAKE3 over the official test-vector input (byte i is i mod 251), across chunk boundaries.
-    let blake3: Vec<Value> = [0usize, 1, 63, 64, 65, 1023, 1024, 1025, 2048, 2049, 3072, 3073, 4096, 4097, 8192, 8193, 16384, 31744]
-        .iter()
-        .map(|&n| {
-            let input: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
-            json!({"len": n, "hash": Hash::of(&[&input]).to_hex()})
-        })
-        .collect();
+    let blake3: Vec<Value> = [
+        0usize, 1, 63, 64, 65, 1023, 1024, 1025, 2048, 2049, 3072, 3073, 4096, 4097, 8192, 8193,
+        16384, 31744,
+    ]
+    .iter()
+    .map(|&n| {
+        let input: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+        json!({"len": n, "hash": Hash::of(&[&input]).to_hex()})
+    })
+    .collect();
     // Public-key vetting: y = p + k (k < 19, non-canonical encodings), the identity with the
     // sign bit set, and a valid key; each with the reference's verdict.
     let mut candidates: Vec<[u8; 32]> = (0u8..19)
