@@ -1,0 +1,195 @@
+package tradelog;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds an event body (PROTOCOL.md 3.2) as a JSON map, omitting absent optional members, and
+ * checks the structural rules before signing (the node checks them again and names the field
+ * it refuses).
+ *
+ * <pre>{@code
+ * Map<String, Object> body = EventBody.of("tradelog-devnet", "arrived", timeMs)
+ *     .ucr("9GB123456789012-INV0001").location("NLRTM")
+ *     .issuer("blue-anchor-lines", key.publicKeyHex()).build();
+ * }</pre>
+ */
+public final class EventBody {
+    /** Event kinds (PROTOCOL.md 3.4). */
+    public static final List<String> KINDS = List.of("booked", "declared", "loaded", "departed", "arrived", "discharged",
+        "gate_in", "gate_out", "transshipped", "packed", "unpacked", "inspected", "held", "released", "seized", "delivered",
+        "document_anchored", "membership");
+    private static final List<String> NO_LOCATION = List.of("booked", "declared", "held", "released", "seized",
+        "document_anchored", "membership");
+
+    private final Map<String, Object> body = new LinkedHashMap<>();
+    private final List<Object> refs = new ArrayList<>();
+    private final List<Object> documents = new ArrayList<>();
+    private final Map<String, Object> details = new LinkedHashMap<>();
+
+    private EventBody(String chain, String kind, long timeMs) {
+        body.put("v", 1L);
+        body.put("chain", chain);
+        body.put("kind", kind);
+        body.put("time", timeMs);
+        body.put("refs", refs);
+        body.put("documents", documents);
+        body.put("details", details);
+    }
+
+    /** A body for {@code chain}, of {@code kind}, at {@code timeMs} (milliseconds since 1970). */
+    public static EventBody of(String chain, String kind, long timeMs) {
+        return new EventBody(chain, kind, timeMs);
+    }
+
+    public EventBody ucr(String ucr) {
+        body.put("ucr", ucr);
+        return this;
+    }
+
+    public EventBody container(String container) {
+        body.put("container", container);
+        return this;
+    }
+
+    public EventBody location(String unLocode) {
+        body.put("location", unLocode);
+        return this;
+    }
+
+    /** Means of transport: mode ({@code sea}, {@code air}, ...), means and voyage (or null). */
+    public EventBody transport(String mode, String means, String voyage) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("mode", mode);
+        t.put("means", means);
+        if (voyage != null) t.put("voyage", voyage);
+        body.put("transport", t);
+        return this;
+    }
+
+    /** An earlier event this one follows from (its id, hex). */
+    public EventBody ref(String eventId) {
+        refs.add(eventId);
+        return this;
+    }
+
+    /** A document anchored by its hash: kind ({@code bill_of_lading}), alg ({@code sha256} or {@code blake3}), digest hex. */
+    public EventBody document(String kind, String alg, String digestHex) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("kind", kind);
+        d.put("alg", alg);
+        d.put("digest", digestHex);
+        documents.add(d);
+        return this;
+    }
+
+    /** Detail commitments (from {@link Details#commitAll}). */
+    public EventBody details(Map<String, Object> commitments) {
+        details.putAll(commitments);
+        return this;
+    }
+
+    public EventBody issuer(String org, String publicKeyHex) {
+        Map<String, Object> i = new LinkedHashMap<>();
+        i.put("org", org);
+        i.put("key", publicKeyHex);
+        body.put("issuer", i);
+        return this;
+    }
+
+    /** The {@code membership} member of a membership event (from {@link Membership#body}). */
+    public EventBody membership(Map<String, Object> membership) {
+        body.put("membership", membership);
+        return this;
+    }
+
+    /** The checked body. */
+    public Map<String, Object> build() {
+        check(body);
+        return body;
+    }
+
+    /** The structural rules of PROTOCOL.md 3.2 (IllegalArgumentException naming the field). */
+    public static void check(Map<String, Object> b) {
+        String kind = (String) b.get("kind");
+        if (!KINDS.contains(kind)) fail("kind", "unknown kind " + kind);
+        if (!(b.get("chain") instanceof String) || !((String) b.get("chain")).matches("[a-z0-9-]{1,64}")) fail("chain", "must be 1-64 characters of a-z, 0-9, '-'");
+        if (!b.containsKey("issuer")) fail("issuer", "required");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> issuer = (Map<String, Object>) b.get("issuer");
+        if (!String.valueOf(issuer.get("org")).matches("[a-z][a-z0-9-]{0,62}[a-z0-9]")) fail("issuer.org", "not an organisation id");
+        hex(issuer.get("key"), 32, "issuer.key");
+        boolean membership = kind.equals("membership");
+        if (membership != b.containsKey("membership")) fail("membership", membership ? "required for kind membership" : "only allowed for kind membership");
+        if (membership && (b.containsKey("ucr") || b.containsKey("container") || b.containsKey("location") || b.containsKey("transport"))) {
+            fail("ucr", "a membership event names no consignment, container, location or transport");
+        }
+        if (!membership && !b.containsKey("ucr") && !b.containsKey("container")) fail("ucr", "an event needs a ucr, a container, or both");
+        if ((kind.equals("packed") || kind.equals("unpacked")) && !(b.containsKey("ucr") && b.containsKey("container"))) fail("ucr", "required with container for kind " + kind);
+        if (!NO_LOCATION.contains(kind) && !b.containsKey("location")) fail("location", "required for kind " + kind);
+        if (b.containsKey("ucr")) checkUcr((String) b.get("ucr"));
+        if (b.containsKey("container")) checkContainer((String) b.get("container"));
+        if (b.containsKey("location") && !((String) b.get("location")).matches("[A-Z]{2}[A-Z2-9]{3}")) fail("location", "not a UN/LOCODE");
+        long time = ((Number) b.get("time")).longValue();
+        if (time < 1 || time > Jcs.MAX_SAFE_INTEGER) fail("time", "must be milliseconds since 1970 in 1..=2^53-1");
+        if (b.containsKey("transport")) {
+            Map<?, ?> t = (Map<?, ?>) b.get("transport");
+            if (!Arrays.asList("sea", "air", "road", "rail", "inland_waterway").contains(t.get("mode"))) fail("transport.mode", "unknown mode");
+            if (!String.valueOf(t.get("means")).matches("[A-Z0-9./-]{1,35}")) fail("transport.means", "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
+            if (t.containsKey("voyage") && !String.valueOf(t.get("voyage")).matches("[A-Z0-9./-]{1,35}")) fail("transport.voyage", "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
+        }
+        List<?> refs = (List<?>) b.get("refs");
+        if (refs.size() > 16) fail("refs", "at most 16 references");
+        if (new HashSet<>(refs).size() != refs.size()) fail("refs", "an event is referenced twice");
+        for (Object r : refs) hex(r, 32, "refs");
+        List<?> docs = (List<?>) b.get("documents");
+        if (docs.size() > 16) fail("documents", "at most 16 documents");
+        if (kind.equals("document_anchored") && docs.isEmpty()) fail("documents", "document_anchored needs at least one document");
+        for (Object o : docs) {
+            Map<?, ?> d = (Map<?, ?>) o;
+            if (!String.valueOf(d.get("kind")).matches("[a-z0-9_]{1,32}")) fail("documents.kind", "must be 1-32 characters of a-z, 0-9, '_'");
+            if (!Arrays.asList("sha256", "blake3").contains(d.get("alg"))) fail("documents.alg", "sha256 or blake3");
+            hex(d.get("digest"), 32, "documents.digest");
+        }
+        Map<?, ?> det = (Map<?, ?>) b.get("details");
+        if (det.size() > 32) fail("details", "at most 32 fields");
+        for (Map.Entry<?, ?> e : det.entrySet()) {
+            if (!String.valueOf(e.getKey()).matches("[a-z0-9_]{1,64}")) fail("details", "field name " + e.getKey() + " must be 1-64 characters of a-z, 0-9, '_'");
+            hex(e.getValue(), 32, "details." + e.getKey());
+        }
+    }
+
+    private static void checkUcr(String s) {
+        if (!s.matches("[0-9][A-Z]{2}[A-Z0-9-]{1,32}") || s.charAt(3) == '-' || s.endsWith("-")) fail("ucr", "not a WCO UCR: " + s);
+    }
+
+    /** Checks an ISO 6346 container number, including its check digit. */
+    static void checkContainer(String s) {
+        if (!s.matches("[A-Z]{3}[UJZ][0-9]{7}")) fail("container", "not an ISO 6346 container number: " + s);
+        if (s.charAt(10) - '0' != checkDigit(s.substring(0, 10))) fail("container", "check digit of " + s + " is wrong");
+    }
+
+    /** The ISO 6346 check digit of the first 10 characters. */
+    public static int checkDigit(String first10) {
+        int sum = 0;
+        for (int i = 0; i < 10; i++) {
+            char c = first10.charAt(i);
+            int v = Character.isDigit(c) ? c - '0' : 10 + (c - 'A');
+            if (!Character.isDigit(c)) v += (v - 1) / 10;
+            sum += v << i;
+        }
+        return (sum % 11) % 10;
+    }
+
+    private static void hex(Object v, int n, String field) {
+        if (!(v instanceof String) || !((String) v).matches("[0-9a-f]{" + 2 * n + "}")) fail(field, "expected " + 2 * n + " lowercase hex characters");
+    }
+
+    private static void fail(String field, String reason) {
+        throw new IllegalArgumentException("body." + field + ": " + reason);
+    }
+}

@@ -1,0 +1,308 @@
+// Type declarations of the tradelog SDK (plain ES modules: index.js and src/*.js).
+// Hashes, keys, signatures and ids are lowercase hex strings; u64 protocol integers read from
+// JSON (heights, log sizes, indices, counts) are bigints; event body integers are numbers.
+
+// ---- errors -------------------------------------------------------------------------------
+/** Base of every error the SDK throws on purpose: `name` is the Rust error type, `variant` the
+ * Rust enum variant; a nested failure is `err` (and `cause`). */
+export class TradelogError extends Error {
+  constructor(variant: string, message: string, fields?: Record<string, unknown>);
+  readonly variant: string;
+  readonly err?: TradelogError | Error;
+  readonly pos?: number;
+  readonly [field: string]: unknown;
+}
+export class HexError extends TradelogError {}
+export class JsonError extends TradelogError {}
+export class JcsError extends TradelogError {}
+export class KeyError extends TradelogError {}
+export class IdError extends TradelogError {}
+export class EventError extends TradelogError {}
+export class DisclosureError extends TradelogError {}
+export class ProofError extends TradelogError {}
+export class IndexProofError extends TradelogError {}
+export class ValidatorSetError extends TradelogError {}
+export class CertificateError extends TradelogError {}
+export class GenesisError extends TradelogError {}
+export class AuthError extends TradelogError {}
+export class ChangeError extends TradelogError {}
+export class MembershipError extends TradelogError {}
+export class BundleError extends TradelogError {}
+export class RouteError extends TradelogError {}
+export class FollowError extends TradelogError {}
+/** A node refused a request (`status` HTTP, `code` the node's snake_case code) or was unreachable (`status` 0). */
+export class NodeError extends TradelogError {
+  readonly status: number;
+  readonly code: string;
+}
+
+// ---- bytes, JSON, JCS, hashes -----------------------------------------------------------------
+export type Hex = string;
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [k: string]: JsonValue };
+export function toHex(bytes: Uint8Array): Hex;
+export function fromHex(hex: string, n?: number): Uint8Array;
+export function utf8Bytes(s: string): Uint8Array;
+export function concat(...parts: Uint8Array[]): Uint8Array;
+/** Strict JSON: duplicates, fractions, exponents, lone surrogates refused; big integers as bigint. */
+export function parseJson(input: string | Uint8Array, maxBytes?: number): JsonValue;
+/** RFC 8785 canonical JSON text of the protocol subset. */
+export function canonicalize(value: unknown): string;
+export function canonicalBytes(value: unknown): Uint8Array;
+export const ZERO_HEX: Hex;
+/** BLAKE3 (32 bytes) of the concatenation. */
+export function H(...parts: Uint8Array[]): Uint8Array;
+/** H(tag || 0x00 || parts...). */
+export function D(tag: string, ...parts: Uint8Array[]): Uint8Array;
+
+// ---- keys -------------------------------------------------------------------------------------
+/** Vets a public key (decodes, not small order, canonical); returns its 32 bytes. */
+export function parsePublicKey(key: Hex | Uint8Array): Uint8Array;
+/** ZIP-215 verification under a vetted key (a bad key throws KeyError). */
+export function verifySignature(publicKey: Hex | Uint8Array, message: Uint8Array, signature: Hex | Uint8Array): boolean;
+export function publicKeyOf(seed: Uint8Array | Hex): Uint8Array;
+export function signBytes(seed: Uint8Array | Hex, message: Uint8Array): Uint8Array;
+export function generateSeed(): Uint8Array;
+export class KeyPair {
+  constructor(seed: Uint8Array | Hex);
+  static generate(): KeyPair;
+  /** A tradelog key file `{"public", "secret"}` (what `tradelog keygen` and the devnet write). */
+  static fromKeyFile(json: string | { public: Hex; secret: Hex }): KeyPair;
+  readonly publicKey: Hex;
+  sign(message: Uint8Array): Uint8Array;
+  seed(): Uint8Array;
+}
+
+// ---- identifiers ------------------------------------------------------------------------------
+export function checkUcr(s: string): string;
+export function checkContainer(s: string): string;
+export function checkLocode(s: string): string;
+export function checkOrgId(s: string): string;
+export function isUcr(s: string): boolean;
+export function isContainer(s: string): boolean;
+export function isLocode(s: string): boolean;
+export function isOrgId(s: string): boolean;
+export function isChainId(s: string): boolean;
+export function iso6346CheckDigit(first10: string): number | undefined;
+
+// ---- events -----------------------------------------------------------------------------------
+export type EventKind =
+  | 'booked' | 'declared' | 'loaded' | 'departed' | 'arrived' | 'discharged' | 'gate_in' | 'gate_out'
+  | 'transshipped' | 'packed' | 'unpacked' | 'inspected' | 'held' | 'released' | 'seized' | 'delivered'
+  | 'document_anchored' | 'membership';
+export interface Transport { mode: 'sea' | 'air' | 'road' | 'rail' | 'inland_waterway'; means: string; voyage?: string }
+export interface DocumentRef { kind: string; alg: 'sha256' | 'blake3'; digest: Hex }
+export interface Validator { org: string; key: Hex; power: number | bigint }
+export type Change =
+  | { type: 'add_key'; org: string; key: Hex }
+  | { type: 'revoke_key'; org: string; key: Hex }
+  | { type: 'add_organisation'; organisation: { id: string; name: string; role: Role; keys: Hex[] } }
+  | { type: 'set_validators'; validators: Validator[] | ValidatorSet };
+export interface Approval { validator: Hex; sig: Hex }
+export interface MembershipMember { seq: number | bigint; change: Change; approvals: Approval[] }
+/** An event body (PROTOCOL.md 3.2). */
+export interface EventBody {
+  v: 1;
+  chain: string;
+  ucr?: string;
+  container?: string;
+  kind: EventKind;
+  time: number;
+  location?: string;
+  transport?: Transport;
+  refs: Hex[];
+  documents: DocumentRef[];
+  details: Record<string, Hex>;
+  issuer: { org: string; key: Hex };
+  membership?: MembershipMember;
+}
+/** What `buildBody`/`signEvent` take: optional members may be left out or undefined. */
+export interface EventDescription {
+  chain: string;
+  kind: EventKind;
+  time: number | Date;
+  ucr?: string;
+  container?: string;
+  location?: string;
+  transport?: Transport;
+  refs?: Hex[];
+  documents?: DocumentRef[];
+  details?: Record<string, Hex>;
+  issuer: { org: string; key?: Hex; keyPair?: KeyPair };
+  membership?: MembershipMember;
+}
+export const EVENT_DOMAIN: string;
+export const EVENT_KINDS: readonly EventKind[];
+export const MAX_EVENT_JSON_BYTES: number;
+export const MAX_BODY_BYTES: number;
+export const MAX_REFS: number;
+export const MAX_DOCUMENTS: number;
+export const MAX_DETAILS: number;
+export function requiresLocation(kind: EventKind): boolean;
+/** A structurally valid signed event. */
+export class Event {
+  readonly body: EventBody;
+  readonly sig: Hex;
+  readonly id: Hex;
+  /** "tradelog/event/v1" || 0x00 || JCS(body). */
+  readonly message: Uint8Array;
+  readonly canonicalBody: string;
+  /** The canonical wire JSON `{"body":JCS(body),"sig":"..."}`. */
+  readonly wire: string;
+  static from(body: unknown, sig: Hex): Event;
+  static fromObject(wire: unknown): Event;
+  static fromJson(text: string | Uint8Array): Event;
+  verifySignature(): void;
+  leafData(): Uint8Array;
+  toJSON(): { body: EventBody; sig: Hex };
+}
+export function buildBody(description: EventDescription | EventBody): EventBody;
+export function signEvent(body: EventDescription | EventBody, keyPair: KeyPair): Event;
+export function parseBody(value: unknown, path?: string): EventBody;
+export function validateBody(body: EventBody): void;
+export function canonicalBody(body: EventBody): string;
+export function signingBytes(body: EventBody): Uint8Array;
+
+// ---- detail disclosures -----------------------------------------------------------------------
+export interface Disclosure { name: string; value: string; salt: Hex }
+export const DETAIL_DOMAIN: string;
+export const MAX_DETAIL_VALUE: number;
+export function commitDetail(name: string, value: string, salt: Uint8Array | Hex): Hex;
+export function commitDetails(fields: Record<string, string>, salts?: Record<string, Uint8Array | Hex>): { details: Record<string, Hex>; disclosures: Record<string, Disclosure> };
+export function freshSalt(): Uint8Array;
+export function parseDisclosure(value: unknown): Disclosure;
+export function verifyDisclosure(event: Event | EventBody, disclosure: Disclosure): void;
+
+// ---- Merkle log, subject index ----------------------------------------------------------------
+export type Int = number | bigint;
+export const MAX_PROOF_HASHES: number;
+export function leafHash(data: Uint8Array): Hex;
+export function nodeHash(left: Hex | Uint8Array, right: Hex | Uint8Array): Hex;
+export function emptyRoot(): Hex;
+export function rootOf(leafHashes: Hex[]): Hex;
+export function verifyInclusion(proof: { index: Int; size: Int; path: Hex[] }, leaf: Hex, root: Hex): void;
+export function verifyConsistency(proof: { first: Int; second: Int; path: Hex[] }, firstRoot: Hex, secondRoot: Hex): void;
+export type Subject = { type: 'consignment'; id: string } | { type: 'container'; id: string } | { type: 'membership'; id?: 'membership' };
+export interface IndexEntry { count: bigint; acc: Hex }
+export interface IndexProof { siblings: Hex[]; leaf?: { key: Hex; value_hash: Hex } }
+export const EMPTY_ENTRY: IndexEntry;
+export function subjectKey(subject: Subject): Hex;
+export function subjectName(subject: Subject): string;
+export function parseSubject(value: unknown, path?: string): Subject;
+export function entryOver(ids: Hex[]): IndexEntry;
+export function valueHash(entry: { count: Int; acc: Hex }): Hex;
+export function parseIndexProof(value: unknown, path: string): IndexProof;
+/** The key's value hash, or undefined when the proof shows absence. */
+export function verifyIndexProof(proof: IndexProof, root: Hex, key: Hex): Hex | undefined;
+export function provesEntry(proof: IndexProof, root: Hex, key: Hex, entry: { count: Int; acc: Hex }): boolean;
+
+// ---- heads, validator sets, certificates ------------------------------------------------------
+export interface Head { chain: string; height: bigint; time: bigint; prev: Hex; log_size: bigint; log_root: Hex; index_root: Hex; validators: Hex }
+export interface Certificate { height: bigint; round: bigint; head: Hex; signatures: { validator: Hex; sig: Hex }[] }
+export const MAX_VALIDATORS: number;
+export class ValidatorSet {
+  constructor(validators: Validator[]);
+  readonly validators: { org: string; key: Hex; power: bigint }[];
+  readonly total: bigint;
+  get(key: Hex): { org: string; key: Hex; power: bigint } | undefined;
+  isQuorum(power: Int): boolean;
+  hash(): Hex;
+  toJSON(): Validator[];
+}
+export function parseValidatorSet(value: unknown, path?: string): ValidatorSet;
+export function parseHead(value: unknown, path?: string): Head;
+export function headBytes(head: Head): Uint8Array;
+export function headHash(head: Head): Hex;
+export function parseCertificate(value: unknown, path?: string): Certificate;
+export function verifyCertificate(certificate: Certificate, head: Head, set: ValidatorSet): void;
+export function precommitMessage(chain: string, height: Int, round: Int, headHash: Hex): Uint8Array;
+export function prevoteMessage(chain: string, height: Int, round: Int, headHash: Hex): Uint8Array;
+export function proposalMessage(chain: string, height: Int, round: Int, polRound: Int, headHash: Hex): Uint8Array;
+
+// ---- genesis, membership ----------------------------------------------------------------------
+export type Role = 'customs' | 'carrier' | 'platform' | 'auditor';
+export interface Organisation { id: string; name: string; role: Role; keys: Hex[] }
+export function mayIssue(role: Role, kind: EventKind): boolean;
+export class Genesis {
+  constructor(value: unknown);
+  static fromJson(text: string | Uint8Array): Genesis;
+  readonly chain: string;
+  readonly time: bigint;
+  readonly organisations: Organisation[];
+  readonly validators: ValidatorSet;
+  /** The genesis hash. */
+  readonly hash: Hex;
+  membership(): Membership;
+  toJSON(): unknown;
+}
+export class Membership {
+  readonly chain: string;
+  readonly orgs: Map<string, Organisation>;
+  org(id: string): Organisation | undefined;
+  keyUsed(key: Hex): boolean;
+  /** Throws AuthError. */
+  authorize(body: EventBody): void;
+}
+export function approvalMessage(chain: string, seq: Int, change: Change): Uint8Array;
+export function approve(chain: string, seq: Int, change: Change, validatorKey: KeyPair): Approval;
+export function membershipBody(seq: Int, change: Change, approvals?: Approval[]): MembershipMember;
+export function canonicalChange(change: Change): string;
+export function checkChange(membership: Membership, m: MembershipMember, issuerOrg: string, validators: ValidatorSet, nextSeq: Int): void;
+export interface ProvenEvent { index: bigint; event: Event; proof: Hex[] }
+export interface MembershipProof { transitions: { head: Head; certificate: Certificate; index_entry: IndexEntry; index_proof: IndexProof }[]; events: ProvenEvent[]; index_entry: IndexEntry; index_proof: IndexProof }
+export class History {
+  readonly validators: ValidatorSet;
+  /** The membership in force at log position `index` (ask in non-decreasing order). */
+  at(index: Int): Membership;
+}
+export function parseMembershipProof(value: unknown, path: string, eventClass: typeof Event): MembershipProof;
+export function verifyMembershipProof(proof: MembershipProof, genesis: Genesis, head: Head, certificate: Certificate): History;
+
+// ---- bundles, routes, following heads ---------------------------------------------------------
+export interface Provenance { subject: Subject; head: Head; certificate: Certificate; events: { index: bigint; event: Event }[]; history: History }
+export type Source = 'consignment' | { container: string };
+export interface TimelineEntry { index: bigint; event: Event; source: Source }
+export interface Route { ucr: string; consignment: Provenance; containers: Provenance[]; timeline: TimelineEntry[] }
+export const BUNDLE_VERSION: number;
+export const MAX_BUNDLE_BYTES: number;
+export const MAX_BUNDLE_EVENTS: number;
+export const ROUTE_VERSION: number;
+export const MAX_ROUTE_CONTAINERS: number;
+/** A parsed bundle (opaque; pass it to verifyBundle). */
+export type ParsedBundle = object;
+export type ParsedRoute = object;
+export function parseBundle(text: string | Uint8Array): ParsedBundle;
+/** Throws BundleError. */
+export function verifyBundle(genesis: Genesis, bundle: string | Uint8Array | ParsedBundle | unknown): Provenance;
+export function parseRoute(text: string | Uint8Array): ParsedRoute;
+/** Throws RouteError. */
+export function verifyRoute(genesis: Genesis, route: string | Uint8Array | ParsedRoute | unknown): Route;
+export function mergeTimeline(consignment: Provenance, containers: Provenance[], ucr: string): TimelineEntry[];
+export function containersNamed(events: Event[]): string[];
+export function timelineJson(timeline: TimelineEntry[]): { index: number; id: Hex; source: Source }[];
+export interface CertifiedHead { head: Head; certificate: Certificate }
+export function parseConsistency(value: unknown): { first: bigint; second: bigint; first_root: Hex; second_root: Hex; proof: { first: bigint; second: bigint; path: Hex[] } };
+/** Resolves to `served` if it extends `known`; rejects with FollowError `Stale` or `Fork`. */
+export function checkExtends(known: CertifiedHead, served: CertifiedHead, consistency: (first: bigint, second: bigint) => unknown | Promise<unknown>): Promise<CertifiedHead>;
+
+// ---- talking to a node ------------------------------------------------------------------------
+export interface Submitted { status: number; id: Hex; state: 'pending' | 'committed'; index?: number }
+export type BatchResult = { id: Hex; state: 'pending' | 'committed'; index?: number } | { id?: Hex; error: { code: string; message: string } };
+export class NodeClient {
+  constructor(url: string, options?: { fetch?: typeof fetch; timeoutMs?: number });
+  readonly url: string;
+  getText(path: string): Promise<string>;
+  getJson(path: string): Promise<JsonValue>;
+  submit(event: Event | string | { body: unknown; sig: string }): Promise<Submitted>;
+  submitBatch(events: (Event | string | { body: unknown; sig: string })[]): Promise<BatchResult[]>;
+  event(id: Hex): Promise<{ id: Hex; status: string; index?: number; event: unknown }>;
+  waitCommitted(id: Hex, options?: { timeoutMs?: number; intervalMs?: number }): Promise<{ id: Hex; status: 'committed'; index: number }>;
+  routeText(ucr: string): Promise<string>;
+}
+export class LightClient {
+  constructor(node: NodeClient | string, genesis: Genesis);
+  readonly known?: CertifiedHead;
+  membership(): Promise<History>;
+  head(): Promise<CertifiedHead>;
+  route(ucr: string): Promise<{ route: Route; text: string }>;
+  bundle(type: 'consignment' | 'container', id: string): Promise<Provenance>;
+}

@@ -1,0 +1,176 @@
+// Talking to a node: submitting signed events (`POST /v1/events`, `/v1/events/batch`) with the
+// node's errors surfaced as `NodeError {status, code, message}`, and a light client that
+// verifies every answer against the genesis alone. Uses the platform's `fetch`.
+import { NodeError, JsonError } from './errors.js';
+import { Event } from './event.js';
+import { parseCertificate, parseHead, verifyCertificate } from './head.js';
+import { parseJson } from './json.js';
+import { parseMembershipProof, verifyMembershipProof } from './membership.js';
+import { parseBundle, verifyBundle } from './bundle.js';
+import { parseRoute, verifyRoute } from './route.js';
+import { checkExtends } from './follow.js';
+
+const wireOf = (e) => (e instanceof Event ? e.wire : typeof e === 'string' ? e : JSON.stringify(e));
+
+/** A node's HTTP API. `url` like `http://127.0.0.1:7100`; `fetch` may be injected. */
+export class NodeClient {
+  constructor(url, { fetch: f = globalThis.fetch, timeoutMs = 10000 } = {}) {
+    this.url = url.replace(/\/+$/, '');
+    this.fetch = f;
+    this.timeoutMs = timeoutMs;
+  }
+
+  async #request(method, path, body) {
+    let res;
+    try {
+      res = await this.fetch(`${this.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new NodeError('Unreachable', `node ${this.url} is unreachable: ${e.message}`, { status: 0, code: 'unreachable', err: e });
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let code = 'unknown';
+      let message = text.slice(0, 500);
+      try {
+        const j = JSON.parse(text);
+        if (j && j.error) ({ code, message } = j.error);
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new NodeError('Refused', `node answered ${res.status} ${code}: ${message}`, { status: res.status, code, message });
+    }
+    return { status: res.status, text };
+  }
+
+  /** GET a path; resolves to the body text. */
+  async getText(path) {
+    return (await this.#request('GET', path)).text;
+  }
+
+  /** GET a path; resolves to the strictly parsed JSON. */
+  async getJson(path) {
+    return parseJson(await this.getText(path));
+  }
+
+  /**
+   * Submits one signed event (an `Event`, its wire JSON, or a wire object). Resolves to
+   * `{status, id, state, index?}` (`status` 202 for a new event, 200 for a known one); rejects
+   * with `NodeError` (e.g. 422 `unknown_issuer`, 409 `membership_seq`).
+   */
+  async submit(event) {
+    const r = await this.#request('POST', '/v1/events', wireOf(event));
+    const j = JSON.parse(r.text);
+    return { status: r.status, id: j.id, state: j.status, ...(j.index !== undefined ? { index: j.index } : {}) };
+  }
+
+  /**
+   * Submits events in one request; resolves to one result per event, in order:
+   * `{id, state, index?}` or `{id?, error: {code, message}}` (each event is admitted or refused
+   * on its own).
+   */
+  async submitBatch(events) {
+    const r = await this.#request('POST', '/v1/events/batch', `[${events.map(wireOf).join(',')}]`);
+    return JSON.parse(r.text).results.map((x) => (x.error ? x : { id: x.id, state: x.status, ...(x.index !== undefined ? { index: x.index } : {}) }));
+  }
+
+  /** `GET /v1/events/{id}`: `{id, status, index?, event}` (unverified), or `NodeError` 404. */
+  async event(id) {
+    return JSON.parse(await this.getText(`/v1/events/${id}`));
+  }
+
+  /**
+   * Polls until the event is committed (or `timeoutMs` passes, then rejects); resolves to the
+   * status answer with its log `index`.
+   */
+  async waitCommitted(id, { timeoutMs = 30000, intervalMs = 200 } = {}) {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const s = await this.event(id);
+        if (s.status === 'committed') return s;
+      } catch (e) {
+        if (!(e instanceof NodeError && e.status === 404)) throw e;
+      }
+      if (Date.now() > until) throw new NodeError('Timeout', `event ${id} not committed after ${timeoutMs} ms`, { status: 0, code: 'timeout' });
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  /** The consignment's route bundle text (`GET /v1/consignments/{ucr}/route`). */
+  routeText(ucr) {
+    return this.getText(`/v1/consignments/${encodeURIComponent(ucr)}/route`);
+  }
+}
+
+/**
+ * A light client: asks a node, trusts only the genesis, verifies every answer, and checks that
+ * each certified head extends the last one it accepted (9c). Errors: `NodeError`, the
+ * verifiers' errors (`RouteError`, `BundleError`, `MembershipError`, `CertificateError`), and
+ * `FollowError`.
+ */
+export class LightClient {
+  constructor(node, genesis) {
+    this.node = typeof node === 'string' ? new NodeClient(node) : node;
+    this.genesis = genesis;
+    this.sets = new Map([[genesis.validators.hash(), genesis.validators]]);
+    /** The last accepted `{head, certificate}`. */
+    this.known = undefined;
+  }
+
+  async #accept(served) {
+    if (this.known) await checkExtends(this.known, served, (a, b) => this.node.getJson(`/v1/consistency?first=${a}&second=${b}`));
+    this.known = served;
+    return served;
+  }
+
+  /** Fetches and verifies `GET /v1/membership`; returns the `History` and remembers its set. */
+  async membership() {
+    const j = await this.node.getJson('/v1/membership');
+    let head, certificate, proof;
+    try {
+      head = parseHead(j.head);
+      certificate = parseCertificate(j.certificate);
+      proof = parseMembershipProof(j.membership, 'membership', Event);
+    } catch (e) {
+      if (e instanceof JsonError) throw new NodeError('Malformed', `node's membership is malformed: ${e.message}`, { status: 200, code: 'malformed' });
+      throw e;
+    }
+    const history = verifyMembershipProof(proof, this.genesis, head, certificate);
+    this.sets.set(history.validators.hash(), history.validators);
+    await this.#accept({ head, certificate });
+    return history;
+  }
+
+  /** The latest certified head, verified (`GET /v1/head`). */
+  async head() {
+    const j = await this.node.getJson('/v1/head');
+    const head = parseHead(j.head);
+    const certificate = parseCertificate(j.certificate);
+    if (!this.sets.has(head.validators)) await this.membership();
+    verifyCertificate(certificate, head, this.sets.get(head.validators) ?? this.genesis.validators);
+    return this.#accept({ head, certificate });
+  }
+
+  /** A consignment's verified route (`verifyRoute`'s result) and the bundle text. */
+  async route(ucr) {
+    const text = await this.node.routeText(ucr);
+    const route = verifyRoute(this.genesis, parseRoute(text));
+    if (route.ucr !== ucr) throw new NodeError('WrongSubject', `asked for consignment ${ucr}, the node answered about consignment ${route.ucr}`, { status: 200, code: 'wrong_subject' });
+    await this.#accept({ head: route.consignment.head, certificate: route.consignment.certificate });
+    return { route, text };
+  }
+
+  /** A consignment's or container's verified proof bundle (`GET /v1/consignments/{ucr}`, `/v1/containers/{id}`). */
+  async bundle(type, id) {
+    const text = await this.node.getText(`/v1/${type === 'container' ? 'containers' : 'consignments'}/${encodeURIComponent(id)}`);
+    const p = verifyBundle(this.genesis, parseBundle(text));
+    if (p.subject.type !== type || p.subject.id !== id) throw new NodeError('WrongSubject', `asked for ${type} ${id}, the node answered about ${p.subject.type} ${p.subject.id}`, { status: 200, code: 'wrong_subject' });
+    await this.#accept({ head: p.head, certificate: p.certificate });
+    return p;
+  }
+}

@@ -1,0 +1,284 @@
+// Events (PROTOCOL.md 3): the body, its structural rules, canonical signing bytes, id,
+// signature and wire form; building and signing new events.
+import { concat, fromHex, toHex, utf8Bytes } from './bytes.js';
+import { EventError, JsonError } from './errors.js';
+import { H } from './hash.js';
+import { checkContainer, checkLocode, checkOrgId, checkUcr, isChainId } from './ids.js';
+import { canonicalize } from './jcs.js';
+import { parseJson } from './json.js';
+import { verifySignature } from './keys.js';
+import { changeJson, parseChange } from './change.js';
+import * as S from './schema.js';
+
+/** Signature domain of events. */
+export const EVENT_DOMAIN = 'tradelog/event/v1';
+/** Largest accepted JSON text of one signed event (checked before parsing). */
+export const MAX_EVENT_JSON_BYTES = 32 * 1024;
+/** Largest canonical body. */
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_REFS = 16;
+export const MAX_DOCUMENTS = 16;
+export const MAX_DETAILS = 32;
+/** Most approvals on one membership change. */
+export const MAX_APPROVALS = 256;
+
+/** Event kinds (PROTOCOL.md 3.4), in the Rust declaration order. */
+export const EVENT_KINDS = [
+  'booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out',
+  'transshipped', 'packed', 'unpacked', 'inspected', 'held', 'released', 'seized', 'delivered',
+  'document_anchored', 'membership',
+];
+export const TRANSPORT_MODES = ['sea', 'air', 'road', 'rail', 'inland_waterway'];
+export const DIGEST_ALGS = ['sha256', 'blake3'];
+const NO_LOCATION = ['booked', 'declared', 'held', 'released', 'seized', 'document_anchored', 'membership'];
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const PREFIX = utf8Bytes(`${EVENT_DOMAIN}\0`);
+
+/** Physical movements and inspections happen somewhere: `location` is required. */
+export function requiresLocation(kind) {
+  return !NO_LOCATION.includes(kind);
+}
+
+const field = (f, reason) => new EventError('Field', `body.${f}: ${reason}`, { field: f, reason });
+const isCode = (s, max) => s.length >= 1 && s.length <= max && /^[a-z0-9_]+$/.test(s);
+const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test(s);
+
+/**
+ * Reads a body object into its normalized JSON shape (members in no particular order, integers
+ * as numbers where safe, a `set_validators` list sorted). Schema failures throw `JsonError`.
+ */
+export function parseBody(v, path = 'body') {
+  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership']);
+  const b = {
+    v: Number(S.u32(v.v, `${path}.v`)),
+    chain: S.string(v.chain, `${path}.chain`),
+    kind: S.oneOf(v.kind, `${path}.kind`, EVENT_KINDS),
+    time: S.jsonInt(S.u64(v.time, `${path}.time`)),
+  };
+  if ('ucr' in v) b.ucr = S.id(v.ucr, `${path}.ucr`, checkUcr);
+  if ('container' in v) b.container = S.id(v.container, `${path}.container`, checkContainer);
+  if ('location' in v) b.location = S.id(v.location, `${path}.location`, checkLocode);
+  if ('transport' in v) {
+    const t = S.object(v.transport, `${path}.transport`, ['mode', 'means'], ['voyage']);
+    b.transport = { mode: S.oneOf(t.mode, `${path}.transport.mode`, TRANSPORT_MODES), means: S.string(t.means, `${path}.transport.means`) };
+    if ('voyage' in t) b.transport.voyage = S.string(t.voyage, `${path}.transport.voyage`);
+  }
+  b.refs = S.array(v.refs, `${path}.refs`).map((r, i) => S.hash(r, `${path}.refs[${i}]`));
+  b.documents = S.array(v.documents, `${path}.documents`).map((d, i) => {
+    const p = `${path}.documents[${i}]`;
+    S.object(d, p, ['kind', 'alg', 'digest']);
+    return { kind: S.string(d.kind, `${p}.kind`), alg: S.oneOf(d.alg, `${p}.alg`, DIGEST_ALGS), digest: S.hash(d.digest, `${p}.digest`) };
+  });
+  const det = v.details;
+  if (det === null || typeof det !== 'object' || Array.isArray(det)) S.fail(`${path}.details`, 'expected an object of detail commitments');
+  const names = Object.keys(det);
+  if (names.length > MAX_DETAILS) S.fail(`${path}.details`, `more than ${MAX_DETAILS} details`);
+  b.details = {};
+  for (const n of names) Object.defineProperty(b.details, n, { value: S.hash(det[n], `${path}.details.${n}`), enumerable: true, writable: true, configurable: true });
+  S.object(v.issuer, `${path}.issuer`, ['org', 'key']);
+  b.issuer = { org: S.id(v.issuer.org, `${path}.issuer.org`, checkOrgId), key: S.publicKey(v.issuer.key, `${path}.issuer.key`) };
+  if ('membership' in v) {
+    const m = S.object(v.membership, `${path}.membership`, ['seq', 'change', 'approvals']);
+    b.membership = {
+      seq: S.jsonInt(S.u64(m.seq, `${path}.membership.seq`)),
+      change: changeJson(parseChange(m.change, `${path}.membership.change`)),
+      approvals: S.array(m.approvals, `${path}.membership.approvals`).map((a, i) => {
+        const p = `${path}.membership.approvals[${i}]`;
+        S.object(a, p, ['validator', 'sig']);
+        return { validator: S.publicKey(a.validator, `${p}.validator`), sig: S.signature(a.sig, `${p}.sig`) };
+      }),
+    };
+  }
+  return b;
+}
+
+/**
+ * The structural rules of PROTOCOL.md 3.2 on a parsed body, in the Rust reference's order
+ * (`EventBody::validate`): throws `EventError` `Version` or `Field` (naming the field).
+ */
+export function validateBody(b) {
+  if (b.v !== 1) throw new EventError('Version', `body.v: version ${b.v} is not supported (expected 1)`, { v: b.v });
+  if (!isChainId(b.chain)) throw field('chain', "must be 1-64 characters of a-z, 0-9, '-'");
+  if (b.kind === 'membership') {
+    if (!b.membership) throw field('membership', 'required for kind membership');
+    if (b.ucr !== undefined || b.container !== undefined) throw field('ucr', 'a membership event names no consignment or container');
+    if (b.location !== undefined || b.transport !== undefined) throw field('location', 'a membership event has no location or transport');
+  } else if (b.membership !== undefined) {
+    throw field('membership', 'only allowed for kind membership');
+  } else if (b.ucr === undefined && b.container === undefined) {
+    throw field('ucr', 'an event needs a ucr, a container, or both');
+  }
+  if (b.kind === 'packed' || b.kind === 'unpacked') {
+    if (b.ucr === undefined) throw field('ucr', `required for kind ${b.kind}`);
+    if (b.container === undefined) throw field('container', `required for kind ${b.kind}`);
+  }
+  if (requiresLocation(b.kind) && b.location === undefined) throw field('location', `required for kind ${b.kind}`);
+  const t = BigInt(b.time);
+  if (t === 0n || t > MAX_SAFE) throw field('time', 'must be milliseconds since 1970 in 1..=2^53-1');
+  if (b.transport) {
+    if (!isMeans(b.transport.means)) throw field('transport.means', "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
+    if (b.transport.voyage !== undefined && !isMeans(b.transport.voyage)) throw field('transport.voyage', "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
+  }
+  if (b.refs.length > MAX_REFS) throw field('refs', `at most ${MAX_REFS} references`);
+  if (new Set(b.refs).size !== b.refs.length) throw field('refs', 'an event is referenced twice');
+  if (b.documents.length > MAX_DOCUMENTS) throw field('documents', `at most ${MAX_DOCUMENTS} documents`);
+  if (b.kind === 'document_anchored' && b.documents.length === 0) throw field('documents', 'document_anchored needs at least one document');
+  const d = b.documents.find((x) => !isCode(x.kind, 32));
+  if (d) throw field('documents.kind', `${JSON.stringify(d.kind)} must be 1-32 characters of a-z, 0-9, '_'`);
+  const names = Object.keys(b.details);
+  if (names.length > MAX_DETAILS) throw field('details', `at most ${MAX_DETAILS} fields`);
+  const bad = [...names].sort().find((n) => !isCode(n, 64));
+  if (bad !== undefined) throw field('details', `field name ${JSON.stringify(bad)} must be 1-64 characters of a-z, 0-9, '_'`);
+}
+
+/** `JCS(body)` (a string): RFC 8785 over the normalized body. Throws `EventError` `Canonical`. */
+export function canonicalBody(body) {
+  try {
+    return canonicalize(body);
+  } catch (e) {
+    throw new EventError('Canonical', `body has no canonical form: ${e.message}`, { err: e });
+  }
+}
+
+/** `"tradelog/event/v1" || 0x00 || JCS(body)`, refusing a canonical body over 16384 bytes. */
+export function signingBytes(body) {
+  const canon = utf8Bytes(canonicalBody(body));
+  if (canon.length > MAX_BODY_BYTES) {
+    throw new EventError('TooLarge', `event JSON is ${canon.length} bytes, the limit is ${MAX_BODY_BYTES}`, { size: canon.length, max: MAX_BODY_BYTES });
+  }
+  return concat(PREFIX, canon);
+}
+
+/**
+ * A structurally valid signed event: `body` (normalized JSON), `sig` (hex), `id` (hex),
+ * `message` (the signed bytes) and `wire` (the canonical wire JSON text). The signature is
+ * checked by `verifySignature()`; membership and role checks need ledger state.
+ */
+export class Event {
+  constructor(body, sig, message) {
+    this.body = body;
+    this.sig = sig;
+    this.message = message;
+    this.id = toHex(H(message));
+    Object.freeze(this);
+  }
+
+  /**
+   * Builds from a body object (any member order) and a hex signature: parses, checks the
+   * structural rules, canonicalizes. Throws `EventError` (`Malformed`, `Version`, `Field`, ...).
+   */
+  static from(body, sig) {
+    let b;
+    try {
+      b = parseBody(body);
+      S.signature(sig, 'sig');
+    } catch (e) {
+      if (e instanceof JsonError) throw new EventError('Malformed', `malformed event: ${e.message}`, { err: e });
+      throw e;
+    }
+    validateBody(b);
+    return new Event(b, sig, signingBytes(b));
+  }
+
+  /** Reads an already parsed wire object `{"body", "sig"}`. */
+  static fromObject(v) {
+    try {
+      S.object(v, 'event', ['body', 'sig']);
+    } catch (e) {
+      throw new EventError('Malformed', `malformed event: ${e.message}`, { err: e });
+    }
+    return Event.from(v.body, v.sig);
+  }
+
+  /** Parses a JSON text (string or UTF-8 bytes), refusing more than 32768 bytes before parsing. */
+  static fromJson(text) {
+    let v;
+    try {
+      v = parseJson(text, MAX_EVENT_JSON_BYTES);
+    } catch (e) {
+      if (e.variant === 'TooLarge') throw new EventError('TooLarge', `event JSON is ${e.size} bytes, the limit is ${MAX_EVENT_JSON_BYTES}`, { size: e.size, max: MAX_EVENT_JSON_BYTES });
+      throw new EventError('Malformed', `malformed event: ${e.message}`, { err: e });
+    }
+    return Event.fromObject(v);
+  }
+
+  /** The canonical body (JCS) text. */
+  get canonicalBody() {
+    return new TextDecoder().decode(this.message.subarray(PREFIX.length));
+  }
+
+  /** The canonical wire form `{"body":JCS(body),"sig":"<hex>"}` (what nodes store and serve). */
+  get wire() {
+    return `{"body":${this.canonicalBody},"sig":"${this.sig}"}`;
+  }
+
+  /** The wire object `{body, sig}`, for JSON.stringify. */
+  toJSON() {
+    return { body: this.body, sig: this.sig };
+  }
+
+  /** Checks the signature against `body.issuer.key`; throws `EventError` `Signature`. */
+  verifySignature() {
+    if (!verifySignature(this.body.issuer.key, this.message, this.sig)) {
+      throw new EventError('Signature', 'sig: ed25519 signature does not verify', { err: new Error('ed25519 signature does not verify') });
+    }
+  }
+
+  /** The log leaf data: `id (32) || sig (64)`. */
+  leafData() {
+    return concat(fromHex(this.id, 32), fromHex(this.sig, 64));
+  }
+}
+
+/**
+ * Builds an event body from a description, omitting absent optional members, and checks it
+ * (throws `EventError`). `time` is milliseconds since 1970 or a `Date`; `issuer` is
+ * `{org, key}` or `{org, keyPair}`.
+ *
+ * @example
+ * const body = buildBody({ chain: 'tradelog-devnet', kind: 'arrived', time: Date.now(),
+ *   ucr: '9GB123456789012-INV0001', location: 'NLRTM', issuer: { org: 'blue-anchor-lines', key } });
+ */
+export function buildBody(d) {
+  const body = {
+    v: 1,
+    chain: d.chain,
+    kind: d.kind,
+    time: d.time instanceof Date ? d.time.getTime() : d.time,
+    refs: d.refs ?? [],
+    documents: d.documents ?? [],
+    details: d.details ?? {},
+    issuer: { org: d.issuer?.org, key: d.issuer?.key ?? d.issuer?.keyPair?.publicKey },
+  };
+  for (const k of ['ucr', 'container', 'location', 'transport', 'membership']) {
+    if (d[k] !== undefined && d[k] !== null) body[k] = d[k];
+  }
+  if (body.transport) {
+    const t = { mode: body.transport.mode, means: body.transport.means };
+    if (body.transport.voyage !== undefined) t.voyage = body.transport.voyage;
+    body.transport = t;
+  }
+  let b;
+  try {
+    b = parseBody(body);
+  } catch (e) {
+    if (e instanceof JsonError) throw new EventError('Malformed', `malformed event: ${e.message}`, { err: e });
+    throw e;
+  }
+  validateBody(b);
+  signingBytes(b);
+  return b;
+}
+
+/**
+ * Signs a body (from `buildBody`, or any body object) with `keyPair`, whose public key must be
+ * `body.issuer.key`. Returns the `Event`; send `event.wire` to a node.
+ */
+export function signEvent(body, keyPair) {
+  const b = buildBody(body);
+  if (b.issuer.key !== keyPair.publicKey) {
+    throw new EventError('Field', `body.issuer.key: ${b.issuer.key} is not the signing key ${keyPair.publicKey}`, { field: 'issuer.key' });
+  }
+  const message = signingBytes(b);
+  return new Event(b, toHex(keyPair.sign(message)), message);
+}

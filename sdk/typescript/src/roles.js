@@ -1,0 +1,153 @@
+// Roles and the permission table (PROTOCOL.md 3.4, 8), the genesis document and the membership
+// it starts, and admission of an event's issuer under a membership.
+import { AuthError, GenesisError, JsonError } from './errors.js';
+import { D } from './hash.js';
+import { utf8Bytes } from './bytes.js';
+import { checkOrganisation, parseOrganisation } from './change.js';
+import { parseValidatorSet } from './head.js';
+import { isChainId } from './ids.js';
+import { canonicalize } from './jcs.js';
+import { parseJson } from './json.js';
+import * as S from './schema.js';
+
+export const GENESIS_DOMAIN = 'tradelog/genesis/v1';
+/** Most organisations in a genesis document. */
+export const MAX_ORGANISATIONS = 4096;
+
+const CUSTOMS = ['inspected', 'held', 'released', 'seized', 'document_anchored'];
+const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored'];
+const PLATFORM = ['booked', 'declared', 'packed', 'unpacked', 'delivered', 'document_anchored'];
+
+/** The permission table: may an organisation of `role` issue `kind`? */
+export function mayIssue(role, kind) {
+  if (kind === 'membership') return true;
+  if (role === 'customs') return CUSTOMS.includes(kind);
+  if (role === 'carrier') return CARRIER.includes(kind);
+  if (role === 'platform') return PLATFORM.includes(kind);
+  return false;
+}
+
+/**
+ * A genesis document, parsed and validated (PROTOCOL.md 8): `chain`, `time` (bigint),
+ * `organisations` (in the order given) and `validators` (a `ValidatorSet`). `hash` is the
+ * genesis hash (hex). Throws `GenesisError`, or `JsonError` for malformed JSON.
+ */
+export class Genesis {
+  constructor(v) {
+    S.object(v, 'genesis', ['chain', 'time', 'organisations', 'validators']);
+    this.chain = S.string(v.chain, 'genesis.chain');
+    this.time = S.u64(v.time, 'genesis.time');
+    this.organisations = S.array(v.organisations, 'genesis.organisations').map((o, i) => parseOrganisation(o, `genesis.organisations[${i}]`));
+    try {
+      this.validators = parseValidatorSet(v.validators, 'genesis.validators');
+    } catch (e) {
+      if (e instanceof JsonError) throw e;
+      throw new GenesisError('Validators', `validators: ${e.message}`, { err: e });
+    }
+    this.#validate();
+    this.hash = [...D(GENESIS_DOMAIN, utf8Bytes(canonicalize(this.toJSON())))].map((x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  /** Parses a genesis JSON text (string or bytes). */
+  static fromJson(text) {
+    return new Genesis(parseJson(text));
+  }
+
+  #validate() {
+    if (!isChainId(this.chain)) throw new GenesisError('Chain', "chain: must be 1-64 characters of a-z, 0-9, '-'");
+    const n = this.organisations.length;
+    if (n === 0 || n > MAX_ORGANISATIONS) throw new GenesisError('Organisations', `organisations: 1..=${MAX_ORGANISATIONS} required, got ${n}`, { n });
+    const ids = new Set();
+    const keys = new Set();
+    for (const o of this.organisations) {
+      if (ids.has(o.id)) throw new GenesisError('DuplicateOrg', `organisations: id ${o.id} appears twice`, { org: o.id });
+      ids.add(o.id);
+      const bad = checkOrganisation(o);
+      if (bad) throw new GenesisError('Org', `organisations[${o.id}].${bad[0]}: ${bad[1]}`, { org: o.id, field: bad[0], reason: bad[1] });
+      for (const k of o.keys) {
+        if (keys.has(k)) throw new GenesisError('DuplicateKey', `organisations: key ${k} appears twice`, { key: k });
+        keys.add(k);
+      }
+    }
+    const v = this.validators.validators.find((x) => !ids.has(x.org));
+    if (v) throw new GenesisError('ValidatorOrg', `validators: organisation ${v.org} is not a member`, { org: v.org });
+    if (BigInt(this.time) > BigInt(Number.MAX_SAFE_INTEGER)) throw new GenesisError('Canonical', 'genesis has no canonical form: number at $.time must be an integer within +/-(2^53-1)');
+  }
+
+  /** The genesis JSON value that is hashed (validators sorted by key). */
+  toJSON() {
+    return {
+      chain: this.chain,
+      time: S.jsonInt(this.time),
+      organisations: this.organisations.map((o) => ({ id: o.id, name: o.name, role: o.role, keys: [...o.keys] })),
+      validators: this.validators.toJSON(),
+    };
+  }
+
+  /** The membership the genesis starts. */
+  membership() {
+    const m = new Membership(this.chain);
+    for (const o of this.organisations) m.addOrg(o);
+    return m;
+  }
+}
+
+/** Who may issue what: the organisations and their current keys, and every key ever used. */
+export class Membership {
+  constructor(chain) {
+    this.chain = chain;
+    /** @type {Map<string, {id, name, role, keys: string[]}>} */
+    this.orgs = new Map();
+    /** Every event key ever listed (revoked ones included): a key is never reused. */
+    this.used = new Set();
+  }
+
+  clone() {
+    const m = new Membership(this.chain);
+    for (const [id, o] of this.orgs) m.orgs.set(id, { ...o, keys: [...o.keys] });
+    m.used = new Set(this.used);
+    return m;
+  }
+
+  org(id) {
+    return this.orgs.get(id);
+  }
+
+  keyUsed(key) {
+    return this.used.has(key);
+  }
+
+  addOrg(o) {
+    for (const k of o.keys) this.used.add(k);
+    this.orgs.set(o.id, { id: o.id, name: o.name, role: o.role, keys: [...o.keys] });
+  }
+
+  addKey(org, key) {
+    const o = this.orgs.get(org);
+    if (o) {
+      o.keys.push(key);
+      this.used.add(key);
+    }
+  }
+
+  revokeKey(org, key) {
+    const o = this.orgs.get(org);
+    if (o) o.keys = o.keys.filter((k) => k !== key);
+  }
+
+  /**
+   * Chain, issuer organisation, key and role permission of a body (not the signature).
+   * Throws `AuthError` (`WrongChain`, `UnknownOrg`, `UnknownKey`, `Forbidden`).
+   */
+  authorize(body) {
+    if (body.chain !== this.chain) {
+      throw new AuthError('WrongChain', `body.chain: event is for chain ${JSON.stringify(body.chain)}, this ledger is ${JSON.stringify(this.chain)}`, { expected: this.chain, got: body.chain });
+    }
+    const o = this.orgs.get(body.issuer.org);
+    if (!o) throw new AuthError('UnknownOrg', `body.issuer.org: ${body.issuer.org} is not a member of this ledger`, { org: body.issuer.org });
+    if (!o.keys.includes(body.issuer.key)) throw new AuthError('UnknownKey', `body.issuer.key: ${body.issuer.key} is not a key of ${o.id}`, { org: o.id, key: body.issuer.key });
+    if (!mayIssue(o.role, body.kind)) {
+      throw new AuthError('Forbidden', `body.kind: a ${o.role} organisation (${o.id}) may not issue ${body.kind} events`, { org: o.id, role: o.role, kind: body.kind });
+    }
+  }
+}
