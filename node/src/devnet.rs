@@ -14,6 +14,8 @@ use tradelog_protocol::SecretKey;
 
 use crate::config::Config;
 
+pub mod ledger;
+
 /// Devnet layout and load.
 #[derive(Debug, Clone)]
 pub struct DevnetOptions {

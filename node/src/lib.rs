@@ -27,3 +27,4 @@ pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod trs;
+pub mod verify;

@@ -5,15 +5,16 @@
 //!
 //! | path | what | written |
 //! |---|---|---|
-//! | `meta/` (sled) | format, genesis hash, tip, one record per block (head, certificate, where its data ends in every file below), validator-set transitions, own proposals, evidence | one atomic batch per block, after the files |
+//! | `meta/` (sled) | format, genesis hash, the tip with where the index logs end at it, validator-set transitions, own proposals, evidence | one atomic batch per block, after the files: the commit point |
+//! | `blocks/data`, `blocks/offsets` | one record per block: head, certificate, first log position and count, where every file below ended after it | appended |
 //! | `events/data`, `events/offsets` | every event's record (id, links to each subject's previous event, canonical wire JSON) by log position | appended |
 //! | `tiles/level-NN` | Merkle hashes of tree levels 0, 8, 16, … (C2SP tlog-tiles shape) | appended |
 //! | `index/NNNNNN.seg`, `index/checkpoint` | subject-index buckets (log-structured) and their directory's checkpoint | appended; checkpoint replaced atomically |
 //! | `ids/NNNNNN.seg`, `ids/checkpoint` | event id → log position, the same way | same |
 //!
-//! A block is committed in this order: its records are appended to the files and made durable
-//! (`fdatasync`), then one sled batch records the block with the length every file had after
-//! it, then the new state is published to readers. A crash before the batch leaves bytes past
+//! A block is committed in this order: its records (the block record included) are appended to
+//! the files and made durable (`fdatasync`), then one sled batch moves the tip, then the new
+//! state is published to readers. A crash before the batch leaves bytes past
 //! the lengths the last block recorded: opening cuts them off. Opening reads the last block's
 //! record, cuts every file back to it, reloads the index directories from their checkpoints
 //! plus the records written since (bounded), and checks the last head against the files: the
@@ -42,6 +43,7 @@ pub mod events;
 pub mod file;
 pub mod index;
 pub mod legacy;
+pub mod records;
 pub mod tiles;
 
 use buckets::{Pos, Tuning, Written};
@@ -49,6 +51,7 @@ use dedup::Dedup;
 use events::{Events, Record};
 use file::FileError;
 use index::DiskIndex;
+use records::RecordLog;
 use tiles::Tiles;
 
 /// Why storage failed. Any storage failure is fatal for the node.
@@ -197,6 +200,8 @@ pub struct DiskUsage {
     pub index: (u64, u64),
     /// Id segments and checkpoint (and live bytes).
     pub ids: (u64, u64),
+    /// Block records (`blocks/`).
+    pub blocks: u64,
     /// sled (`meta/`).
     pub meta: u64,
 }
@@ -204,7 +209,13 @@ pub struct DiskUsage {
 impl DiskUsage {
     /// Everything.
     pub fn total(&self) -> u64 {
-        self.events + self.offsets + self.tiles + self.index.0 + self.ids.0 + self.meta
+        self.events
+            + self.offsets
+            + self.tiles
+            + self.index.0
+            + self.ids.0
+            + self.blocks
+            + self.meta
     }
 }
 
@@ -215,12 +226,34 @@ pub struct DiskStore {
     db: sled::Db,
     proposals: sled::Tree,
     evidence: sled::Tree,
+    blocks: RecordLog,
     events: Events,
     tiles: Tiles,
     index: DiskIndex,
     ids: Dedup,
     sync: bool,
     tip: AtomicU64,
+    /// Set when blocks were dropped: the index directories in memory are then ahead of the
+    /// tip, and no checkpoint may be written from them.
+    dropped: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for DiskStore {
+    /// A clean close saves the index directories, so the next start replays nothing.
+    fn drop(&mut self) {
+        if self.dropped.load(Ordering::Acquire) {
+            return;
+        }
+        let tip = self.tip();
+        for r in [
+            self.index.checkpoint(tip, true),
+            self.ids.checkpoint(tip, true),
+        ] {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "cannot save the index checkpoint at close");
+            }
+        }
+    }
 }
 
 fn be(v: &[u8], what: &str) -> Result<u64, StoreError> {
@@ -324,10 +357,44 @@ impl DiskStore {
             Some(v) => be(&v, "meta/tip")?,
             None => 0,
         };
-        let rec = match tip {
-            0 => None,
-            h => Some(record(&db, h)?.ok_or_else(|| corrupt(format!("block {h}"), "missing"))?),
+        let blocks = RecordLog::open(&root.join("blocks"), "blocks")?;
+        if blocks.len() < tip {
+            return Err(corrupt(
+                "blocks",
+                format!("hold {} block records, the tip is {tip}", blocks.len()),
+            ));
+        }
+        // Where the files end at the tip: written with the tip (`meta/positions`), unless the tip
+        // was dropped since, when the tip's own record says (and, for the block records, the
+        // dropped record's start).
+        let stored: Option<(u64, Pos, Pos, u64, u64)> = db
+            .get(b"positions")?
+            .map(|v| {
+                serde_json::from_slice(&v).map_err(|e| corrupt("meta/positions", e.to_string()))
+            })
+            .transpose()?;
+        let rebuilt_at = match db.get(b"rebuilt_at")? {
+            Some(v) => be(&v, "meta/rebuilt_at")?,
+            None => 0,
         };
+        let at_tip = stored.filter(|p| p.0 == tip);
+        blocks.truncate(tip, at_tip.map(|p| p.4))?;
+        let mut rec = match tip {
+            0 => None,
+            h => Some(
+                block_record(&blocks, h)?
+                    .ok_or_else(|| corrupt(format!("block {h}"), "missing"))?,
+            ),
+        };
+        let mut force_rebuild = false;
+        if let Some(r) = rec.as_mut() {
+            match at_tip {
+                Some((_, index, ids, subjects, _)) => {
+                    (r.index, r.ids, r.subjects) = (index, ids, subjects)
+                }
+                None => force_rebuild = tip < rebuilt_at,
+            }
+        }
         let cache = config.cache_mb << 20;
         let events = Events::open(&root.join("events"))?;
         let (size, events_end) = rec
@@ -373,6 +440,14 @@ impl DiskStore {
             ids_at,
             cache / 4,
         );
+        let (opened_index, opened_ids) = if force_rebuild {
+            (
+                Err(corrupt("index", "rebuilt after the block now at the tip")),
+                Err(corrupt("ids", "rebuilt after the block now at the tip")),
+            )
+        } else {
+            (opened_index, opened_ids)
+        };
         let store = match (opened_index, opened_ids) {
             (Ok((index, io)), Ok((ids, replayed))) => {
                 opened.replayed = io.replayed + replayed;
@@ -381,12 +456,14 @@ impl DiskStore {
                     proposals: db.open_tree("proposals")?,
                     evidence: db.open_tree("evidence")?,
                     db,
+                    blocks,
                     events,
                     tiles,
                     index,
                     ids,
                     sync: config.sync,
                     tip: AtomicU64::new(tip),
+                    dropped: Default::default(),
                 }
             }
             (i, d) => {
@@ -417,12 +494,14 @@ impl DiskStore {
                     proposals: db.open_tree("proposals")?,
                     evidence: db.open_tree("evidence")?,
                     db,
+                    blocks,
                     events,
                     tiles,
                     index,
                     ids,
                     sync: config.sync,
                     tip: AtomicU64::new(tip),
+                    dropped: Default::default(),
                 };
                 store.rebuild_index()?;
                 store
@@ -432,13 +511,15 @@ impl DiskStore {
     }
 
     /// Rebuilds the index and id table from the event log, block by block, checking every
-    /// head's index root; then rewrites every block record's positions.
+    /// head's index root; records where they now end for the tip (`meta/positions`) and that
+    /// earlier block records' positions no longer hold (`meta/rebuilt_at`).
     fn rebuild_index(&self) -> Result<(), StoreError> {
         let tip = self.tip();
-        let mut batch = sled::Batch::default();
+        let mut subjects = 0;
         for h in 1..=tip {
-            let mut rec =
-                record(&self.db, h)?.ok_or_else(|| corrupt(format!("block {h}"), "missing"))?;
+            let rec = self
+                .record(h)?
+                .ok_or_else(|| corrupt(format!("block {h}"), "missing"))?;
             let records = self.events.range(rec.first, rec.first + rec.count)?;
             let events = records
                 .iter()
@@ -463,16 +544,25 @@ impl DiskStore {
             let dw = self.ids.write(&ids, 0)?;
             self.index.publish(&staged, &iw);
             self.ids.publish(&dw);
-            rec.index = self.index.pos();
-            rec.ids = self.ids.pos();
-            rec.subjects = staged.subjects();
-            batch.insert(&block_key(h)[..], encode_record(&rec)?);
+            subjects = staged.subjects();
             if h % 1000 == 0 {
                 tracing::info!(height = h, tip, "rebuilding the index");
             }
         }
         self.index.sync()?;
         self.ids.sync()?;
+        let mut batch = sled::Batch::default();
+        batch.insert(
+            &b"positions"[..],
+            positions(
+                tip,
+                self.index.pos(),
+                self.ids.pos(),
+                subjects,
+                self.blocks.data_len(),
+            )?,
+        );
+        batch.insert(&b"rebuilt_at"[..], &tip.to_be_bytes()[..]);
         self.db.apply_batch(batch)?;
         self.db.flush()?;
         self.index.checkpoint(tip, true)?;
@@ -489,7 +579,8 @@ impl DiskStore {
                 .then_some(())
                 .ok_or_else(|| "an empty ledger with data in its files".to_string());
         }
-        let rec = record(&self.db, tip)
+        let rec = self
+            .record(tip)
             .map_err(|e| e.to_string())?
             .ok_or("missing block record")?;
         let frontier = Frontier::of(&self.tiles, rec.head.log_size).map_err(|e| e.to_string())?;
@@ -533,12 +624,12 @@ impl DiskStore {
 
     /// Forgets the last block (it is fetched again from peers).
     fn drop_tip(&self) -> Result<(), StoreError> {
+        self.dropped.store(true, Ordering::Release);
         let tip = self.tip();
         if tip == 0 {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
-        batch.remove(&block_key(tip)[..]);
         batch.remove(&transition_key(tip)[..]);
         batch.insert(&b"tip"[..], &(tip - 1).to_be_bytes()[..]);
         self.db.apply_batch(batch)?;
@@ -554,7 +645,10 @@ impl DiskStore {
 
     /// The block record at `height`.
     pub fn record(&self, height: u64) -> Result<Option<BlockRecord>, StoreError> {
-        record(&self.db, height)
+        if height > self.tip() {
+            return Ok(None);
+        }
+        block_record(&self.blocks, height)
     }
 
     /// The tiles (Merkle proofs read from them).
@@ -634,12 +728,6 @@ impl DiskStore {
             .map(|(e, p)| (e.id(), p))
             .collect();
         let ids = self.ids.write(&ids, count * 48)?;
-        if self.sync {
-            self.events.sync()?;
-            self.tiles.sync()?;
-            self.index.sync()?;
-            self.ids.sync()?;
-        }
         let rec = BlockRecord {
             head: head.clone(),
             certificate: certificate.clone(),
@@ -650,12 +738,30 @@ impl DiskStore {
             ids: self.ids.pos(),
             subjects: staged.subjects(),
         };
+        self.blocks.append([encode_record(&rec)?.as_slice()])?;
+        if self.sync {
+            self.events.sync()?;
+            self.tiles.sync()?;
+            self.index.sync()?;
+            self.ids.sync()?;
+            self.blocks.sync()?;
+        }
+        failpoint("before-block-record", head.height);
         let mut batch = sled::Batch::default();
         if let Some(t) = transition {
             let v = serde_json::to_vec(t).map_err(|e| corrupt("transition", e.to_string()))?;
             batch.insert(&transition_key(head.height)[..], v);
         }
-        batch.insert(&block_key(head.height)[..], encode_record(&rec)?);
+        batch.insert(
+            &b"positions"[..],
+            positions(
+                head.height,
+                rec.index,
+                rec.ids,
+                rec.subjects,
+                self.blocks.data_len(),
+            )?,
+        );
         batch.insert(&b"tip"[..], &head.height.to_be_bytes()[..]);
         self.db.apply_batch(batch)?;
         self.db.flush()?;
@@ -746,7 +852,7 @@ impl DiskStore {
     /// Every recorded validator-set transition, by height.
     pub fn transitions(&self) -> Result<Vec<TransitionRecord>, StoreError> {
         self.db
-            .scan_prefix(b"r")
+            .scan_prefix([1u8])
             .map(|item| {
                 let (k, v) = item?;
                 serde_json::from_slice(&v)
@@ -848,6 +954,10 @@ impl DiskStore {
             tiles: self.tiles.disk_bytes(),
             index: self.index.disk_bytes(),
             ids: self.ids.disk_bytes(),
+            blocks: {
+                let (d, o) = self.blocks.disk_bytes();
+                d + o
+            },
             meta: dir_bytes(&self.root.join("meta")),
         }
     }
@@ -887,6 +997,21 @@ impl DiskStore {
     }
 }
 
+/// Crash tests: with `TRADELOG_FAILPOINT=<name>:<height>` in the environment, the process
+/// aborts (as kill -9 would stop it) when it reaches the point `name` while committing block
+/// `height`. The one point is `before-block-record`: the block's files are written and synced,
+/// its record is not (ADR 004). Without the variable this is one environment lookup per block.
+fn failpoint(name: &str, height: u64) {
+    if let Ok(v) = std::env::var("TRADELOG_FAILPOINT") {
+        if v.split_once(':')
+            .is_some_and(|(n, h)| n == name && h.parse() == Ok(height))
+        {
+            eprintln!("failpoint {name} at block {height}: aborting");
+            std::process::abort();
+        }
+    }
+}
+
 fn parse(wire: &[u8], pos: u64) -> Result<Event, StoreError> {
     Event::from_json(wire).map_err(|e| corrupt(format!("event at {pos}"), e.to_string()))
 }
@@ -895,20 +1020,32 @@ fn encode_record(r: &BlockRecord) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(r).map_err(|e| corrupt(format!("block {}", r.head.height), e.to_string()))
 }
 
-fn block_key(height: u64) -> [u8; 9] {
-    let mut k = [b'b'; 9];
-    k[1..].copy_from_slice(&height.to_be_bytes());
-    k
+/// The tip's index positions and subject count, written with the tip in one batch.
+fn positions(
+    height: u64,
+    index: Pos,
+    ids: Pos,
+    subjects: u64,
+    blocks_end: u64,
+) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(&(height, index, ids, subjects, blocks_end))
+        .map_err(|e| corrupt("meta/positions", e.to_string()))
 }
 
+/// Transition records: `0x01 || height` (no other key starts with 0x01).
 fn transition_key(height: u64) -> [u8; 9] {
-    let mut k = [b'r'; 9];
+    let mut k = [1u8; 9];
     k[1..].copy_from_slice(&height.to_be_bytes());
     k
 }
 
-fn record(db: &sled::Db, height: u64) -> Result<Option<BlockRecord>, StoreError> {
-    db.get(block_key(height))?
+fn block_record(blocks: &RecordLog, height: u64) -> Result<Option<BlockRecord>, StoreError> {
+    let Some(i) = height.checked_sub(1) else {
+        return Ok(None);
+    };
+    blocks
+        .get(i)?
+        .map(|(_, v)| v)
         .map(|v| {
             serde_json::from_slice(&v)
                 .map_err(|e| corrupt(format!("block {height}"), e.to_string()))

@@ -198,6 +198,8 @@ fn a_torn_tail_left_by_a_crash_is_cut() {
         "tiles/level-00",
         "index/000000.seg",
         "ids/000000.seg",
+        "blocks/data",
+        "blocks/offsets",
     ] {
         use std::io::Write;
         let mut file = std::fs::OpenOptions::new()
@@ -263,4 +265,63 @@ fn a_data_dir_of_the_first_format_is_migrated() {
     drop(ledger);
     let ledger = open(&d, &net, StoreConfig::default());
     assert_eq!(ledger.height(), 4);
+}
+
+/// The child of [`killed_between_the_files_and_the_block_record`]: commits blocks into the dir
+/// it is given until the failpoint aborts it. Does nothing when run as an ordinary test.
+#[test]
+fn child_commits_until_the_failpoint() {
+    let Ok(d) = std::env::var("TRADELOG_STORE_CHILD") else {
+        return;
+    };
+    let net = SampleNetwork::new(4).unwrap();
+    let (bs, _) = blocks(&net, 3);
+    let ledger = open(Path::new(&d), &net, StoreConfig::default());
+    for b in &bs {
+        commit(&ledger, b);
+    }
+    panic!("the failpoint did not fire");
+}
+
+/// A process killed after block 3's files were written and synced but before its record
+/// (the one moment between the two): reopened, the store is at block 2 with nothing of block 3,
+/// and takes block 3 again.
+#[test]
+fn killed_between_the_files_and_the_block_record() {
+    let net = SampleNetwork::new(4).unwrap();
+    let d = dir("killed");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_commits_until_the_failpoint",
+            "--nocapture",
+        ])
+        .env("TRADELOG_STORE_CHILD", &d)
+        .env("TRADELOG_FAILPOINT", "before-block-record:3")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("failpoint before-block-record at block 3"),
+        "{stderr}"
+    );
+    let (bs, state) = blocks(&net, 3);
+    let data_before = std::fs::metadata(d.join("events").join("data"))
+        .unwrap()
+        .len();
+    let (ledger, opened) =
+        NodeLedger::open(net.genesis.clone(), &d, StoreConfig::default()).unwrap();
+    assert_eq!((opened.height, opened.cut_from), (2, None));
+    let data_after = std::fs::metadata(d.join("events").join("data"))
+        .unwrap()
+        .len();
+    assert!(data_after < data_before, "block 3's events were cut");
+    assert!(ledger
+        .store()
+        .event(&bs[2].events[0].id())
+        .unwrap()
+        .is_none());
+    commit(&ledger, &bs[2]);
+    same_as_reference(&ledger, &state, &net, 3);
 }

@@ -17,7 +17,7 @@ use crate::ids::Ucr;
 use crate::index::buckets::{MemIndex, Staged, Update};
 use crate::index::{IndexEntry, IndexProof, Subject};
 use crate::membership::{ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition};
-use crate::merkle::{leaf_hash, MerkleLog};
+use crate::merkle::{leaf_hash, Frontier, MerkleLog};
 use crate::roles::{AuthError, Genesis, Membership};
 use crate::route::{containers_named, RouteBundle, ROUTE_VERSION};
 
@@ -358,6 +358,7 @@ impl ChainState {
 pub struct Preview {
     head: Head,
     leaves: Vec<Hash>,
+    frontier: Frontier,
     index: Staged,
     chain: ChainState,
 }
@@ -375,7 +376,10 @@ impl Preview {
 #[derive(Debug, Clone)]
 pub struct LedgerState {
     chain: ChainState,
+    frontier: Frontier,
+    /// Every subtree hash, for proofs; stays empty in a state made [`LedgerState::without_proofs`].
     log: MerkleLog,
+    keep_log: bool,
     index: MemIndex,
 }
 
@@ -384,8 +388,20 @@ impl LedgerState {
     pub fn new(genesis: &Genesis) -> LedgerState {
         LedgerState {
             chain: ChainState::new(genesis),
+            frontier: Frontier::new(),
             log: MerkleLog::new(),
+            keep_log: true,
             index: MemIndex::default(),
+        }
+    }
+
+    /// A state that replays and checks blocks but keeps only the log's frontier (O(log n)
+    /// hashes) instead of the whole log, so it cannot prove inclusion: for audits and store
+    /// verification of long ledgers. [`LedgerState::log`] stays empty.
+    pub fn without_proofs(genesis: &Genesis) -> LedgerState {
+        LedgerState {
+            keep_log: false,
+            ..LedgerState::new(genesis)
         }
     }
 
@@ -417,8 +433,8 @@ impl LedgerState {
     /// The effect of already-checked events as the next block at `time`, leaving the state
     /// unchanged.
     fn effect(&self, events: &[Event], time: u64) -> Preview {
-        let first = self.log.size();
-        let mut frontier = self.log.frontier();
+        let first = self.frontier.size();
+        let mut frontier = self.frontier.clone();
         let mut nodes = Vec::new();
         let leaves: Vec<Hash> = events
             .iter()
@@ -449,6 +465,7 @@ impl LedgerState {
         Preview {
             head,
             leaves,
+            frontier,
             index,
             chain,
         }
@@ -462,7 +479,14 @@ impl LedgerState {
     }
 
     fn swap_in(&mut self, preview: Preview) -> (Head, Vec<u64>) {
-        let positions = preview.leaves.iter().map(|l| self.log.push(*l)).collect();
+        let first = self.frontier.size();
+        let positions = (first..first + preview.leaves.len() as u64).collect();
+        if self.keep_log {
+            for l in &preview.leaves {
+                self.log.push(*l);
+            }
+        }
+        self.frontier = preview.frontier;
         self.index.apply(&preview.index);
         self.chain = preview.chain;
         (preview.head, positions)
@@ -514,7 +538,7 @@ impl LedgerState {
                 .chain
                 .head()
                 .map_or(self.chain.genesis_hash(), Head::hash)
-            && preview.head.log_size == self.log.size() + events.len() as u64
+            && preview.head.log_size == self.frontier.size() + events.len() as u64
             && preview.leaves.len() == events.len()
             && events
                 .iter()

@@ -13,10 +13,10 @@ use tradelog_client::audit::audit;
 use tradelog_client::light::LightClient;
 use tradelog_node::api::{serve, ApiState};
 use tradelog_node::chain::Chain;
+use tradelog_node::devnet::ledger::{self as ledgers, TARGET};
 use tradelog_node::metrics::Metrics;
 use tradelog_node::store::StoreConfig;
 use tradelog_protocol::sample::{sample_ucr, SampleNetwork};
-use tradelog_tests::ledgers::{self, TARGET};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -4,7 +4,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod cdp;
-pub mod ledgers;
 pub mod net;
 
 use std::path::PathBuf;

@@ -11,7 +11,7 @@
 //! A record is `u32 length || u32 bucket || payload`; the layer above gives payloads meaning
 //! (subject leaves, event ids) and a 37-byte summary per bucket that the checkpoint keeps.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -112,6 +112,8 @@ pub struct BucketLog {
     dir: PathBuf,
     bits: u8,
     tuning: Tuning,
+    /// Bytes of summary per bucket in the checkpoint: [`SUMMARY`] or 0.
+    summary_len: usize,
     segments: RwLock<BTreeMap<u32, Arc<AppendFile>>>,
     table: RwLock<Vec<Option<Entry>>>,
     writer: Mutex<Writer>,
@@ -151,11 +153,15 @@ impl BucketLog {
     /// Opens the table in `dir` with `2^bits` buckets, cut back to `upto` (the position the
     /// last stored block recorded; `None` for a new table): loads the checkpoint, drops
     /// records past `upto` and replays those between them.
+    ///
+    /// With `keep_payloads`, the summaries saved in the checkpoint and the payloads of the
+    /// buckets replayed are returned, for the layer above to rebuild what it derives from them.
     pub fn open(
         dir: &Path,
         bits: u8,
         tuning: Tuning,
         upto: Option<Pos>,
+        keep_payloads: bool,
     ) -> Result<(BucketLog, Opened), StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| FileError::new(dir, e))?;
         let mut segments = BTreeMap::new();
@@ -169,7 +175,11 @@ impl BucketLog {
                 segments.insert(n, Arc::new(AppendFile::open(&item.path())?));
             }
         }
-        let cp = load_checkpoint(&dir.join("checkpoint"), bits)?;
+        let cp = load_checkpoint(
+            &dir.join("checkpoint"),
+            bits,
+            if keep_payloads { SUMMARY } else { 0 },
+        )?;
         let upto = upto.unwrap_or_default();
         // Cut everything past `upto`: later segments, and the tail of upto's segment.
         let later: Vec<u32> = segments
@@ -209,7 +219,7 @@ impl BucketLog {
             }
         };
         let mut table: Vec<Option<Entry>> = vec![None; 1usize << bits];
-        let mut saved: BTreeMap<u32, [u8; SUMMARY]> = BTreeMap::new();
+        let mut saved: Vec<(u32, [u8; SUMMARY])> = Vec::new();
         let start = match &cp {
             Some(cp) => {
                 if (cp.pos.segment, cp.pos.offset) > (upto.segment, upto.offset) {
@@ -220,38 +230,42 @@ impl BucketLog {
                 }
                 for (b, e, s) in &cp.entries {
                     table[*b as usize] = Some(*e);
-                    saved.insert(*b, *s);
+                    if keep_payloads {
+                        saved.push((*b, *s));
+                    }
                 }
                 cp.pos
             }
             None => Pos::default(),
         };
-        let mut replayed: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        let mut replayed: HashMap<u32, Vec<u8>> = HashMap::new();
         let mut replayed_records = 0u64;
         for (&n, f) in segments.range(start.segment..) {
-            let mut at = if n == start.segment { start.offset } else { 0 };
-            let end = f.len();
-            while at < end {
-                let head = f.read_vec(at, HEADER)?;
-                let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as u64;
-                let b = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-                if len < 4 || at + 4 + len > end || (b as usize) >= table.len() {
+            let from = if n == start.segment { start.offset } else { 0 };
+            replay(f, from, |at, b, payload| {
+                if (b as usize) >= table.len() {
                     return Err(corrupt(
                         format!("{}@{at}", f.path().display()),
-                        "bad record header",
+                        "bucket number out of range",
                     ));
                 }
-                let payload = f.read_vec(at + HEADER as u64, (len - 4) as usize)?;
                 table[b as usize] = Some(Entry {
                     loc: loc(n, at),
-                    size: (len + 4) as u32,
+                    size: (HEADER + payload.len()) as u32,
                 });
-                saved.remove(&b);
-                replayed.insert(b, payload);
+                if keep_payloads {
+                    replayed.insert(b, payload.to_vec());
+                }
                 replayed_records += 1;
-                at += 4 + len;
-            }
+                Ok(())
+            })?;
         }
+        let saved: Vec<(u32, [u8; SUMMARY])> = saved
+            .into_iter()
+            .filter(|(b, _)| !replayed.contains_key(b))
+            .collect();
+        let mut replayed: Vec<(u32, Vec<u8>)> = replayed.into_iter().collect();
+        replayed.sort_unstable_by_key(|(b, _)| *b);
         let mut live: BTreeMap<u32, u64> = segments.keys().map(|n| (*n, 0)).collect();
         for e in table.iter().flatten() {
             *live.entry(seg_of(e.loc)).or_default() += u64::from(e.size);
@@ -260,6 +274,7 @@ impl BucketLog {
             dir: dir.to_owned(),
             bits,
             tuning,
+            summary_len: if keep_payloads { SUMMARY } else { 0 },
             segments: RwLock::new(segments),
             table: RwLock::new(table),
             writer: Mutex::new(Writer {
@@ -274,8 +289,8 @@ impl BucketLog {
         Ok((
             log,
             Opened {
-                saved: saved.into_iter().collect(),
-                replayed: replayed.into_iter().collect(),
+                saved,
+                replayed,
                 replayed_records,
                 checkpoint_height: cp.as_ref().map(|c| c.height),
             },
@@ -465,6 +480,7 @@ impl BucketLog {
         let mut out = Vec::with_capacity(64 + table.len() / 4 * 53);
         out.extend_from_slice(b"TLBK");
         out.push(self.bits);
+        out.push(self.summary_len as u8);
         out.extend_from_slice(&height.to_be_bytes());
         out.extend_from_slice(&pos.segment.to_be_bytes());
         out.extend_from_slice(&pos.offset.to_be_bytes());
@@ -473,7 +489,7 @@ impl BucketLog {
                 out.extend_from_slice(&(b as u32).to_be_bytes());
                 out.extend_from_slice(&e.loc.to_be_bytes());
                 out.extend_from_slice(&e.size.to_be_bytes());
-                out.extend_from_slice(&summary(b as u32));
+                out.extend_from_slice(&summary(b as u32)[..self.summary_len]);
             }
         }
         drop(table);
@@ -505,18 +521,81 @@ impl BucketLog {
     }
 }
 
+/// Calls `f(offset, bucket, payload)` for every record of segment `n` from `from` to its end,
+/// reading it sequentially in large chunks.
+fn replay(
+    f: &AppendFile,
+    from: u64,
+    mut each: impl FnMut(u64, u32, &[u8]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    const CHUNK: u64 = 4 << 20;
+    let end = f.len();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut buf_at = from; // file offset of buf[0]
+    let mut read_to = from;
+    let mut at = from;
+    while at < end {
+        // Make sure the record header and payload are in `buf`.
+        let need_header = (at - buf_at) as usize + HEADER;
+        if buf.len() < need_header {
+            let more = CHUNK.min(end - read_to);
+            if more == 0 {
+                return Err(corrupt(
+                    format!("{}@{at}", f.path().display()),
+                    "torn record",
+                ));
+            }
+            buf.drain(..(at - buf_at) as usize);
+            buf_at = at;
+            buf.extend_from_slice(&f.read_vec(read_to, more as usize)?);
+            read_to += more;
+            continue;
+        }
+        let p = (at - buf_at) as usize;
+        let len = u64::from(u32::from_be_bytes([
+            buf[p],
+            buf[p + 1],
+            buf[p + 2],
+            buf[p + 3],
+        ]));
+        if len < 4 || at + 4 + len > end {
+            return Err(corrupt(
+                format!("{}@{at}", f.path().display()),
+                "bad record header",
+            ));
+        }
+        let total = 4 + len as usize;
+        if buf.len() < p + total {
+            let more = CHUNK.max(total as u64).min(end - read_to);
+            buf.drain(..p);
+            buf_at = at;
+            buf.extend_from_slice(&f.read_vec(read_to, more as usize)?);
+            read_to += more;
+            continue;
+        }
+        let b = u32::from_be_bytes([buf[p + 4], buf[p + 5], buf[p + 6], buf[p + 7]]);
+        each(at, b, &buf[p + HEADER..p + total])?;
+        at += total as u64;
+    }
+    Ok(())
+}
+
 fn seg_path(dir: &Path, n: u32) -> PathBuf {
     dir.join(format!("{n:06}.seg"))
 }
 
-fn load_checkpoint(path: &Path, bits: u8) -> Result<Option<Checkpoint>, StoreError> {
+fn load_checkpoint(
+    path: &Path,
+    bits: u8,
+    summary_len: usize,
+) -> Result<Option<Checkpoint>, StoreError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(FileError::new(path, e).into()),
     };
     let bad = |why: &str| corrupt(path.display(), why.to_string());
-    if bytes.len() < 4 + 1 + 8 + 4 + 8 + 32 {
+    if bytes.len() < 4 + 2 + 8 + 4 + 8 + 32 {
         return Err(bad("too short"));
     }
     let (body, check) = bytes.split_at(bytes.len() - 32);
@@ -526,10 +605,10 @@ fn load_checkpoint(path: &Path, bits: u8) -> Result<Option<Checkpoint>, StoreErr
     if &body[..4] != b"TLBK" {
         return Err(bad("not a bucket checkpoint"));
     }
-    if body[4] != bits {
+    if body[4] != bits || usize::from(body[5]) != summary_len {
         return Err(bad(&format!(
-            "made for {} bucket bits, the store uses {bits}",
-            body[4]
+            "made for {} bucket bits and {}-byte summaries, the store uses {bits} and {summary_len}",
+            body[4], body[5]
         )));
     }
     let u32_at = |p: usize| u32::from_be_bytes([body[p], body[p + 1], body[p + 2], body[p + 3]]);
@@ -538,18 +617,18 @@ fn load_checkpoint(path: &Path, bits: u8) -> Result<Option<Checkpoint>, StoreErr
         b.copy_from_slice(&body[p..p + 8]);
         u64::from_be_bytes(b)
     };
-    let height = u64_at(5);
+    let height = u64_at(6);
     let pos = Pos {
-        segment: u32_at(13),
-        offset: u64_at(17),
+        segment: u32_at(14),
+        offset: u64_at(18),
     };
-    let rest = &body[25..];
-    const ENTRY: usize = 4 + 8 + 4 + SUMMARY;
-    if rest.len() % ENTRY != 0 {
+    let rest = &body[26..];
+    let entry_len = 4 + 8 + 4 + summary_len;
+    if !rest.len().is_multiple_of(entry_len) {
         return Err(bad("entries are torn"));
     }
-    let mut entries = Vec::with_capacity(rest.len() / ENTRY);
-    for c in rest.chunks_exact(ENTRY) {
+    let mut entries = Vec::with_capacity(rest.len() / entry_len);
+    for c in rest.chunks_exact(entry_len) {
         let b = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
         if b >> bits != 0 && bits < 32 {
             return Err(bad("bucket number out of range"));
@@ -558,7 +637,7 @@ fn load_checkpoint(path: &Path, bits: u8) -> Result<Option<Checkpoint>, StoreErr
         l.copy_from_slice(&c[4..12]);
         let size = u32::from_be_bytes([c[12], c[13], c[14], c[15]]);
         let mut s = [0u8; SUMMARY];
-        s.copy_from_slice(&c[16..]);
+        s[..summary_len].copy_from_slice(&c[16..]);
         entries.push((
             b,
             Entry {

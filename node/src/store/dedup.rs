@@ -60,7 +60,7 @@ impl Dedup {
         upto: Option<Pos>,
         cache_bytes: usize,
     ) -> Result<(Dedup, u64), StoreError> {
-        let (log, opened) = BucketLog::open(dir, bits, tuning, upto)?;
+        let (log, opened) = BucketLog::open(dir, bits, tuning, upto, false)?;
         Ok((
             Dedup {
                 log,

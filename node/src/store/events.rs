@@ -1,5 +1,5 @@
-//! The events of the log on disk, append-only: `events/data` holds one record per log position,
-//! `events/offsets` the record's start offset in `data` (u64 big-endian, 8 bytes per position).
+//! The events of the log on disk, append-only: one record per log position in a
+//! [`RecordLog`] (`events/data`, `events/offsets`).
 //!
 //! A record is `u32 length || id (32) || subject mask (u8) || one u64 per set bit || wire`:
 //! for each subject of the event (bit 0 its consignment, bit 1 its container, bit 2 the
@@ -12,7 +12,7 @@ use std::path::Path;
 
 use tradelog_protocol::{EventId, Hash, Subject};
 
-use super::file::{AppendFile, FileError};
+use super::records::RecordLog;
 use super::StoreError;
 
 /// "No previous event" in a subject link.
@@ -103,132 +103,69 @@ impl Record {
 /// The event files.
 #[derive(Debug)]
 pub struct Events {
-    data: AppendFile,
-    offsets: AppendFile,
+    log: RecordLog,
 }
 
 impl Events {
     /// Opens (or creates) the event files in `dir`.
     pub fn open(dir: &Path) -> Result<Events, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| FileError::new(dir, e))?;
         Ok(Events {
-            data: AppendFile::open(&dir.join("data"))?,
-            offsets: AppendFile::open(&dir.join("offsets"))?,
+            log: RecordLog::open(dir, "events")?,
         })
     }
 
     /// Positions stored.
     pub fn size(&self) -> u64 {
-        self.offsets.len() / 8
+        self.log.len()
     }
 
     /// Bytes of `data` (recorded with each block, to cut a torn tail).
     pub fn data_len(&self) -> u64 {
-        self.data.len()
+        self.log.data_len()
     }
 
     /// Appends the records of the next positions, in order.
     pub fn append(&self, records: &[Record]) -> Result<(), StoreError> {
-        let mut data = Vec::with_capacity(records.len() * 700);
-        let mut offsets = Vec::with_capacity(records.len() * 8);
-        let base = self.data.len();
-        for r in records {
-            offsets.extend_from_slice(&(base + data.len() as u64).to_be_bytes());
-            r.encode(&mut data);
-        }
-        self.data.append(&data)?;
-        self.offsets.append(&offsets)?;
-        Ok(())
+        let encoded: Vec<Vec<u8>> = records
+            .iter()
+            .map(|r| {
+                let mut b = Vec::with_capacity(r.wire.len() + 64);
+                r.encode(&mut b);
+                b
+            })
+            .collect();
+        self.log.append(encoded.iter().map(Vec::as_slice))
     }
 
     /// Makes the appended records durable.
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.data.sync()?;
-        self.offsets.sync()?;
-        Ok(())
+        self.log.sync()
     }
 
     /// Cuts back to `size` positions whose data ends at `data_len`.
     pub fn truncate(&self, size: u64, data_len: u64) -> Result<(), StoreError> {
-        self.offsets.truncate(size * 8)?;
-        self.data.truncate(data_len)?;
-        Ok(())
-    }
-
-    fn offset(&self, pos: u64) -> Result<u64, StoreError> {
-        let mut b = [0u8; 8];
-        self.offsets.read_at(&mut b, pos * 8)?;
-        Ok(u64::from_be_bytes(b))
+        self.log.truncate(size, Some(data_len))
     }
 
     /// The record at log position `pos` (`None` past the end).
     pub fn get(&self, pos: u64) -> Result<Option<Record>, StoreError> {
-        let size = self.size();
-        if pos >= size {
-            return Ok(None);
-        }
-        let mut b = [0u8; 16];
-        let (start, end) = if pos + 1 < size {
-            self.offsets.read_at(&mut b, pos * 8)?;
-            (
-                u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-                u64::from_be_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
-            )
-        } else {
-            (self.offset(pos)?, self.data.len())
-        };
-        if end < start || end - start > (1 << 20) {
-            return Err(StoreError::Corrupt {
-                key: format!("events/offsets@{pos}"),
-                reason: format!("record bounds {start}..{end}"),
-            });
-        }
-        let bytes = self.data.read_vec(start, (end - start) as usize)?;
-        Record::decode(&bytes, start).map(Some)
+        self.log
+            .get(pos)?
+            .map(|(at, b)| Record::decode(&b, at))
+            .transpose()
     }
 
     /// The records of positions `[from, to)`, read in one pass.
     pub fn range(&self, from: u64, to: u64) -> Result<Vec<Record>, StoreError> {
-        let to = to.min(self.size());
-        if from >= to {
-            return Ok(Vec::new());
-        }
-        let offs = self
-            .offsets
-            .read_vec(from * 8, ((to - from) * 8) as usize)?;
-        let mut starts: Vec<u64> = offs
-            .chunks_exact(8)
-            .map(|c| u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect();
-        let end = if to < self.size() {
-            self.offset(to)?
-        } else {
-            self.data.len()
-        };
-        starts.push(end);
-        let first = starts[0];
-        if end < first {
-            return Err(StoreError::Corrupt {
-                key: format!("events/offsets@{from}"),
-                reason: "offsets go backwards".into(),
-            });
-        }
-        let data = self.data.read_vec(first, (end - first) as usize)?;
-        starts
-            .windows(2)
-            .map(|w| {
-                let (a, b) = ((w[0] - first) as usize, (w[1] - first) as usize);
-                let slice = data.get(a..b).ok_or_else(|| StoreError::Corrupt {
-                    key: format!("events/data@{}", w[0]),
-                    reason: "offsets out of order".into(),
-                })?;
-                Record::decode(slice, w[0])
-            })
+        self.log
+            .range(from, to)?
+            .iter()
+            .map(|(at, b)| Record::decode(b, *at))
             .collect()
     }
 
     /// Bytes on disk.
     pub fn disk_bytes(&self) -> (u64, u64) {
-        (self.data.disk_bytes(), self.offsets.disk_bytes())
+        self.log.disk_bytes()
     }
 }

@@ -134,7 +134,7 @@ impl DiskIndex {
                 replayed_records,
                 checkpoint_height,
             },
-        ) = BucketLog::open(dir, bits, tuning, upto)?;
+        ) = BucketLog::open(dir, bits, tuning, upto, true)?;
         let mut nodes = Vec::with_capacity(saved.len() + replayed.len());
         for (b, s) in &saved {
             nodes.push((*b, decode_node(s)?));

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use tradelog_node::block::Block;
-use tradelog_node::ledger::NodeLedger;
-use tradelog_node::store::StoreConfig;
+use crate::block::Block;
+use crate::ledger::NodeLedger;
+use crate::store::StoreConfig;
 use tradelog_protocol::sample::{self, consignment_route, sample_ucr, SampleNetwork};
 use tradelog_protocol::{Certificate, Event, EventKind, Hash};
 
