@@ -39,12 +39,55 @@ class Vectors(unittest.TestCase):
             self.assertIn(f"ok {name}\n", r.stdout)
 
     def test_small_order_key_forgery_refused(self):
-        # identity key, R = B, S = 1: [S]B = R + [k]A holds for every message;
-        # OpenSSL alone accepts this, the section 1 strict rules must not.
+        # identity key, R = B, S = 1: [S]B = R + [k]A holds for every message. The ZIP-215
+        # equation alone accepts it (as OpenSSL does); key vetting (section 1) refuses the key.
         identity = (1).to_bytes(32, "little")
         base = bytes.fromhex("58" + "66" * 31)
         sig = base + (1).to_bytes(32, "little")
-        self.assertFalse(tv.verify_strict(identity, b"any message", sig))
+        self.assertTrue(tv.zip215_verify(identity, b"any message", sig))
+        with self.assertRaises(tv.VerifyError):
+            tv.check_public_key(identity, "key")
+
+    def test_zip215_vectors_recomputed(self):
+        r = subprocess.run([sys.executable, SCRIPT, "vectors", SPEC],
+                           capture_output=True, text=True)
+        names = [f"zip215_small_order_{i:02}" for i in range(14)]
+        names += [f"zip215_small_order_verdicts_a{i:02}" for i in range(14)]
+        names += ["zip215_message", "zip215_s_equal_l_verdicts_a00",
+                  "zip215_non_canonical_s_signature", "zip215_non_canonical_s_verdicts",
+                  "zip215_mixed_order_r_signature", "zip215_mixed_order_r_verdict",
+                  "zip215_mixed_order_a_key", "zip215_mixed_order_a_signature",
+                  "zip215_mixed_order_a_verdict"]
+        for name in names:
+            self.assertIn(f"ok {name}\n", r.stdout)
+
+    def test_zip215_agrees_with_openssl_on_honest_and_tampered(self):
+        # Honest signatures pass both the fast path and the pure check; a flipped bit fails both.
+        sk = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+        pk = sk.public_key().public_bytes_raw()
+        for n in range(8):
+            msg = bytes([n]) * n
+            sig = sk.sign(msg)
+            self.assertTrue(tv.zip215_verify(pk, msg, sig))
+            self.assertTrue(tv.verify_sig(pk, msg, sig))
+            bad = bytearray(sig)
+            bad[n * 7] ^= 1
+            self.assertFalse(tv.zip215_verify(pk, msg, bytes(bad)))
+            self.assertFalse(tv.verify_sig(pk, msg, bytes(bad)))
+
+    def test_mixed_order_signature_needs_the_pure_check(self):
+        # The vector whose R has a torsion component: OpenSSL (cofactorless) refuses it,
+        # ZIP-215 accepts it, so verify_sig must fall back to the pure check.
+        with open(SPEC, encoding="utf-8") as f:
+            v = tv.parse_vectors(f.read())
+        pk = bytes.fromhex(v["public_key"])
+        sig = bytes.fromhex(v["zip215_mixed_order_r_signature"])
+        msg = bytes.fromhex(v["zip215_message"])
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        with self.assertRaises(InvalidSignature):
+            Ed25519PublicKey.from_public_bytes(pk).verify(sig, msg)
+        self.assertTrue(tv.verify_sig(pk, msg, sig))
 
 
 _SAMPLE = {}

@@ -5,6 +5,7 @@ use crate::event::{Event, EventError};
 use crate::hash::Hash;
 use crate::head::{Certificate, CertificateError, Head};
 use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
+use crate::keys::BadSignature;
 use crate::membership::{MembershipError, MembershipProof};
 use crate::merkle::{leaf_hash, InclusionProof, ProofError};
 use crate::roles::{AuthError, Genesis};
@@ -193,6 +194,8 @@ impl ProofBundle {
                 MembershipError::Certificate(c) => BundleError::Certificate(c),
                 e => BundleError::Membership(e),
             })?;
+        // Every event's signature, verified as one batch; failures are reported in order below.
+        let bad_signature = crate::keys::signature_failures(self.events.iter().map(|pe| &pe.event));
         let mut next = 0u64;
         for (pos, pe) in self.events.iter().enumerate() {
             if pe.index < next || pe.index >= self.head.log_size {
@@ -209,9 +212,12 @@ impl ProofBundle {
                 .at(pe.index)
                 .authorize(pe.event.body())
                 .map_err(|err| BundleError::Auth { pos, err })?;
-            pe.event
-                .verify_signature()
-                .map_err(|err| BundleError::Event { pos, err })?;
+            if bad_signature.get(pos).copied().unwrap_or(true) {
+                return Err(BundleError::Event {
+                    pos,
+                    err: EventError::Signature(BadSignature),
+                });
+            }
             InclusionProof {
                 index: pe.index,
                 size: self.head.log_size,

@@ -60,13 +60,13 @@ pub enum LedgerError {
 }
 
 /// What the caller already knows about events: which are in the log, and whose signatures it
-/// already checked with the strict rules (at mempool admission, say), so a block's events are not
+/// already checked (at mempool admission, say), so a block's events are not
 /// verified twice. A closure `Fn(&EventId) -> bool` answers "in the log" and knows no signature.
 pub trait Known {
     /// True if the event is already in the log.
     fn in_log(&self, id: &EventId) -> bool;
     /// True if this exact event (same id *and* same signature bytes: the id does not cover the
-    /// signature) was already verified strictly.
+    /// signature) was already verified (PROTOCOL.md section 1).
     fn signature_checked(&self, _event: &Event) -> bool {
         false
     }
@@ -75,6 +75,41 @@ pub trait Known {
 impl<F: Fn(&EventId) -> bool> Known for F {
     fn in_log(&self, id: &EventId) -> bool {
         self(id)
+    }
+}
+
+/// `known`, plus the events of a block whose signatures one batch verification (ZIP-215,
+/// same verdict as single verification) found valid. An event the batch refuses is left to the
+/// single check of the admission rules, which reports it in its place in the block.
+struct Batched<'a, K> {
+    known: &'a K,
+    valid: HashSet<(EventId, [u8; 64])>,
+}
+
+impl<'a, K: Known> Batched<'a, K> {
+    fn verify(events: &[Event], known: &'a K) -> Self {
+        let unchecked: Vec<&Event> = events
+            .iter()
+            .filter(|e| !known.signature_checked(e))
+            .collect();
+        let bad = crate::keys::signature_failures(unchecked.iter().copied());
+        let valid = unchecked
+            .iter()
+            .zip(bad)
+            .filter(|(_, bad)| !bad)
+            .map(|(e, _)| (e.id(), e.sig().to_bytes()))
+            .collect();
+        Batched { known, valid }
+    }
+}
+
+impl<K: Known> Known for Batched<'_, K> {
+    fn in_log(&self, id: &EventId) -> bool {
+        self.known.in_log(id)
+    }
+    fn signature_checked(&self, event: &Event) -> bool {
+        self.known.signature_checked(event)
+            || self.valid.contains(&(event.id(), event.sig().to_bytes()))
     }
 }
 
@@ -237,6 +272,7 @@ impl ChainState {
                 prev: prev_time,
             });
         }
+        let known = &Batched::verify(events, known);
         let mut in_block = HashSet::with_capacity(events.len());
         // A membership change binds the events after it, in this block too: such a block is
         // checked against a working copy of the membership.
@@ -664,7 +700,7 @@ impl Ledger {
         }
     }
 
-    /// Admission check: chain id, issuer, role, strict signature, not yet in the log.
+    /// Admission check: chain id, issuer, role, signature, not yet in the log.
     pub fn check(&self, event: &Event) -> Result<(), LedgerError> {
         self.state
             .check_event(event, &|id: &EventId| self.by_id.contains_key(id))

@@ -19,7 +19,7 @@ use crate::head::{Certificate, CertificateError, Head, ValidatorSet};
 use crate::ids::OrgId;
 use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
 use crate::jcs::{self, JcsError};
-use crate::keys::{PublicKey, SecretKey, Signature};
+use crate::keys::{BadSignature, PublicKey, SecretKey, Signature};
 use crate::merkle::{leaf_hash, InclusionProof, ProofError};
 use crate::roles::{AuthError, Genesis, Membership, Organisation, MAX_KEYS_PER_ORG};
 
@@ -313,17 +313,27 @@ fn check_approvals(
     let msg = approval_message(chain, m.seq, &m.change)?;
     let mut seen = BTreeSet::new();
     let mut power = 0u64;
+    // Approvers are checked in order; the signatures before the first approver refused are
+    // verified as one batch, and the first failure in approval order is reported.
+    let mut refused = None;
+    let mut items = Vec::with_capacity(m.approvals.len());
     for (i, a) in m.approvals.iter().enumerate() {
-        let v = validators
-            .get(&a.validator)
-            .ok_or(ChangeError::NotAValidator(i))?;
+        let Some(v) = validators.get(&a.validator) else {
+            refused = Some(ChangeError::NotAValidator(i));
+            break;
+        };
         if !seen.insert(a.validator) {
-            return Err(ChangeError::DuplicateApproval(i));
+            refused = Some(ChangeError::DuplicateApproval(i));
+            break;
         }
-        a.validator
-            .verify(&msg, &a.sig)
-            .map_err(|_| ChangeError::BadApproval(i))?;
+        items.push((&a.validator, msg.as_slice(), &a.sig));
         power += v.power;
+    }
+    if let Err(bad) = crate::keys::verify_batch(&items) {
+        return Err(ChangeError::BadApproval(bad.first().copied().unwrap_or(0)));
+    }
+    if let Some(e) = refused {
+        return Err(e);
     }
     if need_quorum && !validators.is_quorum(power) {
         return Err(ChangeError::NoQuorum {
@@ -542,6 +552,8 @@ impl MembershipProof {
             )));
         }
         let key = Subject::Membership.key();
+        // Every event's signature, verified as one batch; failures are reported in order below.
+        let bad_signature = crate::keys::signature_failures(self.events.iter().map(|pc| &pc.event));
         let mut membership = genesis.membership();
         let mut validators = genesis.validator_set().clone();
         let mut applied = 0usize;
@@ -572,9 +584,12 @@ impl MembershipProof {
                 membership
                     .authorize(body)
                     .map_err(|err| MembershipError::Auth { pos, err })?;
-                pc.event
-                    .verify_signature()
-                    .map_err(|err| MembershipError::Event { pos, err })?;
+                if bad_signature.get(pos).copied().unwrap_or(true) {
+                    return Err(MembershipError::Event {
+                        pos,
+                        err: EventError::Signature(BadSignature),
+                    });
+                }
                 membership
                     .check_change(m, &body.issuer.org, validators, pos as u64 + 1)
                     .map_err(|err| MembershipError::Change { pos, err })?;
