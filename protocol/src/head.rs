@@ -28,6 +28,8 @@ pub const PROPOSAL_DOMAIN: &[u8] = b"tradelog/proposal/v1";
 pub const VALIDATORS_DOMAIN: &[u8] = b"tradelog/validators/v1";
 /// Most validators in a set.
 pub const MAX_VALIDATORS: usize = 256;
+/// How far an event's time may lie after its block's time (10 minutes, PROTOCOL.md section 6).
+pub const MAX_EVENT_AHEAD_MS: u64 = 600_000;
 
 /// A ledger head: the header of the block at `height`, committing to the whole log and index.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -16,13 +16,15 @@ use crate::head::{Certificate, Head, ValidatorSet};
 use crate::ids::Ucr;
 use crate::index::buckets::{MemIndex, Staged, Update};
 use crate::index::{IndexEntry, IndexProof, Subject};
-use crate::membership::{ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition};
+use crate::membership::{
+    Change, ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition,
+};
 use crate::merkle::{leaf_hash, MerkleLog};
 use crate::roles::{AuthError, Genesis, Membership};
 use crate::route::{containers_named, RouteBundle, ROUTE_VERSION};
 
 /// How far an event's time may lie after its block's time (10 minutes).
-pub const MAX_CLOCK_SKEW_MS: u64 = 600_000;
+pub const MAX_CLOCK_SKEW_MS: u64 = crate::head::MAX_EVENT_AHEAD_MS;
 
 /// Why an event or block was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,6 +280,7 @@ impl ChainState {
         // checked against a working copy of the membership.
         let mut working: Option<Membership> = None;
         let mut next_seq = self.membership_count + 1;
+        let mut sets_validators = false;
         for e in events {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 return Err(LedgerError::FutureEvent {
@@ -292,6 +295,13 @@ impl ChainState {
                 return Err(LedgerError::Duplicate(e.id()));
             }
             if let Some(m) = membership_of(e) {
+                if matches!(m.change, Change::SetValidators { .. }) {
+                    // One per block (8a), so each change has its own transition (9d).
+                    if sets_validators {
+                        return Err(LedgerError::Change(ChangeError::SetValidatorsTwice));
+                    }
+                    sets_validators = true;
+                }
                 working
                     .get_or_insert_with(|| (*self.membership).clone())
                     .apply_change(&m.change);
