@@ -495,6 +495,110 @@ class Membership(unittest.TestCase):
                 self.assertIn(expect, str(cm.exception))
 
 
+FIXTURES = os.path.join(ROOT, "protocol", "tests", "fixtures", "honest-7809321")
+
+
+class SpecGaps(unittest.TestCase):
+    """Issue 18: the rules an independent verifier found missing, and the bundles an
+    earlier version made (protocol/tests/fixtures/honest-7809321), which keep verifying."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.genesis = load(os.path.join(FIXTURES, "genesis.json"))
+        with open(SPEC, encoding="utf-8") as f:
+            cls.v = tv.parse_vectors(f.read())
+
+    def test_earlier_honest_bundles_keep_verifying(self):
+        for name in ("route.json", "route-at-7.json"):
+            tv.verify_route(self.genesis, load(os.path.join(FIXTURES, name)))
+        for name in ("membership.json", "membership-at-7.json"):
+            res = tv.verify_bundle(self.genesis, load(os.path.join(FIXTURES, name)))
+            self.assertEqual(len(res["rows"]), 3)
+
+    def vector_proof(self):
+        return tv.load_json(self.v["membership_proof_json"])
+
+    def test_every_set_validators_change_needs_its_transition(self):
+        gen = tv.Genesis(tv.load_json(self.v["genesis_json"]))
+        doc = self.vector_proof()
+        head = tv.parse_head(doc["head"])
+        tv.verify_membership(gen, head, doc["certificate"], doc["membership"])
+        doc["membership"]["transitions"] = []
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_membership(gen, head, doc["certificate"], doc["membership"])
+        self.assertIn("second set_validators", str(cm.exception))
+
+    def resigned(self, edit):
+        """The vector's proof with its head edited and certified again by the test 1 key."""
+        doc = self.vector_proof()
+        edit(doc["head"])
+        sk = Ed25519PrivateKey.from_private_bytes(tv.RFC8032_SECRET)
+        head = tv.parse_head(doc["head"])
+        doc["certificate"]["head"] = tv.H(tv.head_bytes(head)).hex()
+        sign_certificate(doc["certificate"], doc["head"], [sk])
+        return doc
+
+    def test_header_rules(self):
+        gen = tv.Genesis(tv.load_json(self.v["genesis_json"]))
+        doc = self.resigned(lambda h: None)
+        tv.verify_membership(gen, tv.parse_head(doc["head"]), doc["certificate"],
+                             doc["membership"])
+        for edit, expect in [
+            (lambda h: h.update(time=gen.time - 1), "before"),
+            # before the time of the transition at height 2
+            (lambda h: h.update(time=gen.time + 1500), "an earlier head"),
+        ]:
+            doc = self.resigned(edit)
+            with self.assertRaises(tv.VerifyError) as cm:
+                tv.verify_membership(gen, tv.parse_head(doc["head"]), doc["certificate"],
+                                     doc["membership"])
+            self.assertIn(expect, str(cm.exception))
+        with self.assertRaises(tv.VerifyError):
+            tv.parse_head(dict(self.vector_proof()["head"], height=0))
+
+    def test_event_too_far_after_its_head(self):
+        b = load(os.path.join(FIXTURES, "membership.json"))
+        tv.verify_bundle(self.genesis, b)
+        route = load(os.path.join(FIXTURES, "route.json"))
+        cons = route["consignment"]
+        cons["head"]["time"] -= 11 * 60 * 1000
+        cons["certificate"]["head"] = tv.H(tv.head_bytes(tv.parse_head(cons["head"]))).hex()
+        sign_certificate(cons["certificate"], cons["head"], OLD_VALIDATORS[:2] + [NEWCOMER])
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, cons)
+        self.assertIn("ms after the time", str(cm.exception))
+
+    def test_membership_subject_events_are_the_proofs(self):
+        b = load(os.path.join(FIXTURES, "membership.json"))
+        b["events"][0]["index"] -= 1
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        self.assertIn("not the membership proof's event", str(cm.exception))
+
+    def test_minus_zero_and_byte_order_mark_refused(self):
+        with open(os.path.join(FIXTURES, "route.json"), encoding="utf-8") as f:
+            text = f.read()
+        tv.load_json(text)
+        self.assertIn('"round":0,', text)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.load_json(text.replace('"round":0,', '"round":-0,', 1))
+        self.assertIn("-0", str(cm.exception))
+        with self.assertRaises(tv.VerifyError):
+            tv.load_json("\ufeff" + text)
+        with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as f:
+            f.write(b"\xef\xbb\xbf" + text.encode())
+        try:
+            with self.assertRaises(tv.VerifyError):
+                tv.load_file(f.name, 1 << 20)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(tv.load_json("[-1, 0, 10]"), [-1, 0, 10])
+
+    def test_largest_membership_body_limit(self):
+        self.assertEqual((tv.MAX_BODY, tv.MAX_MEMBERSHIP_BODY, tv.MAX_EVENT_JSON),
+                         (16384, 131072, 262144))
+
+
 class Route(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -13,6 +13,7 @@ Dependencies: Python 3.11, `blake3`, `cryptography` (pip install blake3 cryptogr
 
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
 import json
@@ -92,10 +93,17 @@ def _no_dupes(pairs):
     return obj
 
 
+def _int(s):
+    if s == "-0":
+        fail("-0 is refused (integers have one spelling, §3.2)")
+    return int(s)
+
+
 def load_json(text):
-    """json.loads that refuses duplicate names, fractions/exponents, NaN/Infinity."""
+    """json.loads that refuses duplicate names, fractions/exponents, NaN/Infinity, -0 and a
+    leading byte-order mark (json.loads refuses U+FEFF before the value)."""
     try:
-        return json.loads(text, object_pairs_hook=_no_dupes,
+        return json.loads(text, object_pairs_hook=_no_dupes, parse_int=_int,
                           parse_float=_no_float, parse_constant=_no_const)
     except json.JSONDecodeError as e:
         fail(f"invalid JSON: {e}")
@@ -393,6 +401,10 @@ KINDS = {
 ROLES = {"customs", "carrier", "platform", "auditor"}
 MODES = {"sea", "air", "road", "rail", "inland_waterway"}
 EVENT_PREFIX = b"tradelog/event/v1\x00"
+MAX_EVENT_JSON = 262144      # §3.1, §10: a signed event's JSON text
+MAX_BODY = 16384             # canonical body of an event other than a membership event
+MAX_MEMBERSHIP_BODY = 131072  # canonical body of a membership event
+MAX_EVENT_AHEAD = 600000     # §6: an event's time at most 10 minutes after its block's
 
 
 def check_body(body):
@@ -463,8 +475,9 @@ def check_body(body):
     if kind == "document_anchored" and not docs:
         fail("body: document_anchored needs at least one document")
     canon = jcs(canonical_form(body))
-    if len(canon) > 16384:
-        fail("body: canonical body larger than 16384 bytes")
+    limit = MAX_MEMBERSHIP_BODY if kind == "membership" else MAX_BODY
+    if len(canon) > limit:
+        fail(f"body: the canonical body is {len(canon)} bytes, the limit is {limit}")
     return canon
 
 
@@ -473,8 +486,8 @@ class Event:
 
     def __init__(self, wire):
         obj(wire, "event", ("body", "sig"))
-        if len(jcs(wire)) > 32768:
-            fail("event: JSON larger than 32768 bytes")
+        if len(jcs(wire)) > MAX_EVENT_JSON:
+            fail(f"event: JSON larger than {MAX_EVENT_JSON} bytes")
         self.body = wire["body"]
         self.canonical = check_body(self.body)
         self.sig = unhex(wire["sig"], 64, "event.sig")
@@ -819,7 +832,7 @@ class Genesis:
         obj(g, "genesis", ("chain", "time", "organisations", "validators"))
         check_id(g["chain"], "chain", "genesis.chain")
         self.chain = g["chain"]
-        integer(g["time"], "genesis.time", 0, MAX_SAFE)
+        self.time = integer(g["time"], "genesis.time", 0, MAX_SAFE)
         orgs = array(g["organisations"], "genesis.organisations", 4096)
         if not orgs:
             fail("genesis.organisations: empty")
@@ -1047,7 +1060,7 @@ def verify_membership(gen: Genesis, head, cert, mp):
     vals = dict(gen.validators)
     m = gen.membership()
     st = {"applied": 0, "next": 0}
-    parsed, changes = [], []
+    parsed, changes, proven = [], [], {}
 
     def event(p) -> Event:
         """events[p], structurally checked (ids are needed for the accumulators)."""
@@ -1062,9 +1075,12 @@ def verify_membership(gen: Genesis, head, cert, mp):
                 raise VerifyError(f"{_mwhere(q, item)}: {e}") from None
         return parsed[p]
 
-    def apply_upto(c, limit, limit_name):
-        """'apply events up to c below limit'; returns the last set_validators set."""
+    def apply_upto(c, until, limit_name):
+        """'apply events up to c below until.log_size'; returns the last set_validators set.
+        At most one set_validators change per step (a block records at most one, §8a), and
+        every event at most 10 minutes after until.time (its block is at or before it, §6)."""
         last = None
+        limit = until["log_size"]
         for p in range(st["applied"], c):
             item = events[p]
             try:
@@ -1077,6 +1093,13 @@ def verify_membership(gen: Genesis, head, cert, mp):
                 st["next"] = idx + 1
                 if ev.body["kind"] != "membership":
                     fail(f"kind {ev.body['kind']!r} is not membership")
+                if ev.body["time"] > until["time"] + MAX_EVENT_AHEAD:
+                    fail(f"time {ev.body['time']} is more than {MAX_EVENT_AHEAD} ms after "
+                         f"the time {until['time']} of a head at or after its block")
+                if last is not None and ev.body["membership"]["change"]["type"] == \
+                        "set_validators":
+                    fail("a second set_validators change since the previous transition: "
+                         "the block of the first has no transition (§9d)")
                 m.admit(ev)
                 m.check_change(ev, p + 1, vals)
                 proof = array(item["proof"], "proof", MAX_PROOF)
@@ -1091,11 +1114,28 @@ def verify_membership(gen: Genesis, head, cert, mp):
             if new is not None:
                 last = new
             changes.append((idx, change))
+            proven[idx] = (ev.id, ev.sig)
         st["applied"] = max(st["applied"], c)
         return last
 
     def entry_of_first(count):
         return count, index_acc([event(p).id for p in range(count)])
+
+    earlier = {"time": gen.time, "log_size": 0}
+
+    def header(h, w):
+        """§6 header rules over the heads the proof carries, in height order."""
+        if h["height"] < 1:
+            fail(f"{w}: height {h['height']}: heights start at 1")
+        if h["height"] == 1 and h["prev"] != gen.hash:
+            fail(f"{w}: prev of the head at height 1 is not the genesis hash")
+        if h["time"] < earlier["time"]:
+            fail(f"{w}: time {h['time']} is before {earlier['time']} (the genesis time or "
+                 f"an earlier head's)")
+        if h["log_size"] < earlier["log_size"]:
+            fail(f"{w}: log_size {h['log_size']} is below an earlier head's "
+                 f"{earlier['log_size']}")
+        earlier.update(time=h["time"], log_size=h["log_size"])
 
     # 2
     prev = 0
@@ -1113,6 +1153,7 @@ def verify_membership(gen: Genesis, head, cert, mp):
         prev = th["height"]
         if th["chain"] != head["chain"]:
             fail(f"{w}: head.chain differs from the bundle head's chain")
+        header(th, w)
         try:
             verify_certificate(t["certificate"], th, vals)
         except VerifyError as e:
@@ -1126,13 +1167,14 @@ def verify_membership(gen: Genesis, head, cert, mp):
             fail(f"{w}: the accumulator over the first {count} membership events differs "
                  f"from the head's membership index entry (events omitted, added or "
                  f"reordered)")
-        last = apply_upto(count, th["log_size"], "the transition head's log_size")
+        last = apply_upto(count, th, "the transition head's log_size")
         if last is None:
             fail(f"{w}: no set_validators change among the membership events it "
                  f"commits to after the previous transition (a transition at the wrong block)")
         vals = last
-    # 3: the rest, under V (a set_validators here, in head's own block, takes effect later)
-    apply_upto(len(events), head["log_size"], "head.log_size")
+    header(head, "head")
+    # 3: the rest, under V (one set_validators here, in head's own block, takes effect later)
+    apply_upto(len(events), head, "head.log_size")
     # 4
     nsig, signed, total = verify_certificate(cert, head, vals)
     # 5
@@ -1145,7 +1187,9 @@ def verify_membership(gen: Genesis, head, cert, mp):
         fail("membership completeness: accumulator over the membership event ids differs "
              "from membership.index_entry.acc (events omitted, added or reordered)")
     return {"validators": vals, "changes": changes, "transitions": len(transitions),
-            "signers": nsig, "signed": signed, "total": total}
+            "signers": nsig, "signed": signed, "total": total, "events": proven,
+            "heads": [(parse_head(t["head"])["log_size"], parse_head(t["head"])["time"])
+                      for t in transitions]}
 
 
 def _mwhere(p, item) -> str:
@@ -1195,6 +1239,12 @@ def verify_bundle(genesis_doc, bundle):
             ev = Event(item["event"])
             if not concerns(ev, stype, subj["id"]):
                 fail(f"event does not concern {stype} {subj['id']}")
+            if stype == "membership" and mres["events"].get(idx) != (ev.id, ev.sig):
+                fail("not the membership proof's event at the same log index (§9 step 3)")
+            bound = next((tm for size, tm in mres["heads"] if idx < size), head["time"])
+            if ev.body["time"] > bound + MAX_EVENT_AHEAD:
+                fail(f"time {ev.body['time']} is more than {MAX_EVENT_AHEAD} ms after the "
+                     f"time {bound} of a head at or after its block (§6)")
             members.at(idx).admit(ev)
             if ev.id in ids:
                 fail("event id already in the bundle (admitted twice)")
@@ -1628,8 +1678,37 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
         got["membership_event_json"] = v["membership_event_json"]
     except (VerifyError, KeyError) as e:
         got["membership_event_json"] = f"<invalid membership event: {e}>"
+    got.update(transitions_vectors(v, gen))
     zip215_vectors(got, pk)
     return got
+
+
+def transitions_vectors(v, gen) -> dict[str, str]:
+    """§11 membership_proof_*: the published proof must be the ledger described (two
+    set_validators changes, heights 1 and 2, head at height 3), and the verdicts recomputed."""
+    out = {}
+    doc = load_json(v["membership_proof_json"])
+    obj(doc, "membership_proof_json", ("head", "certificate", "membership"))
+    head = parse_head(doc["head"])
+    ok = head["height"] == 3 and len(doc["membership"]["transitions"]) == 2
+    kinds = [e["event"]["body"]["membership"]["change"]["type"]
+             for e in doc["membership"]["events"]]
+    ok = ok and kinds == ["set_validators", "set_validators"]
+    out["membership_proof_json"] = v["membership_proof_json"] if ok else "<not the §11 ledger>"
+
+    def verdict(drop):
+        mp = copy.deepcopy(doc["membership"])
+        mp["transitions"] = [t for i, t in enumerate(mp["transitions"]) if i not in drop]
+        try:
+            verify_membership(gen, head, doc["certificate"], mp)
+            return "1"
+        except VerifyError:
+            return "0"
+
+    out["membership_proof_verdicts"] = (
+        f"honest={verdict(())} without_transitions={verdict((0, 1))} "
+        f"without_first={verdict((0,))} without_second={verdict((1,))}")
+    return out
 
 
 def small_order_encodings() -> list[bytes]:

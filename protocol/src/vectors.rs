@@ -246,8 +246,94 @@ pub fn compute() -> Option<Vectors> {
     let membership_event = body.sign(&sk).ok()?;
     v.insert("membership_event_json", membership_event.to_json());
     v.insert("membership_event_id", membership_event.id().to_hex());
+    transitions_vector(&mut v, &genesis, &sk)?;
     zip215_vectors(&mut v)?;
     Some(Vectors { values: v })
+}
+
+/// Issue 18.1 (PROTOCOL.md 9d): a ledger on the vectors' genesis whose validator set changes
+/// at height 1 (to the test 1 key with power 3 and the test 2 key with power 1) and back at
+/// height 2 (to the genesis set), with an empty block at height 3; the membership proof at
+/// height 3 and the verdicts on it honest and with transitions removed.
+fn transitions_vector(
+    v: &mut BTreeMap<&'static str, String>,
+    genesis: &Genesis,
+    sk: &SecretKey,
+) -> Option<()> {
+    let chain = "tradelog-vectors";
+    let org: crate::ids::OrgId = "blue-anchor-lines".parse().ok()?;
+    let validator = |key: &SecretKey, power| Validator {
+        org: org.clone(),
+        key: key.public(),
+        power,
+    };
+    let widened = ValidatorSet::try_from(vec![
+        validator(sk, 3),
+        validator(&key_from(RFC8032_SEED_2), 1),
+    ])
+    .ok()?;
+    let event = |seq: u64, validators: ValidatorSet, time: u64| -> Option<Event> {
+        let change = Change::SetValidators { validators };
+        let approval = approve(chain, seq, &change, sk);
+        let body = EventBody {
+            v: crate::event::EVENT_VERSION,
+            chain: chain.into(),
+            ucr: None,
+            container: None,
+            kind: EventKind::Membership,
+            time,
+            location: None,
+            transport: None,
+            refs: Vec::new(),
+            documents: Vec::new(),
+            details: BTreeMap::new(),
+            issuer: crate::event::Issuer {
+                org: org.clone(),
+                key: sk.public(),
+            },
+            membership: Some(MembershipBody {
+                seq,
+                change,
+                approvals: vec![approval],
+            }),
+        };
+        body.sign(sk).ok()
+    };
+    let t0 = genesis.time;
+    let mut ledger = crate::Ledger::new(genesis);
+    let e1 = event(1, widened, t0)?;
+    let h1 = ledger.append_block(vec![e1], t0 + 1000).ok()?;
+    ledger.certify(1, Certificate::sign(&h1, 0, &[sk]));
+    let e2 = event(2, genesis.validators.clone(), t0 + 1000)?;
+    let h2 = ledger.append_block(vec![e2], t0 + 2000).ok()?;
+    ledger.certify(2, Certificate::sign(&h2, 0, &[sk]));
+    let h3 = ledger.append_block(Vec::new(), t0 + 3000).ok()?;
+    let c3 = Certificate::sign(&h3, 0, &[sk]);
+    let proof = ledger.membership_proof()?;
+    let json = serde_json::json!({"head": h3, "certificate": c3, "membership": proof});
+    v.insert("membership_proof_json", serde_json::to_string(&json).ok()?);
+    let verdict = |drop: &[usize]| {
+        let mut p = proof.clone();
+        for &i in drop.iter().rev() {
+            p.transitions.remove(i);
+        }
+        if p.verify(genesis, &h3, &c3).is_ok() {
+            '1'
+        } else {
+            '0'
+        }
+    };
+    v.insert(
+        "membership_proof_verdicts",
+        format!(
+            "honest={} without_transitions={} without_first={} without_second={}",
+            verdict(&[]),
+            verdict(&[0, 1]),
+            verdict(&[0]),
+            verdict(&[1])
+        ),
+    );
+    Some(())
 }
 
 /// The message of the ZIP-215 edge-case vectors (as in the ZIP-215 crates' test suites).
