@@ -116,6 +116,17 @@ fn bench_signatures(c: &mut Criterion) {
             b.iter(|| verify_batch(black_box(batch)).expect("valid batch"))
         });
     }
+    // One bad signature in 256: the bisection that finds it (and admits the other 255).
+    let bad_sig = events[0].sig();
+    let mut one_bad = items[..256].to_vec();
+    one_bad[100].2 = bad_sig;
+    group.throughput(Throughput::Elements(256));
+    group.bench_function("verify_batch_one_bad/256", |b| {
+        b.iter(|| {
+            let bad = verify_batch(black_box(&one_bad)).expect_err("one bad item");
+            assert_eq!(bad, vec![100]);
+        })
+    });
     group.finish();
 }
 

@@ -141,7 +141,7 @@ pub fn verify_batch(items: &[(&PublicKey, &[u8], &Signature)]) -> Result<(), Vec
             None => bad.push(pos),
         }
     }
-    find_bad(&prepared, &mut bad);
+    find_bad(&prepared, &mut bad, false);
     if bad.is_empty() {
         Ok(())
     } else {
@@ -150,23 +150,28 @@ pub fn verify_batch(items: &[(&PublicKey, &[u8], &Signature)]) -> Result<(), Vec
     }
 }
 
-/// Pushes the positions of the invalid items of `items` onto `bad`.
-fn find_bad(items: &[Item], bad: &mut Vec<usize>) {
+/// Pushes the positions of the invalid items of `items` onto `bad`; true if it found any.
+/// `failing` says the batch equation over `items` is already known to fail: the caller's
+/// batch failed and its other half was all valid (valid items never make an equation fail),
+/// so checking it again would only repeat the answer.
+fn find_bad(items: &[Item], bad: &mut Vec<usize>, failing: bool) -> bool {
     if items.len() < SINGLES_BELOW {
+        let before = bad.len();
         bad.extend(
             items
                 .iter()
                 .filter(|it| !it.p.holds(&it.a))
                 .map(|it| it.pos),
         );
-        return;
+        return bad.len() > before;
     }
-    if batch_holds(items) {
-        return;
+    if !failing && batch_holds(items) {
+        return false;
     }
     let (left, right) = items.split_at(items.len() / 2);
-    find_bad(left, bad);
-    find_bad(right, bad);
+    let in_left = find_bad(left, bad, false);
+    let in_right = find_bad(right, bad, !in_left);
+    in_left || in_right
 }
 
 /// The coefficients `z_i` of a batch: `16 · n` bytes of BLAKE3 XOF output over
