@@ -115,7 +115,8 @@ fn fetch_and_check(client: &LightClient, sets: &Proven, height: u64) -> Checked 
         .iter()
         .map(|e| (&e.body().issuer.key, e.message(), e.sig()))
         .collect();
-    if let Err(i) = verify_batch(&items) {
+    if let Err(bad) = verify_batch(&items) {
+        let i = bad.first().copied().unwrap_or(0);
         let id = b.events.get(i).map(Event::id);
         return Err(fault(format!(
             "events[{i}] (id {}): signature does not verify",

@@ -39,12 +39,55 @@ class Vectors(unittest.TestCase):
             self.assertIn(f"ok {name}\n", r.stdout)
 
     def test_small_order_key_forgery_refused(self):
-        # identity key, R = B, S = 1: [S]B = R + [k]A holds for every message;
-        # OpenSSL alone accepts this, the section 1 strict rules must not.
+        # identity key, R = B, S = 1: [S]B = R + [k]A holds for every message. The ZIP-215
+        # equation alone accepts it (as OpenSSL does); key vetting (section 1) refuses the key.
         identity = (1).to_bytes(32, "little")
         base = bytes.fromhex("58" + "66" * 31)
         sig = base + (1).to_bytes(32, "little")
-        self.assertFalse(tv.verify_strict(identity, b"any message", sig))
+        self.assertTrue(tv.zip215_verify(identity, b"any message", sig))
+        with self.assertRaises(tv.VerifyError):
+            tv.check_public_key(identity, "key")
+
+    def test_zip215_vectors_recomputed(self):
+        r = subprocess.run([sys.executable, SCRIPT, "vectors", SPEC],
+                           capture_output=True, text=True)
+        names = [f"zip215_small_order_{i:02}" for i in range(14)]
+        names += [f"zip215_small_order_verdicts_a{i:02}" for i in range(14)]
+        names += ["zip215_message", "zip215_s_equal_l_verdicts_a00",
+                  "zip215_non_canonical_s_signature", "zip215_non_canonical_s_verdicts",
+                  "zip215_mixed_order_r_signature", "zip215_mixed_order_r_verdict",
+                  "zip215_mixed_order_a_key", "zip215_mixed_order_a_signature",
+                  "zip215_mixed_order_a_verdict"]
+        for name in names:
+            self.assertIn(f"ok {name}\n", r.stdout)
+
+    def test_zip215_agrees_with_openssl_on_honest_and_tampered(self):
+        # Honest signatures pass both the fast path and the pure check; a flipped bit fails both.
+        sk = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+        pk = sk.public_key().public_bytes_raw()
+        for n in range(8):
+            msg = bytes([n]) * n
+            sig = sk.sign(msg)
+            self.assertTrue(tv.zip215_verify(pk, msg, sig))
+            self.assertTrue(tv.verify_sig(pk, msg, sig))
+            bad = bytearray(sig)
+            bad[n * 7] ^= 1
+            self.assertFalse(tv.zip215_verify(pk, msg, bytes(bad)))
+            self.assertFalse(tv.verify_sig(pk, msg, bytes(bad)))
+
+    def test_mixed_order_signature_needs_the_pure_check(self):
+        # The vector whose R has a torsion component: OpenSSL (cofactorless) refuses it,
+        # ZIP-215 accepts it, so verify_sig must fall back to the pure check.
+        with open(SPEC, encoding="utf-8") as f:
+            v = tv.parse_vectors(f.read())
+        pk = bytes.fromhex(v["public_key"])
+        sig = bytes.fromhex(v["zip215_mixed_order_r_signature"])
+        msg = bytes.fromhex(v["zip215_message"])
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        with self.assertRaises(InvalidSignature):
+            Ed25519PublicKey.from_public_bytes(pk).verify(sig, msg)
+        self.assertTrue(tv.verify_sig(pk, msg, sig))
 
 
 _SAMPLE = {}
@@ -450,6 +493,110 @@ class Membership(unittest.TestCase):
                 with self.assertRaises(tv.VerifyError) as cm:
                     tv.Event(w)
                 self.assertIn(expect, str(cm.exception))
+
+
+FIXTURES = os.path.join(ROOT, "protocol", "tests", "fixtures", "honest-7809321")
+
+
+class SpecGaps(unittest.TestCase):
+    """Issue 18: the rules an independent verifier found missing, and the bundles an
+    earlier version made (protocol/tests/fixtures/honest-7809321), which keep verifying."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.genesis = load(os.path.join(FIXTURES, "genesis.json"))
+        with open(SPEC, encoding="utf-8") as f:
+            cls.v = tv.parse_vectors(f.read())
+
+    def test_earlier_honest_bundles_keep_verifying(self):
+        for name in ("route.json", "route-at-7.json"):
+            tv.verify_route(self.genesis, load(os.path.join(FIXTURES, name)))
+        for name in ("membership.json", "membership-at-7.json"):
+            res = tv.verify_bundle(self.genesis, load(os.path.join(FIXTURES, name)))
+            self.assertEqual(len(res["rows"]), 3)
+
+    def vector_proof(self):
+        return tv.load_json(self.v["membership_proof_json"])
+
+    def test_every_set_validators_change_needs_its_transition(self):
+        gen = tv.Genesis(tv.load_json(self.v["genesis_json"]))
+        doc = self.vector_proof()
+        head = tv.parse_head(doc["head"])
+        tv.verify_membership(gen, head, doc["certificate"], doc["membership"])
+        doc["membership"]["transitions"] = []
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_membership(gen, head, doc["certificate"], doc["membership"])
+        self.assertIn("second set_validators", str(cm.exception))
+
+    def resigned(self, edit):
+        """The vector's proof with its head edited and certified again by the test 1 key."""
+        doc = self.vector_proof()
+        edit(doc["head"])
+        sk = Ed25519PrivateKey.from_private_bytes(tv.RFC8032_SECRET)
+        head = tv.parse_head(doc["head"])
+        doc["certificate"]["head"] = tv.H(tv.head_bytes(head)).hex()
+        sign_certificate(doc["certificate"], doc["head"], [sk])
+        return doc
+
+    def test_header_rules(self):
+        gen = tv.Genesis(tv.load_json(self.v["genesis_json"]))
+        doc = self.resigned(lambda h: None)
+        tv.verify_membership(gen, tv.parse_head(doc["head"]), doc["certificate"],
+                             doc["membership"])
+        for edit, expect in [
+            (lambda h: h.update(time=gen.time - 1), "before"),
+            # before the time of the transition at height 2
+            (lambda h: h.update(time=gen.time + 1500), "an earlier head"),
+        ]:
+            doc = self.resigned(edit)
+            with self.assertRaises(tv.VerifyError) as cm:
+                tv.verify_membership(gen, tv.parse_head(doc["head"]), doc["certificate"],
+                                     doc["membership"])
+            self.assertIn(expect, str(cm.exception))
+        with self.assertRaises(tv.VerifyError):
+            tv.parse_head(dict(self.vector_proof()["head"], height=0))
+
+    def test_event_too_far_after_its_head(self):
+        b = load(os.path.join(FIXTURES, "membership.json"))
+        tv.verify_bundle(self.genesis, b)
+        route = load(os.path.join(FIXTURES, "route.json"))
+        cons = route["consignment"]
+        cons["head"]["time"] -= 11 * 60 * 1000
+        cons["certificate"]["head"] = tv.H(tv.head_bytes(tv.parse_head(cons["head"]))).hex()
+        sign_certificate(cons["certificate"], cons["head"], OLD_VALIDATORS[:2] + [NEWCOMER])
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, cons)
+        self.assertIn("ms after the time", str(cm.exception))
+
+    def test_membership_subject_events_are_the_proofs(self):
+        b = load(os.path.join(FIXTURES, "membership.json"))
+        b["events"][0]["index"] -= 1
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        self.assertIn("not the membership proof's event", str(cm.exception))
+
+    def test_minus_zero_and_byte_order_mark_refused(self):
+        with open(os.path.join(FIXTURES, "route.json"), encoding="utf-8") as f:
+            text = f.read()
+        tv.load_json(text)
+        self.assertIn('"round":0,', text)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.load_json(text.replace('"round":0,', '"round":-0,', 1))
+        self.assertIn("-0", str(cm.exception))
+        with self.assertRaises(tv.VerifyError):
+            tv.load_json("\ufeff" + text)
+        with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as f:
+            f.write(b"\xef\xbb\xbf" + text.encode())
+        try:
+            with self.assertRaises(tv.VerifyError):
+                tv.load_file(f.name, 1 << 20)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(tv.load_json("[-1, 0, 10]"), [-1, 0, 10])
+
+    def test_largest_membership_body_limit(self):
+        self.assertEqual((tv.MAX_BODY, tv.MAX_MEMBERSHIP_BODY, tv.MAX_EVENT_JSON),
+                         (16384, 131072, 262144))
 
 
 class Route(unittest.TestCase):

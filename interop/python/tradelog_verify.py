@@ -13,7 +13,9 @@ Dependencies: Python 3.11, `blake3`, `cryptography` (pip install blake3 cryptogr
 
 from __future__ import annotations
 
+import copy
 import datetime
+import hashlib
 import json
 import re
 import sys
@@ -91,10 +93,17 @@ def _no_dupes(pairs):
     return obj
 
 
+def _int(s):
+    if s == "-0":
+        fail("-0 is refused (integers have one spelling, §3.2)")
+    return int(s)
+
+
 def load_json(text):
-    """json.loads that refuses duplicate names, fractions/exponents, NaN/Infinity."""
+    """json.loads that refuses duplicate names, fractions/exponents, NaN/Infinity, -0 and a
+    leading byte-order mark (json.loads refuses U+FEFF before the value)."""
     try:
-        return json.loads(text, object_pairs_hook=_no_dupes,
+        return json.loads(text, object_pairs_hook=_no_dupes, parse_int=_int,
                           parse_float=_no_float, parse_constant=_no_const)
     except json.JSONDecodeError as e:
         fail(f"invalid JSON: {e}")
@@ -145,9 +154,13 @@ def jcs(v) -> bytes:
 
 
 # ---------------------------------------------------------------- Ed25519 §1
-# cryptography (OpenSSL) does RFC 8032 cofactorless verification.  The
-# verify_strict extras are done here in pure Python: S < L, and R and A must
-# decode (RFC 8032 5.1.3, y < p) and not be of small order.
+# Signature validity is ZIP-215 (§1): S < L, A and R decoded without the RFC 8032 canonicity
+# checks (y >= p reduced, x = 0 with the sign bit set accepted), small-order points accepted,
+# and the cofactored equation [8]([S]B - R - [k]A) = identity.  Key vetting (a canonical
+# encoding, not of small order) is separate and done wherever a key is parsed
+# (check_public_key).  Pure Python; `cryptography` (OpenSSL, cofactorless RFC 8032) is only a
+# fast path: whatever it accepts satisfies the cofactorless equation with S < L, hence the
+# cofactored one, so only its refusals are re-checked here.
 
 _P = 2**255 - 19
 _L = 2**252 + 27742317777372353535851937790883648493
@@ -155,60 +168,139 @@ _D = -121665 * pow(121666, -1, _P) % _P
 _SQRT_M1 = pow(2, (_P - 1) // 4, _P)
 
 
-def _decode_point(b: bytes):
-    y = int.from_bytes(b, "little")
-    sign, y = y >> 255, y & ((1 << 255) - 1)
-    if y >= _P:
-        return None
+def _recover_x(y: int, sign: int):
+    """x for y (already reduced) and the sign bit, or None if y has no point."""
     x2 = (y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P
-    if x2 == 0:
-        return None if sign else (0, y)
     x = pow(x2, (_P + 3) // 8, _P)
     if (x * x - x2) % _P:
         x = x * _SQRT_M1 % _P
     if (x * x - x2) % _P:
         return None
     if x & 1 != sign:
-        x = _P - x
+        x = (_P - x) % _P
+    return x
+
+
+def _decode_point(b: bytes):
+    """RFC 8032 5.1.3 with its canonicity checks (key vetting): y < p, and x = 0 with the
+    sign bit set refused.  Returns affine (x, y) or None."""
+    y = int.from_bytes(b, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    if y >= _P:
+        return None
+    x = _recover_x(y, sign)
+    if x is None or (x == 0 and sign):
+        return None
     return (x, y)
 
 
-def _add(p1, p2):
-    (x1, y1), (x2, y2) = p1, p2
-    t = _D * x1 * x2 * y1 * y2 % _P
-    return ((x1 * y2 + x2 * y1) * pow(1 + t, -1, _P) % _P,
-            (y1 * y2 + x1 * x2) * pow(1 - t, -1, _P) % _P)
+def decode_zip215(b: bytes):
+    """§1 step 2: RFC 8032 5.1.3 without its canonicity checks (y >= p is reduced mod p, x = 0
+    with the sign bit set is x = 0).  Returns affine (x, y) or None."""
+    y = int.from_bytes(b, "little")
+    sign, y = y >> 255, (y & ((1 << 255) - 1)) % _P
+    x = _recover_x(y, sign)
+    return None if x is None else (x, y)
+
+
+# extended coordinates (X, Y, Z, T), x = X/Z, y = Y/Z, xy = T/Z
+_ID = (0, 1, 1, 0)
+
+
+def _ext(pt):
+    return (pt[0], pt[1], 1, pt[0] * pt[1] % _P)
+
+
+def _eadd(p, q):
+    x1, y1, z1, t1 = p
+    x2, y2, z2, t2 = q
+    a = (y1 - x1) * (y2 - x2) % _P
+    b = (y1 + x1) * (y2 + x2) % _P
+    c = 2 * _D * t1 * t2 % _P
+    d = 2 * z1 * z2 % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _eneg(p):
+    return ((-p[0]) % _P, p[1], p[2], (-p[3]) % _P)
+
+
+def _emul(k: int, p):
+    r = _ID
+    while k:
+        if k & 1:
+            r = _eadd(r, p)
+        p = _eadd(p, p)
+        k >>= 1
+    return r
+
+
+def _is_identity(p) -> bool:
+    return p[0] % _P == 0 and (p[1] - p[2]) % _P == 0
+
+
+def _affine(p):
+    zi = pow(p[2], -1, _P)
+    return (p[0] * zi % _P, p[1] * zi % _P)
+
+
+def encode_point(p) -> bytes:
+    """The canonical encoding of an extended point."""
+    x, y = _affine(p)
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+_B = _ext((15112221349535400772501151409588531511454012693041857206046113283949847762202,
+           46316835694926478169428394003475163141307993866256225615783033603165251855960))
+
+
+def point_order(p):
+    """1, 2, 4 or 8 for a point of small order, else None."""
+    for order in (1, 2, 4, 8):
+        if _is_identity(p):
+            return order
+        p = _eadd(p, p)
+    return None
 
 
 def _small_order(pt) -> bool:
-    for _ in range(3):
-        pt = _add(pt, pt)
-    return pt == (0, 1)
+    return point_order(_ext(pt)) is not None
 
 
 def check_public_key(key: bytes, what: str):
-    """§1: a key must be a valid point and not of small order."""
+    """§1 key vetting: a canonical encoding of a point that is not of small order."""
     pt = _decode_point(key)
     if pt is None:
-        fail(f"{what}: not a valid Ed25519 point encoding")
+        fail(f"{what}: not a canonical Ed25519 point encoding")
     if _small_order(pt):
         fail(f"{what}: public key of small order")
 
 
-def verify_strict(key: bytes, msg: bytes, sig: bytes) -> bool:
+def zip215_verify(key: bytes, msg: bytes, sig: bytes) -> bool:
+    """§1 steps 1-3, the ZIP-215 rules alone (no key vetting), in pure Python."""
     if len(key) != 32 or len(sig) != 64:
         return False
-    if int.from_bytes(sig[32:], "little") >= _L:
+    s = int.from_bytes(sig[32:], "little")
+    if s >= _L:
         return False
-    for enc in (key, sig[:32]):
-        pt = _decode_point(enc)
-        if pt is None or _small_order(pt):
-            return False
+    a, r = decode_zip215(key), decode_zip215(sig[:32])
+    if a is None or r is None:
+        return False
+    k = int.from_bytes(hashlib.sha512(sig[:32] + key + msg).digest(), "little") % _L
+    e = _eadd(_eadd(_emul(s, _B), _eneg(_ext(r))), _eneg(_emul(k, _ext(a))))
+    return _is_identity(_emul(8, e))
+
+
+def verify_sig(key: bytes, msg: bytes, sig: bytes) -> bool:
+    """tradelog's signature rule for a key already vetted where it was parsed (§1)."""
+    if len(key) != 32 or len(sig) != 64:
+        return False
     try:
         Ed25519PublicKey.from_public_bytes(key).verify(sig, msg)
         return True
     except (InvalidSignature, ValueError):
-        return False
+        return zip215_verify(key, msg, sig)
 
 
 # --------------------------------------------------------------- §2 identifiers
@@ -309,6 +401,10 @@ KINDS = {
 ROLES = {"customs", "carrier", "platform", "auditor"}
 MODES = {"sea", "air", "road", "rail", "inland_waterway"}
 EVENT_PREFIX = b"tradelog/event/v1\x00"
+MAX_EVENT_JSON = 262144      # §3.1, §10: a signed event's JSON text
+MAX_BODY = 16384             # canonical body of an event other than a membership event
+MAX_MEMBERSHIP_BODY = 131072  # canonical body of a membership event
+MAX_EVENT_AHEAD = 600000     # §6: an event's time at most 10 minutes after its block's
 
 
 def check_body(body):
@@ -379,8 +475,9 @@ def check_body(body):
     if kind == "document_anchored" and not docs:
         fail("body: document_anchored needs at least one document")
     canon = jcs(canonical_form(body))
-    if len(canon) > 16384:
-        fail("body: canonical body larger than 16384 bytes")
+    limit = MAX_MEMBERSHIP_BODY if kind == "membership" else MAX_BODY
+    if len(canon) > limit:
+        fail(f"body: the canonical body is {len(canon)} bytes, the limit is {limit}")
     return canon
 
 
@@ -389,8 +486,8 @@ class Event:
 
     def __init__(self, wire):
         obj(wire, "event", ("body", "sig"))
-        if len(jcs(wire)) > 32768:
-            fail("event: JSON larger than 32768 bytes")
+        if len(jcs(wire)) > MAX_EVENT_JSON:
+            fail(f"event: JSON larger than {MAX_EVENT_JSON} bytes")
         self.body = wire["body"]
         self.canonical = check_body(self.body)
         self.sig = unhex(wire["sig"], 64, "event.sig")
@@ -400,7 +497,7 @@ class Event:
         self.leaf_data = self.id + self.sig
 
     def signature_ok(self) -> bool:
-        return verify_strict(self.key, self.message, self.sig)
+        return verify_sig(self.key, self.message, self.sig)
 
 
 def detail_commitment(name: str, value: str, salt: bytes) -> bytes:
@@ -678,7 +775,7 @@ def verify_certificate(cert, head, vals):
         if k in seen:
             fail(f"certificate.signatures[{i}]: validator signs twice")
         seen.add(k)
-        if not verify_strict(k, msg, unhex(s["sig"], 64, f"certificate.signatures[{i}].sig")):
+        if not verify_sig(k, msg, unhex(s["sig"], 64, f"certificate.signatures[{i}].sig")):
             fail(f"certificate.signatures[{i}]: bad precommit signature")
         signed += vals[k]
     total = sum(vals.values())
@@ -735,7 +832,7 @@ class Genesis:
         obj(g, "genesis", ("chain", "time", "organisations", "validators"))
         check_id(g["chain"], "chain", "genesis.chain")
         self.chain = g["chain"]
-        integer(g["time"], "genesis.time", 0, MAX_SAFE)
+        self.time = integer(g["time"], "genesis.time", 0, MAX_SAFE)
         orgs = array(g["organisations"], "genesis.organisations", 4096)
         if not orgs:
             fail("genesis.organisations: empty")
@@ -904,7 +1001,7 @@ class Membership:
             if k in seen:
                 fail(f"approvals[{i}]: validator approves twice")
             seen.add(k)
-            if not verify_strict(k, msg, bytes.fromhex(a["sig"])):
+            if not verify_sig(k, msg, bytes.fromhex(a["sig"])):
                 fail(f"approvals[{i}]: bad approval signature")
             power += vals[k]
         own = t in ("add_key", "revoke_key") and c["org"] == ev.body["issuer"]["org"]
@@ -963,7 +1060,7 @@ def verify_membership(gen: Genesis, head, cert, mp):
     vals = dict(gen.validators)
     m = gen.membership()
     st = {"applied": 0, "next": 0}
-    parsed, changes = [], []
+    parsed, changes, proven = [], [], {}
 
     def event(p) -> Event:
         """events[p], structurally checked (ids are needed for the accumulators)."""
@@ -978,9 +1075,12 @@ def verify_membership(gen: Genesis, head, cert, mp):
                 raise VerifyError(f"{_mwhere(q, item)}: {e}") from None
         return parsed[p]
 
-    def apply_upto(c, limit, limit_name):
-        """'apply events up to c below limit'; returns the last set_validators set."""
+    def apply_upto(c, until, limit_name):
+        """'apply events up to c below until.log_size'; returns the last set_validators set.
+        At most one set_validators change per step (a block records at most one, §8a), and
+        every event at most 10 minutes after until.time (its block is at or before it, §6)."""
         last = None
+        limit = until["log_size"]
         for p in range(st["applied"], c):
             item = events[p]
             try:
@@ -993,6 +1093,13 @@ def verify_membership(gen: Genesis, head, cert, mp):
                 st["next"] = idx + 1
                 if ev.body["kind"] != "membership":
                     fail(f"kind {ev.body['kind']!r} is not membership")
+                if ev.body["time"] > until["time"] + MAX_EVENT_AHEAD:
+                    fail(f"time {ev.body['time']} is more than {MAX_EVENT_AHEAD} ms after "
+                         f"the time {until['time']} of a head at or after its block")
+                if last is not None and ev.body["membership"]["change"]["type"] == \
+                        "set_validators":
+                    fail("a second set_validators change since the previous transition: "
+                         "the block of the first has no transition (§9d)")
                 m.admit(ev)
                 m.check_change(ev, p + 1, vals)
                 proof = array(item["proof"], "proof", MAX_PROOF)
@@ -1007,11 +1114,28 @@ def verify_membership(gen: Genesis, head, cert, mp):
             if new is not None:
                 last = new
             changes.append((idx, change))
+            proven[idx] = (ev.id, ev.sig)
         st["applied"] = max(st["applied"], c)
         return last
 
     def entry_of_first(count):
         return count, index_acc([event(p).id for p in range(count)])
+
+    earlier = {"time": gen.time, "log_size": 0}
+
+    def header(h, w):
+        """§6 header rules over the heads the proof carries, in height order."""
+        if h["height"] < 1:
+            fail(f"{w}: height {h['height']}: heights start at 1")
+        if h["height"] == 1 and h["prev"] != gen.hash:
+            fail(f"{w}: prev of the head at height 1 is not the genesis hash")
+        if h["time"] < earlier["time"]:
+            fail(f"{w}: time {h['time']} is before {earlier['time']} (the genesis time or "
+                 f"an earlier head's)")
+        if h["log_size"] < earlier["log_size"]:
+            fail(f"{w}: log_size {h['log_size']} is below an earlier head's "
+                 f"{earlier['log_size']}")
+        earlier.update(time=h["time"], log_size=h["log_size"])
 
     # 2
     prev = 0
@@ -1029,6 +1153,7 @@ def verify_membership(gen: Genesis, head, cert, mp):
         prev = th["height"]
         if th["chain"] != head["chain"]:
             fail(f"{w}: head.chain differs from the bundle head's chain")
+        header(th, w)
         try:
             verify_certificate(t["certificate"], th, vals)
         except VerifyError as e:
@@ -1042,13 +1167,14 @@ def verify_membership(gen: Genesis, head, cert, mp):
             fail(f"{w}: the accumulator over the first {count} membership events differs "
                  f"from the head's membership index entry (events omitted, added or "
                  f"reordered)")
-        last = apply_upto(count, th["log_size"], "the transition head's log_size")
+        last = apply_upto(count, th, "the transition head's log_size")
         if last is None:
             fail(f"{w}: no set_validators change among the membership events it "
                  f"commits to after the previous transition (a transition at the wrong block)")
         vals = last
-    # 3: the rest, under V (a set_validators here, in head's own block, takes effect later)
-    apply_upto(len(events), head["log_size"], "head.log_size")
+    header(head, "head")
+    # 3: the rest, under V (one set_validators here, in head's own block, takes effect later)
+    apply_upto(len(events), head, "head.log_size")
     # 4
     nsig, signed, total = verify_certificate(cert, head, vals)
     # 5
@@ -1061,7 +1187,9 @@ def verify_membership(gen: Genesis, head, cert, mp):
         fail("membership completeness: accumulator over the membership event ids differs "
              "from membership.index_entry.acc (events omitted, added or reordered)")
     return {"validators": vals, "changes": changes, "transitions": len(transitions),
-            "signers": nsig, "signed": signed, "total": total}
+            "signers": nsig, "signed": signed, "total": total, "events": proven,
+            "heads": [(parse_head(t["head"])["log_size"], parse_head(t["head"])["time"])
+                      for t in transitions]}
 
 
 def _mwhere(p, item) -> str:
@@ -1111,6 +1239,12 @@ def verify_bundle(genesis_doc, bundle):
             ev = Event(item["event"])
             if not concerns(ev, stype, subj["id"]):
                 fail(f"event does not concern {stype} {subj['id']}")
+            if stype == "membership" and mres["events"].get(idx) != (ev.id, ev.sig):
+                fail("not the membership proof's event at the same log index (§9 step 3)")
+            bound = next((tm for size, tm in mres["heads"] if idx < size), head["time"])
+            if ev.body["time"] > bound + MAX_EVENT_AHEAD:
+                fail(f"time {ev.body['time']} is more than {MAX_EVENT_AHEAD} ms after the "
+                     f"time {bound} of a head at or after its block (§6)")
             members.at(idx).admit(ev)
             if ev.id in ids:
                 fail("event id already in the bundle (admitted twice)")
@@ -1507,7 +1641,7 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
     got["precommit_message"] = pm.hex()
     psig = sk.sign(pm)
     got["precommit_signature"] = psig.hex()
-    if not verify_strict(pk, pm, bytes.fromhex(v["precommit_signature"])):
+    if not verify_sig(pk, pm, bytes.fromhex(v["precommit_signature"])):
         got["precommit_signature"] = "<published signature does not verify>"
     # the published certificate must certify the head under the genesis set
     cert = {"height": 1, "round": 0, "head": hh.hex(),
@@ -1544,7 +1678,118 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
         got["membership_event_json"] = v["membership_event_json"]
     except (VerifyError, KeyError) as e:
         got["membership_event_json"] = f"<invalid membership event: {e}>"
+    got.update(transitions_vectors(v, gen))
+    zip215_vectors(got, pk)
     return got
+
+
+def transitions_vectors(v, gen) -> dict[str, str]:
+    """§11 membership_proof_*: the published proof must be the ledger described (two
+    set_validators changes, heights 1 and 2, head at height 3), and the verdicts recomputed."""
+    out = {}
+    doc = load_json(v["membership_proof_json"])
+    obj(doc, "membership_proof_json", ("head", "certificate", "membership"))
+    head = parse_head(doc["head"])
+    ok = head["height"] == 3 and len(doc["membership"]["transitions"]) == 2
+    kinds = [e["event"]["body"]["membership"]["change"]["type"]
+             for e in doc["membership"]["events"]]
+    ok = ok and kinds == ["set_validators", "set_validators"]
+    out["membership_proof_json"] = v["membership_proof_json"] if ok else "<not the §11 ledger>"
+
+    def verdict(drop):
+        mp = copy.deepcopy(doc["membership"])
+        mp["transitions"] = [t for i, t in enumerate(mp["transitions"]) if i not in drop]
+        try:
+            verify_membership(gen, head, doc["certificate"], mp)
+            return "1"
+        except VerifyError:
+            return "0"
+
+    out["membership_proof_verdicts"] = (
+        f"honest={verdict(())} without_transitions={verdict((0, 1))} "
+        f"without_first={verdict((0,))} without_second={verdict((1,))}")
+    return out
+
+
+def small_order_encodings() -> list[bytes]:
+    """§11: the canonical encodings of the 8 points of small order, then the 6 non-canonical
+    encodings that decode to one of them, each group sorted as little-endian integers.  The
+    torsion subgroup is found as the multiples of [L]P for a point P with an order-8 part."""
+    t8 = None
+    for y in range(2, 256):
+        pt = decode_zip215(y.to_bytes(32, "little"))
+        if pt is not None:
+            q = _emul(_L, _ext(pt))
+            if point_order(q) == 8:
+                t8 = q
+                break
+    pts, cur = [], _ID
+    for _ in range(8):
+        pts.append(cur)
+        cur = _eadd(cur, t8)
+    canonical = sorted({encode_point(q) for q in pts}, key=lambda b: int.from_bytes(b, "little"))
+    cands = [(_P + y + (sign << 255)).to_bytes(32, "little") for y in (0, 1) for sign in (0, 1)]
+    cands += [bytes(c[:31]) + bytes([c[31] ^ 0x80]) for c in canonical]
+    non = set()
+    for c in cands:
+        pt = decode_zip215(c)
+        if pt is not None and point_order(_ext(pt)) and encode_point(_ext(pt)) != c:
+            non.add(c)
+    return canonical + sorted(non, key=lambda b: int.from_bytes(b, "little"))
+
+
+def _verdicts(cases, msg) -> str:
+    raw = "".join("1" if zip215_verify(a, msg, sig) else "0" for a, sig in cases)
+    trade = ""
+    for a, sig in cases:
+        try:
+            check_public_key(a, "A")
+            trade += "1" if verify_sig(a, msg, sig) else "0"
+        except VerifyError:
+            trade += "0"
+    return f"zip215={raw} tradelog={trade}"
+
+
+def zip215_vectors(got, pk: bytes):
+    """§11 ZIP-215 vectors, recomputed from their description."""
+    msg = b"Zcash"
+    got["zip215_message"] = msg.hex()
+    enc = small_order_encodings()
+    for i, e in enumerate(enc):
+        pt = _ext(decode_zip215(e))
+        canon = "canonical" if encode_point(pt) == e else "non-canonical"
+        got[f"zip215_small_order_{i:02}"] = f"{e.hex()} order={point_order(pt)} {canon}"
+    for i, a in enumerate(enc):
+        got[f"zip215_small_order_verdicts_a{i:02}"] = _verdicts(
+            [(a, r + bytes(32)) for r in enc], msg)
+    got["zip215_s_equal_l_verdicts_a00"] = _verdicts(
+        [(enc[0], r + _L.to_bytes(32, "little")) for r in enc], msg)
+    sk = Ed25519PrivateKey.from_private_bytes(RFC8032_SECRET)
+    good = sk.sign(b"")
+    bad = good[:32] + (int.from_bytes(good[32:], "little") + _L).to_bytes(32, "little")
+    got["zip215_non_canonical_s_signature"] = bad.hex()
+    got["zip215_non_canonical_s_verdicts"] = _verdicts([(pk, good), (pk, bad)], b"")
+    # torsion in R, then in the key: a = the key's secret scalar (RFC 8032 5.1.5)
+    h = hashlib.sha512(RFC8032_SECRET).digest()
+    a = int.from_bytes(h[:32], "little")
+    a = (a & ((1 << 254) - 8)) | (1 << 254)
+    t = _ext(decode_zip215(enc[2]))
+    assert point_order(t) == 8
+
+    def sign_with(key: bytes, text: str, torsion):
+        r = int.from_bytes(hashlib.sha512(text.encode()).digest(), "little") % _L
+        big_r = encode_point(_eadd(_emul(r, _B), torsion))
+        k = int.from_bytes(hashlib.sha512(big_r + key + msg).digest(), "little") % _L
+        return big_r + ((r + k * a) % _L).to_bytes(32, "little")
+
+    sig_r = sign_with(pk, "tradelog zip215 mixed-order R", t)
+    got["zip215_mixed_order_r_signature"] = sig_r.hex()
+    got["zip215_mixed_order_r_verdict"] = _verdicts([(pk, sig_r)], msg)
+    mixed = encode_point(_eadd(_ext(_decode_point(pk)), t))
+    sig_a = sign_with(mixed, "tradelog zip215 mixed-order A", _ID)
+    got["zip215_mixed_order_a_key"] = mixed.hex()
+    got["zip215_mixed_order_a_signature"] = sig_a.hex()
+    got["zip215_mixed_order_a_verdict"] = _verdicts([(mixed, sig_a)], msg)
 
 
 def cmd_vectors(path) -> int:

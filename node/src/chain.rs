@@ -96,14 +96,10 @@ impl Known for Pending<'_> {
 pub fn verify_signatures_of(events: &[&Event]) -> Vec<bool> {
     const PER_THREAD: usize = 256;
     let check = |chunk: &[&Event]| -> Vec<bool> {
-        let items: Vec<_> = chunk
-            .iter()
-            .map(|e| (&e.body().issuer.key, e.message(), e.sig()))
-            .collect();
-        match keys::verify_batch(&items) {
-            Ok(()) => vec![true; chunk.len()],
-            Err(_) => chunk.iter().map(|e| e.verify_signature().is_ok()).collect(),
-        }
+        keys::signature_failures(chunk.iter().copied())
+            .into_iter()
+            .map(|bad| !bad)
+            .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if events.len() < 2 * PER_THREAD || threads < 2 {

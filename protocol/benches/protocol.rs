@@ -71,7 +71,8 @@ fn sample_events(consignments: u32) -> (SampleNetwork, Vec<Event>) {
     (net, events)
 }
 
-/// 1. single signature verification, 2. batched verification.
+/// 1. single signature verification (ZIP-215, and dalek's verify_strict for comparison),
+/// 2. batched ZIP-215 verification, on the same real events.
 fn bench_signatures(c: &mut Criterion) {
     let (_net, events) = sample_events(EVENT_CONSIGNMENTS);
     let avg_msg = events.iter().map(|e| e.message().len()).sum::<usize>() / events.len();
@@ -83,12 +84,24 @@ fn bench_signatures(c: &mut Criterion) {
     let mut group = c.benchmark_group("signature");
     configure(&mut group);
     group.throughput(Throughput::Elements(1));
-    group.bench_function("verify_signature/single", |b| {
+    group.bench_function("verify_signature/zip215_single", |b| {
         let mut i = 0usize;
         b.iter(|| {
             let e = &events[i % events.len()];
             i += 1;
             black_box(e).verify_signature().expect("valid")
+        })
+    });
+    // The rule before ZIP-215, on the same events, for comparison.
+    group.bench_function("verify_signature/dalek_verify_strict_single", |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            let e = &events[i % events.len()];
+            i += 1;
+            let sig = ed25519_dalek::Signature::from_bytes(&e.sig().to_bytes());
+            black_box(e.body().issuer.key.as_dalek())
+                .verify_strict(e.message(), &sig)
+                .expect("valid")
         })
     });
 
@@ -103,6 +116,17 @@ fn bench_signatures(c: &mut Criterion) {
             b.iter(|| verify_batch(black_box(batch)).expect("valid batch"))
         });
     }
+    // One bad signature in 256: the bisection that finds it (and admits the other 255).
+    let bad_sig = events[0].sig();
+    let mut one_bad = items[..256].to_vec();
+    one_bad[100].2 = bad_sig;
+    group.throughput(Throughput::Elements(256));
+    group.bench_function("verify_batch_one_bad/256", |b| {
+        b.iter(|| {
+            let bad = verify_batch(black_box(&one_bad)).expect_err("one bad item");
+            assert_eq!(bad, vec![100]);
+        })
+    });
     group.finish();
 }
 

@@ -3,8 +3,9 @@
 
 use crate::event::{Event, EventError};
 use crate::hash::Hash;
-use crate::head::{Certificate, CertificateError, Head};
+use crate::head::{Certificate, CertificateError, Head, MAX_EVENT_AHEAD_MS};
 use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
+use crate::keys::BadSignature;
 use crate::membership::{MembershipError, MembershipProof};
 use crate::merkle::{leaf_hash, InclusionProof, ProofError};
 use crate::roles::{AuthError, Genesis};
@@ -87,6 +88,19 @@ pub enum BundleError {
     /// An event is not about the subject.
     #[error("events[{0}]: event is not about the bundle's subject")]
     Subject(usize),
+    /// A membership-subject bundle's event differs from the membership proof's at its index.
+    #[error("events[{0}]: not the membership proof's event at the same log index")]
+    NotInMembershipProof(usize),
+    /// An event's time is too far after the time of a head at or after its block.
+    #[error("events[{pos}]: time {time} is more than {MAX_EVENT_AHEAD_MS} ms after the time {head_time} of a head at or after its block")]
+    FutureEvent {
+        /// Position in the bundle.
+        pos: usize,
+        /// The event's time.
+        time: u64,
+        /// The head's time.
+        head_time: u64,
+    },
     /// An event fails a structural or signature check.
     #[error("events[{pos}]: {err}")]
     Event {
@@ -193,6 +207,15 @@ impl ProofBundle {
                 MembershipError::Certificate(c) => BundleError::Certificate(c),
                 e => BundleError::Membership(e),
             })?;
+        // Every event's signature, verified as one batch; failures are reported in order below.
+        let bad_signature = crate::keys::signature_failures(self.events.iter().map(|pe| &pe.event));
+        // (log size, time) of the heads the proofs carry, in height order.
+        let heads: Vec<(u64, u64)> = self
+            .membership
+            .transitions
+            .iter()
+            .map(|t| (t.head.log_size, t.head.time))
+            .collect();
         let mut next = 0u64;
         for (pos, pe) in self.events.iter().enumerate() {
             if pe.index < next || pe.index >= self.head.log_size {
@@ -205,13 +228,43 @@ impl ProofBundle {
             if !about(&pe.event, &self.subject) {
                 return Err(BundleError::Subject(pos));
             }
+            // A membership event's admission depends on the validator set of its block, which
+            // the bundle does not carry: it must be the membership proof's own event at that
+            // index, which the proof checked in full (9d).
+            if self.subject == Subject::Membership {
+                let proven = self
+                    .membership
+                    .events
+                    .binary_search_by_key(&pe.index, |pc| pc.index)
+                    .ok()
+                    .and_then(|i| self.membership.events.get(i));
+                if proven.is_none_or(|pc| pc.event != pe.event) {
+                    return Err(BundleError::NotInMembershipProof(pos));
+                }
+            }
+            // Its block is at or before the bundle's head (or a transition head the membership
+            // proof carries, if that comes first), whose time bounds the event's (section 6).
+            let head_time = heads
+                .iter()
+                .find(|(size, _)| pe.index < *size)
+                .map_or(self.head.time, |(_, time)| *time);
+            if pe.event.body().time > head_time.saturating_add(MAX_EVENT_AHEAD_MS) {
+                return Err(BundleError::FutureEvent {
+                    pos,
+                    time: pe.event.body().time,
+                    head_time,
+                });
+            }
             history
                 .at(pe.index)
                 .authorize(pe.event.body())
                 .map_err(|err| BundleError::Auth { pos, err })?;
-            pe.event
-                .verify_signature()
-                .map_err(|err| BundleError::Event { pos, err })?;
+            if bad_signature.get(pos).copied().unwrap_or(true) {
+                return Err(BundleError::Event {
+                    pos,
+                    err: EventError::Signature(BadSignature),
+                });
+            }
             InclusionProof {
                 index: pe.index,
                 size: self.head.log_size,

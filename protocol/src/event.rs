@@ -19,10 +19,15 @@ use crate::membership::MembershipBody;
 pub const EVENT_DOMAIN: &[u8] = b"tradelog/event/v1";
 /// The only body format version defined.
 pub const EVENT_VERSION: u32 = 1;
-/// Largest accepted JSON text of one signed event, checked before parsing.
-pub const MAX_EVENT_JSON_BYTES: usize = 32 * 1024;
-/// Largest canonical body.
+/// Largest accepted JSON text of one signed event, checked before parsing: room for the largest
+/// membership event (below) with whitespace.
+pub const MAX_EVENT_JSON_BYTES: usize = 256 * 1024;
+/// Largest canonical body of an event other than a membership event.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest canonical body of a membership event: a `set_validators` change listing the largest
+/// validator set (256 validators, organisation ids of 64 characters) with an approval by every
+/// validator in force (256), and every other member at its limit, takes about 110 KiB.
+pub const MAX_MEMBERSHIP_BODY_BYTES: usize = 128 * 1024;
 /// Most references to earlier events.
 pub const MAX_REFS: usize = 16;
 /// Most anchored documents.
@@ -309,10 +314,18 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 /// Why an event was refused. Messages name the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
-    /// The JSON text is longer than the limit.
+    /// The JSON text is longer than the limit (checked before parsing).
     #[error("event JSON is {size} bytes, the limit is {max}")]
     TooLarge {
         /// Bytes given.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// The canonical body `JCS(body)` is longer than the limit of its kind.
+    #[error("body: the canonical body is {size} bytes, the limit is {max}")]
+    BodyTooLarge {
+        /// Bytes of `JCS(body)`.
         size: usize,
         /// Limit.
         max: usize,
@@ -588,10 +601,15 @@ impl EventBody {
     /// `EVENT_DOMAIN || 0x00 || JCS(body)`: the exact bytes the issuer signs.
     pub fn signing_bytes(&self) -> Result<Vec<u8>, EventError> {
         let canon = self.canonical()?;
-        if canon.len() > MAX_BODY_BYTES {
-            return Err(EventError::TooLarge {
+        let max = if self.kind == EventKind::Membership {
+            MAX_MEMBERSHIP_BODY_BYTES
+        } else {
+            MAX_BODY_BYTES
+        };
+        if canon.len() > max {
+            return Err(EventError::BodyTooLarge {
                 size: canon.len(),
-                max: MAX_BODY_BYTES,
+                max,
             });
         }
         let mut msg = Vec::with_capacity(EVENT_DOMAIN.len() + 1 + canon.len());

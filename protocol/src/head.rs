@@ -28,6 +28,8 @@ pub const PROPOSAL_DOMAIN: &[u8] = b"tradelog/proposal/v1";
 pub const VALIDATORS_DOMAIN: &[u8] = b"tradelog/validators/v1";
 /// Most validators in a set.
 pub const MAX_VALIDATORS: usize = 256;
+/// How far an event's time may lie after its block's time (10 minutes, PROTOCOL.md section 6).
+pub const MAX_EVENT_AHEAD_MS: u64 = 600_000;
 
 /// A ledger head: the header of the block at `height`, committing to the whole log and index.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -336,17 +338,30 @@ impl Certificate {
         let msg = precommit_message(&head.chain, head.height, self.round, &hash);
         let mut seen = BTreeSet::new();
         let mut signed = 0u64;
+        // Signers are checked in order; the signatures before the first signer refused are
+        // verified as one batch, and the first failure in signature order is reported.
+        let mut refused = None;
+        let mut items = Vec::with_capacity(self.signatures.len());
         for cs in &self.signatures {
-            let v = set
-                .get(&cs.validator)
-                .ok_or_else(|| CertificateError::NotAValidator(cs.validator.to_hex()))?;
+            let Some(v) = set.get(&cs.validator) else {
+                refused = Some(CertificateError::NotAValidator(cs.validator.to_hex()));
+                break;
+            };
             if !seen.insert(cs.validator) {
-                return Err(CertificateError::Duplicate(cs.validator.to_hex()));
+                refused = Some(CertificateError::Duplicate(cs.validator.to_hex()));
+                break;
             }
-            cs.validator
-                .verify(&msg, &cs.sig)
-                .map_err(|_| CertificateError::BadSignature(cs.validator.to_hex()))?;
+            items.push((&cs.validator, msg.as_slice(), &cs.sig));
             signed += v.power;
+        }
+        if let Err(bad) = crate::keys::verify_batch(&items) {
+            let first = bad.first().and_then(|&i| items.get(i));
+            return Err(CertificateError::BadSignature(
+                first.map_or_else(String::new, |(k, _, _)| k.to_hex()),
+            ));
+        }
+        if let Some(e) = refused {
+            return Err(e);
         }
         if !set.is_quorum(signed) {
             return Err(CertificateError::NoQuorum {

@@ -16,13 +16,15 @@ use crate::head::{Certificate, Head, ValidatorSet};
 use crate::ids::Ucr;
 use crate::index::buckets::{MemIndex, Staged, Update};
 use crate::index::{IndexEntry, IndexProof, Subject};
-use crate::membership::{ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition};
+use crate::membership::{
+    Change, ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition,
+};
 use crate::merkle::{leaf_hash, Frontier, MerkleLog};
 use crate::roles::{AuthError, Genesis, Membership};
 use crate::route::{containers_named, RouteBundle, ROUTE_VERSION};
 
 /// How far an event's time may lie after its block's time (10 minutes).
-pub const MAX_CLOCK_SKEW_MS: u64 = 600_000;
+pub const MAX_CLOCK_SKEW_MS: u64 = crate::head::MAX_EVENT_AHEAD_MS;
 
 /// Why an event or block was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,13 +62,13 @@ pub enum LedgerError {
 }
 
 /// What the caller already knows about events: which are in the log, and whose signatures it
-/// already checked with the strict rules (at mempool admission, say), so a block's events are not
+/// already checked (at mempool admission, say), so a block's events are not
 /// verified twice. A closure `Fn(&EventId) -> bool` answers "in the log" and knows no signature.
 pub trait Known {
     /// True if the event is already in the log.
     fn in_log(&self, id: &EventId) -> bool;
     /// True if this exact event (same id *and* same signature bytes: the id does not cover the
-    /// signature) was already verified strictly.
+    /// signature) was already verified (PROTOCOL.md section 1).
     fn signature_checked(&self, _event: &Event) -> bool {
         false
     }
@@ -75,6 +77,41 @@ pub trait Known {
 impl<F: Fn(&EventId) -> bool> Known for F {
     fn in_log(&self, id: &EventId) -> bool {
         self(id)
+    }
+}
+
+/// `known`, plus the events of a block whose signatures one batch verification (ZIP-215,
+/// same verdict as single verification) found valid. An event the batch refuses is left to the
+/// single check of the admission rules, which reports it in its place in the block.
+struct Batched<'a, K> {
+    known: &'a K,
+    valid: HashSet<(EventId, [u8; 64])>,
+}
+
+impl<'a, K: Known> Batched<'a, K> {
+    fn verify(events: &[Event], known: &'a K) -> Self {
+        let unchecked: Vec<&Event> = events
+            .iter()
+            .filter(|e| !known.signature_checked(e))
+            .collect();
+        let bad = crate::keys::signature_failures(unchecked.iter().copied());
+        let valid = unchecked
+            .iter()
+            .zip(bad)
+            .filter(|(_, bad)| !bad)
+            .map(|(e, _)| (e.id(), e.sig().to_bytes()))
+            .collect();
+        Batched { known, valid }
+    }
+}
+
+impl<K: Known> Known for Batched<'_, K> {
+    fn in_log(&self, id: &EventId) -> bool {
+        self.known.in_log(id)
+    }
+    fn signature_checked(&self, event: &Event) -> bool {
+        self.known.signature_checked(event)
+            || self.valid.contains(&(event.id(), event.sig().to_bytes()))
     }
 }
 
@@ -237,11 +274,13 @@ impl ChainState {
                 prev: prev_time,
             });
         }
+        let known = &Batched::verify(events, known);
         let mut in_block = HashSet::with_capacity(events.len());
         // A membership change binds the events after it, in this block too: such a block is
         // checked against a working copy of the membership.
         let mut working: Option<Membership> = None;
         let mut next_seq = self.membership_count + 1;
+        let mut sets_validators = false;
         for e in events {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 return Err(LedgerError::FutureEvent {
@@ -256,6 +295,13 @@ impl ChainState {
                 return Err(LedgerError::Duplicate(e.id()));
             }
             if let Some(m) = membership_of(e) {
+                if matches!(m.change, Change::SetValidators { .. }) {
+                    // One per block (8a), so each change has its own transition (9d).
+                    if sets_validators {
+                        return Err(LedgerError::Change(ChangeError::SetValidatorsTwice));
+                    }
+                    sets_validators = true;
+                }
                 working
                     .get_or_insert_with(|| (*self.membership).clone())
                     .apply_change(&m.change);
@@ -688,7 +734,7 @@ impl Ledger {
         }
     }
 
-    /// Admission check: chain id, issuer, role, strict signature, not yet in the log.
+    /// Admission check: chain id, issuer, role, signature, not yet in the log.
     pub fn check(&self, event: &Event) -> Result<(), LedgerError> {
         self.state
             .check_event(event, &|id: &EventId| self.by_id.contains_key(id))

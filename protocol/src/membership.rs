@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventError, EventKind};
 use crate::hash::Hash;
-use crate::head::{Certificate, CertificateError, Head, ValidatorSet};
+use crate::head::{Certificate, CertificateError, Head, ValidatorSet, MAX_EVENT_AHEAD_MS};
 use crate::ids::OrgId;
 use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
 use crate::jcs::{self, JcsError};
-use crate::keys::{PublicKey, SecretKey, Signature};
+use crate::keys::{BadSignature, PublicKey, SecretKey, Signature};
 use crate::merkle::{leaf_hash, InclusionProof, ProofError};
 use crate::roles::{AuthError, Genesis, Membership, Organisation, MAX_KEYS_PER_ORG};
 
@@ -179,6 +179,9 @@ pub enum ChangeError {
     /// A validator of a new set runs for an organisation that is not a member.
     #[error("body.membership.change.validators: organisation {0} is not a member")]
     ValidatorOrg(OrgId),
+    /// A block records at most one `set_validators` change.
+    #[error("body.membership.change: the block already records a set_validators change (at most one per block)")]
+    SetValidatorsTwice,
     /// Too many approvals.
     #[error("body.membership.approvals: at most {MAX_APPROVALS}, got {0}")]
     TooManyApprovals(usize),
@@ -313,17 +316,27 @@ fn check_approvals(
     let msg = approval_message(chain, m.seq, &m.change)?;
     let mut seen = BTreeSet::new();
     let mut power = 0u64;
+    // Approvers are checked in order; the signatures before the first approver refused are
+    // verified as one batch, and the first failure in approval order is reported.
+    let mut refused = None;
+    let mut items = Vec::with_capacity(m.approvals.len());
     for (i, a) in m.approvals.iter().enumerate() {
-        let v = validators
-            .get(&a.validator)
-            .ok_or(ChangeError::NotAValidator(i))?;
+        let Some(v) = validators.get(&a.validator) else {
+            refused = Some(ChangeError::NotAValidator(i));
+            break;
+        };
         if !seen.insert(a.validator) {
-            return Err(ChangeError::DuplicateApproval(i));
+            refused = Some(ChangeError::DuplicateApproval(i));
+            break;
         }
-        a.validator
-            .verify(&msg, &a.sig)
-            .map_err(|_| ChangeError::BadApproval(i))?;
+        items.push((&a.validator, msg.as_slice(), &a.sig));
         power += v.power;
+    }
+    if let Err(bad) = crate::keys::verify_batch(&items) {
+        return Err(ChangeError::BadApproval(bad.first().copied().unwrap_or(0)));
+    }
+    if let Some(e) = refused {
+        return Err(e);
     }
     if need_quorum && !validators.is_quorum(power) {
         return Err(ChangeError::NoQuorum {
@@ -400,6 +413,29 @@ pub enum MembershipError {
     /// A transition records no validator-set change.
     #[error("membership.transitions[{0}]: the block records no set_validators change")]
     NoChange(usize),
+    /// A second `set_validators` change since the last transition (or the genesis): a block
+    /// records at most one, so the block of the first lacks its transition.
+    #[error("membership.events[{0}]: a second set_validators change since the previous transition: the block of the first has no transition")]
+    MissingTransition(usize),
+    /// A head the proof carries breaks a header rule of PROTOCOL.md section 6.
+    #[error("{at}: {reason}")]
+    Header {
+        /// Which head: `head` or `membership.transitions[i].head`.
+        at: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// An event's time is more than [`MAX_EVENT_AHEAD_MS`] after the time of a head at or
+    /// after its block.
+    #[error("membership.events[{pos}]: time {time} is more than {MAX_EVENT_AHEAD_MS} ms after the time {head_time} of a head at or after its block")]
+    FutureEvent {
+        /// Position.
+        pos: usize,
+        /// The event's time.
+        time: u64,
+        /// The head's time.
+        head_time: u64,
+    },
     /// An index proof is invalid or does not prove the entry.
     #[error("membership.{at}: index proof does not prove the membership entry")]
     Index {
@@ -542,14 +578,20 @@ impl MembershipProof {
             )));
         }
         let key = Subject::Membership.key();
+        // Every event's signature, verified as one batch; failures are reported in order below.
+        let bad_signature = crate::keys::signature_failures(self.events.iter().map(|pc| &pc.event));
         let mut membership = genesis.membership();
         let mut validators = genesis.validator_set().clone();
         let mut applied = 0usize;
         let mut prev_height = 0u64;
         let mut next_index = 0u64;
         // Checks and applies events[applied..upto], all below `limit`, under `validators`.
+        // `until` is the head that ends the step: every event is below its log size, and at
+        // most MAX_EVENT_AHEAD_MS after its time (the event's block is at or before it). A
+        // block records at most one `set_validators` change (8a), so a step holds at most one:
+        // a second means a transition is missing between them.
         let mut advance = |upto: usize,
-                           limit: u64,
+                           until: &Head,
                            membership: &mut Membership,
                            validators: &ValidatorSet,
                            applied: &mut usize|
@@ -557,7 +599,7 @@ impl MembershipProof {
             let mut new_set = None;
             for pos in *applied..upto {
                 let pc = &self.events[pos];
-                if pc.index < next_index || pc.index >= limit {
+                if pc.index < next_index || pc.index >= until.log_size {
                     return Err(MembershipError::Order {
                         pos,
                         index: pc.index,
@@ -569,12 +611,25 @@ impl MembershipProof {
                     (EventKind::Membership, Some(m)) => m,
                     _ => return Err(MembershipError::NotMembership(pos)),
                 };
+                if body.time > until.time.saturating_add(MAX_EVENT_AHEAD_MS) {
+                    return Err(MembershipError::FutureEvent {
+                        pos,
+                        time: body.time,
+                        head_time: until.time,
+                    });
+                }
+                if new_set.is_some() && matches!(m.change, Change::SetValidators { .. }) {
+                    return Err(MembershipError::MissingTransition(pos));
+                }
                 membership
                     .authorize(body)
                     .map_err(|err| MembershipError::Auth { pos, err })?;
-                pc.event
-                    .verify_signature()
-                    .map_err(|err| MembershipError::Event { pos, err })?;
+                if bad_signature.get(pos).copied().unwrap_or(true) {
+                    return Err(MembershipError::Event {
+                        pos,
+                        err: EventError::Signature(BadSignature),
+                    });
+                }
                 membership
                     .check_change(m, &body.issuer.org, validators, pos as u64 + 1)
                     .map_err(|err| MembershipError::Change { pos, err })?;
@@ -593,6 +648,32 @@ impl MembershipProof {
             Ok(new_set)
         };
         let ids: Vec<Hash> = self.events.iter().map(|pc| pc.event.id()).collect();
+        // Section 6's header rules over the heads the proof carries, in height order (the
+        // transitions, then `head`): height from 1, `prev` of height 1 the genesis hash, time
+        // never below the genesis time or an earlier head's, the log never shrinking.
+        let genesis_hash = genesis.hash();
+        let mut earlier = (genesis.time, 0u64);
+        let mut header = |h: &Head, at: String| -> Result<(), MembershipError> {
+            let reason = if h.height == 0 {
+                "height is 0; heights start at 1".to_owned()
+            } else if h.height == 1 && h.prev != genesis_hash {
+                "prev of the head at height 1 is not the genesis hash".to_owned()
+            } else if h.time < earlier.0 {
+                format!(
+                    "time {} is before {} (the genesis time or an earlier head's)",
+                    h.time, earlier.0
+                )
+            } else if h.log_size < earlier.1 {
+                format!(
+                    "log_size {} is below an earlier head's {}",
+                    h.log_size, earlier.1
+                )
+            } else {
+                earlier = (h.time, h.log_size);
+                return Ok(());
+            };
+            Err(MembershipError::Header { at, reason })
+        };
         for (pos, t) in self.transitions.iter().enumerate() {
             if t.head.height <= prev_height
                 || t.head.height >= head.height
@@ -601,6 +682,7 @@ impl MembershipProof {
                 return Err(MembershipError::TransitionOrder(pos));
             }
             prev_height = t.head.height;
+            header(&t.head, format!("membership.transitions[{pos}].head"))?;
             t.certificate
                 .verify(&t.head, &validators)
                 .map_err(|err| MembershipError::TransitionCertificate { pos, err })?;
@@ -621,7 +703,7 @@ impl MembershipProof {
             }
             match advance(
                 count as usize,
-                t.head.log_size,
+                &t.head,
                 &mut membership,
                 &validators,
                 &mut applied,
@@ -630,16 +712,11 @@ impl MembershipProof {
                 None => return Err(MembershipError::NoChange(pos)),
             }
         }
+        header(head, "head".to_owned())?;
         // The rest happened under the validators now in force; none of them changed the set
-        // before `head` (that would need a transition), but the last block may record a change
-        // that only takes effect after `head`.
-        advance(
-            ids.len(),
-            head.log_size,
-            &mut membership,
-            &validators,
-            &mut applied,
-        )?;
+        // before `head` (that would need a transition), but the block of `head` may record one
+        // change, which only takes effect after `head`.
+        advance(ids.len(), head, &mut membership, &validators, &mut applied)?;
         certificate
             .verify(head, &validators)
             .map_err(MembershipError::Certificate)?;

@@ -12,10 +12,15 @@ use crate::event::{Event, EventBody, EventKind};
 use crate::hash::Hash;
 use crate::head::{precommit_message, Certificate, Head, Validator, ValidatorSet};
 use crate::index::{Index, IndexEntry, Subject};
+use crate::keys::zip215::{decode_point, small_order_encodings, verify_raw};
 use crate::keys::SecretKey;
 use crate::membership::{approval_message, approve, Change, MembershipBody};
 use crate::merkle::{leaf_hash, MerkleLog};
 use crate::roles::{Genesis, Organisation, Role};
+use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity;
+use sha2::{Digest, Sha512};
 
 /// RFC 8032 section 7.1, test 1: secret key (seed).
 pub const RFC8032_SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -241,7 +246,285 @@ pub fn compute() -> Option<Vectors> {
     let membership_event = body.sign(&sk).ok()?;
     v.insert("membership_event_json", membership_event.to_json());
     v.insert("membership_event_id", membership_event.id().to_hex());
+    transitions_vector(&mut v, &genesis, &sk)?;
+    zip215_vectors(&mut v)?;
     Some(Vectors { values: v })
+}
+
+/// Issue 18.1 (PROTOCOL.md 9d): a ledger on the vectors' genesis whose validator set changes
+/// at height 1 (to the test 1 key with power 3 and the test 2 key with power 1) and back at
+/// height 2 (to the genesis set), with an empty block at height 3; the membership proof at
+/// height 3 and the verdicts on it honest and with transitions removed.
+fn transitions_vector(
+    v: &mut BTreeMap<&'static str, String>,
+    genesis: &Genesis,
+    sk: &SecretKey,
+) -> Option<()> {
+    let chain = "tradelog-vectors";
+    let org: crate::ids::OrgId = "blue-anchor-lines".parse().ok()?;
+    let validator = |key: &SecretKey, power| Validator {
+        org: org.clone(),
+        key: key.public(),
+        power,
+    };
+    let widened = ValidatorSet::try_from(vec![
+        validator(sk, 3),
+        validator(&key_from(RFC8032_SEED_2), 1),
+    ])
+    .ok()?;
+    let event = |seq: u64, validators: ValidatorSet, time: u64| -> Option<Event> {
+        let change = Change::SetValidators { validators };
+        let approval = approve(chain, seq, &change, sk);
+        let body = EventBody {
+            v: crate::event::EVENT_VERSION,
+            chain: chain.into(),
+            ucr: None,
+            container: None,
+            kind: EventKind::Membership,
+            time,
+            location: None,
+            transport: None,
+            refs: Vec::new(),
+            documents: Vec::new(),
+            details: BTreeMap::new(),
+            issuer: crate::event::Issuer {
+                org: org.clone(),
+                key: sk.public(),
+            },
+            membership: Some(MembershipBody {
+                seq,
+                change,
+                approvals: vec![approval],
+            }),
+        };
+        body.sign(sk).ok()
+    };
+    let t0 = genesis.time;
+    let mut ledger = crate::Ledger::new(genesis);
+    let e1 = event(1, widened, t0)?;
+    let h1 = ledger.append_block(vec![e1], t0 + 1000).ok()?;
+    ledger.certify(1, Certificate::sign(&h1, 0, &[sk]));
+    let e2 = event(2, genesis.validators.clone(), t0 + 1000)?;
+    let h2 = ledger.append_block(vec![e2], t0 + 2000).ok()?;
+    ledger.certify(2, Certificate::sign(&h2, 0, &[sk]));
+    let h3 = ledger.append_block(Vec::new(), t0 + 3000).ok()?;
+    let c3 = Certificate::sign(&h3, 0, &[sk]);
+    let proof = ledger.membership_proof()?;
+    let json = serde_json::json!({"head": h3, "certificate": c3, "membership": proof});
+    v.insert("membership_proof_json", serde_json::to_string(&json).ok()?);
+    let verdict = |drop: &[usize]| {
+        let mut p = proof.clone();
+        for &i in drop.iter().rev() {
+            p.transitions.remove(i);
+        }
+        if p.verify(genesis, &h3, &c3).is_ok() {
+            '1'
+        } else {
+            '0'
+        }
+    };
+    v.insert(
+        "membership_proof_verdicts",
+        format!(
+            "honest={} without_transitions={} without_first={} without_second={}",
+            verdict(&[]),
+            verdict(&[0, 1]),
+            verdict(&[0]),
+            verdict(&[1])
+        ),
+    );
+    Some(())
+}
+
+/// The message of the ZIP-215 edge-case vectors (as in the ZIP-215 crates' test suites).
+pub const ZIP215_MESSAGE: &[u8] = b"Zcash";
+
+/// `"zip215=<bits> tradelog=<bits>"`: `1` accept, `0` refuse, one bit per case.
+fn verdicts(cases: impl Iterator<Item = ([u8; 32], [u8; 64])>, msg: &[u8]) -> String {
+    let (mut raw, mut tradelog) = (String::new(), String::new());
+    for (a, sig) in cases {
+        raw.push(if verify_raw(&a, msg, &sig) { '1' } else { '0' });
+        let vetted = crate::keys::PublicKey::from_bytes(&a).is_ok_and(|k| {
+            k.verify(msg, &crate::keys::Signature::from_bytes(&sig))
+                .is_ok()
+        });
+        tradelog.push(if vetted { '1' } else { '0' });
+    }
+    format!("zip215={raw} tradelog={tradelog}")
+}
+
+fn sig_bytes(r: &[u8; 32], s: &[u8; 32]) -> [u8; 64] {
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(r);
+    sig[32..].copy_from_slice(s);
+    sig
+}
+
+/// `SHA-512(text) mod L`: the fixed nonces of the mixed-order vectors.
+fn scalar_of(text: &str) -> Scalar {
+    let mut wide = [0u8; 64];
+    wide.copy_from_slice(&Sha512::digest(text.as_bytes()));
+    Scalar::from_bytes_mod_order_wide(&wide)
+}
+
+/// `k = SHA-512(R || A || M) mod L`.
+fn challenge(r: &[u8; 32], a: &[u8; 32], msg: &[u8]) -> Scalar {
+    let mut h = Sha512::new();
+    h.update(r);
+    h.update(a);
+    h.update(msg);
+    let mut wide = [0u8; 64];
+    wide.copy_from_slice(&h.finalize());
+    Scalar::from_bytes_mod_order_wide(&wide)
+}
+
+/// A signature by the RFC 8032 test 1 secret scalar `a` on [`ZIP215_MESSAGE`] under the key
+/// encoding `a_bytes`, with nonce point `R = [r]B + t`: `S = r + k·a`. Used with a torsion
+/// point `t` in `R` or in the key, which honest signers never produce.
+pub fn sign_with(a_bytes: &[u8; 32], r: Scalar, t: EdwardsPoint) -> [u8; 64] {
+    let a = key().to_dalek_scalar();
+    let big_r = (EdwardsPoint::mul_base(&r) + t).compress().to_bytes();
+    let k = challenge(&big_r, a_bytes, ZIP215_MESSAGE);
+    sig_bytes(&big_r, (r + k * a).as_bytes())
+}
+
+/// The ZIP-215 edge cases (PROTOCOL.md section 11): every pair of the 14 small-order encodings
+/// as `A` and `R` with `S = 0`, a non-canonical `S`, and signatures with a torsion component
+/// in `R` or in the key.
+fn zip215_vectors(v: &mut BTreeMap<&'static str, String>) -> Option<()> {
+    const NAMES: [&str; 14] = [
+        "zip215_small_order_00",
+        "zip215_small_order_01",
+        "zip215_small_order_02",
+        "zip215_small_order_03",
+        "zip215_small_order_04",
+        "zip215_small_order_05",
+        "zip215_small_order_06",
+        "zip215_small_order_07",
+        "zip215_small_order_08",
+        "zip215_small_order_09",
+        "zip215_small_order_10",
+        "zip215_small_order_11",
+        "zip215_small_order_12",
+        "zip215_small_order_13",
+    ];
+    const ROWS: [&str; 14] = [
+        "zip215_small_order_verdicts_a00",
+        "zip215_small_order_verdicts_a01",
+        "zip215_small_order_verdicts_a02",
+        "zip215_small_order_verdicts_a03",
+        "zip215_small_order_verdicts_a04",
+        "zip215_small_order_verdicts_a05",
+        "zip215_small_order_verdicts_a06",
+        "zip215_small_order_verdicts_a07",
+        "zip215_small_order_verdicts_a08",
+        "zip215_small_order_verdicts_a09",
+        "zip215_small_order_verdicts_a10",
+        "zip215_small_order_verdicts_a11",
+        "zip215_small_order_verdicts_a12",
+        "zip215_small_order_verdicts_a13",
+    ];
+    let msg = ZIP215_MESSAGE;
+    v.insert("zip215_message", hex::encode(msg));
+    let enc = small_order_encodings();
+    if enc.len() != NAMES.len() {
+        return None;
+    }
+    for (name, e) in NAMES.iter().zip(&enc) {
+        let p = decode_point(e)?;
+        let order = point_order(&p)?;
+        let canonical = if p.compress().to_bytes() == *e {
+            "canonical"
+        } else {
+            "non-canonical"
+        };
+        v.insert(
+            name,
+            format!("{} order={order} {canonical}", hex::encode(e)),
+        );
+    }
+    let zero = [0u8; 32];
+    for (row, a) in ROWS.iter().zip(&enc) {
+        v.insert(
+            row,
+            verdicts(enc.iter().map(|r| (*a, sig_bytes(r, &zero))), msg),
+        );
+    }
+    // S = L: the same cases with the non-canonical encoding of zero, for A = encoding 00.
+    let l = Scalar::ZERO - Scalar::ONE;
+    let mut l_bytes = l.to_bytes();
+    add_one(&mut l_bytes);
+    v.insert(
+        "zip215_s_equal_l_verdicts_a00",
+        verdicts(enc.iter().map(|r| (enc[0], sig_bytes(r, &l_bytes))), msg),
+    );
+    // RFC 8032 test 1 (empty message) with S + L: the equation still holds mod L.
+    let sk = key();
+    let good = sk.sign(b"").to_bytes();
+    let mut s_plus_l = [0u8; 32];
+    s_plus_l.copy_from_slice(&good[32..]);
+    add_le(&mut s_plus_l, &l_bytes);
+    let bad = sig_bytes(good[..32].try_into().ok()?, &s_plus_l);
+    v.insert("zip215_non_canonical_s_signature", hex::encode(bad));
+    let a = sk.public().to_bytes();
+    v.insert(
+        "zip215_non_canonical_s_verdicts",
+        verdicts([(a, good), (a, bad)].into_iter(), b""),
+    );
+    // A torsion component in R, then in the key: ZIP-215 and tradelog accept, verify_strict
+    // (cofactorless) refuses.
+    let t8 = enc
+        .iter()
+        .filter_map(decode_point)
+        .find(|p| point_order(p) == Some(8))?;
+    let sig_r = sign_with(&a, scalar_of("tradelog zip215 mixed-order R"), t8);
+    v.insert("zip215_mixed_order_r_signature", hex::encode(sig_r));
+    v.insert(
+        "zip215_mixed_order_r_verdict",
+        verdicts([(a, sig_r)].into_iter(), msg),
+    );
+    let mixed_key = (decode_point(&a)? + t8).compress().to_bytes();
+    let sig_a = sign_with(
+        &mixed_key,
+        scalar_of("tradelog zip215 mixed-order A"),
+        EdwardsPoint::default(),
+    );
+    v.insert("zip215_mixed_order_a_key", hex::encode(mixed_key));
+    v.insert("zip215_mixed_order_a_signature", hex::encode(sig_a));
+    v.insert(
+        "zip215_mixed_order_a_verdict",
+        verdicts([(mixed_key, sig_a)].into_iter(), msg),
+    );
+    Some(())
+}
+
+/// The order of a point of small order (1, 2, 4 or 8); `None` for any other point.
+fn point_order(p: &EdwardsPoint) -> Option<u32> {
+    let mut q = *p;
+    for order in [1, 2, 4, 8] {
+        if q.is_identity() {
+            return Some(order);
+        }
+        q = q + q;
+    }
+    None
+}
+
+/// `x += 1` on a little-endian 256-bit integer.
+fn add_one(x: &mut [u8; 32]) {
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    add_le(x, &one);
+}
+
+/// `x += y` on little-endian 256-bit integers (no overflow for the values used here).
+fn add_le(x: &mut [u8; 32], y: &[u8; 32]) {
+    let mut carry = 0u16;
+    for (a, b) in x.iter_mut().zip(y) {
+        let sum = u16::from(*a) + u16::from(*b) + carry;
+        *a = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
 }
 
 fn join(hashes: &[Hash]) -> String {

@@ -235,3 +235,68 @@ fn unknown_and_repeated_members_are_refused() {
         );
     }
 }
+
+/// Issue 18.5: section 6's header rules are verification steps (section 9 step 1 and 9d): a
+/// head at height 0, a head whose time is before the genesis time and an event more than ten
+/// minutes after its head are refused, even when a quorum certifies them.
+#[test]
+fn header_rules_are_checked_by_the_verifier() {
+    use tradelog_protocol::membership::MembershipError;
+    use tradelog_protocol::LedgerState;
+    let net = SampleNetwork::new(4).unwrap();
+    let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    let route = consignment_route(&net, 1, T0).unwrap();
+    let subject = Subject::Consignment(sample_ucr(1));
+    let positions: Vec<(u64, tradelog_protocol::Event)> = route
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, e)| (i as u64, e))
+        .collect();
+    // A block appended without the checks (what a lying quorum could certify), at `time`.
+    let bundle_at = |time: u64, edit: &dyn Fn(&mut tradelog_protocol::Head)| {
+        let mut state = LedgerState::new(&net.genesis);
+        state.append_checked(&route, time);
+        let membership = state.membership_proof(Vec::new(), |_| None).unwrap();
+        let cert = Certificate::sign(state.head().unwrap(), 0, &keys);
+        let mut b = state
+            .bundle(&subject, positions.clone(), cert, membership)
+            .unwrap();
+        edit(&mut b.head);
+        b.certificate = Certificate::sign(&b.head, 0, &keys);
+        b
+    };
+    let latest = route.iter().map(|e| e.body().time).max().unwrap();
+    bundle_at(latest, &|_| {}).verify(&net.genesis).unwrap();
+    let header = |b: &ProofBundle| {
+        matches!(
+            b.verify(&net.genesis),
+            Err(BundleError::Membership(MembershipError::Header { .. }))
+        )
+    };
+    assert!(header(&bundle_at(latest, &|h| h.height = 0)));
+    // Height 1 must follow the genesis.
+    assert!(header(
+        &bundle_at(latest, &|h| h.prev = tradelog_protocol::Hash([7; 32]))
+    ));
+    // A block time before the genesis time.
+    let before = bundle_at(latest, &|h| h.time = net.genesis.time - 1);
+    assert!(header(&before), "{:?}", before.verify(&net.genesis));
+    // Events more than ten minutes after the head's time (the block's time at most).
+    let early = latest - 600_001;
+    let b = bundle_at(early, &|_| {});
+    assert!(early >= net.genesis.time);
+    match b.verify(&net.genesis) {
+        Err(BundleError::FutureEvent {
+            time, head_time, ..
+        }) => {
+            assert_eq!(head_time, early);
+            assert!(time > early + 600_000);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Ten minutes exactly is allowed.
+    bundle_at(latest - 600_000, &|_| {})
+        .verify(&net.genesis)
+        .unwrap();
+}

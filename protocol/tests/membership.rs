@@ -464,3 +464,141 @@ fn set_validators_order_on_the_wire_does_not_change_the_event() {
     back.verify_signature().unwrap();
     Ledger::new(&net.genesis).check(&back).unwrap();
 }
+
+/// Issue 18.1: every block that records a `set_validators` change has its own transition. The
+/// sample network's set gains an observer (height 1) and loses it again (height 2), so the set
+/// in force at the head (height 3) equals the genesis set; removing either transition, or both,
+/// is refused. Before the rule, removing both verified: the verifier took both changes for the
+/// head's own block and believed the genesis set certified heights 2 and 3.
+#[test]
+fn each_recorded_set_validators_change_needs_its_own_transition() {
+    let net = net();
+    let mut ledger = Ledger::new(&net.genesis);
+    let g = validators(&net, 4);
+    let observer = dev_key("validator/eu-audit");
+    let with_observer = net
+        .validators_with(4, &[("eu-audit", observer.public())])
+        .unwrap();
+    let add = Change::SetValidators {
+        validators: with_observer.clone(),
+    };
+    let e1 = net
+        .membership_event("eu-audit", &net.org_keys["eu-audit"], 1, add, &g[..3], T0)
+        .unwrap();
+    block(&mut ledger, vec![e1], &g[..3]); // height 1, certified by the genesis set
+    let back = Change::SetValidators {
+        validators: net.genesis.validators.clone(),
+    };
+    // Approved by the four genesis validators: a quorum of the 5-validator set in force.
+    let e2 = net
+        .membership_event("eu-audit", &net.org_keys["eu-audit"], 2, back, &g, T0 + 1)
+        .unwrap();
+    block(&mut ledger, vec![e2], &g); // height 2, certified by the set with the observer
+    assert_eq!(ledger.head_at(2).unwrap().validators, with_observer.hash());
+    let e3 = carrier_event(&net, &old_key(&net), 1, T0 + 2);
+    block(&mut ledger, vec![e3], &g[..3]); // height 3, the genesis set again
+    let honest = ledger
+        .bundle(&Subject::Membership, latest_cert(&ledger, &g[..3]))
+        .unwrap();
+    assert_eq!(honest.membership.transitions.len(), 2);
+    let p = honest.verify(&net.genesis).unwrap();
+    assert_eq!(p.events.len(), 2);
+
+    let mut lie = honest.clone();
+    lie.membership.transitions.clear();
+    assert!(matches!(
+        lie.verify(&net.genesis),
+        Err(BundleError::Membership(MembershipError::MissingTransition(
+            1
+        )))
+    ));
+    let mut lie = honest.clone();
+    lie.membership.transitions.remove(0);
+    assert!(lie.verify(&net.genesis).is_err());
+    let mut lie = honest.clone();
+    lie.membership.transitions.remove(1);
+    assert!(lie.verify(&net.genesis).is_err());
+    // The same for a route: its consignment bundle carries the same membership proof.
+    let route = ledger.bundle(
+        &Subject::Consignment(sample_ucr(1)),
+        latest_cert(&ledger, &g[..3]),
+    );
+    let mut lie = route.unwrap();
+    lie.membership.transitions.clear();
+    assert!(matches!(
+        lie.verify(&net.genesis),
+        Err(BundleError::Membership(MembershipError::MissingTransition(
+            1
+        )))
+    ));
+}
+
+/// PROTOCOL.md 8a: a block records at most one `set_validators` change.
+#[test]
+fn a_block_records_at_most_one_set_validators_change() {
+    let net = net();
+    let mut ledger = Ledger::new(&net.genesis);
+    let g = validators(&net, 4);
+    let observer = dev_key("validator/eu-audit");
+    let first = Change::SetValidators {
+        validators: net
+            .validators_with(4, &[("eu-audit", observer.public())])
+            .unwrap(),
+    };
+    let second = Change::SetValidators {
+        validators: net.validators_with(3, &[]).unwrap(),
+    };
+    let e1 = net
+        .membership_event("eu-audit", &net.org_keys["eu-audit"], 1, first, &g, T0)
+        .unwrap();
+    let e2 = net
+        .membership_event("eu-audit", &net.org_keys["eu-audit"], 2, second, &g, T0)
+        .unwrap();
+    let err = ledger
+        .append_block(vec![e1.clone(), e2.clone()], T0 + 1)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LedgerError::Change(ChangeError::SetValidatorsTwice),
+        "{err}"
+    );
+    assert_eq!(ledger.log().size(), 0);
+    // One per block is fine (the second is then approved by the set the first installed).
+    ledger.append_block(vec![e1], T0 + 1).unwrap();
+    ledger.append_block(vec![e2], T0 + 2).unwrap();
+}
+
+/// Issue 18.3: a membership-subject bundle's events are the membership proof's events at the
+/// same log indices (their admission needs the validator sets the proof establishes).
+#[test]
+fn membership_subject_events_are_the_proofs_own() {
+    let net = net();
+    let mut ledger = Ledger::new(&net.genesis);
+    let v3 = validators(&net, 3);
+    let old = old_key(&net);
+    let new = dev_key("rotated/blue-anchor-lines");
+    let add = Change::AddKey {
+        org: "blue-anchor-lines".parse().unwrap(),
+        key: new.public(),
+    };
+    let e = net
+        .membership_event("blue-anchor-lines", &old, 1, add, &[], T0)
+        .unwrap();
+    block(&mut ledger, vec![carrier_event(&net, &old, 1, T0), e], &v3);
+    let honest = ledger
+        .bundle(&Subject::Membership, latest_cert(&ledger, &v3))
+        .unwrap();
+    honest.verify(&net.genesis).unwrap();
+    assert_eq!(honest.events[0].index, 1);
+    // The bundle names another log index for the event than the proof does.
+    let mut lie = honest.clone();
+    lie.events[0].index = 0;
+    assert_eq!(
+        lie.verify(&net.genesis).unwrap_err(),
+        BundleError::NotInMembershipProof(0)
+    );
+    // The proof no longer holds the bundle's event at that index.
+    let mut lie = honest;
+    lie.membership.events[0].index = 0;
+    assert!(lie.verify(&net.genesis).is_err());
+}

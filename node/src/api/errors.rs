@@ -121,7 +121,9 @@ impl From<EventError> for ApiError {
     fn from(e: EventError) -> ApiError {
         let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
         match e {
-            EventError::TooLarge { .. } => ApiError::too_large(e.to_string()),
+            EventError::TooLarge { .. } | EventError::BodyTooLarge { .. } => {
+                ApiError::too_large(e.to_string())
+            }
             EventError::Malformed(m) => ApiError::malformed(m),
             EventError::Signature(_) => {
                 ApiError::new(unprocessable, "bad_signature", e.to_string())

@@ -419,14 +419,15 @@ impl Context for Ctx {
     }
 }
 
+/// A consensus signature, under the same rule as every tradelog signature (ZIP-215, PROTOCOL.md
+/// section 1), so votes and the certificates made of them agree.
 fn verify(pk: &VerifyingKey, msg: &[u8], s: &Sig) -> VerificationResult {
-    VerificationResult::from_bool(
-        pk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&s.0))
-            .is_ok(),
-    )
+    let ok = tradelog_protocol::PublicKey::from_bytes(&pk.to_bytes())
+        .is_ok_and(|k| k.verify(msg, &tradelog_protocol::Signature::from_bytes(&s.0)).is_ok());
+    VerificationResult::from_bool(ok)
 }
 
-/// Verifies votes, proposals and validator proofs with strict ed25519.
+/// Verifies votes, proposals and validator proofs (ZIP-215).
 pub struct Verifier {
     /// Chain id.
     pub chain: Arc<str>,
