@@ -230,7 +230,6 @@ impl Chain {
         let mut out: Vec<Option<Result<Submitted, SubmitError>>> =
             (0..events.len()).map(|_| None).collect();
         let mut todo: Vec<usize> = Vec::with_capacity(events.len());
-        let mut seen = HashSet::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             let id = event.id();
             let known = match self.store().position(&id) {
@@ -240,13 +239,11 @@ impl Chain {
                     status: EventStatus::Committed { index },
                     new: false,
                 })),
-                Ok(None) if !seen.insert(id) || lock(&self.mempool).contains(&id) => {
-                    Some(Ok(Submitted {
-                        id,
-                        status: EventStatus::Pending,
-                        new: false,
-                    }))
-                }
+                Ok(None) if lock(&self.mempool).contains(&id) => Some(Ok(Submitted {
+                    id,
+                    status: EventStatus::Pending,
+                    new: false,
+                })),
                 Ok(None) if event.body().time > now.saturating_add(MAX_CLOCK_SKEW_MS) => {
                     Some(Err(SubmitError::Future {
                         time: event.body().time,

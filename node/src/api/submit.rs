@@ -1,6 +1,6 @@
-//! Submission: `POST /v1/events` and `POST /v1/events/batch`. Both parse each event with
-//! [`Event::from_json`] and admit it with [`crate::chain::Chain::submit`]; a new event is timed
-//! for the commit-latency metric and handed to gossip.
+//! Submission: `POST /v1/events` and `POST /v1/events/batch`. Both parse each event once with
+//! [`Event::from_json`] and admit them together with [`crate::chain::Chain::submit_many`] (one
+//! signature batch); a new event is timed for the commit-latency metric and handed to gossip.
 
 use std::time::Instant;
 
@@ -47,7 +47,8 @@ struct Refused {
     error: ApiError,
 }
 
-/// Parses and submits one event; a new one is timed for the latency metric and handed to gossip.
+/// Parses and submits events as one batch (their signatures verified together); a new one is
+/// timed for the latency metric and handed to gossip. One result per item, in order.
 ///
 /// Resubmitting the exact event (same id, same signature bytes) is idempotent: the answer is its
 /// status. The same id with other signature bytes is refused, and nothing changes: 422
@@ -55,20 +56,53 @@ struct Refused {
 /// signed by tradelog clients is deterministic, so only another signer implementation or a
 /// re-keyed HSM produces it); the ledger keeps the first signature, which
 /// `GET /v1/events/{id}` returns.
-fn submit_one(state: &ApiState, json: &[u8]) -> Result<Submitted, Refused> {
-    let event = Event::from_json(json).map_err(|e| Refused {
-        id: None,
-        error: ApiError::event(e, json),
-    })?;
+fn submit_items(state: &ApiState, items: &[&[u8]]) -> Vec<Result<Submitted, Refused>> {
+    let mut out: Vec<Option<Result<Submitted, Refused>>> = (0..items.len()).map(|_| None).collect();
+    let mut parsed: Vec<(usize, Event)> = Vec::with_capacity(items.len());
+    for (i, json) in items.iter().enumerate() {
+        match Event::from_json(json) {
+            Ok(e) => parsed.push((i, e)),
+            Err(e) => {
+                out[i] = Some(Err(Refused {
+                    id: None,
+                    error: ApiError::event(e, json),
+                }))
+            }
+        }
+    }
+    let events: Vec<Event> = parsed.iter().map(|(_, e)| e.clone()).collect();
+    let results = state.chain.submit_many(events, now_ms());
+    for ((i, event), result) in parsed.into_iter().zip(results) {
+        out[i] = Some(settle(state, event, result));
+    }
+    out.into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(Refused {
+                    id: None,
+                    error: ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "no result",
+                    ),
+                })
+            })
+        })
+        .collect()
+}
+
+/// The answer for one admitted or known event.
+fn settle(
+    state: &ApiState,
+    event: Event,
+    result: Result<Submitted, crate::chain::SubmitError>,
+) -> Result<Submitted, Refused> {
     let id = event.id();
     let refused = |error: ApiError| Refused {
         id: Some(id),
         error,
     };
-    let submitted = state
-        .chain
-        .submit(event.clone(), now_ms())
-        .map_err(|e| refused(ApiError::from(e)))?;
+    let submitted = result.map_err(|e| refused(ApiError::from(e)))?;
     if submitted.new {
         state.metrics.submitted(id, Instant::now());
         if let Some(tx) = &state.accepted {
@@ -102,6 +136,15 @@ fn submit_one(state: &ApiState, json: &[u8]) -> Result<Submitted, Refused> {
         }
     }
     Ok(submitted)
+}
+
+fn submit_one(state: &ApiState, json: &[u8]) -> Result<Submitted, Refused> {
+    submit_items(state, &[json]).pop().unwrap_or_else(|| {
+        Err(Refused {
+            id: None,
+            error: ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no result"),
+        })
+    })
 }
 
 /// `POST /v1/events`.
@@ -145,9 +188,9 @@ pub(super) async fn submit_batch(
     let body = read_body(req, MAX_BATCH_BYTES, state.limits.body_timeout).await?;
     let results = blocking(move || {
         let items = batch::split_array(&body, MAX_BATCH_EVENTS)?;
-        let results: Vec<BatchItem> = items
+        let results: Vec<BatchItem> = submit_items(&state, &items)
             .into_iter()
-            .map(|item| match submit_one(&state, item) {
+            .map(|result| match result {
                 Ok(s) => {
                     let j = StatusJson::new(s.id, &s.status);
                     BatchItem {

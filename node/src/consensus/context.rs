@@ -422,8 +422,10 @@ impl Context for Ctx {
 /// A consensus signature, under the same rule as every tradelog signature (ZIP-215, PROTOCOL.md
 /// section 1), so votes and the certificates made of them agree.
 fn verify(pk: &VerifyingKey, msg: &[u8], s: &Sig) -> VerificationResult {
-    let ok = tradelog_protocol::PublicKey::from_bytes(&pk.to_bytes())
-        .is_ok_and(|k| k.verify(msg, &tradelog_protocol::Signature::from_bytes(&s.0)).is_ok());
+    let ok = tradelog_protocol::PublicKey::from_bytes(&pk.to_bytes()).is_ok_and(|k| {
+        k.verify(msg, &tradelog_protocol::Signature::from_bytes(&s.0))
+            .is_ok()
+    });
     VerificationResult::from_bool(ok)
 }
 
