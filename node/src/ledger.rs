@@ -340,15 +340,17 @@ impl NodeLedger {
         let key = subject.key();
         let index = self.store.index();
         let events = self.store.subject_events(subject)?;
-        let mut proven = Vec::with_capacity(events.len());
-        for (i, event) in events {
-            let proof = merkle::prove_inclusion(self.store.tiles(), i, head.log_size)?;
-            proven.push(ProvenEvent {
-                index: i,
+        let positions: Vec<u64> = events.iter().map(|(i, _)| *i).collect();
+        let proofs = self.inclusion_paths(&positions, head.log_size)?;
+        let proven = events
+            .into_iter()
+            .zip(proofs)
+            .map(|((index, event), proof)| ProvenEvent {
+                index,
                 event,
-                proof: proof.path,
-            });
-        }
+                proof,
+            })
+            .collect();
         Ok(ProofBundle {
             version: BUNDLE_VERSION,
             subject: subject.clone(),
@@ -358,6 +360,32 @@ impl NodeLedger {
             index_entry: index.leaf(None, &key)?.map(|l| l.entry).unwrap_or_default(),
             index_proof: index.prove(None, &key)?,
             membership,
+        })
+    }
+
+    /// Inclusion paths of `positions` in the log of `size` leaves. Each path reads its own tiles
+    /// (a cold read is a disk read per tile), so many are read on several threads at once.
+    fn inclusion_paths(&self, positions: &[u64], size: u64) -> Result<Vec<Vec<Hash>>, StoreError> {
+        const PER_THREAD: usize = 8;
+        let tiles = self.store.tiles();
+        let one = |p: &u64| merkle::prove_inclusion(tiles, *p, size).map(|proof| proof.path);
+        if positions.len() <= PER_THREAD {
+            return positions.iter().map(one).collect();
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = positions
+                .chunks(PER_THREAD)
+                .map(|chunk| s.spawn(move || chunk.iter().map(one).collect::<Result<Vec<_>, _>>()))
+                .collect();
+            let mut out = Vec::with_capacity(positions.len());
+            for h in handles {
+                let paths = h.join().map_err(|_| StoreError::Corrupt {
+                    key: "tiles".into(),
+                    reason: "a proof thread panicked".into(),
+                })??;
+                out.extend(paths);
+            }
+            Ok(out)
         })
     }
 
@@ -393,15 +421,18 @@ impl NodeLedger {
     /// The membership proof (PROTOCOL.md 9d) at `head`, the certified head of `mem`.
     fn membership_proof(&self, mem: &Mem, head: &Head) -> Result<MembershipProof, StoreError> {
         let key = Subject::Membership.key();
-        let mut proven = Vec::new();
-        for (index, event) in self.store.subject_events(&Subject::Membership)? {
-            let proof = merkle::prove_inclusion(self.store.tiles(), index, head.log_size)?;
-            proven.push(ProvenChange {
+        let changes = self.store.subject_events(&Subject::Membership)?;
+        let positions: Vec<u64> = changes.iter().map(|(i, _)| *i).collect();
+        let proofs = self.inclusion_paths(&positions, head.log_size)?;
+        let proven: Vec<ProvenChange> = changes
+            .into_iter()
+            .zip(proofs)
+            .map(|((index, event), proof)| ProvenChange {
                 index,
                 event,
-                proof: proof.path,
-            });
-        }
+                proof,
+            })
+            .collect();
         let mut certified = Vec::new();
         for t in mem.chain.transitions() {
             if let Some(hc) = self.store.header(t.height)? {

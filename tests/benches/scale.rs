@@ -3,7 +3,9 @@
 //! opens the ledger as a node does and measures: open time, RSS after open, disk bytes per event
 //! (by part), provenance queries (the route of a random consignment, built and serialized as
 //! `GET /v1/consignments/{ucr}/route` serves it) with a cold cache (the node's caches cleared
-//! before every query, and the OS page cache dropped first when the process may) and a warm one,
+//! before every query, and the OS page cache dropped first when the process may) and a warm one
+//! (the files read once into the OS page cache, as on a running node with the RAM for it, and the
+//! node's caches kept),
 //! RSS after 1,000 queries, and state-append throughput (log + index, signatures excluded:
 //! events signed before the clock starts; blocks of 1,000 events committed with every file
 //! synced; the index files read once beforehand, as a running node has them in the OS page
@@ -104,6 +106,15 @@ fn measure(events: u64, dir: &Path) {
     let (ledger, opened) = NodeLedger::open(net.genesis.clone(), dir, config).unwrap();
     let open_s = t.elapsed().as_secs_f64();
     let (rss_open, _) = rss();
+    {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kinds: Vec<String> = status
+            .lines()
+            .filter(|l| l.starts_with("RssAnon") || l.starts_with("RssFile"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        eprintln!("after open: {}", kinds.join(", "));
+    }
     let usage = ledger.store().disk_usage();
     let tip = ledger.store().tip();
     let size = ledger.certified().unwrap().0.log_size;
@@ -116,7 +127,27 @@ fn measure(events: u64, dir: &Path) {
         ledger.store().clear_caches();
         cold.push(query_ms(&ledger, picks.next(consignments)));
     }
-    // Warm: the same caches kept, random consignments.
+    // Warm: a running node's files are in the OS page cache (read them once, untimed) and its
+    // own caches are kept; random consignments.
+    let t_read = Instant::now();
+    let mut read_bytes = 0u64;
+    for part in ["events", "tiles", "index", "ids", "blocks"] {
+        for f in std::fs::read_dir(dir.join(part)).unwrap().flatten() {
+            use std::io::Read;
+            let mut file = std::fs::File::open(f.path()).unwrap();
+            let mut buf = vec![0u8; 1 << 20];
+            while let Ok(n) = file.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                read_bytes += n as u64;
+            }
+        }
+    }
+    eprintln!(
+        "  read {read_bytes} bytes of files into the page cache in {:.1} s",
+        t_read.elapsed().as_secs_f64()
+    );
     let mut warm = Vec::new();
     for _ in 0..queries {
         warm.push(query_ms(&ledger, picks.next(consignments)));
@@ -124,6 +155,16 @@ fn measure(events: u64, dir: &Path) {
     cold.sort_by(f64::total_cmp);
     warm.sort_by(f64::total_cmp);
     let (rss_queries, hwm) = rss();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kinds: Vec<String> = status
+        .lines()
+        .filter(|l| {
+            l.starts_with("RssAnon") || l.starts_with("RssFile") || l.starts_with("Threads")
+        })
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    eprintln!("after queries: {}", kinds.join(", "));
+    let structures_mb = ledger.store().memory_bytes() as f64 / (1 << 20) as f64;
 
     // State append: pre-signed events of new consignments, then blocks staged and committed
     // (synced), timed; then rolled back.
@@ -135,13 +176,6 @@ fn measure(events: u64, dir: &Path) {
     }
     let keys: Vec<_> = net.validator_keys.iter().take(3).collect();
     let mut time = ledger.certified().unwrap().0.time;
-    // A running node's index files are in the OS page cache; after the cold queries above they
-    // are not: read them once (untimed) so the append measures the store, not the disk.
-    for part in ["index", "ids", "tiles"] {
-        for f in std::fs::read_dir(dir.join(part)).unwrap().flatten() {
-            let _ = std::fs::read(f.path());
-        }
-    }
     let t = Instant::now();
     for chunk in fresh.chunks(BLOCK) {
         time = time.max(chunk.iter().map(|e| e.body().time).max().unwrap()) + 1;
@@ -159,7 +193,7 @@ fn measure(events: u64, dir: &Path) {
 
     let per = |b: u64| b as f64 / size as f64;
     println!(
-        "RESULT {{\"events\":{size},\"open_s\":{open_s:.3},\"replayed\":{},\"rss_before_mb\":{rss0:.1},\"rss_open_mb\":{rss_open:.1},\"rss_queries_mb\":{rss_queries:.1},\"hwm_mb\":{hwm:.1},\
+        "RESULT {{\"events\":{size},\"open_s\":{open_s:.3},\"replayed\":{},\"rss_before_mb\":{rss0:.1},\"rss_open_mb\":{rss_open:.1},\"rss_queries_mb\":{rss_queries:.1},\"hwm_mb\":{hwm:.1},\"index_structures_mb\":{structures_mb:.1},\
 \"disk_per_event\":{:.1},\"events_b\":{:.1},\"offsets_b\":{:.1},\"tiles_b\":{:.1},\"index_b\":{:.1},\"index_live_b\":{:.1},\"ids_b\":{:.1},\"ids_live_b\":{:.1},\"blocks_b\":{:.1},\"meta_b\":{:.1},\
 \"cold_os\":{cold_os},\"cold_p50\":{:.2},\"cold_p99\":{:.2},\"warm_p50\":{:.2},\"warm_p99\":{:.2},\"append_events_s\":{:.0},\"append_events\":{}}}",
         opened.replayed,
@@ -189,7 +223,45 @@ fn main() {
     }
     if let Some(p) = args.iter().position(|a| a == "--measure") {
         let events: u64 = args[p + 1].parse().unwrap();
-        measure(events, &dir_of(events));
+        let dir = args
+            .get(p + 2)
+            .map_or_else(|| dir_of(events), PathBuf::from);
+        measure(events, &dir);
+        return;
+    }
+    // `MIGRATE_FROM=<dir of a first-format ledger> MIGRATE_EVENTS=<its events>`: copy it, open the
+    // copy (the one-time migration, timed), then measure it like a built ledger.
+    if let Ok(from) = std::env::var("MIGRATE_FROM") {
+        let events = env("MIGRATE_EVENTS", 1_000_000);
+        let to = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("migrated-{events}"));
+        let _ = std::fs::remove_dir_all(&to);
+        let status = Command::new("cp")
+            .args(["-r", &from])
+            .arg(&to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let net = SampleNetwork::new(4).unwrap();
+        let t = Instant::now();
+        let (ledger, opened) =
+            NodeLedger::open(net.genesis.clone(), &to, StoreConfig::default()).unwrap();
+        println!(
+            "migrated {} blocks ({events} events) in {:.1} s; head {}",
+            opened.height,
+            t.elapsed().as_secs_f64(),
+            ledger.certified().unwrap().0.hash()
+        );
+        drop(ledger);
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--measure", &events.to_string()])
+            .arg(&to)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        match text.lines().find(|l| l.starts_with("RESULT ")) {
+            Some(l) => println!("{}", &l[7..]),
+            None => eprintln!("{}", String::from_utf8_lossy(&out.stderr)),
+        }
         return;
     }
     let sizes: Vec<u64> = std::env::var("SIZES")

@@ -100,11 +100,11 @@ struct Writer {
     emptied: Vec<u32>,
 }
 
-/// The checkpoint: where replay starts, and every non-empty bucket's entry and summary.
+/// The checkpoint's header: where replay starts, and the height it was written at (its
+/// entries go straight into the directory as they are read).
 struct Checkpoint {
     pos: Pos,
     height: u64,
-    entries: Vec<(u32, Entry, [u8; SUMMARY])>,
 }
 
 /// The bucket table.
@@ -175,10 +175,18 @@ impl BucketLog {
                 segments.insert(n, Arc::new(AppendFile::open(&item.path())?));
             }
         }
+        let mut table: Vec<Option<Entry>> = vec![None; 1usize << bits];
+        let mut saved: Vec<(u32, [u8; SUMMARY])> = Vec::new();
         let cp = load_checkpoint(
             &dir.join("checkpoint"),
             bits,
             if keep_payloads { SUMMARY } else { 0 },
+            |b, e, s| {
+                table[b as usize] = Some(e);
+                if keep_payloads {
+                    saved.push((b, *s));
+                }
+            },
         )?;
         let upto = upto.unwrap_or_default();
         // Cut everything past `upto`: later segments, and the tail of upto's segment.
@@ -218,8 +226,6 @@ impl BucketLog {
                 ))
             }
         };
-        let mut table: Vec<Option<Entry>> = vec![None; 1usize << bits];
-        let mut saved: Vec<(u32, [u8; SUMMARY])> = Vec::new();
         let start = match &cp {
             Some(cp) => {
                 if (cp.pos.segment, cp.pos.offset) > (upto.segment, upto.offset) {
@@ -227,12 +233,6 @@ impl BucketLog {
                         dir.join("checkpoint").display(),
                         "is ahead of the last stored block",
                     ));
-                }
-                for (b, e, s) in &cp.entries {
-                    table[*b as usize] = Some(*e);
-                    if keep_payloads {
-                        saved.push((*b, *s));
-                    }
                 }
                 cp.pos
             }
@@ -493,7 +493,7 @@ impl BucketLog {
             }
         }
         drop(table);
-        let check = tradelog_protocol::Hash::of(&[&out]);
+        let check = blake3::hash(&out);
         out.extend_from_slice(check.as_bytes());
         write_atomic(&self.dir.join("checkpoint"), &out)?;
         w.since_checkpoint = 0;
@@ -584,53 +584,63 @@ fn seg_path(dir: &Path, n: u32) -> PathBuf {
     dir.join(format!("{n:06}.seg"))
 }
 
+/// Reads the checkpoint at `path`, handing every entry to `each` as it is read (no copy of the
+/// whole file is held), and checks its checksum at the end: on an error, what `each` was given
+/// must be thrown away.
 fn load_checkpoint(
     path: &Path,
     bits: u8,
     summary_len: usize,
+    mut each: impl FnMut(u32, Entry, &[u8; SUMMARY]),
 ) -> Result<Option<Checkpoint>, StoreError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    use std::io::Read;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(FileError::new(path, e).into()),
     };
+    let io = |e: std::io::Error| StoreError::from(FileError::new(path, e));
     let bad = |why: &str| corrupt(path.display(), why.to_string());
-    if bytes.len() < 4 + 2 + 8 + 4 + 8 + 32 {
+    let len = file.metadata().map_err(io)?.len();
+    const HEAD: u64 = 4 + 2 + 8 + 4 + 8;
+    if len < HEAD + 32 {
         return Err(bad("too short"));
     }
-    let (body, check) = bytes.split_at(bytes.len() - 32);
-    if tradelog_protocol::Hash::of(&[body]).as_bytes() != check {
-        return Err(bad("checksum does not match"));
-    }
-    if &body[..4] != b"TLBK" {
+    let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut hasher = blake3_hasher();
+    let mut head = [0u8; HEAD as usize];
+    r.read_exact(&mut head).map_err(io)?;
+    hasher.update(&head);
+    if &head[..4] != b"TLBK" {
         return Err(bad("not a bucket checkpoint"));
     }
-    if body[4] != bits || usize::from(body[5]) != summary_len {
+    if head[4] != bits || usize::from(head[5]) != summary_len {
         return Err(bad(&format!(
             "made for {} bucket bits and {}-byte summaries, the store uses {bits} and {summary_len}",
-            body[4], body[5]
+            head[4], head[5]
         )));
     }
-    let u32_at = |p: usize| u32::from_be_bytes([body[p], body[p + 1], body[p + 2], body[p + 3]]);
     let u64_at = |p: usize| {
         let mut b = [0u8; 8];
-        b.copy_from_slice(&body[p..p + 8]);
+        b.copy_from_slice(&head[p..p + 8]);
         u64::from_be_bytes(b)
     };
     let height = u64_at(6);
     let pos = Pos {
-        segment: u32_at(14),
+        segment: u32::from_be_bytes([head[14], head[15], head[16], head[17]]),
         offset: u64_at(18),
     };
-    let rest = &body[26..];
-    let entry_len = 4 + 8 + 4 + summary_len;
-    if !rest.len().is_multiple_of(entry_len) {
+    let entry_len = (4 + 8 + 4 + summary_len) as u64;
+    let body = len - HEAD - 32;
+    if !body.is_multiple_of(entry_len) {
         return Err(bad("entries are torn"));
     }
-    let mut entries = Vec::with_capacity(rest.len() / entry_len);
-    for c in rest.chunks_exact(entry_len) {
+    let mut c = vec![0u8; entry_len as usize];
+    for _ in 0..body / entry_len {
+        r.read_exact(&mut c).map_err(io)?;
+        hasher.update(&c);
         let b = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
-        if b >> bits != 0 && bits < 32 {
+        if bits < 32 && b >> bits != 0 {
             return Err(bad("bucket number out of range"));
         }
         let mut l = [0u8; 8];
@@ -638,18 +648,24 @@ fn load_checkpoint(
         let size = u32::from_be_bytes([c[12], c[13], c[14], c[15]]);
         let mut s = [0u8; SUMMARY];
         s[..summary_len].copy_from_slice(&c[16..]);
-        entries.push((
+        each(
             b,
             Entry {
                 loc: u64::from_be_bytes(l),
                 size,
             },
-            s,
-        ));
+            &s,
+        );
     }
-    Ok(Some(Checkpoint {
-        pos,
-        height,
-        entries,
-    }))
+    let mut check = [0u8; 32];
+    r.read_exact(&mut check).map_err(io)?;
+    if hasher.finalize().as_bytes() != &check {
+        return Err(bad("checksum does not match"));
+    }
+    Ok(Some(Checkpoint { pos, height }))
+}
+
+/// The hasher of checkpoint checksums (BLAKE3, like every hash of the protocol).
+fn blake3_hasher() -> blake3::Hasher {
+    blake3::Hasher::new()
 }
