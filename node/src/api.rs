@@ -16,6 +16,7 @@
 pub mod batch;
 pub mod errors;
 mod evidence;
+pub mod headers;
 pub mod limit;
 mod query;
 mod submit;
@@ -42,9 +43,11 @@ use tradelog_protocol::Event;
 
 use crate::chain::Chain;
 use crate::config::ApiConfig;
+use crate::fatal::Fatal;
 use crate::metrics::Metrics;
 use crate::trs::TimeRelease;
 pub use errors::{ApiError, ErrorBody};
+pub use headers::Cors;
 use limit::RateLimiter;
 use query::{
     block, consignment, consistency, container, event_status, head, membership, route, time_release,
@@ -71,6 +74,10 @@ pub struct ApiState {
     pub limits: Limits,
     /// The time-release index, caught up with the certified head on each report.
     pub trs: Arc<std::sync::Mutex<TimeRelease>>,
+    /// Web origins allowed to call the API from a browser (`[api] cors_origins`).
+    pub cors: Cors,
+    /// Where a failed storage write is reported (it stops the node).
+    pub fatal: Fatal,
 }
 
 /// The API's abuse bounds (the `[api]` section of the config; see [`ApiConfig`]).
@@ -86,8 +93,14 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time to send a request's body.
     pub body_timeout: Duration,
+    /// Longest a response may wait for the client to take its bytes (no write progress).
+    pub write_timeout: Duration,
     /// Most open connections.
     pub max_connections: usize,
+    /// Most open connections of one client address (IPv4, or IPv6 /64).
+    pub max_connections_per_ip: usize,
+    /// On shutdown, how long open connections may finish before they are closed.
+    pub shutdown_timeout: Duration,
 }
 
 impl Limits {
@@ -99,7 +112,10 @@ impl Limits {
             max_clients: c.rate_limit_clients,
             header_timeout: Duration::from_millis(c.header_timeout_ms),
             body_timeout: Duration::from_millis(c.body_timeout_ms),
+            write_timeout: Duration::from_millis(c.write_timeout_ms),
             max_connections: c.max_connections,
+            max_connections_per_ip: c.max_connections_per_ip,
+            shutdown_timeout: Duration::from_millis(c.shutdown_timeout_ms),
         }
     }
 }

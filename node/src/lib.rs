@@ -20,6 +20,7 @@ pub mod consensus;
 pub mod demo;
 pub mod devnet;
 pub mod evidence;
+pub mod fatal;
 pub mod gossip;
 pub mod ledger;
 pub mod mempool;

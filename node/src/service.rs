@@ -283,6 +283,8 @@ pub async fn run(
         accepted: Some(accepted_tx),
         limits: api::Limits::from_config(&config.api),
         trs: Default::default(),
+        cors: api::Cors::new(config.api.cors_origins.clone()),
+        fatal: Default::default(),
     };
     let api_task = tokio::spawn(api::serve(listener, state, async move {
         let _ = stop_rx.await;

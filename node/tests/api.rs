@@ -203,6 +203,8 @@ async fn start_with(name: &str, mempool: usize, limits: Limits) -> Node {
         accepted: Some(tx),
         limits,
         trs: Default::default(),
+        cors: Default::default(),
+        fatal: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
