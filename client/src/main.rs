@@ -723,23 +723,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 );
                 return Ok(());
             }
-            out!(
-                "membership at head #{} {} — {} changes recorded, next seq {} ✓",
-                v.head.head.height,
-                v.head.head.hash(),
-                v.changes,
-                v.changes + 1
-            );
-            for o in v.membership.orgs() {
-                out!("  {} ({}, {})", o.id, o.name, o.role.as_str());
-                for k in &o.keys {
-                    out!("    key {k}");
-                }
-            }
-            out!("validators (total power {}):", v.validators.total_power());
-            for val in v.validators.validators() {
-                out!("  {} of {} power {}", val.key, val.org, val.power);
-            }
+            print!("{}", timeline::render_membership(&v));
         }
         MembershipCommand::Approve {
             key,

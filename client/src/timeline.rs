@@ -1,10 +1,11 @@
-//! Human-readable rendering of a verified provenance.
+//! Human-readable rendering of verified answers: provenance, routes, membership.
 
 use std::fmt::Write as _;
 
 use tradelog_protocol::route::Source;
 use tradelog_protocol::{Event, Provenance, Route};
 
+use crate::light::VerifiedMembership;
 use crate::time::format_time;
 
 /// One line per event: time, place, issuer, kind, container and transport, log position.
@@ -75,6 +76,34 @@ pub fn render_route(r: &Route) -> String {
             Source::Container(c) => format!("  (movement of {c})"),
         };
         line(&mut out, *index, e, &note);
+    }
+    out
+}
+
+/// The organisations, their keys and the validators at a verified head (`membership show`).
+pub fn render_membership(v: &VerifiedMembership) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "membership at head #{} {} — {} changes recorded, next seq {} ✓",
+        v.head.head.height,
+        v.head.head.hash(),
+        v.changes,
+        v.changes + 1
+    );
+    for o in v.membership.orgs() {
+        let _ = writeln!(out, "  {} ({}, {})", o.id, o.name, o.role.as_str());
+        for k in &o.keys {
+            let _ = writeln!(out, "    key {k}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "validators (total power {}):",
+        v.validators.total_power()
+    );
+    for val in v.validators.validators() {
+        let _ = writeln!(out, "  {} of {} power {}", val.key, val.org, val.power);
     }
     out
 }
