@@ -136,3 +136,58 @@ pub fn route_json(r: &Route) -> serde_json::Value {
         "events": events,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::light::CertifiedHead;
+    use tradelog_protocol::sample::SampleNetwork;
+    use tradelog_protocol::{Certificate, Hash, Head};
+
+    /// Issue 13 W2: an approved organisation name holding terminal escape sequences (erase the
+    /// line, return, a fake entry) is printed escaped by `membership show`, on its own line.
+    #[test]
+    fn an_organisation_name_with_escape_sequences_is_printed_escaped() {
+        let mut genesis = SampleNetwork::new(1).unwrap().genesis;
+        let evil = "Evil\u{1b}[2K\r  blue-anchor-lines (Blue Anchor Lines, carrier)\u{202e}";
+        genesis.organisations[0].name = evil.into();
+        let head = Head {
+            chain: genesis.chain.clone(),
+            height: 7,
+            time: genesis.time,
+            prev: Hash([1; 32]),
+            log_size: 0,
+            log_root: Hash([2; 32]),
+            index_root: Hash([3; 32]),
+            validators: genesis.validator_set().hash(),
+        };
+        let certificate = Certificate {
+            height: 7,
+            round: 0,
+            head: head.hash(),
+            signatures: Vec::new(),
+        };
+        let v = VerifiedMembership {
+            head: CertifiedHead { head, certificate },
+            membership: genesis.membership(),
+            validators: genesis.validator_set().clone(),
+            changes: 0,
+        };
+        let shown = render_membership(&v);
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "raw control characters printed: {shown:?}"
+        );
+        let org = &genesis.organisations[0];
+        assert!(
+            shown.contains(&format!(
+                "  {} (Evil\\u{{1b}}[2K\\u{{d}}  blue-anchor-lines (Blue Anchor Lines, carrier)\\u{{202e}}, {})\n",
+                org.id,
+                org.role.as_str()
+            )),
+            "{shown}"
+        );
+    }
+}
