@@ -1,4 +1,6 @@
-//! Human-readable rendering of verified answers: provenance, routes, membership.
+//! Human-readable rendering of verified answers: provenance, routes, membership. Every string
+//! that came from the ledger is printed through [`terminal::show`] (control characters and
+//! bidirectional overrides escaped).
 
 use std::fmt::Write as _;
 
@@ -6,6 +8,7 @@ use tradelog_protocol::route::Source;
 use tradelog_protocol::{Event, Provenance, Route};
 
 use crate::light::VerifiedMembership;
+use crate::terminal::show;
 use crate::time::format_time;
 
 /// One line per event: time, place, issuer, kind, container and transport, log position.
@@ -14,11 +17,11 @@ pub fn render(p: &Provenance) -> String {
     let _ = writeln!(
         out,
         "{} — {} events, complete and verified against head #{} (log size {}, chain {})",
-        p.subject,
+        show(&p.subject),
         p.events.len(),
         p.head.height,
         p.head.log_size,
-        p.head.chain
+        show(&p.head.chain)
     );
     for (index, e) in &p.events {
         line(&mut out, *index, e, "");
@@ -45,11 +48,12 @@ fn line(out: &mut String, index: u64, e: &Event, note: &str) {
     }
     let _ = writeln!(
         out,
-        "  ✓ {}  {:<5}  {:<20} {}{note}  [log #{index}]",
+        "  ✓ {}  {:<5}  {:<20} {}{}  [log #{index}]",
         format_time(b.time),
-        place,
-        b.issuer.org.as_str(),
-        what
+        show(place),
+        show(b.issuer.org.as_str()),
+        show(&what),
+        show(note)
     );
 }
 
@@ -57,18 +61,18 @@ fn line(out: &mut String, index: u64, e: &Event, note: &str) {
 pub fn render_route(r: &Route) -> String {
     let p = &r.consignment;
     let mut out = String::new();
-    let containers: Vec<String> = r.containers.iter().map(|c| c.subject.to_string()).collect();
+    let containers: Vec<String> = r.containers.iter().map(|c| show(&c.subject)).collect();
     let _ = writeln!(
         out,
         "{} — {} events ({} of its own, complete), {} containers{}; verified against head #{} (log size {}, chain {})",
-        p.subject,
+        show(&p.subject),
         r.timeline.len(),
         p.events.len(),
         r.containers.len(),
         if containers.is_empty() { String::new() } else { format!(" ({})", containers.join(", ")) },
         p.head.height,
         p.head.log_size,
-        p.head.chain
+        show(&p.head.chain)
     );
     for (index, e, source) in &r.timeline {
         let note = match source {
@@ -92,7 +96,13 @@ pub fn render_membership(v: &VerifiedMembership) -> String {
         v.changes + 1
     );
     for o in v.membership.orgs() {
-        let _ = writeln!(out, "  {} ({}, {})", o.id, o.name, o.role.as_str());
+        let _ = writeln!(
+            out,
+            "  {} ({}, {})",
+            show(&o.id),
+            show(&o.name),
+            o.role.as_str()
+        );
         for k in &o.keys {
             let _ = writeln!(out, "    key {k}");
         }
@@ -103,7 +113,13 @@ pub fn render_membership(v: &VerifiedMembership) -> String {
         v.validators.total_power()
     );
     for val in v.validators.validators() {
-        let _ = writeln!(out, "  {} of {} power {}", val.key, val.org, val.power);
+        let _ = writeln!(
+            out,
+            "  {} of {} power {}",
+            val.key,
+            show(&val.org),
+            val.power
+        );
     }
     out
 }
