@@ -174,6 +174,7 @@ pub fn router(state: ApiState) -> Router {
             (limiter, metrics.clone()),
             rate_limit,
         ))
+        .layer(middleware::from_fn(errors::json_errors))
         .layer(middleware::from_fn_with_state(metrics, count_responses))
         .with_state(state)
 }
