@@ -10,10 +10,14 @@
 //! Abuse bounds ([`Limits`], from the `[api]` config): every request of a client address takes a
 //! token of its rate-limit bucket ([`limit`]; 429 `rate_limited` with `Retry-After` when empty);
 //! a client has `header_timeout` to send a request's headers (then the connection is closed, as
-//! is an idle keep-alive connection) and `body_timeout` to send its body (408 `timeout`); at most
-//! `max_connections` connections are open at once.
+//! is an idle keep-alive connection), `body_timeout` to send its body (408 `timeout`) and
+//! `write_timeout` to take each part of an answer (then the connection is reset); at most
+//! `max_connections` connections are open at once, `max_connections_per_ip` of one client
+//! (503 `too_many_connections` beyond); shutdown resets what is still open after
+//! `shutdown_timeout` (the connection loop is [`conn`]).
 
 pub mod batch;
+mod conn;
 pub mod errors;
 mod evidence;
 pub mod headers;
@@ -21,7 +25,6 @@ pub mod limit;
 mod query;
 mod submit;
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,12 +35,9 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
+use axum::Router;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{watch, Semaphore};
 use tradelog_protocol::event::MAX_EVENT_JSON_BYTES;
 use tradelog_protocol::Event;
 
@@ -46,6 +46,7 @@ use crate::config::ApiConfig;
 use crate::fatal::Fatal;
 use crate::metrics::Metrics;
 use crate::trs::TimeRelease;
+pub use conn::serve;
 pub use errors::{ApiError, ErrorBody};
 pub use headers::Cors;
 use limit::RateLimiter;
@@ -177,80 +178,6 @@ pub fn router(state: ApiState) -> Router {
         .layer(middleware::from_fn(errors::json_errors))
         .layer(middleware::from_fn_with_state(metrics, count_responses))
         .with_state(state)
-}
-
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight (graceful shutdown). HTTP/1.1 only; each connection gets the header read timeout of
-/// `state.limits`, and at most `max_connections` are served at once (more wait in the listen
-/// backlog).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: ApiState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    if let Ok(addr) = listener.local_addr() {
-        tracing::debug!(%addr, "HTTP API serving");
-    }
-    let limits = state.limits;
-    let app = router(state);
-    let max = limits
-        .max_connections
-        .clamp(1, crate::config::MAX_CONNECTIONS);
-    let open = Arc::new(Semaphore::new(max));
-    let (closing_tx, closing) = watch::channel(false);
-    let shutdown = std::pin::pin!(shutdown);
-    let mut shutdown = shutdown;
-    loop {
-        let permit = tokio::select! {
-            () = &mut shutdown => break,
-            p = open.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "HTTP API cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let service = app.clone().layer(Extension(ClientAddr(peer)));
-        let mut closing = closing.clone();
-        tokio::spawn(async move {
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .keep_alive(true);
-            let conn =
-                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            let mut conn = std::pin::pin!(conn);
-            loop {
-                tokio::select! {
-                    r = conn.as_mut() => {
-                        if let Err(e) = r {
-                            tracing::debug!(%peer, error = %e, "HTTP connection ended");
-                        }
-                        break;
-                    }
-                    _ = closing.changed() => conn.as_mut().graceful_shutdown(),
-                }
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    let _ = closing_tx.send(true);
-    // Every connection holds a permit until it is done.
-    let _ = open
-        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
-        .await;
-    Ok(())
 }
 
 /// A response with a JSON body already serialized.
