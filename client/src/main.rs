@@ -451,15 +451,11 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|p| p.parse())
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--border-post: {e}"))?;
-            if let Some(m) = &period {
-                let ok = m.len() == 7
-                    && m.as_bytes()[4] == b'-'
-                    && m.chars()
-                        .enumerate()
-                        .all(|(i, c)| i == 4 || c.is_ascii_digit());
-                if !ok {
-                    bail!("--period: {m:?} is not a month YYYY-MM");
-                }
+            if let Some(m) = period.as_deref().filter(|m| !time::is_month(m)) {
+                bail!(
+                    "--period: {:?} is not a month YYYY-MM (year from 1970, month 01-12)",
+                    terminal::text(m)
+                );
             }
             let mut client = online.client()?;
             let report = tradelog_client::report::time_release(

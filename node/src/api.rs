@@ -22,6 +22,7 @@ pub mod errors;
 mod evidence;
 pub mod headers;
 pub mod limit;
+pub mod params;
 mod query;
 mod submit;
 
@@ -171,6 +172,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
+        .layer(middleware::from_fn(params::strict_query))
         .layer(middleware::from_fn_with_state(
             (limiter, metrics.clone()),
             rate_limit,
