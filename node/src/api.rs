@@ -2,7 +2,9 @@
 //! container, the certified head, consistency proofs, blocks, health, Prometheus metrics and the
 //! OpenAPI document (`GET /openapi.json`, the reference for clients).
 //!
-//! Every response is JSON except `/metrics`; errors are `{"error": {"code", "message"}}` (codes
+//! Every response is JSON except `/metrics` and the explorer's page, script and stylesheet;
+//! every answer carries the security headers and, for the configured origins, the CORS
+//! headers ([`headers`]); errors are `{"error": {"code", "message"}}` (codes
 //! in [`errors`]). Request bodies are bounded before they are buffered. Handlers that touch
 //! storage or verify signatures run on the blocking pool. [`serve`] takes its listener and a
 //! shutdown future, so tests bind `127.0.0.1:0`.
@@ -137,6 +139,7 @@ pub struct ClientAddr(pub SocketAddr);
 /// per-status-class request counting.
 pub fn router(state: ApiState) -> Router {
     let metrics = state.metrics.clone();
+    let cors = state.cors.clone();
     let limiter = Arc::new(RateLimiter::new(
         state.limits.rate_per_sec,
         state.limits.burst,
@@ -167,6 +170,8 @@ pub fn router(state: ApiState) -> Router {
                 .layer(DefaultBodyLimit::max(evidence::MAX_EVIDENCE_BYTES)),
         )
         .route("/", get(explorer))
+        .route("/explorer.js", get(explorer_js))
+        .route("/explorer.css", get(explorer_css))
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/openapi.json", get(openapi))
@@ -174,10 +179,16 @@ pub fn router(state: ApiState) -> Router {
         .fallback(no_route)
         .layer(middleware::from_fn(params::strict_query))
         .layer(middleware::from_fn_with_state(
+            cors.clone(),
+            headers::preflight,
+        ))
+        .layer(middleware::from_fn_with_state(
             (limiter, metrics.clone()),
             rate_limit,
         ))
+        .layer(middleware::from_fn_with_state(cors, headers::cors_headers))
         .layer(middleware::from_fn(errors::json_errors))
+        .layer(middleware::from_fn(headers::security))
         .layer(middleware::from_fn_with_state(metrics, count_responses))
         .with_state(state)
 }
@@ -280,14 +291,38 @@ async fn render_metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-/// The web explorer: one static page over this API (no build step, no external resources).
+/// The web explorer: one static page over this API (no build step, no external resources),
+/// with its script and stylesheet served beside it (the Content-Security-Policy allows no
+/// inline script or style).
 pub const EXPLORER_HTML: &str = include_str!("api/explorer.html");
+/// The explorer's script.
+pub const EXPLORER_JS: &str = include_str!("api/explorer.js");
+/// The explorer's stylesheet.
+pub const EXPLORER_CSS: &str = include_str!("api/explorer.css");
 
 /// `GET /`: the web explorer.
 async fn explorer() -> Response {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         EXPLORER_HTML,
+    )
+        .into_response()
+}
+
+/// `GET /explorer.js`.
+async fn explorer_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        EXPLORER_JS,
+    )
+        .into_response()
+}
+
+/// `GET /explorer.css`.
+async fn explorer_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        EXPLORER_CSS,
     )
         .into_response()
 }
@@ -373,7 +408,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 17] = [
+    const ROUTES: [(&str, &str); 19] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -388,6 +423,8 @@ mod tests {
         ("post", "/v1/evidence"),
         ("get", "/v1/evidence"),
         ("get", "/"),
+        ("get", "/explorer.js"),
+        ("get", "/explorer.css"),
         ("get", "/health"),
         ("get", "/metrics"),
         ("get", "/openapi.json"),

@@ -1623,6 +1623,7 @@ async fn one_address_cannot_take_every_connection() {
         assert!(text.starts_with("HTTP/1.1 503"), "{text}");
         assert!(text.contains("\"code\":\"too_many_connections\""), "{text}");
         assert!(text.contains("127.0.0.1") && text.contains('2'), "{text}");
+        assert!(text.contains("x-frame-options: DENY"), "{text}");
         idle.push(s);
     }
     assert!(

@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 use tokio::time::Sleep;
 
 use super::errors::ApiError;
+use super::headers::SECURITY_HEADERS;
 use super::limit::client_key;
 use super::{router, ApiState, ClientAddr, Limits};
 use crate::chain::lock;
@@ -197,12 +198,16 @@ fn refuse(
     );
     let body =
         serde_json::to_vec(&serde_json::json!({ "error": error.body() })).unwrap_or_default();
-    let mut answer = format!(
+    let mut head = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
+         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n",
         body.len()
-    )
-    .into_bytes();
+    );
+    for (name, value) in SECURITY_HEADERS {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut answer = head.into_bytes();
     answer.extend_from_slice(&body);
     let _ = stream.try_write(&answer);
     let Ok(permit) = refusals.clone().try_acquire_owned() else {
