@@ -165,7 +165,23 @@ $("search").addEventListener("submit", (ev) => {
   // A new query goes through the address (to share or reload); the same one searches again.
   if (location.hash === hash) fromHash(); else location.hash = hash;
 });
-function fromHash() { const m = location.hash.match(/q=([^&]+)/); if (m) search(decodeURIComponent(m[1])); }
+// The address fragment is "#q=" and a percent-encoded UCR or container number, or nothing.
+// Anything else is said on the page (a malformed escape such as "#q=%E0%A4%A" made
+// decodeURIComponent throw, which stopped the whole script and left the page blank).
+function fromHash() {
+  const hash = location.hash;
+  if (hash === "" || hash === "#") return;
+  const m = hash.match(/(?:^#|&)q=([^&]*)/);
+  let q = "";
+  try { q = m ? decodeURIComponent(m[1]).trim() : ""; } catch (e) { q = ""; }
+  if (!q) {
+    $("result").replaceChildren(el("p", { class: "bad", role: "alert" },
+      "This page cannot use the address fragment " + JSON.stringify(hash.slice(0, 120)) +
+      ": expected #q= and a consignment UCR or ISO 6346 container number, e.g. #q=6CN913000000-SF000000."));
+    return;
+  }
+  search(q);
+}
 window.addEventListener("hashchange", fromHash);
 // A search in the address runs at once, not after the head and blocks have loaded: chained
 // after them it ran again over a search the user had already typed.
