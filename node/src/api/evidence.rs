@@ -37,7 +37,8 @@ pub(super) async fn submit_evidence(
                     format!("evidence: {e}"),
                 )
             })?;
-        let new = evidence::store(state.chain.store(), &record)?;
+        let new = evidence::store(state.chain.store(), &record)
+            .inspect_err(|e| state.fatal.storage("storing submitted evidence", e))?;
         if new {
             tracing::warn!(
                 height = record.height,
