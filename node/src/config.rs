@@ -118,8 +118,8 @@ pub struct ApiConfig {
     /// Most open connections of one client (an IPv4 address or an IPv6 /64, as for the rate
     /// limit); a client over it is answered 503 `too_many_connections` at once and the
     /// connection closed, so one address cannot take the slots of `max_connections` from
-    /// others. Behind a reverse proxy every connection comes from the proxy: raise it there.
-    /// Default: 64.
+    /// others (a value above `max_connections` is `max_connections`). Behind a reverse proxy
+    /// every connection comes from the proxy: raise it there. Default: 64.
     #[serde(default = "default_max_connections_per_ip")]
     pub max_connections_per_ip: usize,
     /// On shutdown, how long connections may finish their requests, ms; those still open then
@@ -485,12 +485,6 @@ impl Config {
                 api.max_connections
             ));
         }
-        if api.max_connections_per_ip > api.max_connections {
-            return Err(format!(
-                "api.max_connections_per_ip: at most api.max_connections ({}), got {}",
-                api.max_connections, api.max_connections_per_ip
-            ));
-        }
         for (i, origin) in api.cors_origins.iter().enumerate() {
             check_origin(origin).map_err(|why| format!("api.cors_origins[{i}]: {why}"))?;
         }
@@ -710,12 +704,6 @@ mod tests {
             let err = Config::parse(&format!("[api]\n{field} = 0\n")).unwrap_err();
             assert_eq!(err, format!("api.{field}: must be at least 1"));
         }
-        let err = Config::parse("[api]\nmax_connections = 10\nmax_connections_per_ip = 11\n")
-            .unwrap_err();
-        assert!(
-            err.starts_with("api.max_connections_per_ip: at most"),
-            "{err}"
-        );
         let c = Config::parse("[api]\nrate_limit_per_sec = 5\nrate_limit_burst = 7\n").unwrap();
         assert_eq!((c.api.rate_limit_per_sec, c.api.rate_limit_burst), (5, 7));
         assert_eq!(c.api.header_timeout_ms, 10_000);

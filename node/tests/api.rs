@@ -1805,7 +1805,7 @@ async fn every_response_has_the_security_headers_and_no_cors_by_default() {
         );
         assert_security_headers(&r, path);
     }
-    let js = get(addr, "/explorer.js").await.text();
+    let js = get(addr, "/explorer.js?v=1").await.text();
     assert!(
         !js.contains("style:") && !js.contains(".style"),
         "the script sets inline styles"

@@ -63,7 +63,7 @@ pub async fn serve(
         .max_connections
         .clamp(1, crate::config::MAX_CONNECTIONS);
     let open = Arc::new(Semaphore::new(max));
-    let per_client = Arc::new(PerClient::new(limits.max_connections_per_ip.max(1)));
+    let per_client = Arc::new(PerClient::new(limits.max_connections_per_ip.clamp(1, max)));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let (closing_tx, closing) = watch::channel(false);
     let (force_tx, force) = watch::channel(false);

@@ -215,7 +215,7 @@ fn code_for(status: StatusCode) -> &'static str {
         415 => "unsupported_media_type",
         429 => "rate_limited",
         503 => "unavailable",
-        400..=499 => "refused",
+        401..=499 => "refused",
         _ => "internal",
     }
 }

@@ -12,12 +12,15 @@ use axum::response::{IntoResponse, Response};
 use super::errors::ApiError;
 use super::truncate;
 
-/// The query parameters of each route that takes some; every other route takes none. The
-/// explorer page (`/`) is not checked: it reads nothing from its address but the fragment.
+/// The query parameters of each route that takes some; every other route takes none.
 const QUERY_PARAMETERS: &[(&str, &[&str])] = &[
     ("/v1/consistency", &["first", "second"]),
     ("/v1/reports/time-release", &["border_post", "period"]),
 ];
+
+/// The explorer's files, which read nothing from their address but the fragment: a query on
+/// them (a cache buster on a module the page loads, say) is not checked.
+const STATIC_FILES: [&str; 3] = ["/", "/explorer.js", "/explorer.css"];
 
 /// Middleware (after routing): refuses query parameters the matched route does not take, and
 /// a parameter given twice, with 400 `invalid_query`.
@@ -26,7 +29,7 @@ pub(super) async fn strict_query(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
-    if let Some(route) = route.filter(|r| r != "/") {
+    if let Some(route) = route.filter(|r| !STATIC_FILES.contains(&r.as_str())) {
         if let Err(e) = check_query(&route, req.uri()) {
             return e.into_response();
         }
