@@ -4,7 +4,7 @@
 //! (`unshare -rm`: a user and mount namespace, no root needed where user namespaces are
 //! allowed; CI sets TRADELOG_REQUIRE_UNSHARE=1 so that a missing `unshare` fails there). It
 //! commits a consignment, a slow client holds a connection (300 answers it never reads), then
-//! the test fills the tmpfs (through `/proc/<pid>/root`) and submits more events. The node must
+//! the test fills the tmpfs (through `/proc/<pid>/root`) and submits a batch of events. The node must
 //! exit within seconds with a non-zero status, its first error line naming "No space left on
 //! device" and the file under its data dir, without a flood of engine failures after it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -143,13 +143,18 @@ fn a_full_disk_stops_the_node_at_once_with_the_cause_and_the_file_first() {
     assert_eq!(full.raw_os_error(), Some(28), "{full}");
     drop(filler);
 
-    // More events: the next block cannot be stored.
+    // More events, in one batch so that the next block (about 14 kB) needs new pages of the
+    // full disk wherever it is written first: the node's own proposal (sled) or, once decided,
+    // the block's event files. Which of the two fails first depends on the slack in the files'
+    // last pages; the node must stop either way.
     let filled = Instant::now();
     let logged_before = std::fs::metadata(dir.join("node.log")).unwrap().len() as usize;
     let second = consignment_route(&net, 1, t0).unwrap();
-    for e in &second {
-        let _ = post("/v1/events", e.to_json().as_bytes());
-    }
+    let batch: Vec<String> = second.iter().map(|e| e.to_json()).collect();
+    let _ = post(
+        "/v1/events/batch",
+        format!("[{}]", batch.join(",")).as_bytes(),
+    );
     let status = loop {
         if let Some(status) = node.0.try_wait().unwrap() {
             break status;
