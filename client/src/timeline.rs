@@ -1,5 +1,5 @@
 //! Human-readable rendering of verified answers: provenance, routes, membership. Every string
-//! that came from the ledger is printed through [`terminal::show`] (control characters and
+//! that came from the ledger is printed through [`crate::terminal::show`] (control characters and
 //! bidirectional overrides escaped).
 
 use std::fmt::Write as _;

@@ -16,7 +16,7 @@
 //! `write_timeout` to take each part of an answer (then the connection is reset); at most
 //! `max_connections` connections are open at once, `max_connections_per_ip` of one client
 //! (503 `too_many_connections` beyond); shutdown resets what is still open after
-//! `shutdown_timeout` (the connection loop is [`conn`]).
+//! `shutdown_timeout` (the connection loop is `api/conn.rs`).
 
 pub mod batch;
 mod conn;

@@ -24,7 +24,7 @@
 //! | `storage`, `internal` | 500 | the node failed |
 //! | `mempool_full`, `no_certified_head` | 503 | retry later |
 //!
-//! Every refusal has this body, whatever produced it: [`json_errors`] rewrites an error
+//! Every refusal has this body, whatever produced it: the `json_errors` layer rewrites an error
 //! response of another content type (an extractor's rejection, say) into it, with a code from
 //! its status. The one exception is what hyper answers before the API sees a request (400 for
 //! a request line it cannot parse, 431 for oversized headers): a bare status line.
