@@ -49,6 +49,18 @@ impl Fatal {
         self.report(storage_line(during, err, self.store_dir.as_deref()));
     }
 
+    /// Reports `err` if it is a failure of the disk or the database ([`is_io`]) and says
+    /// whether it did. For writes whose other refusals are not the node's failure: storing
+    /// evidence is refused once the evidence store is full, which a flood of valid evidence
+    /// could reach, and that must not stop the node.
+    pub fn storage_io(&self, during: &str, err: &StoreError) -> bool {
+        let io = is_io(err);
+        if io {
+            self.storage(during, err);
+        }
+        io
+    }
+
     /// Reports another fatal failure; `what` says what happened and why.
     pub fn other(&self, what: &str) {
         self.report(format!("fatal: {what}; the node stops"));
@@ -85,6 +97,12 @@ impl Fatal {
         };
         line.unwrap_or_default()
     }
+}
+
+/// True for a failure of the files or the metadata database (a full disk, an I/O error), as
+/// opposed to a record refused or found corrupt.
+pub fn is_io(err: &StoreError) -> bool {
+    matches!(err, StoreError::File(_) | StoreError::Db(_))
 }
 
 /// The log line of a storage failure: the cause, then the file (or the store's directory when
@@ -157,5 +175,19 @@ mod tests {
         assert_eq!(fatal.first(), Some(line.clone()));
         // A waiter that comes later resolves at once.
         assert_eq!(fatal.stopped().await, line);
+    }
+
+    /// A full evidence store refuses a record; that is not the node's failure.
+    #[test]
+    fn only_io_failures_of_optional_writes_are_fatal() {
+        let fatal = Fatal::default();
+        let full = StoreError::Corrupt {
+            key: "evidence".into(),
+            reason: "evidence store is full (10000 records)".into(),
+        };
+        assert!(!fatal.storage_io("storing evidence", &full));
+        assert_eq!(fatal.first(), None);
+        assert!(fatal.storage_io("storing evidence", &enospc("/d/meta")));
+        assert!(fatal.first().is_some());
     }
 }

@@ -37,8 +37,10 @@ pub(super) async fn submit_evidence(
                     format!("evidence: {e}"),
                 )
             })?;
-        let new = evidence::store(state.chain.store(), &record)
-            .inspect_err(|e| state.fatal.storage("storing submitted evidence", e))?;
+        // A failed write stops the node; a full evidence store is only this request's 500.
+        let new = evidence::store(state.chain.store(), &record).inspect_err(|e| {
+            state.fatal.storage_io("storing submitted evidence", e);
+        })?;
         if new {
             tracing::warn!(
                 height = record.height,

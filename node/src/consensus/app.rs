@@ -550,10 +550,12 @@ impl App {
                             validator = %addr,
                             "equivocation: double vote stored as evidence"
                         ),
-                        Err(e) => self
-                            .config
-                            .fatal
-                            .storage("storing evidence of a double vote", &e),
+                        Err(e) => {
+                            let during = "storing evidence of a double vote";
+                            if !self.config.fatal.storage_io(during, &e) {
+                                tracing::error!(error = %e, "cannot store evidence");
+                            }
+                        }
                     },
                     Err(e) => {
                         tracing::warn!(error = %e, "engine reported a double vote that does not verify")
@@ -586,7 +588,9 @@ impl App {
         lock(&self.own).retain(|(height, _), _| *height > h);
         self.future.retain(|height, _| *height > h);
         if let Err(e) = self.chain.store().prune_proposals(h) {
-            self.config.fatal.storage("pruning old proposals", &e);
+            if !self.config.fatal.storage_io("pruning old proposals", &e) {
+                tracing::warn!(error = %e, "cannot prune old proposals");
+            }
         }
         tracing::debug!(height = h, events = ids.len(), "committed");
         Ok(())
