@@ -4,7 +4,8 @@
 //! formatting, offline verification of proof and route bundles against a genesis file, and the
 //! online light client ([`light`]) that asks any node over HTTP ([`http`]) and verifies every
 //! answer, including a full re-verification of the chain ([`audit`]); import of GS1 EPCIS 2.0 and
-//! DCSA Track & Trace documents and EPCIS export of a verified route ([`standards`]).
+//! DCSA Track & Trace documents and EPCIS export of a verified route ([`standards`]); and
+//! printing what others wrote safely to a terminal ([`terminal`]).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -16,5 +17,6 @@ pub mod keyfile;
 pub mod light;
 pub mod report;
 pub mod standards;
+pub mod terminal;
 pub mod time;
 pub mod timeline;

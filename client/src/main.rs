@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tradelog_client::build::{parse_detail, EventSpec};
 use tradelog_client::light::{CertifiedHead, ClientError, LightClient};
-use tradelog_client::{audit, http, keyfile, standards, time, timeline};
+use tradelog_client::{audit, http, keyfile, standards, terminal, time, timeline};
 use tradelog_protocol::membership::{approve, Approval, Change, MembershipBody};
 use tradelog_protocol::{ContainerId, EventBody, Genesis, ProofBundle, RouteBundle, Ucr};
 
@@ -315,12 +315,11 @@ fn main() {
                 // The reader of our output went away (`| head`): nothing left to say.
                 std::process::exit(0);
             }
-            eprintln!("error: {e:#}");
+            // Errors can quote a node's message: escaped like everything else it sends.
+            eprintln!("error: {}", terminal::text(&format!("{e:#}")));
             // A proven fork is not an ordinary failure: print the evidence and use its own code.
             if let Some(ClientError::Fork(evidence)) = e.downcast_ref::<ClientError>() {
-                if let Ok(json) =
-                    serde_json::to_string_pretty(&serde_json::json!({ "fork": evidence }))
-                {
+                if let Ok(json) = pretty(&serde_json::json!({ "fork": evidence })) {
                     println!("{json}");
                 }
                 std::process::exit(3);
@@ -346,7 +345,7 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 out!(
                     "{}",
-                    serde_json::to_string_pretty(
+                    pretty(
                         &serde_json::json!({"verified": true, "hash": h.head.hash(), "head": h.head, "certificate": h.certificate})
                     )?
                 );
@@ -374,15 +373,9 @@ fn run(cli: Cli) -> Result<()> {
             let route = client.provenance(&ucr)?;
             online.save(&client)?;
             if epcis {
-                out!(
-                    "{}",
-                    serde_json::to_string_pretty(&standards::export::to_epcis(&route))?
-                );
+                out!("{}", pretty(&standards::export::to_epcis(&route))?);
             } else if json {
-                out!(
-                    "{}",
-                    serde_json::to_string_pretty(&timeline::route_json(&route))?
-                );
+                out!("{}", pretty(&timeline::route_json(&route))?);
             } else {
                 print!("{}", timeline::render_route(&route));
             }
@@ -395,10 +388,14 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 let mut v = timeline::provenance_json(&view.provenance);
                 v["consignments"] = serde_json::json!(view.consignments);
-                out!("{}", serde_json::to_string_pretty(&v)?);
+                out!("{}", pretty(&v)?);
             } else {
                 print!("{}", timeline::render(&view.provenance));
-                let list: Vec<&str> = view.consignments.iter().map(Ucr::as_str).collect();
+                let list: Vec<String> = view
+                    .consignments
+                    .iter()
+                    .map(|u| terminal::text(u.as_str()).into_owned())
+                    .collect();
                 out!(
                     "consignments carried: {}",
                     if list.is_empty() {
@@ -454,15 +451,11 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|p| p.parse())
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--border-post: {e}"))?;
-            if let Some(m) = &period {
-                let ok = m.len() == 7
-                    && m.as_bytes()[4] == b'-'
-                    && m.chars()
-                        .enumerate()
-                        .all(|(i, c)| i == 4 || c.is_ascii_digit());
-                if !ok {
-                    bail!("--period: {m:?} is not a month YYYY-MM");
-                }
+            if let Some(m) = period.as_deref().filter(|m| !time::is_month(m)) {
+                bail!(
+                    "--period: {:?} is not a month YYYY-MM (year from 1970, month 01-12)",
+                    terminal::text(m)
+                );
             }
             let mut client = online.client()?;
             let report = tradelog_client::report::time_release(
@@ -473,7 +466,7 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             online.save(&client)?;
             if json {
-                out!("{}", serde_json::to_string_pretty(&report.json)?);
+                out!("{}", pretty(&report.json)?);
             } else {
                 print!("{}", tradelog_client::report::render(&report));
             }
@@ -586,7 +579,7 @@ fn submit(node: &str, file: &PathBuf) -> Result<()> {
             .map_or_else(|| text.to_string(), str::to_owned);
         bail!("node refused ({} {code}): {msg}", r.status);
     }
-    out!("{text}");
+    out!("{}", terminal::answer(&text));
     Ok(())
 }
 
@@ -606,10 +599,7 @@ fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
             .verify(&genesis)
             .context("route bundle does NOT verify")?;
         if json {
-            out!(
-                "{}",
-                serde_json::to_string_pretty(&timeline::route_json(&route))?
-            );
+            out!("{}", pretty(&timeline::route_json(&route))?);
         } else {
             print!("{}", timeline::render_route(&route));
             out!("VERIFIED");
@@ -619,15 +609,18 @@ fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
     let bundle = ProofBundle::from_json(&b)?;
     let p = bundle.verify(&genesis).context("bundle does NOT verify")?;
     if json {
-        out!(
-            "{}",
-            serde_json::to_string_pretty(&timeline::provenance_json(&p))?
-        );
+        out!("{}", pretty(&timeline::provenance_json(&p))?);
     } else {
         print!("{}", timeline::render(&p));
         out!("VERIFIED");
     }
     Ok(())
+}
+
+/// `value` as pretty JSON for the terminal: exact JSON, with the characters JSON allows raw
+/// that a terminal would act on (DEL, C1 controls, bidirectional overrides) as `\uXXXX`.
+fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    Ok(terminal::json(&serde_json::to_string_pretty(value)?).into_owned())
 }
 
 fn read_limited(path: &PathBuf, max: u64) -> Result<Vec<u8>> {
@@ -713,7 +706,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 let orgs: Vec<_> = v.membership.orgs().collect();
                 out!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
+                    pretty(&serde_json::json!({
                         "verified": true,
                         "head": v.head.head,
                         "next_seq": v.changes + 1,
@@ -723,23 +716,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 );
                 return Ok(());
             }
-            out!(
-                "membership at head #{} {} — {} changes recorded, next seq {} ✓",
-                v.head.head.height,
-                v.head.head.hash(),
-                v.changes,
-                v.changes + 1
-            );
-            for o in v.membership.orgs() {
-                out!("  {} ({}, {})", o.id, o.name, o.role.as_str());
-                for k in &o.keys {
-                    out!("    key {k}");
-                }
-            }
-            out!("validators (total power {}):", v.validators.total_power());
-            for val in v.validators.validators() {
-                out!("  {} of {} power {}", val.key, val.org, val.power);
-            }
+            print!("{}", timeline::render_membership(&v));
         }
         MembershipCommand::Approve {
             key,

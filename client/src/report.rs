@@ -9,6 +9,7 @@ use tradelog_protocol::trs::{aggregate, measure};
 use tradelog_protocol::{Ucr, UnLocode};
 
 use crate::light::{ClientError, LightClient};
+use crate::terminal::show;
 use crate::time::format_time;
 
 /// Why a report could not be checked.
@@ -181,14 +182,15 @@ fn hours(ms: &Value) -> String {
     )
 }
 
-/// A readable table of the groups, then each consignment's row with its event times.
+/// A readable table of the groups, then each consignment's row with its event times. Strings of
+/// the node's report are printed through [`show`] (with `--no-check` nothing checked them).
 pub fn render(report: &CheckedReport) -> String {
     let j = &report.json;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "time release (WCO TRS) over the first {} log entries; median / p90 by nearest rank",
-        j["log_size"]
+        show(&j["log_size"])
     );
     let _ = writeln!(
         out,
@@ -200,9 +202,9 @@ pub fn render(report: &CheckedReport) -> String {
         let _ = writeln!(
             out,
             "  {:<6} {:<8} {:>5}  {:>21}  {:>21}  {:>21}",
-            g["border_post"].as_str().unwrap_or("?"),
-            g["period"].as_str().unwrap_or("?"),
-            g["arrival_to_release"]["count"],
+            show(g["border_post"].as_str().unwrap_or("?")),
+            show(g["period"].as_str().unwrap_or("?")),
+            show(&g["arrival_to_release"]["count"]),
             pair("arrival_to_declaration"),
             pair("declaration_to_release"),
             pair("arrival_to_release"),
@@ -217,8 +219,8 @@ pub fn render(report: &CheckedReport) -> String {
         let _ = writeln!(
             out,
             "  {}  at {}: arrived {}, declared {}, released {} ({})",
-            r["ucr"].as_str().unwrap_or("?"),
-            r["border_post"].as_str().unwrap_or("?"),
+            show(r["ucr"].as_str().unwrap_or("?")),
+            show(r["border_post"].as_str().unwrap_or("?")),
             t("arrival"),
             t("declaration"),
             t("release"),

@@ -31,6 +31,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// True for a UTC month as the time-release report names it: `YYYY-MM`, year 1970-9999,
+/// month 01-12 (the node refuses anything else with 400 `invalid_period`).
+pub fn is_month(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 7 || b.get(4) != Some(&b'-') {
+        return false;
+    }
+    let number = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|d| d.parse::<u32>().ok())
+    };
+    number(0..4).is_some_and(|y| y >= 1970) && number(5..7).is_some_and(|m| (1..=12).contains(&m))
+}
+
 /// The last millisecond RFC 3339 can write (four-digit years): 9999-12-31T23:59:59.999Z.
 pub const MAX_TIME_MS: u64 = 253_402_300_799_999;
 
@@ -153,6 +168,21 @@ pub fn format_time(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months() {
+        assert!(is_month("2026-12") && is_month("1970-01"));
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "+026-01",
+            "1969-12",
+            "２０２６-01",
+        ] {
+            assert!(!is_month(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn table() {

@@ -1,10 +1,14 @@
-//! Human-readable rendering of a verified provenance.
+//! Human-readable rendering of verified answers: provenance, routes, membership. Every string
+//! that came from the ledger is printed through [`crate::terminal::show`] (control characters and
+//! bidirectional overrides escaped).
 
 use std::fmt::Write as _;
 
 use tradelog_protocol::route::Source;
 use tradelog_protocol::{Event, Provenance, Route};
 
+use crate::light::VerifiedMembership;
+use crate::terminal::show;
 use crate::time::format_time;
 
 /// One line per event: time, place, issuer, kind, container and transport, log position.
@@ -13,11 +17,11 @@ pub fn render(p: &Provenance) -> String {
     let _ = writeln!(
         out,
         "{} — {} events, complete and verified against head #{} (log size {}, chain {})",
-        p.subject,
+        show(&p.subject),
         p.events.len(),
         p.head.height,
         p.head.log_size,
-        p.head.chain
+        show(&p.head.chain)
     );
     for (index, e) in &p.events {
         line(&mut out, *index, e, "");
@@ -44,11 +48,12 @@ fn line(out: &mut String, index: u64, e: &Event, note: &str) {
     }
     let _ = writeln!(
         out,
-        "  ✓ {}  {:<5}  {:<20} {}{note}  [log #{index}]",
+        "  ✓ {}  {:<5}  {:<20} {}{}  [log #{index}]",
         format_time(b.time),
-        place,
-        b.issuer.org.as_str(),
-        what
+        show(place),
+        show(b.issuer.org.as_str()),
+        show(&what),
+        show(note)
     );
 }
 
@@ -56,18 +61,18 @@ fn line(out: &mut String, index: u64, e: &Event, note: &str) {
 pub fn render_route(r: &Route) -> String {
     let p = &r.consignment;
     let mut out = String::new();
-    let containers: Vec<String> = r.containers.iter().map(|c| c.subject.to_string()).collect();
+    let containers: Vec<String> = r.containers.iter().map(|c| show(&c.subject)).collect();
     let _ = writeln!(
         out,
         "{} — {} events ({} of its own, complete), {} containers{}; verified against head #{} (log size {}, chain {})",
-        p.subject,
+        show(&p.subject),
         r.timeline.len(),
         p.events.len(),
         r.containers.len(),
         if containers.is_empty() { String::new() } else { format!(" ({})", containers.join(", ")) },
         p.head.height,
         p.head.log_size,
-        p.head.chain
+        show(&p.head.chain)
     );
     for (index, e, source) in &r.timeline {
         let note = match source {
@@ -75,6 +80,46 @@ pub fn render_route(r: &Route) -> String {
             Source::Container(c) => format!("  (movement of {c})"),
         };
         line(&mut out, *index, e, &note);
+    }
+    out
+}
+
+/// The organisations, their keys and the validators at a verified head (`membership show`).
+pub fn render_membership(v: &VerifiedMembership) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "membership at head #{} {} — {} changes recorded, next seq {} ✓",
+        v.head.head.height,
+        v.head.head.hash(),
+        v.changes,
+        v.changes + 1
+    );
+    for o in v.membership.orgs() {
+        let _ = writeln!(
+            out,
+            "  {} ({}, {})",
+            show(&o.id),
+            show(&o.name),
+            o.role.as_str()
+        );
+        for k in &o.keys {
+            let _ = writeln!(out, "    key {k}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "validators (total power {}):",
+        v.validators.total_power()
+    );
+    for val in v.validators.validators() {
+        let _ = writeln!(
+            out,
+            "  {} of {} power {}",
+            val.key,
+            show(&val.org),
+            val.power
+        );
     }
     out
 }
@@ -106,4 +151,59 @@ pub fn route_json(r: &Route) -> serde_json::Value {
         "containers": containers,
         "events": events,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::light::CertifiedHead;
+    use tradelog_protocol::sample::SampleNetwork;
+    use tradelog_protocol::{Certificate, Hash, Head};
+
+    /// Issue 13 W2: an approved organisation name holding terminal escape sequences (erase the
+    /// line, return, a fake entry) is printed escaped by `membership show`, on its own line.
+    #[test]
+    fn an_organisation_name_with_escape_sequences_is_printed_escaped() {
+        let mut genesis = SampleNetwork::new(1).unwrap().genesis;
+        let evil = "Evil\u{1b}[2K\r  blue-anchor-lines (Blue Anchor Lines, carrier)\u{202e}";
+        genesis.organisations[0].name = evil.into();
+        let head = Head {
+            chain: genesis.chain.clone(),
+            height: 7,
+            time: genesis.time,
+            prev: Hash([1; 32]),
+            log_size: 0,
+            log_root: Hash([2; 32]),
+            index_root: Hash([3; 32]),
+            validators: genesis.validator_set().hash(),
+        };
+        let certificate = Certificate {
+            height: 7,
+            round: 0,
+            head: head.hash(),
+            signatures: Vec::new(),
+        };
+        let v = VerifiedMembership {
+            head: CertifiedHead { head, certificate },
+            membership: genesis.membership(),
+            validators: genesis.validator_set().clone(),
+            changes: 0,
+        };
+        let shown = render_membership(&v);
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "raw control characters printed: {shown:?}"
+        );
+        let org = &genesis.organisations[0];
+        assert!(
+            shown.contains(&format!(
+                "  {} (Evil\\u{{1b}}[2K\\u{{d}}  blue-anchor-lines (Blue Anchor Lines, carrier)\\u{{202e}}, {})\n",
+                org.id,
+                org.role.as_str()
+            )),
+            "{shown}"
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! container, the certified head, consistency proofs, blocks, health, Prometheus metrics and the
 //! OpenAPI document (`GET /openapi.json`, the reference for clients).
 //!
-//! Every response is JSON except `/metrics`; errors are `{"error": {"code", "message"}}` (codes
+//! Every response is JSON except `/metrics` and the explorer's page, script and stylesheet;
+//! every answer carries the security headers and, for the configured origins, the CORS
+//! headers ([`headers`]); errors are `{"error": {"code", "message"}}` (codes
 //! in [`errors`]). Request bodies are bounded before they are buffered. Handlers that touch
 //! storage or verify signatures run on the blocking pool. [`serve`] takes its listener and a
 //! shutdown future, so tests bind `127.0.0.1:0`.
@@ -10,17 +12,22 @@
 //! Abuse bounds ([`Limits`], from the `[api]` config): every request of a client address takes a
 //! token of its rate-limit bucket ([`limit`]; 429 `rate_limited` with `Retry-After` when empty);
 //! a client has `header_timeout` to send a request's headers (then the connection is closed, as
-//! is an idle keep-alive connection) and `body_timeout` to send its body (408 `timeout`); at most
-//! `max_connections` connections are open at once.
+//! is an idle keep-alive connection), `body_timeout` to send its body (408 `timeout`) and
+//! `write_timeout` to take each part of an answer (then the connection is reset); at most
+//! `max_connections` connections are open at once, `max_connections_per_ip` of one client
+//! (503 `too_many_connections` beyond); shutdown resets what is still open after
+//! `shutdown_timeout` (the connection loop is `api/conn.rs`).
 
 pub mod batch;
+mod conn;
 pub mod errors;
 mod evidence;
+pub mod headers;
 pub mod limit;
+pub mod params;
 mod query;
 mod submit;
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,20 +38,20 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
+use axum::Router;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::{watch, Semaphore};
 use tradelog_protocol::event::MAX_EVENT_JSON_BYTES;
 use tradelog_protocol::Event;
 
 use crate::chain::Chain;
 use crate::config::ApiConfig;
+use crate::fatal::Fatal;
 use crate::metrics::Metrics;
 use crate::trs::TimeRelease;
+pub use conn::serve;
 pub use errors::{ApiError, ErrorBody};
+pub use headers::Cors;
 use limit::RateLimiter;
 use query::{
     block, consignment, consistency, container, event_status, head, membership, route, time_release,
@@ -71,6 +78,10 @@ pub struct ApiState {
     pub limits: Limits,
     /// The time-release index, caught up with the certified head on each report.
     pub trs: Arc<std::sync::Mutex<TimeRelease>>,
+    /// Web origins allowed to call the API from a browser (`[api] cors_origins`).
+    pub cors: Cors,
+    /// Where a failed storage write is reported (it stops the node).
+    pub fatal: Fatal,
 }
 
 /// The API's abuse bounds (the `[api]` section of the config; see [`ApiConfig`]).
@@ -86,8 +97,14 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time to send a request's body.
     pub body_timeout: Duration,
+    /// Longest a response may wait for the client to take its bytes (no write progress).
+    pub write_timeout: Duration,
     /// Most open connections.
     pub max_connections: usize,
+    /// Most open connections of one client address (IPv4, or IPv6 /64).
+    pub max_connections_per_ip: usize,
+    /// On shutdown, how long open connections may finish before they are closed.
+    pub shutdown_timeout: Duration,
 }
 
 impl Limits {
@@ -99,7 +116,10 @@ impl Limits {
             max_clients: c.rate_limit_clients,
             header_timeout: Duration::from_millis(c.header_timeout_ms),
             body_timeout: Duration::from_millis(c.body_timeout_ms),
+            write_timeout: Duration::from_millis(c.write_timeout_ms),
             max_connections: c.max_connections,
+            max_connections_per_ip: c.max_connections_per_ip,
+            shutdown_timeout: Duration::from_millis(c.shutdown_timeout_ms),
         }
     }
 }
@@ -119,6 +139,7 @@ pub struct ClientAddr(pub SocketAddr);
 /// per-status-class request counting.
 pub fn router(state: ApiState) -> Router {
     let metrics = state.metrics.clone();
+    let cors = state.cors.clone();
     let limiter = Arc::new(RateLimiter::new(
         state.limits.rate_per_sec,
         state.limits.burst,
@@ -149,91 +170,27 @@ pub fn router(state: ApiState) -> Router {
                 .layer(DefaultBodyLimit::max(evidence::MAX_EVIDENCE_BYTES)),
         )
         .route("/", get(explorer))
+        .route("/explorer.js", get(explorer_js))
+        .route("/explorer.css", get(explorer_css))
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
+        .layer(middleware::from_fn(params::strict_query))
+        .layer(middleware::from_fn_with_state(
+            cors.clone(),
+            headers::preflight,
+        ))
         .layer(middleware::from_fn_with_state(
             (limiter, metrics.clone()),
             rate_limit,
         ))
+        .layer(middleware::from_fn_with_state(cors, headers::cors_headers))
+        .layer(middleware::from_fn(errors::json_errors))
+        .layer(middleware::from_fn(headers::security))
         .layer(middleware::from_fn_with_state(metrics, count_responses))
         .with_state(state)
-}
-
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
-/// flight (graceful shutdown). HTTP/1.1 only; each connection gets the header read timeout of
-/// `state.limits`, and at most `max_connections` are served at once (more wait in the listen
-/// backlog).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: ApiState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    if let Ok(addr) = listener.local_addr() {
-        tracing::debug!(%addr, "HTTP API serving");
-    }
-    let limits = state.limits;
-    let app = router(state);
-    let max = limits
-        .max_connections
-        .clamp(1, crate::config::MAX_CONNECTIONS);
-    let open = Arc::new(Semaphore::new(max));
-    let (closing_tx, closing) = watch::channel(false);
-    let shutdown = std::pin::pin!(shutdown);
-    let mut shutdown = shutdown;
-    loop {
-        let permit = tokio::select! {
-            () = &mut shutdown => break,
-            p = open.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "HTTP API cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let service = app.clone().layer(Extension(ClientAddr(peer)));
-        let mut closing = closing.clone();
-        tokio::spawn(async move {
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .keep_alive(true);
-            let conn =
-                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            let mut conn = std::pin::pin!(conn);
-            loop {
-                tokio::select! {
-                    r = conn.as_mut() => {
-                        if let Err(e) = r {
-                            tracing::debug!(%peer, error = %e, "HTTP connection ended");
-                        }
-                        break;
-                    }
-                    _ = closing.changed() => conn.as_mut().graceful_shutdown(),
-                }
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    let _ = closing_tx.send(true);
-    // Every connection holds a permit until it is done.
-    let _ = open
-        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
-        .await;
-    Ok(())
 }
 
 /// A response with a JSON body already serialized.
@@ -334,14 +291,38 @@ async fn render_metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-/// The web explorer: one static page over this API (no build step, no external resources).
+/// The web explorer: one static page over this API (no build step, no external resources),
+/// with its script and stylesheet served beside it (the Content-Security-Policy allows no
+/// inline script or style).
 pub const EXPLORER_HTML: &str = include_str!("api/explorer.html");
+/// The explorer's script.
+pub const EXPLORER_JS: &str = include_str!("api/explorer.js");
+/// The explorer's stylesheet.
+pub const EXPLORER_CSS: &str = include_str!("api/explorer.css");
 
 /// `GET /`: the web explorer.
 async fn explorer() -> Response {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         EXPLORER_HTML,
+    )
+        .into_response()
+}
+
+/// `GET /explorer.js`.
+async fn explorer_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        EXPLORER_JS,
+    )
+        .into_response()
+}
+
+/// `GET /explorer.css`.
+async fn explorer_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        EXPLORER_CSS,
     )
         .into_response()
 }
@@ -427,7 +408,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 17] = [
+    const ROUTES: [(&str, &str); 19] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -442,6 +423,8 @@ mod tests {
         ("post", "/v1/evidence"),
         ("get", "/v1/evidence"),
         ("get", "/"),
+        ("get", "/explorer.js"),
+        ("get", "/explorer.css"),
         ("get", "/health"),
         ("get", "/metrics"),
         ("get", "/openapi.json"),

@@ -107,9 +107,32 @@ pub struct ApiConfig {
     /// request is answered 408 and the connection closed. Default: 30000.
     #[serde(default = "default_body_timeout_ms")]
     pub body_timeout_ms: u64,
+    /// Time a client has to take response bytes, ms: a connection whose response cannot be
+    /// written for this long (the client does not read, its receive window stays shut) is
+    /// reset. Each write that makes progress starts the time again. Default: 10000.
+    #[serde(default = "default_write_timeout_ms")]
+    pub write_timeout_ms: u64,
     /// Most open connections; further clients wait in the listen backlog. Default: 1024.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Most open connections of one client (an IPv4 address or an IPv6 /64, as for the rate
+    /// limit); a client over it is answered 503 `too_many_connections` at once and the
+    /// connection closed, so one address cannot take the slots of `max_connections` from
+    /// others (a value above `max_connections` is `max_connections`). Behind a reverse proxy
+    /// every connection comes from the proxy: raise it there. Default: 64.
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
+    /// On shutdown, how long connections may finish their requests, ms; those still open then
+    /// are closed. Default: 5000.
+    #[serde(default = "default_shutdown_timeout_ms")]
+    pub shutdown_timeout_ms: u64,
+    /// Web origins (`https://explorer.example.org`, scheme, host and port as a browser sends
+    /// them in `Origin`) whose pages may call this API from a browser (CORS): their requests
+    /// get `Access-Control-Allow-Origin` and their preflight requests (`OPTIONS`) are answered
+    /// for GET and POST with `Content-Type`. Other origins get no CORS headers. No wildcard.
+    /// Default: none (no CORS headers at all; the built-in explorer is same-origin).
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 /// `[consensus]`
@@ -233,6 +256,15 @@ fn default_body_timeout_ms() -> u64 {
 fn default_max_connections() -> usize {
     1024
 }
+fn default_write_timeout_ms() -> u64 {
+    10_000
+}
+fn default_max_connections_per_ip() -> usize {
+    64
+}
+fn default_shutdown_timeout_ms() -> u64 {
+    5_000
+}
 fn default_consensus_listen() -> String {
     "/ip4/127.0.0.1/tcp/27000".into()
 }
@@ -267,7 +299,11 @@ impl Default for ApiConfig {
             rate_limit_clients: default_rate_limit_clients(),
             header_timeout_ms: default_header_timeout_ms(),
             body_timeout_ms: default_body_timeout_ms(),
+            write_timeout_ms: default_write_timeout_ms(),
             max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
+            shutdown_timeout_ms: default_shutdown_timeout_ms(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -318,6 +354,51 @@ impl Default for Config {
 /// refuses; found by the `config_toml` fuzz target.)
 fn quote(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
+}
+
+/// Checks a `[api] cors_origins` entry: a serialized web origin as browsers send it in `Origin`
+/// (RFC 6454): `http://` or `https://`, a lower-case host name or IP address (IPv6 in
+/// brackets), an optional port, nothing else.
+fn check_origin(origin: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "{} is not an origin as a browser sends it: http:// or https://, a lower-case host, \
+             an optional port; no path, no trailing slash, no wildcard",
+            quote(origin)
+        )
+    };
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let (host_ok, port) = match rest.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, after) = v6.split_once(']').ok_or_else(bad)?;
+            let ok =
+                addr.parse::<std::net::Ipv6Addr>().is_ok() && !addr.contains(char::is_uppercase);
+            (ok, after)
+        }
+        None => {
+            let end = rest.find(':').unwrap_or(rest.len());
+            let host = &rest[..end];
+            let ok = !host.is_empty()
+                && host.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
+                });
+            (ok, &rest[end..])
+        }
+    };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some(p) => {
+            !p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+        }
+    };
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 /// Why a configuration is unusable.
@@ -382,7 +463,13 @@ impl Config {
             ("api.rate_limit_clients", api.rate_limit_clients as u64),
             ("api.header_timeout_ms", api.header_timeout_ms),
             ("api.body_timeout_ms", api.body_timeout_ms),
+            ("api.write_timeout_ms", api.write_timeout_ms),
             ("api.max_connections", api.max_connections as u64),
+            (
+                "api.max_connections_per_ip",
+                api.max_connections_per_ip as u64,
+            ),
+            ("api.shutdown_timeout_ms", api.shutdown_timeout_ms),
             (
                 "consensus.empty_block_interval_ms",
                 self.consensus.empty_block_interval_ms,
@@ -397,6 +484,9 @@ impl Config {
                 "api.max_connections: at most {MAX_CONNECTIONS}, got {}",
                 api.max_connections
             ));
+        }
+        for (i, origin) in api.cors_origins.iter().enumerate() {
+            check_origin(origin).map_err(|why| format!("api.cors_origins[{i}]: {why}"))?;
         }
         if self.store.cache_mb > MAX_CACHE_MB {
             return Err(format!(
@@ -466,8 +556,18 @@ rate_limit_clients = {rc}
 # and this long to send its body, ms; slower connections are closed.
 header_timeout_ms = {ht}
 body_timeout_ms = {bt}
-# Most open connections.
+# A response that the client does not take for this long (no byte written), ms: the connection
+# is reset.
+write_timeout_ms = {wt}
+# Most open connections, and most of one client (IPv4 address or IPv6 /64; over it: 503 at once).
+# Behind a reverse proxy all connections come from the proxy's address: raise the second.
 max_connections = {mx}
+max_connections_per_ip = {mi}
+# On shutdown, connections still open after this long are closed, ms.
+shutdown_timeout_ms = {st}
+# Web origins allowed to call the API from a browser (CORS), e.g. ["https://explorer.example.org"].
+# Empty: no CORS headers (the built-in explorer at / is same-origin and needs none).
+cors_origins = [{co}]
 
 [consensus]
 # Consensus (Malachite) listen address and the other nodes' consensus addresses.
@@ -510,7 +610,11 @@ cache_mb = {cache}
             rc = self.api.rate_limit_clients,
             ht = self.api.header_timeout_ms,
             bt = self.api.body_timeout_ms,
+            wt = self.api.write_timeout_ms,
             mx = self.api.max_connections,
+            mi = self.api.max_connections_per_ip,
+            st = self.api.shutdown_timeout_ms,
+            co = list(&self.api.cors_origins),
             cl = quote(&self.consensus.listen),
             cp = list(&self.consensus.peers),
             pt = self.consensus.propose_timeout_ms,
@@ -592,9 +696,26 @@ mod tests {
         assert!(err.starts_with("api.max_connections: at most"), "{err}");
         let err = Config::parse("[api]\nrate_limit = 5\n").unwrap_err();
         assert!(err.contains("rate_limit"), "{err}");
+        for field in [
+            "write_timeout_ms",
+            "max_connections_per_ip",
+            "shutdown_timeout_ms",
+        ] {
+            let err = Config::parse(&format!("[api]\n{field} = 0\n")).unwrap_err();
+            assert_eq!(err, format!("api.{field}: must be at least 1"));
+        }
         let c = Config::parse("[api]\nrate_limit_per_sec = 5\nrate_limit_burst = 7\n").unwrap();
         assert_eq!((c.api.rate_limit_per_sec, c.api.rate_limit_burst), (5, 7));
         assert_eq!(c.api.header_timeout_ms, 10_000);
+        assert_eq!(
+            (
+                c.api.write_timeout_ms,
+                c.api.max_connections_per_ip,
+                c.api.shutdown_timeout_ms
+            ),
+            (10_000, 64, 5_000)
+        );
+        assert!(c.api.cors_origins.is_empty());
     }
 
     /// The Byzantine switch works only in a `byzantine` build; any other build refuses the file
@@ -622,6 +743,48 @@ mod tests {
         let c = Config::parse("[testing]\n").unwrap();
         assert_eq!(c, Config::default());
         assert!(!c.to_toml().contains("[testing]"));
+    }
+
+    #[test]
+    fn cors_origins_must_be_origins() {
+        for good in [
+            "https://explorer.example.org",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+            "https://[2001:db8::1]:8443",
+            "https://[::1]",
+        ] {
+            let c = Config::parse(&format!("[api]\ncors_origins = [\"{good}\"]\n"));
+            assert_eq!(
+                c.map(|c| c.api.cors_origins),
+                Ok(vec![good.to_owned()]),
+                "{good}"
+            );
+        }
+        for (i, bad) in [
+            "*",
+            "explorer.example.org",
+            "https://explorer.example.org/",
+            "https://explorer.example.org/path",
+            "https://Explorer.example.org",
+            "ftp://example.org",
+            "https://",
+            "https://example.org:",
+            "https://example.org:080",
+            "https://example.org:99999",
+            "https://[zz::1]",
+            "https://example.org https://other.org",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let text = format!("[api]\ncors_origins = [\"https://ok.example\", \"{bad}\"]\n");
+            let err = Config::parse(&text).unwrap_err();
+            assert!(err.starts_with("api.cors_origins[1]: "), "{i} {bad}: {err}");
+        }
+        let mut c = Config::default();
+        c.api.cors_origins = vec!["https://a.example".into(), "http://b.example:81".into()];
+        assert_eq!(Config::parse(&c.to_toml()), Ok(c));
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub fn prepare(opts: &DevnetOptions) -> Result<Vec<DevnetNode>> {
         // bucket for all of them, so the limit is raised (not switched off) here.
         c.api.rate_limit_per_sec = 100_000;
         c.api.rate_limit_burst = 100_000;
+        // Likewise one address holds every connection: no per-address cap below the global one.
+        c.api.max_connections_per_ip = c.api.max_connections;
         c.consensus.listen = addr(opts.consensus_base, i);
         c.consensus.peers = (0..n)
             .filter(|j| *j != i)

@@ -6,7 +6,8 @@
 //! previews), Malachite BFT consensus
 //! ([`consensus`]: Context, signing, codec, app loop), event gossip on a second libp2p swarm
 //! ([`gossip`]), the HTTP API ([`api`], with OpenAPI), [`metrics`], the time-release report
-//! ([`trs`]), configuration ([`config`]), the process wiring ([`service`]), and the one-command
+//! ([`trs`]), configuration ([`config`]), the process wiring ([`service`]) with what stops it
+//! ([`fatal`]: the first failed storage write, logged with its cause and file), and the one-command
 //! local network ([`devnet`]) and in-process [`demo`].
 
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod consensus;
 pub mod demo;
 pub mod devnet;
 pub mod evidence;
+pub mod fatal;
 pub mod gossip;
 pub mod ledger;
 pub mod mempool;

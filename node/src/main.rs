@@ -222,7 +222,7 @@ fn run(config_path: &Path) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let shutdown = async {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]
@@ -247,7 +247,11 @@ fn run(config_path: &Path) -> Result<()> {
             }
         };
         tradelog_node::service::run(config, &base, shutdown).await
-    })
+    });
+    // Work still on the blocking pool (a storage read on a failing disk, say) must not hold the
+    // process after a fatal error: its line is logged, the exit comes now.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    result
 }
 
 fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {

@@ -1,5 +1,8 @@
 //! `tradelog-node run`: wires the ledger, event gossip, consensus and the HTTP API together and
-//! runs them until shutdown or a fatal error.
+//! runs them until shutdown or a fatal error. A fatal error (a failed storage write, consensus
+//! stopping: [`crate::fatal`]) is logged first, as one line naming the cause and the file; the
+//! engine is stopped next, then the API (within `[api] shutdown_timeout_ms`) and gossip, and
+//! `run` returns that line as its error.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -14,6 +17,7 @@ use crate::api::{self, ApiState};
 use crate::chain::{now_ms, Chain};
 use crate::config::Config;
 use crate::consensus::{self, app::AppConfig, context::timeouts};
+use crate::fatal::Fatal;
 use crate::gossip::{self, GossipConfig};
 use crate::metrics::Metrics;
 
@@ -182,6 +186,8 @@ pub async fn run(
     }
     tracing::info!(height = recovery.height, chain = %genesis.chain, "ledger opened");
     let metrics = Arc::new(Metrics::default());
+    // A failed storage write anywhere (consensus, the API) stops the node (crate::fatal).
+    let fatal = Fatal::new(&data_dir.join("ledger"));
 
     // Event gossip: accepted events go out, received events go through admission.
     let keypair = libp2p::identity::Keypair::ed25519_from_bytes(seed).context("node key")?;
@@ -263,6 +269,7 @@ pub async fn run(
                 config.consensus.vote_timeout_ms,
             ),
             sync_verify_signatures: config.consensus.sync_verify_signatures,
+            fatal: fatal.clone(),
         },
         sync_interval: Duration::from_millis(config.consensus.sync_interval_ms.max(100)),
         equivocate: config.testing.equivocate,
@@ -283,6 +290,8 @@ pub async fn run(
         accepted: Some(accepted_tx),
         limits: api::Limits::from_config(&config.api),
         trs: Default::default(),
+        cors: api::Cors::new(config.api.cors_origins.clone()),
+        fatal: fatal.clone(),
     };
     let api_task = tokio::spawn(api::serve(listener, state, async move {
         let _ = stop_rx.await;
@@ -290,19 +299,32 @@ pub async fn run(
 
     let outcome = tokio::select! {
         _ = shutdown => Ok(()),
-        r = &mut running.app => match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(anyhow::anyhow!("consensus stopped: {e}")),
-            Err(e) => Err(anyhow::anyhow!("consensus task failed: {e}")),
+        line = fatal.stopped() => Err(line),
+        r = &mut running.app => {
+            let why = match r {
+                Ok(Ok(())) => "consensus stopped".to_owned(),
+                Ok(Err(e)) => format!("consensus stopped: {e}"),
+                Err(e) => format!("consensus task failed: {e}"),
+            };
+            // A storage failure was reported (and logged) first; otherwise this is the line.
+            fatal.other(&why);
+            Err(fatal.first().unwrap_or(why))
         },
     };
+    if outcome.is_err() {
+        // Consensus first: an engine left without its app, or writing to a full disk, logs a
+        // failure for every message it handles.
+        running.engine.actor.kill_and_wait(None).await.ok();
+    }
     let _ = stop_tx.send(());
+    // Bounded: the API resets connections still open after `[api] shutdown_timeout_ms`.
     let _ = api_task.await;
     gossip.shutdown().await;
-    running.engine.actor.kill_and_wait(None).await.ok();
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, "node stopped");
-        bail!("{e}");
+    match outcome {
+        Ok(()) => {
+            running.engine.actor.kill_and_wait(None).await.ok();
+            Ok(())
+        }
+        Err(line) => bail!("{line}"),
     }
-    Ok(())
 }

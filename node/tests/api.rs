@@ -203,6 +203,8 @@ async fn start_with(name: &str, mempool: usize, limits: Limits) -> Node {
         accepted: Some(tx),
         limits,
         trs: Default::default(),
+        cors: Default::default(),
+        fatal: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -409,7 +411,7 @@ async fn a_consignment_is_submitted_committed_and_proven() {
     assert_eq!(served, node.chain.store().block(2).unwrap().unwrap());
     assert_eq!(served.events, route1);
     get(addr, "/v1/blocks/3").await.error(404, "not_found");
-    get(addr, "/v1/blocks/0").await.error(404, "not_found");
+    get(addr, "/v1/blocks/0").await.error(400, "invalid_height");
     get(addr, "/v1/blocks/two")
         .await
         .error(400, "invalid_height");
@@ -1395,4 +1397,555 @@ async fn a_full_mempool_answers_503_and_admits_nothing() {
     assert_eq!(node.chain.mempool_len(), 1);
     assert!(node.chain.status(&route[1].id()).unwrap().is_none());
     node.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13: a client cannot hold the server; every refusal is JSON; strict parameters; headers.
+
+/// A connection from `ip` (any of 127.0.0.0/8 is this host), with the receive buffer set when
+/// `recv_buffer` is given (a client that reads slowly keeps it small).
+async fn connect_from(ip: &str, addr: SocketAddr, recv_buffer: Option<u32>) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    socket
+        .bind(SocketAddr::new(ip.parse().unwrap(), 0))
+        .unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// A client that sends `n` pipelined `GET /openapi.json` (60 kB each) and never reads: what the
+/// server writes piles up in the sockets' buffers until they are full.
+async fn stalled_reader(addr: SocketAddr, n: usize) -> TcpStream {
+    let mut s = connect_from("127.0.0.1", addr, Some(4096)).await;
+    let one = format!("GET /openapi.json HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    s.write_all(one.repeat(n).as_bytes()).await.unwrap();
+    s
+}
+
+/// Reads what is left on a stalled reader's connection (bounded by `limit`): the number of
+/// responses it holds, and whether the server ended the connection (EOF or reset) rather than
+/// leaving it open.
+async fn drain(s: &mut TcpStream, limit: Duration) -> (usize, bool) {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let deadline = tokio::time::Instant::now() + limit;
+    let ended = loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Err(_) => break false,
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    };
+    let responses = got.windows(12).filter(|w| w == b"HTTP/1.1 200").count();
+    (responses, ended)
+}
+
+/// B1: every route that reads a body reads it within the body timeout, `POST /v1/evidence`
+/// too: a body dribbled a byte at a time is answered 408 `timeout` and the connection closed.
+#[tokio::test]
+async fn every_body_is_read_within_the_body_timeout() {
+    let limits = Limits {
+        body_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let node = start_with("bodies", 10_000, limits).await;
+    let addr = node.addr;
+    for path in ["/v1/events", "/v1/events/batch", "/v1/evidence"] {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let (mut rd, mut wr) = s.split();
+        wr.write_all(
+            format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n{{")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let dribble = async {
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if wr.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+            std::future::pending::<()>().await
+        };
+        let answered = async {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                match rd.read(&mut buf).await {
+                    Ok(0) | Err(_) => return got,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        };
+        let started = Instant::now();
+        let got = tokio::select! {
+            got = answered => got,
+            () = dribble => unreachable!(),
+            () = tokio::time::sleep(Duration::from_secs(5)) => {
+                panic!("{path}: a body dribbled for 5 s is still being read (body timeout 500 ms)")
+            }
+        };
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 408"), "{path}: {text}");
+        assert!(text.contains("\"code\":\"timeout\""), "{path}: {text}");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{path}: {took:?}"
+        );
+    }
+    node.stop().await;
+}
+
+/// B7: a refusal has the JSON error body whatever refuses it; here the evidence route's size
+/// limit, declared or discovered while reading a chunked body.
+#[tokio::test]
+async fn oversized_evidence_is_a_json_413() {
+    let node = start("evidence-size", 10_000).await;
+    let addr = node.addr;
+    let big = vec![b' '; 300 * 1024];
+    let r = post(addr, "/v1/evidence", &big).await;
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.error(413, "too_large").contains("262144"));
+    let raw = format!(
+        "POST /v1/evidence HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 10000000000\r\n\r\n"
+    );
+    send_raw(addr, raw.as_bytes()).await.error(413, "too_large");
+    let chunk = " ".repeat(100_000);
+    let mut raw = format!(
+        "POST /v1/evidence HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    for _ in 0..3 {
+        raw.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    raw.push_str("0\r\n\r\n");
+    send_raw(addr, raw.as_bytes()).await.error(413, "too_large");
+    node.stop().await;
+}
+
+/// B2: a client that sends requests and never reads the answers is reset once a response has
+/// made no progress for the write timeout, and its connection slot is free again.
+#[tokio::test]
+async fn a_client_that_never_reads_is_reset_after_the_write_timeout() {
+    let limits = Limits {
+        write_timeout: Duration::from_millis(300),
+        max_connections: 2,
+        ..Limits::default()
+    };
+    let node = start_with("slow-reader", 10_000, limits).await;
+    let addr = node.addr;
+    // Two such clients hold both connection slots while their answers are stuck.
+    let mut a = stalled_reader(addr, 300).await;
+    let mut b = stalled_reader(addr, 300).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(5), get(addr, "/health"))
+        .await
+        .expect("two clients that do not read hold every connection slot for 5 s");
+    assert_eq!(r.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // Reading now gets only what was buffered before the reset, not the 300 answers.
+    for s in [&mut a, &mut b] {
+        let (responses, ended) = drain(s, Duration::from_secs(10)).await;
+        assert!(ended, "the connection is still open");
+        assert!(
+            responses < 300,
+            "all {responses} answers were kept for a client that did not read"
+        );
+    }
+    node.stop().await;
+}
+
+/// B3: shutdown gives open connections `shutdown_timeout`, then closes them: a client stuck in
+/// an answer (its write timeout is long) does not keep the server running.
+#[tokio::test]
+async fn shutdown_closes_connections_after_the_shutdown_timeout() {
+    let limits = Limits {
+        write_timeout: Duration::from_secs(60),
+        shutdown_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let mut node = start_with("shutdown", 10_000, limits).await;
+    let addr = node.addr;
+    let mut stuck = stalled_reader(addr, 300).await;
+    let idle = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    node.stop.take().unwrap().send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), &mut node.server)
+        .await
+        .expect("the server still runs 5 s after shutdown (shutdown timeout 300 ms)")
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(250), "{took:?}");
+    let (responses, ended) = drain(&mut stuck, Duration::from_secs(5)).await;
+    assert!(
+        ended && responses < 300,
+        "{responses} answers, ended {ended}"
+    );
+    drop(idle);
+}
+
+/// W1: one address cannot take the connection slots of all: past `max_connections_per_ip` its
+/// connections are answered 503 `too_many_connections` at once, while another address is
+/// served at once.
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let limits = Limits {
+        max_connections: 4,
+        max_connections_per_ip: 2,
+        header_timeout: Duration::from_secs(3),
+        ..Limits::default()
+    };
+    let node = start_with("per-ip", 10_000, limits).await;
+    let addr = node.addr;
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(connect_from("127.0.0.1", addr, None).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Two more from the same address: refused at once with the JSON error, and closed.
+    let mut refused_at = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from("127.0.0.1", addr, None).await;
+        let started = Instant::now();
+        let (got, _) = until_closed(&mut s, Duration::from_secs(5)).await;
+        let text = String::from_utf8_lossy(&got).into_owned();
+        refused_at.push(started.elapsed());
+        assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+        assert!(text.contains("\"code\":\"too_many_connections\""), "{text}");
+        assert!(text.contains("127.0.0.1") && text.contains('2'), "{text}");
+        assert!(text.contains("x-frame-options: DENY"), "{text}");
+        idle.push(s);
+    }
+    assert!(
+        refused_at.iter().all(|t| *t < Duration::from_secs(1)),
+        "{refused_at:?}"
+    );
+    // Another address is served at once, not after the idle connections time out.
+    let started = Instant::now();
+    let r = send_raw_from(
+        Some("127.0.0.2".parse().unwrap()),
+        addr,
+        &raw_get(addr, "/health"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "127.0.0.2 waited {waited:?}"
+    );
+    // Once the address's connections close, it is served again.
+    idle.clear();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(get(addr, "/health").await.status, 200);
+    let text = node.metrics.render();
+    assert!(
+        text.contains("tradelog_http_requests_total{class=\"5xx\"} 2"),
+        "{text}"
+    );
+    node.stop().await;
+}
+
+/// Issue 13 "also": path and query parameters are parsed strictly: no sign, no leading zeros,
+/// months 01-12, no unknown or repeated parameters; each refusal names the parameter.
+#[tokio::test]
+async fn path_and_query_parameters_are_parsed_strictly() {
+    let node = start("params", 10_000).await;
+    let addr = node.addr;
+    let route = consignment_route(&node.net, 0, node.net.genesis.time).unwrap();
+    for e in &route {
+        assert_eq!(
+            post(addr, "/v1/events", e.to_json().as_bytes())
+                .await
+                .status,
+            202
+        );
+    }
+    node.commit(last_time(&route));
+    assert_eq!(get(addr, "/v1/blocks/1").await.status, 200);
+    for bad in [
+        "+1",
+        "0001",
+        "01",
+        "0",
+        "-1",
+        "1.0",
+        "1e0",
+        "%2B1",
+        "%EF%BC%91",
+        "18446744073709551616",
+    ] {
+        let message = get(addr, &format!("/v1/blocks/{bad}"))
+            .await
+            .error(400, "invalid_height");
+        assert!(message.starts_with("height: "), "{bad}: {message}");
+    }
+    for (query, code, name) in [
+        ("first=+0&second=0", "invalid_range", "first"),
+        ("first=0&second=00", "invalid_range", "second"),
+        ("first=0&second=0&first=0", "invalid_query", "first"),
+        ("first=0&second=0&third=1", "invalid_query", "third"),
+    ] {
+        let message = get(addr, &format!("/v1/consistency?{query}"))
+            .await
+            .error(400, code);
+        assert!(message.contains(name), "{query}: {message}");
+    }
+    assert_eq!(
+        get(addr, "/v1/consistency?first=1&second=14").await.status,
+        200
+    );
+    for (query, code, name) in [
+        ("period=2026-13", "invalid_period", "period"),
+        ("period=2026-00", "invalid_period", "period"),
+        ("period=2026-1", "invalid_period", "period"),
+        ("period=+026-01", "invalid_period", "period"),
+        ("period=0000-01", "invalid_period", "period"),
+        ("border_post=nlrtm", "invalid_border_post", "border_post"),
+        ("period=2026-01&period=2026-02", "invalid_query", "period"),
+        ("post=NLRTM", "invalid_query", "post"),
+    ] {
+        let message = get(addr, &format!("/v1/reports/time-release?{query}"))
+            .await
+            .error(400, code);
+        assert!(message.contains(name), "{query}: {message}");
+    }
+    let r = get(
+        addr,
+        "/v1/reports/time-release?border_post=NLRTM&period=2026-12",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Routes without parameters take none: `?height=` on the head would silently serve the
+    // latest head to a client that asked for another.
+    for path in [
+        "/v1/head?height=1",
+        "/v1/membership?at=3",
+        "/health?verbose",
+    ] {
+        let message = get(addr, path).await.error(400, "invalid_query");
+        assert!(message.starts_with("query: "), "{path}: {message}");
+    }
+    assert_eq!(get(addr, "/v1/head?").await.status, 200);
+    node.stop().await;
+}
+
+/// The headers every answer carries (W3), whatever the route and status.
+fn assert_security_headers(r: &Reply, what: &str) {
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "{what}: {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{what}: {csp}");
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"), "{what}");
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
+}
+
+/// W3: security headers on every response; the explorer page has no inline script or style
+/// (so the policy needs no `unsafe-inline`); no CORS headers unless origins are configured.
+#[tokio::test]
+async fn every_response_has_the_security_headers_and_no_cors_by_default() {
+    let limits = Limits {
+        rate_per_sec: 1,
+        burst: 12,
+        ..Limits::default()
+    };
+    let node = start_with("headers", 10_000, limits).await;
+    let addr = node.addr;
+    let page = get(addr, "/").await;
+    assert_eq!(page.status, 200);
+    assert_security_headers(&page, "GET /");
+    let html = page.text();
+    assert!(
+        html.contains("<script src=\"/explorer.js\"></script>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<link rel=\"stylesheet\" href=\"/explorer.css\">"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<script").count(), 1, "an inline script");
+    assert!(
+        !html.contains("<style") && !html.contains(" style="),
+        "inline style"
+    );
+    for (path, ty) in [
+        ("/explorer.js", "text/javascript; charset=utf-8"),
+        ("/explorer.css", "text/css; charset=utf-8"),
+    ] {
+        let r = get(addr, path).await;
+        assert_eq!(
+            (r.status, r.header("content-type")),
+            (200, Some(ty)),
+            "{path}"
+        );
+        assert_security_headers(&r, path);
+    }
+    let js = get(addr, "/explorer.js?v=1").await.text();
+    assert!(
+        !js.contains("style:") && !js.contains(".style"),
+        "the script sets inline styles"
+    );
+    let origin = "Origin: https://elsewhere.example\r\n";
+    for (what, raw) in [
+        ("health", raw_get(addr, "/health")),
+        ("404", raw_get(addr, "/v1/nowhere")),
+        ("400", raw_get(addr, "/v1/blocks/x")),
+        (
+            "413",
+            format!("POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 99999999\r\n\r\n")
+                .into_bytes(),
+        ),
+        (
+            "with an Origin",
+            format!("GET /v1/head HTTP/1.1\r\nHost: {addr}\r\n{origin}Connection: close\r\n\r\n")
+                .into_bytes(),
+        ),
+        (
+            "preflight",
+            format!(
+                "OPTIONS /v1/events HTTP/1.1\r\nHost: {addr}\r\n{origin}\
+                 Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"
+            )
+            .into_bytes(),
+        ),
+    ] {
+        let r = send_raw(addr, &raw).await;
+        assert_security_headers(&r, what);
+        assert!(r.header("access-control-allow-origin").is_none(), "{what}");
+        if r.status >= 400 {
+            r.json();
+        }
+    }
+    // The preflight is refused as any unknown method is: no CORS here.
+    let r = send_raw(
+        addr,
+        format!(
+            "OPTIONS /v1/events HTTP/1.1\r\nHost: {addr}\r\n{origin}\
+             Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    r.error(405, "method_not_allowed");
+    // A 429 too.
+    loop {
+        let r = get(addr, "/health").await;
+        if r.status == 429 {
+            assert_security_headers(&r, "429");
+            break;
+        }
+    }
+    node.stop().await;
+}
+
+/// W3: with `cors_origins`, the listed origins (only) get `Access-Control-Allow-Origin`, and
+/// their preflight requests for GET or POST with `Content-Type` are answered.
+#[tokio::test]
+async fn cors_answers_the_listed_origins_only() {
+    let net = SampleNetwork::new(4).unwrap();
+    let dir = std::env::temp_dir().join(format!("tradelog-api-cors-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (chain, _) = Chain::open(net.genesis.clone(), &dir, 100, StoreConfig::default()).unwrap();
+    let state = ApiState {
+        chain,
+        metrics: Arc::new(Metrics::new()),
+        accepted: None,
+        limits: Limits::default(),
+        trs: Default::default(),
+        cors: tradelog_node::api::Cors::new(vec!["https://explorer.example".into()]),
+        fatal: Default::default(),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let ask = |method: &str, origin: &str, extra: &str| {
+        format!(
+            "{method} /v1/events HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\n{extra}\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .into_bytes()
+    };
+    let listed = "https://explorer.example";
+    // A listed origin: its request (here refused, 400) carries the CORS headers.
+    let r = send_raw(addr, &ask("POST", listed, "")).await;
+    r.error(400, "malformed");
+    assert_eq!(r.header("access-control-allow-origin"), Some(listed));
+    assert_eq!(r.header("vary"), Some("Origin"));
+    assert_security_headers(&r, "cors");
+    // Its preflight.
+    let r = send_raw(
+        addr,
+        &ask(
+            "OPTIONS",
+            listed,
+            "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(r.header("access-control-allow-origin"), Some(listed));
+    assert_eq!(r.header("access-control-allow-methods"), Some("GET, POST"));
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("Content-Type")
+    );
+    assert!(r.header("access-control-max-age").is_some());
+    assert_security_headers(&r, "preflight");
+    // Another origin, another method, another header: refused, without CORS headers.
+    for (origin, extra, name) in [
+        (
+            "https://evil.example",
+            "Access-Control-Request-Method: GET\r\n",
+            "https://evil.example",
+        ),
+        (
+            "https://explorer.example.evil",
+            "Access-Control-Request-Method: GET\r\n",
+            "https://explorer.example.evil",
+        ),
+        (listed, "Access-Control-Request-Method: PUT\r\n", "PUT"),
+        (
+            listed,
+            "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type, x-secret\r\n",
+            "x-secret",
+        ),
+    ] {
+        let r = send_raw(addr, &ask("OPTIONS", origin, extra)).await;
+        let message = r.error(403, "cors_refused");
+        assert!(message.contains(name), "{message}");
+        assert!(r.header("access-control-allow-origin").is_none());
+    }
+    let r = send_raw(addr, &ask("GET", "https://evil.example", "")).await;
+    assert!(r.header("access-control-allow-origin").is_none());
+    assert_eq!(r.header("vary"), Some("Origin"));
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }

@@ -84,6 +84,8 @@ fn main() {
             ..Default::default()
         },
         trs: Default::default(),
+        cors: Default::default(),
+        fatal: Default::default(),
     };
     rt.spawn(serve(listener, state, std::future::pending()));
 

@@ -4,7 +4,10 @@
 //! | code | status | when |
 //! |---|---|---|
 //! | `malformed` | 400 | not JSON, a member of the wrong type or value, unknown or missing member |
-//! | `invalid_id`, `invalid_ucr`, `invalid_container`, `invalid_height`, `invalid_range` | 400 | a path or query parameter |
+//! | `invalid_id`, `invalid_ucr`, `invalid_container`, `invalid_height`, `invalid_range`, `invalid_border_post`, `invalid_period` | 400 | a path or query parameter (the message names it) |
+//! | `invalid_query` | 400 | a query parameter the route does not take, or one given twice |
+//! | `malformed_evidence` | 400 | an evidence body that is not evidence JSON |
+//! | `invalid_evidence` | 422 | evidence that proves nothing |
 //! | `not_found`, `no_route` | 404 | no such event or block; no such route |
 //! | `method_not_allowed` | 405 | the route exists, not for this method |
 //! | `too_large` | 413 | body, event or batch over its limit |
@@ -17,10 +20,18 @@
 //! | `duplicate` | 409 | an event with this id is already recorded with other (valid) signature bytes; resubmitting the same bytes is idempotent, not an error |
 //! | `timeout` | 408 | the request body was not received within the body timeout |
 //! | `rate_limited` | 429 | the client is over its rate limit (`Retry-After` says when to retry) |
+//! | `route_too_large` | 422 | a route naming more containers than one answer holds |
 //! | `storage`, `internal` | 500 | the node failed |
 //! | `mempool_full`, `no_certified_head` | 503 | retry later |
+//!
+//! Every refusal has this body, whatever produced it: the `json_errors` layer rewrites an error
+//! response of another content type (an extractor's rejection, say) into it, with a code from
+//! its status. The one exception is what hyper answers before the API sees a request (400 for
+//! a request line it cannot parse, 431 for oversized headers): a bare status line.
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tradelog_protocol::membership::ChangeError;
@@ -193,6 +204,69 @@ impl IntoResponse for ApiError {
         let json = serde_json::to_vec(&Envelope { error: &body }).unwrap_or_default();
         super::json_bytes(self.status, json)
     }
+}
+
+/// The code of an error response that carried none (see [`json_errors`]).
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "malformed",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        429 => "rate_limited",
+        503 => "unavailable",
+        401..=499 => "refused",
+        _ => "internal",
+    }
+}
+
+/// Middleware: an error response (4xx, 5xx) whose body is not JSON gets the JSON error body.
+pub(super) async fn json_errors(req: Request, next: Next) -> Response {
+    as_json_error(next.run(req).await).await
+}
+
+/// `res` itself if it is not an error or already JSON; otherwise the same status and headers
+/// with `{"error": {"code", "message"}}`, the message quoting (at most 200 characters of) the
+/// original text.
+pub async fn as_json_error(res: Response) -> Response {
+    let status = res.status();
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim()
+                .chars()
+                .take(200)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let text = if text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_owned()
+    } else {
+        text
+    };
+    let mut out =
+        ApiError::new(status, code_for(status), format!("request: {text}")).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !out.headers().contains_key(name)
+        {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 /// Longest member name quoted back in a path.
@@ -368,6 +442,53 @@ mod tests {
         assert_eq!(array.code, "malformed");
         assert!(array.message.starts_with("event: "), "{}", array.message);
         assert!(refused("").message.starts_with("event: "));
+    }
+
+    /// B7's safety net: whatever answers a refusal in text/plain (axum's body limit did, for
+    /// `/v1/evidence`), the client gets the JSON error body, the status and other headers kept.
+    #[tokio::test]
+    async fn text_refusals_become_json() {
+        let text = (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::RETRY_AFTER, "3")],
+            "length limit exceeded",
+        )
+            .into_response();
+        let res = as_json_error(text).await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(res.headers()[header::RETRY_AFTER], "3");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"error": {"code": "too_large", "message": "request: length limit exceeded"}})
+        );
+        // Already JSON, or not an error: untouched.
+        let own = ApiError::malformed("body: x").into_response();
+        let res = as_json_error(own).await;
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(
+            &body[..],
+            br#"{"error":{"code":"malformed","message":"body: x"}}"#
+        );
+        let ok = as_json_error((StatusCode::OK, "fine").into_response()).await;
+        assert_eq!(
+            ok.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        let empty = as_json_error(StatusCode::SERVICE_UNAVAILABLE.into_response()).await;
+        let body = axum::body::to_bytes(empty.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(
+            &body[..],
+            br#"{"error":{"code":"unavailable","message":"request: Service Unavailable"}}"#
+        );
     }
 
     #[test]

@@ -1,33 +1,24 @@
 //! `POST /v1/evidence` (verify and keep misbehaviour evidence) and `GET /v1/evidence`.
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::errors::ApiError;
-use super::{blocking, json, ApiState};
+use super::{blocking, json, read_body, ApiState};
 use crate::evidence::{self, Evidence};
 
 /// Largest evidence body (two heads and certificates of up to 256 signatures each).
 pub const MAX_EVIDENCE_BYTES: usize = 256 * 1024;
 
 /// `POST /v1/evidence`: 201 with the record if new, 200 if already known, 422 if it proves
-/// nothing.
+/// nothing. The body is read as the other routes' are ([`read_body`]: size bound first, within
+/// the body timeout).
 pub(super) async fn submit_evidence(
     State(state): State<ApiState>,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, ApiError> {
-    if body.len() > MAX_EVIDENCE_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "body: {} bytes, the limit is {MAX_EVIDENCE_BYTES}",
-                body.len()
-            ),
-        ));
-    }
+    let body = read_body(req, MAX_EVIDENCE_BYTES, state.limits.body_timeout).await?;
     let evidence: Evidence = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -46,7 +37,10 @@ pub(super) async fn submit_evidence(
                     format!("evidence: {e}"),
                 )
             })?;
-        let new = evidence::store(state.chain.store(), &record)?;
+        // A failed write stops the node; a full evidence store is only this request's 500.
+        let new = evidence::store(state.chain.store(), &record).inspect_err(|e| {
+            state.fatal.storage_io("storing submitted evidence", e);
+        })?;
         if new {
             tracing::warn!(
                 height = record.height,

@@ -13,6 +13,7 @@ use tradelog_protocol::{
 };
 
 use super::errors::ApiError;
+use super::params;
 use super::submit::StatusJson;
 use super::{blocking, json, json_bytes, truncate, ApiState};
 use crate::ledger::RouteError;
@@ -161,9 +162,10 @@ pub(super) async fn membership(State(state): State<ApiState>) -> Result<Response
 
 /// Query of `GET /v1/consistency`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct Range {
-    first: Option<u64>,
-    second: Option<u64>,
+    first: Option<String>,
+    second: Option<String>,
 }
 
 /// `GET /v1/consistency?first=N&second=M`.
@@ -178,6 +180,15 @@ pub(super) async fn consistency(
             "first, second: both query parameters are required (log sizes, first <= second)".into(),
         ));
     };
+    let size = |name: &str, v: &str| {
+        params::decimal(v).ok_or_else(|| {
+            invalid(format!(
+                "{name}: {:?} is not a log size (decimal digits, without sign or leading zeros)",
+                truncate(v)
+            ))
+        })
+    };
+    let (first, second) = (size("first", &first)?, size("second", &second)?);
     let out_of_range = || {
         invalid(format!(
             "first, second: need first <= second <= the log size ({}), got first={first} second={second}",
@@ -213,16 +224,7 @@ pub(super) async fn block(
     height: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let raw = path_param(height, "invalid_height")?;
-    let height: u64 = raw.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_height",
-            format!(
-                "height: {:?} is not a block height (an integer from 1)",
-                truncate(&raw)
-            ),
-        )
-    })?;
+    let height = params::height(&raw)?;
     blocking(move || {
         let block = state.chain.store().block_json(height)?.ok_or_else(|| {
             ApiError::not_found(format!("height: no block {height} on this node"))
@@ -234,6 +236,7 @@ pub(super) async fn block(
 
 /// Query of `GET /v1/reports/time-release`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct TrsQuery {
     border_post: Option<String>,
     period: Option<String>,
@@ -270,17 +273,15 @@ pub(super) async fn time_release(
                 format!("border_post: {e}"),
             )
         })?;
-    if let Some(m) = &q.period {
-        let ok = m.len() == 7
-            && m.as_bytes()[4] == b'-'
-            && m.char_indices().all(|(i, c)| i == 4 || c.is_ascii_digit());
-        if !ok {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_period",
-                format!("period: {:?} is not a month YYYY-MM", truncate(m)),
-            ));
-        }
+    if let Some(m) = q.period.as_deref().filter(|m| !params::is_month(m)) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_period",
+            format!(
+                "period: {:?} is not a month YYYY-MM (UTC; year from 1970, month 01-12)",
+                truncate(m)
+            ),
+        ));
     }
     blocking(move || {
         let report = time_release_report(&state, post.as_ref(), q.period.as_deref())?;

@@ -60,6 +60,8 @@ pub struct AppConfig {
     /// Verify the events' signatures of blocks received through value sync too (their
     /// certificate is always verified). Default: false.
     pub sync_verify_signatures: bool,
+    /// Where a failed storage write is reported: it stops the node (`crate::fatal`).
+    pub fatal: crate::fatal::Fatal,
 }
 
 /// Converts the engine's commit certificate into a tradelog quorum certificate.
@@ -387,7 +389,9 @@ impl App {
                         return;
                     };
                     if let Err(e) = chain.store().put_proposal(height.0, round_u32(round), &b) {
-                        tracing::error!(error = %e, "cannot persist own proposal");
+                        let during =
+                            format!("persisting this node's proposal for height {}", height.0);
+                        config.fatal.storage(&during, &e);
                         return;
                     }
                     b
@@ -546,7 +550,12 @@ impl App {
                             validator = %addr,
                             "equivocation: double vote stored as evidence"
                         ),
-                        Err(e) => tracing::error!(error = %e, "cannot store evidence"),
+                        Err(e) => {
+                            let during = "storing evidence of a double vote";
+                            if !self.config.fatal.storage_io(during, &e) {
+                                tracing::error!(error = %e, "cannot store evidence");
+                            }
+                        }
                     },
                     Err(e) => {
                         tracing::warn!(error = %e, "engine reported a double vote that does not verify")
@@ -567,8 +576,11 @@ impl App {
                 )
             })?;
         let qc = to_certificate(cert)?;
-        blocking(|| self.chain.commit(&block, qc))
-            .map_err(|e| format!("cannot store decided block: {e}"))?;
+        blocking(|| self.chain.commit(&block, qc)).map_err(|e| {
+            let during = format!("committing block {}", cert.height.0);
+            self.config.fatal.storage(&during, &e);
+            format!("cannot store decided block: {e}")
+        })?;
         let ids: Vec<_> = block.events.iter().map(|e| e.id()).collect();
         self.metrics.committed(&ids, Instant::now());
         let h = cert.height.0;
@@ -576,7 +588,9 @@ impl App {
         lock(&self.own).retain(|(height, _), _| *height > h);
         self.future.retain(|height, _| *height > h);
         if let Err(e) = self.chain.store().prune_proposals(h) {
-            tracing::warn!(error = %e, "cannot prune old proposals");
+            if !self.config.fatal.storage_io("pruning old proposals", &e) {
+                tracing::warn!(error = %e, "cannot prune old proposals");
+            }
         }
         tracing::debug!(height = h, events = ids.len(), "committed");
         Ok(())
