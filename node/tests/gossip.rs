@@ -114,7 +114,6 @@ async fn allowed_nodes_gossip_and_an_outsider_is_shut_out() {
     for (node, relay) in [(&mut b, c_id), (&mut c, b_id)] {
         let got = node.recv().await;
         assert_eq!(got.data, b"container MSKU1234565 loaded at NLRTM");
-        assert_eq!(got.author, a.id);
         assert!(
             got.from == a.id || got.from == relay,
             "{} got it from {}",
@@ -125,11 +124,15 @@ async fn allowed_nodes_gossip_and_an_outsider_is_shut_out() {
 
     // C publishes: A and B get it.
     c.publish(b"customs release at SGSIN").await;
+    let ids = [a.id, b.id, c.id];
     for node in [&mut a, &mut b] {
         let got = node.recv().await;
-        assert_eq!(
-            (got.data.as_slice(), got.author),
-            (&b"customs release at SGSIN"[..], c.id)
+        assert_eq!(got.data.as_slice(), &b"customs release at SGSIN"[..]);
+        assert!(
+            ids.contains(&got.from),
+            "{} got it from {}",
+            node.name,
+            got.from
         );
     }
 
@@ -175,8 +178,11 @@ async fn allowed_nodes_gossip_and_an_outsider_is_shut_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_outsiders_message_relayed_by_a_lax_peer_is_refused() {
+async fn a_message_relayed_by_an_allowed_peer_arrives_from_it_and_size_is_checked_on_arrival() {
     // A allows L and M. L (lax) also allows the outsider D. M allows a bigger payload than A.
+    // Messages are anonymous: what counts is the peer a message arrives from, which the noise
+    // handshake authenticates and A's allow-list admits; the events inside carry their own
+    // signatures, checked at admission (node/src/gossip.rs).
     let mut a = start("A", 11, &[11, 12, 13], &[], MAX).await;
     let mut l = start("L", 12, &[11, 12, 14], &[&a], MAX).await;
     let d = start("D", 14, &[12, 14], &[&l], MAX).await;
@@ -186,30 +192,13 @@ async fn an_outsiders_message_relayed_by_a_lax_peer_is_refused() {
     d.wait_peers(1).await;
     m.wait_peers(1).await;
 
-    // L accepts D's message and relays it; A refuses it because D authored it.
-    let forged = b"bill of lading 42 surrendered";
-    d.publish(forged).await;
+    // D cannot reach A, but L relays what D sends: A gets it from L, as it would get L's own.
+    let relayed = b"bill of lading 42 surrendered";
+    d.publish(relayed).await;
     let got = l.recv().await;
-    assert_eq!(
-        (got.data.as_slice(), got.author, got.from),
-        (&forged[..], d.id, d.id)
-    );
-    timeout(STEP, async {
-        while a.rejected().await == 0 {
-            sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("A never saw the relayed message");
-    a.assert_nothing_received();
-
-    // The refused copy did not enter A's duplicate cache: the same bytes from M are delivered.
-    m.publish(forged).await;
+    assert_eq!((got.data.as_slice(), got.from), (&relayed[..], d.id));
     let got = a.recv().await;
-    assert_eq!(
-        (got.data.as_slice(), got.author, got.from),
-        (&forged[..], m.id, m.id)
-    );
+    assert_eq!((got.data.as_slice(), got.from), (&relayed[..], l.id));
 
     // M may publish more than A accepts; A refuses it on arrival.
     let before = a.rejected().await;
