@@ -519,7 +519,7 @@ impl EventBody {
             }
             s(name, &mut o);
             o.push(b':');
-            s(&commitment.to_hex(), &mut o);
+            quoted_hex(commitment.as_bytes(), &mut o);
         }
         o.extend_from_slice(b"},\"documents\":[");
         for (i, d) in self.documents.iter().enumerate() {
@@ -535,13 +535,13 @@ impl EventBody {
                 &mut o,
             );
             o.extend_from_slice(b",\"digest\":");
-            s(&d.digest.to_hex(), &mut o);
+            quoted_hex(d.digest.as_bytes(), &mut o);
             o.extend_from_slice(b",\"kind\":");
             s(&d.kind, &mut o);
             o.push(b'}');
         }
         o.extend_from_slice(b"],\"issuer\":{\"key\":");
-        s(&self.issuer.key.to_hex(), &mut o);
+        quoted_hex(&self.issuer.key.to_bytes(), &mut o);
         o.extend_from_slice(b",\"org\":");
         s(self.issuer.org.as_str(), &mut o);
         o.extend_from_slice(b"},\"kind\":");
@@ -561,7 +561,7 @@ impl EventBody {
             if i > 0 {
                 o.push(b',');
             }
-            s(&r.to_hex(), &mut o);
+            quoted_hex(r.as_bytes(), &mut o);
         }
         o.extend_from_slice(b"],\"time\":");
         if self.time > MAX_SAFE_INTEGER {
@@ -635,6 +635,23 @@ const WIRE_SIG: &[u8] = b",\"sig\":\"";
 /// Bytes of the canonical wire form after the body: `,"sig":"` + 128 hex + `"}`.
 const WIRE_TAIL_LEN: usize = WIRE_SIG.len() + 128 + 2;
 
+/// Appends the lowercase hex of `bytes` (no allocation: the canonical writer's hot path).
+fn push_hex(bytes: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
+    }
+}
+
+/// Appends `"<hex>"`: a JSON string of lowercase hex needs no escaping.
+fn quoted_hex(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    push_hex(bytes, out);
+    out.push(b'"');
+}
+
 /// A structurally valid signed event: an immutable shared value (cloning it is a reference
 /// count), with its id, signing bytes and canonical wire bytes computed once, when it is built.
 ///
@@ -697,7 +714,7 @@ impl Event {
         wire.extend_from_slice(WIRE_HEAD);
         wire.extend_from_slice(canon);
         wire.extend_from_slice(WIRE_SIG);
-        wire.extend_from_slice(sig.to_hex().as_bytes());
+        push_hex(&sig.to_bytes(), &mut wire);
         wire.extend_from_slice(b"\"}");
         Event(Arc::new(Inner {
             body,
