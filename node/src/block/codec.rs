@@ -161,29 +161,61 @@ pub fn decode(
     let head: Head = serde_json::from_slice(r.take(head_len, "head")?)
         .map_err(|e| BlockCodecError::Head(e.to_string()))?;
     let count = r.len("event count", usize::MAX, EVENT_OVERHEAD)?;
-    let mut events = Vec::with_capacity(count);
-    for index in 0..count {
+    let mut records: Vec<(Hash, Signature, &[u8])> = Vec::with_capacity(count);
+    for _ in 0..count {
         let id = Hash(r.array::<32>("event id")?);
         let sig = Signature::from_bytes(&r.array::<64>("event signature")?);
         let len = r.len("event", MAX_EVENT_JSON_BYTES, 1)?;
-        let json = r.take(len, "event")?;
-        let event = match known(&id, &sig) {
-            Some(e) => e,
-            None => {
-                let e = Event::from_json(json).map_err(|e| BlockCodecError::Event {
-                    index,
-                    reason: e.to_string(),
-                })?;
-                if e.id() != id || e.sig() != &sig {
-                    return Err(BlockCodecError::Mismatch { index });
-                }
-                e
-            }
-        };
-        events.push(event);
+        records.push((id, sig, r.take(len, "event")?));
     }
     if !r.bytes.is_empty() {
         return Err(BlockCodecError::Trailing(r.bytes.len()));
+    }
+    // Events this node holds are taken as they are; the others are parsed, on every core when
+    // there are many (a node catching up parses whole blocks of events it never saw).
+    let held: Vec<Option<Event>> = records.iter().map(|(id, sig, _)| known(id, sig)).collect();
+    let parse = |index: usize| -> Result<Event, BlockCodecError> {
+        let (id, sig, json) = &records[index];
+        let e = Event::from_json(json).map_err(|e| BlockCodecError::Event {
+            index,
+            reason: e.to_string(),
+        })?;
+        if e.id() != *id || e.sig() != sig {
+            return Err(BlockCodecError::Mismatch { index });
+        }
+        Ok(e)
+    };
+    let missing: Vec<usize> = (0..count).filter(|&i| held[i].is_none()).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parsed: Vec<Result<Event, BlockCodecError>> = if missing.len() < 256 || threads < 2 {
+        missing.iter().map(|&i| parse(i)).collect()
+    } else {
+        let per = missing.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = missing
+                .chunks(per)
+                .map(|chunk| s.spawn(|| chunk.iter().map(|&i| parse(i)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(BlockCodecError::Event {
+                            index: 0,
+                            reason: "a parser thread panicked".into(),
+                        })]
+                    })
+                })
+                .collect()
+        })
+    };
+    let mut parsed = parsed.into_iter();
+    let mut events = Vec::with_capacity(count);
+    for h in held {
+        match h {
+            Some(e) => events.push(e),
+            None => events.push(parsed.next().ok_or(BlockCodecError::Truncated("event"))??),
+        }
     }
     Ok(Block { head, events })
 }
