@@ -27,6 +27,9 @@ use app::{App, AppConfig};
 use codec::TradelogCodec;
 use context::{Address, Ctx, Signer, Verifier};
 
+/// Decided blocks asked for in one value-sync request.
+pub const SYNC_BATCH: usize = 16;
+
 /// Everything consensus needs besides the ledger.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -106,10 +109,14 @@ pub async fn start(
     let mut consensus = ConsensusConfig::default();
     consensus.p2p.listen_addr = settings.listen.clone();
     consensus.p2p.persistent_peers = settings.peers.clone();
-    let value_sync = ValueSyncConfig {
+    // A node far behind fetches blocks in bulk: 16 per request (Malachite's default is 5), and
+    // room for them in a response (blocks of a few thousand events are a few MiB).
+    let mut value_sync = ValueSyncConfig {
         status_update_interval: settings.sync_interval,
+        batch_size: SYNC_BATCH,
         ..ValueSyncConfig::default()
     };
+    value_sync.max_response_size.0 = 64 << 20;
     let config = Config {
         moniker: settings.moniker.clone(),
         consensus,
