@@ -1831,5 +1831,10 @@ def main(argv) -> int:
     return 2
 
 
-if __name__ == "__main__":
+def cli():
+    """The `tradelog-verify` command of the installed package."""
     sys.exit(main(sys.argv))
+
+
+if __name__ == "__main__":
+    cli()

@@ -59,6 +59,8 @@ export function D(tag: string, ...parts: Uint8Array[]): Uint8Array;
 export function parsePublicKey(key: Hex | Uint8Array): Uint8Array;
 /** ZIP-215 verification under a vetted key (a bad key throws KeyError). */
 export function verifySignature(publicKey: Hex | Uint8Array, message: Uint8Array, signature: Hex | Uint8Array): boolean;
+/** The ZIP-215 rules alone (PROTOCOL.md section 1), no key vetting: any encoding of A and R, small order accepted. */
+export function verifyZip215(publicKey: Hex | Uint8Array, message: Uint8Array, signature: Hex | Uint8Array): boolean;
 export function publicKeyOf(seed: Uint8Array | Hex): Uint8Array;
 export function signBytes(seed: Uint8Array | Hex, message: Uint8Array): Uint8Array;
 export function generateSeed(): Uint8Array;

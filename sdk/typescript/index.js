@@ -6,7 +6,7 @@ export { toHex, fromHex, utf8Bytes, concat } from './src/bytes.js';
 export { parseJson } from './src/json.js';
 export { canonicalize, canonicalBytes } from './src/jcs.js';
 export { H, D, ZERO_HEX } from './src/hash.js';
-export { KeyPair, parsePublicKey, verifySignature, publicKeyOf, signBytes, generateSeed } from './src/keys.js';
+export { KeyPair, parsePublicKey, verifySignature, verifyZip215, publicKeyOf, signBytes, generateSeed } from './src/keys.js';
 export { checkUcr, checkContainer, checkLocode, checkOrgId, isUcr, isContainer, isLocode, isOrgId, isChainId, iso6346CheckDigit } from './src/ids.js';
 export {
   Event, buildBody, signEvent, parseBody, validateBody, canonicalBody, signingBytes, requiresLocation,

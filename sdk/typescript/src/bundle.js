@@ -5,7 +5,7 @@ import { Event } from './event.js';
 import { parseCertificate, parseHead } from './head.js';
 import { parseJson } from './json.js';
 import { leafHash, verifyInclusion } from './merkle.js';
-import { parseMembershipProof, parseProvenEvent, verifyMembershipProof } from './membership.js';
+import { MAX_EVENT_AHEAD_MS, parseMembershipProof, parseProvenEvent, verifyMembershipProof } from './membership.js';
 import { entryOver, EMPTY_ENTRY, parseEntry, parseIndexProof, parseSubject, sameEntry, subjectKey, valueHash, verifyIndexProof } from './subject.js';
 import * as S from './schema.js';
 
@@ -72,8 +72,8 @@ function about(body, subject) {
  * Verifies a proof bundle (parsed, or its JSON text) against the genesis alone, in the order
  * of PROTOCOL.md 9 and the Rust `ProofBundle::verify`. Returns the provenance
  * `{subject, head, events: [{index, event}], history}`. Throws `BundleError` (`Malformed`,
- * `Version`, `Chain`, `Certificate`, `Membership`, `Order`, `Subject`, `Auth`, `Event`,
- * `Inclusion`, `Index`, `IndexEntry`, `Incomplete`, `Altered`).
+ * `Version`, `Chain`, `Certificate`, `Membership`, `Order`, `Subject`, `NotInMembershipProof`,
+ * `FutureEvent`, `Auth`, `Event`, `Inclusion`, `Index`, `IndexEntry`, `Incomplete`, `Altered`).
  */
 export function verifyBundle(genesis, bundle) {
   const b = toBundle(bundle);
@@ -88,11 +88,29 @@ export function verifyBundle(genesis, bundle) {
     if (err.variant === 'Certificate') throw new BundleError('Certificate', `certificate: ${err.err.message}`, { err: err.err });
     throw new BundleError('Membership', err.message, { err });
   }
+  // (log size, time) of the heads the membership proof carries, in height order: an event's
+  // block is at or before the first of them whose log size exceeds its index (else `head`).
+  const heads = b.membership.transitions.map((t) => [t.head.log_size, t.head.time]);
+  const provenEvents = new Map(b.membership.events.map((pc) => [pc.index, pc.event]));
   let next = 0n;
   b.events.forEach((pe, pos) => {
     if (pe.index < next || pe.index >= b.head.log_size) throw new BundleError('Order', `events[${pos}]: log index ${pe.index} is out of order or beyond the head's log size`, { pos, index: pe.index });
     next = pe.index + 1n;
     if (!about(pe.event.body, b.subject)) throw new BundleError('Subject', `events[${pos}]: event is not about the bundle's subject`, { pos });
+    // A membership event's admission needs the validator set of its block, which only the
+    // membership proof establishes: it must be the proof's own event at that index (9 step 3).
+    if (b.subject.type === 'membership') {
+      const pc = provenEvents.get(pe.index);
+      if (!pc || pc.id !== pe.event.id || pc.sig !== pe.event.sig) {
+        throw new BundleError('NotInMembershipProof', `events[${pos}]: not the membership proof's event at the same log index`, { pos });
+      }
+    }
+    const bound = heads.find(([size]) => pe.index < size);
+    const headTime = BigInt(bound ? bound[1] : b.head.time);
+    const time = BigInt(pe.event.body.time);
+    if (time > headTime + MAX_EVENT_AHEAD_MS) {
+      throw new BundleError('FutureEvent', `events[${pos}]: time ${time} is more than ${MAX_EVENT_AHEAD_MS} ms after the time ${headTime} of a head at or after its block`, { pos, time, head_time: headTime });
+    }
     try {
       history.at(pe.index).authorize(pe.event.body);
     } catch (err) {

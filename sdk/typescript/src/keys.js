@@ -60,7 +60,20 @@ export function parseSignature(sig) {
  * ZIP-215 rules. Never throws for a bad signature; a key that fails vetting throws `KeyError`.
  */
 export function verifySignature(pub, msg, sig) {
-  const key = parsePublicKey(pub);
+  return verifyZip215(parsePublicKey(pub), msg, sig);
+}
+
+/**
+ * The ZIP-215 rules alone (PROTOCOL.md section 1, steps 1-3), without key vetting: `S < L`;
+ * `A` (32 bytes, any encoding) and `R` decoded without RFC 8032's canonicity checks (`y >= p`
+ * reduced, `x = 0` with the sign bit set accepted, small order accepted); the cofactored
+ * equation `[8]([S]B - R - [k]A) = identity` with `k = SHA-512(R || A || M)` over the bytes as
+ * given. noble's `zip215: true` implements exactly this (its `verify` is always cofactored).
+ * tradelog's rule is `verifySignature`: key vetting, then this. Never throws for a bad signature
+ * or point; a malformed hex string throws `HexError`.
+ */
+export function verifyZip215(pub, msg, sig) {
+  const key = typeof pub === 'string' ? fromHex(pub, 32) : pub;
   const s = parseSignature(sig);
   try {
     return ed25519.verify(s, msg, key, { zip215: true });

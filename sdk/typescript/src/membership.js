@@ -15,6 +15,8 @@ import * as S from './schema.js';
 export const MEMBERSHIP_DOMAIN = 'tradelog/membership/v1';
 export const MAX_MEMBERSHIP_EVENTS = 100000;
 export const MAX_TRANSITIONS = 10000;
+/** An event's time is at most this many ms after its block's time (PROTOCOL.md 6). */
+export const MAX_EVENT_AHEAD_MS = 600000n;
 const MEMBERSHIP_KEY = subjectKey({ type: 'membership' });
 
 /** `JCS(change)` with a `set_validators` list sorted by key (a string). */
@@ -183,9 +185,15 @@ export class History {
 /**
  * Verifies a (parsed) membership proof for `head`, certified by `certificate`, from the genesis
  * alone (PROTOCOL.md 9d, Rust `MembershipProof::verify`). Returns a `History`. Throws
- * `MembershipError` (`Size`, `TransitionOrder`, `TransitionCertificate`, `IndexProof`, `Index`,
- * `Incomplete`, `Order`, `NotMembership`, `Auth`, `Event`, `Change`, `Inclusion`, `NoChange`,
- * `Certificate`).
+ * `MembershipError` (`Size`, `TransitionOrder`, `Header`, `TransitionCertificate`, `IndexProof`,
+ * `Index`, `Incomplete`, `Order`, `NotMembership`, `FutureEvent`, `MissingTransition`, `Auth`,
+ * `Event`, `Change`, `Inclusion`, `NoChange`, `Certificate`).
+ *
+ * Each step (the events up to a transition, then the rest up to `head`) holds at most one
+ * `set_validators` change: a block records at most one (8a rule 4), so a second one means the
+ * block of the first has no transition (`MissingTransition`). Every head the proof carries
+ * passes the section 6 header rules in height order (`Header`), and every event's time is at
+ * most 600000 ms after the time of the head that ends its step (`FutureEvent`).
  */
 export function verifyMembershipProof(proof, genesis, head, certificate) {
   if (proof.events.length > MAX_MEMBERSHIP_EVENTS || proof.transitions.length > MAX_TRANSITIONS) {
@@ -197,14 +205,24 @@ export function verifyMembershipProof(proof, genesis, head, certificate) {
   let prevHeight = 0n;
   let nextIndex = 0n;
   const ids = proof.events.map((pc) => pc.event.id);
-  const advance = (upto, limit) => {
+  // Checks and applies events[applied..upto] under `validators`; `until` is the head that ends
+  // the step (every event is below its log size and at most MAX_EVENT_AHEAD_MS after its time).
+  const advance = (upto, until) => {
     let newSet;
     for (let pos = applied; pos < upto; pos++) {
       const pc = proof.events[pos];
-      if (pc.index < nextIndex || pc.index >= BigInt(limit)) throw new MembershipError('Order', `membership.events[${pos}]: log index ${pc.index} is out of order or outside its block`, { pos, index: pc.index });
+      if (pc.index < nextIndex || pc.index >= BigInt(until.log_size)) throw new MembershipError('Order', `membership.events[${pos}]: log index ${pc.index} is out of order or outside its block`, { pos, index: pc.index });
       nextIndex = pc.index + 1n;
       const body = pc.event.body;
       if (body.kind !== 'membership' || !body.membership) throw new MembershipError('NotMembership', `membership.events[${pos}]: not a membership event`, { pos });
+      const time = BigInt(body.time);
+      const headTime = BigInt(until.time);
+      if (time > headTime + MAX_EVENT_AHEAD_MS) {
+        throw new MembershipError('FutureEvent', `membership.events[${pos}]: time ${time} is more than ${MAX_EVENT_AHEAD_MS} ms after the time ${headTime} of a head at or after its block`, { pos, time, head_time: headTime });
+      }
+      if (newSet && body.membership.change.type === 'set_validators') {
+        throw new MembershipError('MissingTransition', `membership.events[${pos}]: a second set_validators change since the previous transition: the block of the first has no transition`, { pos });
+      }
       try {
         membership.authorize(body);
       } catch (err) {
@@ -232,11 +250,30 @@ export function verifyMembershipProof(proof, genesis, head, certificate) {
     applied = upto;
     return newSet;
   };
+  // Section 6's header rules over the heads the proof carries, in height order (the
+  // transitions, then `head`): height from 1, `prev` of height 1 the genesis hash, time never
+  // below the genesis time or an earlier head's, the log never shrinking.
+  let earlierTime = BigInt(genesis.time);
+  let earlierSize = 0n;
+  const header = (h, at) => {
+    const height = BigInt(h.height);
+    const time = BigInt(h.time);
+    const size = BigInt(h.log_size);
+    let reason;
+    if (height === 0n) reason = 'height is 0; heights start at 1';
+    else if (height === 1n && h.prev !== genesis.hash) reason = 'prev of the head at height 1 is not the genesis hash';
+    else if (time < earlierTime) reason = `time ${time} is before ${earlierTime} (the genesis time or an earlier head's)`;
+    else if (size < earlierSize) reason = `log_size ${size} is below an earlier head's ${earlierSize}`;
+    if (reason) throw new MembershipError('Header', `${at}: ${reason}`, { at, reason });
+    earlierTime = time;
+    earlierSize = size;
+  };
   proof.transitions.forEach((t, pos) => {
     if (t.head.height <= prevHeight || t.head.height >= BigInt(head.height) || t.head.chain !== head.chain) {
       throw new MembershipError('TransitionOrder', `membership.transitions[${pos}]: not in increasing height order below the head`, { pos });
     }
     prevHeight = t.head.height;
+    header(t.head, `membership.transitions[${pos}].head`);
     try {
       verifyCertificate(t.certificate, t.head, validators);
     } catch (err) {
@@ -248,11 +285,14 @@ export function verifyMembershipProof(proof, genesis, head, certificate) {
     if (count < BigInt(applied) || count > BigInt(ids.length) || !sameEntry(entryOver(ids.slice(0, Number(count))), t.index_entry)) {
       throw new MembershipError('Incomplete', `membership.${at}: the events differ from the ${count} the index commits to (omitted, added, altered or reordered)`, { at, count });
     }
-    const set = advance(Number(count), t.head.log_size);
+    const set = advance(Number(count), t.head);
     if (!set) throw new MembershipError('NoChange', `membership.transitions[${pos}]: the block records no set_validators change`, { pos });
     validators = set;
   });
-  advance(ids.length, head.log_size);
+  header(head, 'head');
+  // The rest happened under the validators now in force; the block of `head` may record one
+  // set_validators change, which takes effect only after `head`.
+  advance(ids.length, head);
   try {
     verifyCertificate(certificate, head, validators);
   } catch (err) {

@@ -56,6 +56,27 @@ describe('proof bundle', () => {
     }, 'Inclusion', 'Mismatch');
     assert.equal(e.pos, 5);
   });
+  test('an event more than 10 minutes after the first head at or after its block: FutureEvent', () => {
+    const e = bundleRefused((b) => {
+      const bound = b.membership.transitions.find((t) => b.events[0].index < t.head.log_size).head.time;
+      b.events[0].event.body.time = bound + 600001;
+      resign(b.events[0].event, devKey(`org/${b.events[0].event.body.issuer.org}`));
+    }, 'FutureEvent');
+    assert.equal(e.pos, 0);
+    // 600000 ms after is still inside the window (the event then fails only its inclusion proof).
+    bundleRefused((b) => {
+      b.events[0].event.body.time = b.membership.transitions[0].head.time + 600000;
+      resign(b.events[0].event, devKey(`org/${b.events[0].event.body.issuer.org}`));
+    }, 'Inclusion');
+  });
+  test("a membership-subject bundle's event that is not the membership proof's at its index: NotInMembershipProof", () => {
+    const e = bundleRefused((b) => {
+      b.subject = { type: 'membership', id: 'membership' };
+      b.events = clone(b.membership.events);
+      b.events[1].index += 1;
+    }, 'NotInMembershipProof');
+    assert.equal(e.pos, 1);
+  });
   test('a certificate signature removed: Certificate NoQuorum', () => {
     bundleRefused((b) => b.certificate.signatures.pop(), 'Certificate', 'NoQuorum');
   });

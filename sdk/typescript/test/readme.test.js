@@ -1,5 +1,6 @@
 // The README examples are the tested code: each snippet in README.md, sdk/typescript/README.md
-// and sdk/java/README.md equals the marked region of a file the tests run.
+// and sdk/java/README.md equals the marked region of a file the tests run (the Python one:
+// interop/python/test_tradelog_sign.py).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,12 +16,14 @@ const firstCode = (text, lang) => text.split('```' + lang + '\n')[1].split('\n``
 
 const ts = region(read('sdk/typescript/examples/sign-submit-verify.js'), '// example: begin\n', '// example: end', 2);
 const java = region(read('sdk/java/test/tradelog/SdkTest.java'), '// sign-submit example: begin\n', '// sign-submit example: end', 8);
+const python = region(read('interop/python/test_tradelog_sign.py'), '# sign-submit example: begin\n', '# sign-submit example: end', 8);
 
-test('README.md: the TypeScript and Java examples are the tested code', () => {
+test('README.md: the TypeScript, Java and Python examples are the tested code', () => {
   const readme = read('README.md');
   assert.equal(codeAfter(readme, '<!-- sdk-example:typescript -->'), ts);
   assert.equal(codeAfter(readme, '<!-- sdk-example:java -->'), java);
-  const py = codeAfter(readme, '<!-- sdk-example:python -->');
+  assert.equal(codeAfter(readme, '<!-- sdk-example:python -->'), python);
+  const py = codeAfter(readme, '<!-- sdk-example:python-verify -->');
   assert.match(py, /^python3 interop\/python\/tradelog_verify\.py route /);
   assert.match(read('interop/python/test_tradelog_verify.py'), /SCRIPT, "route"/);
 });

@@ -7,7 +7,10 @@ import {
   verifyConsistency, subjectKey, entryOver, valueHash, verifyIndexProof, parseValidatorSet,
   Genesis, headBytes, headHash, precommitMessage, verifyCertificate, approvalMessage, approve,
   membershipBody, toHex, H, parsePublicKey, canonicalize, parseJson, fromHex, D, ProofError,
+  verifySignature, verifyZip215, signBytes, parseHead, parseCertificate, parseMembershipProof, verifyMembershipProof,
 } from '../index.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { fixture } from './fixtures.js';
 import { indexRoot } from './sparse.js';
 
@@ -117,6 +120,180 @@ test('membership: approval message and signature, the membership event', () => {
   const ev = signEvent(body, key1);
   eq('membership_event_json', ev.wire);
   eq('membership_event_id', ev.id);
+});
+
+test('membership proof: the section 11 ledger, rebuilt and verified; its verdicts without transitions', () => {
+  const doc = parseJson(want.membership_proof_json);
+  checked.add('membership_proof_json');
+  const genesis = Genesis.fromJson(want.genesis_json);
+  const key2 = new KeyPair(V.inputs.seed_2);
+  // The two membership events as section 11 describes them, signed with the key (deterministic).
+  const setTo = (validators, seq, time) => {
+    const change = { type: 'set_validators', validators: validators.map(([k, power]) => ({ org: 'blue-anchor-lines', key: k.publicKey, power })) };
+    const approval = approve('tradelog-vectors', seq, change, key1);
+    return signEvent(buildBody({ chain: 'tradelog-vectors', kind: 'membership', time, issuer: { org: 'blue-anchor-lines', key: key1.publicKey }, membership: membershipBody(seq, change, [approval]) }), key1);
+  };
+  const rebuilt = [setTo([[key1, 3], [key2, 1]], 1, 1767225600000), setTo([[key1, 1]], 2, 1767225601000)];
+  assert.deepEqual(doc.membership.events.map((e) => Event.fromObject(e.event).wire), rebuilt.map((e) => e.wire));
+  // Every certificate is the key's precommit at round 0 of its head.
+  for (const { head, certificate } of [...doc.membership.transitions, doc]) {
+    const h = parseHead(head);
+    assert.equal(certificate.head, headHash(h));
+    assert.equal(certificate.signatures[0].sig, toHex(key1.sign(precommitMessage(h.chain, h.height, 0, headHash(h)))));
+  }
+  assert.deepEqual(doc.membership.transitions.map((t) => t.head.height), [1, 2]);
+  const verdict = (drop) => {
+    const m = structuredClone(doc.membership);
+    m.transitions = m.transitions.filter((_, i) => !drop.includes(i));
+    try {
+      verifyMembershipProof(parseMembershipProof(m, 'membership', Event), genesis, parseHead(doc.head), parseCertificate(doc.certificate));
+      return '1';
+    } catch (e) {
+      assert.equal(e.name, 'MembershipError', e.message);
+      return '0';
+    }
+  };
+  eq('membership_proof_verdicts', `honest=${verdict([])} without_transitions=${verdict([0, 1])} without_first=${verdict([0])} without_second=${verdict([1])}`);
+  // The honest proof's result: the genesis set certifies height 3.
+  const history = verifyMembershipProof(parseMembershipProof(doc.membership, 'membership', Event), genesis, parseHead(doc.head), parseCertificate(doc.certificate));
+  assert.equal(history.validators.hash(), want.validator_set_hash);
+});
+
+test('membership proof: the section 6 header rules and the event-time window over its heads', () => {
+  const doc = parseJson(want.membership_proof_json);
+  // A genesis of time 0 (else the same): height 1 names its hash and is re-certified by the key.
+  const g0 = JSON.parse(want.genesis_json);
+  g0.time = 0;
+  const genesis = Genesis.fromJson(JSON.stringify(g0));
+  const recertify = (t) => {
+    const h = parseHead(t.head);
+    t.certificate.head = headHash(h);
+    t.certificate.signatures[0].sig = toHex(key1.sign(precommitMessage(h.chain, h.height, 0, headHash(h))));
+  };
+  const run = (edit) => {
+    const d = structuredClone(doc);
+    d.membership.transitions[0].head.prev = genesis.hash;
+    edit(d);
+    recertify(d.membership.transitions[0]);
+    verifyMembershipProof(parseMembershipProof(d.membership, 'membership', Event), genesis, parseHead(d.head), parseCertificate(d.certificate));
+  };
+  run(() => {}); // the re-certified proof verifies under the time-0 genesis
+  const refused = (edit, variant, re) => assert.throws(() => run(edit), (e) => e.name === 'MembershipError' && e.variant === variant && re.test(e.message));
+  // Event 0 (time 1767225600000) in a block whose head is more than 10 minutes earlier.
+  refused((d) => { d.membership.transitions[0].head.time = 1767225600000 - 600001; }, 'FutureEvent', /^membership\.events\[0\]: time 1767225600000 is more than 600000 ms after/);
+  refused((d) => { d.membership.transitions[0].head.prev = want.genesis_hash; }, 'Header', /^membership\.transitions\[0\]\.head: prev of the head at height 1 is not the genesis hash/);
+  refused((d) => { d.membership.transitions[0].head.time = 1767225602001; }, 'Header', /^membership\.transitions\[1\]\.head: time 1767225602000 is before 1767225602001/);
+});
+
+// ZIP-215 (PROTOCOL.md section 1). The 14 small-order encodings are recomputed (points whose
+// 8-multiple is the identity, then y + p and the x = 0 sign-bit variants), every verdict row
+// from verifyZip215 (the rules alone) and from tradelog's rule (key vetting, then ZIP-215).
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const P = 2n ** 255n - 19n;
+const Point = ed25519.Point;
+const le32 = (n) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+const fromLe = (b) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+const zipMessage = fromHex(want.zip215_message, 5);
+const tradelogVerdict = (a, msg, sig) => {
+  try {
+    parsePublicKey(a);
+  } catch (e) {
+    assert.equal(e.name, 'KeyError');
+    return '0';
+  }
+  return verifySignature(a, msg, sig) ? '1' : '0';
+};
+const verdicts = (cases, msg) => `zip215=${cases.map(([a, sig]) => (verifyZip215(a, msg, sig) ? '1' : '0')).join('')} tradelog=${cases.map(([a, sig]) => tradelogVerdict(a, msg, sig)).join('')}`;
+const orderOf = (pt) => {
+  for (const n of [1, 2, 4, 8]) {
+    if (pt.is0()) return n;
+    pt = pt.double();
+  }
+  return undefined;
+};
+
+test('ZIP-215: the message and the 14 small-order encodings (order, canonical or not)', () => {
+  eq('zip215_message', toHex(new TextEncoder().encode('Zcash')));
+  // The torsion subgroup: [L]Q for a point Q with an order-8 component, and its multiples.
+  let t8;
+  for (let y = 2n; !t8; y++) {
+    let q;
+    try {
+      q = Point.fromBytes(le32(y), true);
+    } catch {
+      continue;
+    }
+    const t = q.multiplyUnsafe(L - 1n).add(q);
+    if (orderOf(t) === 8) t8 = t;
+  }
+  const torsion = [Point.ZERO];
+  for (let i = 1; i < 8; i++) torsion.push(torsion[i - 1].add(t8));
+  const byLe = (a, b) => (fromLe(a) < fromLe(b) ? -1 : 1);
+  const canonical = torsion.map((p) => p.toBytes()).sort(byLe);
+  const candidates = [0n, 1n].flatMap((y) => [P + y, P + y + (1n << 255n)]).map(le32);
+  for (const c of canonical) candidates.push(Uint8Array.from(c, (x, i) => (i === 31 ? x ^ 0x80 : x)));
+  const non = candidates.filter((c) => {
+    try {
+      const pt = Point.fromBytes(c, true);
+      return orderOf(pt) !== undefined && toHex(pt.toBytes()) !== toHex(c);
+    } catch {
+      return false;
+    }
+  });
+  const unique = [...new Map(non.map((c) => [toHex(c), c])).values()].sort(byLe);
+  assert.equal(new Set(canonical.map(toHex)).size, 8);
+  assert.equal(unique.length, 6);
+  const encodings = [...canonical, ...unique];
+  encodings.forEach((e, i) => {
+    const pt = Point.fromBytes(e, true);
+    eq(`zip215_small_order_${String(i).padStart(2, '0')}`, `${toHex(e)} order=${orderOf(pt)} ${toHex(pt.toBytes()) === toHex(e) ? 'canonical' : 'non-canonical'}`);
+  });
+});
+
+const smallOrder = () => Array.from({ length: 14 }, (_, i) => fromHex(want[`zip215_small_order_${String(i).padStart(2, '0')}`].split(' ')[0], 32));
+
+test('ZIP-215: 196 small-order (A, R) pairs with S = 0, and the row with S = L', () => {
+  const enc = smallOrder();
+  enc.forEach((a, i) => {
+    const row = verdicts(enc.map((r) => [a, Uint8Array.from([...r, ...new Uint8Array(32)])]), zipMessage);
+    eq(`zip215_small_order_verdicts_a${String(i).padStart(2, '0')}`, row);
+  });
+  eq('zip215_s_equal_l_verdicts_a00', verdicts(enc.map((r) => [enc[0], Uint8Array.from([...r, ...le32(L)])]), zipMessage));
+});
+
+test('ZIP-215: a non-canonical S (S + L) is refused', () => {
+  const good = key1.sign(new Uint8Array(0));
+  const bad = Uint8Array.from([...good.subarray(0, 32), ...le32(fromLe(good.subarray(32)) + L)]);
+  eq('zip215_non_canonical_s_signature', toHex(bad));
+  eq('zip215_non_canonical_s_verdicts', verdicts([[key1.publicKey, good], [key1.publicKey, bad]], new Uint8Array(0)));
+});
+
+test('ZIP-215: torsion in R and in a vetted key is accepted (cofactored equation)', () => {
+  const { scalar: a } = ed25519.utils.getExtendedPublicKey(fromHex(V.inputs.seed_1, 32));
+  const T = Point.fromBytes(smallOrder()[2], true);
+  const modL = (b) => fromLe(b) % L;
+  const signWith = (keyBytes, text, torsion) => {
+    const r = modL(sha512(new TextEncoder().encode(text)));
+    const R = Point.BASE.multiply(r).add(torsion).toBytes();
+    const k = modL(sha512(Uint8Array.from([...R, ...keyBytes, ...zipMessage])));
+    return Uint8Array.from([...R, ...le32((r + k * a) % L)]);
+  };
+  const pk = fromHex(key1.publicKey, 32);
+  const sigR = signWith(pk, 'tradelog zip215 mixed-order R', T);
+  eq('zip215_mixed_order_r_signature', toHex(sigR));
+  eq('zip215_mixed_order_r_verdict', verdicts([[key1.publicKey, sigR]], zipMessage));
+  const mixed = Point.fromBytes(pk).add(T).toBytes();
+  eq('zip215_mixed_order_a_key', toHex(mixed));
+  const sigA = signWith(mixed, 'tradelog zip215 mixed-order A', Point.ZERO);
+  eq('zip215_mixed_order_a_signature', toHex(sigA));
+  eq('zip215_mixed_order_a_verdict', verdicts([[toHex(mixed), sigA]], zipMessage));
+  // Neither is a cofactorless (RFC 8032 "[S]B = R + [k]A") signature: only the cofactor makes them valid.
+  for (const [key, sig] of [[pk, sigR], [mixed, sigA]]) {
+    const k = modL(sha512(Uint8Array.from([...sig.subarray(0, 32), ...key, ...zipMessage])));
+    const lhs = Point.BASE.multiply(fromLe(sig.subarray(32)));
+    const rhs = Point.fromBytes(sig.subarray(0, 32)).add(Point.fromBytes(key).multiply(k));
+    assert.equal(lhs.equals(rhs), false);
+  }
 });
 
 test('every published vector was checked', () => {

@@ -37,6 +37,23 @@ public final class Membership {
             Hex.u64(seq), Jcs.canonicalBytes(sortValidators(change)));
     }
 
+    /** {@code {"type": "set_validators", "validators": [...]}}: any order (canonicalized sorted by key). */
+    public static Map<String, Object> setValidators(List<Map<String, Object>> validators) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("type", "set_validators");
+        c.put("validators", new ArrayList<>(validators));
+        return c;
+    }
+
+    /** A validator {@code {"org", "key", "power"}} of a set_validators change. */
+    public static Map<String, Object> validator(String org, String keyHex, long power) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("org", org);
+        v.put("key", keyHex);
+        v.put("power", power);
+        return v;
+    }
+
     /** A validator's approval {@code {"validator", "sig"}}. */
     public static Map<String, Object> approve(String chain, long seq, Map<String, Object> change, SigningKey validator) {
         Map<String, Object> a = new LinkedHashMap<>();
