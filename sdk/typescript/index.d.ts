@@ -136,6 +136,7 @@ export const EVENT_DOMAIN: string;
 export const EVENT_KINDS: readonly EventKind[];
 export const MAX_EVENT_JSON_BYTES: number;
 export const MAX_BODY_BYTES: number;
+export const MAX_MEMBERSHIP_BODY_BYTES: number;
 export const MAX_REFS: number;
 export const MAX_DOCUMENTS: number;
 export const MAX_DETAILS: number;

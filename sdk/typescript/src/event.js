@@ -12,10 +12,12 @@ import * as S from './schema.js';
 
 /** Signature domain of events. */
 export const EVENT_DOMAIN = 'tradelog/event/v1';
-/** Largest accepted JSON text of one signed event (checked before parsing). */
-export const MAX_EVENT_JSON_BYTES = 32 * 1024;
-/** Largest canonical body. */
+/** Largest accepted JSON text of one signed event (checked before parsing; PROTOCOL.md 10). */
+export const MAX_EVENT_JSON_BYTES = 256 * 1024;
+/** Largest canonical body of an event other than `membership` (PROTOCOL.md 10). */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** Largest canonical body of a `membership` event (a `set_validators` change with its approvals). */
+export const MAX_MEMBERSHIP_BODY_BYTES = 128 * 1024;
 export const MAX_REFS = 16;
 export const MAX_DOCUMENTS = 16;
 export const MAX_DETAILS = 32;
@@ -140,11 +142,15 @@ export function canonicalBody(body) {
   }
 }
 
-/** `"tradelog/event/v1" || 0x00 || JCS(body)`, refusing a canonical body over 16384 bytes. */
+/**
+ * `"tradelog/event/v1" || 0x00 || JCS(body)`, refusing a canonical body over 16384 bytes
+ * (131072 for a `membership` event).
+ */
 export function signingBytes(body) {
   const canon = utf8Bytes(canonicalBody(body));
-  if (canon.length > MAX_BODY_BYTES) {
-    throw new EventError('TooLarge', `event JSON is ${canon.length} bytes, the limit is ${MAX_BODY_BYTES}`, { size: canon.length, max: MAX_BODY_BYTES });
+  const max = body.kind === 'membership' ? MAX_MEMBERSHIP_BODY_BYTES : MAX_BODY_BYTES;
+  if (canon.length > max) {
+    throw new EventError('TooLarge', `canonical body is ${canon.length} bytes, the limit is ${max}`, { size: canon.length, max });
   }
   return concat(PREFIX, canon);
 }
@@ -190,7 +196,7 @@ export class Event {
     return Event.from(v.body, v.sig);
   }
 
-  /** Parses a JSON text (string or UTF-8 bytes), refusing more than 32768 bytes before parsing. */
+  /** Parses a JSON text (string or UTF-8 bytes), refusing more than 262144 bytes before parsing. */
   static fromJson(text) {
     let v;
     try {

@@ -7,7 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import {
   KeyPair, buildBody, signEvent, Event, commitDetails, verifyDisclosure, parseJson, canonicalize,
-  verifySignature, toHex, fromHex, membershipBody, approve, parsePublicKey, MAX_EVENT_JSON_BYTES,
+  verifySignature, toHex, fromHex, membershipBody, approve, parsePublicKey, MAX_EVENT_JSON_BYTES, signingBytes,
 } from '../index.js';
 import { fixture } from './fixtures.js';
 import { refused } from './helpers.js';
@@ -108,15 +108,21 @@ describe('structural rules (EventError, as the Rust validate)', () => {
     refused(() => Event.fromJson(wire.replace('"sig":"', '"other":"","sig":"')), 'EventError', 'Malformed');
     refused(() => Event.fromJson(`[${wire}]`), 'EventError', 'Malformed');
   });
-  test('sizes are checked before parsing; the canonical body is at most 16384 bytes', () => {
+  test('sizes are checked before parsing; the canonical body is at most 16384 bytes, 131072 for membership', () => {
     const wire = signEvent(base(), key).wire;
+    assert.equal(MAX_EVENT_JSON_BYTES, 262144);
     refused(() => Event.fromJson(wire + ' '.repeat(MAX_EVENT_JSON_BYTES)), 'EventError', 'TooLarge');
     refused(() => Event.fromJson(new TextEncoder().encode(wire + ' '.repeat(MAX_EVENT_JSON_BYTES))), 'EventError', 'TooLarge');
-    // Within every count limit, a membership event with 80 approvals has a body over 16384 bytes.
-    const approvals = Array.from({ length: 80 }, () => ({ validator: KeyPair.generate().publicKey, sig: '00'.repeat(64) }));
+    // Whitespace up to the JSON limit is still parsed: the limit is the text's, not the body's.
+    assert.equal(Event.fromJson(wire + ' '.repeat(MAX_EVENT_JSON_BYTES - wire.length)).id, signEvent(base(), key).id);
+    // A membership event with 80 approvals is over 16384 bytes and within its own 131072.
+    const approvals = (n) => Array.from({ length: n }, () => ({ validator: KeyPair.generate().publicKey, sig: '00'.repeat(64) }));
     const change = { type: 'add_key', org: 'blue-anchor-lines', key: KeyPair.generate().publicKey };
-    const e = refused(() => buildBody({ chain: 'c', kind: 'membership', time: 1, issuer: base().issuer, membership: { seq: 1, change, approvals } }), 'EventError', 'TooLarge');
-    assert.ok(e.size > 16384 && e.max === 16384);
+    const membership = (n) => ({ chain: 'c', kind: 'membership', time: 1, issuer: base().issuer, membership: { seq: 1, change, approvals: approvals(n) } });
+    assert.ok(signingBytes(buildBody(membership(80))).length > 16384 + 18);
+    // The same event as any other kind would be refused at 16384 (the limit follows the kind).
+    const e = refused(() => signingBytes({ ...buildBody(membership(80)), kind: 'arrived' }), 'EventError', 'TooLarge');
+    assert.ok(e.size > 16384 && e.max === 16384, `${e.size} ${e.max}`);
   });
 });
 

@@ -11,8 +11,10 @@ import java.util.Map;
 public final class Event {
     /** Signature domain of events. */
     public static final String DOMAIN = "tradelog/event/v1";
-    /** Largest canonical body. */
+    /** Largest canonical body of an event other than {@code membership} (PROTOCOL.md 10). */
     public static final int MAX_BODY_BYTES = 16384;
+    /** Largest canonical body of a {@code membership} event (PROTOCOL.md 10). */
+    public static final int MAX_MEMBERSHIP_BODY_BYTES = 131072;
 
     private final String canonicalBody;
     private final byte[] message;
@@ -29,7 +31,8 @@ public final class Event {
     /** The bytes an issuer signs for {@code body}. */
     public static byte[] signingBytes(Map<String, Object> body) {
         byte[] canon = Jcs.canonicalBytes(Membership.canonicalForm(body));
-        if (canon.length > MAX_BODY_BYTES) throw new IllegalArgumentException("canonical body is " + canon.length + " bytes, the limit is " + MAX_BODY_BYTES);
+        int max = "membership".equals(body.get("kind")) ? MAX_MEMBERSHIP_BODY_BYTES : MAX_BODY_BYTES;
+        if (canon.length > max) throw new IllegalArgumentException("body: the canonical body is " + canon.length + " bytes, the limit is " + max);
         return Hex.concat(DOMAIN.getBytes(StandardCharsets.UTF_8), new byte[] {0}, canon);
     }
 

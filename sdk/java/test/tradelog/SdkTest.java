@@ -179,6 +179,28 @@ public final class SdkTest {
             eq(false, SigningKey.verify(key.publicKey(), msg, Hex.decode((String) want.get("zip215_mixed_order_r_signature"), 64)), "JDK on torsion in R");
             eq(false, SigningKey.verify(Hex.decode((String) want.get("zip215_mixed_order_a_key"), 32), msg, Hex.decode((String) want.get("zip215_mixed_order_a_signature"), 64)), "JDK on torsion in A");
         });
+        test("body size limits follow the kind: 16384 bytes, 131072 for a membership event (PROTOCOL.md 10)", () -> {
+            Map<String, Object> change = Membership.addKey("blue-anchor-lines", key.publicKeyHex());
+            List<Map<String, Object>> approvals = new ArrayList<>();
+            for (int i = 0; i < 80; i++) {
+                Map<String, Object> a = new LinkedHashMap<>();
+                a.put("validator", SigningKey.fromSeed(Hex.decode(String.format("%064x", i + 1), 32)).publicKeyHex());
+                a.put("sig", "00".repeat(64));
+                approvals.add(a);
+            }
+            Map<String, Object> body = EventBody.of("c", "membership", 1L).issuer("blue-anchor-lines", key.publicKeyHex())
+                .membership(Membership.body(1, change, approvals)).build();
+            int n = Event.signingBytes(body).length;
+            if (n <= 16384 + 18) throw new AssertionError("the membership body is only " + n + " bytes");
+            Map<String, Object> other = new LinkedHashMap<>(body);
+            other.put("kind", "arrived");
+            try {
+                Event.signingBytes(other);
+                throw new AssertionError("a " + n + "-byte body of kind arrived was accepted");
+            } catch (IllegalArgumentException e) {
+                if (!e.getMessage().contains("the limit is 16384")) throw e;
+            }
+        });
         test("a set_validators list in any order: the same approval", () -> {
             List<Map<String, Object>> vs = new ArrayList<>();
             for (String s : new String[] {"seed_1", "seed_2", "seed_3"}) {
