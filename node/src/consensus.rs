@@ -30,6 +30,10 @@ use context::{Address, Ctx, Signer, Verifier};
 /// Decided blocks asked for in one value-sync request.
 pub const SYNC_BATCH: usize = 16;
 
+/// Largest value-sync response, sent or accepted: four blocks of the largest size
+/// (`codec::MAX_BLOCK_BYTES`), so one always fits.
+pub const SYNC_RESPONSE_BYTES: u64 = 64 << 20;
+
 /// Everything consensus needs besides the ledger.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -84,6 +88,35 @@ pub struct Running {
     pub engine: EngineHandle,
 }
 
+/// The engine's configuration from the node's settings.
+fn engine_config(settings: &Settings) -> Config {
+    let mut consensus = ConsensusConfig::default();
+    consensus.p2p.listen_addr = settings.listen.clone();
+    consensus.p2p.persistent_peers = settings.peers.clone();
+    let value_sync = bulk_sync(&mut consensus, settings.sync_interval);
+    Config {
+        moniker: settings.moniker.clone(),
+        consensus,
+        value_sync,
+    }
+}
+
+/// Value sync for a node far behind: blocks fetched in bulk, [`SYNC_BATCH`] per request
+/// (Malachite's default is 5), with room for them in a response (blocks of a few thousand events
+/// are a few MiB). The server fills a response up to `max_response_size` and the transport
+/// refuses to write or read one over `p2p.rpc_max_size`: the two must agree, or a full response
+/// is never delivered and the request is retried forever (seen in the throughput bench's join).
+fn bulk_sync(consensus: &mut ConsensusConfig, status_interval: Duration) -> ValueSyncConfig {
+    let mut value_sync = ValueSyncConfig {
+        status_update_interval: status_interval,
+        batch_size: SYNC_BATCH,
+        ..ValueSyncConfig::default()
+    };
+    value_sync.max_response_size.0 = SYNC_RESPONSE_BYTES;
+    consensus.p2p.rpc_max_size.0 = SYNC_RESPONSE_BYTES;
+    value_sync
+}
+
 /// Starts the engine and the app loop.
 pub async fn start(
     chain: Arc<Chain>,
@@ -106,22 +139,7 @@ pub async fn start(
         .any(|v| v.key.to_bytes() == public.to_bytes());
     tracing::info!(validator = in_set, "consensus key {}", address);
 
-    let mut consensus = ConsensusConfig::default();
-    consensus.p2p.listen_addr = settings.listen.clone();
-    consensus.p2p.persistent_peers = settings.peers.clone();
-    // A node far behind fetches blocks in bulk: 16 per request (Malachite's default is 5), and
-    // room for them in a response (blocks of a few thousand events are a few MiB).
-    let mut value_sync = ValueSyncConfig {
-        status_update_interval: settings.sync_interval,
-        batch_size: SYNC_BATCH,
-        ..ValueSyncConfig::default()
-    };
-    value_sync.max_response_size.0 = 64 << 20;
-    let config = Config {
-        moniker: settings.moniker.clone(),
-        consensus,
-        value_sync,
-    };
+    let config = engine_config(&settings);
 
     let keypair = Keypair::ed25519_from_bytes(settings.key.to_bytes())?;
     let signer = Signer {
@@ -186,4 +204,20 @@ pub async fn start(
     let app = App::new(chain, ctx, Some(address), settings.app, metrics);
     let app = tokio::spawn(app.run(channels));
     Ok(Running { app, engine })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response the server fills to its limit is one the transport carries, and it holds the
+    /// largest block (before the fix the transport's 10 MiB refused the 64 MiB responses).
+    #[test]
+    fn a_full_sync_response_fits_the_transport() {
+        let mut consensus = ConsensusConfig::default();
+        let sync = bulk_sync(&mut consensus, Duration::from_secs(1));
+        assert_eq!(sync.batch_size, SYNC_BATCH);
+        assert!(sync.max_response_size <= consensus.p2p.rpc_max_size);
+        assert!(sync.max_response_size.0 >= 4 * codec::MAX_BLOCK_BYTES as u64);
+    }
 }
