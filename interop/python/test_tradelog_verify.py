@@ -515,6 +515,18 @@ class SpecGaps(unittest.TestCase):
             res = tv.verify_bundle(self.genesis, load(os.path.join(FIXTURES, name)))
             self.assertEqual(len(res["rows"]), 3)
 
+    def test_organisation_names_refuse_control_characters(self):
+        g = tv.load_json(self.v["genesis_json"])
+        tv.Genesis(g)  # the vector's name (U+2014, U+00FC, U+00D8, U+1F6A2) is fine
+        for name, code in (("Blue\x1b[2K Anchor", "U+001B"), ("Blue\nAnchor", "U+000A"),
+                           ("Blue\x9bAnchor", "U+009B"), ("Blue\x7f", "U+007F"),
+                           ("Blue \u202egnp.exe", "U+202E"), ("Blue \u2069", "U+2069")):
+            bad = json.loads(json.dumps(g))
+            bad["organisations"][0]["name"] = name
+            with self.assertRaises(tv.VerifyError) as e:
+                tv.Genesis(bad)
+            self.assertIn("name: control character " + code, str(e.exception))
+
     def vector_proof(self):
         return tv.load_json(self.v["membership_proof_json"])
 

@@ -793,6 +793,10 @@ def parse_organisation(o, w):
     check_id(o["id"], "org", f"{w}.id")
     if not isinstance(o["name"], str) or not 1 <= len(o["name"]) <= 128:
         fail(f"{w}.name: expected 1-128 characters")
+    for c in o["name"]:
+        if (ord(c) <= 0x1F or 0x7F <= ord(c) <= 0x9F or 0x202A <= ord(c) <= 0x202E
+                or 0x2066 <= ord(c) <= 0x2069):
+            fail(f"{w}.name: control character U+{ord(c):04X} is not allowed")
     if not (isinstance(o["role"], str) and o["role"] in ROLES):
         fail(f"{w}.role: unknown role {o['role']!r}")
     keys = array(o["keys"], f"{w}.keys", 16)

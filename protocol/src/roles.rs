@@ -87,7 +87,7 @@ impl Role {
 pub struct Organisation {
     /// Ledger id.
     pub id: OrgId,
-    /// Display name, 1-128 characters.
+    /// Display name, 1-128 characters, none a control character.
     pub name: String,
     /// Role.
     pub role: Role,
@@ -101,11 +101,27 @@ impl Organisation {
         if self.name.is_empty() || self.name.chars().count() > 128 {
             return Err(("name", "1-128 characters".into()));
         }
+        // Names are shown to people (CLI, explorer): no control characters (Unicode Cc), which
+        // move a terminal's cursor or forge lines, and no bidirectional embedding, override or
+        // isolate, which reorder what is displayed (PROTOCOL.md 8).
+        if let Some(c) = self.name.chars().find(|&c| is_display_control(c)) {
+            return Err((
+                "name",
+                format!("control character U+{:04X} is not allowed", u32::from(c)),
+            ));
+        }
         if self.keys.is_empty() || self.keys.len() > MAX_KEYS_PER_ORG {
             return Err(("keys", format!("1-{MAX_KEYS_PER_ORG} keys")));
         }
         Ok(())
     }
+}
+
+/// A character refused in names: a control character (general category Cc, U+0000-U+001F and
+/// U+007F-U+009F) or a bidirectional embedding, override or isolate (U+202A-U+202E,
+/// U+2066-U+2069).
+pub fn is_display_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The genesis document: chain id, members and validators. Its hash identifies the chain.

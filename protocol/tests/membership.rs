@@ -602,3 +602,67 @@ fn membership_subject_events_are_the_proofs_own() {
     lie.membership.events[0].index = 0;
     assert!(lie.verify(&net.genesis).is_err());
 }
+
+/// Organisation names are shown to people: a control character (an ESC that starts a terminal
+/// sequence, a newline that forges a line, C1 controls) is refused in the genesis and in an
+/// `add_organisation` change, with the field and the code point named; other Unicode is kept.
+#[test]
+fn organisation_names_refuse_control_characters() {
+    let net = net();
+    let ledger = Ledger::new(&net.genesis);
+    let v3 = validators(&net, 3);
+    for (name, bad) in [
+        ("Fast\u{1b}[2K Forwarding", Some("U+001B")),
+        ("Fast\nForwarding", Some("U+000A")),
+        ("Fast\u{9b}Forwarding", Some("U+009B")),
+        ("Fast\u{7f}", Some("U+007F")),
+        ("Fast \u{202e}gnp.exe", Some("U+202E")),
+        ("Fast \u{2066}x", Some("U+2066")),
+        ("Fast Forwarding — Zürich 🚢", None),
+    ] {
+        let org = Organisation {
+            id: "fast-forwarding".parse().unwrap(),
+            name: name.into(),
+            role: Role::Platform,
+            keys: vec![dev_key("org/fast-forwarding").public()],
+        };
+        // In a genesis.
+        let mut genesis = serde_json::to_value(&net.genesis).unwrap();
+        genesis["organisations"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::to_value(&org).unwrap());
+        let parsed = tradelog_protocol::Genesis::from_json(genesis.to_string().as_bytes());
+        // In a membership change.
+        let e = net
+            .membership_event(
+                "nl-customs",
+                &net.org_keys["nl-customs"],
+                1,
+                Change::AddOrganisation { organisation: org },
+                &v3,
+                T0,
+            )
+            .unwrap();
+        match bad {
+            Some(code) => {
+                let err = parsed.unwrap_err();
+                assert!(
+                    err.contains("name") && err.contains(code),
+                    "{name:?}: {err}"
+                );
+                match ledger.check(&e) {
+                    Err(LedgerError::Change(ChangeError::Organisation { field, reason })) => {
+                        assert_eq!(field, "name");
+                        assert!(reason.contains(code), "{reason}");
+                    }
+                    other => panic!("{name:?}: {other:?}"),
+                }
+            }
+            None => {
+                parsed.unwrap();
+                ledger.check(&e).unwrap();
+            }
+        }
+    }
+}

@@ -21,10 +21,17 @@ export function parseOrganisation(v, path) {
   };
 }
 
-/** Name of 1-128 Unicode scalar values, 1-16 keys; returns `[field, reason]` or `undefined`. */
+/**
+ * Name of 1-128 Unicode scalar values, none a control character (U+0000-U+001F, U+007F-U+009F)
+ * or bidirectional embedding, override or isolate (U+202A-U+202E, U+2066-U+2069),
+ * 1-16 keys; returns `[field, reason]` or `undefined`.
+ */
 export function checkOrganisation(o) {
   const n = [...o.name].length;
   if (n === 0 || n > 128) return ['name', '1-128 characters'];
+  const refused = (n) => n <= 0x1f || (n >= 0x7f && n <= 0x9f) || (n >= 0x202a && n <= 0x202e) || (n >= 0x2066 && n <= 0x2069);
+  const control = [...o.name].find((c) => refused(c.codePointAt(0)));
+  if (control !== undefined) return ['name', `control character U+${control.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')} is not allowed`];
   if (o.keys.length === 0 || o.keys.length > MAX_KEYS_PER_ORG) return ['keys', `1-${MAX_KEYS_PER_ORG} keys`];
   return undefined;
 }

@@ -159,6 +159,15 @@ test('membership proof: the section 11 ledger, rebuilt and verified; its verdict
   assert.equal(history.validators.hash(), want.validator_set_hash);
 });
 
+test('organisation names refuse control characters (PROTOCOL.md 8)', () => {
+  const g = JSON.parse(want.genesis_json);
+  Genesis.fromJson(JSON.stringify(g)); // the vector's name (U+2014, U+00FC, U+00D8, U+1F6A2) is fine
+  for (const [name, code] of [['Blue\u001b[2K Anchor', 'U+001B'], ['Blue\nAnchor', 'U+000A'], ['Blue\u009bAnchor', 'U+009B'], ['Blue\u007f', 'U+007F'], ['Blue \u202egnp.exe', 'U+202E'], ['Blue \u2066x', 'U+2066']]) {
+    g.organisations[0].name = name;
+    assert.throws(() => Genesis.fromJson(JSON.stringify(g)), (e) => e.message.includes(`name: control character ${code} is not allowed`), name);
+  }
+});
+
 test('membership proof: the section 6 header rules and the event-time window over its heads', () => {
   const doc = parseJson(want.membership_proof_json);
   // A genesis of time 0 (else the same): height 1 names its hash and is re-certified by the key.
