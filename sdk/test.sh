@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the SDK tests: TypeScript (node's test runner) and Java (plain javac + java).
+# Runs the SDK tests: TypeScript (node's test runner), Java (plain javac + java) and, against the
+# devnet this script starts, the Python signer's live test (interop/python).
 #
 #   sdk/test.sh                       vectors, sample bundles, tampering; the live devnet tests
 #                                     run if a devnet is reachable, else they are reported skipped
@@ -74,3 +75,9 @@ cd "$sdk/java"
 rm -rf "$tmp/java" && mkdir -p "$tmp/java"
 javac -Xlint:all -Werror -d "$tmp/java" $(find src test -name '*.java')
 java -cp "$tmp/java" -Dtradelog.root="$root" tradelog.SdkTest
+
+if [ "${TRADELOG_DEVNET:-}" = start ]; then
+  echo "== Python signer against the devnet (interop/python)"
+  cd "$root"
+  python3 -m unittest discover -s interop/python -p test_tradelog_sign.py -v
+fi

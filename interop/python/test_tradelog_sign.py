@@ -113,6 +113,36 @@ class SignerVectors(unittest.TestCase):
 
 
 class SignerRules(unittest.TestCase):
+    def test_a_refusal_gives_the_nodes_status_and_code(self):
+        # A local server answering as the node does: 422 {"error": {"code", "message"}}.
+        import http.server
+        import threading
+
+        class Refuse(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.dumps({"error": {"code": "unknown_issuer", "message": "body.issuer: x"}}).encode()
+                self.send_response(422)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Refuse)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            event = ts.sign_event(ts.build_body(chain=CHAIN, kind="booked", time=1, ucr="6NL1234",
+                                                issuer_org=ORG, key=KEY), KEY)
+            with self.assertRaises(ts.NodeError) as e:
+                ts.submit(f"http://127.0.0.1:{server.server_port}", event)
+            self.assertEqual((e.exception.status, e.exception.code, e.exception.message),
+                             (422, "unknown_issuer", "body.issuer: x"))
+        finally:
+            server.shutdown()
+
     def test_structure_is_checked_before_signing(self):
         base = dict(chain=CHAIN, time=1, issuer_org=ORG, key=KEY)
         for bad in (dict(kind="arrived", ucr="6NL1234"),                # no location

@@ -226,9 +226,10 @@ def _request(url: str, data: bytes | None = None, timeout: float = 10):
     except urllib.error.HTTPError as e:
         text = e.read()
         try:
-            err = json.loads(text)
-            raise NodeError(e.code, err.get("code", "error"), err.get("message", "")) from None
-        except (ValueError, AttributeError):
+            # The node's refusals are `{"error": {"code", "message"}}` (docs/RELIABILITY.md).
+            err = json.loads(text)["error"]
+            raise NodeError(e.code, err["code"], err["message"]) from None
+        except (ValueError, KeyError, TypeError):
             raise NodeError(e.code, "error", text.decode("utf-8", "replace")) from None
     except OSError as e:
         raise NodeError(0, "unreachable", str(e)) from None
