@@ -16,13 +16,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// True for a character that [`text`] and [`json`] escape.
-pub fn is_unsafe(c: char) -> bool {
-    matches!(
-        c,
-        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-    )
-}
+/// True for a character that [`text`] and [`json`] escape: the characters the protocol refuses
+/// in organisation names (PROTOCOL.md 8), which other ledger strings may still carry.
+pub use tradelog_protocol::roles::is_display_control as is_unsafe;
 
 /// `s` for a terminal: every character of [`is_unsafe`] written as `\u{..}` (Rust's notation,
 /// lower-case hex), everything else as is.

@@ -27,11 +27,11 @@ export function parseOrganisation(v, path) {
  * 1-16 keys; returns `[field, reason]` or `undefined`.
  */
 export function checkOrganisation(o) {
-  const n = [...o.name].length;
-  if (n === 0 || n > 128) return ['name', '1-128 characters'];
-  const refused = (n) => n <= 0x1f || (n >= 0x7f && n <= 0x9f) || (n >= 0x202a && n <= 0x202e) || (n >= 0x2066 && n <= 0x2069);
-  const control = [...o.name].find((c) => refused(c.codePointAt(0)));
-  if (control !== undefined) return ['name', `control character U+${control.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')} is not allowed`];
+  const chars = [...o.name];
+  if (chars.length === 0 || chars.length > 128) return ['name', '1-128 characters'];
+  const refused = (u) => u <= 0x1f || (u >= 0x7f && u <= 0x9f) || (u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069);
+  const control = chars.map((c) => c.codePointAt(0)).find(refused);
+  if (control !== undefined) return ['name', `control character U+${control.toString(16).toUpperCase().padStart(4, '0')} is not allowed`];
   if (o.keys.length === 0 || o.keys.length > MAX_KEYS_PER_ORG) return ['keys', `1-${MAX_KEYS_PER_ORG} keys`];
   return undefined;
 }
