@@ -102,6 +102,19 @@ enum Command {
     /// Reports computed from the ledger, checked against verified provenance.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Check an identifier, or complete it: an ISO 6346 container number (10 characters get
+    /// their check digit), a WCO UCR, a UN/LOCODE or an organisation id.
+    Id {
+        /// The identifier.
+        value: String,
+        /// What it is (default: guessed from its shape).
+        #[arg(long, value_enum)]
+        kind: Option<IdKind>,
+    },
+    /// Selective disclosure of detail fields (PROTOCOL.md 3): check a disclosed value against
+    /// an event's commitment, or pick the fields to hand out.
+    #[command(subcommand)]
+    Disclose(DiscloseCommand),
     /// Download the node's whole chain and re-verify every block, certificate and signature.
     Audit {
         #[command(flatten)]
@@ -162,6 +175,55 @@ enum MembershipCommand {
         /// Event time: RFC 3339 or milliseconds since 1970 (default: now).
         #[arg(long)]
         time: Option<String>,
+    },
+}
+
+/// The identifiers `tradelog id` knows.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IdKind {
+    /// ISO 6346 container number, e.g. MSCU1234566.
+    Container,
+    /// WCO Unique Consignment Reference, e.g. 6NL12345678-SHIP0001.
+    Ucr,
+    /// UN/LOCODE without the space, e.g. NLRTM.
+    Locode,
+    /// Organisation id on the ledger, e.g. nl-customs.
+    Org,
+}
+
+#[derive(Subcommand)]
+enum DiscloseCommand {
+    /// Check disclosures (from `tradelog event --disclosures`, one object or an array) against
+    /// the commitments of an event: a signed event file (its signature is checked), or an event
+    /// of a bundle verified against a genesis (then the event is proven to be on the ledger).
+    Verify {
+        /// The disclosures file.
+        #[arg(long)]
+        disclosures: PathBuf,
+        /// A signed event (JSON).
+        #[arg(long, required_unless_present = "bundle", conflicts_with = "bundle")]
+        event: Option<PathBuf>,
+        /// A route or proof bundle (from `tradelog export`) holding the event.
+        #[arg(long, requires_all = ["genesis", "id"])]
+        bundle: Option<PathBuf>,
+        /// The genesis file the bundle is verified against.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// The event's id in the bundle.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Write only the named fields of a disclosures file, to hand them out one by one.
+    Select {
+        /// The disclosures file (from `tradelog event --disclosures`).
+        #[arg(long)]
+        disclosures: PathBuf,
+        /// A field to keep (repeatable).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
+        /// Where to write the selected disclosures (never overwritten).
+        #[arg(short, long)]
+        out: PathBuf,
     },
 }
 
@@ -337,6 +399,8 @@ fn run(cli: Cli) -> Result<()> {
             out!("{}", key.public());
         }
         Command::Event(a) => event(*a)?,
+        Command::Id { value, kind } => id(&value, kind)?,
+        Command::Disclose(cmd) => disclose(cmd)?,
         Command::Submit { node, file } => submit(&node, &file)?,
         Command::Head { online, json } => {
             let mut client = online.client()?;
@@ -512,10 +576,7 @@ fn run(cli: Cli) -> Result<()> {
 
 impl Online {
     fn client(&self) -> Result<LightClient> {
-        let g = read_limited(&self.genesis, 16 << 20)?;
-        let genesis = Genesis::from_json(&g)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("--genesis {}", self.genesis.display()))?;
+        let genesis = read_genesis(&self.genesis)?;
         let client = LightClient::new(genesis, &self.node).context("--node")?;
         let Some(path) = &self.state else {
             return Ok(client);
@@ -584,10 +645,7 @@ fn submit(node: &str, file: &PathBuf) -> Result<()> {
 }
 
 fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
-    let g = read_limited(genesis, 16 << 20)?;
-    let genesis = Genesis::from_json(&g)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("genesis {}", genesis.display()))?;
+    let genesis = read_genesis(genesis)?;
     let b = read_limited(
         bundle,
         4 * tradelog_protocol::bundle::MAX_BUNDLE_BYTES as u64,
@@ -621,6 +679,14 @@ fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
 /// that a terminal would act on (DEL, C1 controls, bidirectional overrides) as `\uXXXX`.
 fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
     Ok(terminal::json(&serde_json::to_string_pretty(value)?).into_owned())
+}
+
+/// Reads and validates a genesis file (the one thing a verifier trusts).
+fn read_genesis(path: &PathBuf) -> Result<Genesis> {
+    let g = read_limited(path, 16 << 20)?;
+    Genesis::from_json(&g)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("--genesis {}", path.display()))
 }
 
 fn read_limited(path: &PathBuf, max: u64) -> Result<Vec<u8>> {
@@ -688,6 +754,229 @@ fn event(a: EventArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", event.to_json())?;
     Ok(())
+}
+
+/// `tradelog id`: what the identifier is, whether it is valid, and its parts.
+fn id(value: &str, kind: Option<IdKind>) -> Result<()> {
+    use tradelog_protocol::ids::{iso6346_check_digit, IdError, OrgId, UnLocode};
+    let kind = kind.unwrap_or_else(|| guess_id_kind(value));
+    // The error quotes the value: escaped, as everything printed that the user did not write.
+    let bad = |e: IdError| anyhow::anyhow!("{}", terminal::text(&e.to_string()));
+    let shown = terminal::text(value);
+    match kind {
+        IdKind::Container => {
+            let complete = if value.len() == 10 {
+                let digit = iso6346_check_digit(value.as_bytes())
+                    .with_context(|| format!("container number {shown}: not A-Z and 0-9"))?;
+                format!("{value}{digit}")
+            } else {
+                value.to_owned()
+            };
+            let c: ContainerId = complete.parse().map_err(bad)?;
+            let s = c.as_str();
+            if value.len() == 10 {
+                out!("container number {s}: check digit {} added", &s[10..]);
+            } else {
+                out!("container number {s}: valid");
+            }
+            out!(
+                "  owner {}, category {} ({}), serial {}, check digit {}",
+                &s[..3],
+                &s[3..4],
+                match &s[3..4] {
+                    "U" => "freight container",
+                    "J" => "detachable equipment",
+                    _ => "trailer or chassis",
+                },
+                &s[4..10],
+                &s[10..]
+            );
+        }
+        IdKind::Ucr => {
+            let u: Ucr = value.parse().map_err(bad)?;
+            let s = u.as_str();
+            out!("UCR {s}: valid");
+            out!(
+                "  year digit {}, country {}, reference {}",
+                &s[..1],
+                &s[1..3],
+                &s[3..]
+            );
+        }
+        IdKind::Locode => {
+            let l: UnLocode = value.parse().map_err(bad)?;
+            let s = l.as_str();
+            out!("UN/LOCODE {s}: valid form");
+            out!("  country {}, location {}", &s[..2], &s[2..]);
+        }
+        IdKind::Org => {
+            let o: OrgId = value.parse().map_err(bad)?;
+            out!("organisation id {}: valid form", o.as_str());
+        }
+    }
+    Ok(())
+}
+
+/// The kind an identifier's shape suggests: 10 or 11 characters with U, J or Z fourth is a
+/// container, 5 capitals a UN/LOCODE, a leading digit a UCR, otherwise an organisation id.
+fn guess_id_kind(value: &str) -> IdKind {
+    let b = value.to_ascii_uppercase().into_bytes();
+    let container = matches!(b.len(), 10 | 11)
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && matches!(b[3], b'U' | b'J' | b'Z')
+        && b[4..].iter().all(u8::is_ascii_digit);
+    if container {
+        IdKind::Container
+    } else if b.first().is_some_and(u8::is_ascii_digit) {
+        IdKind::Ucr
+    } else if value.len() == 5 && value.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        IdKind::Locode
+    } else {
+        IdKind::Org
+    }
+}
+
+/// Reads a disclosures file: one disclosure object or an array of them.
+fn read_disclosures(path: &PathBuf) -> Result<Vec<serde_json::Value>> {
+    let raw = read_limited(path, 1 << 20)?;
+    let v: serde_json::Value = serde_json::from_slice(&raw)
+        .with_context(|| format!("--disclosures {}: not JSON", path.display()))?;
+    let list = match v {
+        serde_json::Value::Array(a) => a,
+        o @ serde_json::Value::Object(_) => vec![o],
+        _ => bail!(
+            "--disclosures {}: expected a disclosure object or an array of them",
+            path.display()
+        ),
+    };
+    if list.is_empty() {
+        bail!("--disclosures {}: no disclosures in it", path.display());
+    }
+    Ok(list)
+}
+
+fn disclose(cmd: DiscloseCommand) -> Result<()> {
+    use tradelog_protocol::disclosure::Disclosure;
+    match cmd {
+        DiscloseCommand::Verify {
+            disclosures,
+            event,
+            bundle,
+            genesis,
+            id,
+        } => {
+            let list = read_disclosures(&disclosures)?;
+            let (ev, proven) = match (event, bundle, genesis, id) {
+                (Some(path), ..) => {
+                    let raw =
+                        read_limited(&path, tradelog_protocol::event::MAX_EVENT_JSON_BYTES as u64)?;
+                    let ev = tradelog_protocol::Event::from_json(&raw)
+                        .with_context(|| format!("--event {}", path.display()))?;
+                    ev.verify_signature()
+                        .with_context(|| format!("--event {}: signature", path.display()))?;
+                    (ev, None)
+                }
+                (None, Some(bundle), Some(genesis), Some(id)) => {
+                    let id: tradelog_protocol::EventId =
+                        id.parse().map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+                    let (events, head) = verified_events(&genesis, &bundle)?;
+                    let (index, ev) = events
+                        .into_iter()
+                        .find(|(_, e)| e.id() == id)
+                        .with_context(|| format!("--id {id}: no such event in the bundle"))?;
+                    (ev, Some((index, head)))
+                }
+                _ => bail!("give --event, or --bundle with --genesis and --id"),
+            };
+            let mut failed = 0;
+            for (i, d) in list.into_iter().enumerate() {
+                let d: Disclosure = serde_json::from_value(d)
+                    .with_context(|| format!("--disclosures: item {i}"))?;
+                let name = terminal::text(&d.name).into_owned();
+                match d.verify(ev.body()) {
+                    Ok(()) => out!(
+                        "{name} = {:?}: matches the commitment ✓",
+                        terminal::text(&d.value)
+                    ),
+                    Err(e) => {
+                        failed += 1;
+                        out!("{name}: DOES NOT MATCH: {}", terminal::text(&e.to_string()));
+                    }
+                }
+            }
+            match proven {
+                Some((index, head)) => out!(
+                    "event {} by {}: signature checked, on the ledger at log index {index} (head #{head}, verified from the genesis)",
+                    ev.id(),
+                    terminal::text(ev.body().issuer.org.as_str())
+                ),
+                None => out!(
+                    "event {} by {}: signature checked (not proven to be on the ledger: use --bundle)",
+                    ev.id(),
+                    terminal::text(ev.body().issuer.org.as_str())
+                ),
+            }
+            if failed > 0 {
+                bail!("{failed} disclosure(s) do not match the event");
+            }
+        }
+        DiscloseCommand::Select {
+            disclosures,
+            names,
+            out,
+        } => {
+            let list = read_disclosures(&disclosures)?;
+            let mut picked = Vec::new();
+            for name in &names {
+                let d = list
+                    .iter()
+                    .find(|d| d["name"].as_str() == Some(name.as_str()))
+                    .with_context(|| format!("--name {name}: no such field in the disclosures"))?;
+                picked.push(d.clone());
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| {
+                    format!("--out {}: cannot create (never overwritten)", out.display())
+                })?;
+            f.write_all(serde_json::to_string_pretty(&picked)?.as_bytes())?;
+            f.write_all(b"\n")?;
+            out!(
+                "{} disclosure(s) written to {}",
+                picked.len(),
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The events of a route or proof bundle verified against a genesis, with the head height.
+fn verified_events(
+    genesis: &PathBuf,
+    bundle: &PathBuf,
+) -> Result<(Vec<(u64, tradelog_protocol::Event)>, u64)> {
+    let genesis = read_genesis(genesis)?;
+    let b = read_limited(
+        bundle,
+        4 * tradelog_protocol::bundle::MAX_BUNDLE_BYTES as u64,
+    )?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", bundle.display()))?;
+    if v.get("consignment").is_some() {
+        let route = RouteBundle::from_json(&b)?
+            .verify(&genesis)
+            .context("route bundle does NOT verify")?;
+        let head = route.consignment.head.height;
+        let events = route.timeline.into_iter().map(|(i, e, _)| (i, e)).collect();
+        return Ok((events, head));
+    }
+    let p = ProofBundle::from_json(&b)?
+        .verify(&genesis)
+        .context("bundle does NOT verify")?;
+    Ok((p.events, p.head.height))
 }
 
 fn read_change(path: &PathBuf) -> Result<Change> {

@@ -174,3 +174,258 @@ fn keygen_and_event_produce_a_verifiable_signed_event() {
         assert!(text(&o).contains(want), "want {want:?} in {}", text(&o));
     }
 }
+
+#[test]
+fn id_checks_and_completes_identifiers_and_names_what_is_wrong() {
+    let ok = |args: &[&str]| {
+        let o = run("tradelog", args).unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    let refused = |args: &[&str]| {
+        let o = run("tradelog", args).unwrap();
+        assert!(!o.status.success(), "{args:?} was accepted: {}", text(&o));
+        assert!(o.stdout.is_empty(), "{}", text(&o));
+        text(&o)
+    };
+    // A container number without its check digit gets it; with one, it is checked.
+    assert!(ok(&["id", "CSQU305438"]).contains("CSQU3054383: check digit 3 added"));
+    assert!(ok(&["id", "CSQU3054383"]).contains("owner CSQ, category U"));
+    assert!(refused(&["id", "CSQU3054384"]).contains("check digit is 4, expected 3"));
+    // Lower case is not silently fixed: the ledger refuses it.
+    assert!(refused(&["id", "csqu3054383"]).contains("owner code (characters 1-3) must be A-Z"));
+    // UCR and UN/LOCODE, guessed or named.
+    assert!(ok(&["id", "9GB123456789012-INV0001"])
+        .contains("country GB, reference 123456789012-INV0001"));
+    assert!(ok(&["id", "NLRTM"]).contains("country NL, location RTM"));
+    assert!(refused(&["id", "--kind", "locode", "NL RTM"]).contains("must be 5 characters"));
+    assert!(refused(&["id", "--kind", "ucr", "NLRTM"]).contains("last digit of the year"));
+    // A value that came from elsewhere is printed escaped.
+    assert!(refused(&["id", "--kind", "org", "a\u{1b}[2Jb"]).contains("\\u{1b}"));
+}
+
+#[test]
+fn disclose_verify_checks_a_field_against_a_signed_event_and_a_verified_bundle() {
+    let dir = scratch("disclose");
+    let d = dir.to_str().unwrap();
+    let key = format!("{d}/carrier.key");
+    assert!(run("tradelog", &["keygen", "--out", &key])
+        .unwrap()
+        .status
+        .success());
+    let disc = format!("{d}/disclosures.json");
+    let o = run(
+        "tradelog",
+        &[
+            "event",
+            "--key",
+            &key,
+            "--org",
+            "blue-anchor-lines",
+            "--chain",
+            "tradelog-devnet",
+            "--kind",
+            "declared",
+            "--time",
+            "2026-03-01T08:30:00Z",
+            "--ucr",
+            "9GB123456789012-INV0001",
+            "--location",
+            "NLRTM",
+            "--detail",
+            "hs_code=850760",
+            "--detail",
+            "value_eur=18250",
+            "--disclosures",
+            &disc,
+        ],
+    )
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let event = format!("{d}/event.json");
+    fs::write(&event, &o.stdout).unwrap();
+
+    // Both fields match; the output says the event is not proven to be on the ledger.
+    let o = run(
+        "tradelog",
+        &[
+            "disclose",
+            "verify",
+            "--disclosures",
+            &disc,
+            "--event",
+            &event,
+        ],
+    )
+    .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("hs_code = \"850760\": matches")
+            && out.contains("value_eur = \"18250\": matches"),
+        "{out}"
+    );
+    assert!(out.contains("not proven to be on the ledger"), "{out}");
+
+    // The trader hands out one field only.
+    let one = format!("{d}/hs.json");
+    let o = run(
+        "tradelog",
+        &[
+            "disclose",
+            "select",
+            "--disclosures",
+            &disc,
+            "--name",
+            "hs_code",
+            "--out",
+            &one,
+        ],
+    )
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let picked: serde_json::Value = serde_json::from_slice(&fs::read(&one).unwrap()).unwrap();
+    assert_eq!(picked.as_array().map(Vec::len), Some(1));
+    assert_eq!(picked[0]["name"], "hs_code");
+    let o = run(
+        "tradelog",
+        &[
+            "disclose",
+            "select",
+            "--disclosures",
+            &disc,
+            "--name",
+            "weight",
+            "--out",
+            &format!("{d}/w.json"),
+        ],
+    )
+    .unwrap();
+    assert!(
+        !o.status.success() && text(&o).contains("--name weight: no such field"),
+        "{}",
+        text(&o)
+    );
+
+    // A changed value does not match, and the command fails.
+    let mut lie: serde_json::Value = serde_json::from_slice(&fs::read(&one).unwrap()).unwrap();
+    lie[0]["value"] = "850761".into();
+    let lie_path = format!("{d}/lie.json");
+    fs::write(&lie_path, serde_json::to_vec(&lie).unwrap()).unwrap();
+    let o = run(
+        "tradelog",
+        &[
+            "disclose",
+            "verify",
+            "--disclosures",
+            &lie_path,
+            "--event",
+            &event,
+        ],
+    )
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("hs_code: DOES NOT MATCH"), "{}", text(&o));
+    // A forged event (its signature no longer covers the body) is refused before any field.
+    let mut forged: serde_json::Value = serde_json::from_slice(&fs::read(&event).unwrap()).unwrap();
+    forged["body"]["location"] = "DEHAM".into();
+    let forged_path = format!("{d}/forged.json");
+    fs::write(&forged_path, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let o = run(
+        "tradelog",
+        &[
+            "disclose",
+            "verify",
+            "--disclosures",
+            &one,
+            "--event",
+            &forged_path,
+        ],
+    )
+    .unwrap();
+    assert!(
+        !o.status.success() && !text(&o).contains("matches"),
+        "{}",
+        text(&o)
+    );
+
+    // From a bundle verified against the genesis: the demo's declared event commits to hs_code
+    // with the sample's deterministic salt, so the disclosure can be rebuilt here.
+    let o = run(
+        "tradelog-node",
+        &["demo", "--out", d, "--consignments", "3"],
+    )
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let genesis = format!("{d}/genesis.json");
+    let bundle = format!("{d}/bundles/{}.json", sample_ucr(2));
+    let b = ProofBundle::from_json(&fs::read(&bundle).unwrap()).unwrap();
+    let declared = b
+        .events
+        .iter()
+        .find(|p| p.event.body().details.contains_key("hs_code"))
+        .expect("a declared event with hs_code");
+    let committed = declared.event.body().details["hs_code"];
+    let salt = (0u32..16)
+        .flat_map(|n| (0u32..32).map(move |s| (n, s)))
+        .map(|(n, s)| {
+            let h = tradelog_protocol::Hash::domain(
+                b"sample-salt",
+                &[&n.to_be_bytes(), &s.to_be_bytes()],
+            );
+            let mut salt = [0u8; 16];
+            salt.copy_from_slice(&h.0[..16]);
+            salt
+        })
+        .find(|salt| {
+            tradelog_protocol::disclosure::commit_detail("hs_code", "850760", salt) == committed
+        })
+        .expect("the sample's salt");
+    let (disclosure, _) =
+        tradelog_protocol::disclosure::Disclosure::new("hs_code", "850760", &salt);
+    let dpath = format!("{d}/demo-hs.json");
+    fs::write(&dpath, serde_json::to_vec(&disclosure).unwrap()).unwrap();
+    let id = declared.event.id().to_string();
+    let args = [
+        "disclose",
+        "verify",
+        "--disclosures",
+        &dpath,
+        "--bundle",
+        &bundle,
+        "--genesis",
+        &genesis,
+        "--id",
+        &id,
+    ];
+    let o = run("tradelog", &args).unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("on the ledger at log index {}", declared.index)),
+        "{out}"
+    );
+    // A bundle that does not verify proves nothing, whatever the disclosure.
+    let mut g = Genesis::from_json(&fs::read(&genesis).unwrap()).unwrap();
+    g.chain = "another-ledger".into();
+    let other = format!("{d}/other-genesis.json");
+    fs::write(&other, serde_json::to_vec(&g).unwrap()).unwrap();
+    let args = [
+        "disclose",
+        "verify",
+        "--disclosures",
+        &dpath,
+        "--bundle",
+        &bundle,
+        "--genesis",
+        &other,
+        "--id",
+        &id,
+    ];
+    let o = run("tradelog", &args).unwrap();
+    assert!(
+        !o.status.success() && text(&o).contains("does NOT verify"),
+        "{}",
+        text(&o)
+    );
+}
