@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
-use tradelog_protocol::membership::MembershipError;
+use tradelog_protocol::membership::{Change, MembershipError};
 use tradelog_protocol::route::RouteError;
 use tradelog_protocol::{
     Certificate, ConsistencyProof, ContainerId, Genesis, Hash, Head, ProofBundle, Provenance,
@@ -123,6 +123,9 @@ pub struct VerifiedMembership {
     pub validators: ValidatorSet,
     /// Membership changes recorded so far (the next change's `seq` is this plus one).
     pub changes: u64,
+    /// A validator set recorded in the head's own block: it certifies the heights after the
+    /// head, so `validators` is still the old one.
+    pub next_validators: Option<ValidatorSet>,
 }
 
 /// A verified container view: all of its events, and the consignments they name.
@@ -277,7 +280,20 @@ impl LightClient {
         if !self.sets.contains(&set) {
             self.sets.push(set.clone());
         }
+        // The latest recorded set differs from the certifying one only when the head's own
+        // block records it (every earlier one certified the heights after its block).
+        let next_validators = m
+            .membership
+            .events
+            .iter()
+            .rev()
+            .find_map(|c| match &c.event.body().membership.as_ref()?.change {
+                Change::SetValidators { validators } => Some(validators.clone()),
+                _ => None,
+            })
+            .filter(|latest| *latest != set);
         Ok(VerifiedMembership {
+            next_validators,
             membership: history.at(m.head.log_size).clone(),
             validators: set,
             changes: m.membership.events.len() as u64,

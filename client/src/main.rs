@@ -147,7 +147,8 @@ enum MembershipCommand {
         /// The change's sequence number (`membership show` prints the next one).
         #[arg(long)]
         seq: u64,
-        /// The change as JSON, e.g. {"type": "add_key", "org": "...", "key": "<hex>"}.
+        /// A file holding the change as JSON, e.g. {"type": "add_key", "org": "...", "key":
+        /// "<hex>"}.
         #[arg(long)]
         change: PathBuf,
     },
@@ -166,7 +167,7 @@ enum MembershipCommand {
         /// The change's sequence number (`membership show` prints the next one).
         #[arg(long)]
         seq: u64,
-        /// The change as JSON (PROTOCOL.md 8a).
+        /// A file holding the change as JSON (PROTOCOL.md 8a).
         #[arg(long)]
         change: PathBuf,
         /// A file written by `membership approve` (repeatable).
@@ -1001,6 +1002,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                         "next_seq": v.changes + 1,
                         "organisations": orgs,
                         "validators": v.validators,
+                        "next_validators": v.next_validators,
                     }))?
                 );
                 return Ok(());

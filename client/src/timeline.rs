@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use tradelog_protocol::route::Source;
-use tradelog_protocol::{Event, Provenance, Route};
+use tradelog_protocol::{Event, Provenance, Route, ValidatorSet};
 
 use crate::light::VerifiedMembership;
 use crate::terminal::show;
@@ -109,17 +109,31 @@ pub fn render_membership(v: &VerifiedMembership) -> String {
     }
     let _ = writeln!(
         out,
-        "validators (total power {}):",
+        "validators that certified head #{} (total power {}):",
+        v.head.head.height,
         v.validators.total_power()
     );
-    for val in v.validators.validators() {
+    let list = |out: &mut String, set: &ValidatorSet| {
+        for val in set.validators() {
+            let _ = writeln!(
+                out,
+                "  {} of {} power {}",
+                val.key,
+                show(&val.org),
+                val.power
+            );
+        }
+    };
+    list(&mut out, &v.validators);
+    if let Some(next) = &v.next_validators {
         let _ = writeln!(
             out,
-            "  {} of {} power {}",
-            val.key,
-            show(&val.org),
-            val.power
+            "next validators, recorded in block #{} and certifying from height {} (total power {}):",
+            v.head.head.height,
+            v.head.head.height + 1,
+            next.total_power()
         );
+        list(&mut out, next);
     }
     out
 }
@@ -188,6 +202,7 @@ mod tests {
             membership: genesis.membership(),
             validators: genesis.validator_set().clone(),
             changes: 0,
+            next_validators: None,
         };
         let shown = render_membership(&v);
         assert!(
@@ -205,5 +220,51 @@ mod tests {
             )),
             "{shown}"
         );
+    }
+
+    /// Issue 17: a validator set recorded in the head's own block is shown as the next set,
+    /// with the height it certifies from, not hidden behind the old one.
+    #[test]
+    fn a_set_recorded_in_the_heads_block_is_shown_as_the_next_one() {
+        let genesis = SampleNetwork::new(1).unwrap().genesis;
+        let old = genesis.validator_set().clone();
+        let next = ValidatorSet::try_from(old.validators()[..1].to_vec()).unwrap();
+        let head = Head {
+            chain: genesis.chain.clone(),
+            height: 9,
+            time: genesis.time,
+            prev: Hash([1; 32]),
+            log_size: 0,
+            log_root: Hash([2; 32]),
+            index_root: Hash([3; 32]),
+            validators: old.hash(),
+        };
+        let certificate = Certificate {
+            height: 9,
+            round: 0,
+            head: head.hash(),
+            signatures: Vec::new(),
+        };
+        let mut v = VerifiedMembership {
+            head: CertifiedHead { head, certificate },
+            membership: genesis.membership(),
+            validators: old.clone(),
+            changes: 1,
+            next_validators: Some(next.clone()),
+        };
+        let shown = render_membership(&v);
+        assert!(
+            shown.contains("validators that certified head #9"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!(
+                "next validators, recorded in block #9 and certifying from height 10 (total power {})",
+                next.total_power()
+            )),
+            "{shown}"
+        );
+        v.next_validators = None;
+        assert!(!render_membership(&v).contains("next validators"));
     }
 }
