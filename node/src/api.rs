@@ -476,12 +476,17 @@ mod tests {
 
     #[test]
     fn error_codes_and_statuses() {
+        use crate::mempool::MempoolError;
         use tradelog_protocol::roles::AuthError;
         use tradelog_protocol::LedgerError;
-        let e = ApiError::from(crate::chain::SubmitError::Full(
-            crate::mempool::MempoolFull(3),
-        ));
+        let e = ApiError::from(crate::chain::SubmitError::Mempool(MempoolError::Full(3)));
         assert_eq!((e.status.as_u16(), e.code), (503, "mempool_full"));
+        let e = ApiError::from(crate::chain::SubmitError::Mempool(MempoolError::Share {
+            org: "shopfast".into(),
+            max: 2,
+        }));
+        assert_eq!((e.status.as_u16(), e.code), (429, "quota_exceeded"));
+        assert!(e.message.starts_with("body.issuer.org: shopfast"));
         let e = ApiError::from(crate::chain::SubmitError::Future { time: 2, now: 1 });
         assert_eq!((e.status.as_u16(), e.code), (422, "future_time"));
         assert!(e.message.starts_with("body.time: "));

@@ -20,7 +20,7 @@ use tradelog_protocol::{
 
 use crate::block::Block;
 use crate::ledger::{BlockError, NodeLedger, NodePreview, RouteError};
-use crate::mempool::{Inserted, Mempool, MempoolFull};
+use crate::mempool::{Inserted, Mempool, MempoolError, Quota};
 use crate::store::{DiskStore, Opened, Store, StoreConfig, StoreError};
 
 /// Why a submitted event was not accepted.
@@ -39,9 +39,9 @@ pub enum SubmitError {
         /// Node clock.
         now: u64,
     },
-    /// No room.
+    /// No room, or the issuing organisation is over its quota or share.
     #[error(transparent)]
-    Full(#[from] MempoolFull),
+    Mempool(#[from] MempoolError),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -196,6 +196,11 @@ impl Chain {
         Ok((Arc::new(chain), opened))
     }
 
+    /// Sets the per-organisation admission quota (config `[admission]`; default: none).
+    pub fn set_quota(&self, quota: Quota) {
+        lock(&self.mempool).set_quota(quota);
+    }
+
     /// The genesis document.
     pub fn genesis(&self) -> &Genesis {
         self.ledger.genesis()
@@ -266,6 +271,19 @@ impl Chain {
                 }
             });
         });
+        // An organisation over its quota or share is refused before any signature work (its
+        // quota is charged only below, once the signature verified: events forged in its name
+        // cannot use it up).
+        {
+            let mut pool = lock(&self.mempool);
+            todo.retain(|&i| match pool.would_admit(&events[i], now) {
+                None => true,
+                Some(refused) => {
+                    out[i] = Some(Err(refused.into()));
+                    false
+                }
+            });
+        }
         let to_verify: Vec<&Event> = todo.iter().map(|&i| &events[i]).collect();
         let valid = verify_signatures_of(&to_verify);
         let mut admitted = false;
@@ -300,7 +318,7 @@ impl Chain {
                     )
                     .into())
                 } else {
-                    match pool.insert(event.clone()) {
+                    match pool.insert(event.clone(), now) {
                         Ok(inserted) => {
                             admitted |= inserted == Inserted::New;
                             Ok(Submitted {
@@ -309,7 +327,7 @@ impl Chain {
                                 new: inserted == Inserted::New,
                             })
                         }
-                        Err(full) => Err(full.into()),
+                        Err(refused) => Err(refused.into()),
                     }
                 });
             }
@@ -465,7 +483,7 @@ impl Chain {
         }
         let mut pending = lock(&self.mempool);
         for e in unverified {
-            if !pending.contains(&e.id()) && pending.insert(e.clone()).is_err() {
+            if !pending.contains(&e.id()) && pending.insert_checked(e.clone()).is_err() {
                 break;
             }
         }
@@ -519,7 +537,7 @@ impl Chain {
         }
     }
 
-    /// Up to `max` pending events, oldest first.
+    /// Up to `max` pending events, in block order (round-robin across issuers).
     pub fn pending(&self, max: usize) -> Vec<Event> {
         lock(&self.mempool).peek(max)
     }

@@ -38,6 +38,9 @@ pub struct Config {
     /// Event gossip network.
     #[serde(default)]
     pub gossip: GossipConfig,
+    /// Per-organisation admission quota of the mempool.
+    #[serde(default)]
+    pub admission: AdmissionConfig,
     /// Ledger storage.
     #[serde(default)]
     pub store: StoreSection,
@@ -186,6 +189,73 @@ pub struct GossipConfig {
     /// Most pending events in the mempool. Default: 200000.
     #[serde(default = "default_mempool")]
     pub mempool_capacity: usize,
+}
+
+/// `[admission]`: what one issuing organisation may put into this node's mempool, however its
+/// events arrive (API or gossip). Over a rate, an event is refused with 429 `quota_exceeded`
+/// (the message says when to retry); events of blocks other validators propose are never
+/// refused for it. Blocks take pending events round-robin across organisations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Events per second one organisation may add, steady. Default: 1000.
+    #[serde(default = "default_org_events_per_sec")]
+    pub org_events_per_sec: u32,
+    /// Events one organisation may add at once after being idle. Default: 20000.
+    #[serde(default = "default_org_burst_events")]
+    pub org_burst_events: u32,
+    /// Event bytes (wire JSON) per second one organisation may add, steady. Default: 2097152.
+    #[serde(default = "default_org_bytes_per_sec")]
+    pub org_bytes_per_sec: u64,
+    /// Event bytes one organisation may add at once; at least the largest event (262144).
+    /// Default: 33554432.
+    #[serde(default = "default_org_burst_bytes")]
+    pub org_burst_bytes: u64,
+    /// Most pending events of one organisation. Default: 50000 (a quarter of the default
+    /// mempool).
+    #[serde(default = "default_org_max_pending")]
+    pub org_max_pending: usize,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        AdmissionConfig {
+            org_events_per_sec: default_org_events_per_sec(),
+            org_burst_events: default_org_burst_events(),
+            org_bytes_per_sec: default_org_bytes_per_sec(),
+            org_burst_bytes: default_org_burst_bytes(),
+            org_max_pending: default_org_max_pending(),
+        }
+    }
+}
+
+impl AdmissionConfig {
+    /// The mempool's quota.
+    pub fn quota(&self) -> crate::mempool::Quota {
+        crate::mempool::Quota {
+            events_per_sec: self.org_events_per_sec,
+            burst_events: self.org_burst_events,
+            bytes_per_sec: self.org_bytes_per_sec,
+            burst_bytes: self.org_burst_bytes,
+            max_pending: self.org_max_pending,
+        }
+    }
+}
+
+fn default_org_events_per_sec() -> u32 {
+    1000
+}
+fn default_org_burst_events() -> u32 {
+    20_000
+}
+fn default_org_bytes_per_sec() -> u64 {
+    2 << 20
+}
+fn default_org_burst_bytes() -> u64 {
+    32 << 20
+}
+fn default_org_max_pending() -> usize {
+    50_000
 }
 
 /// `[store]`
@@ -343,6 +413,7 @@ impl Default for Config {
             key: default_key(),
             api: ApiConfig::default(),
             consensus: ConsensusConfig::default(),
+            admission: AdmissionConfig::default(),
             gossip: GossipConfig::default(),
             store: StoreSection::default(),
             testing: TestingConfig::default(),
@@ -471,6 +542,22 @@ impl Config {
             ),
             ("api.shutdown_timeout_ms", api.shutdown_timeout_ms),
             (
+                "admission.org_events_per_sec",
+                u64::from(self.admission.org_events_per_sec),
+            ),
+            (
+                "admission.org_burst_events",
+                u64::from(self.admission.org_burst_events),
+            ),
+            (
+                "admission.org_bytes_per_sec",
+                self.admission.org_bytes_per_sec,
+            ),
+            (
+                "admission.org_max_pending",
+                self.admission.org_max_pending as u64,
+            ),
+            (
                 "consensus.empty_block_interval_ms",
                 self.consensus.empty_block_interval_ms,
             ),
@@ -487,6 +574,13 @@ impl Config {
         }
         for (i, origin) in api.cors_origins.iter().enumerate() {
             check_origin(origin).map_err(|why| format!("api.cors_origins[{i}]: {why}"))?;
+        }
+        let largest = tradelog_protocol::event::MAX_EVENT_JSON_BYTES as u64;
+        if self.admission.org_burst_bytes < largest {
+            return Err(format!(
+                "admission.org_burst_bytes: at least {largest} (the largest event), got {}",
+                self.admission.org_burst_bytes
+            ));
         }
         if self.store.cache_mb > MAX_CACHE_MB {
             return Err(format!(
@@ -595,6 +689,17 @@ peers = [{gp}]
 # Most pending events.
 mempool_capacity = {mc}
 
+[admission]
+# What one issuing organisation may put into this node's mempool, however its events arrive
+# (API or gossip): events and wire bytes per second, steady and at once (token buckets), and
+# most pending events. Over them: 429 quota_exceeded. Blocks take pending events round-robin
+# across organisations.
+org_events_per_sec = {ae}
+org_burst_events = {ab}
+org_bytes_per_sec = {ay}
+org_burst_bytes = {az}
+org_max_pending = {ap}
+
 [store]
 # Memory for the caches of Merkle tiles and index buckets, MiB. The rest of the node's memory
 # does not grow with the ledger's history.
@@ -628,6 +733,11 @@ cache_mb = {cache}
             gp = list(&self.gossip.peers),
             mc = self.gossip.mempool_capacity,
             cache = self.store.cache_mb,
+            ae = self.admission.org_events_per_sec,
+            ab = self.admission.org_burst_events,
+            ay = self.admission.org_bytes_per_sec,
+            az = self.admission.org_burst_bytes,
+            ap = self.admission.org_max_pending,
         );
         // Written only when set: a node built without the `byzantine` feature refuses it.
         if let Some(e) = self.testing.equivocate {
@@ -704,6 +814,23 @@ mod tests {
             let err = Config::parse(&format!("[api]\n{field} = 0\n")).unwrap_err();
             assert_eq!(err, format!("api.{field}: must be at least 1"));
         }
+        for field in [
+            "org_events_per_sec",
+            "org_burst_events",
+            "org_bytes_per_sec",
+            "org_max_pending",
+        ] {
+            let err = Config::parse(&format!("[admission]\n{field} = 0\n")).unwrap_err();
+            assert_eq!(err, format!("admission.{field}: must be at least 1"));
+        }
+        let err = Config::parse("[admission]\norg_burst_bytes = 1000\n").unwrap_err();
+        assert!(
+            err.starts_with("admission.org_burst_bytes: at least 262144"),
+            "{err}"
+        );
+        let c = Config::parse("[admission]\norg_events_per_sec = 50\n").unwrap();
+        assert_eq!(c.admission.quota().events_per_sec, 50);
+        assert_eq!(c.admission.quota().max_pending, 50_000);
         let c = Config::parse("[api]\nrate_limit_per_sec = 5\nrate_limit_burst = 7\n").unwrap();
         assert_eq!((c.api.rate_limit_per_sec, c.api.rate_limit_burst), (5, 7));
         assert_eq!(c.api.header_timeout_ms, 10_000);

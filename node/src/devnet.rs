@@ -95,6 +95,13 @@ pub fn prepare(opts: &DevnetOptions) -> Result<Vec<DevnetNode>> {
         c.api.rate_limit_burst = 100_000;
         // Likewise one address holds every connection: no per-address cap below the global one.
         c.api.max_connections_per_ip = c.api.max_connections;
+        // The throughput bench drives the devnet as fast as it goes with the sample
+        // organisations: their admission quotas are raised (not switched off) too.
+        c.admission.org_events_per_sec = 1_000_000;
+        c.admission.org_burst_events = 1_000_000;
+        c.admission.org_bytes_per_sec = 1 << 30;
+        c.admission.org_burst_bytes = 1 << 30;
+        c.admission.org_max_pending = c.gossip.mempool_capacity;
         c.consensus.listen = addr(opts.consensus_base, i);
         c.consensus.peers = (0..n)
             .filter(|j| *j != i)

@@ -181,6 +181,7 @@ pub async fn run(
         config.store.settings(),
     )
     .context("cannot open the ledger store")?;
+    chain.set_quota(config.admission.quota());
     if let Some(h) = recovery.cut_from {
         tracing::warn!(height = h, "stored blocks from this height did not verify and were dropped; they will be fetched from peers");
     }

@@ -20,6 +20,7 @@
 //! | `duplicate` | 409 | an event with this id is already recorded with other (valid) signature bytes; resubmitting the same bytes is idempotent, not an error |
 //! | `timeout` | 408 | the request body was not received within the body timeout |
 //! | `rate_limited` | 429 | the client is over its rate limit (`Retry-After` says when to retry) |
+//! | `quota_exceeded` | 429 | the issuing organisation is over this node's admission quota (`[admission]`: events/s, bytes/s) or holds its share of the mempool; the message says which and when to retry |
 //! | `route_too_large` | 422 | a route naming more containers than one answer holds |
 //! | `storage`, `internal` | 500 | the node failed |
 //! | `mempool_full`, `no_certified_head` | 503 | retry later |
@@ -39,6 +40,7 @@ use tradelog_protocol::roles::AuthError;
 use tradelog_protocol::{EventError, LedgerError};
 
 use crate::chain::SubmitError;
+use crate::mempool::MempoolError;
 use crate::store::StoreError;
 
 /// An API error: HTTP status, stable code, human message.
@@ -188,11 +190,18 @@ impl From<SubmitError> for ApiError {
                 "future_time",
                 e.to_string(),
             ),
-            SubmitError::Full(_) => ApiError::new(
+            SubmitError::Mempool(MempoolError::Full(_)) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "mempool_full",
                 e.to_string(),
             ),
+            SubmitError::Mempool(MempoolError::Quota { .. } | MempoolError::Share { .. }) => {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "quota_exceeded",
+                    e.to_string(),
+                )
+            }
             SubmitError::Store(e) => ApiError::from(e),
         }
     }
