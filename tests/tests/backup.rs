@@ -2,7 +2,8 @@
 //! taken from a running validator over its API; a second run continues it; then a validator is
 //! stopped, its data dir wiped, the backup restored into it, and restarted. It catches up with
 //! the blocks committed after the backup and serves the same consignment as the others.
-//! Along the way `/health/ready` answers 200 on the running devnet.
+//! Along the way `/health/ready` answers 200 on the running devnet, and promtool (where
+//! installed) accepts a real `/metrics` scrape of it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -61,6 +62,33 @@ fn a_backup_from_a_running_node_restores_a_wiped_validator() {
             Ok((200, _))
         )
     });
+
+    // promtool, where installed, accepts a real scrape of a running validator (CI installs it).
+    let (status, scraped) = http(&net.nodes[0].api, "GET", "/metrics", None).unwrap();
+    assert_eq!(status, 200);
+    std::fs::write(dir.join("metrics.prom"), &scraped).unwrap();
+    if let Ok(mut child) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(&scraped).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool check metrics: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        assert!(
+            std::env::var_os("TRADELOG_REQUIRE_PROMTOOL").is_none(),
+            "promtool is required but not installed"
+        );
+    }
 
     // Back up node 0 while it runs; a second run with nothing new copies nothing.
     let backup = dir.join("backup");
