@@ -23,6 +23,7 @@ mod conn;
 pub mod errors;
 mod evidence;
 pub mod headers;
+pub mod health;
 pub mod limit;
 pub mod params;
 mod query;
@@ -172,7 +173,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(explorer))
         .route("/explorer.js", get(explorer_js))
         .route("/explorer.css", get(explorer_css))
-        .route("/health", get(health))
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/metrics", get(render_metrics))
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed)
@@ -252,29 +255,15 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// `GET /health`.
-async fn health(State(state): State<ApiState>) -> Response {
-    #[derive(Serialize)]
-    struct HealthJson {
-        status: &'static str,
-        height: u64,
-        mempool: usize,
-    }
-    json(
-        StatusCode::OK,
-        &HealthJson {
-            status: "ok",
-            height: state.chain.height(),
-            mempool: state.chain.mempool_len(),
-        },
-    )
-}
-
 /// `GET /metrics`: Prometheus text format 0.0.4.
 async fn render_metrics(State(state): State<ApiState>) -> Response {
     state.metrics.set_mempool(state.chain.mempool_len());
     state.metrics.set_height(state.chain.height());
+    if let Some((head, _)) = state.chain.certified() {
+        state.metrics.set_last_commit(head.time);
+    }
     let mut text = state.metrics.render();
+    health::render(&health::current(&state), &mut text);
     let trs = blocking(move || query::time_release_report(&state, None, None))
         .await
         .and_then(|r| r);
@@ -408,7 +397,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 19] = [
+    const ROUTES: [(&str, &str); 21] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -426,6 +415,8 @@ mod tests {
         ("get", "/explorer.js"),
         ("get", "/explorer.css"),
         ("get", "/health"),
+        ("get", "/health/live"),
+        ("get", "/health/ready"),
         ("get", "/metrics"),
         ("get", "/openapi.json"),
     ];

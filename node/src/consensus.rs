@@ -6,6 +6,7 @@ pub mod app;
 pub mod byzantine;
 pub mod codec;
 pub mod context;
+pub mod observe;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,11 +14,12 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use malachitebft_app_channel::app::config::{ConsensusConfig, NodeConfig, ValueSyncConfig};
+use malachitebft_app_channel::app::metrics::SharedRegistry;
 use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::Keypair;
 use malachitebft_app_channel::{
-    start_engine, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, RequestContext,
-    Signer as _, SyncContext, WalContext,
+    ConsensusContext, EngineBuilder, EngineHandle, NetworkIdentity, RequestContext, Signer as _,
+    SyncContext, WalContext,
 };
 
 use crate::chain::Chain;
@@ -138,6 +140,10 @@ pub async fn start(
         .iter()
         .any(|v| v.key.to_bytes() == public.to_bytes());
     tracing::info!(validator = in_set, "consensus key {}", address);
+    if let Ok(key) = tradelog_protocol::PublicKey::from_bytes(&public.to_bytes()) {
+        metrics.vitals.set_key(key);
+    }
+    metrics.vitals.know_validators(&chain.next_validators());
 
     let config = engine_config(&settings);
 
@@ -170,16 +176,26 @@ pub async fn start(
     let wal = WalContext::new(settings.wal_dir.join("consensus.wal"), TradelogCodec);
     let (channels, engine) = match settings.equivocate {
         None => {
-            start_engine(
-                ctx.clone(),
-                config,
-                wal,
-                NetworkContext::new(identity, TradelogCodec),
-                consensus_ctx,
-                SyncContext::new(TradelogCodec),
-                RequestContext::new(100),
+            // The network actor is spawned here, not by the builder, so that an observer can
+            // subscribe to its events (peers and their tips: `observe`).
+            let registry = SharedRegistry::global().with_moniker(&settings.moniker);
+            let (network, tx_network) = malachitebft_app_channel::spawn::spawn_network_actor(
+                identity,
+                &config.consensus,
+                &config.value_sync,
+                &registry,
+                TradelogCodec,
             )
-            .await?
+            .await?;
+            observe::watch_network(&network, metrics.clone()).await?;
+            EngineBuilder::new(ctx.clone(), config)
+                .with_default_wal(wal)
+                .with_custom_network(network, tx_network)
+                .with_default_sync(SyncContext::new(TradelogCodec))
+                .with_default_consensus(consensus_ctx)
+                .with_default_request(RequestContext::new(100))
+                .build()
+                .await?
         }
         #[cfg(feature = "byzantine")]
         Some(mode) => {
@@ -201,6 +217,11 @@ pub async fn start(
             mode.as_str()
         ),
     };
+    tokio::spawn(observe::watch_events(
+        channels.events.subscribe(),
+        address,
+        metrics.clone(),
+    ));
     let app = App::new(chain, ctx, Some(address), settings.app, metrics);
     let app = tokio::spawn(app.run(channels));
     Ok(Running { app, engine })

@@ -7,13 +7,14 @@
 //! ([`consensus`]: Context, signing, codec, app loop), event gossip on a second libp2p swarm
 //! ([`gossip`]), the HTTP API ([`api`], with OpenAPI), [`metrics`], the time-release report
 //! ([`trs`]), configuration ([`config`]), the process wiring ([`service`]) with what stops it
-//! ([`fatal`]: the first failed storage write, logged with its cause and file), and the one-command
+//! ([`fatal`]: the first failed storage write, logged with its cause and file), and `tradelog-node backup` and `restore` ([`backup`]), and the one-command
 //! local network ([`devnet`]) and in-process [`demo`].
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
+pub mod backup;
 pub mod block;
 pub mod chain;
 pub mod config;

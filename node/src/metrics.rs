@@ -14,6 +14,10 @@ use std::time::Instant;
 
 use tradelog_protocol::EventId;
 
+pub mod vitals;
+
+pub use vitals::{ConsensusMessage, Direction, Network, Vitals};
+
 /// Most events whose submit time is remembered; beyond it the oldest are dropped.
 pub const PENDING_CAPACITY: usize = 1_000_000;
 
@@ -66,25 +70,63 @@ impl Pending {
     }
 }
 
-/// A fixed-bucket histogram of seconds.
-#[derive(Debug, Default)]
-struct Histogram {
+/// A fixed-bucket histogram.
+#[derive(Debug)]
+pub(crate) struct Histogram {
+    /// Upper bounds of the buckets (the `+Inf` bucket is implied).
+    bounds: &'static [f64],
     /// Per-bucket counts (not cumulative); the last slot is `+Inf`.
-    counts: [u64; LATENCY_BUCKETS.len() + 1],
+    counts: Vec<u64>,
     sum: f64,
     count: u64,
 }
 
 impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        let slot = LATENCY_BUCKETS
+    pub(crate) fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: vec![0; bounds.len() + 1],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    pub(crate) fn observe(&mut self, value: f64) {
+        let slot = self
+            .bounds
             .iter()
-            .position(|b| seconds <= *b)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        self.counts[slot] += 1;
-        self.sum += seconds;
+            .position(|b| value <= *b)
+            .unwrap_or(self.bounds.len());
+        if let Some(c) = self.counts.get_mut(slot) {
+            *c += 1;
+        }
+        self.sum += value;
         self.count += 1;
     }
+
+    /// The histogram's lines (HELP, TYPE, cumulative buckets, sum, count).
+    pub(crate) fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} histogram\n");
+        let mut cumulative = 0u64;
+        for (bound, n) in self.bounds.iter().zip(self.counts.iter()) {
+            cumulative += n;
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum {}", self.sum);
+        let _ = writeln!(out, "{name}_count {}", self.count);
+    }
+}
+
+/// A label value with `\\`, `"` and line feeds escaped (text format 0.0.4).
+pub(crate) fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Debug)]
@@ -100,11 +142,14 @@ pub struct Metrics {
     events_committed: AtomicU64,
     blocks_committed: AtomicU64,
     mempool: AtomicU64,
-    peers: AtomicU64,
     http: [AtomicU64; 5],
     events_accepted: AtomicU64,
     rate_limited: AtomicU64,
     latency: Mutex<Latency>,
+    /// Time (ms since 1970) of the last committed block's head; 0 before the first.
+    last_commit_ms: AtomicU64,
+    /// Peers, messages, rounds, precommits and this node's voting.
+    pub vitals: Vitals,
 }
 
 impl Default for Metrics {
@@ -126,7 +171,6 @@ impl Metrics {
             events_committed: AtomicU64::new(0),
             blocks_committed: AtomicU64::new(0),
             mempool: AtomicU64::new(0),
-            peers: AtomicU64::new(0),
             http: Default::default(),
             events_accepted: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
@@ -136,15 +180,15 @@ impl Metrics {
                     order: VecDeque::new(),
                     capacity,
                 },
-                histogram: Histogram::default(),
+                histogram: Histogram::new(&LATENCY_BUCKETS),
             }),
+            last_commit_ms: AtomicU64::new(0),
+            vitals: Vitals::new(),
         }
     }
 
     fn latency(&self) -> MutexGuard<'_, Latency> {
-        self.latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.latency)
     }
 
     /// This node's API accepted the new event `id` at `at` (counted; a resubmission keeps the
@@ -184,9 +228,15 @@ impl Metrics {
         self.mempool.store(events as u64, Ordering::Relaxed);
     }
 
-    /// Sets the connected-peers gauge.
+    /// Sets the gossip peers gauge (`tradelog_peers{network="gossip"}`; see
+    /// [`Vitals::set_peers`] for either network).
     pub fn set_peers(&self, peers: usize) {
-        self.peers.store(peers as u64, Ordering::Relaxed);
+        self.vitals.set_peers(Network::Gossip, peers);
+    }
+
+    /// Sets the time (ms since 1970) of the last committed block's head.
+    pub fn set_last_commit(&self, head_time_ms: u64) {
+        self.last_commit_ms.store(head_time_ms, Ordering::Relaxed);
     }
 
     /// Counts one HTTP response by its status class (statuses outside 100-599 are not counted).
@@ -238,7 +288,6 @@ impl Metrics {
             "Events waiting in the mempool.",
             &self.mempool,
         );
-        scalar("tradelog_peers", "gauge", "Connected peers.", &self.peers);
         scalar(
             "tradelog_events_accepted_total",
             "counter",
@@ -252,24 +301,29 @@ impl Metrics {
             &self.rate_limited,
         );
 
-        let name = "tradelog_commit_latency_seconds";
+        self.latency().histogram.render(
+            &mut out,
+            "tradelog_commit_latency_seconds",
+            "Time from this node accepting an event to committing it.",
+        );
+        let last = self.last_commit_ms.load(Ordering::Relaxed);
+        let name = "tradelog_last_commit_timestamp_seconds";
         let _ = write!(
             out,
-            "# HELP {name} Time from this node accepting an event to committing it.\n\
-             # TYPE {name} histogram\n"
+            "# HELP {name} Time of the last committed block's head (its proposer's clock), seconds since 1970; 0 before the first block.\n# TYPE {name} gauge\n{name} {}\n",
+            last as f64 / 1000.0
         );
-        {
-            let l = self.latency();
-            let h = &l.histogram;
-            let mut cumulative = 0u64;
-            for (bound, n) in LATENCY_BUCKETS.iter().zip(h.counts.iter()) {
-                cumulative += n;
-                let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-            }
-            let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "{name}_sum {}", h.sum);
-            let _ = writeln!(out, "{name}_count {}", h.count);
-        }
+        let name = "tradelog_last_commit_age_seconds";
+        let age = if last == 0 {
+            0.0
+        } else {
+            crate::chain::now_ms().saturating_sub(last) as f64 / 1000.0
+        };
+        let _ = write!(
+            out,
+            "# HELP {name} Seconds since the last committed block's head time (0 before the first block). An idle network commits no block: alert on it only with events pending.\n# TYPE {name} gauge\n{name} {age}\n"
+        );
+        self.vitals.render(&mut out);
 
         let name = "tradelog_http_requests_total";
         let _ = write!(
@@ -294,7 +348,7 @@ pub fn time_release(report: &crate::trs::TrsReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# HELP tradelog_time_release_seconds Time release (WCO TRS) per border post and month of release, nearest-rank quantiles"
+        "# HELP tradelog_time_release_seconds Time release (WCO TRS) per border post and month of release: nearest-rank median (percentile=\"50\") and 90th percentile (percentile=\"90\")"
     );
     let _ = writeln!(out, "# TYPE tradelog_time_release_seconds gauge");
     for g in &report.groups {
@@ -303,10 +357,10 @@ pub fn time_release(report: &crate::trs::TrsReport) -> String {
             ("declaration_to_release", &g.declaration_to_release),
             ("arrival_to_release", &g.arrival_to_release),
         ] {
-            for (q, v) in [("0.5", s.median), ("0.9", s.p90)] {
+            for (q, v) in [("50", s.median), ("90", s.p90)] {
                 let _ = writeln!(
                     out,
-                    "tradelog_time_release_seconds{{border_post=\"{}\",period=\"{}\",interval=\"{interval}\",quantile=\"{q}\"}} {}",
+                    "tradelog_time_release_seconds{{border_post=\"{}\",period=\"{}\",interval=\"{interval}\",percentile=\"{q}\"}} {}",
                     g.border_post,
                     g.period,
                     v as f64 / 1000.0
@@ -372,6 +426,14 @@ mod tests {
             ("tradelog_http_rate_limited_total", "counter"),
             ("tradelog_commit_latency_seconds", "histogram"),
             ("tradelog_http_requests_total", "counter"),
+            ("tradelog_peer_height_max", "gauge"),
+            ("tradelog_messages_total", "counter"),
+            ("tradelog_consensus_rounds_per_height", "histogram"),
+            ("tradelog_precommits_missed_total", "counter"),
+            ("tradelog_missed_heights_in_a_row", "gauge"),
+            ("tradelog_last_vote_height", "gauge"),
+            ("tradelog_last_commit_timestamp_seconds", "gauge"),
+            ("tradelog_last_commit_age_seconds", "gauge"),
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
             assert!(
@@ -415,7 +477,8 @@ mod tests {
         for (series, v) in [
             ("tradelog_height", "7"),
             ("tradelog_mempool_events", "3"),
-            ("tradelog_peers", "2"),
+            ("tradelog_peers{network=\"gossip\"}", "2"),
+            ("tradelog_peers{network=\"consensus\"}", "0"),
             ("tradelog_events_committed_total", "2"),
             ("tradelog_blocks_committed_total", "2"),
             ("tradelog_http_requests_total{class=\"1xx\"}", "0"),
@@ -495,5 +558,155 @@ mod tests {
         let l = m.latency();
         assert!(l.pending.at.len() <= 10);
         assert!(l.pending.order.len() <= 2 * 10 + 1024 + 1);
+    }
+
+    /// A certificate naming `signers` (the signatures are not checked here).
+    fn certificate(
+        height: u64,
+        round: u32,
+        signers: &[&tradelog_protocol::SecretKey],
+    ) -> tradelog_protocol::Certificate {
+        tradelog_protocol::Certificate {
+            height,
+            round,
+            head: Hash([0; 32]),
+            signatures: signers
+                .iter()
+                .map(|k| tradelog_protocol::head::CommitSig {
+                    validator: k.public(),
+                    sig: tradelog_protocol::Signature::from_bytes(&[0; 64]),
+                })
+                .collect(),
+        }
+    }
+
+    /// Every decided certificate counts a missed precommit for each validator of the set it
+    /// lacks, labelled by key and organisation; rounds per height are round + 1.
+    #[test]
+    fn missed_precommits_and_rounds_per_height() {
+        let net = tradelog_protocol::sample::SampleNetwork::new(4).unwrap();
+        let set = net.genesis.validator_set();
+        let k = &net.validator_keys;
+        let m = Metrics::new();
+        m.vitals.know_validators(set);
+        // The count of validator key `k[i]`.
+        let missed = |text: &str, i: usize| {
+            let v = set
+                .validators()
+                .iter()
+                .find(|v| v.key == k[i].public())
+                .unwrap();
+            value(
+                text,
+                &format!(
+                    "tradelog_precommits_missed_total{{validator=\"{}\",org=\"{}\"}}",
+                    v.key, v.org
+                ),
+            )
+        };
+        let text = m.render();
+        for i in 0..4 {
+            assert_eq!(missed(&text, i).as_deref(), Some("0"), "{i}");
+        }
+        m.vitals
+            .decided(&certificate(1, 0, &[&k[0], &k[1], &k[2]]), set);
+        m.vitals
+            .decided(&certificate(2, 2, &[&k[0], &k[1], &k[3]]), set);
+        m.vitals
+            .decided(&certificate(3, 0, &[&k[0], &k[1], &k[2]]), set);
+        let text = m.render();
+        assert_eq!(missed(&text, 0).as_deref(), Some("0"));
+        assert_eq!(missed(&text, 2).as_deref(), Some("1"));
+        assert_eq!(missed(&text, 3).as_deref(), Some("2"));
+        let b = |le: &str| {
+            value(
+                &text,
+                &format!("tradelog_consensus_rounds_per_height_bucket{{le=\"{le}\"}}"),
+            )
+        };
+        assert_eq!(b("1").as_deref(), Some("2"));
+        assert_eq!(b("2").as_deref(), Some("2"));
+        assert_eq!(b("3").as_deref(), Some("3"));
+        assert_eq!(
+            value(&text, "tradelog_consensus_rounds_per_height_sum").as_deref(),
+            Some("5")
+        );
+    }
+
+    /// A validator's own voting: a height it signed or voted in resets the run of missed
+    /// heights; a height decided without it adds one.
+    #[test]
+    fn own_votes_and_missed_heights() {
+        let net = tradelog_protocol::sample::SampleNetwork::new(4).unwrap();
+        let set = net.genesis.validator_set();
+        let k = &net.validator_keys;
+        let m = Metrics::new();
+        m.vitals.set_key(k[3].public());
+        m.vitals
+            .decided(&certificate(1, 0, &[&k[0], &k[1], &k[3]]), set);
+        assert_eq!(m.vitals.snapshot().last_vote_height, 1);
+        m.vitals
+            .decided(&certificate(2, 0, &[&k[0], &k[1], &k[2]]), set);
+        m.vitals
+            .decided(&certificate(3, 0, &[&k[0], &k[1], &k[2]]), set);
+        let s = m.vitals.snapshot();
+        assert_eq!((s.last_vote_height, s.missed_in_a_row), (1, 2));
+        // It voted at height 4 (its precommit came too late for the certificate): no miss.
+        m.vitals.voted(4);
+        m.vitals
+            .decided(&certificate(4, 0, &[&k[0], &k[1], &k[2]]), set);
+        let s = m.vitals.snapshot();
+        assert_eq!((s.last_vote_height, s.missed_in_a_row), (4, 0));
+        let text = m.render();
+        assert_eq!(
+            value(&text, "tradelog_last_vote_height").as_deref(),
+            Some("4")
+        );
+        assert_eq!(
+            value(&text, "tradelog_missed_heights_in_a_row").as_deref(),
+            Some("0")
+        );
+    }
+
+    #[test]
+    fn peers_tips_and_messages_per_network() {
+        let m = Metrics::new();
+        m.set_peers(3);
+        m.vitals.set_peers(Network::Consensus, 2);
+        m.vitals.peer_tip("a".into(), 7);
+        m.vitals.peer_tip("b".into(), 9);
+        m.vitals.gossip_message(Direction::Received);
+        m.vitals.gossip_message(Direction::Received);
+        m.vitals
+            .consensus_message(ConsensusMessage::Vote, Direction::Sent);
+        m.vitals
+            .consensus_message(ConsensusMessage::Proposal, Direction::Received);
+        let text = m.render();
+        for (series, v) in [
+            ("tradelog_peers{network=\"gossip\"}", "3"),
+            ("tradelog_peers{network=\"consensus\"}", "2"),
+            ("tradelog_peer_height_max", "9"),
+            (
+                "tradelog_messages_total{network=\"gossip\",kind=\"events\",direction=\"received\"}",
+                "2",
+            ),
+            (
+                "tradelog_messages_total{network=\"consensus\",kind=\"vote\",direction=\"sent\"}",
+                "1",
+            ),
+            (
+                "tradelog_messages_total{network=\"consensus\",kind=\"proposal\",direction=\"received\"}",
+                "1",
+            ),
+        ] {
+            assert_eq!(value(&text, series).as_deref(), Some(v), "{series}");
+        }
+        m.vitals.peer_gone("b");
+        assert_eq!(m.vitals.snapshot().known_peer_height, Some(7));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

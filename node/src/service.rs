@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::consensus::{self, app::AppConfig, context::timeouts};
 use crate::fatal::Fatal;
 use crate::gossip::{self, GossipConfig};
-use crate::metrics::Metrics;
+use crate::metrics::{Direction, Metrics};
 
 /// Most events in one gossip message.
 pub const GOSSIP_MAX_EVENTS: usize = 1000;
@@ -114,7 +114,7 @@ const REGOSSIP_MAX: usize = 256;
 /// idle peer does not start the next height before its heartbeat, so the height would wait for
 /// this node's turn to propose (measured: 30 s stalls after restarts). Peers drop what they
 /// already hold at the mempool check, before any signature work.
-async fn regossip(chain: Arc<Chain>, gossip: gossip::GossipHandle) {
+async fn regossip(chain: Arc<Chain>, gossip: gossip::GossipHandle, metrics: Arc<Metrics>) {
     let mut seen: HashSet<tradelog_protocol::EventId> = HashSet::new();
     let mut round = 0usize;
     loop {
@@ -144,6 +144,7 @@ async fn regossip(chain: Arc<Chain>, gossip: gossip::GossipHandle) {
         if let Err(err) = gossip.publish(batch).await {
             tracing::debug!(error = %err, events = stale.len(), "pending events not gossiped again");
         } else {
+            metrics.vitals.gossip_message(Direction::Sent);
             tracing::debug!(events = stale.len(), "pending events gossiped again");
         }
     }
@@ -203,6 +204,7 @@ pub async fn run(
     .context("cannot start event gossip")?;
     let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let out = gossip.clone();
+    let sent = metrics.clone();
     tokio::spawn(async move {
         // Accepted events go out in batches: one gossip message is a JSON array of the events'
         // canonical wire bytes, as kept since they were parsed. After the first event, the
@@ -220,15 +222,18 @@ pub async fn run(
                 n += 1;
             }
             batch.push(b']');
-            if let Err(err) = out.publish(batch).await {
-                tracing::debug!(error = %err, events = n, "events not gossiped");
+            match out.publish(batch).await {
+                Ok(()) => sent.vitals.gossip_message(Direction::Sent),
+                Err(err) => tracing::debug!(error = %err, events = n, "events not gossiped"),
             }
         }
     });
-    tokio::spawn(regossip(chain.clone(), gossip.clone()));
+    tokio::spawn(regossip(chain.clone(), gossip.clone(), metrics.clone()));
     let inbound = chain.clone();
+    let counted = metrics.clone();
     tokio::spawn(async move {
         while let Some(msg) = received.recv().await {
+            counted.vitals.gossip_message(Direction::Received);
             let chain = inbound.clone();
             let from = msg.from;
             // Parsing and admission check signatures: keep them off the async workers.

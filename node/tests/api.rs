@@ -315,9 +315,10 @@ async fn a_consignment_is_submitted_committed_and_proven() {
     assert_eq!(r.json()["status"], "pending");
     assert!(r.json().get("index").is_none());
     assert_eq!(r.json()["event"], serde_json::to_value(first).unwrap());
+    let h = get(addr, "/health").await.json();
     assert_eq!(
-        get(addr, "/health").await.json(),
-        json!({"status": "ok", "height": 0, "mempool": 14})
+        (&h["status"], &h["height"], &h["mempool"]),
+        (&json!("ok"), &json!(0), &json!(14))
     );
 
     // Consensus commits block 1: every event, taken round-robin across the issuers, each
@@ -430,9 +431,10 @@ async fn a_consignment_is_submitted_committed_and_proven() {
         .await
         .error(400, "invalid_height");
 
+    let h = get(addr, "/health").await.json();
     assert_eq!(
-        get(addr, "/health").await.json(),
-        json!({"status": "ok", "height": 2, "mempool": 0})
+        (&h["status"], &h["height"], &h["mempool"]),
+        (&json!("ok"), &json!(2), &json!(0))
     );
 
     // Metrics.
@@ -491,6 +493,8 @@ async fn openapi_documents_every_served_route_and_unknown_routes_are_json() {
         "/v1/consistency",
         "/v1/blocks/{height}",
         "/health",
+        "/health/live",
+        "/health/ready",
         "/metrics",
         "/openapi.json",
     ] {
@@ -536,6 +540,88 @@ async fn openapi_documents_every_served_route_and_unknown_routes_are_json() {
     get(addr, "/v1/events")
         .await
         .error(405, "method_not_allowed");
+    node.stop().await;
+}
+
+/// A node alone (no gossip, no consensus peer) is live but not ready: `/health/ready` answers
+/// 503 naming `no_peers` and both networks, `/health` stays 200 with the same figures, and the
+/// metrics say so too. Once the vitals report peers on both networks and a peer's tip within
+/// the bound it is ready; a peer tip far ahead makes it `syncing`, with the lag.
+#[tokio::test]
+async fn a_node_without_peers_is_live_but_not_ready() {
+    use tradelog_node::metrics::Network;
+    let node = start("ready", 10_000).await;
+    let addr = node.addr;
+
+    let r = get(addr, "/health/live").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"status": "live"}));
+
+    let r = get(addr, "/health/ready").await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["ready"], false);
+    assert_eq!(v["reasons"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["reasons"][0]["code"], "no_peers");
+    let message = v["reasons"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("gossip and consensus networks"),
+        "{message}"
+    );
+    assert_eq!(v["peers"], json!({"gossip": 0, "consensus": 0}));
+    assert_eq!(v["sync_lag"], 0);
+    assert!(v.get("known_peer_height").is_none());
+    assert!(v.get("last_commit_age_seconds").is_none(), "no block yet");
+    assert_eq!(v["voting"]["validator"], false);
+    assert_eq!(v["voting"]["signing"], false);
+
+    // The summary keeps answering 200, with the same report.
+    let h = get(addr, "/health").await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.json()["ready"], false);
+    assert_eq!(h.json()["reasons"], v["reasons"]);
+    let text = get(addr, "/metrics").await.text();
+    assert_eq!(sample(&text, "tradelog_ready"), Some(0.0));
+    assert_eq!(sample(&text, "tradelog_last_commit_age_seconds"), Some(0.0));
+
+    // A block, then peers on both networks and a peer one height ahead: ready.
+    let route = consignment_route(&node.net, 0, now_ms() - 40 * 86_400_000).unwrap();
+    for e in &route {
+        let r = post(addr, "/v1/events", e.to_json().as_bytes()).await;
+        assert_eq!(r.status, 202, "{}", r.text());
+    }
+    node.commit(now_ms());
+    let vitals = &node.metrics.vitals;
+    vitals.set_peers(Network::Gossip, 3);
+    vitals.set_peers(Network::Consensus, 3);
+    vitals.peer_tip("peer-a".into(), 2);
+    let r = get(addr, "/health/ready").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["ready"], true);
+    assert_eq!(v["reasons"], json!([]));
+    assert_eq!(v["height"], 1);
+    assert_eq!(v["known_peer_height"], 2);
+    assert_eq!(v["sync_lag"], 1);
+    let age = v["last_commit_age_seconds"].as_f64().unwrap();
+    assert!((0.0..120.0).contains(&age), "{age}");
+    assert_eq!(
+        sample(&get(addr, "/metrics").await.text(), "tradelog_ready"),
+        Some(1.0)
+    );
+
+    // A peer announces a tip far ahead: syncing, with the lag, until the peer leaves.
+    vitals.peer_tip("peer-b".into(), 40);
+    let r = get(addr, "/health/ready").await;
+    assert_eq!(r.status, 503);
+    let v = r.json();
+    assert_eq!(v["reasons"][0]["code"], "syncing", "{v}");
+    assert_eq!(v["sync_lag"], 39);
+    let text = get(addr, "/metrics").await.text();
+    assert_eq!(sample(&text, "tradelog_sync_lag_blocks"), Some(39.0));
+    assert_eq!(sample(&text, "tradelog_peer_height_max"), Some(40.0));
+    vitals.peer_gone("peer-b");
+    assert_eq!(get(addr, "/health/ready").await.status, 200);
     node.stop().await;
 }
 
@@ -1817,6 +1903,7 @@ async fn path_and_query_parameters_are_parsed_strictly() {
         "/v1/head?height=1",
         "/v1/membership?at=3",
         "/health?verbose",
+        "/health/ready?verbose",
     ] {
         let message = get(addr, path).await.error(400, "invalid_query");
         assert!(message.starts_with("query: "), "{path}: {message}");

@@ -576,13 +576,16 @@ impl App {
                 )
             })?;
         let qc = to_certificate(cert)?;
-        blocking(|| self.chain.commit(&block, qc)).map_err(|e| {
+        // The validator set of this height, read before the commit may change it.
+        let set = self.chain.next_validators();
+        blocking(|| self.chain.commit(&block, qc.clone())).map_err(|e| {
             let during = format!("committing block {}", cert.height.0);
             self.config.fatal.storage(&during, &e);
             format!("cannot store decided block: {e}")
         })?;
         let ids: Vec<_> = block.events.iter().map(|e| e.id()).collect();
         self.metrics.committed(&ids, Instant::now());
+        self.metrics.vitals.decided(&qc, &set);
         let h = cert.height.0;
         lock(&self.blocks).retain(|_, b| b.head.height > h);
         lock(&self.own).retain(|(height, _), _| *height > h);
