@@ -91,6 +91,13 @@ pub enum Remapped {
         /// Retries in the round.
         retries: u32,
     },
+    /// A consensus message had no connected peer to go to (normal while peers start).
+    NoPeers,
+    /// One dial attempt of a consensus peer failed (Malachite logs each at ERROR).
+    DialAttempt {
+        /// libp2p's error.
+        error: String,
+    },
     /// A consensus peer sent another protocol name (another genesis) and was disconnected.
     Incompatible {
         /// Its peer id.
@@ -124,6 +131,18 @@ pub fn recognise(target: &str, level: Level, fields: &[(&str, &str)]) -> Option<
         return Some(Remapped::DialRound {
             addrs: addrs.to_owned(),
             retries,
+        });
+    }
+    if target.starts_with("arc_malachitebft_network")
+        && level == Level::ERROR
+        && get("message")? == "Error publishing message: NoPeersSubscribedToTopic"
+    {
+        return Some(Remapped::NoPeers);
+    }
+    if target.starts_with("arc_malachitebft_network") && level == Level::ERROR {
+        let error = get("message")?.strip_prefix("Error dialing peer: ")?;
+        return Some(Remapped::DialAttempt {
+            error: error.to_owned(),
         });
     }
     if target.starts_with("arc_malachitebft_network")
@@ -178,6 +197,7 @@ pub fn incompatible_line(peer: &str, protocol: &str, ours: Option<&str>) -> Stri
 pub struct Remap {
     tx: Mutex<mpsc::Sender<(Level, String)>>,
     rounds: Mutex<HashMap<String, u32>>,
+    attempts: std::sync::atomic::AtomicU64,
     seen: Mutex<HashSet<(String, String)>>,
 }
 
@@ -186,6 +206,7 @@ impl Remap {
         Remap {
             tx: Mutex::new(tx),
             rounds: Mutex::new(HashMap::new()),
+            attempts: std::sync::atomic::AtomicU64::new(0),
             seen: Mutex::new(HashSet::new()),
         }
     }
@@ -221,6 +242,20 @@ impl<S: Subscriber> Layer<S> for Remap {
                     Level::DEBUG
                 };
                 self.emit(level, dial_line(&addrs, retries, round));
+            }
+            Remapped::NoPeers => self.emit(
+                Level::DEBUG,
+                "consensus message not sent: no consensus peer connected yet".into(),
+            ),
+            Remapped::DialAttempt { error } => {
+                // The first at WARN with the schedule; each round's end is told per address.
+                let n = self
+                    .attempts
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let level = if n == 0 { Level::WARN } else { Level::DEBUG };
+                self.emit(level, format!(
+                    "consensus peer not reachable yet (normal while peers start): {error}; retried after 1, 2, 3, 5 and 8 s, then in such rounds until it answers"
+                ));
             }
             Remapped::Incompatible { peer, protocol } => {
                 let first = crate::chain::lock(&self.seen).insert((peer.clone(), protocol.clone()));
