@@ -8,14 +8,14 @@
 //! its events from the mempool. A failed write is returned as an error and the caller stops
 //! the node.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tradelog_protocol::ledger::{Known, LedgerError, MAX_CLOCK_SKEW_MS};
 use tradelog_protocol::{
     keys, Certificate, ChainState, ConsistencyProof, Event, EventError, EventId, EventKind,
-    Genesis, Hash, Head, MembershipProof, ProofBundle, RouteBundle, Signature, Subject, Ucr,
-    ValidatorSet,
+    Genesis, Hash, Head, MembershipProof, ProofBundle, PublicKey, RouteBundle, Signature, Subject,
+    Ucr, ValidatorSet,
 };
 
 use crate::block::Block;
@@ -118,6 +118,38 @@ pub fn verify_signatures_of(events: &[&Event]) -> Vec<bool> {
     })
 }
 
+/// The node keys the peer gates admit (gossip: [`crate::gossip`]), as of the last committed
+/// block: published by [`Chain::peer_keys`] and changed by the commit of a block that holds a
+/// membership change, so an added, rotated or revoked key takes effect where it binds (a key
+/// change at the next log position, a validator set at the next height) without a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerKeys {
+    /// Every current event key of the membership and every key of the next height's validators.
+    pub allowed: BTreeSet<PublicKey>,
+    /// Revoked event keys that are not allowed otherwise, each with the log position of the
+    /// membership event that revoked it (for the refusal's message).
+    pub revoked: BTreeMap<PublicKey, u64>,
+}
+
+impl PeerKeys {
+    /// The keys admitted in `state`.
+    pub fn of(state: &ChainState) -> PeerKeys {
+        let allowed: BTreeSet<PublicKey> = state
+            .membership()
+            .orgs()
+            .flat_map(|o| o.keys.iter().copied())
+            .chain(state.validators().validators().iter().map(|v| v.key))
+            .collect();
+        let revoked = state
+            .membership()
+            .revoked()
+            .filter(|(k, _, _)| !allowed.contains(*k))
+            .map(|(k, _, at)| (*k, at))
+            .collect();
+        PeerKeys { allowed, revoked }
+    }
+}
+
 /// Block previews by head hash (one per proposal seen at the current height).
 #[derive(Debug, Default)]
 struct Previews(Mutex<HashMap<Hash, NodePreview>>);
@@ -155,6 +187,8 @@ pub struct Chain {
     /// leave the mempool. Admission that looked events up in an earlier epoch looks them up
     /// again before it inserts them, so the mempool never holds a committed event.
     commits: std::sync::atomic::AtomicU64,
+    /// The keys the peer gates admit, updated by commits that change the membership.
+    peer_keys: tokio::sync::watch::Sender<PeerKeys>,
 }
 
 /// This node's clock: milliseconds since 1970 (0 if the clock is before 1970).
@@ -186,7 +220,9 @@ impl Chain {
         store: StoreConfig,
     ) -> Result<(Arc<Chain>, Opened), StoreError> {
         let (ledger, opened) = NodeLedger::open(genesis, dir, store)?;
+        let (peer_keys, _) = tokio::sync::watch::channel(PeerKeys::of(&ledger.chain()));
         let chain = Chain {
+            peer_keys,
             ledger,
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
             arrivals: tokio::sync::Notify::new(),
@@ -497,6 +533,18 @@ impl Chain {
         self.commits
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.previews.forget_up_to(block.head.height);
+        if block
+            .events
+            .iter()
+            .any(|e| e.body().kind == EventKind::Membership)
+        {
+            let keys = PeerKeys::of(&self.ledger.chain());
+            self.peer_keys.send_if_modified(|k| {
+                let changed = *k != keys;
+                *k = keys;
+                changed
+            });
+        }
         lock(&self.mempool).remove(
             block
                 .events
@@ -584,6 +632,11 @@ impl Chain {
     /// The membership in force after the last committed block.
     pub fn current_membership(&self) -> tradelog_protocol::Membership {
         self.ledger.chain().membership().clone()
+    }
+
+    /// The keys the peer gates admit now; the receiver sees every change a commit makes.
+    pub fn peer_keys(&self) -> tokio::sync::watch::Receiver<PeerKeys> {
+        self.peer_keys.subscribe()
     }
 
     /// The validator set of the next height (changed by `set_validators` membership events).

@@ -90,9 +90,17 @@ pub struct Running {
     pub engine: EngineHandle,
 }
 
+/// The consensus protocol name of a chain: Malachite sends it as the identify protocol version
+/// and disconnects a peer that sends another, so nodes of different genesis never run consensus
+/// together (`crate::logging` turns Malachite's warning into one naming both hashes).
+pub fn protocol_name(genesis: &tradelog_protocol::Hash) -> String {
+    format!("/tradelog/consensus/1/genesis/{genesis}")
+}
+
 /// The engine's configuration from the node's settings.
-fn engine_config(settings: &Settings) -> Config {
+fn engine_config(settings: &Settings, genesis: &tradelog_protocol::Hash) -> Config {
     let mut consensus = ConsensusConfig::default();
+    consensus.p2p.protocol_names.consensus = protocol_name(genesis);
     consensus.p2p.listen_addr = settings.listen.clone();
     consensus.p2p.persistent_peers = settings.peers.clone();
     let value_sync = bulk_sync(&mut consensus, settings.sync_interval);
@@ -145,7 +153,7 @@ pub async fn start(
     }
     metrics.vitals.know_validators(&chain.next_validators());
 
-    let config = engine_config(&settings);
+    let config = engine_config(&settings, &chain.genesis().hash());
 
     let keypair = Keypair::ed25519_from_bytes(settings.key.to_bytes())?;
     let signer = Signer {

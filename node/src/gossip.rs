@@ -4,10 +4,15 @@
 //! [`GossipHandle`] (commands over a bounded channel) and reads what arrived from a bounded
 //! `Receiver<Received>`.
 //!
-//! Every peer is untrusted, so the swarm keeps three gates:
-//! - connections: a peer whose id is not in [`GossipConfig::allowed`] is denied right after the
-//!   noise handshake (before gossipsub sees it), and an allowed peer may hold at most
-//!   [`MAX_CONNECTIONS_PER_PEER`] connections;
+//! Every peer is untrusted, so the swarm keeps four gates:
+//! - connections: a peer whose id is not allowed ([`GossipConfig::allowed`] at start, then
+//!   [`GossipHandle::set_allowed`] whenever the membership changes) is denied right after the
+//!   noise handshake (before gossipsub sees it), a peer no longer allowed is disconnected, and an
+//!   allowed peer may hold at most [`MAX_CONNECTIONS_PER_PEER`] connections; each refusal is
+//!   logged once per peer and reason, at WARN, with the peer's key;
+//! - genesis: each side sends its genesis hash in the identify exchange (protocol version
+//!   [`protocol_version`]); a peer with another genesis is disconnected, logged once with both
+//!   hashes, and its messages never match our topic (the topic names the genesis too);
 //! - ingress: a message whose payload exceeds [`GossipConfig::max_message_bytes`] is dropped
 //!   before gossipsub's duplicate cache;
 //! - validation: gossipsub runs in `validate_messages` mode and forwards a message only after the
@@ -38,6 +43,7 @@ use libp2p::gossipsub::{
     self, DataTransform, IdentTopic, Message, MessageAcceptance, MessageAuthenticity, MessageId,
     PublishError, RawMessage, TopicHash, ValidationMode, WhitelistSubscriptionFilter,
 };
+use libp2p::identify;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
@@ -50,6 +56,57 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 use tradelog_protocol::Hash;
+
+/// The identify protocol version of a node of `genesis`: `/tradelog/gossip/1/genesis/<hex>`.
+pub fn protocol_version(genesis: &Hash) -> String {
+    format!("/tradelog/gossip/1/genesis/{genesis}")
+}
+
+/// The genesis hash a peer's identify protocol version names, if it is a tradelog one.
+fn genesis_of(protocol_version: &str) -> Option<&str> {
+    protocol_version
+        .strip_prefix("/tradelog/gossip/1/genesis/")
+        .filter(|h| !h.is_empty())
+}
+
+/// The hex ed25519 key behind a peer id (node keys are ed25519, inlined in their ids).
+pub fn peer_key(peer: &PeerId) -> Option<String> {
+    let mh: &libp2p::multihash::Multihash<64> = peer.as_ref();
+    if mh.code() != 0 {
+        return None;
+    }
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(mh.digest()).ok()?;
+    Some(hex::encode(key.try_into_ed25519().ok()?.to_bytes()))
+}
+
+/// Why a peer is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// Its key is not a key of the membership (nor of the next height's validators).
+    NotMember,
+    /// Its key was revoked by the membership event at this log position.
+    Revoked(u64),
+    /// It already holds [`MAX_CONNECTIONS_PER_PEER`] connections.
+    TooManyConnections,
+    /// It runs another genesis (its hash as the peer sent it).
+    Genesis(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NotMember => f.write_str("its key is not in the membership"),
+            Refusal::Revoked(at) => write!(f, "its key was revoked at log index {at}"),
+            Refusal::TooManyConnections => write!(
+                f,
+                "too many connections (at most {MAX_CONNECTIONS_PER_PEER} per peer)"
+            ),
+            Refusal::Genesis(theirs) => {
+                write!(f, "genesis mismatch: the peer runs genesis {theirs}")
+            }
+        }
+    }
+}
 
 /// Gossipsub heartbeat: mesh upkeep and IHAVE gossip, tuned for a small LAN.
 pub const HEARTBEAT: Duration = Duration::from_millis(200);
@@ -78,8 +135,10 @@ pub struct GossipConfig {
     pub keypair: Keypair,
     /// The only peers that may connect, forward or author messages.
     pub allowed: HashSet<PeerId>,
-    /// The gossipsub topic, e.g. `tradelog/<chain>/events/v1`.
+    /// The gossipsub topic, e.g. `tradelog/<chain>/<genesis hash>/events/v1`.
     pub topic: String,
+    /// The genesis hash, sent in the identify exchange: a peer with another is disconnected.
+    pub genesis: Hash,
     /// Largest payload published or accepted, in bytes.
     pub max_message_bytes: usize,
 }
@@ -93,6 +152,7 @@ impl fmt::Debug for GossipConfig {
             .field("peer_id", &self.keypair.public().to_peer_id())
             .field("allowed", &self.allowed)
             .field("topic", &self.topic)
+            .field("genesis", &self.genesis)
             .field("max_message_bytes", &self.max_message_bytes)
             .finish()
     }
@@ -179,6 +239,11 @@ enum Command {
     Stats {
         reply: oneshot::Sender<GossipStats>,
     },
+    SetAllowed {
+        allowed: HashSet<PeerId>,
+        revoked: HashMap<PeerId, u64>,
+        done: oneshot::Sender<()>,
+    },
     Shutdown {
         done: oneshot::Sender<()>,
     },
@@ -233,6 +298,22 @@ impl GossipHandle {
         self.ask(|reply| Command::Stats { reply }).await
     }
 
+    /// Replaces the allowed peers (the membership changed): peers no longer allowed are
+    /// disconnected at once, newly allowed ones are dialled (if configured) and accepted.
+    /// `revoked` names the log position that revoked a refused peer's key, for the log line.
+    pub async fn set_allowed(
+        &self,
+        allowed: HashSet<PeerId>,
+        revoked: HashMap<PeerId, u64>,
+    ) -> Result<(), GossipError> {
+        self.ask(|done| Command::SetAllowed {
+            allowed,
+            revoked,
+            done,
+        })
+        .await
+    }
+
     /// Stops the task and closes its connections; returns once the swarm is dropped. Does
     /// nothing if the task has already stopped.
     pub async fn shutdown(&self) {
@@ -279,11 +360,17 @@ pub fn spawn(
             rejected: Arc::clone(&rejected),
         },
     )?;
+    let identify = identify::Behaviour::new(
+        identify::Config::new(protocol_version(&config.genesis), config.keypair.public())
+            .with_agent_version(format!("tradelog-node/{}", env!("CARGO_PKG_VERSION")))
+            .with_push_listen_addr_updates(false),
+    );
     let behaviour = Behaviour {
         allow: AllowList {
             allowed: config.allowed.clone(),
             established: HashMap::new(),
         },
+        identify,
         gossipsub,
     };
 
@@ -308,6 +395,7 @@ pub fn spawn(
             reason: e.to_string(),
         })?;
     info!(peer = %local_id, listen = %config.listen, topic = %topic, "gossip starting");
+    let genesis = config.genesis.to_hex();
 
     let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (received, received_rx) = mpsc::channel(RECEIVED_CAPACITY);
@@ -315,6 +403,9 @@ pub fn spawn(
         swarm,
         topic: topic.hash(),
         allowed: config.allowed,
+        revoked: HashMap::new(),
+        genesis,
+        logged: HashSet::new(),
         max_message_bytes: config.max_message_bytes,
         targets,
         received,
@@ -370,6 +461,7 @@ fn gossipsub_behaviour(
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     allow: AllowList,
+    identify: identify::Behaviour,
     gossipsub: gossipsub::Behaviour<Gatekeeper, WhitelistSubscriptionFilter>,
 }
 
@@ -505,6 +597,12 @@ struct Actor {
     swarm: Swarm<Behaviour>,
     topic: TopicHash,
     allowed: HashSet<PeerId>,
+    /// Refused peers whose key was revoked, with the log position that revoked it.
+    revoked: HashMap<PeerId, u64>,
+    /// This node's genesis hash, hex.
+    genesis: String,
+    /// Refusals already logged: each (peer, reason) once.
+    logged: HashSet<(PeerId, Refusal)>,
     max_message_bytes: usize,
     targets: Vec<Target>,
     received: mpsc::Sender<Received>,
@@ -582,9 +680,94 @@ impl Actor {
                 };
                 let _ = reply.send(stats);
             }
+            Command::SetAllowed {
+                allowed,
+                revoked,
+                done,
+            } => {
+                self.set_allowed(allowed, revoked);
+                let _ = done.send(());
+            }
             // `run` stops the loop on this command before it gets here.
             Command::Shutdown { .. } => {}
         }
+    }
+
+    fn set_allowed(&mut self, allowed: HashSet<PeerId>, revoked: HashMap<PeerId, u64>) {
+        let added = allowed.difference(&self.allowed).count();
+        let removed = self.allowed.difference(&allowed).count();
+        if added + removed > 0 {
+            info!(
+                allowed = allowed.len(),
+                added, removed, "gossip allow list updated from the membership"
+            );
+        }
+        self.swarm.behaviour_mut().allow.allowed = allowed.clone();
+        self.allowed = allowed;
+        self.revoked = revoked;
+        let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in connected {
+            if !self.allowed.contains(&peer) {
+                let why = self.refusal_of(&peer);
+                self.refused(peer, why, "disconnected");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+        }
+        // Newly allowed peers: dial the configured ones now rather than at the next tick.
+        self.redial();
+    }
+
+    /// Why `peer`, not allowed, is refused.
+    fn refusal_of(&self, peer: &PeerId) -> Refusal {
+        match self.revoked.get(peer) {
+            Some(at) => Refusal::Revoked(*at),
+            None => Refusal::NotMember,
+        }
+    }
+
+    /// Logs a refusal once per peer and reason, at WARN, naming the peer's key.
+    fn refused(&mut self, peer: PeerId, why: Refusal, what: &str) {
+        if !self.logged.insert((peer, why.clone())) {
+            debug!(%peer, reason = %why, "gossip peer {what} (again)");
+            return;
+        }
+        let key = peer_key(&peer).unwrap_or_else(|| "(not an ed25519 key)".into());
+        match &why {
+            Refusal::Genesis(theirs) => warn!(
+                %peer,
+                "gossip peer with key {key} {what}: genesis mismatch: the peer runs genesis {theirs}, this node runs genesis {}; check that both hosts were given the same genesis.json",
+                self.genesis
+            ),
+            _ => warn!(%peer, "gossip peer with key {key} {what}: {why}"),
+        }
+    }
+
+    fn on_identify(&mut self, event: identify::Event) {
+        let identify::Event::Received { peer_id, info, .. } = event else {
+            return;
+        };
+        let theirs = genesis_of(&info.protocol_version)
+            .unwrap_or(info.protocol_version.as_str())
+            .to_owned();
+        if theirs != self.genesis {
+            self.stats.denied += 1;
+            self.refused(peer_id, Refusal::Genesis(theirs), "disconnected");
+            let _ = self.swarm.disconnect_peer_id(peer_id);
+        }
+    }
+
+    /// A connection refused by the allow list (`cause` is its [`ConnectionDenied`]).
+    fn on_denied(&mut self, peer: Option<PeerId>, cause: &ConnectionDenied) {
+        self.stats.denied += 1;
+        let Some(peer) = peer else { return };
+        let why = if cause.downcast_ref::<TooManyConnections>().is_some() {
+            Refusal::TooManyConnections
+        } else if cause.downcast_ref::<NotAllowed>().is_some() {
+            self.refusal_of(&peer)
+        } else {
+            return;
+        };
+        self.refused(peer, why, "refused");
     }
 
     fn answer_listen_waiters(&mut self) {
@@ -598,6 +781,7 @@ impl Actor {
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => self.on_gossip(event),
             SwarmEvent::Behaviour(BehaviourEvent::Allow(never)) => match never {},
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(event)) => self.on_identify(event),
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "gossip listening");
                 self.answer_listen_waiters();
@@ -640,8 +824,8 @@ impl Actor {
                 peer_id,
                 error,
             } => {
-                if matches!(error, DialError::Denied { .. }) {
-                    self.stats.denied += 1;
+                if let DialError::Denied { cause } = &error {
+                    self.on_denied(peer_id, cause);
                 }
                 debug!(peer = ?peer_id, %error, "gossip dial failed");
                 for target in &mut self.targets {
@@ -656,8 +840,8 @@ impl Actor {
                 error,
                 ..
             } => {
-                if matches!(error, ListenError::Denied { .. }) {
-                    self.stats.denied += 1;
+                if let ListenError::Denied { cause } = &error {
+                    self.on_denied(peer_id, cause);
                 }
                 debug!(addr = %send_back_addr, peer = ?peer_id, %error, "gossip inbound connection failed");
             }

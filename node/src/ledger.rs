@@ -115,11 +115,7 @@ impl NodeLedger {
         };
         let head = certified.as_ref().map(|(h, _)| h.clone());
         let size = head.as_ref().map_or(0, |h| h.log_size);
-        let changes: Vec<Event> = store
-            .subject_events(&Subject::Membership)?
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
+        let changes = store.subject_events(&Subject::Membership)?;
         let chain = ChainState::restore(&genesis, head, &changes, store.transitions()?);
         let frontier = Frontier::of(store.tiles(), size)?;
         Ok(NodeLedger {

@@ -27,14 +27,25 @@ enum Command {
         #[arg(long, default_value = "node")]
         moniker: String,
     },
-    /// Validate a genesis description and write the genesis document; prints its hash.
+    /// Validate a genesis description and write the genesis document; prints its hash. With
+    /// `--verify FILE`: check a genesis document received in the ceremony instead.
     Genesis {
         /// JSON with `chain`, `organisations` [{id, name, role, keys}] and `validators`
         /// [{org, key, power}]; `time` (ms) defaults to now.
-        input: PathBuf,
+        #[arg(required_unless_present = "verify", conflicts_with = "verify")]
+        input: Option<PathBuf>,
         /// Where to write the genesis document.
         #[arg(short, long, default_value = "genesis.json")]
         out: PathBuf,
+        /// Parse and validate this genesis document, print its hash and a summary (chain,
+        /// organisations and roles, validators and powers, how many validators halt the
+        /// chain); writes nothing. Exits non-zero if it is invalid.
+        #[arg(long, value_name = "GENESIS_JSON")]
+        verify: Option<PathBuf>,
+        /// With --verify: the genesis hash agreed in the ceremony; exits non-zero if the
+        /// document's hash differs.
+        #[arg(long, value_name = "HASH", requires = "verify")]
+        expect: Option<String>,
     },
     /// Run a node.
     Run {
@@ -117,7 +128,16 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Init { dir, moniker } => init(&dir, &moniker),
-        Command::Genesis { input, out } => genesis(&input, &out),
+        Command::Genesis {
+            input,
+            out,
+            verify,
+            expect,
+        } => match (verify, input) {
+            (Some(file), _) => genesis_verify(&file, expect.as_deref()),
+            (None, Some(input)) => genesis(&input, &out),
+            (None, None) => bail!("genesis: give a description to build, or --verify FILE"),
+        },
         Command::Run { config } => run(&config),
         Command::Devnet {
             dir,
@@ -272,19 +292,86 @@ fn genesis(input: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,arc_malachitebft=warn,libp2p=warn")
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+/// The fewest validators whose power reaches a third of the total: down together, they halt the
+/// chain (a quorum needs more than two thirds of the power). Returns (count, equal powers).
+fn halting_validators(powers: &[u64]) -> (usize, bool) {
+    let total: u128 = powers.iter().map(|p| u128::from(*p)).sum();
+    let mut sorted: Vec<u64> = powers.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let mut down = 0u128;
+    let mut k = 0;
+    for p in &sorted {
+        // Halted once the rest has at most 2/3 of the power: (total - down) * 3 <= total * 2.
+        if (total - down) * 3 <= total * 2 {
+            break;
+        }
+        down += u128::from(*p);
+        k += 1;
+    }
+    (k, sorted.windows(2).all(|w| w[0] == w[1]))
+}
+
+fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let g = Genesis::from_json(&bytes)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("{}: not a valid genesis document", file.display()))?;
+    let hash = g.hash();
+    println!("genesis {hash}");
+    println!("chain    {}", g.chain);
+    println!("time     {} ms since 1970", g.time);
+    println!("organisations ({}):", g.organisations.len());
+    for o in &g.organisations {
+        println!(
+            "  {:<24} {:<9} {} key(s)  {}",
+            o.id.to_string(),
+            o.role.as_str(),
+            o.keys.len(),
+            tradelog_client::terminal::text(&o.name)
+        );
+    }
+    let set = g.validator_set();
+    let total = set.total_power();
+    println!(
+        "validators ({}, total power {total}):",
+        set.validators().len()
+    );
+    for v in set.validators() {
+        println!(
+            "  {:<24} power {:<6} key {}",
+            v.org.to_string(),
+            v.power,
+            v.key.to_hex()
+        );
+    }
+    let powers: Vec<u64> = set.validators().iter().map(|v| v.power).collect();
+    let n = powers.len();
+    let (k, equal) = halting_validators(&powers);
+    if equal {
+        println!(
+            "fault tolerance: a quorum needs more than 2/3 of the power; any {k} of {n} validators down halt the chain ({} may be down)",
+            k.saturating_sub(1)
+        );
+    } else {
+        println!(
+            "fault tolerance: a quorum needs more than 2/3 of the power; as few as {k} of {n} validators (the most powerful) down halt the chain"
+        );
+    }
+    if let Some(want) = expect {
+        let want = want.trim().to_ascii_lowercase();
+        if want != hash.to_hex() {
+            bail!(
+                "genesis hash mismatch: {} has genesis {hash}, the ceremony agreed on {want}; do not run a node with this file",
+                file.display()
+            );
+        }
+        println!("matches the expected hash");
+    }
+    Ok(())
 }
 
 fn run(config_path: &Path) -> Result<()> {
-    init_tracing();
+    tradelog_node::logging::init();
     let mut config = Config::load(config_path)?;
     config.apply_env(|k| std::env::var(k).ok());
     let base = config_path
@@ -413,4 +500,18 @@ fn demo(out: &Path, consignments: u32) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::halting_validators;
+
+    #[test]
+    fn the_fewest_validators_that_halt_the_chain() {
+        assert_eq!(halting_validators(&[1, 1, 1, 1]), (2, true));
+        assert_eq!(halting_validators(&[1, 1, 1, 1, 1]), (2, true));
+        assert_eq!(halting_validators(&[1, 1, 1, 1, 1, 1, 1]), (3, true));
+        assert_eq!(halting_validators(&[1]), (1, true));
+        assert_eq!(halting_validators(&[10, 1, 1, 1]), (1, false));
+    }
 }

@@ -4,7 +4,7 @@
 //! engine is stopped next, then the API (within `[api] shutdown_timeout_ms`) and gossip, and
 //! `run` returns that line as its error.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use tradelog_protocol::{Event, EventError, Genesis, PublicKey};
 
 use crate::api::{self, ApiState};
-use crate::chain::{now_ms, Chain};
+use crate::chain::{now_ms, Chain, PeerKeys};
 use crate::config::Config;
 use crate::consensus::{self, app::AppConfig, context::timeouts};
 use crate::fatal::Fatal;
@@ -77,32 +77,50 @@ pub fn admit_gossip(chain: &Chain, data: &[u8], from: libp2p::PeerId) {
     }
 }
 
-/// The libp2p identity of a member key (gossip peers must hold a key of the membership).
+/// The libp2p identity of a node key (gossip peers must hold a key of the membership).
 fn peer_id(key: &PublicKey) -> Option<libp2p::PeerId> {
     let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(&key.to_bytes()).ok()?;
     Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
 }
 
-/// The gossip peers a node admits: every current event key of the membership (genesis plus the
-/// committed membership changes: a revoked key is no longer admitted), the validators of the
-/// next height and the genesis validators. Computed when the node starts.
-pub fn allowed_peers(chain: &Chain) -> HashSet<libp2p::PeerId> {
-    let membership = chain.current_membership();
-    let next = chain.next_validators();
-    let keys: Vec<PublicKey> = membership
-        .orgs()
-        .flat_map(|o| o.keys.iter().copied())
-        .chain(next.validators().iter().map(|v| v.key))
-        .chain(
-            chain
-                .genesis()
-                .validator_set()
-                .validators()
-                .iter()
-                .map(|v| v.key),
-        )
+/// The gossip peers admitted for `keys` ([`PeerKeys`]), and the revoked ones with the log
+/// position that revoked each (for the refusal's message).
+pub fn gossip_gate(keys: &PeerKeys) -> (HashSet<libp2p::PeerId>, HashMap<libp2p::PeerId, u64>) {
+    let allowed = keys.allowed.iter().filter_map(peer_id).collect();
+    let revoked = keys
+        .revoked
+        .iter()
+        .filter_map(|(k, at)| Some((peer_id(k)?, *at)))
         .collect();
-    keys.iter().filter_map(peer_id).collect()
+    (allowed, revoked)
+}
+
+/// The gossip peers a node admits now: every current event key of the membership (genesis
+/// plus the committed membership changes: a revoked key is no longer admitted) and the
+/// validators of the next height. [`run`] keeps the gossip gate in step with
+/// [`Chain::peer_keys`] as blocks commit.
+pub fn allowed_peers(chain: &Chain) -> HashSet<libp2p::PeerId> {
+    gossip_gate(&chain.peer_keys().borrow()).0
+}
+
+/// The gossipsub topic of a chain: its id and genesis hash, so nodes of another genesis never
+/// share a topic with this one.
+pub fn gossip_topic(genesis: &Genesis) -> String {
+    format!("tradelog/{}/{}/events/v1", genesis.chain, genesis.hash())
+}
+
+/// Forwards the peer keys to the gossip gate: the current ones first (a commit may have
+/// changed them since gossip started), then every change, until gossip stops.
+async fn follow_membership(
+    mut keys: tokio::sync::watch::Receiver<PeerKeys>,
+    gossip: gossip::GossipHandle,
+) {
+    loop {
+        let (allowed, revoked) = gossip_gate(&keys.borrow_and_update());
+        if gossip.set_allowed(allowed, revoked).await.is_err() || keys.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// How often events still pending are gossiped again, and how many at most each time.
@@ -165,12 +183,29 @@ pub async fn run(
     base: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    // Every listener's port first: one clear line, before the store or any engine starts.
+    let consensus_listen: libp2p::Multiaddr = config
+        .consensus
+        .listen
+        .parse()
+        .context("consensus.listen")?;
+    let gossip_listen: libp2p::Multiaddr = config.gossip.listen.parse().context("gossip.listen")?;
+    crate::ports::check(
+        &config.api.listen,
+        &[
+            ("consensus.listen", &consensus_listen),
+            ("gossip.listen", &gossip_listen),
+        ],
+    )?;
     let genesis_path = base.join(&config.genesis);
     let genesis_bytes = std::fs::read(&genesis_path)
         .with_context(|| format!("genesis: cannot read {}", genesis_path.display()))?;
     let genesis = Genesis::from_json(&genesis_bytes)
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("genesis {}", genesis_path.display()))?;
+    // One line to compare across hosts before the genesis ceremony's result is trusted.
+    tracing::info!(chain = %genesis.chain, "genesis {}", genesis.hash());
+    crate::logging::set_genesis(&genesis.hash().to_hex());
     let key = tradelog_client::keyfile::read(&base.join(&config.key)).context("key")?;
     let seed = key.to_seed();
     let data_dir = base.join(&config.data_dir);
@@ -198,10 +233,12 @@ pub async fn run(
         peers: multiaddrs(&config.gossip.peers, "gossip.peers")?,
         keypair,
         allowed: allowed_peers(&chain),
-        topic: format!("tradelog/{}/events/v1", genesis.chain),
+        topic: gossip_topic(&genesis),
+        genesis: genesis.hash(),
         max_message_bytes: GOSSIP_MAX_BYTES,
     })
     .context("cannot start event gossip")?;
+    tokio::spawn(follow_membership(chain.peer_keys(), gossip.clone()));
     let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let out = gossip.clone();
     let sent = metrics.clone();

@@ -1,8 +1,11 @@
 //! The event-gossip network over real TCP on 127.0.0.1: allowed peers exchange messages, an
 //! outsider is shut out, an outsider's message relayed by a lax peer is refused without poisoning
-//! the duplicate cache, and oversized messages go nowhere.
+//! the duplicate cache, and oversized messages go nowhere; the allowed set changes while running
+//! (a peer added later connects, a removed one is disconnected) and a peer of another genesis is
+//! disconnected.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use libp2p::identity::Keypair;
@@ -11,6 +14,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::Receiver;
 use tokio::time::{sleep, timeout, Instant};
 use tradelog_node::gossip::{spawn, GossipConfig, GossipError, GossipHandle, Received};
+use tradelog_protocol::Hash;
 
 const TOPIC: &str = "tradelog/test/events/v1";
 const MAX: usize = 1024;
@@ -34,12 +38,32 @@ fn id(seed: u8) -> PeerId {
 }
 
 async fn start(name: &'static str, seed: u8, allowed: &[u8], peers: &[&Node], max: usize) -> Node {
+    start_of(
+        name,
+        seed,
+        allowed,
+        peers,
+        max,
+        Hash::of(&[b"test genesis"]),
+    )
+    .await
+}
+
+async fn start_of(
+    name: &'static str,
+    seed: u8,
+    allowed: &[u8],
+    peers: &[&Node],
+    max: usize,
+    genesis: Hash,
+) -> Node {
     let (handle, rx) = spawn(GossipConfig {
         listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         peers: peers.iter().map(|n| n.addr.clone()).collect(),
         keypair: key(seed),
         allowed: allowed.iter().map(|s| id(*s)).collect(),
         topic: TOPIC.into(),
+        genesis,
         max_message_bytes: max,
     })
     .unwrap();
@@ -91,6 +115,17 @@ impl Node {
             Err(TryRecvError::Empty) => {}
             other => panic!("{} received {other:?}", self.name),
         }
+    }
+
+    /// Waits until the node counts exactly `n` allowed peers.
+    async fn wait_exactly(&self, n: usize) {
+        timeout(STEP, async {
+            while self.handle.peers().await.unwrap() != n {
+                sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{} never had exactly {n} peers", self.name));
     }
 
     async fn rejected(&self) -> u64 {
@@ -214,6 +249,94 @@ async fn a_message_relayed_by_an_allowed_peer_arrives_from_it_and_size_is_checke
     a.assert_nothing_received();
 
     for node in [&a, &l, &d, &m] {
+        node.handle.shutdown().await;
+    }
+}
+
+fn ids(seeds: &[u8]) -> HashSet<PeerId> {
+    seeds.iter().map(|s| id(*s)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_allowed_set_changes_while_running() {
+    // A allows B only; C (allowed by nobody but A's later self) dials A and is refused.
+    let a = start("A", 21, &[21, 22], &[], MAX).await;
+    let mut b = start("B", 22, &[21, 22], &[&a], MAX).await;
+    let c = start("C", 23, &[21, 23], &[&a], MAX).await;
+    a.wait_exactly(1).await;
+    let deadline = Instant::now() + QUIET;
+    while Instant::now() < deadline {
+        assert_eq!(
+            a.handle.peers().await.unwrap(),
+            1,
+            "C got in before it was allowed"
+        );
+        sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        a.handle.stats().await.unwrap().denied >= 1,
+        "C never reached A"
+    );
+
+    // The membership adds C's key: C connects (it redials), with no restart of anyone.
+    a.handle
+        .set_allowed(ids(&[21, 22, 23]), HashMap::new())
+        .await
+        .unwrap();
+    a.wait_exactly(2).await;
+    c.wait_exactly(1).await;
+    c.publish(b"added later, heard at once").await;
+    assert_eq!(b.recv().await.data, b"added later, heard at once");
+
+    // B's key is revoked: A disconnects it at once and refuses its redials.
+    a.handle
+        .set_allowed(ids(&[21, 23]), HashMap::from([(id(22), 7)]))
+        .await
+        .unwrap();
+    a.wait_exactly(1).await;
+    b.wait_exactly(0).await;
+    let deadline = Instant::now() + QUIET;
+    while Instant::now() < deadline {
+        assert_eq!(a.handle.peers().await.unwrap(), 1, "B got back in");
+        sleep(Duration::from_millis(100)).await;
+    }
+    c.publish(b"after the revocation").await;
+    sleep(Duration::from_millis(500)).await;
+    b.assert_nothing_received();
+
+    for node in [&a, &b, &c] {
+        node.handle.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_of_another_genesis_is_disconnected() {
+    // Same keys, allowed by each other, but E was given another genesis document.
+    let a = start("A", 31, &[31, 32, 33], &[], MAX).await;
+    let b = start("B", 32, &[31, 32, 33], &[&a], MAX).await;
+    let e = start_of(
+        "E",
+        33,
+        &[31, 32, 33],
+        &[&a],
+        MAX,
+        Hash::of(&[b"another genesis"]),
+    )
+    .await;
+    a.wait_exactly(1).await;
+    let before = a.handle.stats().await.unwrap().denied;
+    let deadline = Instant::now() + 2 * QUIET;
+    while Instant::now() < deadline {
+        assert!(a.handle.peers().await.unwrap() <= 1, "A keeps E");
+        sleep(Duration::from_millis(100)).await;
+    }
+    // E redials every 2 s; each time the identify exchange shows the other genesis.
+    assert!(
+        a.handle.stats().await.unwrap().denied > before,
+        "A never refused E"
+    );
+    assert_eq!(e.handle.peers().await.unwrap(), 0);
+    for node in [&a, &b, &e] {
         node.handle.shutdown().await;
     }
 }

@@ -195,19 +195,23 @@ impl ChainState {
     }
 
     /// The state of a stored ledger: `head` is its last head, `changes` every membership event
-    /// in log order (so the membership and validators are rebuilt by applying them), and
+    /// with its log position, in log order (so the membership and validators are rebuilt by
+    /// applying them), and
     /// `transitions` the recorded validator-set transitions. A node rebuilds its state at start
     /// this way from a handful of records instead of replaying the log.
     pub fn restore(
         genesis: &Genesis,
         head: Option<Head>,
-        changes: &[Event],
+        changes: &[(u64, Event)],
         transitions: Vec<TransitionRecord>,
     ) -> ChainState {
         let mut state = ChainState::new(genesis);
         let membership = Arc::make_mut(&mut state.membership);
-        for m in changes.iter().filter_map(membership_of) {
-            if let Some(set) = membership.apply_change(&m.change) {
+        for (at, m) in changes
+            .iter()
+            .filter_map(|(at, e)| Some((*at, membership_of(e)?)))
+        {
+            if let Some(set) = membership.apply_change(&m.change, at) {
                 state.validators = Arc::new(set);
             }
         }
@@ -281,7 +285,8 @@ impl ChainState {
         let mut working: Option<Membership> = None;
         let mut next_seq = self.membership_count + 1;
         let mut sets_validators = false;
-        for e in events {
+        let first = self.head.as_ref().map_or(0, |h| h.log_size);
+        for (at, e) in (first..).zip(events) {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 return Err(LedgerError::FutureEvent {
                     id: e.id(),
@@ -304,7 +309,7 @@ impl ChainState {
                 }
                 working
                     .get_or_insert_with(|| (*self.membership).clone())
-                    .apply_change(&m.change);
+                    .apply_change(&m.change, at);
                 next_seq += 1;
             }
         }
@@ -337,15 +342,20 @@ impl ChainState {
     ) -> Result<ChainState, E> {
         let mut next = self.clone();
         next.head = Some(head.clone());
-        let changes: Vec<&MembershipBody> = events.iter().filter_map(membership_of).collect();
+        // The block's events end the log at `head.log_size`.
+        let first = head.log_size.saturating_sub(events.len() as u64);
+        let changes: Vec<(u64, &MembershipBody)> = (first..)
+            .zip(events)
+            .filter_map(|(at, e)| Some((at, membership_of(e)?)))
+            .collect();
         if changes.is_empty() {
             return Ok(next);
         }
         next.membership_count += changes.len() as u64;
         let membership = Arc::make_mut(&mut next.membership);
         let mut new_set = None;
-        for m in changes {
-            if let Some(set) = membership.apply_change(&m.change) {
+        for (at, m) in changes {
+            if let Some(set) = membership.apply_change(&m.change, at) {
                 new_set = Some(set);
             }
         }

@@ -284,15 +284,16 @@ impl Membership {
         check_approvals(self.chain(), m, validators, need_quorum)
     }
 
-    /// Applies a checked change; returns the new validator set if the change sets one.
-    pub fn apply_change(&mut self, change: &Change) -> Option<ValidatorSet> {
+    /// Applies a checked change, made by the membership event at log position `at`; returns
+    /// the new validator set if the change sets one.
+    pub fn apply_change(&mut self, change: &Change, at: u64) -> Option<ValidatorSet> {
         match change {
             Change::AddKey { org, key } => {
                 self.add_key(org, *key);
                 None
             }
             Change::RevokeKey { org, key } => {
-                self.revoke_key(org, key);
+                self.revoke_key(org, key, at);
                 None
             }
             Change::AddOrganisation { organisation } => {
@@ -547,7 +548,7 @@ impl History {
             if *i >= index {
                 break;
             }
-            self.membership.apply_change(c);
+            self.membership.apply_change(c, *i);
             self.next += 1;
         }
         &self.membership
@@ -640,7 +641,7 @@ impl MembershipProof {
                 }
                 .verify(&leaf_hash(&pc.event.leaf_data()), &head.log_root)
                 .map_err(|err| MembershipError::Inclusion { pos, err })?;
-                if let Some(set) = membership.apply_change(&m.change) {
+                if let Some(set) = membership.apply_change(&m.change, pc.index) {
                     new_set = Some(set);
                 }
             }

@@ -189,6 +189,16 @@ pub enum AuthError {
         /// Key used, hex.
         key: String,
     },
+    /// The key was one of the organisation's keys until a `revoke_key` change.
+    #[error("body.issuer.key: {key} of {org} was revoked at log index {at}")]
+    RevokedKey {
+        /// Organisation.
+        org: OrgId,
+        /// Key used, hex.
+        key: String,
+        /// Log position of the membership event that revoked it (it binds the next position).
+        at: u64,
+    },
     /// The role does not permit the kind.
     #[error("body.kind: a {role} organisation ({org}) may not issue {kind} events")]
     Forbidden {
@@ -273,6 +283,7 @@ impl Genesis {
             chain: self.chain.clone(),
             orgs: BTreeMap::new(),
             used: BTreeSet::new(),
+            revoked: BTreeMap::new(),
         };
         for o in &self.organisations {
             m.add_org(o.clone());
@@ -288,6 +299,8 @@ pub struct Membership {
     orgs: BTreeMap<OrgId, Organisation>,
     /// Every event key ever listed, revoked ones included: a key is never reused.
     used: BTreeSet<PublicKey>,
+    /// Revoked keys: the organisation and the log position of the change that revoked each.
+    revoked: BTreeMap<PublicKey, (OrgId, u64)>,
 }
 
 impl Membership {
@@ -323,10 +336,18 @@ impl Membership {
         }
     }
 
-    pub(crate) fn revoke_key(&mut self, org: &OrgId, key: &PublicKey) {
+    /// Revokes `key` of `org` by the membership event at log position `at`.
+    pub(crate) fn revoke_key(&mut self, org: &OrgId, key: &PublicKey, at: u64) {
         if let Some(o) = self.orgs.get_mut(org) {
             o.keys.retain(|k| k != key);
+            self.revoked.insert(*key, (org.clone(), at));
         }
+    }
+
+    /// The revoked keys, each with its organisation and the log position of the membership
+    /// event that revoked it.
+    pub fn revoked(&self) -> impl Iterator<Item = (&PublicKey, &OrgId, u64)> {
+        self.revoked.iter().map(|(k, (o, at))| (k, o, *at))
     }
 
     /// Checks chain id, issuer organisation, key and role permission (not the signature).
@@ -342,6 +363,17 @@ impl Membership {
             .get(&body.issuer.org)
             .ok_or_else(|| AuthError::UnknownOrg(body.issuer.org.clone()))?;
         if !org.keys.contains(&body.issuer.key) {
+            if let Some((_, at)) = self
+                .revoked
+                .get(&body.issuer.key)
+                .filter(|(o, _)| *o == org.id)
+            {
+                return Err(AuthError::RevokedKey {
+                    org: org.id.clone(),
+                    key: body.issuer.key.to_hex(),
+                    at: *at,
+                });
+            }
             return Err(AuthError::UnknownKey {
                 org: org.id.clone(),
                 key: body.issuer.key.to_hex(),

@@ -78,12 +78,20 @@ fn an_organisation_rotates_its_key_and_old_proofs_stay_verifiable() {
         .unwrap();
     block(&mut ledger, vec![e], &v3);
 
-    // The old key can no longer sign; the new one can.
+    // The old key can no longer sign, and the refusal says since when; the new one can.
     let late = carrier_event(&net, &old, 1, T0 + 10);
-    assert!(matches!(
-        ledger.check(&late),
-        Err(LedgerError::Auth(AuthError::UnknownKey { .. }))
-    ));
+    let err = ledger.check(&late).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::Auth(AuthError::RevokedKey { at: 2, .. })),
+        "{err}"
+    );
+    assert!(
+        err.to_string().ends_with(&format!(
+            "{} of blue-anchor-lines was revoked at log index 2",
+            old.public().to_hex()
+        )),
+        "{err}"
+    );
     block(
         &mut ledger,
         vec![carrier_event(&net, &new, 1, T0 + 11)],
@@ -316,9 +324,10 @@ fn a_revocation_binds_the_rest_of_its_block() {
         .append_block(vec![add.clone(), revoke.clone(), after.clone()], T0 + 1)
         .unwrap_err();
     assert!(
-        matches!(err, LedgerError::Auth(AuthError::UnknownKey { .. })),
+        matches!(err, LedgerError::Auth(AuthError::RevokedKey { at: 1, .. })),
         "{err}"
     );
+    assert!(err.to_string().contains("revoked at log index 1"), "{err}");
     assert_eq!(ledger.log().size(), 0, "nothing written");
     // The event before the revocation in the same block is fine.
     ledger

@@ -429,3 +429,83 @@ fn disclose_verify_checks_a_field_against_a_signed_event_and_a_verified_bundle()
         text(&o)
     );
 }
+
+/// The genesis ceremony: every party checks the document it received with
+/// `tradelog-node genesis --verify`, compares the printed hash and summary, and can have the
+/// command compare the hash for it; a bad document or another hash exits non-zero and says why.
+#[test]
+fn genesis_verify_prints_the_hash_and_summary_and_refuses_a_mismatch() {
+    let dir = scratch("genesis-verify");
+    let net = tradelog_protocol::sample::SampleNetwork::new(4).unwrap();
+    let path = dir.join("genesis.json");
+    fs::write(&path, serde_json::to_string_pretty(&net.genesis).unwrap()).unwrap();
+    let file = path.to_str().unwrap();
+    let hash = net.genesis.hash().to_hex();
+
+    let o = run("tradelog-node", &["genesis", "--verify", file]).unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.starts_with(&format!("genesis {hash}\n")), "{out}");
+    assert!(
+        out.contains(&format!("chain    {}", net.genesis.chain)),
+        "{out}"
+    );
+    assert!(
+        out.contains("nl-customs") && out.contains("customs"),
+        "{out}"
+    );
+    assert!(out.contains("validators (4, total power 4)"), "{out}");
+    assert!(
+        out.contains("any 2 of 4 validators down halt the chain (1 may be down)"),
+        "{out}"
+    );
+
+    let o = run(
+        "tradelog-node",
+        &["genesis", "--verify", file, "--expect", &hash],
+    )
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("matches the expected hash"),
+        "{}",
+        text(&o)
+    );
+
+    let other = "ab".repeat(32);
+    let o = run(
+        "tradelog-node",
+        &["genesis", "--verify", file, "--expect", &other],
+    )
+    .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "genesis hash mismatch: {file} has genesis {hash}, the ceremony agreed on {other}"
+        )),
+        "{err}"
+    );
+
+    // An invalid document: the field is named, nothing else is printed as if it were fine.
+    let mut v = serde_json::to_value(&net.genesis).unwrap();
+    v["chain"] = "Not A Chain".into();
+    let bad = dir.join("bad.json");
+    fs::write(&bad, v.to_string()).unwrap();
+    let o = run(
+        "tradelog-node",
+        &["genesis", "--verify", bad.to_str().unwrap()],
+    )
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not a valid genesis document") && err.contains("chain:"),
+        "{err}"
+    );
+
+    // The builder still works, and what it writes verifies.
+    let o = run("tradelog-node", &["genesis"]).unwrap();
+    assert!(!o.status.success(), "no input and no --verify is an error");
+}

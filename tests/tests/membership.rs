@@ -278,3 +278,89 @@ fn keys_rotate_and_a_new_validator_set_takes_over() {
     assert!(audit.contains("AUDIT PASSED"), "{audit}");
     drop(net);
 }
+
+/// Issue 17.1: a validator's node key is rotated through a committed `set_validators` change
+/// (three of four approvals); that node restarts with its new key and votes again, and no other
+/// node restarts. With another validator stopped afterwards, blocks commit only if the rotated
+/// node votes, and an event submitted to it commits everywhere (its gossip is admitted).
+#[test]
+fn a_validator_node_key_rotates_without_restarting_anyone_else() {
+    let exe = bin_dir().unwrap().join("tradelog-node");
+    let opts = DevnetOptions {
+        dir: scratch("rotate-node-key"),
+        api_base: 19900,
+        consensus_base: 19910,
+        gossip_base: 19920,
+        consignments: 0,
+        observer: false,
+    };
+    let nodes = devnet::prepare(&opts).unwrap();
+    let children = devnet::spawn(&exe, &nodes).unwrap();
+    let mut net = Net { nodes, children };
+    devnet::wait_healthy(&net.nodes, Duration::from_secs(60)).unwrap();
+    let sample = SampleNetwork::new(4).unwrap();
+    let t0 = now_ms() - 86_400_000;
+    let all: Vec<usize> = (0..4).collect();
+
+    // Validator 3 gets a new node key; the other three approve the new set.
+    let rotated = dev_key("rotated/validator-3");
+    let org3 = sample::SAMPLE_ORGS[3].0;
+    let set = sample
+        .validators_with(3, &[(org3, rotated.public())])
+        .unwrap();
+    let approvers: Vec<&SecretKey> = sample.validator_keys.iter().take(3).collect();
+    let e = sample
+        .membership_event(
+            "nl-customs",
+            &sample.org_keys["nl-customs"],
+            1,
+            Change::SetValidators {
+                validators: set.clone(),
+            },
+            &approvers,
+            t0,
+        )
+        .unwrap();
+    commit(&net, 0, &all, &e);
+
+    // Only validator 3 restarts, with its new key.
+    let _ = net.children[3].kill();
+    let _ = net.children[3].wait();
+    let key = net.nodes[3].dir.join("node.key");
+    std::fs::remove_file(&key).unwrap();
+    tradelog_client::keyfile::write(&key, &rotated).unwrap();
+    net.children[3] = devnet::spawn(&exe, &net.nodes[3..4]).unwrap().remove(0);
+    devnet::wait_healthy(&net.nodes[3..4], Duration::from_secs(60)).unwrap();
+
+    // An event sent to the rotated node commits on every node.
+    commit(
+        &net,
+        3,
+        &all,
+        &booked(&sample.org_keys["blue-anchor-lines"], 5, t0 + 1),
+    );
+
+    // Stop validator 0: 3 of 4 remain, a quorum only with the rotated node's vote.
+    let _ = net.children[0].kill();
+    let _ = net.children[0].wait();
+    let alive = [1, 2, 3];
+    commit(
+        &net,
+        1,
+        &alive,
+        &booked(&sample.org_keys["blue-anchor-lines"], 6, t0 + 2),
+    );
+    let head = json(&net.nodes[1], "/v1/head");
+    assert_eq!(head["head"]["validators"], set.hash().to_hex(), "{head}");
+    let signers: Vec<String> = head["certificate"]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["validator"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        signers.contains(&rotated.public().to_hex()),
+        "the rotated key signs: {signers:?}"
+    );
+    drop(net);
+}

@@ -154,9 +154,11 @@ impl From<LedgerError> for ApiError {
         let message = e.to_string();
         match e {
             LedgerError::Event(e) => ApiError::from(e),
-            LedgerError::Auth(AuthError::UnknownOrg(_) | AuthError::UnknownKey { .. }) => {
-                ApiError::new(unprocessable, "unknown_issuer", message)
-            }
+            LedgerError::Auth(
+                AuthError::UnknownOrg(_)
+                | AuthError::UnknownKey { .. }
+                | AuthError::RevokedKey { .. },
+            ) => ApiError::new(unprocessable, "unknown_issuer", message),
             LedgerError::Auth(AuthError::Forbidden { .. }) => {
                 ApiError::new(unprocessable, "forbidden_kind", message)
             }
