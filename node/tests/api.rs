@@ -490,7 +490,8 @@ async fn openapi_documents_every_served_route_and_unknown_routes_are_json() {
         let concrete = path
             .replace("{id}", &"0".repeat(64))
             .replace("{ucr}", sample_ucr(0).as_str())
-            .replace("{height}", "1");
+            .replace("{height}", "1")
+            .replace("{path}", "src/route.js");
         let concrete = if path.starts_with("/v1/containers/") {
             format!("/v1/containers/{}", sample_container(0))
         } else {
