@@ -19,6 +19,7 @@
 //! `shutdown_timeout` (the connection loop is `api/conn.rs`).
 
 pub mod batch;
+pub mod browser;
 mod conn;
 pub mod errors;
 mod evidence;
@@ -160,6 +161,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/consignments/{ucr}/route", get(route))
         .route("/v1/containers/{id}", get(container))
         .route("/v1/head", get(head))
+        .route("/v1/genesis", get(browser::genesis))
         .route("/v1/membership", get(membership))
         .route("/v1/consistency", get(consistency))
         .route("/v1/blocks/{height}", get(block))
@@ -173,6 +175,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(explorer))
         .route("/explorer.js", get(explorer_js))
         .route("/explorer.css", get(explorer_css))
+        .route("/sdk/{*path}", get(browser::sdk_module))
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -397,7 +400,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 21] = [
+    const ROUTES: [(&str, &str); 23] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -405,6 +408,7 @@ mod tests {
         ("get", "/v1/consignments/{ucr}/route"),
         ("get", "/v1/containers/{id}"),
         ("get", "/v1/head"),
+        ("get", "/v1/genesis"),
         ("get", "/v1/membership"),
         ("get", "/v1/consistency"),
         ("get", "/v1/blocks/{height}"),
@@ -414,6 +418,7 @@ mod tests {
         ("get", "/"),
         ("get", "/explorer.js"),
         ("get", "/explorer.css"),
+        ("get", "/sdk/{path}"),
         ("get", "/health"),
         ("get", "/health/live"),
         ("get", "/health/ready"),

@@ -508,7 +508,8 @@ async fn openapi_documents_every_served_route_and_unknown_routes_are_json() {
         let concrete = path
             .replace("{id}", &"0".repeat(64))
             .replace("{ucr}", sample_ucr(0).as_str())
-            .replace("{height}", "1");
+            .replace("{height}", "1")
+            .replace("{path}", "src/route.js");
         let concrete = if path.starts_with("/v1/containers/") {
             format!("/v1/containers/{}", sample_container(0))
         } else {
@@ -1943,7 +1944,7 @@ fn assert_security_headers(r: &Reply, what: &str) {
 async fn every_response_has_the_security_headers_and_no_cors_by_default() {
     let limits = Limits {
         rate_per_sec: 1,
-        burst: 12,
+        burst: 14,
         ..Limits::default()
     };
     let node = start_with("headers", 10_000, limits).await;
@@ -1953,7 +1954,7 @@ async fn every_response_has_the_security_headers_and_no_cors_by_default() {
     assert_security_headers(&page, "GET /");
     let html = page.text();
     assert!(
-        html.contains("<script src=\"/explorer.js\"></script>"),
+        html.contains("<script type=\"module\" src=\"/explorer.js\"></script>"),
         "{html}"
     );
     assert!(
@@ -1968,6 +1969,11 @@ async fn every_response_has_the_security_headers_and_no_cors_by_default() {
     for (path, ty) in [
         ("/explorer.js", "text/javascript; charset=utf-8"),
         ("/explorer.css", "text/css; charset=utf-8"),
+        ("/sdk/index.js", "text/javascript; charset=utf-8"),
+        (
+            "/sdk/@noble/curves/ed25519.js",
+            "text/javascript; charset=utf-8",
+        ),
     ] {
         let r = get(addr, path).await;
         assert_eq!(
@@ -1982,6 +1988,16 @@ async fn every_response_has_the_security_headers_and_no_cors_by_default() {
         !js.contains("style:") && !js.contains(".style"),
         "the script sets inline styles"
     );
+    // The verifier's modules build no code from text (`new Function`); a call of `eval` would be
+    // refused by the policy (no `unsafe-eval`), which the browser test would record as a
+    // violation.
+    for m in tradelog_node::api::browser::MODULES.iter() {
+        assert!(
+            !m.body.contains("new Function"),
+            "{} evaluates code",
+            m.path
+        );
+    }
     let origin = "Origin: https://elsewhere.example\r\n";
     for (what, raw) in [
         ("health", raw_get(addr, "/health")),

@@ -1,5 +1,12 @@
-// tradelog explorer (served as /explorer.js; the Content-Security-Policy allows no inline script).
-"use strict";
+// tradelog explorer (served as /explorer.js, an ES module; the Content-Security-Policy allows no
+// inline script). Every consignment and container answer is verified here, in the browser, with
+// the TypeScript SDK's verifier (served by this node under /sdk/) against the genesis the page
+// pinned on its first load (localStorage): what was checked is listed, and an answer that fails
+// a check is not shown at all, only the check that failed, in red.
+import {
+  Genesis, LightClient, NodeClient, NodeError, TradelogError, checkExtends, headHash, parseBundle, parseRoute, verifyBundle, verifyRoute,
+} from '/sdk/index.js';
+
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs, ...kids) => {
   const e = document.createElement(tag);
@@ -7,7 +14,7 @@ const el = (tag, attrs, ...kids) => {
   for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   return e;
 };
-const utc = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 16);
+const utc = (ms) => new Date(Number(ms)).toISOString().replace("T", " ").slice(0, 16);
 const hours = (ms) => (ms / 3600000).toFixed(1) + " h";
 async function api(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" } });
@@ -16,6 +23,193 @@ async function api(path) {
   return body;
 }
 const CONTAINER = /^[A-Z]{3}[UJZ][0-9]{7}$/;
+const node = new NodeClient(location.origin);
+
+// ---- The pinned genesis (trust on first use) ----------------------------------------------
+
+const PIN_KEY = "tradelog.explorer.genesis";
+/** `{genesis, text, at}` once pinned; `null` if nothing could be pinned. */
+let pin = null;
+/** The light client over the pinned genesis: verifies heads and follows them (append-only). */
+let light = null;
+
+function usePin(text, at) {
+  const genesis = Genesis.fromJson(text);
+  pin = { genesis, text, at };
+  light = new LightClient(node, genesis);
+}
+
+function store(text) {
+  const at = new Date().toISOString();
+  localStorage.setItem(PIN_KEY, JSON.stringify({ text, at }));
+  usePin(text, at);
+}
+
+/** Loads the pinned genesis, pinning this node's on the first visit; then compares it with the node's. */
+async function loadPin() {
+  const saved = localStorage.getItem(PIN_KEY);
+  let first = false;
+  let served;
+  if (saved) {
+    try {
+      const s = JSON.parse(saved);
+      usePin(s.text, s.at);
+    } catch (e) {
+      showTrust({ error: `the genesis pinned in this browser is unreadable (${errorName(e)}: ${e.message}); re-pin it` });
+      return;
+    }
+  } else {
+    try {
+      served = await node.getText("/v1/genesis");
+      store(served);
+      first = true;
+    } catch (e) {
+      showTrust({ error: `cannot pin this node's genesis (${errorName(e)}: ${e.message}): nothing on this page can be verified` });
+      return;
+    }
+  }
+  let mismatch = null;
+  if (!first) {
+    try {
+      served = await node.getText("/v1/genesis");
+      const hash = Genesis.fromJson(served).hash;
+      if (hash !== pin.genesis.hash) mismatch = hash;
+    } catch (e) {
+      mismatch = `unreadable (${errorName(e)}: ${e.message})`;
+    }
+  }
+  showTrust({ first, mismatch });
+}
+
+function showTrust({ first = false, repinned = false, mismatch = null, error = null }) {
+  const box = $("trust");
+  const kids = [];
+  if (pin) {
+    kids.push(el("p", {}, el("strong", {}, "Pinned genesis: "), `chain ${pin.genesis.chain} · hash `,
+      el("code", { id: "genesis-hash" }, pin.genesis.hash),
+      ` · ${repinned ? "re-pinned now" : first ? "pinned now, on this first visit" : "pinned " + pin.at.replace("T", " ").slice(0, 16) + " UTC"}. `,
+      el("span", { class: "muted" }, "Answers are verified against it (trust on first use: the page trusts the genesis this node served when it was pinned; compare the hash with your copy of genesis.json).")));
+  }
+  if (error) kids.push(el("p", { class: "bad", role: "alert" }, "✗ genesis: " + error));
+  if (mismatch) {
+    kids.push(el("p", { class: "bad", role: "alert", id: "genesis-mismatch" },
+      `✗ genesis: this node now serves a different genesis (hash ${mismatch}) from the one pinned. ` +
+      "Answers are still verified against the pinned genesis; re-pin only if you know the chain was replaced."));
+  }
+  const toggle = el("button", { type: "button", id: "repin-toggle", class: "secondary", "aria-expanded": "false", "aria-controls": "repin" }, "Re-pin genesis…");
+  const panel = el("div", { id: "repin", class: "warn", hidden: "" },
+    el("p", { id: "repin-warning" }, "Re-pinning replaces the genesis every answer is verified against with the one this node serves now. " +
+      "Do it only if you know the chain was replaced (a new network, a new devnet): a node that lies about the genesis could otherwise make a forged history verify."),
+    el("button", { type: "button", id: "repin-confirm", class: "danger", "aria-describedby": "repin-warning" }, "Replace the pinned genesis"),
+    " ",
+    el("button", { type: "button", id: "repin-cancel", class: "secondary" }, "Cancel"));
+  const open = (yes) => {
+    toggle.setAttribute("aria-expanded", String(yes));
+    panel.hidden = !yes;
+    (yes ? panel.querySelector("#repin-confirm") : toggle).focus();
+  };
+  toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));
+  panel.querySelector("#repin-cancel").addEventListener("click", () => open(false));
+  panel.querySelector("#repin-confirm").addEventListener("click", async () => {
+    try {
+      store(await node.getText("/v1/genesis"));
+      showTrust({ repinned: true });
+      $("repin-toggle").focus();
+      refreshHead();
+      fromHash();
+    } catch (e) {
+      showTrust({ error: `re-pin failed (${errorName(e)}: ${e.message}); the previous pin is kept` });
+    }
+  });
+  kids.push(el("p", {}, toggle), panel);
+  box.replaceChildren(...kids);
+}
+
+// ---- What was verified, or which check failed -----------------------------------------------
+
+const errorName = (e) => (e instanceof TradelogError ? `${e.name}.${e.variant}` : e.name || "Error");
+
+/** The chain of SDK errors from the outermost to the innermost cause. */
+function causes(e) {
+  const out = [];
+  for (let x = e; x instanceof TradelogError; x = x.err) out.push(x);
+  return out;
+}
+
+/** The check an SDK error belongs to (the innermost bundle, route or follow error decides). */
+function checkOf(e) {
+  const chain = causes(e);
+  const last = (name) => [...chain].reverse().find((x) => x.name === name);
+  const follow = last("FollowError");
+  if (follow) return "append-only";
+  const bundle = last("BundleError");
+  if (bundle) {
+    return {
+      Certificate: "certificate", Membership: "membership", Auth: "membership", Event: "signatures", Inclusion: "inclusion",
+      Index: "completeness", IndexEntry: "completeness", Incomplete: "completeness", Altered: "completeness",
+      Chain: "genesis", Order: "event list", Subject: "event list", NotInMembershipProof: "event list", FutureEvent: "event list",
+    }[bundle.variant] || "format";
+  }
+  const route = last("RouteError");
+  if (route) return { Containers: "containers", HeadMismatch: "containers", NotConsignment: "subject" }[route.variant] || "format";
+  if (chain[0] && chain[0].name === "NodeError" && chain[0].code === "wrong_subject") return "subject";
+  if (chain[0] && chain[0].name === "CertificateError") return "certificate";
+  if (chain[0] && chain[0].name === "MembershipError") return "membership";
+  return "format";
+}
+
+/** The red answer to an answer that failed verification: no data, the check, the SDK's error names. */
+function failure(title, e) {
+  const check = checkOf(e);
+  const names = causes(e).map((x) => `${x.name}.${x.variant}`).join(" → ");
+  return el("div", { class: "verdict failed", role: "alert" },
+    el("p", { class: "bad banner" }, "✗ NOT VERIFIED: ", title),
+    el("p", { class: "bad" }, `Check failed: ${check}`, " — ", el("code", { class: "errname" }, names || errorName(e)), ": ", e.message),
+    el("p", { class: "muted" }, "Nothing this node answered is shown: it failed verification against the pinned genesis " +
+      (pin ? pin.genesis.hash.slice(0, 16) + "…" : "") + ", so none of it can be told apart from a forgery."));
+}
+
+/** The list of checks that passed for a verified bundle (and, for a route, its containers). */
+function verified(p, { containers = null, follow = "" }) {
+  const all = [p, ...(containers || [])];
+  const events = all.reduce((n, b) => n + b.events.length, 0);
+  const sigs = p.certificate.signatures.length;
+  const transitions = p.history.changes ? p.history.changes.length : 0;
+  const items = [
+    ["certificate", `head #${p.head.height} (log size ${p.head.log_size}) certified by ${sigs} validator signatures, more than 2/3 of the voting power of the validator set proven from the genesis; head hash ${headHash(p.head).slice(0, 16)}…`],
+    ["membership", `the membership proof from the pinned genesis (${transitions} membership change${transitions === 1 ? "" : "s"}); every issuer held its key and the role for its event kind at the event's log position`],
+    ["signatures", `${events} event signature${events === 1 ? "" : "s"} (Ed25519, ZIP-215) under the issuers' keys`],
+    ["inclusion", `${events} Merkle inclusion proof${events === 1 ? "" : "s"} against the certified log root ${p.head.log_root.slice(0, 16)}…`],
+    ["completeness", all.map((b) => `${b.subject.type} ${b.subject.id}: ${b.events.length} of ${b.events.length} committed events`).join("; ") + " — complete per the index proof against the certified index root"],
+  ];
+  if (containers) items.push(["containers", `${containers.length} container bundle${containers.length === 1 ? "" : "s"}, exactly the containers the consignment's events name, at the same certified head`]);
+  if (follow) items.push(["append-only", follow]);
+  return el("div", { class: "verdict verified" },
+    el("p", { class: "ok banner" }, "✓ Verified in this browser against the pinned genesis"),
+    el("ul", { class: "checks", "aria-label": "Checks passed" },
+      ...items.map(([id, text]) => el("li", { "data-check": id }, el("span", { class: "ok" }, "✓ " + id), ": " + text))));
+}
+
+/** Checks that a verified head extends the last one this page accepted (PROTOCOL.md 9c). */
+async function follow(served) {
+  if (!light.known) {
+    light.known = served;
+    return "first head this page verified";
+  }
+  try {
+    await checkExtends(light.known, served, (a, b) => node.getJson(`/v1/consistency?first=${a}&second=${b}`));
+  } catch (e) {
+    // An older head is not a lie (another node may lag); a fork or a rewrite is.
+    if (e.variant === "Stale") return `head #${served.head.height} is older than head #${light.known.head.height} seen before (not a fork)`;
+    throw e;
+  }
+  const same = headHash(light.known.head) === headHash(served.head);
+  const from = light.known.head.height;
+  light.known = served;
+  return same ? `the same head this page verified before` : `extends head #${from} verified before (consistency proof)`;
+}
+
+// ---- Rendering verified answers ---------------------------------------------------------------
 
 function what(b) {
   let s = b.kind.replace(/_/g, " ");
@@ -25,78 +219,120 @@ function what(b) {
   return s;
 }
 
-function timeline(rows, caption) {
+const dl = (pairs) => el("dl", {}, ...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+const code = (s) => el("code", { class: "wrap" }, s);
+
+/** The opened part of an event row: signature, issuer key, fields, documents, inclusion proof. */
+function detail(row, head) {
+  const { event, index, proof } = row;
+  const b = event.body;
+  const disclosed = [["kind", b.kind], ["time", `${utc(b.time)} UTC (${b.time} ms)`]];
+  for (const k of ["ucr", "container", "location"]) if (b[k] !== undefined) disclosed.push([k, b[k]]);
+  if (b.transport) disclosed.push(["transport", `${b.transport.mode} ${b.transport.means}${b.transport.voyage ? " voyage " + b.transport.voyage : ""}`]);
+  if (b.refs.length) disclosed.push(["refs", el("ul", {}, ...b.refs.map((r) => el("li", {}, code(r))))]);
+  if (b.membership) disclosed.push(["membership change", code(JSON.stringify(b.membership.change))]);
+  const committed = Object.entries(b.details);
+  return el("div", { class: "event-detail" },
+    dl([
+      ["event id", code(event.id)],
+      ["signature", code(event.sig)],
+      ["issuer", `${b.issuer.org}`],
+      ["issuer key", code(b.issuer.key)],
+    ]),
+    el("h4", {}, "Disclosed fields"), dl(disclosed),
+    el("h4", {}, "Documents (anchored by hash)"),
+    b.documents.length ? el("ul", {}, ...b.documents.map((d) => el("li", {}, `${d.kind}: ${d.alg} `, code(d.digest)))) : el("p", { class: "muted" }, "none"),
+    el("h4", {}, "Committed fields (salted hashes; the values are not disclosed)"),
+    committed.length ? dl(committed.map(([k, v]) => [k, code(v)])) : el("p", { class: "muted" }, "none"),
+    el("h4", {}, "Inclusion proof (verified)"),
+    dl([
+      ["log index", String(index)],
+      ["log size", String(head.log_size)],
+      ["log root", code(head.log_root)],
+      [`proof hashes (${proof.length})`, proof.length ? el("ol", {}, ...proof.map((h) => el("li", {}, code(h)))) : "none (a log of one event)"],
+    ]));
+}
+
+let rowIds = 0;
+function timeline(rows, caption, head) {
   const t = el("table", { class: "timeline" });
   t.append(el("caption", { class: "muted left" }, caption));
   t.append(el("thead", {}, el("tr", {}, el("th", {}, "time (UTC)"), el("th", {}, "place"), el("th", {}, "issuer"), el("th", {}, "what"), el("th", { class: "num" }, "log #"))));
   const tb = el("tbody");
   for (const r of rows) {
     const b = r.event.body;
+    const id = "event-" + ++rowIds;
+    const button = el("button", { type: "button", class: "expand", "aria-expanded": "false", "aria-controls": id, "aria-label": `Event ${r.index}: show its signature, issuer key, fields and inclusion proof` }, `#${r.index}`);
     const tr = el("tr", { class: r.move ? "move" : "" },
       el("td", {}, utc(b.time)), el("td", {}, b.location || "–"), el("td", {}, b.issuer.org),
-      el("td", {}, what(b) + (r.move ? " (movement of " + r.move + ")" : "")), el("td", { class: "num" }, r.index));
-    tb.append(tr);
+      el("td", {}, what(b) + (r.move ? " (movement of " + r.move + ")" : "")), el("td", { class: "num" }, button));
+    const open = el("tr", { class: "detail", id, hidden: "" }, el("td", { colspan: "5" }, detail(r, head)));
+    button.addEventListener("click", () => {
+      const yes = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", String(yes));
+      open.hidden = !yes;
+    });
+    tb.append(tr, open);
   }
   t.append(tb);
   return t;
 }
 
-function checks(bundle) {
-  // What a browser can check cheaply; full cryptographic verification is tradelog's job.
-  const n = bundle.events.length, count = bundle.index_entry.count;
-  const sigs = bundle.certificate.signatures.length;
-  const ok = n === count && bundle.certificate.height === bundle.head.height;
-  return el("p", {}, el("span", { class: ok ? "ok" : "bad" }, ok ? "✓ complete per the index" : "✗ inconsistent bundle"),
-    ` — ${n} of ${count} committed events, certified head #${bundle.head.height} signed by ${sigs} validators, log size ${bundle.head.log_size}.`);
-}
+/** The inclusion proofs of a parsed bundle, by log index. */
+const proofsOf = (bundles) => new Map(bundles.flatMap((b) => b.events.map((pe) => [String(pe.index), pe.proof])));
 
 async function showConsignment(ucr) {
-  const route = await api("/v1/consignments/" + encodeURIComponent(ucr) + "/route");
-  const own = route.consignment;
-  const rows = own.events.map((pe) => ({ index: pe.index, event: pe.event }));
-  const seen = new Set(rows.map((r) => r.index));
-  // The container movements that belong to the route: PROTOCOL.md section 9b windows.
-  const byTime = [...own.events].sort((a, b) => a.event.body.time - b.event.body.time || a.index - b.index);
-  for (const c of route.containers) {
-    const wins = [];
-    let open = null;
-    for (const pe of byTime) {
-      const b = pe.event.body, names = b.container === c.subject.id;
-      if (names && open === null) open = b.time;
-      if ((b.kind === "delivered" || (names && b.kind === "unpacked")) && open !== null) { wins.push([open, b.time]); open = null; }
-    }
-    if (open !== null) wins.push([open, Infinity]);
-    for (const pe of c.events) {
-      const b = pe.event.body;
-      if (seen.has(pe.index) || (b.ucr && b.ucr !== ucr) || !wins.some(([a, z]) => a <= b.time && b.time <= z)) continue;
-      rows.push({ index: pe.index, event: pe.event, move: c.subject.id });
-      seen.add(pe.index);
-    }
-  }
-  rows.sort((a, b) => a.event.body.time - b.event.body.time || a.index - b.index);
+  const text = await node.routeText(ucr);
   const box = $("result");
-  box.replaceChildren(el("h3", {}, "Consignment " + ucr), checks(own),
-    rows.length ? timeline(rows, `${rows.length} events: the consignment's own and its containers' movements`) : el("p", {}, "No events: the index proves this consignment has none."));
+  let route, parsed, note;
+  try {
+    parsed = parseRoute(text);
+    route = verifyRoute(pin.genesis, parsed);
+    if (route.ucr !== ucr) throw new NodeError("WrongSubject", `asked for consignment ${ucr}, the node answered about consignment ${route.ucr}`, { status: 200, code: "wrong_subject" });
+    note = await follow({ head: route.consignment.head, certificate: route.consignment.certificate });
+  } catch (e) {
+    if (!(e instanceof TradelogError)) throw e;
+    box.replaceChildren(el("h3", {}, "Consignment " + ucr), failure(`the node's route bundle for consignment ${ucr}`, e));
+    return;
+  }
+  const proofs = proofsOf([parsed.consignment, ...parsed.containers]);
+  const rows = route.timeline.map((t) => ({
+    index: t.index, event: t.event, proof: proofs.get(String(t.index)), move: t.source === "consignment" ? null : t.source.container,
+  }));
+  const own = route.consignment;
+  box.replaceChildren(el("h3", {}, "Consignment " + ucr), verified(own, { containers: route.containers, follow: note }),
+    rows.length ? timeline(rows, `${rows.length} events: the consignment's own and its containers' movements`, own.head) : el("p", {}, "No events: the index proves this consignment has none."));
   for (const c of route.containers) {
     box.append(el("p", { class: "muted" }, "Travelled in container ", link(c.subject.id), ` (${c.events.length} container events).`));
   }
 }
 
 async function showContainer(id) {
-  const b = await api("/v1/containers/" + encodeURIComponent(id));
-  const rows = b.events.map((pe) => ({ index: pe.index, event: pe.event }));
-  const ucrs = [...new Set(b.events.map((pe) => pe.event.body.ucr).filter(Boolean))];
+  const text = await node.getText("/v1/containers/" + encodeURIComponent(id));
   const box = $("result");
-  box.replaceChildren(el("h3", {}, "Container " + id), checks(b), timeline(rows, `${rows.length} container events`));
-  const p = el("p", {}, "Consignments carried: ");
-  ucrs.forEach((u, i) => { if (i) p.append(", "); p.append(link(u)); });
-  if (!ucrs.length) p.append("none");
-  box.append(p);
+  let p, parsed, note;
+  try {
+    parsed = parseBundle(text);
+    p = verifyBundle(pin.genesis, parsed);
+    if (p.subject.type !== "container" || p.subject.id !== id) throw new NodeError("WrongSubject", `asked for container ${id}, the node answered about ${p.subject.type} ${p.subject.id}`, { status: 200, code: "wrong_subject" });
+    note = await follow({ head: p.head, certificate: p.certificate });
+  } catch (e) {
+    if (!(e instanceof TradelogError)) throw e;
+    box.replaceChildren(el("h3", {}, "Container " + id), failure(`the node's proof bundle for container ${id}`, e));
+    return;
+  }
+  const proofs = proofsOf([parsed]);
+  const rows = p.events.map((pe) => ({ index: pe.index, event: pe.event, proof: proofs.get(String(pe.index)) }));
+  const ucrs = [...new Set(p.events.map((pe) => pe.event.body.ucr).filter(Boolean))];
+  box.replaceChildren(el("h3", {}, "Container " + id), verified(p, { follow: note }), timeline(rows, `${rows.length} container events`, p.head));
+  const para = el("p", {}, "Consignments carried: ");
+  ucrs.forEach((u, i) => { if (i) para.append(", "); para.append(link(u)); });
+  if (!ucrs.length) para.append("none");
+  box.append(para);
 }
 
 function link(q) {
-  const a = el("a", { href: "#q=" + encodeURIComponent(q) }, q);
-  return a;
+  return el("a", { href: "#q=" + encodeURIComponent(q) }, q);
 }
 
 async function search(q) {
@@ -104,6 +340,11 @@ async function search(q) {
   if (!q) return;
   $("q").value = q;
   $("result").replaceChildren(el("p", { class: "muted" }, "searching " + q + "…"));
+  await pinned;
+  if (!pin) {
+    $("result").replaceChildren(el("p", { class: "bad", role: "alert" }, "✗ NOT VERIFIED: no genesis is pinned, so no answer can be verified; see above."));
+    return;
+  }
   try {
     if (CONTAINER.test(q)) await showContainer(q); else await showConsignment(q);
   } catch (e) {
@@ -111,14 +352,29 @@ async function search(q) {
   }
 }
 
+// ---- Head, blocks, time release ----------------------------------------------------------------
+
 async function refreshHead() {
-  try {
-    const h = await api("/v1/head");
-    $("head").replaceChildren(el("span", { class: "ok" }, "certified head #" + h.head.height), ` · ${h.head.log_size} events · ${utc(h.head.time)} UTC · ${h.certificate.signatures.length} validator signatures · root `, el("code", {}, h.head.log_root.slice(0, 16) + "…"));
-    await refreshBlocks(h.head.height);
-  } catch (e) {
-    $("head").textContent = "no certified head yet (" + e.message + ")";
+  await pinned;
+  if (!pin) {
+    $("head").replaceChildren(el("span", { class: "bad" }, "no genesis pinned: the head cannot be verified"));
+    return;
   }
+  let h;
+  try {
+    h = await light.head();
+  } catch (e) {
+    if (e instanceof TradelogError && e.name !== "NodeError") {
+      $("head").replaceChildren(el("span", { class: "bad", role: "alert" }, `✗ head NOT VERIFIED: check failed: ${e.name === "FollowError" ? "append-only" : "certificate"} — ${errorName(e)}: ${e.message}`));
+    } else {
+      $("head").textContent = "no certified head yet (" + e.message + ")";
+    }
+    return;
+  }
+  $("head").replaceChildren(el("span", { class: "ok" }, "certified head #" + h.head.height),
+    ` ✓ certificate verified here (${h.certificate.signatures.length} validator signatures) · ${h.head.log_size} events · ${utc(h.head.time)} UTC · root `,
+    el("code", {}, h.head.log_root.slice(0, 16) + "…"));
+  await refreshBlocks(Number(h.head.height));
 }
 
 let lastBlocks = -1;
@@ -159,6 +415,8 @@ async function refreshTrs() {
   $("trs-chart").replaceChildren(svg, el("p", { class: "muted" }, "Dark: median; light: 90th percentile (nearest rank)."));
 }
 
+// ---- Wiring --------------------------------------------------------------------------------------
+
 $("search").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const hash = "#q=" + encodeURIComponent($("q").value.trim().toUpperCase());
@@ -182,9 +440,10 @@ function fromHash() {
   }
   search(q);
 }
+const pinned = loadPin();
 window.addEventListener("hashchange", fromHash);
-// A search in the address runs at once, not after the head and blocks have loaded: chained
-// after them it ran again over a search the user had already typed.
+// A search in the address runs at once (after the genesis is loaded), not after the head and
+// blocks: chained after them it ran again over a search the user had already typed.
 fromHash();
 refreshHead();
 refreshTrs();

@@ -38,8 +38,10 @@ impl Cors {
 
 /// The Content-Security-Policy of every answer. The explorer (`GET /`) loads its script and
 /// stylesheet from this node (`/explorer.js`, `/explorer.css`: no inline script or style, so
-/// no `unsafe-inline` and no hashes to keep in step) and talks only to this API; it may later
-/// load ES modules from here (`script-src 'self'` allows them). Nothing may frame a page of the
+/// no `unsafe-inline` and no hashes to keep in step) and talks only to this API; its script is
+/// an ES module that imports the TypeScript verifier from here (`/sdk/...`, no import map:
+/// see [`super::browser`]), which `script-src 'self'` allows, and nothing evaluates code from
+/// text (no `unsafe-eval`). Nothing may frame a page of the
 /// node (`frame-ancestors 'none'`, with `X-Frame-Options: DENY` for older browsers).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; \

@@ -22,8 +22,11 @@ export class NodeClient {
 
   async #request(method, path, body) {
     let res;
+    // Called detached, not as `this.fetch(...)`: a browser's `fetch` invoked on another object
+    // than the window throws "Illegal invocation".
+    const f = this.fetch;
     try {
-      res = await this.fetch(`${this.url}${path}`, {
+      res = await f(`${this.url}${path}`, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body,
