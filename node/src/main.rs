@@ -117,8 +117,25 @@ enum Command {
     },
 }
 
+/// `println!` that returns the write error instead of panicking: a closed pipe (as with
+/// `tradelog-node genesis --verify g.json | head -1`) ends the command quietly (see `main`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?
+    }};
+}
+
 fn main() {
     if let Err(e) = real_main() {
+        let closed = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if closed {
+            // The reader of our output went away: nothing left to say.
+            std::process::exit(0);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
@@ -193,9 +210,11 @@ fn verify_store(config_path: &Path) -> Result<()> {
     })
     .with_context(|| format!("verify-store {}", dir.display()))?;
     eprintln!();
-    println!(
+    out!(
         "verified {} blocks, {} events in {:.1} s: every certificate, signature, rule and head",
-        report.blocks, report.events, report.seconds
+        report.blocks,
+        report.events,
+        report.seconds
     );
     Ok(())
 }
@@ -223,7 +242,7 @@ fn backup(node: &str, genesis: &Path, out: &Path) -> Result<()> {
     if done.to > done.from {
         eprintln!();
     }
-    println!(
+    out!(
         "backup {}: height {} (was {}), {} events copied and verified from genesis {hash}",
         out.display(),
         done.to,
@@ -239,7 +258,7 @@ fn restore(config_path: &Path, from: &Path) -> Result<()> {
     let genesis = read_genesis(&base.join(&config.genesis))?;
     let data = base.join(&config.data_dir);
     let height = tradelog_node::backup::restore(from, &data, genesis)?;
-    println!(
+    out!(
         "restored height {height} into {}; start the node: it fetches the later blocks from its peers",
         data.join("ledger").display()
     );
@@ -262,9 +281,9 @@ fn init(dir: &Path, moniker: &str) -> Result<()> {
     if !cfg_path.exists() {
         std::fs::write(&cfg_path, config.to_toml())?;
     }
-    println!("node key   {}", key.public());
-    println!("config     {}", cfg_path.display());
-    println!("next: list this key in the genesis (as a validator or an organisation key), put genesis.json beside config.toml, then `tradelog-node run --config {}`", cfg_path.display());
+    out!("node key   {}", key.public());
+    out!("config     {}", cfg_path.display());
+    out!("next: list this key in the genesis (as a validator or an organisation key), put genesis.json beside config.toml, then `tradelog-node run --config {}`", cfg_path.display());
     Ok(())
 }
 
@@ -282,8 +301,8 @@ fn genesis(input: &Path, out: &Path) -> Result<()> {
         .with_context(|| format!("{}", input.display()))?;
     std::fs::write(out, serde_json::to_string_pretty(&g)? + "\n")
         .with_context(|| format!("cannot write {}", out.display()))?;
-    println!("genesis {} written to {}", g.hash(), out.display());
-    println!(
+    out!("genesis {} written to {}", g.hash(), out.display());
+    out!(
         "{} organisations, {} validators, chain {}",
         g.organisations.len(),
         g.validator_set().validators().len(),
@@ -317,12 +336,12 @@ fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("{}: not a valid genesis document", file.display()))?;
     let hash = g.hash();
-    println!("genesis {hash}");
-    println!("chain    {}", g.chain);
-    println!("time     {} ms since 1970", g.time);
-    println!("organisations ({}):", g.organisations.len());
+    out!("genesis {hash}");
+    out!("chain    {}", g.chain);
+    out!("time     {} ms since 1970", g.time);
+    out!("organisations ({}):", g.organisations.len());
     for o in &g.organisations {
-        println!(
+        out!(
             "  {:<24} {:<9} {} key(s)  {}",
             o.id.to_string(),
             o.role.as_str(),
@@ -332,12 +351,12 @@ fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
     }
     let set = g.validator_set();
     let total = set.total_power();
-    println!(
+    out!(
         "validators ({}, total power {total}):",
         set.validators().len()
     );
     for v in set.validators() {
-        println!(
+        out!(
             "  {:<24} power {:<6} key {}",
             v.org.to_string(),
             v.power,
@@ -348,12 +367,12 @@ fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
     let n = powers.len();
     let (k, equal) = halting_validators(&powers);
     if equal {
-        println!(
+        out!(
             "fault tolerance: a quorum needs more than 2/3 of the power; any {k} of {n} validators down halt the chain ({} may be down)",
             k.saturating_sub(1)
         );
     } else {
-        println!(
+        out!(
             "fault tolerance: a quorum needs more than 2/3 of the power; as few as {k} of {n} validators (the most powerful) down halt the chain"
         );
     }
@@ -365,7 +384,7 @@ fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
                 file.display()
             );
         }
-        println!("matches the expected hash");
+        out!("matches the expected hash");
     }
     Ok(())
 }
@@ -419,7 +438,7 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
     let mut children = devnet::spawn(&exe, &nodes)?;
     let result = (|| -> Result<()> {
         devnet::wait_healthy(&nodes, Duration::from_secs(60))?;
-        println!(
+        out!(
             "devnet: 4 validators and 1 observer running under {}",
             opts.dir.display()
         );
@@ -427,7 +446,7 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
         let start = now_ms().saturating_sub(40 * 86_400_000);
         let t = std::time::Instant::now();
         let n = devnet::load(&nodes, opts.consignments, start, Duration::from_secs(120))?;
-        println!(
+        out!(
             "loaded {} sample consignments ({n} events) and saw them committed on every node in {:.1} s",
             opts.consignments,
             t.elapsed().as_secs_f64()
@@ -438,7 +457,7 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
             } else {
                 "observer "
             };
-            println!(
+            out!(
                 "  {role} {:<20} API http://{}   (log: {})",
                 node.moniker,
                 node.api,
@@ -447,15 +466,16 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
         }
         if let Some(first) = nodes.first() {
             let ucr = tradelog_protocol::sample::sample_ucr(0);
-            println!(
+            out!(
                 "try:\n  curl http://{}/v1/head\n  curl http://{}/v1/consignments/{ucr}",
-                first.api, first.api
+                first.api,
+                first.api
             );
-            println!(
+            out!(
                 "explorer: http://{}/#q={ucr}  (metrics at http://{}/metrics, OpenAPI at http://{}/openapi.json)",
                 first.api, first.api, first.api
             );
-            println!(
+            out!(
                 "verify: cargo run --release -p tradelog-client -- provenance {ucr} --node http://{} --genesis {}",
                 first.api,
                 first.dir.join("genesis.json").display()
@@ -464,7 +484,7 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
         Ok(())
     })();
     if result.is_ok() && !exit_after_load {
-        println!("press Ctrl-C to stop the devnet");
+        out!("press Ctrl-C to stop the devnet");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -482,7 +502,7 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
 fn demo(out: &Path, consignments: u32) -> Result<()> {
     let start = tradelog_protocol::sample::SAMPLE_GENESIS_TIME + 86_400_000;
     let s = tradelog_node::demo::run(out, consignments, start)?;
-    println!(
+    out!(
         "ledger {}: {} blocks, {} events, head #{} {}",
         s.head.chain,
         s.blocks,
@@ -490,11 +510,11 @@ fn demo(out: &Path, consignments: u32) -> Result<()> {
         s.head.height,
         s.head.hash()
     );
-    println!("log root   {}", s.head.log_root);
-    println!("index root {}", s.head.index_root);
-    println!("wrote {} files under {}", s.files.len(), out.display());
+    out!("log root   {}", s.head.log_root);
+    out!("index root {}", s.head.index_root);
+    out!("wrote {} files under {}", s.files.len(), out.display());
     let first = tradelog_protocol::sample::sample_ucr(0);
-    println!(
+    out!(
         "verify one offline:\n  cargo run -p tradelog-client -- verify --genesis {}/genesis.json {}/bundles/{first}.json",
         out.display(),
         out.display()

@@ -509,3 +509,23 @@ fn genesis_verify_prints_the_hash_and_summary_and_refuses_a_mismatch() {
     let o = run("tradelog-node", &["genesis"]).unwrap();
     assert!(!o.status.success(), "no input and no --verify is an error");
 }
+
+/// `tradelog-node genesis --verify g.json | head -1` (the ceremony's way to read the hash): the
+/// reader closes the pipe early, and the command ends quietly instead of panicking on the write.
+#[test]
+fn a_closed_output_pipe_ends_a_node_command_quietly() {
+    let dir = scratch("closed-pipe");
+    let net = tradelog_protocol::sample::SampleNetwork::new(4).unwrap();
+    let path = dir.join("genesis.json");
+    fs::write(&path, serde_json::to_string_pretty(&net.genesis).unwrap()).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // every write to stdout now fails with EPIPE
+    let o = std::process::Command::new(tradelog_tests::bin_dir().unwrap().join("tradelog-node"))
+        .args(["genesis", "--verify", path.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.status.success(), "{:?}: {err}", o.status);
+}
