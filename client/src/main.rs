@@ -645,7 +645,13 @@ fn submit(node: &str, file: &PathBuf) -> Result<()> {
     Ok(())
 }
 
-fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
+/// A bundle file verified against a genesis file: a route bundle or a single proof bundle.
+enum VerifiedFile {
+    Route(tradelog_protocol::Route),
+    Bundle(tradelog_protocol::Provenance),
+}
+
+fn verify_file(genesis: &PathBuf, bundle: &PathBuf) -> Result<VerifiedFile> {
     let genesis = read_genesis(genesis)?;
     let b = read_limited(
         bundle,
@@ -657,21 +663,26 @@ fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
         let route = RouteBundle::from_json(&b)?
             .verify(&genesis)
             .context("route bundle does NOT verify")?;
-        if json {
-            out!("{}", pretty(&timeline::route_json(&route))?);
-        } else {
+        return Ok(VerifiedFile::Route(route));
+    }
+    let p = ProofBundle::from_json(&b)?
+        .verify(&genesis)
+        .context("bundle does NOT verify")?;
+    Ok(VerifiedFile::Bundle(p))
+}
+
+fn verify(genesis: &PathBuf, bundle: &PathBuf, json: bool) -> Result<()> {
+    match verify_file(genesis, bundle)? {
+        VerifiedFile::Route(route) if json => out!("{}", pretty(&timeline::route_json(&route))?),
+        VerifiedFile::Route(route) => {
             print!("{}", timeline::render_route(&route));
             out!("VERIFIED");
         }
-        return Ok(());
-    }
-    let bundle = ProofBundle::from_json(&b)?;
-    let p = bundle.verify(&genesis).context("bundle does NOT verify")?;
-    if json {
-        out!("{}", pretty(&timeline::provenance_json(&p))?);
-    } else {
-        print!("{}", timeline::render(&p));
-        out!("VERIFIED");
+        VerifiedFile::Bundle(p) if json => out!("{}", pretty(&timeline::provenance_json(&p))?),
+        VerifiedFile::Bundle(p) => {
+            print!("{}", timeline::render(&p));
+            out!("VERIFIED");
+        }
     }
     Ok(())
 }
@@ -959,25 +970,14 @@ fn verified_events(
     genesis: &PathBuf,
     bundle: &PathBuf,
 ) -> Result<(Vec<(u64, tradelog_protocol::Event)>, u64)> {
-    let genesis = read_genesis(genesis)?;
-    let b = read_limited(
-        bundle,
-        4 * tradelog_protocol::bundle::MAX_BUNDLE_BYTES as u64,
-    )?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", bundle.display()))?;
-    if v.get("consignment").is_some() {
-        let route = RouteBundle::from_json(&b)?
-            .verify(&genesis)
-            .context("route bundle does NOT verify")?;
-        let head = route.consignment.head.height;
-        let events = route.timeline.into_iter().map(|(i, e, _)| (i, e)).collect();
-        return Ok((events, head));
-    }
-    let p = ProofBundle::from_json(&b)?
-        .verify(&genesis)
-        .context("bundle does NOT verify")?;
-    Ok((p.events, p.head.height))
+    Ok(match verify_file(genesis, bundle)? {
+        VerifiedFile::Route(route) => {
+            let head = route.consignment.head.height;
+            let events = route.timeline.into_iter().map(|(i, e, _)| (i, e)).collect();
+            (events, head)
+        }
+        VerifiedFile::Bundle(p) => (p.events, p.head.height),
+    })
 }
 
 fn read_change(path: &PathBuf) -> Result<Change> {
