@@ -123,6 +123,7 @@ impl EventSpec {
                 org: self.org.parse().map_err(|e| spec_err("--org", e))?,
                 key,
             },
+            parties: None,
             membership: None,
         };
         body.validate().map_err(|e| spec_err("event", e))?;

@@ -1063,6 +1063,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                     org: org.parse().map_err(|e| anyhow::anyhow!("--org: {e}"))?,
                     key: key.public(),
                 },
+                parties: None,
                 membership: Some(MembershipBody {
                     seq,
                     change,

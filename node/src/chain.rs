@@ -298,8 +298,8 @@ impl Chain {
                 None => todo.push(i),
             }
         }
-        self.ledger.with_chain(|chain: &ChainState| {
-            todo.retain(|&i| match chain.authorize(&events[i]) {
+        self.ledger.with_chain(|chain: &ChainState, parties| {
+            todo.retain(|&i| match chain.authorize(&events[i], parties) {
                 Ok(()) => true,
                 Err(e) => {
                     out[i] = Some(Err(e.into()));
@@ -422,19 +422,17 @@ impl Chain {
             match self.ledger.preview(&events, time, &known) {
                 Ok(preview) => preview,
                 Err(_) => {
-                    // Keep only the events that pass on their own (membership may have
-                    // changed), and at most one membership change, placed last: then no event
-                    // of the block depends on a change made earlier in it.
-                    let chain = self.ledger.chain();
-                    let (ok, bad): (Vec<Event>, Vec<Event>) = events
-                        .into_iter()
-                        .partition(|e| chain.check_event(e, &known).is_ok());
-                    dropped.extend(bad.iter().map(Event::id));
-                    let (mut plain, changes): (Vec<Event>, Vec<Event>) = ok
-                        .into_iter()
-                        .partition(|e| e.body().kind != EventKind::Membership);
-                    plain.extend(changes.into_iter().take(1));
-                    events = plain;
+                    // Keep the events that are admissible in order after the ones kept before
+                    // them (membership may have changed; a consignment's parties may be named
+                    // by an earlier event of the block), drop the others.
+                    let (kept, refused) = self
+                        .ledger
+                        .with_chain(|chain, parties| chain.select(events, time, &known, parties));
+                    for (e, why) in &refused {
+                        tracing::debug!(event = %e.id(), %why, "dropped from the block being built");
+                    }
+                    dropped.extend(refused.iter().map(|(e, _)| e.id()));
+                    events = kept;
                     self.ledger.preview(&events, time, &known).ok()?
                 }
             }

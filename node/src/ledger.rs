@@ -19,10 +19,11 @@ use tradelog_protocol::ledger::{
 };
 use tradelog_protocol::membership::ProvenChange;
 use tradelog_protocol::merkle::{self, leaf_hash, Frontier, NewNode};
+use tradelog_protocol::parties::{self, Consignments, Parties};
 use tradelog_protocol::route::{containers_named, MAX_ROUTE_CONTAINERS, ROUTE_VERSION};
 use tradelog_protocol::{
-    Certificate, ChainState, ConsistencyProof, Event, Genesis, Hash, Head, MembershipProof,
-    ProofBundle, RouteBundle, Subject, Ucr,
+    Certificate, ChainState, ConsistencyProof, Event, Genesis, Hash, Head, Membership,
+    MembershipProof, ProofBundle, RouteBundle, Subject, Ucr,
 };
 
 use crate::block::Block;
@@ -76,6 +77,38 @@ pub enum RouteError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Consignments' parties as the committed log has them (PROTOCOL.md 8c), folded from each
+/// consignment's stored events when asked: nothing is kept beside the log and index, so
+/// restart, rollback and migration need nothing more.
+pub struct StoredParties<'a> {
+    store: &'a DiskStore,
+    membership: &'a Membership,
+}
+
+impl StoredParties<'_> {
+    /// The parties of `ucr` in the committed log.
+    pub fn of(&self, ucr: &Ucr) -> Result<Parties, StoreError> {
+        if !parties::applies(self.membership) {
+            return Ok(Parties::new());
+        }
+        let events = self
+            .store
+            .subject_events(&Subject::Consignment(ucr.clone()))?;
+        parties::fold(self.membership, events.iter().map(|(_, e)| e.body())).map_err(|(pos, e)| {
+            StoreError::Corrupt {
+                key: format!("consignment {ucr}"),
+                reason: format!("its stored event {pos} breaks the party rule: {e}"),
+            }
+        })
+    }
+}
+
+impl Consignments for StoredParties<'_> {
+    fn parties(&self, ucr: &Ucr) -> Result<Parties, String> {
+        self.of(ucr).map_err(|e| e.to_string())
+    }
 }
 
 /// The ledger of one node.
@@ -249,13 +282,30 @@ impl NodeLedger {
         known: &impl Known,
     ) -> Result<NodePreview, BlockError> {
         let mem = read(&self.mem);
-        mem.chain.check_block(events, time, known)?;
+        mem.chain
+            .check_block(events, time, known, &self.stored_parties(&mem))?;
         Ok(self.effect(&mem, events, time)?)
     }
 
-    /// Runs `f` on the chain state after the last committed block (admission checks).
-    pub fn with_chain<T>(&self, f: impl FnOnce(&ChainState) -> T) -> T {
-        f(&read(&self.mem).chain)
+    fn stored_parties<'a>(&'a self, mem: &'a Mem) -> StoredParties<'a> {
+        StoredParties {
+            store: &self.store,
+            membership: mem.chain.membership(),
+        }
+    }
+
+    /// Runs `f` on the chain state after the last committed block and the consignments'
+    /// parties in it (admission checks, block building).
+    pub fn with_chain<T>(&self, f: impl FnOnce(&ChainState, &StoredParties<'_>) -> T) -> T {
+        let mem = read(&self.mem);
+        f(&mem.chain, &self.stored_parties(&mem))
+    }
+
+    /// The parties of a consignment in the committed log (PROTOCOL.md 8c; empty under rules 1
+    /// or for a consignment with no event).
+    pub fn parties(&self, ucr: &Ucr) -> Result<Parties, StoreError> {
+        let mem = read(&self.mem);
+        self.stored_parties(&mem).of(ucr)
     }
 
     /// Persists and applies a decided block with its certificate. `preview` is the effect

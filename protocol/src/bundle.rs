@@ -8,7 +8,8 @@ use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
 use crate::keys::BadSignature;
 use crate::membership::{MembershipError, MembershipProof};
 use crate::merkle::{leaf_hash, InclusionProof, ProofError};
-use crate::roles::{AuthError, Genesis};
+use crate::parties::{self, Parties};
+use crate::roles::{AuthError, Genesis, Role};
 
 /// The bundle format version (2 added the membership proof).
 pub const BUNDLE_VERSION: u32 = 2;
@@ -155,6 +156,14 @@ pub struct Provenance {
     pub head: Head,
     /// `(log index, event)` in log order.
     pub events: Vec<(u64, Event)>,
+    /// A consignment's parties after these events (section 8c); empty for other subjects and
+    /// under rules 1.
+    pub parties: Parties,
+    /// The customs administrations among the members at the head (they act on any
+    /// consignment, section 8c); empty under rules 1.
+    pub customs: Parties,
+    /// The ledger's admission rules (the genesis's).
+    pub rules: u32,
 }
 
 fn about(event: &Event, subject: &Subject) -> bool {
@@ -293,6 +302,27 @@ impl ProofBundle {
         if IndexEntry::over(&ids) != self.index_entry {
             return Err(BundleError::Altered);
         }
+        // The consignment's complete history keeps the party rule (8c). Roles never change
+        // and organisations are never removed, so the membership at the head knows every
+        // issuer's role at its event.
+        let at_head = history.at(self.head.log_size);
+        let (parties, customs) = if parties::applies(at_head) {
+            let parties = match self.subject {
+                Subject::Consignment(_) => {
+                    parties::fold(at_head, self.events.iter().map(|pe| pe.event.body()))
+                        .map_err(|(pos, err)| BundleError::Auth { pos, err })?
+                }
+                _ => Parties::new(),
+            };
+            let customs = at_head
+                .orgs()
+                .filter(|o| o.role == Role::Customs)
+                .map(|o| o.id.clone())
+                .collect();
+            (parties, customs)
+        } else {
+            (Parties::new(), Parties::new())
+        };
         Ok(Provenance {
             subject: self.subject.clone(),
             head: self.head.clone(),
@@ -301,6 +331,9 @@ impl ProofBundle {
                 .iter()
                 .map(|pe| (pe.index, pe.event.clone()))
                 .collect(),
+            parties,
+            customs,
+            rules: at_head.rules(),
         })
     }
 }

@@ -30,6 +30,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_MEMBERSHIP_BODY_BYTES: usize = 128 * 1024;
 /// Most references to earlier events.
 pub const MAX_REFS: usize = 16;
+/// Most organisations one event names in `parties`.
+pub const MAX_PARTIES: usize = 16;
 /// Most anchored documents.
 pub const MAX_DOCUMENTS: usize = 16;
 /// Most committed detail fields.
@@ -266,6 +268,14 @@ pub struct EventBody {
     pub details: BTreeMap<String, Hash>,
     /// Who signs.
     pub issuer: Issuer,
+    /// Organisations this event makes parties of its consignment (section 8c; rules 2): 1 to
+    /// [`MAX_PARTIES`] member ids in ascending order, each once; only with `ucr`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parties: Option<Vec<OrgId>>,
     /// The change a `membership` event makes (present exactly when `kind` is `membership`).
     #[serde(
         default,
@@ -307,7 +317,9 @@ fn unique_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Hash>,
 }
 
 /// A present optional field must not be `null`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
 
@@ -454,6 +466,23 @@ impl EventBody {
                 }
             }
         }
+        if let Some(p) = &self.parties {
+            if self.ucr.is_none() {
+                return Err(field("parties", "only allowed with a ucr"));
+            }
+            if p.is_empty() || p.len() > MAX_PARTIES {
+                return Err(field(
+                    "parties",
+                    format!("1 to {MAX_PARTIES} organisations"),
+                ));
+            }
+            if p.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(field(
+                    "parties",
+                    "organisations must be in ascending order, each once",
+                ));
+            }
+        }
         if self.refs.len() > MAX_REFS {
             return Err(field("refs", format!("at most {MAX_REFS} references")));
         }
@@ -555,6 +584,16 @@ impl EventBody {
             let value =
                 serde_json::to_value(m).map_err(|e| EventError::Malformed(e.to_string()))?;
             o.extend_from_slice(&jcs::canonicalize(&value)?);
+        }
+        if let Some(parties) = &self.parties {
+            o.extend_from_slice(b",\"parties\":[");
+            for (i, p) in parties.iter().enumerate() {
+                if i > 0 {
+                    o.push(b',');
+                }
+                s(p.as_str(), &mut o);
+            }
+            o.push(b']');
         }
         o.extend_from_slice(b",\"refs\":[");
         for (i, r) in self.refs.iter().enumerate() {

@@ -20,6 +20,7 @@ use crate::membership::{
     Change, ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition,
 };
 use crate::merkle::{leaf_hash, Frontier, MerkleLog};
+use crate::parties::{self, Consignments, Parties};
 use crate::roles::{AuthError, Genesis, Membership};
 use crate::route::{containers_named, RouteBundle, ROUTE_VERSION};
 
@@ -49,6 +50,10 @@ pub enum LedgerError {
         /// Previous head's.
         prev: u64,
     },
+    /// A consignment's parties could not be read (storage); the event is neither admitted
+    /// nor refused by the rules.
+    #[error("consignment parties unavailable: {0}")]
+    Unavailable(String),
     /// An event claims to happen after its block, beyond the allowed clock skew.
     #[error("event {id} has time {time}, more than {MAX_CLOCK_SKEW_MS} ms after its block time {block_time}")]
     FutureEvent {
@@ -222,15 +227,33 @@ impl ChainState {
     }
 
     /// Admission check of one event as the next in the log: chain id, issuer, key, role,
-    /// signature (unless `known` already checked it), not already in the log (`known` answers
-    /// that), and for a membership event the change rules of PROTOCOL.md 8a.
-    pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
-        self.check_event_under(event, known, &self.membership, self.membership_count + 1)
+    /// consignment parties (`consignments` says who they are so far, section 8c), signature
+    /// (unless `known` already checked it), not already in the log (`known` answers that), and
+    /// for a membership event the change rules of PROTOCOL.md 8a.
+    pub fn check_event(
+        &self,
+        event: &Event,
+        known: &impl Known,
+        consignments: &impl Consignments,
+    ) -> Result<(), LedgerError> {
+        let before = self.parties_before(event, consignments, &HashMap::new())?;
+        self.check_event_under(
+            event,
+            known,
+            &self.membership,
+            self.membership_count + 1,
+            &before,
+        )
+        .map(drop)
     }
 
     /// The checks of [`ChainState::check_event`] except the signature and the duplicate
     /// lookup: what admission checks before it verifies a batch's signatures together.
-    pub fn authorize(&self, event: &Event) -> Result<(), LedgerError> {
+    pub fn authorize(
+        &self,
+        event: &Event,
+        consignments: &impl Consignments,
+    ) -> Result<(), LedgerError> {
         self.membership.authorize(event.body())?;
         if let Some(m) = membership_of(event) {
             self.membership.check_change(
@@ -240,36 +263,159 @@ impl ChainState {
                 self.membership_count + 1,
             )?;
         }
+        let before = self.parties_before(event, consignments, &HashMap::new())?;
+        parties::admit(&self.membership, &before, event.body())?;
         Ok(())
     }
 
-    /// `next_seq` is the sequence number the event must carry if it is a membership event.
+    /// The parties of the event's consignment before it: from `in_block` (earlier events of
+    /// the same block) or else `consignments`; empty if the rules have none or it names no
+    /// consignment.
+    fn parties_before(
+        &self,
+        event: &Event,
+        consignments: &impl Consignments,
+        in_block: &HashMap<Ucr, Parties>,
+    ) -> Result<Parties, LedgerError> {
+        match event.body().ucr.as_ref() {
+            Some(ucr) if parties::applies(&self.membership) => match in_block.get(ucr) {
+                Some(p) => Ok(p.clone()),
+                None => consignments.parties(ucr).map_err(LedgerError::Unavailable),
+            },
+            _ => Ok(Parties::new()),
+        }
+    }
+
+    /// `next_seq` is the sequence number the event must carry if it is a membership event,
+    /// `before` the parties of its consignment so far. Returns the parties after it, if they
+    /// change.
     fn check_event_under(
         &self,
         event: &Event,
         known: &impl Known,
         membership: &Membership,
         next_seq: u64,
-    ) -> Result<(), LedgerError> {
+        before: &Parties,
+    ) -> Result<Option<Parties>, LedgerError> {
         membership.authorize(event.body())?;
         if let Some(m) = membership_of(event) {
             membership.check_change(m, &event.body().issuer.org, &self.validators, next_seq)?;
         }
+        let after = parties::admit(membership, before, event.body())?;
         if !known.signature_checked(event) {
             event.verify_signature()?;
         }
         if known.in_log(&event.id()) {
             return Err(LedgerError::Duplicate(event.id()));
         }
-        Ok(())
+        Ok(after)
     }
 
-    /// Checks a whole block: time rules, every event admissible, no event twice.
+    /// Checks a whole block: time rules, every event admissible, no event twice. Returns the
+    /// consignments whose parties the block changes, with their parties after it.
     pub fn check_block(
         &self,
         events: &[Event],
         time: u64,
         known: &impl Known,
+        consignments: &impl Consignments,
+    ) -> Result<HashMap<Ucr, Parties>, LedgerError> {
+        let mut changed = HashMap::new();
+        self.walk_block(
+            events,
+            time,
+            known,
+            consignments,
+            &mut changed,
+            &mut |_, e| Err(e),
+        )?;
+        Ok(changed)
+    }
+
+    /// The events of `events` that make a valid block at `time` when taken in order, each
+    /// skipped if it is not admissible after the ones kept before it: `(kept, refused)`, the
+    /// refused with their reason. A second validator-set change is neither kept nor refused
+    /// (it waits for a later block). For block building.
+    pub fn select(
+        &self,
+        events: Vec<Event>,
+        time: u64,
+        known: &impl Known,
+        consignments: &impl Consignments,
+    ) -> (Vec<Event>, Vec<(Event, LedgerError)>) {
+        let mut skipped: Vec<(usize, LedgerError)> = Vec::new();
+        let mut changed = HashMap::new();
+        // The walk cannot fail: every refusal is recorded and the event skipped.
+        let _ = self.walk_block(
+            &events,
+            time,
+            known,
+            consignments,
+            &mut changed,
+            &mut |i, e| {
+                skipped.push((i, e));
+                Ok(())
+            },
+        );
+        let mut kept = Vec::with_capacity(events.len());
+        let mut refused = Vec::new();
+        let mut skip = skipped.into_iter().peekable();
+        for (i, e) in events.into_iter().enumerate() {
+            match skip.next_if(|(j, _)| *j == i) {
+                Some((_, LedgerError::Change(ChangeError::SetValidatorsTwice))) => {}
+                Some((_, err)) => refused.push((e, err)),
+                None => kept.push(e),
+            }
+        }
+        (kept, refused)
+    }
+
+    /// The consignments whose parties already-checked `events` change as the next block, with
+    /// their parties after it (no signature is verified).
+    pub fn party_changes(
+        &self,
+        events: &[Event],
+        consignments: &impl Consignments,
+    ) -> HashMap<Ucr, Parties> {
+        struct Trusted;
+        impl Known for Trusted {
+            fn in_log(&self, _: &EventId) -> bool {
+                false
+            }
+            fn signature_checked(&self, _: &Event) -> bool {
+                true
+            }
+        }
+        let mut changed = HashMap::new();
+        if parties::applies(&self.membership) {
+            let time = events
+                .iter()
+                .map(|e| e.body().time)
+                .max()
+                .unwrap_or(0)
+                .max(self.head.as_ref().map_or(self.genesis_time, |h| h.time));
+            let _ = self.walk_block(
+                events,
+                time,
+                &Trusted,
+                consignments,
+                &mut changed,
+                &mut |_, _| Ok(()),
+            );
+        }
+        changed
+    }
+
+    /// Checks the events of a block in order; `refuse(i, why)` decides what a refused event
+    /// does: `Err` ends the walk (block validation), `Ok` skips the event (block building).
+    fn walk_block(
+        &self,
+        events: &[Event],
+        time: u64,
+        known: &impl Known,
+        consignments: &impl Consignments,
+        changed: &mut HashMap<Ucr, Parties>,
+        refuse: &mut impl FnMut(usize, LedgerError) -> Result<(), LedgerError>,
     ) -> Result<(), LedgerError> {
         let prev_time = self.head.as_ref().map_or(self.genesis_time, |p| p.time);
         if time < prev_time {
@@ -285,25 +431,40 @@ impl ChainState {
         let mut working: Option<Membership> = None;
         let mut next_seq = self.membership_count + 1;
         let mut sets_validators = false;
-        let first = self.head.as_ref().map_or(0, |h| h.log_size);
-        for (at, e) in (first..).zip(events) {
+        let mut at = self.head.as_ref().map_or(0, |h| h.log_size);
+        for (i, e) in events.iter().enumerate() {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
-                return Err(LedgerError::FutureEvent {
-                    id: e.id(),
-                    time: e.body().time,
-                    block_time: time,
-                });
+                refuse(
+                    i,
+                    LedgerError::FutureEvent {
+                        id: e.id(),
+                        time: e.body().time,
+                        block_time: time,
+                    },
+                )?;
+                continue;
+            }
+            if in_block.contains(&e.id()) {
+                refuse(i, LedgerError::Duplicate(e.id()))?;
+                continue;
             }
             let membership = working.as_ref().unwrap_or(&self.membership);
-            self.check_event_under(e, known, membership, next_seq)?;
-            if !in_block.insert(e.id()) {
-                return Err(LedgerError::Duplicate(e.id()));
-            }
+            let checked = self
+                .parties_before(e, consignments, changed)
+                .and_then(|before| self.check_event_under(e, known, membership, next_seq, &before));
+            let after = match checked {
+                Ok(after) => after,
+                Err(err) => {
+                    refuse(i, err)?;
+                    continue;
+                }
+            };
             if let Some(m) = membership_of(e) {
                 if matches!(m.change, Change::SetValidators { .. }) {
                     // One per block (8a), so each change has its own transition (9d).
                     if sets_validators {
-                        return Err(LedgerError::Change(ChangeError::SetValidatorsTwice));
+                        refuse(i, LedgerError::Change(ChangeError::SetValidatorsTwice))?;
+                        continue;
                     }
                     sets_validators = true;
                 }
@@ -312,6 +473,11 @@ impl ChainState {
                     .apply_change(&m.change, at);
                 next_seq += 1;
             }
+            if let (Some(after), Some(ucr)) = (after, e.body().ucr.as_ref()) {
+                changed.insert(ucr.clone(), after);
+            }
+            in_block.insert(e.id());
+            at += 1;
         }
         Ok(())
     }
@@ -417,6 +583,7 @@ pub struct Preview {
     frontier: Frontier,
     index: Staged,
     chain: ChainState,
+    parties: HashMap<Ucr, Parties>,
 }
 
 impl Preview {
@@ -437,6 +604,8 @@ pub struct LedgerState {
     log: MerkleLog,
     keep_log: bool,
     index: MemIndex,
+    /// Every consignment's parties (section 8c; empty under rules 1).
+    parties: HashMap<Ucr, Parties>,
 }
 
 impl LedgerState {
@@ -448,6 +617,7 @@ impl LedgerState {
             log: MerkleLog::new(),
             keep_log: true,
             index: MemIndex::default(),
+            parties: HashMap::new(),
         }
     }
 
@@ -468,12 +638,17 @@ impl LedgerState {
 
     /// Admission check of one event as the next in the log (see [`ChainState::check_event`]).
     pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
-        self.chain.check_event(event, known)
+        self.chain.check_event(event, known, &self.parties)
     }
 
     /// Membership events in the log so far.
     pub fn membership_count(&self) -> u64 {
         self.chain.membership_count()
+    }
+
+    /// The parties of a consignment so far (section 8c; empty under rules 1).
+    pub fn parties(&self, ucr: &Ucr) -> Parties {
+        self.parties.get(ucr).cloned().unwrap_or_default()
     }
 
     /// Checks a whole block: time rules, every event admissible, no event twice.
@@ -483,12 +658,14 @@ impl LedgerState {
         time: u64,
         known: &impl Known,
     ) -> Result<(), LedgerError> {
-        self.chain.check_block(events, time, known)
+        self.chain
+            .check_block(events, time, known, &self.parties)
+            .map(drop)
     }
 
     /// The effect of already-checked events as the next block at `time`, leaving the state
-    /// unchanged.
-    fn effect(&self, events: &[Event], time: u64) -> Preview {
+    /// unchanged; `parties` are the consignments' parties the block changes.
+    fn effect(&self, events: &[Event], time: u64, parties: HashMap<Ucr, Parties>) -> Preview {
         let first = self.frontier.size();
         let mut frontier = self.frontier.clone();
         let mut nodes = Vec::new();
@@ -524,13 +701,15 @@ impl LedgerState {
             frontier,
             index,
             chain,
+            parties,
         }
     }
 
     /// Appends already-checked events and returns the new head (no checks: call
     /// [`LedgerState::check_block`] first). Returns each event's log position.
     pub fn append_checked(&mut self, events: &[Event], time: u64) -> (Head, Vec<u64>) {
-        let preview = self.effect(events, time);
+        let parties = self.chain.party_changes(events, &self.parties);
+        let preview = self.effect(events, time, parties);
         self.swap_in(preview)
     }
 
@@ -545,6 +724,7 @@ impl LedgerState {
         self.frontier = preview.frontier;
         self.index.apply(&preview.index);
         self.chain = preview.chain;
+        self.parties.extend(preview.parties);
         (preview.head, positions)
     }
 
@@ -555,8 +735,8 @@ impl LedgerState {
         time: u64,
         known: &impl Known,
     ) -> Result<(Head, Vec<u64>), LedgerError> {
-        self.check_block(events, time, known)?;
-        Ok(self.append_checked(events, time))
+        let preview = self.preview(events, time, known)?;
+        Ok(self.swap_in(preview))
     }
 
     /// The head a block would produce, leaving the state unchanged.
@@ -577,8 +757,8 @@ impl LedgerState {
         time: u64,
         known: &impl Known,
     ) -> Result<Preview, LedgerError> {
-        self.check_block(events, time, known)?;
-        Ok(self.effect(events, time))
+        let parties = self.chain.check_block(events, time, known, &self.parties)?;
+        Ok(self.effect(events, time, parties))
     }
 
     /// Applies a block previewed on this same state and returns the new head and each event's
@@ -757,6 +937,17 @@ impl Ledger {
         let (head, positions) = self
             .state
             .apply_block(&events, time, &|id: &EventId| by_id.contains_key(id))?;
+        Ok(self.record(events, head, positions))
+    }
+
+    /// Appends events as the next block with no admission check at all: what validators that
+    /// ignore the rules would commit. For tests of verifiers and tools.
+    pub fn append_unchecked(&mut self, events: Vec<Event>, time: u64) -> Head {
+        let (head, positions) = self.state.append_checked(&events, time);
+        self.record(events, head, positions)
+    }
+
+    fn record(&mut self, events: Vec<Event>, head: Head, positions: Vec<u64>) -> Head {
         for (e, index) in events.into_iter().zip(positions) {
             for s in subjects(&e) {
                 self.by_subject.entry(s.key()).or_default().push(index);
@@ -765,7 +956,7 @@ impl Ledger {
             self.events.push(e);
         }
         self.heads.push(head.clone());
-        Ok(head)
+        head
     }
 
     /// The consensus state.

@@ -33,6 +33,7 @@ pub mod keys;
 pub mod ledger;
 pub mod membership;
 pub mod merkle;
+pub mod parties;
 pub mod roles;
 pub mod route;
 pub mod sample;

@@ -137,7 +137,19 @@ pub struct Genesis {
     pub organisations: Vec<Organisation>,
     /// Validators of height 1.
     pub validators: ValidatorSet,
+    /// The admission rules in force (PROTOCOL.md 8): absent for rules 1 (the rules of every
+    /// chain made before rules 2, whose genesis hash this keeps unchanged), `2` for consignment
+    /// parties (section 8c).
+    #[serde(
+        default,
+        deserialize_with = "crate::event::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rules: Option<u32>,
 }
+
+/// The newest admission rules, written by `tradelog-node genesis` and the devnet.
+pub const RULES: u32 = 2;
 
 /// Why a genesis document is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,6 +185,9 @@ pub enum GenesisError {
     /// No canonical form.
     #[error("genesis has no canonical form: {0}")]
     Canonical(#[from] JcsError),
+    /// Unknown rules version.
+    #[error("rules: {0} is not a rules version of this implementation (omit it for 1, or 2)")]
+    Rules(u32),
 }
 
 /// Why an event's issuer may not issue it.
@@ -217,6 +232,22 @@ pub enum AuthError {
         /// The event's.
         got: String,
     },
+    /// `parties` on a ledger whose rules have no consignment parties.
+    #[error("body.parties: this ledger's rules ({0}) have no consignment parties")]
+    PartiesUnsupported(u32),
+    /// A named party is not a member.
+    #[error("body.parties: {0} is not a member of this ledger")]
+    UnknownParty(OrgId),
+    /// The issuer is not a party of the consignment (section 8c).
+    #[error("body.issuer.org: {org} is not a party of consignment {ucr} (its parties: {parties}); a party or customs must name it in `parties` first")]
+    NotAParty {
+        /// The issuer.
+        org: OrgId,
+        /// The consignment.
+        ucr: String,
+        /// The consignment's parties, comma-separated.
+        parties: String,
+    },
 }
 
 impl Genesis {
@@ -245,6 +276,9 @@ impl Genesis {
                     return Err(GenesisError::DuplicateKey(k.to_hex()));
                 }
             }
+        }
+        if let Some(r) = self.rules.filter(|r| !(1..=RULES).contains(r)) {
+            return Err(GenesisError::Rules(r));
         }
         if let Some(v) = self
             .validators
@@ -277,10 +311,16 @@ impl Genesis {
         &self.validators
     }
 
+    /// The admission rules in force: 1 when the genesis names none.
+    pub fn rules(&self) -> u32 {
+        self.rules.unwrap_or(1)
+    }
+
     /// The membership the genesis starts.
     pub fn membership(&self) -> Membership {
         let mut m = Membership {
             chain: self.chain.clone(),
+            rules: self.rules(),
             orgs: BTreeMap::new(),
             used: BTreeSet::new(),
             revoked: BTreeMap::new(),
@@ -296,6 +336,8 @@ impl Genesis {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     chain: String,
+    /// The genesis's admission rules.
+    rules: u32,
     orgs: BTreeMap<OrgId, Organisation>,
     /// Every event key ever listed, revoked ones included: a key is never reused.
     used: BTreeSet<PublicKey>,
@@ -307,6 +349,11 @@ impl Membership {
     /// The chain id.
     pub fn chain(&self) -> &str {
         &self.chain
+    }
+
+    /// The admission rules in force (the genesis's).
+    pub fn rules(&self) -> u32 {
+        self.rules
     }
 
     /// An organisation by id.
@@ -385,6 +432,14 @@ impl Membership {
                 role: org.role.as_str(),
                 kind: body.kind.as_str(),
             });
+        }
+        if let Some(parties) = &body.parties {
+            if self.rules < 2 {
+                return Err(AuthError::PartiesUnsupported(self.rules));
+            }
+            if let Some(p) = parties.iter().find(|p| !self.orgs.contains_key(*p)) {
+                return Err(AuthError::UnknownParty(p.clone()));
+            }
         }
         Ok(())
     }

@@ -130,8 +130,10 @@ fn windows(consignment: &[(u64, Event)], container: &ContainerId) -> Vec<(u64, u
 }
 
 /// Merges the consignment's events with each container's events whose time lies in one of the
-/// consignment's windows for that container and that do not belong to another consignment;
-/// ordered by event time, ties by log position; each event once.
+/// consignment's windows for that container, that do not belong to another consignment and,
+/// under rules 2, whose issuer is a party of the consignment or a customs administration
+/// (section 8c: an outsider's container events do not enter the route); ordered by event
+/// time, ties by log position; each event once.
 pub fn merge(
     consignment: &Provenance,
     containers: &[Provenance],
@@ -150,7 +152,11 @@ pub fn merge(
             let t = e.body().time;
             let inside = wins.iter().any(|(a, b)| *a <= t && t <= *b);
             let other = e.body().ucr.as_ref().is_some_and(|u| u != ucr);
-            if inside && !other {
+            let org = &e.body().issuer.org;
+            let party = consignment.rules < 2
+                || consignment.parties.contains(org)
+                || consignment.customs.contains(org);
+            if inside && !other && party {
                 merged
                     .entry(*i)
                     .or_insert_with(|| (e.clone(), Source::Container(c.clone())));

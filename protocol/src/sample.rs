@@ -83,6 +83,7 @@ impl SampleNetwork {
                 time: SAMPLE_GENESIS_TIME,
                 organisations,
                 validators: set,
+                rules: Some(crate::roles::RULES),
             },
             org_keys,
             validator_keys,
@@ -178,6 +179,7 @@ pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
             org: parse("placeholder")?,
             key: dev_key("placeholder").public(),
         },
+        parties: None,
         membership: None,
     })
 }
@@ -212,7 +214,8 @@ type Step<'a> = (
 /// The route of sample consignment `n`, starting at `t0` (ms): 14 events from booking in
 /// Shanghai to delivery in Duisburg by the platform, the barge operator and, alternating with
 /// `n`, Blue Anchor Lines via Rotterdam (Dutch customs) or North Star Shipping via Hamburg
-/// (German customs).
+/// (German customs). The booking names the carrier and the barge operator as the
+/// consignment's parties (PROTOCOL.md 8c).
 pub fn consignment_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Event>> {
     let ucr = sample_ucr(n);
     let container = sample_container(n);
@@ -342,6 +345,13 @@ pub fn consignment_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Eve
         b.transport = transport.cloned();
         if let Some(prev) = events.last() {
             b.refs = vec![prev.id()];
+        }
+        if kind == EventKind::Booked {
+            // The platform opens the consignment (8c) and names the ocean carrier and the
+            // barge operator it booked as its parties (ascending ids).
+            let mut parties = vec![parse(carrier)?, parse("rhine-barge")?];
+            parties.sort();
+            b.parties = Some(parties);
         }
         if kind == EventKind::DocumentAnchored {
             b.documents = vec![Document {

@@ -191,6 +191,7 @@ pub fn compute() -> Option<Vectors> {
             keys: vec![sk.public()],
         }],
         validators: set.clone(),
+        rules: None,
     };
     v.insert("genesis_json", serde_json::to_string(&genesis).ok()?);
     v.insert("genesis_hash", genesis.hash().to_hex());
@@ -291,6 +292,7 @@ fn transitions_vector(
                 org: org.clone(),
                 key: sk.public(),
             },
+            parties: None,
             membership: Some(MembershipBody {
                 seq,
                 change,

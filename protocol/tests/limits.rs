@@ -76,6 +76,7 @@ fn the_largest_validator_set_changes_hands_end_to_end() {
         time: T0,
         organisations,
         validators: old.clone(),
+        rules: None,
     };
     genesis.validate().unwrap();
     let change = Change::SetValidators {

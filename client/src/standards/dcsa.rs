@@ -393,6 +393,7 @@ fn map_event(
         documents: Vec::new(),
         details: BTreeMap::new(),
         issuer: target.issuer.clone(),
+        parties: None,
         membership: None,
     })
 }

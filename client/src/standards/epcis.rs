@@ -423,6 +423,7 @@ fn map_event(
         documents: vec![document.clone()],
         details: BTreeMap::new(),
         issuer: target.issuer.clone(),
+        parties: None,
         membership: None,
     };
     let bodies: Vec<EventBody> = if ids.containers.is_empty() {

@@ -165,6 +165,18 @@ impl From<LedgerError> for ApiError {
             LedgerError::Auth(AuthError::WrongChain { .. }) => {
                 ApiError::new(unprocessable, "wrong_chain", message)
             }
+            LedgerError::Auth(AuthError::NotAParty { .. }) => {
+                ApiError::new(unprocessable, "not_a_party", message)
+            }
+            LedgerError::Auth(AuthError::UnknownParty(_)) => {
+                ApiError::new(unprocessable, "unknown_party", message)
+            }
+            LedgerError::Auth(AuthError::PartiesUnsupported(_)) => {
+                ApiError::new(unprocessable, "invalid_event", message)
+            }
+            LedgerError::Unavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
             LedgerError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", message),
             LedgerError::Change(ChangeError::Seq { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "membership_seq", message)
