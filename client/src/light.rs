@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
 use tradelog_protocol::membership::{Change, MembershipError};
-use tradelog_protocol::route::RouteError;
+use tradelog_protocol::route::{
+    containers_named, verify_pages, RouteError, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
+    ROUTE_PAGE_VERSION,
+};
 use tradelog_protocol::{
     Certificate, ConsistencyProof, ContainerId, Genesis, Hash, Head, ProofBundle, Provenance,
     Route, RouteBundle, Subject, Ucr,
@@ -411,22 +414,56 @@ impl LightClient {
         })
     }
 
-    /// The route bundle of a consignment, verified (see [`LightClient::provenance`]).
-    pub fn route_bundle(&mut self, ucr: &Ucr) -> Result<(RouteBundle, Route), ClientError> {
-        let body = self.get_ok(&format!("/v1/consignments/{}/route", segment(ucr.as_str())))?;
-        let bundle = RouteBundle::from_json(&body)?;
-        if bundle.ucr() != Some(ucr) {
-            return Err(ClientError::WrongSubject {
-                asked: Subject::Consignment(ucr.clone()).to_string(),
-                got: bundle.consignment.subject.to_string(),
-            });
-        }
-        let route = bundle.verify(&self.genesis)?;
+    /// The route bundle of a consignment, verified (see [`LightClient::provenance`]): one
+    /// bundle, or the pages of a route naming more containers than one bundle holds
+    /// (PROTOCOL.md 9b), all fetched at the first page's head (fetched again from the first
+    /// page, a few times, if the node's head moves meanwhile).
+    pub fn route_bundle(&mut self, ucr: &Ucr) -> Result<(Vec<RouteBundle>, Route), ClientError> {
+        const TRIES: usize = 3;
+        let path = format!("/v1/consignments/{}/route", segment(ucr.as_str()));
+        let mut attempt = 0;
+        let pages = 'fetch: loop {
+            attempt += 1;
+            let first = RouteBundle::from_json(&self.get_ok(&path)?)?;
+            if first.ucr() != Some(ucr) {
+                return Err(ClientError::WrongSubject {
+                    asked: Subject::Consignment(ucr.clone()).to_string(),
+                    got: first.consignment.subject.to_string(),
+                });
+            }
+            let height = first.consignment.head.height;
+            // How many pages the (not yet verified) consignment bundle calls for; the
+            // verification below refuses any other count.
+            let named = containers_named(first.consignment.events.iter().map(|pe| &pe.event));
+            let needed = match first.version {
+                ROUTE_PAGE_VERSION => named
+                    .len()
+                    .div_ceil(MAX_ROUTE_CONTAINERS)
+                    .clamp(1, MAX_ROUTE_PAGES),
+                _ => 1,
+            };
+            let mut pages = vec![first];
+            for i in 1..needed {
+                let from = i * MAX_ROUTE_CONTAINERS;
+                let r = self
+                    .node
+                    .get(&format!("{path}?containers_from={from}&height={height}"))?;
+                if r.status == 409 && attempt < TRIES {
+                    continue 'fetch;
+                }
+                if r.status != 200 {
+                    return Err(node_error(&r));
+                }
+                pages.push(RouteBundle::from_json(&r.body)?);
+            }
+            break pages;
+        };
+        let route = verify_pages(&pages, &self.genesis)?;
         self.accept(CertifiedHead {
-            head: bundle.consignment.head.clone(),
-            certificate: bundle.consignment.certificate.clone(),
+            head: pages[0].consignment.head.clone(),
+            certificate: pages[0].consignment.certificate.clone(),
         })?;
-        Ok((bundle, route))
+        Ok((pages, route))
     }
 
     /// A consignment's complete, verified provenance: its own events and the movements of the

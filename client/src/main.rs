@@ -474,9 +474,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export { ucr, online, out } => {
             let ucr: Ucr = ucr.parse().map_err(|e| anyhow::anyhow!("UCR: {e}"))?;
             let mut client = online.client()?;
-            let (bundle, route) = client.route_bundle(&ucr)?;
+            let (pages, route) = client.route_bundle(&ucr)?;
             online.save(&client)?;
-            let json = serde_json::to_vec_pretty(&bundle)?;
+            // One route bundle, or the pages of a large route as a JSON array (9b).
+            let json = match pages.as_slice() {
+                [one] => serde_json::to_vec_pretty(one)?,
+                _ => serde_json::to_vec_pretty(&pages)?,
+            };
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -663,6 +667,20 @@ fn verify_file(genesis: &PathBuf, bundle: &PathBuf) -> Result<VerifiedFile> {
         let route = RouteBundle::from_json(&b)?
             .verify(&genesis)
             .context("route bundle does NOT verify")?;
+        return Ok(VerifiedFile::Route(route));
+    }
+    if let Some(pages) = v.as_array() {
+        // The pages of a large route (PROTOCOL.md 9b), as `tradelog export` writes them.
+        let pages = pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                RouteBundle::from_json(p.to_string().as_bytes())
+                    .with_context(|| format!("{}: page {i}", bundle.display()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let route = tradelog_protocol::route::verify_pages(&pages, &genesis)
+            .context("route pages do NOT verify")?;
         return Ok(VerifiedFile::Route(route));
     }
     let p = ProofBundle::from_json(&b)?

@@ -616,9 +616,15 @@ impl Chain {
         self.ledger.provenance(subject)
     }
 
-    /// The route of a consignment at the latest certified head.
-    pub fn route(&self, ucr: &Ucr) -> Result<Option<RouteBundle>, RouteError> {
-        self.ledger.route(ucr)
+    /// The route of a consignment at the latest certified head, or the page of it from
+    /// `containers_from` (see [`NodeLedger::route`]).
+    pub fn route(
+        &self,
+        ucr: &Ucr,
+        containers_from: u64,
+        at_height: Option<u64>,
+    ) -> Result<Option<RouteBundle>, RouteError> {
+        self.ledger.route(ucr, containers_from, at_height)
     }
 
     /// The latest certified head, its certificate and the membership proof at it: what a

@@ -20,7 +20,9 @@ use tradelog_protocol::ledger::{
 use tradelog_protocol::membership::ProvenChange;
 use tradelog_protocol::merkle::{self, leaf_hash, Frontier, NewNode};
 use tradelog_protocol::parties::{self, Consignments, Parties};
-use tradelog_protocol::route::{containers_named, MAX_ROUTE_CONTAINERS, ROUTE_VERSION};
+use tradelog_protocol::route::{
+    containers_named, page_range, MAX_ROUTE_CONTAINERS, ROUTE_PAGE_VERSION, ROUTE_VERSION,
+};
 use tradelog_protocol::{
     Certificate, ChainState, ConsistencyProof, Event, Genesis, Hash, Head, Membership,
     MembershipProof, ProofBundle, RouteBundle, Subject, Ucr,
@@ -71,9 +73,18 @@ pub enum BlockError {
 /// A route refused (PROTOCOL.md 9b).
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
-    /// More containers than a route holds.
-    #[error("the consignment names {0} containers, a route holds at most {MAX_ROUTE_CONTAINERS}")]
-    TooLarge(usize),
+    /// No such page of the route.
+    #[error("{0}")]
+    Page(String),
+    /// The client asked for a page at a head that is no longer the latest (pages of one route
+    /// are all served at one head).
+    #[error("height: the route's pages are served at the latest certified head, {current}; {asked} is not it (fetch the route again from its first page)")]
+    HeadMoved {
+        /// The height asked for.
+        asked: u64,
+        /// The latest certified height.
+        current: u64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -435,13 +446,27 @@ impl NodeLedger {
         })
     }
 
-    /// The route of a consignment (PROTOCOL.md 9b): its bundle and the bundles of the
-    /// containers its events name, all at one certified head, with one membership proof.
-    pub fn route(&self, ucr: &Ucr) -> Result<Option<RouteBundle>, RouteError> {
+    /// The route of a consignment (PROTOCOL.md 9b) at the latest certified head: the whole
+    /// route in one bundle if it names at most [`MAX_ROUTE_CONTAINERS`] containers, else the
+    /// page of containers from `containers_from` (a multiple of that). `at_height`, if given,
+    /// must be the latest certified height (a client fetching the later pages of a route asks
+    /// for the head of its first page).
+    pub fn route(
+        &self,
+        ucr: &Ucr,
+        containers_from: u64,
+        at_height: Option<u64>,
+    ) -> Result<Option<RouteBundle>, RouteError> {
         let mem = read(&self.mem);
         let Some((head, cert)) = mem.certified.clone() else {
             return Ok(None);
         };
+        if let Some(asked) = at_height.filter(|h| *h != head.height) {
+            return Err(RouteError::HeadMoved {
+                asked,
+                current: head.height,
+            });
+        }
         let membership = self.membership_proof(&mem, &head)?;
         let consignment = self.bundle(
             &head,
@@ -450,17 +475,28 @@ impl NodeLedger {
             membership.clone(),
         )?;
         let named = containers_named(consignment.events.iter().map(|pe| &pe.event));
-        if named.len() > MAX_ROUTE_CONTAINERS {
-            return Err(RouteError::TooLarge(named.len()));
-        }
-        let containers = named
-            .into_iter()
-            .map(|c| self.bundle(&head, &cert, &Subject::Container(c), membership.clone()))
+        let range = page_range(named.len(), containers_from).map_err(RouteError::Page)?;
+        let paged = named.len() > MAX_ROUTE_CONTAINERS;
+        let containers = named[range]
+            .iter()
+            .map(|c| {
+                self.bundle(
+                    &head,
+                    &cert,
+                    &Subject::Container(c.clone()),
+                    membership.clone(),
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(RouteBundle {
-            version: ROUTE_VERSION,
+            version: if paged {
+                ROUTE_PAGE_VERSION
+            } else {
+                ROUTE_VERSION
+            },
             consignment,
             containers,
+            containers_from: paged.then_some(containers_from),
         }))
     }
 

@@ -22,7 +22,7 @@ use crate::membership::{
 use crate::merkle::{leaf_hash, Frontier, MerkleLog};
 use crate::parties::{self, Consignments, Parties};
 use crate::roles::{AuthError, Genesis, Membership};
-use crate::route::{containers_named, RouteBundle, ROUTE_VERSION};
+use crate::route::{containers_named, paginate, RouteBundle};
 
 /// How far an event's time may lie after its block's time (10 minutes).
 pub const MAX_CLOCK_SKEW_MS: u64 = crate::head::MAX_EVENT_AHEAD_MS;
@@ -1026,20 +1026,24 @@ impl Ledger {
             .bundle(subject, events, certificate, self.membership_proof()?)
     }
 
-    /// The route bundle of a consignment (PROTOCOL.md 9b) against the latest head: its bundle
-    /// and the bundles of the containers its events name, all certified by `certificate`.
+    /// The route of a consignment (PROTOCOL.md 9b) against the latest head, certified by
+    /// `certificate`: its bundle and the bundles of the containers its events name, as one
+    /// bundle or, for more containers than one holds, in pages ([`crate::route::paginate`]).
     /// `None` before the first block.
-    pub fn route_bundle(&self, ucr: &Ucr, certificate: Certificate) -> Option<RouteBundle> {
+    pub fn route_pages(&self, ucr: &Ucr, certificate: Certificate) -> Option<Vec<RouteBundle>> {
         let consignment = self.bundle(&Subject::Consignment(ucr.clone()), certificate.clone())?;
         let containers = containers_named(consignment.events.iter().map(|pe| &pe.event))
             .into_iter()
             .map(|c| self.bundle(&Subject::Container(c), certificate.clone()))
             .collect::<Option<Vec<_>>>()?;
-        Some(RouteBundle {
-            version: ROUTE_VERSION,
-            consignment,
-            containers,
-        })
+        Some(paginate(consignment, containers))
+    }
+
+    /// The route bundle of a consignment whose route fits in one bundle (see
+    /// [`Ledger::route_pages`]); `None` before the first block or if it needs pages.
+    pub fn route_bundle(&self, ucr: &Ucr, certificate: Certificate) -> Option<RouteBundle> {
+        let mut pages = self.route_pages(ucr, certificate)?;
+        (pages.len() == 1).then(|| pages.remove(0))
     }
 }
 

@@ -10,10 +10,15 @@ use crate::ids::{ContainerId, Ucr};
 use crate::index::Subject;
 use crate::roles::Genesis;
 
-/// The route bundle format version.
+/// The route bundle format version of a whole route.
 pub const ROUTE_VERSION: u32 = 1;
-/// Most containers in one route.
+/// The format version of one page of a route (section 9b): a route naming more containers than
+/// one bundle holds is served in pages.
+pub const ROUTE_PAGE_VERSION: u32 = 2;
+/// Most containers in one route bundle or page.
 pub const MAX_ROUTE_CONTAINERS: usize = 256;
+/// Most pages of one route (so at most 65,536 containers).
+pub const MAX_ROUTE_PAGES: usize = 256;
 
 /// A consignment's bundle and the bundles of the containers its events name, in order of first
 /// mention, all against the same head.
@@ -21,12 +26,21 @@ pub const MAX_ROUTE_CONTAINERS: usize = 256;
 #[serde(deny_unknown_fields)]
 #[serde(remote = "Self")]
 pub struct RouteBundle {
-    /// Format version, 1.
+    /// Format version: 1 for a whole route, 2 for a page.
     pub version: u32,
     /// The consignment's bundle.
     pub consignment: ProofBundle,
-    /// One bundle per container named by the consignment's events, in order of first mention.
+    /// One bundle per container named by the consignment's events, in order of first mention
+    /// (in a page: those from `containers_from`, at most [`MAX_ROUTE_CONTAINERS`]).
     pub containers: Vec<ProofBundle>,
+    /// In a page (version 2): the position, among the containers the consignment names, of
+    /// the page's first container, a multiple of [`MAX_ROUTE_CONTAINERS`]. Absent in version 1.
+    #[serde(
+        default,
+        deserialize_with = "crate::event::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub containers_from: Option<u64>,
 }
 
 /// Why a route bundle does not verify.
@@ -55,6 +69,14 @@ pub enum RouteError {
     /// A container bundle is against another head than the consignment's.
     #[error("containers[{0}]: proven against another head than the consignment")]
     HeadMismatch(usize),
+    /// A page is out of place, or the pages do not make up the route.
+    #[error("pages[{pos}]: {reason}")]
+    Page {
+        /// Position of the page.
+        pos: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// The container bundles are not exactly the containers the consignment names.
     #[error("containers: expected {expected:?} (named by the consignment's events, in order), got {got:?}")]
     Containers {
@@ -200,44 +222,157 @@ impl RouteBundle {
 
     /// Verifies every bundle against the genesis, that all share the consignment's head, that
     /// the containers are exactly those the consignment's events name, and merges the route.
+    /// A page (version 2) verifies alone only if it is the route's only page; use
+    /// [`verify_pages`] for the others.
     pub fn verify(&self, genesis: &Genesis) -> Result<Route, RouteError> {
-        if self.version != ROUTE_VERSION {
-            return Err(RouteError::Version(self.version));
-        }
-        let ucr = self
-            .ucr()
-            .ok_or_else(|| RouteError::NotConsignment(self.consignment.subject.to_string()))?
-            .clone();
-        let consignment = self
-            .consignment
-            .verify(genesis)
-            .map_err(RouteError::Consignment)?;
-        let named = containers_named(consignment.events.iter().map(|(_, e)| e));
-        let got: Vec<Subject> = self.containers.iter().map(|b| b.subject.clone()).collect();
-        let expected: Vec<Subject> = named.iter().cloned().map(Subject::Container).collect();
-        if got != expected {
-            return Err(RouteError::Containers {
-                expected: expected.iter().map(ToString::to_string).collect(),
-                got: got.iter().map(ToString::to_string).collect(),
-            });
-        }
-        let mut containers = Vec::with_capacity(self.containers.len());
-        for (pos, b) in self.containers.iter().enumerate() {
-            if b.head != self.consignment.head || b.certificate != self.consignment.certificate {
-                return Err(RouteError::HeadMismatch(pos));
-            }
-            containers.push(
-                b.verify(genesis)
-                    .map_err(|err| RouteError::Container { pos, err })?,
-            );
-        }
-        let timeline = merge(&consignment, &containers, &ucr);
-        Ok(Route {
+        verify_pages(std::slice::from_ref(self), genesis)
+    }
+}
+
+/// The route bundles of a consignment whose bundle is `consignment`, given the bundles of
+/// all the containers it names, in order: one version-1 bundle if they fit in one, else
+/// version-2 pages of [`MAX_ROUTE_CONTAINERS`] containers each.
+pub fn paginate(consignment: ProofBundle, containers: Vec<ProofBundle>) -> Vec<RouteBundle> {
+    if containers.len() <= MAX_ROUTE_CONTAINERS {
+        return vec![RouteBundle {
+            version: ROUTE_VERSION,
             consignment,
             containers,
-            timeline,
-        })
+            containers_from: None,
+        }];
     }
+    containers
+        .chunks(MAX_ROUTE_CONTAINERS)
+        .enumerate()
+        .map(|(i, chunk)| RouteBundle {
+            version: ROUTE_PAGE_VERSION,
+            consignment: consignment.clone(),
+            containers: chunk.to_vec(),
+            containers_from: Some((i * MAX_ROUTE_CONTAINERS) as u64),
+        })
+        .collect()
+}
+
+/// The positions, among `named` containers, of the page starting at `from` (a multiple of
+/// [`MAX_ROUTE_CONTAINERS`] below the count; 0 for a route of at most one page), or why there
+/// is no such page.
+pub fn page_range(named: usize, from: u64) -> Result<std::ops::Range<usize>, String> {
+    let per = MAX_ROUTE_CONTAINERS as u64;
+    if from % per != 0 || (from > 0 && from >= named as u64) {
+        return Err(format!(
+            "containers_from: pages start at multiples of {per} below the {named} containers the consignment names"
+        ));
+    }
+    let from = from as usize;
+    Ok(from..named.min(from + MAX_ROUTE_CONTAINERS))
+}
+
+/// Verifies a route served whole (one version-1 bundle) or in pages (version 2, in order, all
+/// with the same consignment bundle, hence the same head): every bundle against the genesis,
+/// the containers of all pages together exactly those the consignment's events name, and
+/// merges the route.
+pub fn verify_pages(pages: &[RouteBundle], genesis: &Genesis) -> Result<Route, RouteError> {
+    let first = pages
+        .first()
+        .ok_or_else(|| RouteError::Malformed("no route bundle".into()))?;
+    if pages.len() > MAX_ROUTE_PAGES {
+        return Err(RouteError::Malformed(format!(
+            "{} pages, the limit is {MAX_ROUTE_PAGES}",
+            pages.len()
+        )));
+    }
+    let page = |pos: usize, reason: String| RouteError::Page { pos, reason };
+    for (pos, p) in pages.iter().enumerate() {
+        let from = (pos * MAX_ROUTE_CONTAINERS) as u64;
+        match (p.version, p.containers_from) {
+            (ROUTE_VERSION, None) if pages.len() == 1 => {}
+            (ROUTE_VERSION, _) => {
+                return Err(page(
+                    pos,
+                    "a version 1 route bundle is a whole route: no containers_from, no other pages"
+                        .into(),
+                ))
+            }
+            (ROUTE_PAGE_VERSION, Some(f)) if f == from => {}
+            (ROUTE_PAGE_VERSION, got) => {
+                return Err(page(
+                    pos,
+                    format!("containers_from is {got:?}, this page must start at {from}"),
+                ))
+            }
+            (v, _) => return Err(RouteError::Version(v)),
+        }
+        if p.containers.len() > MAX_ROUTE_CONTAINERS {
+            return Err(page(
+                pos,
+                format!(
+                    "{} containers, the limit is {MAX_ROUTE_CONTAINERS}",
+                    p.containers.len()
+                ),
+            ));
+        }
+        if pos > 0 && p.consignment != first.consignment {
+            return Err(page(
+                pos,
+                "its consignment bundle differs from the first page's (another head?)".into(),
+            ));
+        }
+    }
+    let ucr = first
+        .ucr()
+        .ok_or_else(|| RouteError::NotConsignment(first.consignment.subject.to_string()))?
+        .clone();
+    let consignment = first
+        .consignment
+        .verify(genesis)
+        .map_err(RouteError::Consignment)?;
+    let named = containers_named(consignment.events.iter().map(|(_, e)| e));
+    let whole = first.version == ROUTE_VERSION;
+    if whole && named.len() > MAX_ROUTE_CONTAINERS {
+        return Err(page(
+            0,
+            format!(
+                "the consignment names {} containers: more than one bundle holds, it must come in pages",
+                named.len()
+            ),
+        ));
+    }
+    let needed = named.len().div_ceil(MAX_ROUTE_CONTAINERS).max(1);
+    if !whole && pages.len() != needed {
+        return Err(page(
+            pages.len().min(needed),
+            format!(
+                "the consignment names {} containers: {needed} pages, got {}",
+                named.len(),
+                pages.len()
+            ),
+        ));
+    }
+    let bundles: Vec<&ProofBundle> = pages.iter().flat_map(|p| &p.containers).collect();
+    let got: Vec<Subject> = bundles.iter().map(|b| b.subject.clone()).collect();
+    let expected: Vec<Subject> = named.iter().cloned().map(Subject::Container).collect();
+    if got != expected {
+        return Err(RouteError::Containers {
+            expected: expected.iter().map(ToString::to_string).collect(),
+            got: got.iter().map(ToString::to_string).collect(),
+        });
+    }
+    let mut containers = Vec::with_capacity(bundles.len());
+    for (pos, b) in bundles.into_iter().enumerate() {
+        if b.head != first.consignment.head || b.certificate != first.consignment.certificate {
+            return Err(RouteError::HeadMismatch(pos));
+        }
+        containers.push(
+            b.verify(genesis)
+                .map_err(|err| RouteError::Container { pos, err })?,
+        );
+    }
+    let timeline = merge(&consignment, &containers, &ucr);
+    Ok(Route {
+        consignment,
+        containers,
+        timeline,
+    })
 }
 
 crate::wire::object_only!(RouteBundle);

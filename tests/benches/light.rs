@@ -96,7 +96,8 @@ fn main() {
     for _ in 0..=queries {
         let t = Instant::now();
         let mut client = LightClient::new(net.genesis.clone(), &url).unwrap();
-        let (bundle, route) = client.route_bundle(&ucr).unwrap();
+        let (mut pages, route) = client.route_bundle(&ucr).unwrap();
+        let bundle = pages.remove(0);
         times.push(t.elapsed().as_secs_f64() * 1e3);
         own = route.consignment.events.len();
         route_events = bundle.consignment.events.len()
@@ -117,10 +118,10 @@ fn main() {
     // Verification alone, on the same bundle.
     let client = LightClient::new(net.genesis.clone(), &url).unwrap();
     let mut c2 = client;
-    let (bundle, _) = c2.route_bundle(&ucr).unwrap();
+    let (pages, _) = c2.route_bundle(&ucr).unwrap();
     let t = Instant::now();
     for _ in 0..queries {
-        bundle.verify(&net.genesis).unwrap();
+        tradelog_protocol::route::verify_pages(&pages, &net.genesis).unwrap();
     }
     let verify_ms = t.elapsed().as_secs_f64() * 1e3 / queries as f64;
     // The consignment's own proof bundle, to size proofs per event.

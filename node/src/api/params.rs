@@ -15,6 +15,10 @@ use super::truncate;
 /// The query parameters of each route that takes some; every other route takes none.
 const QUERY_PARAMETERS: &[(&str, &[&str])] = &[
     ("/v1/consistency", &["first", "second"]),
+    (
+        "/v1/consignments/{ucr}/route",
+        &["containers_from", "height"],
+    ),
     ("/v1/reports/time-release", &["border_post", "period"]),
 ];
 

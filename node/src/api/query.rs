@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tradelog_protocol::route::MAX_ROUTE_CONTAINERS;
 use tradelog_protocol::{
     Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, Subject, Ucr, UnLocode,
 };
@@ -81,25 +80,56 @@ pub(super) async fn consignment(
     bundle(state, Subject::Consignment(ucr)).await
 }
 
-/// `GET /v1/consignments/{ucr}/route`: the consignment's bundle and the bundles of every
-/// container its events name, all against one certified head.
+/// Query of `GET /v1/consignments/{ucr}/route`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoutePage {
+    containers_from: Option<String>,
+    height: Option<String>,
+}
+
+/// `GET /v1/consignments/{ucr}/route[?containers_from=N&height=H]`: the consignment's bundle
+/// and the bundles of every container its events name, all against one certified head; a
+/// route naming more containers than one bundle holds comes in pages (PROTOCOL.md 9b), the
+/// later ones asked for at the first page's height (409 `head_moved` if that is no longer the
+/// latest).
 pub(super) async fn route(
     State(state): State<ApiState>,
     ucr: Result<Path<String>, PathRejection>,
+    page: Result<Query<RoutePage>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let ucr: Ucr = path_param(ucr, "invalid_ucr")?
         .parse()
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_ucr", format!("ucr: {e}")))?;
-    blocking(move || match state.chain.route(&ucr) {
-        Ok(Some(route)) => Ok(json(StatusCode::OK, &route)),
-        Ok(None) => Err(ApiError::no_certified_head()),
-        Err(RouteError::TooLarge(n)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "route_too_large",
-            format!("ucr: the consignment names {n} containers, a route holds at most {MAX_ROUTE_CONTAINERS}"),
-        )),
-        Err(RouteError::Store(e)) => Err(e.into()),
-    })
+    let invalid = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m);
+    let Query(page) = page.map_err(|r| invalid(r.body_text()))?;
+    let containers_from = match page.containers_from {
+        None => 0,
+        Some(v) => params::decimal(&v).ok_or_else(|| {
+            invalid(format!(
+                "containers_from: {:?} is not a position (decimal digits, without sign or leading zeros)",
+                truncate(&v)
+            ))
+        })?,
+    };
+    let height = page.height.as_deref().map(params::height).transpose()?;
+    blocking(
+        move || match state.chain.route(&ucr, containers_from, height) {
+            Ok(Some(route)) => Ok(json(StatusCode::OK, &route)),
+            Ok(None) => Err(ApiError::no_certified_head()),
+            Err(e @ RouteError::Page(_)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                e.to_string(),
+            )),
+            Err(e @ RouteError::HeadMoved { .. }) => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "head_moved",
+                e.to_string(),
+            )),
+            Err(RouteError::Store(e)) => Err(e.into()),
+        },
+    )
     .await?
 }
 
