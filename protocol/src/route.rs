@@ -258,7 +258,7 @@ pub fn paginate(consignment: ProofBundle, containers: Vec<ProofBundle>) -> Vec<R
 /// is no such page.
 pub fn page_range(named: usize, from: u64) -> Result<std::ops::Range<usize>, String> {
     let per = MAX_ROUTE_CONTAINERS as u64;
-    if from % per != 0 || (from > 0 && from >= named as u64) {
+    if !from.is_multiple_of(per) || (from > 0 && from >= named as u64) {
         return Err(format!(
             "containers_from: pages start at multiples of {per} below the {named} containers the consignment names"
         ));
