@@ -81,9 +81,11 @@ fn admission_over_the_store_refuses_an_outsider_and_admits_parties() {
         &ucr,
         &[],
     );
-    let r = ledger.preview(&[outsider.clone()], outsider.body().time, &|_: &EventId| {
-        false
-    });
+    let r = ledger.preview(
+        std::slice::from_ref(&outsider),
+        outsider.body().time,
+        &|_: &EventId| false,
+    );
     assert!(
         matches!(
             r,
