@@ -102,7 +102,7 @@ def sample_dir():
         tmp = tempfile.mkdtemp(prefix="tradelog-interop-")
         try:
             subprocess.run(["cargo", "run", "-q", "-p", "tradelog-protocol",
-                            "--example", "sample_bundle", "--", tmp],
+                            "--example", "sample_bundle", "--", tmp, "pages"],
                            cwd=ROOT, check=True, capture_output=True, timeout=1800)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -691,7 +691,42 @@ class Route(unittest.TestCase):
     def test_version_2(self):
         def bump(r):
             r["version"] = 2
-        self.refuse(bump, "route.version")
+        self.refuse(bump, "containers_from")
+        def bump3(r):
+            r["version"] = 3
+        self.refuse(bump3, "version")
+
+    def test_an_outsiders_event_in_the_consignment_is_refused(self):
+        # validators that ignored the party rule committed it (§8c)
+        bad = load(os.path.join(self.tmp, "route-outsider.json"))
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_route(self.genesis, bad)
+        self.assertIn("is not a party of consignment", str(cm.exception))
+
+    def test_an_outsiders_container_event_stays_out_of_the_route(self):
+        shown = {e["index"] for e in tv.verify_route(self.genesis, self.route)}
+        outsider = [e["index"] for e in self.route["containers"][0]["events"]
+                    if e["event"]["body"]["issuer"]["org"] == "blue-anchor-lines"]
+        self.assertEqual(len(outsider), 1)
+        self.assertNotIn(outsider[0], shown)
+
+    def test_pages_of_a_large_route(self):
+        pages = load(os.path.join(self.tmp, "route-pages.json"))
+        self.assertEqual([p["containers_from"] for p in pages], [0, 256])
+        got = tv.verify_route(self.genesis, pages)
+        self.assertEqual(sum(1 for e in got if e["source"] == "consignment"), 301)
+        for bad, expect in (([pages[0]], "2 pages, got 1"),
+                            ([pages[1], pages[0]], "containers_from"),
+                            (pages[0], "2 pages, got 1")):
+            with self.assertRaises(tv.VerifyError) as cm:
+                tv.verify_route(self.genesis, copy.deepcopy(bad))
+            self.assertIn(expect, str(cm.exception))
+        whole = copy.deepcopy(pages[0])
+        whole["version"] = 1
+        del whole["containers_from"]
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_route(self.genesis, whole)
+        self.assertIn("must come in pages", str(cm.exception))
 
     def test_container_bundle_membership_proof_tampered(self):
         def drop(r):

@@ -402,6 +402,7 @@ ROLES = {"customs", "carrier", "platform", "auditor"}
 MODES = {"sea", "air", "road", "rail", "inland_waterway"}
 EVENT_PREFIX = b"tradelog/event/v1\x00"
 MAX_EVENT_JSON = 262144      # §3.1, §10: a signed event's JSON text
+MAX_PARTIES = 16            # §3.2: organisations one event names in `parties`
 MAX_BODY = 16384             # canonical body of an event other than a membership event
 MAX_MEMBERSHIP_BODY = 131072  # canonical body of a membership event
 MAX_EVENT_AHEAD = 600000     # §6: an event's time at most 10 minutes after its block's
@@ -411,8 +412,18 @@ def check_body(body):
     """§3.2 structure rules.  Returns the canonical body bytes."""
     obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
                        "details", "issuer"),
-        ("ucr", "container", "location", "transport", "membership"))
+        ("ucr", "container", "location", "transport", "membership", "parties"))
     integer(body["v"], "body.v", 1, 1)
+    if "parties" in body:  # §3.2, §8c
+        if "ucr" not in body:
+            fail("body.parties: only allowed with a ucr")
+        parties = array(body["parties"], "body.parties", MAX_PARTIES)
+        if not parties:
+            fail("body.parties: 1 to 16 organisations")
+        for i, p in enumerate(parties):
+            check_id(p, "org", f"body.parties[{i}]")
+        if any(a >= b for a, b in zip(parties, parties[1:])):
+            fail("body.parties: organisations must be in ascending order, each once")
     check_id(body["chain"], "chain", "body.chain")
     if "ucr" in body:
         check_id(body["ucr"], "ucr", "body.ucr")
@@ -833,7 +844,9 @@ def parse_validators(vals, w):
 
 class Genesis:
     def __init__(self, g):
-        obj(g, "genesis", ("chain", "time", "organisations", "validators"))
+        obj(g, "genesis", ("chain", "time", "organisations", "validators"), ("rules",))
+        # §7: the admission rules; absent means rules 1 (no consignment parties)
+        self.rules = integer(g["rules"], "genesis.rules", 1, 2) if "rules" in g else 1
         check_id(g["chain"], "chain", "genesis.chain")
         self.chain = g["chain"]
         self.time = integer(g["time"], "genesis.time", 0, MAX_SAFE)
@@ -934,6 +947,7 @@ class Membership:
 
     def __init__(self, gen: Genesis):
         self.chain = gen.chain
+        self.rules = gen.rules
         self.orgs = {oid: (role, set(keys)) for oid, (role, keys) in gen.orgs.items()}
         self.ever = set()  # every key that was ever an event key on this ledger
         for _, keys in self.orgs.values():
@@ -958,6 +972,12 @@ class Membership:
             fail(f"issuer.key is not a current key of {oid}")
         if role not in KINDS[b["kind"]][1]:
             fail(f"role {role} may not issue {b['kind']}")
+        if "parties" in b:  # §8c
+            if self.rules < 2:
+                fail(f"body.parties: this ledger's rules ({self.rules}) have no consignment parties")
+            for p in b["parties"]:
+                if p not in self.orgs:
+                    fail(f"body.parties: {p} is not a member of this ledger")
         if not ev.signature_ok():
             fail("event signature does not verify")
 
@@ -1271,7 +1291,24 @@ def verify_bundle(genesis_doc, bundle):
     if index_acc(ids) != acc:
         fail("completeness: accumulator over the bundle's event ids differs from "
              "index_entry.acc (events omitted, added or reordered)")
+    # 6: the consignment party rule over its complete history (§8c). Roles never change and
+    # organisations are never removed, so the membership at the head gives every issuer's role.
+    at_head = members.at(head["log_size"])
+    parties, customs = set(), set()
+    if gen.rules >= 2:
+        customs = {o for o, (role, _) in at_head.orgs.items() if role == "customs"}
+        if stype == "consignment":
+            for pos, idx, ev in rows:
+                org = ev.body["issuer"]["org"]
+                if org not in customs and parties and org not in parties:
+                    fail(f"event #{pos} (log index {idx}): issuer {org} is not a party of "
+                         f"consignment {subj['id']} (its parties: {', '.join(sorted(parties))}) "
+                         f"(§8c)")
+                if org not in customs:
+                    parties.add(org)
+                parties |= set(ev.body.get("parties", []))
     return {"subject": (stype, subj["id"]), "head": head, "signers": nsig,
+            "rules": gen.rules, "parties": parties, "customs": customs,
             "signed": signed, "total": total, "rows": rows, "genesis": gen,
             "membership": mres, "warnings": advisories(rows)}
 
@@ -1362,6 +1399,7 @@ def cmd_bundle(genesis_path, bundle_path) -> int:
 # --------------------------------------------------------- §9b route bundles
 
 MAX_CONTAINER_BUNDLES = 256
+MAX_ROUTE_PAGES = 256
 END_OF_TIME = U64  # 2^64 - 1: a window still open at the end
 
 
@@ -1392,9 +1430,33 @@ def container_windows(cons_rows, container):
 def check_route(genesis_doc, route):
     """§9b steps 1-4, then the computed route timeline.  Returns
     (consignment bundle result, [(log index, event, source)]); raises VerifyError."""
-    obj(route, "route", ("version", "consignment", "containers"))
+    if isinstance(route, list):
+        # the pages of a large route (§9b): version 2, in order, one consignment bundle
+        if not route or len(route) > MAX_ROUTE_PAGES:
+            fail(f"route: 1 to {MAX_ROUTE_PAGES} pages, got {len(route)}")
+        pages = route
+    else:
+        pages = [route]
+    for i, page in enumerate(pages):
+        obj(page, f"route[{i}]" if len(pages) > 1 else "route",
+            ("version", "consignment", "containers"), ("containers_from",))
+    whole = len(pages) == 1 and pages[0]["version"] == 1
+    for i, page in enumerate(pages):
+        if whole:
+            if "containers_from" in page:
+                fail("route.containers_from: only in a page (version 2)")
+            continue
+        integer(page["version"], f"route[{i}].version", 2, 2)
+        if "containers_from" not in page:
+            fail(f"route[{i}].containers_from: required in a page")
+        integer(page["containers_from"], f"route[{i}].containers_from",
+                i * MAX_CONTAINER_BUNDLES, i * MAX_CONTAINER_BUNDLES)
+        array(page["containers"], f"route[{i}].containers", MAX_CONTAINER_BUNDLES)
+        if i > 0 and not same_json(page["consignment"], pages[0]["consignment"]):
+            fail(f"route[{i}].consignment: differs from the first page's")
+    route = pages[0]
     # 1
-    integer(route["version"], "route.version", 1, 1)
+    integer(route["version"], "route.version", 1, 2)
     cons = route["consignment"]
     if not isinstance(cons, dict):
         fail("route.consignment: expected an object")
@@ -1403,7 +1465,8 @@ def check_route(genesis_doc, route):
     subj = obj(cons["subject"], "consignment.subject", ("type", "id"))
     if subj["type"] != "consignment":
         fail(f"consignment.subject.type is {subj['type']!r}, not 'consignment'")
-    containers = array(route["containers"], "route.containers", MAX_CONTAINER_BUNDLES)
+    containers = [cb for page in pages
+                  for cb in array(page["containers"], "route.containers", MAX_CONTAINER_BUNDLES)]
     # 2
     try:
         res = verify_bundle(genesis_doc, cons)
@@ -1417,6 +1480,13 @@ def check_route(genesis_doc, route):
         if c is not None and c not in mentioned:
             named.append(c)
             mentioned.add(c)
+    need = max(1, -(-len(named) // MAX_CONTAINER_BUNDLES))
+    if whole and len(named) > MAX_CONTAINER_BUNDLES:
+        fail(f"route: the consignment names {len(named)} containers, more than one bundle "
+             f"holds: it must come in pages (§9b)")
+    if not whole and len(pages) != need:
+        fail(f"route: the consignment names {len(named)} containers: {need} pages, "
+             f"got {len(pages)}")
     given = []
     for i, cb in enumerate(containers):
         w = f"route.containers[{i}]"
@@ -1462,6 +1532,9 @@ def check_route(genesis_doc, route):
             b = ev.body
             if idx in seen or b.get("ucr", ucr) != ucr:
                 continue
+            org = b["issuer"]["org"]
+            if res["rules"] >= 2 and org not in res["parties"] and org not in res["customs"]:
+                continue  # §8c: an outsider's container event is not part of the route
             if any(lo <= b["time"] <= hi for lo, hi in windows):
                 rows.append((idx, ev, {"container": c}))
                 seen.add(idx)

@@ -1,6 +1,6 @@
 //! Writes a sample genesis, a proof bundle for consignment 1 of the sample network and a route
 //! bundle for it (with its container's bundle) to the given directory
-//! (`cargo run -p tradelog-protocol --example sample_bundle -- DIR`). The container also has an
+//! (`cargo run -p tradelog-protocol --example sample_bundle -- DIR [pages]`). The container also has an
 //! event before the consignment was packed and one after delivery (both outside the route) and a
 //! transshipment while the consignment was in it (inside the route).
 //!
@@ -113,6 +113,12 @@ fn main() {
         "ESALG",
         &new_key,
     ));
+    // An outsider's container event inside the window: Blue Anchor Lines is no party of
+    // consignment 1, so its event stays in the container's history but out of the route (8c).
+    let mut outsider = sample::body(EventKind::GateIn, t0 + 301 * hour).unwrap();
+    outsider.container = Some(sample_container(1));
+    outsider.location = Some("ESALG".parse().unwrap());
+    events.push(net.sign("blue-anchor-lines", outsider).unwrap());
     events.push(container_event(
         EventKind::GateOut,
         t0 + 900 * hour,
@@ -179,5 +185,67 @@ fn main() {
         "route-timeline.json",
         serde_json::to_string_pretty(&timeline).unwrap(),
     );
-    println!("wrote {dir}/genesis.json, bundle.json, route.json and route-timeline.json");
+    write_outsider_and_pages(
+        &net,
+        &write,
+        std::env::args().nth(2).as_deref() == Some("pages"),
+    );
+    println!("wrote {dir}/genesis.json, bundle.json, route.json, route-timeline.json, route-outsider.json (and route-pages.json)");
+}
+
+/// Two more routes on ledgers of the same genesis: `route-outsider.json`, where validators that
+/// ignored the party rule (8c) committed an outsider's event into consignment 3 (every verifier
+/// must refuse it), and `route-pages.json`, the two pages (9b) of consignment 4's route, which
+/// names 300 containers (2 MB: only with a second argument `pages`).
+fn write_outsider_and_pages(net: &SampleNetwork, write: &impl Fn(&str, String), pages: bool) {
+    let t0 = net.genesis.time;
+    let hour = 3_600_000;
+    let signers: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    let mut forged = Ledger::new(&net.genesis);
+    let mut route = consignment_route(net, 3, t0).unwrap();
+    let mut b = sample::body(EventKind::Arrived, t0 + 2 * hour).unwrap();
+    b.ucr = Some(sample_ucr(3));
+    b.location = Some("NLRTM".parse().unwrap());
+    route.insert(2, net.sign("blue-anchor-lines", b).unwrap());
+    let time = route.iter().map(|e| e.body().time).max().unwrap();
+    let head = forged.append_unchecked(route, time);
+    let bad = forged
+        .route_bundle(&sample_ucr(3), Certificate::sign(&head, 0, &signers))
+        .unwrap();
+    assert!(bad.verify(&net.genesis).is_err());
+    write(
+        "route-outsider.json",
+        serde_json::to_string_pretty(&bad).unwrap(),
+    );
+    if !pages {
+        return;
+    }
+    let mut large = Ledger::new(&net.genesis);
+    let ucr = sample_ucr(4);
+    let mut events = Vec::new();
+    for n in 0..=300u32 {
+        let kind = if n == 0 {
+            EventKind::Booked
+        } else {
+            EventKind::Packed
+        };
+        let mut b = sample::body(kind, t0 + hour + u64::from(n)).unwrap();
+        b.ucr = Some(ucr.clone());
+        if n > 0 {
+            b.container = Some(sample_container(1000 + n));
+            b.location = Some("CNSHA".parse().unwrap());
+        }
+        events.push(net.sign("shopfast", b).unwrap());
+    }
+    let time = events.iter().map(|e| e.body().time).max().unwrap();
+    let head = large.append_block(events, time).unwrap();
+    let pages = large
+        .route_pages(&ucr, Certificate::sign(&head, 0, &signers))
+        .unwrap();
+    assert_eq!(pages.len(), 2);
+    tradelog_protocol::route::verify_pages(&pages, &net.genesis).unwrap();
+    write(
+        "route-pages.json",
+        serde_json::to_string_pretty(&pages).unwrap(),
+    );
 }
