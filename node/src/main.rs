@@ -291,9 +291,14 @@ fn genesis(input: &Path, out: &Path) -> Result<()> {
     let text = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
     let mut v: serde_json::Value =
         serde_json::from_slice(&text).with_context(|| format!("{}: not JSON", input.display()))?;
-    if v.get("time").is_none() {
-        if let Some(o) = v.as_object_mut() {
+    if let Some(o) = v.as_object_mut() {
+        if !o.contains_key("time") {
             o.insert("time".into(), now_ms().into());
+        }
+        // A new chain gets the newest admission rules (consignment parties, PROTOCOL.md 8c)
+        // unless the description names others.
+        if !o.contains_key("rules") {
+            o.insert("rules".into(), tradelog_protocol::roles::RULES.into());
         }
     }
     let g = Genesis::from_json(v.to_string().as_bytes())
@@ -339,6 +344,15 @@ fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
     out!("genesis {hash}");
     out!("chain    {}", g.chain);
     out!("time     {} ms since 1970", g.time);
+    out!(
+        "rules    {}{}",
+        g.rules(),
+        if g.rules() >= 2 {
+            " (consignment parties)"
+        } else {
+            ""
+        }
+    );
     out!("organisations ({}):", g.organisations.len());
     for o in &g.organisations {
         out!(

@@ -21,7 +21,9 @@
 //! | `timeout` | 408 | the request body was not received within the body timeout |
 //! | `rate_limited` | 429 | the client is over its rate limit (`Retry-After` says when to retry) |
 //! | `quota_exceeded` | 429 | the issuing organisation is over this node's admission quota (`[admission]`: events/s, bytes/s) or holds its share of the mempool; the message says which and when to retry |
-//! | `route_too_large` | 422 | a route naming more containers than one answer holds |
+//! | `not_a_party`, `unknown_party` | 422 | the issuer is not a party of the consignment, or `parties` names a non-member (PROTOCOL.md 8c) |
+//! | `head_moved` | 409 | a later page of a route asked for at a height that is no longer the latest (fetch the route again from its first page) |
+//! | `unavailable` | 503 | a consignment's parties could not be read from storage; retry |
 //! | `storage`, `internal` | 500 | the node failed |
 //! | `mempool_full`, `no_certified_head` | 503 | retry later |
 //!

@@ -141,5 +141,23 @@ export function verifyBundle(genesis, bundle) {
   if (!sameEntry(entryOver(b.events.map((pe) => pe.event.id)), b.index_entry)) {
     throw new BundleError('Altered', "the bundle's events differ from the list the index commits to (altered or reordered)");
   }
-  return { subject: b.subject, head: b.head, certificate: b.certificate, events: b.events.map((pe) => ({ index: pe.index, event: pe.event })), history };
+  // 6: the consignment party rule over its complete history (PROTOCOL.md 8c); roles never
+  // change and organisations are never removed, so the membership at the head gives them.
+  const atHead = history.at(b.head.log_size);
+  const parties = new Set();
+  const customs = new Set();
+  if (atHead.rules >= 2) {
+    for (const [id, o] of atHead.orgs) if (o.role === 'customs') customs.add(id);
+    if (b.subject.type === 'consignment') {
+      b.events.forEach((pe, pos) => {
+        const org = pe.event.body.issuer.org;
+        if (!customs.has(org) && parties.size > 0 && !parties.has(org)) {
+          throw new BundleError('Auth', `events[${pos}]: body.issuer.org: ${org} is not a party of consignment ${b.subject.id} (its parties: ${[...parties].sort().join(', ')}); a party or customs must name it in \`parties\` first`, { pos });
+        }
+        if (!customs.has(org)) parties.add(org);
+        for (const p of pe.event.body.parties ?? []) parties.add(p);
+      });
+    }
+  }
+  return { subject: b.subject, head: b.head, certificate: b.certificate, events: b.events.map((pe) => ({ index: pe.index, event: pe.event })), history, rules: atHead.rules, parties, customs };
 }

@@ -50,7 +50,7 @@ const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test
  * as numbers where safe, a `set_validators` list sorted). Schema failures throw `JsonError`.
  */
 export function parseBody(v, path = 'body') {
-  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership']);
+  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties']);
   const b = {
     v: Number(S.u32(v.v, `${path}.v`)),
     chain: S.string(v.chain, `${path}.chain`),
@@ -64,6 +64,14 @@ export function parseBody(v, path = 'body') {
     const t = S.object(v.transport, `${path}.transport`, ['mode', 'means'], ['voyage']);
     b.transport = { mode: S.oneOf(t.mode, `${path}.transport.mode`, TRANSPORT_MODES), means: S.string(t.means, `${path}.transport.means`) };
     if ('voyage' in t) b.transport.voyage = S.string(t.voyage, `${path}.transport.voyage`);
+  }
+  if ('parties' in v) {
+    // PROTOCOL.md 3.2, 8c: 1-16 member ids, ascending, each once, only with a ucr.
+    const p = S.array(v.parties, `${path}.parties`).map((o, i) => S.id(o, `${path}.parties[${i}]`, checkOrgId));
+    if (b.ucr === undefined) S.fail(`${path}.parties`, 'only allowed with a ucr');
+    if (p.length < 1 || p.length > 16) S.fail(`${path}.parties`, '1 to 16 organisations');
+    if (p.some((o, i) => i > 0 && !(p[i - 1] < o))) S.fail(`${path}.parties`, 'organisations must be in ascending order, each once');
+    b.parties = p;
   }
   b.refs = S.array(v.refs, `${path}.refs`).map((r, i) => S.hash(r, `${path}.refs[${i}]`));
   b.documents = S.array(v.documents, `${path}.documents`).map((d, i) => {

@@ -34,7 +34,12 @@ export function mayIssue(role, kind) {
  */
 export class Genesis {
   constructor(v) {
-    S.object(v, 'genesis', ['chain', 'time', 'organisations', 'validators']);
+    S.object(v, 'genesis', ['chain', 'time', 'organisations', 'validators'], ['rules']);
+    // PROTOCOL.md 8: the admission rules (absent: rules 1; 2: consignment parties, 8c).
+    if ('rules' in v) {
+      this.rules = Number(S.u32(v.rules, 'genesis.rules'));
+      if (this.rules < 1 || this.rules > 2) throw new GenesisError('Rules', `rules: ${this.rules} is not a rules version of this implementation (omit it for 1, or 2)`, { rules: this.rules });
+    }
     this.chain = S.string(v.chain, 'genesis.chain');
     this.time = S.u64(v.time, 'genesis.time');
     this.organisations = S.array(v.organisations, 'genesis.organisations').map((o, i) => parseOrganisation(o, `genesis.organisations[${i}]`));
@@ -81,12 +86,13 @@ export class Genesis {
       time: S.jsonInt(this.time),
       organisations: this.organisations.map((o) => ({ id: o.id, name: o.name, role: o.role, keys: [...o.keys] })),
       validators: this.validators.toJSON(),
+      ...(this.rules === undefined ? {} : { rules: this.rules }),
     };
   }
 
   /** The membership the genesis starts. */
   membership() {
-    const m = new Membership(this.chain);
+    const m = new Membership(this.chain, this.rules ?? 1);
     for (const o of this.organisations) m.addOrg(o);
     return m;
   }
@@ -94,8 +100,10 @@ export class Genesis {
 
 /** Who may issue what: the organisations and their current keys, and every key ever used. */
 export class Membership {
-  constructor(chain) {
+  constructor(chain, rules = 1) {
     this.chain = chain;
+    /** The genesis's admission rules (PROTOCOL.md 8). */
+    this.rules = rules;
     /** @type {Map<string, {id, name, role, keys: string[]}>} */
     this.orgs = new Map();
     /** Every event key ever listed (revoked ones included): a key is never reused. */
@@ -103,7 +111,7 @@ export class Membership {
   }
 
   clone() {
-    const m = new Membership(this.chain);
+    const m = new Membership(this.chain, this.rules);
     for (const [id, o] of this.orgs) m.orgs.set(id, { ...o, keys: [...o.keys] });
     m.used = new Set(this.used);
     return m;
@@ -146,6 +154,11 @@ export class Membership {
     const o = this.orgs.get(body.issuer.org);
     if (!o) throw new AuthError('UnknownOrg', `body.issuer.org: ${body.issuer.org} is not a member of this ledger`, { org: body.issuer.org });
     if (!o.keys.includes(body.issuer.key)) throw new AuthError('UnknownKey', `body.issuer.key: ${body.issuer.key} is not a key of ${o.id}`, { org: o.id, key: body.issuer.key });
+    if (body.parties !== undefined) {
+      if (this.rules < 2) throw new AuthError('PartiesUnsupported', `body.parties: this ledger's rules (${this.rules}) have no consignment parties`, { rules: this.rules });
+      const unknown = body.parties.find((p) => !this.orgs.has(p));
+      if (unknown !== undefined) throw new AuthError('UnknownParty', `body.parties: ${unknown} is not a member of this ledger`, { org: unknown });
+    }
     if (!mayIssue(o.role, body.kind)) {
       throw new AuthError('Forbidden', `body.kind: a ${o.role} organisation (${o.id}) may not issue ${body.kind} events`, { org: o.id, role: o.role, kind: body.kind });
     }

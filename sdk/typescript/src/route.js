@@ -100,7 +100,10 @@ export function mergeTimeline(consignment, containers, ucr) {
       const t = BigInt(event.body.time);
       const inside = wins.some(([a, b]) => a <= t && t <= b);
       const other = event.body.ucr !== undefined && event.body.ucr !== ucr;
-      if (inside && !other && !merged.has(index)) merged.set(index, { index, event, source: { container: c } });
+      // PROTOCOL.md 8c: under rules 2, only parties' and customs' container events join.
+      const org = event.body.issuer.org;
+      const party = !(consignment.rules >= 2) || consignment.parties.has(org) || consignment.customs.has(org);
+      if (inside && !other && party && !merged.has(index)) merged.set(index, { index, event, source: { container: c } });
     }
   }
   return [...merged.values()].sort(byTime);
