@@ -23,6 +23,16 @@ SCRIPT = os.path.join(HERE, "tradelog_verify.py")
 SPEC = os.path.join(ROOT, "docs", "PROTOCOL.md")
 
 
+class Identifiers(unittest.TestCase):
+    def test_locode_country_is_iso3166_or_xz(self):
+        self.assertEqual(len(tv.ISO3166_ALPHA2), 249)
+        for good in ["NLRTM", "DEHAM", "US2AX", "XZAAA"]:
+            tv.check_id(good, "locode", "body.location")
+        for bad in ["XYABC", "AAABC", "UKLON", "nlrtm", "NLRT1"]:
+            with self.assertRaises(tv.VerifyError, msg=bad):
+                tv.check_id(bad, "locode", "body.location")
+
+
 class Vectors(unittest.TestCase):
     def test_spec_vectors(self):
         r = subprocess.run([sys.executable, SCRIPT, "vectors", SPEC],

@@ -310,6 +310,27 @@ RE_ORG = re.compile(r"[a-z][a-z0-9-]{0,62}[a-z0-9]")
 RE_UCR = re.compile(r"[0-9][A-Z]{2}[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?")
 RE_CONTAINER = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
 RE_LOCODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
+# ISO 3166-1 alpha-2, officially assigned (249), plus XZ (international waters in UN/LOCODE).
+ISO3166_ALPHA2 = frozenset("""
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI
+BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN
+CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK
+FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
+KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK
+ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP
+NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
+TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
+VN VU WF WS YE YT ZA ZM ZW
+""".split())
+LOCODE_COUNTRIES = ISO3166_ALPHA2 | {"XZ"}
+
+
+def locode_ok(s: str) -> bool:
+    return bool(RE_LOCODE.fullmatch(s)) and s[:2] in LOCODE_COUNTRIES
+
+
 RE_MEANS = re.compile(r"[A-Z0-9./-]{1,35}")
 RE_DOC_KIND = re.compile(r"[a-z0-9_]{1,32}")
 RE_DETAIL = re.compile(r"[a-z0-9_]{1,64}")
@@ -340,7 +361,7 @@ def check_id(value, kind: str, what: str):
         "chain": RE_CHAIN.fullmatch,
         "org": RE_ORG.fullmatch,
         "ucr": RE_UCR.fullmatch,
-        "locode": RE_LOCODE.fullmatch,
+        "locode": locode_ok,
         "container": iso6346_ok,
     }[kind](value)
     if not ok:

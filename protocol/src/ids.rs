@@ -89,7 +89,8 @@ string_id!(
     validate_container
 );
 string_id!(
-    /// UN/LOCODE: ISO 3166 country (2 letters) and a 3-character location code of `A-Z 2-9`,
+    /// UN/LOCODE: ISO 3166-1 alpha-2 country (an officially assigned code, or `XZ` for
+    /// international waters as UN/LOCODE uses it) and a 3-character location code of `A-Z 2-9`,
     /// without the space, e.g. `NLRTM`.
     UnLocode,
     validate_locode
@@ -189,6 +190,29 @@ fn validate_container(s: &str) -> Result<(), IdError> {
     Ok(())
 }
 
+/// The officially assigned ISO 3166-1 alpha-2 country codes (249), in ascending order.
+pub const ISO3166_ALPHA2: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// The UN/LOCODE country part of international waters (not an ISO 3166 code).
+pub const LOCODE_INTERNATIONAL_WATERS: &str = "XZ";
+
 fn validate_locode(s: &str) -> Result<(), IdError> {
     const W: &str = "UN/LOCODE";
     let b = s.as_bytes();
@@ -201,6 +225,16 @@ fn validate_locode(s: &str) -> Result<(), IdError> {
     }
     if !b[..2].iter().all(u8::is_ascii_uppercase) {
         return Err(err(W, s, "country (characters 1-2) must be A-Z"));
+    }
+    let country = &s[..2];
+    if country != LOCODE_INTERNATIONAL_WATERS && ISO3166_ALPHA2.binary_search(&country).is_err() {
+        return Err(err(
+            W,
+            s,
+            format!(
+                "country {country:?} is not an ISO 3166-1 alpha-2 code (nor {LOCODE_INTERNATIONAL_WATERS}, international waters)"
+            ),
+        ));
     }
     if !b[2..]
         .iter()
@@ -296,13 +330,33 @@ mod tests {
         assert!("NLRTM".parse::<UnLocode>().is_ok());
         assert!("DEHAM".parse::<UnLocode>().is_ok());
         assert!("US2AX".parse::<UnLocode>().is_ok());
-        for bad in ["NL RTM", "nlrtm", "NLRT1", "NLRT", "1LRTM"] {
+        assert!(
+            "XZAAA".parse::<UnLocode>().is_ok(),
+            "XZ: international waters"
+        );
+        for bad in [
+            "NL RTM", "nlrtm", "NLRT1", "NLRT", "1LRTM", "XYABC", "AAABC", "UKLON",
+        ] {
             assert!(bad.parse::<UnLocode>().is_err(), "{bad}");
         }
         assert!("nl-customs".parse::<OrgId>().is_ok());
         for bad in ["NL", "-x", "x-", "a", "a_b", "9ab"] {
             assert!(bad.parse::<OrgId>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn locode_country_must_be_assigned() {
+        assert!(ISO3166_ALPHA2.windows(2).all(|w| w[0] < w[1]));
+        let e = "XYABC".parse::<UnLocode>().err().map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .unwrap_or_default()
+                .contains("\"XY\" is not an ISO 3166-1"),
+            "{e:?}"
+        );
+        let e = serde_json::from_str::<UnLocode>("\"XYABC\"").err();
+        assert!(e.is_some(), "deserialization applies the same rule");
     }
 
     #[test]
