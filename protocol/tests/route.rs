@@ -159,7 +159,11 @@ fn lies_about_containers_are_refused() {
 
     let mut r = honest.clone();
     r.version = 2;
-    assert!(matches!(r.verify(g), Err(RouteError::Version(2))));
+    // A page without `containers_from` (9b).
+    assert!(matches!(r.verify(g), Err(RouteError::Page { pos: 0, .. })));
+    let mut r = honest.clone();
+    r.version = 3;
+    assert!(matches!(r.verify(g), Err(RouteError::Version(3))));
 
     let mut r = honest;
     r.consignment.events.remove(0);
