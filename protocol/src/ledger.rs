@@ -236,7 +236,8 @@ impl ChainState {
         known: &impl Known,
         consignments: &impl Consignments,
     ) -> Result<(), LedgerError> {
-        let before = self.parties_before(event, consignments, &HashMap::new())?;
+        let before =
+            self.parties_before(event, consignments, &HashMap::new(), &mut HashMap::new())?;
         self.check_event_under(
             event,
             known,
@@ -263,27 +264,37 @@ impl ChainState {
                 self.membership_count + 1,
             )?;
         }
-        let before = self.parties_before(event, consignments, &HashMap::new())?;
+        let before =
+            self.parties_before(event, consignments, &HashMap::new(), &mut HashMap::new())?;
         parties::admit(&self.membership, &before, event.body())?;
         Ok(())
     }
 
-    /// The parties of the event's consignment before it: from `in_block` (earlier events of
-    /// the same block) or else `consignments`; empty if the rules have none or it names no
-    /// consignment.
+    /// The parties of the event's consignment before it: from `in_block` (as earlier events of
+    /// the same block left them), else from `read` (what `consignments` answered before in this
+    /// walk), else from `consignments`, asked once per consignment and kept in `read`; empty if
+    /// the rules have none or it names no consignment.
     fn parties_before(
         &self,
         event: &Event,
         consignments: &impl Consignments,
         in_block: &HashMap<Ucr, Parties>,
+        read: &mut HashMap<Ucr, Parties>,
     ) -> Result<Parties, LedgerError> {
-        match event.body().ucr.as_ref() {
-            Some(ucr) if parties::applies(&self.membership) => match in_block.get(ucr) {
-                Some(p) => Ok(p.clone()),
-                None => consignments.parties(ucr).map_err(LedgerError::Unavailable),
-            },
-            _ => Ok(Parties::new()),
+        let Some(ucr) = event.body().ucr.as_ref() else {
+            return Ok(Parties::new());
+        };
+        if !parties::applies(&self.membership) {
+            return Ok(Parties::new());
         }
+        if let Some(p) = in_block.get(ucr).or_else(|| read.get(ucr)) {
+            return Ok(p.clone());
+        }
+        let p = consignments
+            .parties(ucr)
+            .map_err(LedgerError::Unavailable)?;
+        read.insert(ucr.clone(), p.clone());
+        Ok(p)
     }
 
     /// `next_seq` is the sequence number the event must carry if it is a membership event,
@@ -432,6 +443,9 @@ impl ChainState {
         let mut next_seq = self.membership_count + 1;
         let mut sets_validators = false;
         let mut at = self.head.as_ref().map_or(0, |h| h.log_size);
+        // Each consignment's committed parties are read once per block, however many of its
+        // events the block holds.
+        let mut read = HashMap::new();
         for (i, e) in events.iter().enumerate() {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 refuse(
@@ -450,7 +464,7 @@ impl ChainState {
             }
             let membership = working.as_ref().unwrap_or(&self.membership);
             let checked = self
-                .parties_before(e, consignments, changed)
+                .parties_before(e, consignments, changed, &mut read)
                 .and_then(|before| self.check_event_under(e, known, membership, next_seq, &before));
             let after = match checked {
                 Ok(after) => after,
