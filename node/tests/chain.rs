@@ -71,19 +71,24 @@ fn a_block_with_a_forged_signature_is_refused_even_if_its_twin_is_pending() {
 
 #[test]
 fn commit_applies_the_decided_block_whichever_proposals_were_validated() {
-    // Rules 1: the other proposal commits a consignment's later events before its booking,
-    // which the party rule (PROTOCOL.md 8c) would refuse; this test is about previews.
-    let mut net = SampleNetwork::new(4).unwrap();
-    net.genesis.rules = None;
+    let net = SampleNetwork::new(4).unwrap();
     let chain = open("previews", &net);
     let events = consignment_route(&net, 2, net.genesis.time).unwrap();
-    let time = events.iter().map(|e| e.body().time).max().unwrap();
+    // The other proposal's events: another consignment's first four, booking first, so the
+    // party rule (PROTOCOL.md 8c) admits them in either block order.
+    let others = consignment_route(&net, 3, net.genesis.time).unwrap();
+    let time = events
+        .iter()
+        .chain(&others)
+        .map(|e| e.body().time)
+        .max()
+        .unwrap();
     for e in &events[..5] {
         chain.submit(e.clone(), time + 1).unwrap();
     }
     // Two proposals for height 1: this node's own, and another with other events.
     let own = chain.propose(100, time).unwrap();
-    let other = unchecked_block(&net, events[5..9].to_vec(), time);
+    let other = unchecked_block(&net, others[..4].to_vec(), time);
     chain.validate(&other).unwrap();
     chain.validate(&own).unwrap();
     // The other proposal's events were verified by its validation: they are pending now.
