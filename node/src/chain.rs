@@ -401,8 +401,14 @@ impl Chain {
     pub fn propose(&self, max_events: usize, time: u64) -> Option<Block> {
         let candidates = lock(&self.mempool).peek(max_events);
         let (mut events, mut dropped): (Vec<Event>, Vec<EventId>) = (Vec::new(), Vec::new());
+        // Events left for a later block, and those that follow one of them (refs): the
+        // candidates come in causal order, so one forward pass keeps it.
+        let mut held: HashSet<EventId> = HashSet::new();
         for e in candidates {
-            if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
+            if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS)
+                || e.body().refs.iter().any(|r| held.contains(r))
+            {
+                held.insert(e.id());
                 continue;
             }
             if self.in_log(&e.id()) {

@@ -15,7 +15,7 @@
 //! Events of a proposed block that this node validated join through [`Mempool::insert_checked`]:
 //! they are on their way into the ledger already, so no quota applies to them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use tradelog_protocol::ids::OrgId;
 use tradelog_protocol::{Event, EventId};
@@ -276,31 +276,51 @@ impl Mempool {
     /// each active organisation (in the order their oldest pending event arrived), then the
     /// second of each, and so on; each organisation's events keep their arrival order. They
     /// stay until committed or dropped.
+    ///
+    /// Causal order: an event comes after every pending event it `refs`. An organisation whose
+    /// next event still waits for a pending event it refs is passed over until that event is
+    /// taken, so a carrier's event that follows a platform's booking is never put before it
+    /// (the booking opens the consignment, docs/PROTOCOL.md 8c). An event that waits for one
+    /// not taken (the block is full) waits for a later block, with the rest of its
+    /// organisation's queue.
     pub fn peek(&self, max: usize) -> Vec<Event> {
         let mut out = Vec::with_capacity(max.min(self.by_id.len()));
+        let mut taken: HashSet<EventId> = HashSet::new();
         let queues: Vec<&VecDeque<EventId>> = self
             .active
             .iter()
             .filter_map(|org| self.issuers.get(org).map(|i| &i.queue))
             .collect();
-        let mut depth = 0;
+        // The next position in each organisation's queue.
+        let mut next = vec![0usize; queues.len()];
         while out.len() < max {
-            let mut any = false;
-            for q in &queues {
-                if let Some(id) = q.get(depth) {
-                    any = true;
-                    if let Some(e) = self.by_id.get(id) {
-                        out.push(e.clone());
-                        if out.len() == max {
-                            break;
-                        }
-                    }
+            let mut progress = false;
+            for (q, at) in queues.iter().zip(next.iter_mut()) {
+                let Some(id) = q.get(*at) else { continue };
+                let Some(e) = self.by_id.get(id) else {
+                    *at += 1;
+                    progress = true;
+                    continue;
+                };
+                let waits = e
+                    .body()
+                    .refs
+                    .iter()
+                    .any(|r| self.by_id.contains_key(r) && !taken.contains(r));
+                if waits {
+                    continue;
+                }
+                out.push(e.clone());
+                taken.insert(*id);
+                *at += 1;
+                progress = true;
+                if out.len() == max {
+                    break;
                 }
             }
-            if !any {
+            if !progress {
                 break;
             }
-            depth += 1;
         }
         out
     }
@@ -531,5 +551,67 @@ mod tests {
         let got: Vec<_> = m.peek(3).iter().map(Event::id).collect();
         assert_eq!(got, [&a[1], &b[1], &a[2]].map(Event::id));
         assert_eq!(m.peek(100).len(), 10);
+    }
+
+    /// A consignment's events come after the events they follow, whoever issued them: the
+    /// devnet loader's order (several consignments' routes interleaved by time) put a
+    /// carrier's `packed` before the platform's booking under plain round-robin, so the carrier
+    /// opened the consignment and the platform's later events were refused (CI, stop 24).
+    #[test]
+    fn blocks_keep_each_event_after_the_pending_events_it_refs() {
+        let net = SampleNetwork::new(4).unwrap();
+        let mut events = Vec::new();
+        for n in 0..6 {
+            let route = tradelog_protocol::sample::consignment_route(
+                &net,
+                n,
+                1_767_225_600_000 + u64::from(n) * 60_000,
+            )
+            .unwrap();
+            events.extend(route);
+        }
+        events.sort_by_key(|e| e.body().time);
+        let mut m = Mempool::new(1000);
+        for e in &events {
+            m.insert(e.clone(), 0).unwrap();
+        }
+        let check = |block: &[Event]| {
+            let at: HashMap<EventId, usize> =
+                block.iter().enumerate().map(|(i, e)| (e.id(), i)).collect();
+            for (i, e) in block.iter().enumerate() {
+                for r in &e.body().refs {
+                    match at.get(r) {
+                        Some(j) => assert!(*j < i, "event {i} is before the event it refs ({j})"),
+                        None => panic!("event {i} taken without the pending event it refs"),
+                    }
+                }
+            }
+        };
+        let all = m.peek(events.len());
+        assert_eq!(all.len(), events.len());
+        check(&all);
+        // A block too small for the whole route: what is taken is still closed under refs
+        // (the first event of each route has none), and the rest waits.
+        let some = m.peek(10);
+        assert_eq!(some.len(), 10);
+        for (i, e) in some.iter().enumerate() {
+            for r in &e.body().refs {
+                assert!(
+                    some[..i].iter().any(|p| p.id() == *r),
+                    "event {i} of a 10-event block without the event it refs"
+                );
+            }
+        }
+        // Once the first block commits, the next block starts with what it unblocked.
+        m.remove(some.iter().map(|e| e.id()).collect::<Vec<_>>().iter());
+        let next = m.peek(events.len());
+        assert_eq!(next.len(), events.len() - 10);
+        for (i, e) in next.iter().enumerate() {
+            for r in &e.body().refs {
+                if m.contains(r) {
+                    assert!(next[..i].iter().any(|p| p.id() == *r));
+                }
+            }
+        }
     }
 }
