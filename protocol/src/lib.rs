@@ -13,6 +13,7 @@
 //!   the ledger with the proof that lets a verifier follow them ([`membership`]);
 //! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]),
 //!   one subject's or a consignment's whole route with its containers ([`route`]).
+//! - HTTP request signatures of member organisations ([`httpsig`], RFC 9421 with ed25519);
 //! - time-release measurement after the WCO Time Release Study ([`trs`]).
 //!
 //! Every byte-level rule is specified in `docs/PROTOCOL.md`, with test vectors.
@@ -25,6 +26,7 @@ pub mod disclosure;
 pub mod event;
 pub mod evidence;
 pub mod hash;
+pub mod httpsig;
 pub mod head;
 pub mod ids;
 pub mod index;
