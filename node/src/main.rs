@@ -273,10 +273,12 @@ fn init(dir: &Path, moniker: &str) -> Result<()> {
     }
     let key = tradelog_client::keyfile::generate().context("no operating-system randomness")?;
     tradelog_client::keyfile::write(&key_path, &key)?;
-    let config = Config {
+    let mut config = Config {
         moniker: moniker.into(),
         ..Config::default()
     };
+    // A new node keeps its ledger to its members (issue 13); the operator opens it explicitly.
+    config.api.read_access = tradelog_node::config::ReadAccess::Members;
     let cfg_path = dir.join("config.toml");
     if !cfg_path.exists() {
         std::fs::write(&cfg_path, config.to_toml())?;

@@ -290,16 +290,13 @@ pub fn parse(signature_input: &str, signature: &str) -> Result<Signed, HttpSigEr
             .ok_or_else(|| {
                 input("components: each is a quoted name, separated by one space".into())
             })?;
-        let known = COMPONENTS
-            .iter()
-            .find(|c| **c == name)
-            .ok_or_else(|| {
-                input(format!(
-                    "components: {:?} is not one of {}",
-                    name.chars().take(40).collect::<String>(),
-                    COMPONENTS.join(", ")
-                ))
-            })?;
+        let known = COMPONENTS.iter().find(|c| **c == name).ok_or_else(|| {
+            input(format!(
+                "components: {:?} is not one of {}",
+                name.chars().take(40).collect::<String>(),
+                COMPONENTS.join(", ")
+            ))
+        })?;
         if components.contains(known) {
             return Err(input(format!("components: {name} is listed twice")));
         }
@@ -363,9 +360,7 @@ pub fn parse(signature_input: &str, signature: &str) -> Result<Signed, HttpSigEr
         )));
     }
     let keyid = keyid.ok_or_else(|| param("keyid: required (the signing key, hex)".into()))?;
-    let key: PublicKey = keyid
-        .parse()
-        .map_err(|e| param(format!("keyid: {e}")))?;
+    let key: PublicKey = keyid.parse().map_err(|e| param(format!("keyid: {e}")))?;
     if let Some(a) = alg.filter(|a| a != ALG) {
         return Err(param(format!(
             "alg: {:?} is not {ALG:?}",
@@ -488,7 +483,9 @@ mod tests {
             )
             .is_ok());
         // A changed parameter changes the base: created moved by one second.
-        let moved = h.signature_input.replace("created=1767225600", "created=1767225601");
+        let moved = h
+            .signature_input
+            .replace("created=1767225600", "created=1767225601");
         let s = parse(&moved, &h.signature).unwrap();
         assert!(matches!(
             s.verify(&req, now + 1),
@@ -504,7 +501,9 @@ mod tests {
         let e = s.verify(&req, created + 301).unwrap_err();
         assert_eq!(e.code(), "signature_expired");
         assert!(s.verify(&req, created - MAX_CLOCK_SKEW_SECS).is_ok());
-        let e = s.verify(&req, created - MAX_CLOCK_SKEW_SECS - 1).unwrap_err();
+        let e = s
+            .verify(&req, created - MAX_CLOCK_SKEW_SECS - 1)
+            .unwrap_err();
         assert!(matches!(e, HttpSigError::NotYetValid { .. }), "{e}");
         assert_eq!(e.code(), "signature_expired");
         // A window longer than the limit is refused when signing and when parsing.
@@ -524,22 +523,86 @@ mod tests {
         let (h, _, _) = headers();
         let good = h.signature_input.clone();
         let cases: Vec<(String, String, &str)> = vec![
-            ("x".repeat(MAX_HEADER_BYTES + 1), h.signature.clone(), "Signature-Input: longer"),
-            ("sig1".into(), h.signature.clone(), "Signature-Input: not label"),
-            (good.replace("sig1=", "Sig1="), h.signature.clone(), "Signature-Input: label"),
-            (good.replace("(\"@method\" ", "(\"@method\"  "), h.signature.clone(), "Signature-Input: components"),
-            (good.replace(" \"@query\"", ""), h.signature.clone(), "Signature-Input: components: all"),
-            (good.replace("\"@query\"", "\"@method\""), h.signature.clone(), "Signature-Input: components: @method is listed twice"),
-            (good.replace("\"@query\"", "\"content-type\""), h.signature.clone(), "Signature-Input: components: \"content-type\""),
-            (good.replace(";alg=\"ed25519\"", ";alg=\"rsa-pss-sha512\""), h.signature.clone(), "Signature-Input: alg"),
-            (good.replace(";tag=\"tradelog/request/v1\"", ""), h.signature.clone(), "Signature-Input: tag"),
-            (good.replace("keyid=\"", "keyid=\"zz"), h.signature.clone(), "Signature-Input: keyid"),
-            (good.replace(";created=1767225600", ""), h.signature.clone(), "Signature-Input: created: required"),
-            (good.replace("created=1767225600", "created=-1"), h.signature.clone(), "Signature-Input: created: not"),
-            (format!("{good};created=1"), h.signature.clone(), "Signature-Input: created: given twice"),
-            (format!("{good};foo=1"), h.signature.clone(), "Signature-Input: \"foo\": unknown"),
-            (good.replace("c2FtcGxlLW5vbmNl", "a\\\"b"), h.signature.clone(), "Signature-Input: nonce"),
-            (good.clone(), h.signature.replace("sig1=", "sig2="), "Signature: expected"),
+            (
+                "x".repeat(MAX_HEADER_BYTES + 1),
+                h.signature.clone(),
+                "Signature-Input: longer",
+            ),
+            (
+                "sig1".into(),
+                h.signature.clone(),
+                "Signature-Input: not label",
+            ),
+            (
+                good.replace("sig1=", "Sig1="),
+                h.signature.clone(),
+                "Signature-Input: label",
+            ),
+            (
+                good.replace("(\"@method\" ", "(\"@method\"  "),
+                h.signature.clone(),
+                "Signature-Input: components",
+            ),
+            (
+                good.replace(" \"@query\"", ""),
+                h.signature.clone(),
+                "Signature-Input: components: all",
+            ),
+            (
+                good.replace("\"@query\"", "\"@method\""),
+                h.signature.clone(),
+                "Signature-Input: components: @method is listed twice",
+            ),
+            (
+                good.replace("\"@query\"", "\"content-type\""),
+                h.signature.clone(),
+                "Signature-Input: components: \"content-type\"",
+            ),
+            (
+                good.replace(";alg=\"ed25519\"", ";alg=\"rsa-pss-sha512\""),
+                h.signature.clone(),
+                "Signature-Input: alg",
+            ),
+            (
+                good.replace(";tag=\"tradelog/request/v1\"", ""),
+                h.signature.clone(),
+                "Signature-Input: tag",
+            ),
+            (
+                good.replace("keyid=\"", "keyid=\"zz"),
+                h.signature.clone(),
+                "Signature-Input: keyid",
+            ),
+            (
+                good.replace(";created=1767225600", ""),
+                h.signature.clone(),
+                "Signature-Input: created: required",
+            ),
+            (
+                good.replace("created=1767225600", "created=-1"),
+                h.signature.clone(),
+                "Signature-Input: created: not",
+            ),
+            (
+                format!("{good};created=1"),
+                h.signature.clone(),
+                "Signature-Input: created: given twice",
+            ),
+            (
+                format!("{good};foo=1"),
+                h.signature.clone(),
+                "Signature-Input: \"foo\": unknown",
+            ),
+            (
+                good.replace("c2FtcGxlLW5vbmNl", "a\\\"b"),
+                h.signature.clone(),
+                "Signature-Input: nonce",
+            ),
+            (
+                good.clone(),
+                h.signature.replace("sig1=", "sig2="),
+                "Signature: expected",
+            ),
             (good.clone(), "sig1=:AAAA:".into(), "Signature: 3 bytes"),
             (good.clone(), "sig1=:!!:".into(), "Signature: not base64"),
         ];
