@@ -215,6 +215,13 @@ impl LightClient {
         })
     }
 
+    /// Signs every request with `key`, a member organisation's event key (PROTOCOL.md 12), for
+    /// a node whose reads are for members only.
+    pub fn with_signer(mut self, key: tradelog_protocol::SecretKey) -> LightClient {
+        self.node = self.node.signed_by(key);
+        self
+    }
+
     /// Starts from a head verified earlier (say, saved by a previous run); it is checked again.
     pub fn with_trusted(mut self, trusted: CertifiedHead) -> Result<LightClient, ClientError> {
         self.check_certificate(&trusted)?;

@@ -523,3 +523,39 @@ async fn the_api_speaks_tls_and_cuts_a_stalled_handshake() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn the_light_client_signs_its_reads_with_a_member_key() {
+    let (node, _) = start("light", ReadAccess::Parties).await;
+    let endpoint = format!("http://{}", node.addr);
+    let genesis = node.net.genesis.clone();
+    let (party, outsider) = (
+        node.net.org_keys["shopfast"].clone(),
+        node.net.org_keys["north-star-shipping"].clone(),
+    );
+    let ucr = sample_ucr(0);
+    tokio::task::spawn_blocking(move || {
+        use tradelog_client::light::LightClient;
+        let client = |key: Option<SecretKey>| {
+            let c = LightClient::new(genesis.clone(), &endpoint).unwrap();
+            match key {
+                Some(k) => c.with_signer(k),
+                None => c,
+            }
+        };
+        // The head is public; the consignment is not.
+        client(None).head().unwrap();
+        let e = client(None).provenance(&ucr).unwrap_err().to_string();
+        assert!(e.contains("401") || e.contains("signature_required"), "{e}");
+        let e = client(Some(outsider))
+            .provenance(&ucr)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("403") || e.contains("not_a_party"), "{e}");
+        let route = client(Some(party)).provenance(&ucr).unwrap();
+        assert_eq!(route.consignment.events.len(), 14);
+    })
+    .await
+    .unwrap();
+    node.stop().await;
+}
