@@ -559,3 +559,38 @@ async fn the_light_client_signs_its_reads_with_a_member_key() {
     .unwrap();
     node.stop().await;
 }
+
+/// The OpenAPI document marks exactly the reads a members-only node protects: each GET with
+/// `security` (and its 401 and 403 answers) is refused unsigned, every other one is not.
+#[tokio::test]
+async fn openapi_marks_exactly_the_protected_reads() {
+    let (node, route) = start("openapi", ReadAccess::Members).await;
+    let doc: Value = serde_json::from_str(tradelog_node::api::OPENAPI_JSON).unwrap();
+    assert!(doc["components"]["securitySchemes"]["memberSignature"].is_object());
+    let container = route.iter().find_map(|e| e.body().container.clone()).unwrap();
+    let mut protected = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        let concrete = path
+            .replace("{id}", &route[0].id().to_hex())
+            .replace("{ucr}", sample_ucr(0).as_str())
+            .replace("{height}", "1")
+            .replace("{path}", "src/route.js");
+        let concrete = if path.starts_with("/v1/containers/") {
+            format!("/v1/containers/{container}")
+        } else {
+            concrete
+        };
+        let secured = op.get("security").is_some();
+        let status = node.get(&concrete).await.status;
+        assert_eq!(status == 401, secured, "GET {path}: {status}");
+        if secured {
+            protected += 1;
+            for code in ["401", "403"] {
+                assert!(op["responses"].get(code).is_some(), "GET {path} documents {code}");
+            }
+        }
+    }
+    assert_eq!(protected, 6);
+    node.stop().await;
+}
