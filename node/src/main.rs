@@ -95,6 +95,10 @@ enum Command {
         /// The backup directory (created; its `ledger/` is a node data dir's `ledger/`).
         #[arg(long)]
         out: PathBuf,
+        /// Key file of a member organisation to sign the reads with, for a node with
+        /// `[api] read_access = "members"` (under "parties" blocks need a customs or auditor key).
+        #[arg(long)]
+        read_key: Option<PathBuf>,
     },
     /// Restore a backup into a stopped node's data dir (never over an existing ledger); the node
     /// then fetches the blocks committed since from its peers.
@@ -176,7 +180,12 @@ fn real_main() -> Result<()> {
         ),
         Command::Demo { out, consignments } => demo(&out, consignments),
         Command::VerifyStore { config } => verify_store(&config),
-        Command::Backup { node, genesis, out } => backup(&node, &genesis, &out),
+        Command::Backup {
+            node,
+            genesis,
+            out,
+            read_key,
+        } => backup(&node, &genesis, &out, read_key.as_deref()),
         Command::Restore { config, from } => restore(&config, &from),
     }
 }
@@ -227,9 +236,12 @@ fn read_genesis(path: &Path) -> Result<Genesis> {
         .with_context(|| format!("genesis {}", path.display()))
 }
 
-fn backup(node: &str, genesis: &Path, out: &Path) -> Result<()> {
-    let endpoint: tradelog_client::http::Endpoint =
+fn backup(node: &str, genesis: &Path, out: &Path, read_key: Option<&Path>) -> Result<()> {
+    let mut endpoint: tradelog_client::http::Endpoint =
         node.parse().map_err(|e| anyhow::anyhow!("--node: {e}"))?;
+    if let Some(key) = read_key {
+        endpoint = endpoint.signed_by(tradelog_client::keyfile::read(key).context("--read-key")?);
+    }
     let genesis = read_genesis(genesis)?;
     let hash = genesis.hash();
     let mut last = std::time::Instant::now();

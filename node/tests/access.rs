@@ -567,7 +567,10 @@ async fn openapi_marks_exactly_the_protected_reads() {
     let (node, route) = start("openapi", ReadAccess::Members).await;
     let doc: Value = serde_json::from_str(tradelog_node::api::OPENAPI_JSON).unwrap();
     assert!(doc["components"]["securitySchemes"]["memberSignature"].is_object());
-    let container = route.iter().find_map(|e| e.body().container.clone()).unwrap();
+    let container = route
+        .iter()
+        .find_map(|e| e.body().container.clone())
+        .unwrap();
     let mut protected = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         let Some(op) = item.get("get") else { continue };
@@ -587,7 +590,10 @@ async fn openapi_marks_exactly_the_protected_reads() {
         if secured {
             protected += 1;
             for code in ["401", "403"] {
-                assert!(op["responses"].get(code).is_some(), "GET {path} documents {code}");
+                assert!(
+                    op["responses"].get(code).is_some(),
+                    "GET {path} documents {code}"
+                );
             }
         }
     }
