@@ -48,7 +48,7 @@ pub struct DevnetNode {
 
 fn write_key(path: &Path, key: &SecretKey) -> Result<()> {
     let _ = std::fs::remove_file(path);
-    tradelog_client::keyfile::write(path, key)?;
+    crate::keyfile::write(path, key)?;
     Ok(())
 }
 

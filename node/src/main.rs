@@ -240,7 +240,7 @@ fn backup(node: &str, genesis: &Path, out: &Path, read_key: Option<&Path>) -> Re
     let mut endpoint: tradelog_client::http::Endpoint =
         node.parse().map_err(|e| anyhow::anyhow!("--node: {e}"))?;
     if let Some(key) = read_key {
-        endpoint = endpoint.signed_by(tradelog_client::keyfile::read(key).context("--read-key")?);
+        endpoint = endpoint.signed_by(tradelog_node::keyfile::read(key).context("--read-key")?);
     }
     let genesis = read_genesis(genesis)?;
     let hash = genesis.hash();
@@ -283,8 +283,8 @@ fn init(dir: &Path, moniker: &str) -> Result<()> {
     if key_path.exists() {
         bail!("{} exists: refusing to overwrite a key", key_path.display());
     }
-    let key = tradelog_client::keyfile::generate().context("no operating-system randomness")?;
-    tradelog_client::keyfile::write(&key_path, &key)?;
+    let key = tradelog_node::keyfile::generate().context("no operating-system randomness")?;
+    tradelog_node::keyfile::write(&key_path, &key)?;
     let mut config = Config {
         moniker: moniker.into(),
         ..Config::default()

@@ -206,7 +206,7 @@ pub async fn run(
     // One line to compare across hosts before the genesis ceremony's result is trusted.
     tracing::info!(chain = %genesis.chain, "genesis {}", genesis.hash());
     crate::logging::set_genesis(&genesis.hash().to_hex());
-    let key = tradelog_client::keyfile::read(&base.join(&config.key)).context("key")?;
+    let key = crate::keyfile::read(&base.join(&config.key)).context("key")?;
     let seed = key.to_seed();
     let data_dir = base.join(&config.data_dir);
 

@@ -14,6 +14,7 @@
 //! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]),
 //!   one subject's or a consignment's whole route with its containers ([`route`]).
 //! - the node API's answers that carry verification data, shared by node and clients ([`api`]);
+//! - the key file format ([`keyfile`]; the files themselves are the binaries' business);
 //! - HTTP request signatures of member organisations ([`httpsig`], RFC 9421 with ed25519);
 //! - time-release measurement after the WCO Time Release Study ([`trs`]).
 //!
@@ -33,6 +34,7 @@ pub mod httpsig;
 pub mod ids;
 pub mod index;
 pub mod jcs;
+pub mod keyfile;
 pub mod keys;
 pub mod ledger;
 pub mod membership;
