@@ -228,6 +228,20 @@ fn verify_store(config_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `s` for a terminal: the control, bidirectional and other display-control characters of
+/// organisation names (PROTOCOL.md 8) written as `\u{..}`, as the CLI prints them.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if tradelog_protocol::roles::is_display_control(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn read_genesis(path: &Path) -> Result<Genesis> {
     let bytes =
         std::fs::read(path).with_context(|| format!("genesis: cannot read {}", path.display()))?;
@@ -374,7 +388,7 @@ fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
             o.id.to_string(),
             o.role.as_str(),
             o.keys.len(),
-            tradelog_client::terminal::text(&o.name)
+            printable(&o.name)
         );
     }
     let set = g.validator_set();
@@ -561,5 +575,14 @@ mod tests {
         assert_eq!(halting_validators(&[1, 1, 1, 1, 1, 1, 1]), (3, true));
         assert_eq!(halting_validators(&[1]), (1, true));
         assert_eq!(halting_validators(&[10, 1, 1, 1]), (1, false));
+    }
+
+    #[test]
+    fn organisation_names_are_printed_with_control_characters_escaped() {
+        assert_eq!(
+            super::printable("Evil\u{1b}[2K\r  x\u{202e}"),
+            "Evil\\u{1b}[2K\\u{d}  x\\u{202e}"
+        );
+        assert_eq!(super::printable("Douane Nederland"), "Douane Nederland");
     }
 }
