@@ -223,37 +223,49 @@ fn unauthorized(code: &'static str, message: String) -> Response {
     res
 }
 
+/// Why a request was not authenticated: a 401 code and its message.
+struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: String) -> Refusal {
+        Refusal { code, message }
+    }
+}
+
 /// A header as text (at most [`httpsig::MAX_HEADER_BYTES`] is checked by the parser).
-fn header_text<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>, Response> {
+fn header_text<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>, Refusal> {
     let mut values = req.headers().get_all(name).iter();
     let Some(v) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(unauthorized(
+        return Err(Refusal::new(
             "signature_invalid",
             format!("{name}: given more than once; send one signature"),
         ));
     }
     v.to_str()
         .map(Some)
-        .map_err(|_| unauthorized("signature_invalid", format!("{name}: not visible ASCII")))
+        .map_err(|_| Refusal::new("signature_invalid", format!("{name}: not visible ASCII")))
 }
 
 /// Checks the request's signature and finds its key among the active keys of the current
 /// membership.
-fn authenticate(chain: &Chain, req: &Request) -> Result<Reader, Response> {
+fn authenticate(chain: &Chain, req: &Request) -> Result<Reader, Refusal> {
     let input = header_text(req, "signature-input")?;
     let signature = header_text(req, "signature")?;
     let (Some(input), Some(signature)) = (input, signature) else {
-        return Err(unauthorized(
+        return Err(Refusal::new(
             "signature_required",
             "Signature-Input, Signature: this node serves this read to member organisations \
              only ([api] read_access); sign the request (PROTOCOL.md 12)"
                 .into(),
         ));
     };
-    let refuse = |e: HttpSigError| unauthorized(e.code(), e.to_string());
+    let refuse = |e: HttpSigError| Refusal::new(e.code(), e.to_string());
     let signed = httpsig::parse(input, signature).map_err(refuse)?;
     let authority = req
         .headers()
@@ -275,7 +287,7 @@ fn authenticate(chain: &Chain, req: &Request) -> Result<Reader, Response> {
             .map(|o| (o.id.clone(), o.role))
     });
     let Some((org, role)) = found else {
-        return Err(unauthorized(
+        return Err(Refusal::new(
             "unknown_key",
             format!(
                 "keyid: {} is not an active key of a member organisation of this ledger",
@@ -367,9 +379,14 @@ pub(super) async fn guard(State(state): State<ApiState>, req: Request, next: Nex
     };
     let reader = match authenticate(&state.chain, &req) {
         Ok(r) => r,
-        Err(res) => {
-            tracing::debug!(target: LOG_TARGET, path = req.uri().path(), status = res.status().as_u16(), "unauthenticated read refused");
-            return res;
+        Err(r) => {
+            tracing::debug!(
+                target: LOG_TARGET,
+                path = req.uri().path(),
+                code = r.code,
+                "unauthenticated read refused"
+            );
+            return unauthorized(r.code, r.message);
         }
     };
     let method = req.method().as_str().to_owned();
