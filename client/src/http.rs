@@ -1,10 +1,15 @@
 //! A small blocking HTTP/1.1 client for a node's API: `http://` only, one connection per request,
 //! every size bounded before anything is allocated for it. Nothing it returns is trusted: callers
-//! verify what they read.
+//! verify what they read. With a member organisation's key ([`Endpoint::signed_by`]) every
+//! request carries an RFC 9421 signature (PROTOCOL.md 12), for nodes that serve reads to
+//! members only (`[api] read_access`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tradelog_protocol::{httpsig, SecretKey};
 
 /// Largest response body accepted (a route bundle may hold several large bundles).
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
@@ -48,12 +53,65 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// A node's API base address.
+/// How long a request signature is valid, seconds (the node allows at most
+/// [`httpsig::MAX_VALIDITY_SECS`]).
+pub const SIGNATURE_VALIDITY_SECS: u64 = 60;
+
+/// A node's API base address, and the key its requests are signed with, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     host: String,
     port: u16,
     base: String,
+    signer: Option<Signer>,
+}
+
+/// A request-signing key; compared by its public half, never printed.
+#[derive(Debug, Clone)]
+struct Signer(Arc<SecretKey>);
+
+impl PartialEq for Signer {
+    fn eq(&self, other: &Signer) -> bool {
+        self.0.public() == other.0.public()
+    }
+}
+
+impl Eq for Signer {}
+
+/// The `Signature-Input` and `Signature` header lines of a request by `key`, valid from now
+/// for [`SIGNATURE_VALIDITY_SECS`], with a random nonce.
+fn signature_lines(key: &SecretKey, method: &str, authority: &str, target: &str) -> String {
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut seed = [0u8; 12];
+    let nonce = getrandom::getrandom(&mut seed)
+        .ok()
+        .map(|()| hex::encode(seed));
+    let req = httpsig::Request {
+        method,
+        authority,
+        path,
+        query,
+    };
+    match httpsig::sign(
+        key,
+        &req,
+        now,
+        now + SIGNATURE_VALIDITY_SECS,
+        nonce.as_deref(),
+    ) {
+        Ok(h) => format!(
+            "Signature-Input: {}\r\nSignature: {}\r\n",
+            h.signature_input, h.signature
+        ),
+        // Not reached (a hex nonce and a window within the limit); the node answers 401.
+        Err(_) => String::new(),
+    }
 }
 
 impl std::fmt::Display for Endpoint {
@@ -88,11 +146,18 @@ impl std::str::FromStr for Endpoint {
             host: host.to_owned(),
             port,
             base: base.to_owned(),
+            signer: None,
         })
     }
 }
 
 impl Endpoint {
+    /// This endpoint with every request signed by `key` (a member organisation's event key).
+    pub fn signed_by(mut self, key: SecretKey) -> Endpoint {
+        self.signer = Some(Signer(Arc::new(key)));
+        self
+    }
+
     /// `GET base + path`.
     pub fn get(&self, path: &str) -> Result<Response, HttpError> {
         self.request("GET", path, None)
@@ -144,10 +209,14 @@ impl Endpoint {
             .set_read_timeout(Some(TIMEOUT))
             .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
             .map_err(|e| self.io(e))?;
+        let authority = format!("{}:{}", self.host, self.port);
+        let target = format!("{}{path}", self.base);
         let mut req = format!(
-            "{method} {}{path} HTTP/1.1\r\nHost: {}:{}\r\nAccept: application/json\r\nConnection: close\r\n",
-            self.base, self.host, self.port
+            "{method} {target} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n",
         );
+        if let Some(Signer(key)) = &self.signer {
+            req.push_str(&signature_lines(key, method, &authority, &target));
+        }
         if let Some(b) = body {
             req.push_str(&format!(
                 "Content-Type: application/json\r\nContent-Length: {}\r\n",
@@ -288,6 +357,70 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a one-shot server on 127.0.0.1:0 received, answering 200 `{}`.
+    fn capture(call: impl FnOnce(Endpoint)) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                .unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        call(format!("http://127.0.0.1:{port}/api").parse().unwrap());
+        server.join().unwrap()
+    }
+
+    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+    }
+
+    #[test]
+    fn requests_are_signed_with_the_key_and_verify_as_the_node_checks_them() {
+        let key = SecretKey::from_seed(&[5; 32]);
+        let head = capture(|e| {
+            let r = e
+                .signed_by(key.clone())
+                .get("/v1/consignments/U?x=1")
+                .unwrap();
+            assert_eq!(r.status, 200);
+        });
+        let (input, sig) = (
+            header(&head, "Signature-Input").expect("signed"),
+            header(&head, "Signature").unwrap(),
+        );
+        let signed = httpsig::parse(input, sig).unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let req = httpsig::Request {
+            method: "GET",
+            authority: header(&head, "Host").unwrap(),
+            path: "/api/v1/consignments/U",
+            query: Some("x=1"),
+        };
+        assert_eq!(signed.verify(&req, now).unwrap(), key.public());
+        assert_eq!(signed.nonce().map(str::len), Some(24));
+        // Another path does not verify: the signature is bound to this request.
+        let other = httpsig::Request {
+            path: "/api/v1/consignments/V",
+            ..req
+        };
+        assert!(signed.verify(&other, now).is_err());
+        // Without a key nothing is signed.
+        let head = capture(|e| {
+            e.get("/v1/head").unwrap();
+        });
+        assert!(header(&head, "Signature-Input").is_none(), "{head}");
+    }
 
     #[test]
     fn endpoints_parse_or_name_the_problem() {

@@ -1,10 +1,10 @@
-//! Key files: `{"public": "<hex>", "secret": "<hex seed>"}`, written owner-readable only.
+//! Key files: `{"public": "<hex>", "secret": "<hex seed>"}` (the format is
+//! `tradelog_protocol::keyfile`), written owner-readable only.
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-use tradelog_protocol::hash::decode_hex;
-use tradelog_protocol::{PublicKey, SecretKey};
+use tradelog_protocol::keyfile::{self, MAX_KEY_FILE_BYTES};
+use tradelog_protocol::SecretKey;
 
 /// Why a key file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -27,13 +27,6 @@ pub enum KeyFileError {
     },
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFile {
-    public: PublicKey,
-    secret: String,
-}
-
 /// A fresh key from the operating system's randomness.
 pub fn generate() -> Result<SecretKey, getrandom::Error> {
     let mut seed = [0u8; 32];
@@ -47,11 +40,7 @@ pub fn write(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
         path: path.display().to_string(),
         source,
     };
-    let body = serde_json::to_string_pretty(&KeyFile {
-        public: key.public(),
-        secret: hex::encode(key.to_seed()),
-    })
-    .map_err(|e| io(std::io::Error::other(e)))?;
+    let body = keyfile::encode(key);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -93,17 +82,11 @@ pub fn read(path: &Path) -> Result<SecretKey, KeyFileError> {
     }
     let mut text = Vec::new();
     use std::io::Read;
-    (&mut file).take(4097).read_to_end(&mut text).map_err(io)?;
-    if text.len() > 4096 {
-        return Err(invalid("larger than 4096 bytes".into()));
-    }
-    let kf: KeyFile = serde_json::from_slice(&text).map_err(|e| invalid(e.to_string()))?;
-    let seed = decode_hex::<32>(&kf.secret).map_err(|e| invalid(format!("secret: {e}")))?;
-    let key = SecretKey::from_seed(&seed);
-    if key.public() != kf.public {
-        return Err(invalid("public does not match secret".into()));
-    }
-    Ok(key)
+    (&mut file)
+        .take(MAX_KEY_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut text)
+        .map_err(io)?;
+    keyfile::decode(&text).map_err(|e| invalid(e.to_string()))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! that serves a history which does not extend what the client saw is reported with both heads.
 
 use serde::{Deserialize, Serialize};
+use tradelog_protocol::api::{ConsistencyAnswer, HeadAnswer, MembershipAnswer};
 use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
 use tradelog_protocol::membership::{Change, MembershipError};
@@ -12,10 +13,10 @@ use tradelog_protocol::route::{
     ROUTE_PAGE_VERSION,
 };
 use tradelog_protocol::{
-    Certificate, ConsistencyProof, ContainerId, Genesis, Hash, Head, ProofBundle, Provenance,
-    Route, RouteBundle, Subject, Ucr,
+    Certificate, ContainerId, Genesis, Head, ProofBundle, Provenance, Route, RouteBundle, Subject,
+    Ucr,
 };
-use tradelog_protocol::{Membership, MembershipProof, ValidatorSet};
+use tradelog_protocol::{Membership, ValidatorSet};
 
 use crate::http::{Endpoint, HttpError, Response};
 
@@ -150,28 +151,6 @@ pub struct LightClient {
     sets: Vec<ValidatorSet>,
 }
 
-#[derive(Deserialize)]
-struct HeadJson {
-    head: Head,
-    certificate: Certificate,
-}
-
-#[derive(Deserialize)]
-struct MembershipJson {
-    head: Head,
-    certificate: Certificate,
-    membership: MembershipProof,
-}
-
-#[derive(Deserialize)]
-struct ConsistencyJson {
-    first: u64,
-    second: u64,
-    first_root: Hash,
-    second_root: Hash,
-    proof: ConsistencyProof,
-}
-
 fn parse<'a, T: Deserialize<'a>>(what: &'static str, body: &'a [u8]) -> Result<T, ClientError> {
     serde_json::from_slice(body).map_err(|e| ClientError::Malformed {
         what,
@@ -213,6 +192,13 @@ impl LightClient {
             node: endpoint.parse()?,
             trusted: None,
         })
+    }
+
+    /// Signs every request with `key`, a member organisation's event key (PROTOCOL.md 12), for
+    /// a node whose reads are for members only.
+    pub fn with_signer(mut self, key: tradelog_protocol::SecretKey) -> LightClient {
+        self.node = self.node.signed_by(key);
+        self
     }
 
     /// Starts from a head verified earlier (say, saved by a previous run); it is checked again.
@@ -275,7 +261,7 @@ impl LightClient {
     /// Fetches and verifies the node's membership proof; remembers the validator set it proves.
     fn follow_membership(&mut self) -> Result<VerifiedMembership, ClientError> {
         let body = self.get_ok("/v1/membership")?;
-        let m: MembershipJson = parse("membership", &body)?;
+        let m: MembershipAnswer = parse("membership", &body)?;
         let mut history = m
             .membership
             .verify(&self.genesis, &m.head, &m.certificate)?;
@@ -318,7 +304,7 @@ impl LightClient {
     /// Fetches, verifies and accepts the node's latest certified head.
     pub fn head(&mut self) -> Result<CertifiedHead, ClientError> {
         let body = self.get_ok("/v1/head")?;
-        let h: HeadJson = parse("head", &body)?;
+        let h: HeadAnswer = parse("head", &body)?;
         let served = CertifiedHead {
             head: h.head,
             certificate: h.certificate,
@@ -396,7 +382,7 @@ impl LightClient {
                 k.log_size, s.log_size
             )
         })?;
-        let c: ConsistencyJson = parse("consistency proof", &body).map_err(|e| e.to_string())?;
+        let c: ConsistencyAnswer = parse("consistency proof", &body).map_err(|e| e.to_string())?;
         if (c.first, c.second, c.first_root, c.second_root)
             != (k.log_size, s.log_size, k.log_root, s.log_root)
             || (c.proof.first, c.proof.second) != (k.log_size, s.log_size)

@@ -263,6 +263,10 @@ struct Online {
     /// File keeping the last verified head between runs: each new answer must extend it.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Key file of a member organisation: every request is signed with it (PROTOCOL.md 12),
+    /// as a node with `[api] read_access = "members"` or `"parties"` requires.
+    #[arg(long)]
+    read_key: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -582,7 +586,10 @@ fn run(cli: Cli) -> Result<()> {
 impl Online {
     fn client(&self) -> Result<LightClient> {
         let genesis = read_genesis(&self.genesis)?;
-        let client = LightClient::new(genesis, &self.node).context("--node")?;
+        let mut client = LightClient::new(genesis, &self.node).context("--node")?;
+        if let Some(key) = &self.read_key {
+            client = client.with_signer(keyfile::read(key).context("--read-key")?);
+        }
         let Some(path) = &self.state else {
             return Ok(client);
         };

@@ -18,6 +18,7 @@
 //! (503 `too_many_connections` beyond); shutdown resets what is still open after
 //! `shutdown_timeout` (the connection loop is `api/conn.rs`).
 
+pub mod access;
 pub mod batch;
 pub mod browser;
 mod conn;
@@ -29,6 +30,7 @@ pub mod limit;
 pub mod params;
 mod query;
 mod submit;
+pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -51,7 +53,7 @@ use crate::config::ApiConfig;
 use crate::fatal::Fatal;
 use crate::metrics::Metrics;
 use crate::trs::TimeRelease;
-pub use conn::serve;
+pub use conn::{serve, serve_tls};
 pub use errors::{ApiError, ErrorBody};
 pub use headers::Cors;
 use limit::RateLimiter;
@@ -84,6 +86,8 @@ pub struct ApiState {
     pub cors: Cors,
     /// Where a failed storage write is reported (it stops the node).
     pub fatal: Fatal,
+    /// Who may read (`[api] read_access`) and the access log ([`access`]).
+    pub access: Arc<access::Access>,
 }
 
 /// The API's abuse bounds (the `[api]` section of the config; see [`ApiConfig`]).
@@ -184,6 +188,7 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
         .layer(middleware::from_fn(params::strict_query))
+        .layer(middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(middleware::from_fn_with_state(
             cors.clone(),
             headers::preflight,

@@ -136,6 +136,46 @@ pub struct ApiConfig {
     /// Default: none (no CORS headers at all; the built-in explorer is same-origin).
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// Who may read (docs/OPERATIONS.md "Read access"): `"open"` (anyone who reaches the node),
+    /// `"members"` (reads other than the public ones need a request signed by a member
+    /// organisation's key, PROTOCOL.md 12) or `"parties"` (as members, and a member sees only
+    /// the consignments it is a party to; customs and auditors see all). Writes are signed
+    /// events and unaffected. Default: "open" for a file without the key (`tradelog-node init`
+    /// writes "members"; the devnet is open).
+    #[serde(default)]
+    pub read_access: ReadAccess,
+    /// Serve the API over TLS with this certificate chain (PEM), relative to the config file;
+    /// needs `tls_key`. Default: none (plain HTTP; put a TLS proxy in front or set both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert`, relative to the config
+    /// file. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// `[api] read_access`: who may read the ledger through the API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadAccess {
+    /// Every read is open to anyone who reaches the node.
+    #[default]
+    Open,
+    /// Reads other than the public routes need a member organisation's request signature.
+    Members,
+    /// As `Members`, and a member reads only what it is a party to (customs, auditors: all).
+    Parties,
+}
+
+impl ReadAccess {
+    /// The config value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadAccess::Open => "open",
+            ReadAccess::Members => "members",
+            ReadAccess::Parties => "parties",
+        }
+    }
 }
 
 /// `[consensus]`
@@ -374,6 +414,9 @@ impl Default for ApiConfig {
             max_connections_per_ip: default_max_connections_per_ip(),
             shutdown_timeout_ms: default_shutdown_timeout_ms(),
             cors_origins: Vec::new(),
+            read_access: ReadAccess::default(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -575,6 +618,11 @@ impl Config {
         for (i, origin) in api.cors_origins.iter().enumerate() {
             check_origin(origin).map_err(|why| format!("api.cors_origins[{i}]: {why}"))?;
         }
+        match (&api.tls_cert, &api.tls_key) {
+            (Some(_), None) => return Err("api.tls_key: required with api.tls_cert".into()),
+            (None, Some(_)) => return Err("api.tls_cert: required with api.tls_key".into()),
+            _ => {}
+        }
         let largest = tradelog_protocol::event::MAX_EVENT_JSON_BYTES as u64;
         if self.admission.org_burst_bytes < largest {
             return Err(format!(
@@ -662,7 +710,12 @@ shutdown_timeout_ms = {st}
 # Web origins allowed to call the API from a browser (CORS), e.g. ["https://explorer.example.org"].
 # Empty: no CORS headers (the built-in explorer at / is same-origin and needs none).
 cors_origins = [{co}]
-
+# Who may read: "open" (anyone), "members" (reads other than head, genesis, membership,
+# consistency, evidence, health, metrics, OpenAPI and the explorer need a request signed by a
+# member organisation's key) or "parties" (as members; a member sees only the consignments it
+# is a party to, customs and auditors see all). Every authenticated read is logged.
+read_access = {ra}
+{tls}
 [consensus]
 # Consensus (Malachite) listen address and the other nodes' consensus addresses.
 listen = {cl}
@@ -720,6 +773,17 @@ cache_mb = {cache}
             mi = self.api.max_connections_per_ip,
             st = self.api.shutdown_timeout_ms,
             co = list(&self.api.cors_origins),
+            ra = quote(self.api.read_access.as_str()),
+            tls = match (&self.api.tls_cert, &self.api.tls_key) {
+                (Some(c), Some(k)) => format!(
+                    "# Native TLS: certificate chain and private key (PEM).\ntls_cert = {}\ntls_key = {}\n",
+                    quote(&c.display().to_string()),
+                    quote(&k.display().to_string())
+                ),
+                _ => "# Native TLS: set both to serve HTTPS (PEM certificate chain and private key).\n\
+                      # tls_cert = \"api.crt\"\n# tls_key = \"api.key\"\n"
+                    .to_owned(),
+            },
             cl = quote(&self.consensus.listen),
             cp = list(&self.consensus.peers),
             pt = self.consensus.propose_timeout_ms,
@@ -754,6 +818,32 @@ cache_mb = {cache}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_access_and_tls_are_parsed_and_checked() {
+        assert_eq!(Config::default().api.read_access, ReadAccess::Open);
+        for (text, want) in [
+            ("open", ReadAccess::Open),
+            ("members", ReadAccess::Members),
+            ("parties", ReadAccess::Parties),
+        ] {
+            let c = Config::parse(&format!("[api]\nread_access = \"{text}\"\n")).unwrap();
+            assert_eq!(c.api.read_access, want);
+            let back = Config::parse(&c.to_toml()).unwrap();
+            assert_eq!(back.api.read_access, want);
+        }
+        let err = Config::parse("[api]\nread_access = \"everyone\"\n").unwrap_err();
+        assert!(err.contains("read_access"), "{err}");
+        assert!(err.contains("open"), "{err}");
+        let err = Config::parse("[api]\ntls_cert = \"a.pem\"\n").unwrap_err();
+        assert_eq!(err, "api.tls_key: required with api.tls_cert");
+        let err = Config::parse("[api]\ntls_key = \"a.pem\"\n").unwrap_err();
+        assert_eq!(err, "api.tls_cert: required with api.tls_key");
+        let mut c = Config::default();
+        c.api.tls_cert = Some("api.crt".into());
+        c.api.tls_key = Some("api.key".into());
+        assert_eq!(Config::parse(&c.to_toml()).unwrap(), c);
+    }
 
     #[test]
     fn written_file_parses_back_and_unknown_fields_are_refused() {

@@ -48,7 +48,7 @@ pub struct DevnetNode {
 
 fn write_key(path: &Path, key: &SecretKey) -> Result<()> {
     let _ = std::fs::remove_file(path);
-    tradelog_client::keyfile::write(path, key)?;
+    crate::keyfile::write(path, key)?;
     Ok(())
 }
 
@@ -89,6 +89,8 @@ pub fn prepare(opts: &DevnetOptions) -> Result<Vec<DevnetNode>> {
             ..Config::default()
         };
         c.api.listen = format!("127.0.0.1:{}", opts.api_base + i);
+        // The devnet is a demo: its reads stay open (explorer, SDK samples without keys).
+        c.api.read_access = crate::config::ReadAccess::Open;
         // Every devnet client (tests, load, the throughput bench) is 127.0.0.1: one rate-limit
         // bucket for all of them, so the limit is raised (not switched off) here.
         c.api.rate_limit_per_sec = 100_000;

@@ -319,6 +319,25 @@ impl NodeLedger {
         self.stored_parties(&mem).of(ucr)
     }
 
+    /// Who may read consignment `ucr` under `[api] read_access = "parties"` (api/access.rs):
+    /// every organisation that issued an event naming it in the committed log, and every
+    /// organisation an event body names in `parties`. Under rules 2 this is a superset of
+    /// [`Self::parties`] (customs issuers are included); under rules 1 it is the issuers.
+    /// READ-ACCESS PARTY RULE, one place: replace this body with the protocol's rule if they
+    /// are to be the same.
+    pub fn readers_of(&self, ucr: &Ucr) -> Result<Parties, StoreError> {
+        let events = self
+            .store()
+            .subject_events(&tradelog_protocol::Subject::Consignment(ucr.clone()))?;
+        let mut readers = Parties::new();
+        for (_, e) in &events {
+            let b = e.body();
+            readers.insert(b.issuer.org.clone());
+            readers.extend(b.parties.iter().flatten().cloned());
+        }
+        Ok(readers)
+    }
+
     /// Persists and applies a decided block with its certificate. `preview` is the effect
     /// computed when the block was validated; it is used if it follows the committed head and
     /// is the block's (else the effect is computed again). The block itself is not checked:

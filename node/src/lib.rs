@@ -24,6 +24,7 @@ pub mod devnet;
 pub mod evidence;
 pub mod fatal;
 pub mod gossip;
+pub mod keyfile;
 pub mod ledger;
 pub mod logging;
 pub mod mempool;

@@ -95,6 +95,10 @@ enum Command {
         /// The backup directory (created; its `ledger/` is a node data dir's `ledger/`).
         #[arg(long)]
         out: PathBuf,
+        /// Key file of a member organisation to sign the reads with, for a node with
+        /// `[api] read_access = "members"` (under "parties" blocks need a customs or auditor key).
+        #[arg(long)]
+        read_key: Option<PathBuf>,
     },
     /// Restore a backup into a stopped node's data dir (never over an existing ledger); the node
     /// then fetches the blocks committed since from its peers.
@@ -176,7 +180,12 @@ fn real_main() -> Result<()> {
         ),
         Command::Demo { out, consignments } => demo(&out, consignments),
         Command::VerifyStore { config } => verify_store(&config),
-        Command::Backup { node, genesis, out } => backup(&node, &genesis, &out),
+        Command::Backup {
+            node,
+            genesis,
+            out,
+            read_key,
+        } => backup(&node, &genesis, &out, read_key.as_deref()),
         Command::Restore { config, from } => restore(&config, &from),
     }
 }
@@ -219,6 +228,20 @@ fn verify_store(config_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `s` for a terminal: the control, bidirectional and other display-control characters of
+/// organisation names (PROTOCOL.md 8) written as `\u{..}`, as the CLI prints them.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if tradelog_protocol::roles::is_display_control(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn read_genesis(path: &Path) -> Result<Genesis> {
     let bytes =
         std::fs::read(path).with_context(|| format!("genesis: cannot read {}", path.display()))?;
@@ -227,9 +250,12 @@ fn read_genesis(path: &Path) -> Result<Genesis> {
         .with_context(|| format!("genesis {}", path.display()))
 }
 
-fn backup(node: &str, genesis: &Path, out: &Path) -> Result<()> {
-    let endpoint: tradelog_client::http::Endpoint =
+fn backup(node: &str, genesis: &Path, out: &Path, read_key: Option<&Path>) -> Result<()> {
+    let mut endpoint: tradelog_client::http::Endpoint =
         node.parse().map_err(|e| anyhow::anyhow!("--node: {e}"))?;
+    if let Some(key) = read_key {
+        endpoint = endpoint.signed_by(tradelog_node::keyfile::read(key).context("--read-key")?);
+    }
     let genesis = read_genesis(genesis)?;
     let hash = genesis.hash();
     let mut last = std::time::Instant::now();
@@ -271,12 +297,14 @@ fn init(dir: &Path, moniker: &str) -> Result<()> {
     if key_path.exists() {
         bail!("{} exists: refusing to overwrite a key", key_path.display());
     }
-    let key = tradelog_client::keyfile::generate().context("no operating-system randomness")?;
-    tradelog_client::keyfile::write(&key_path, &key)?;
-    let config = Config {
+    let key = tradelog_node::keyfile::generate().context("no operating-system randomness")?;
+    tradelog_node::keyfile::write(&key_path, &key)?;
+    let mut config = Config {
         moniker: moniker.into(),
         ..Config::default()
     };
+    // A new node keeps its ledger to its members (issue 13); the operator opens it explicitly.
+    config.api.read_access = tradelog_node::config::ReadAccess::Members;
     let cfg_path = dir.join("config.toml");
     if !cfg_path.exists() {
         std::fs::write(&cfg_path, config.to_toml())?;
@@ -360,7 +388,7 @@ fn genesis_verify(file: &Path, expect: Option<&str>) -> Result<()> {
             o.id.to_string(),
             o.role.as_str(),
             o.keys.len(),
-            tradelog_client::terminal::text(&o.name)
+            printable(&o.name)
         );
     }
     let set = g.validator_set();
@@ -547,5 +575,14 @@ mod tests {
         assert_eq!(halting_validators(&[1, 1, 1, 1, 1, 1, 1]), (3, true));
         assert_eq!(halting_validators(&[1]), (1, true));
         assert_eq!(halting_validators(&[10, 1, 1, 1]), (1, false));
+    }
+
+    #[test]
+    fn organisation_names_are_printed_with_control_characters_escaped() {
+        assert_eq!(
+            super::printable("Evil\u{1b}[2K\r  x\u{202e}"),
+            "Evil\\u{1b}[2K\\u{d}  x\\u{202e}"
+        );
+        assert_eq!(super::printable("Douane Nederland"), "Douane Nederland");
     }
 }

@@ -206,7 +206,7 @@ pub async fn run(
     // One line to compare across hosts before the genesis ceremony's result is trusted.
     tracing::info!(chain = %genesis.chain, "genesis {}", genesis.hash());
     crate::logging::set_genesis(&genesis.hash().to_hex());
-    let key = tradelog_client::keyfile::read(&base.join(&config.key)).context("key")?;
+    let key = crate::keyfile::read(&base.join(&config.key)).context("key")?;
     let seed = key.to_seed();
     let data_dir = base.join(&config.data_dir);
 
@@ -335,8 +335,20 @@ pub async fn run(
         trs: Default::default(),
         cors: api::Cors::new(config.api.cors_origins.clone()),
         fatal: fatal.clone(),
+        access: Arc::new(api::access::Access::new(
+            config.api.read_access,
+            Some(&data_dir),
+        )),
     };
-    let api_task = tokio::spawn(api::serve(listener, state, async move {
+    let tls = match (&config.api.tls_cert, &config.api.tls_key) {
+        (Some(cert), Some(key)) => {
+            let acceptor = api::tls::acceptor(&base.join(cert), &base.join(key))?;
+            tracing::info!(cert = %base.join(cert).display(), "HTTP API serving TLS");
+            Some(acceptor)
+        }
+        _ => None,
+    };
+    let api_task = tokio::spawn(api::serve_tls(listener, state, tls, async move {
         let _ = stop_rx.await;
     }));
 

@@ -205,6 +205,7 @@ async fn start_with(name: &str, mempool: usize, limits: Limits) -> Node {
         trs: Default::default(),
         cors: Default::default(),
         fatal: Default::default(),
+        access: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -2067,6 +2068,7 @@ async fn cors_answers_the_listed_origins_only() {
         trs: Default::default(),
         cors: tradelog_node::api::Cors::new(vec!["https://explorer.example".into()]),
         fatal: Default::default(),
+        access: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

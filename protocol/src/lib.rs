@@ -13,6 +13,9 @@
 //!   the ledger with the proof that lets a verifier follow them ([`membership`]);
 //! - the ledger state machine ([`ledger`]) and offline-verifiable proof bundles ([`bundle`]),
 //!   one subject's or a consignment's whole route with its containers ([`route`]).
+//! - the node API's answers that carry verification data, shared by node and clients ([`api`]);
+//! - the key file format ([`keyfile`]; the files themselves are the binaries' business);
+//! - HTTP request signatures of member organisations ([`httpsig`], RFC 9421 with ed25519);
 //! - time-release measurement after the WCO Time Release Study ([`trs`]).
 //!
 //! Every byte-level rule is specified in `docs/PROTOCOL.md`, with test vectors.
@@ -20,15 +23,18 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod api;
 pub mod bundle;
 pub mod disclosure;
 pub mod event;
 pub mod evidence;
 pub mod hash;
 pub mod head;
+pub mod httpsig;
 pub mod ids;
 pub mod index;
 pub mod jcs;
+pub mod keyfile;
 pub mod keys;
 pub mod ledger;
 pub mod membership;

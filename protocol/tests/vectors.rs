@@ -49,3 +49,36 @@ fn rfc8032_test_1_signature() {
         "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
     );
 }
+
+/// PROTOCOL.md section 12 prints the request-signature vector: both headers and the signature
+/// base, exactly as `httpsig` computes them.
+#[test]
+fn protocol_md_has_the_request_signature_vector() {
+    use tradelog_protocol::httpsig;
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PROTOCOL.md"))
+        .expect("docs/PROTOCOL.md is readable");
+    let start = doc.find("<!-- httpsig:begin -->").expect("httpsig:begin");
+    let end = doc.find("<!-- httpsig:end -->").expect("httpsig:end");
+    let section = &doc[start..end];
+    let (key, req, created, expires, nonce) = httpsig::vector();
+    let h = httpsig::sign(&key, &req, created, expires, Some(nonce)).unwrap();
+    for line in [
+        format!("Signature-Input: {}", h.signature_input),
+        format!("Signature: {}", h.signature),
+    ] {
+        assert!(
+            section.lines().any(|l| l == line),
+            "PROTOCOL.md 12 lacks `{line}`"
+        );
+    }
+    let params = h.signature_input.strip_prefix("sig1=").unwrap();
+    let base =
+        String::from_utf8(httpsig::signature_base(&req, &httpsig::COMPONENTS, params)).unwrap();
+    assert!(
+        section.contains(&format!("```text\n{base}\n```")),
+        "PROTOCOL.md 12 lacks the base:\n{base}"
+    );
+    // And it verifies as a node checks it.
+    let signed = httpsig::parse(&h.signature_input, &h.signature).unwrap();
+    assert_eq!(signed.verify(&req, created).unwrap(), key.public());
+}

@@ -291,7 +291,8 @@ export function checkExtends(known: CertifiedHead, served: CertifiedHead, consis
 export interface Submitted { status: number; id: Hex; state: 'pending' | 'committed'; index?: number }
 export type BatchResult = { id: Hex; state: 'pending' | 'committed'; index?: number } | { id?: Hex; error: { code: string; message: string } };
 export class NodeClient {
-  constructor(url: string, options?: { fetch?: typeof fetch; timeoutMs?: number });
+  /** `keyPair`: sign every request with a member organisation's key (PROTOCOL.md 12). */
+  constructor(url: string, options?: { fetch?: typeof fetch; timeoutMs?: number; keyPair?: KeyPair });
   readonly url: string;
   getText(path: string): Promise<string>;
   getJson(path: string): Promise<JsonValue>;
@@ -309,3 +310,15 @@ export class LightClient {
   route(ucr: string): Promise<{ route: Route; text: string }>;
   bundle(type: 'consignment' | 'container', id: string): Promise<Provenance>;
 }
+
+// HTTP request signatures (PROTOCOL.md section 12).
+export const REQUEST_SIGNATURE_TAG: 'tradelog/request/v1';
+export const REQUEST_SIGNATURE_COMPONENTS: readonly ['@method', '@authority', '@path', '@query'];
+export const MAX_SIGNATURE_VALIDITY_SECS: 300;
+export interface SignedRequestTarget { method: string; authority: string; path: string; query?: string | null }
+export function requestSignatureBase(request: SignedRequestTarget, params: string): Uint8Array;
+export function signRequest(
+  keyPair: KeyPair,
+  request: { method: string; url: string } | SignedRequestTarget,
+  options?: { created?: number; expires?: number; nonce?: string },
+): { 'Signature-Input': string; Signature: string };

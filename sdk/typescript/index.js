@@ -25,3 +25,4 @@ export { parseBundle, verifyBundle, BUNDLE_VERSION, MAX_BUNDLE_BYTES, MAX_BUNDLE
 export { parseRoute, verifyRoute, mergeTimeline, containersNamed, timelineJson, ROUTE_VERSION, MAX_ROUTE_CONTAINERS } from './src/route.js';
 export { parseConsistency, checkExtends } from './src/follow.js';
 export { NodeClient, LightClient } from './src/client.js';
+export { signRequest, requestSignatureBase, REQUEST_SIGNATURE_TAG, REQUEST_SIGNATURE_COMPONENTS, MAX_SIGNATURE_VALIDITY_SECS } from './src/httpsig.js';

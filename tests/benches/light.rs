@@ -86,6 +86,7 @@ fn main() {
         trs: Default::default(),
         cors: Default::default(),
         fatal: Default::default(),
+        access: Default::default(),
     };
     rt.spawn(serve(listener, state, std::future::pending()));
 

@@ -89,6 +89,7 @@ fn the_explorer_works_under_its_security_policy_and_explains_a_fragment_it_canno
         trs: Default::default(),
         cors: Default::default(),
         fatal: Default::default(),
+        access: Default::default(),
     };
     rt.spawn(serve(listener, state, std::future::pending()));
 

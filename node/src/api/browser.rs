@@ -44,6 +44,7 @@ const SDK_SOURCES: &[(&str, &str)] = sdk_files!(
     "src/follow.js",
     "src/hash.js",
     "src/head.js",
+    "src/httpsig.js",
     "src/ids.js",
     "src/jcs.js",
     "src/json.js",

@@ -9,6 +9,8 @@
 //! * A response must make progress: when the client does not take its bytes (its receive window
 //!   stays shut) for `write_timeout`, the connection is reset (RST, so the kernel drops what is
 //!   queued for it). Every write that moves bytes starts the time again, as `SO_SNDTIMEO` does.
+//! * With TLS (`[api] tls_cert`, `tls_key`) the handshake must complete within
+//!   `header_timeout` (else the connection is closed); the write deadline applies beneath TLS.
 //! * On shutdown the listener closes, idle connections close, requests in flight get
 //!   `shutdown_timeout` to finish; connections still open then are reset.
 
@@ -34,6 +36,7 @@ use tokio::time::Sleep;
 use super::errors::ApiError;
 use super::headers::SECURITY_HEADERS;
 use super::limit::client_key;
+use super::tls::TlsAcceptor;
 use super::{router, ApiState, ClientAddr, Limits};
 use crate::chain::lock;
 use crate::metrics::Metrics;
@@ -51,6 +54,16 @@ const REFUSAL_LINGER: Duration = Duration::from_millis(500);
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_tls(listener, state, None, shutdown).await
+}
+
+/// [`serve`], over TLS with `tls` when given.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
@@ -101,7 +114,7 @@ pub async fn serve(
         connections.spawn(connection(
             stream,
             peer,
-            service,
+            (service, tls.clone()),
             limits,
             [closing.clone(), force.clone()],
             (permit, slot),
@@ -128,18 +141,53 @@ pub async fn serve(
 }
 
 /// Serves one connection until it ends, the server closes it gracefully (`signals[0]`) or
-/// resets it at the shutdown timeout (`signals[1]`). The permits are released when it ends.
+/// resets it at the shutdown timeout (`signals[1]`). With TLS, the handshake comes first,
+/// within `header_timeout`. The permits are released when it ends.
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
-    service: Router,
+    (service, tls): (Router, Option<TlsAcceptor>),
     limits: Limits,
     signals: [watch::Receiver<bool>; 2],
     permits: (OwnedSemaphorePermit, ClientSlot),
 ) {
-    let [mut closing, mut force] = signals;
     let reset = Arc::new(AtomicBool::new(false));
     let io = WriteDeadline::new(stream, limits.write_timeout, reset.clone());
+    match tls {
+        None => http(io, peer, service, limits, signals, reset).await,
+        Some(tls) => {
+            let [mut closing, mut force] = signals.clone();
+            let handshake = tokio::select! {
+                r = tokio::time::timeout(limits.header_timeout, tls.accept(io)) => r,
+                _ = closing.changed() => return,
+                _ = force.changed() => return,
+            };
+            match handshake {
+                Ok(Ok(io)) => http(io, peer, service, limits, signals, reset).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(
+                    %peer,
+                    timeout_ms = limits.header_timeout.as_millis() as u64,
+                    "TLS handshake not done within the header timeout: closed"
+                ),
+            }
+        }
+    }
+    drop(permits);
+}
+
+/// HTTP/1.1 over `io` until the connection ends or the server closes or resets it.
+async fn http<I>(
+    io: I,
+    peer: SocketAddr,
+    service: Router,
+    limits: Limits,
+    signals: [watch::Receiver<bool>; 2],
+    reset: Arc<AtomicBool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let [mut closing, mut force] = signals;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -171,7 +219,6 @@ async fn connection(
             }
         }
     }
-    drop(permits);
 }
 
 /// Answers a client over its connection share with 503 `too_many_connections` (written at once

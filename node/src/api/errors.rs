@@ -24,6 +24,8 @@
 //! | `not_a_party`, `unknown_party` | 422 | the issuer is not a party of the consignment, or `parties` names a non-member (PROTOCOL.md 8c) |
 //! | `head_moved` | 409 | a later page of a route asked for at a height that is no longer the latest (fetch the route again from its first page) |
 //! | `unavailable` | 503 | a consignment's parties could not be read from storage; retry |
+//! | `signature_required`, `signature_invalid`, `signature_expired`, `unknown_key` | 401 | a read that `[api] read_access` keeps to members, without a valid request signature by an active member key (PROTOCOL.md 12; `Accept-Signature` says what to sign) |
+//! | `not_a_party` | 403 | on a read: `[api] read_access = "parties"` and the signing organisation is not a party to the subject (on a write it is the 422 above) |
 //! | `storage`, `internal` | 500 | the node failed |
 //! | `mempool_full`, `no_certified_head` | 503 | retry later |
 //!

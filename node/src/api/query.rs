@@ -7,9 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tradelog_protocol::{
-    Certificate, ConsistencyProof, ContainerId, Event, EventId, Hash, Head, Subject, Ucr, UnLocode,
-};
+use tradelog_protocol::api::{ConsistencyAnswer, HeadAnswer, MembershipAnswer};
+use tradelog_protocol::{ContainerId, Event, EventId, Subject, Ucr, UnLocode};
 
 use super::errors::ApiError;
 use super::params;
@@ -154,15 +153,9 @@ pub(super) async fn head(State(state): State<ApiState>) -> Result<Response, ApiE
         .chain
         .certified()
         .ok_or_else(ApiError::no_certified_head)?;
-    #[derive(Serialize)]
-    struct HeadJson {
-        hash: Hash,
-        head: Head,
-        certificate: Certificate,
-    }
     Ok(json(
         StatusCode::OK,
-        &HeadJson {
+        &HeadAnswer {
             hash: head.hash(),
             head,
             certificate,
@@ -174,15 +167,9 @@ pub(super) async fn head(State(state): State<ApiState>) -> Result<Response, ApiE
 pub(super) async fn membership(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let found = blocking(move || state.chain.membership()).await??;
     let (head, certificate, membership) = found.ok_or_else(ApiError::no_certified_head)?;
-    #[derive(Serialize)]
-    struct MembershipJson {
-        head: Head,
-        certificate: Certificate,
-        membership: tradelog_protocol::MembershipProof,
-    }
     Ok(json(
         StatusCode::OK,
-        &MembershipJson {
+        &MembershipAnswer {
             head,
             certificate,
             membership,
@@ -228,17 +215,9 @@ pub(super) async fn consistency(
     let chain = state.chain.clone();
     let found = blocking(move || chain.consistency(first, second)).await??;
     let (proof, first_root, second_root) = found.ok_or_else(out_of_range)?;
-    #[derive(Serialize)]
-    struct ConsistencyJson {
-        first: u64,
-        second: u64,
-        first_root: Hash,
-        second_root: Hash,
-        proof: ConsistencyProof,
-    }
     Ok(json(
         StatusCode::OK,
-        &ConsistencyJson {
+        &ConsistencyAnswer {
             first,
             second,
             first_root,

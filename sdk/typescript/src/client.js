@@ -9,15 +9,21 @@ import { parseMembershipProof, verifyMembershipProof } from './membership.js';
 import { parseBundle, verifyBundle } from './bundle.js';
 import { parseRoute, verifyRoute } from './route.js';
 import { checkExtends } from './follow.js';
+import { signRequest } from './httpsig.js';
 
 const wireOf = (e) => (e instanceof Event ? e.wire : typeof e === 'string' ? e : JSON.stringify(e));
 
 /** A node's HTTP API. `url` like `http://127.0.0.1:7100`; `fetch` may be injected. */
 export class NodeClient {
-  constructor(url, { fetch: f = globalThis.fetch, timeoutMs = 10000 } = {}) {
+  /**
+   * `keyPair`: a member organisation's key; every request is then signed (PROTOCOL.md 12), as a
+   * node with `[api] read_access = "members"` or `"parties"` requires.
+   */
+  constructor(url, { fetch: f = globalThis.fetch, timeoutMs = 10000, keyPair } = {}) {
     this.url = url.replace(/\/+$/, '');
     this.fetch = f;
     this.timeoutMs = timeoutMs;
+    this.keyPair = keyPair;
   }
 
   async #request(method, path, body) {
@@ -25,10 +31,13 @@ export class NodeClient {
     // Called detached, not as `this.fetch(...)`: a browser's `fetch` invoked on another object
     // than the window throws "Illegal invocation".
     const f = this.fetch;
+    const url = `${this.url}${path}`;
+    const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+    if (this.keyPair) Object.assign(headers, signRequest(this.keyPair, { method, url }));
     try {
-      res = await f(`${this.url}${path}`, {
+      res = await f(url, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers,
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -33,11 +33,22 @@ public final class NodeClient {
     public record Submitted(int status, String id, String state, long index) {}
 
     private final String url;
+    private final SigningKey readKey;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /** A node at {@code url}, e.g. {@code http://127.0.0.1:7100}. */
     public NodeClient(String url) {
+        this(url, null);
+    }
+
+    /**
+     * A node at {@code url} whose requests are all signed with {@code readKey}, a member
+     * organisation's key (PROTOCOL.md 12), as a node with {@code [api] read_access = "members"}
+     * or {@code "parties"} requires; null signs nothing.
+     */
+    public NodeClient(String url, SigningKey readKey) {
         this.url = url.replaceAll("/+$", "");
+        this.readKey = readKey;
     }
 
     /** Submits one event. */
@@ -91,7 +102,9 @@ public final class NodeClient {
     }
 
     private HttpResponse<String> send(String method, String path, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(10));
+        URI uri = URI.create(url + path);
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10));
+        if (readKey != null) RequestSigner.sign(readKey, method, uri).forEach(b::header);
         b = body == null ? b.GET() : b.header("content-type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
         HttpResponse<String> r;
         try {

@@ -265,6 +265,29 @@ public final class SdkTest {
             if (!missing.isEmpty()) throw new AssertionError("vectors neither checked nor listed: " + missing);
             System.out.println("# " + CHECKED.size() + " vectors checked, " + NOT_CHECKED.size() + " not checked (listed with reasons)");
         });
+        test("request signatures: the PROTOCOL.md 12 vector, both headers and the signature base", () -> {
+            String doc = Files.readString(ROOT.resolve("docs/PROTOCOL.md"));
+            String section = doc.substring(doc.indexOf("<!-- httpsig:begin -->"), doc.indexOf("<!-- httpsig:end -->"));
+            byte[] seed = new byte[32];
+            java.util.Arrays.fill(seed, (byte) 7);
+            SigningKey k = SigningKey.fromSeed(seed);
+            Map<String, String> h = RequestSigner.sign(k, "GET", "node.example:8080", "/v1/consignments/GB123456789012-TL0001", null,
+                1767225600L, 1767225900L, "c2FtcGxlLW5vbmNl");
+            for (Map.Entry<String, String> e : h.entrySet()) {
+                String line = e.getKey() + ": " + e.getValue();
+                if (!section.lines().anyMatch(line::equals)) throw new AssertionError("PROTOCOL.md 12 lacks " + line);
+            }
+            String params = h.get("Signature-Input").substring("sig1=".length());
+            String base = new String(RequestSigner.signatureBase("GET", "node.example:8080", "/v1/consignments/GB123456789012-TL0001", null, params),
+                java.nio.charset.StandardCharsets.UTF_8);
+            if (!section.contains("```text\n" + base + "\n```")) throw new AssertionError("PROTOCOL.md 12 lacks the base " + base);
+            refused("a window over 300 s", () -> RequestSigner.sign(k, "GET", "h:1", "/", null, 0, 301, null));
+            refused("a nonce with a quote", () -> RequestSigner.sign(k, "GET", "h:1", "/", null, 0, 60, "a\"b"));
+            Map<String, String> fromUri = RequestSigner.sign(k, "GET", java.net.URI.create("http://node.example:8080/v1/x?y=1"));
+            if (!fromUri.get("Signature-Input").startsWith("sig1=(\"@method\" \"@authority\" \"@path\" \"@query\");created=")) {
+                throw new AssertionError(fromUri.toString());
+            }
+        });
         test("devnet: sign in Java, submit, see it committed and served in the route", SdkTest::devnet);
 
         System.out.println(passed + " passed, " + failed + " failed, " + skipped + " skipped");
