@@ -115,6 +115,8 @@ export interface EventBody {
   documents: DocumentRef[];
   details: Record<string, Hex>;
   issuer: { org: string; key: Hex };
+  /** Organisations this event makes parties of its consignment (8c, rules 2): 1-16 org ids, ascending, only with `ucr`. */
+  parties?: string[];
   membership?: MembershipMember;
 }
 /** What `buildBody`/`signEvent` take: optional members may be left out or undefined. */
@@ -130,6 +132,8 @@ export interface EventDescription {
   documents?: DocumentRef[];
   details?: Record<string, Hex>;
   issuer: { org: string; key?: Hex; keyPair?: KeyPair };
+  /** In ascending order (not sorted for you: the order is signed). */
+  parties?: string[];
   membership?: MembershipMember;
 }
 export const EVENT_DOMAIN: string;
@@ -138,6 +142,7 @@ export const MAX_EVENT_JSON_BYTES: number;
 export const MAX_BODY_BYTES: number;
 export const MAX_MEMBERSHIP_BODY_BYTES: number;
 export const MAX_REFS: number;
+export const MAX_PARTIES: number;
 export const MAX_DOCUMENTS: number;
 export const MAX_DETAILS: number;
 export function requiresLocation(kind: EventKind): boolean;
@@ -232,19 +237,30 @@ export class Genesis {
   readonly time: bigint;
   readonly organisations: Organisation[];
   readonly validators: ValidatorSet;
+  /** The admission rules in force: 1 when the genesis names none, 2 for consignment parties (8c). */
+  readonly rules: number;
   /** The genesis hash. */
   readonly hash: Hex;
   membership(): Membership;
   toJSON(): unknown;
 }
+/** The newest admission rules this SDK knows (2). */
+export const RULES: number;
 export class Membership {
   readonly chain: string;
+  readonly rules: number;
   readonly orgs: Map<string, Organisation>;
   org(id: string): Organisation | undefined;
   keyUsed(key: Hex): boolean;
   /** Throws AuthError. */
   authorize(body: EventBody): void;
 }
+/** True under rules 2 and later (consignment parties, 8c). */
+export function partiesApply(membership: Membership): boolean;
+/** The consignment's parties after `body` if they change, else undefined; throws AuthError `NotAParty`. */
+export function admitParty(membership: Membership, before: Set<string>, body: EventBody): Set<string> | undefined;
+/** The parties after a consignment's complete history (log order); throws AuthError `NotAParty`. */
+export function foldParties(membership: Membership, bodies: Iterable<EventBody>): Set<string>;
 export function approvalMessage(chain: string, seq: Int, change: Change): Uint8Array;
 export function approve(chain: string, seq: Int, change: Change, validatorKey: KeyPair): Approval;
 export function membershipBody(seq: Int, change: Change, approvals?: Approval[]): MembershipMember;
@@ -261,7 +277,19 @@ export function parseMembershipProof(value: unknown, path: string, eventClass: t
 export function verifyMembershipProof(proof: MembershipProof, genesis: Genesis, head: Head, certificate: Certificate): History;
 
 // ---- bundles, routes, following heads ---------------------------------------------------------
-export interface Provenance { subject: Subject; head: Head; certificate: Certificate; events: { index: bigint; event: Event }[]; history: History }
+export interface Provenance {
+  subject: Subject;
+  head: Head;
+  certificate: Certificate;
+  events: { index: bigint; event: Event }[];
+  history: History;
+  /** The genesis's admission rules. */
+  rules: number;
+  /** A consignment's parties after its events (8c); empty for other subjects and under rules 1. */
+  parties: Set<string>;
+  /** The customs administrations among the members at the head; empty under rules 1. */
+  customs: Set<string>;
+}
 export type Source = 'consignment' | { container: string };
 export interface TimelineEntry { index: bigint; event: Event; source: Source }
 export interface Route { ucr: string; consignment: Provenance; containers: Provenance[]; timeline: TimelineEntry[] }
@@ -269,16 +297,22 @@ export const BUNDLE_VERSION: number;
 export const MAX_BUNDLE_BYTES: number;
 export const MAX_BUNDLE_EVENTS: number;
 export const ROUTE_VERSION: number;
+/** The version of one page of a route naming more than 256 containers. */
+export const ROUTE_PAGE_VERSION: number;
 export const MAX_ROUTE_CONTAINERS: number;
+export const MAX_ROUTE_PAGES: number;
 /** A parsed bundle (opaque; pass it to verifyBundle). */
 export type ParsedBundle = object;
 export type ParsedRoute = object;
 export function parseBundle(text: string | Uint8Array): ParsedBundle;
 /** Throws BundleError. */
 export function verifyBundle(genesis: Genesis, bundle: string | Uint8Array | ParsedBundle | unknown): Provenance;
-export function parseRoute(text: string | Uint8Array): ParsedRoute;
-/** Throws RouteError. */
-export function verifyRoute(genesis: Genesis, route: string | Uint8Array | ParsedRoute | unknown): Route;
+/** A route bundle's text gives a ParsedRoute, an array of pages' text a list of them. */
+export function parseRoute(text: string | Uint8Array): ParsedRoute | ParsedRoute[];
+/** The pages of a parsed route (a bundle gives one page); throws JsonError. */
+export function readRoutePages(value: unknown): ParsedRoute[];
+/** One route bundle or the list of a route's pages. Throws RouteError. */
+export function verifyRoute(genesis: Genesis, route: string | Uint8Array | ParsedRoute | ParsedRoute[] | unknown): Route;
 export function mergeTimeline(consignment: Provenance, containers: Provenance[], ucr: string): TimelineEntry[];
 export function containersNamed(events: Event[]): string[];
 export function timelineJson(timeline: TimelineEntry[]): { index: number; id: Hex; source: Source }[];
@@ -300,13 +334,15 @@ export class NodeClient {
   submitBatch(events: (Event | string | { body: unknown; sig: string })[]): Promise<BatchResult[]>;
   event(id: Hex): Promise<{ id: Hex; status: string; index?: number; event: unknown }>;
   waitCommitted(id: Hex, options?: { timeoutMs?: number; intervalMs?: number }): Promise<{ id: Hex; status: 'committed'; index: number }>;
-  routeText(ucr: string): Promise<string>;
+  /** A page of a large route with `containersFrom` and `height`. */
+  routeText(ucr: string, page?: { containersFrom?: number; height?: Int }): Promise<string>;
 }
 export class LightClient {
   constructor(node: NodeClient | string, genesis: Genesis);
   readonly known?: CertifiedHead;
   membership(): Promise<History>;
   head(): Promise<CertifiedHead>;
+  /** `text`: the route bundle's, or a JSON array of the pages of a large route. */
   route(ucr: string): Promise<{ route: Route; text: string }>;
   bundle(type: 'consignment' | 'container', id: string): Promise<Provenance>;
 }

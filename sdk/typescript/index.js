@@ -10,7 +10,7 @@ export { KeyPair, parsePublicKey, verifySignature, verifyZip215, publicKeyOf, si
 export { checkUcr, checkContainer, checkLocode, checkOrgId, isUcr, isContainer, isLocode, isOrgId, isChainId, iso6346CheckDigit } from './src/ids.js';
 export {
   Event, buildBody, signEvent, parseBody, validateBody, canonicalBody, signingBytes, requiresLocation,
-  EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_DOCUMENTS, MAX_DETAILS,
+  EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_PARTIES, MAX_DOCUMENTS, MAX_DETAILS,
 } from './src/event.js';
 export { commitDetail, commitDetails, freshSalt, parseDisclosure, verifyDisclosure, DETAIL_DOMAIN, MAX_DETAIL_VALUE } from './src/disclosure.js';
 export { leafHash, nodeHash, emptyRoot, rootOf, verifyInclusion, verifyConsistency, MAX_PROOF_HASHES } from './src/merkle.js';
@@ -19,10 +19,12 @@ export {
   ValidatorSet, parseValidatorSet, parseHead, headBytes, headHash, parseCertificate, verifyCertificate,
   precommitMessage, prevoteMessage, proposalMessage, MAX_VALIDATORS,
 } from './src/head.js';
-export { Genesis, Membership, mayIssue } from './src/roles.js';
+export { Genesis, Membership, mayIssue, RULES, admitParty, foldParties, partiesApply } from './src/roles.js';
 export { approvalMessage, approve, membershipBody, canonicalChange, checkChange, parseMembershipProof, verifyMembershipProof, History } from './src/membership.js';
 export { parseBundle, verifyBundle, BUNDLE_VERSION, MAX_BUNDLE_BYTES, MAX_BUNDLE_EVENTS } from './src/bundle.js';
-export { parseRoute, verifyRoute, mergeTimeline, containersNamed, timelineJson, ROUTE_VERSION, MAX_ROUTE_CONTAINERS } from './src/route.js';
+export {
+  parseRoute, readRoutePages, verifyRoute, mergeTimeline, containersNamed, timelineJson, ROUTE_VERSION, ROUTE_PAGE_VERSION, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
+} from './src/route.js';
 export { parseConsistency, checkExtends } from './src/follow.js';
 export { NodeClient, LightClient } from './src/client.js';
 export { signRequest, requestSignatureBase, REQUEST_SIGNATURE_TAG, REQUEST_SIGNATURE_COMPONENTS, MAX_SIGNATURE_VALIDITY_SECS } from './src/httpsig.js';

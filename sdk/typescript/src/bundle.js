@@ -6,6 +6,7 @@ import { parseCertificate, parseHead } from './head.js';
 import { parseJson } from './json.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { MAX_EVENT_AHEAD_MS, parseMembershipProof, parseProvenEvent, verifyMembershipProof } from './membership.js';
+import { admitParty, partiesApply } from './roles.js';
 import { entryOver, EMPTY_ENTRY, parseEntry, parseIndexProof, parseSubject, sameEntry, subjectKey, valueHash, verifyIndexProof } from './subject.js';
 import * as S from './schema.js';
 
@@ -71,9 +72,14 @@ function about(body, subject) {
 /**
  * Verifies a proof bundle (parsed, or its JSON text) against the genesis alone, in the order
  * of PROTOCOL.md 9 and the Rust `ProofBundle::verify`. Returns the provenance
- * `{subject, head, events: [{index, event}], history}`. Throws `BundleError` (`Malformed`,
- * `Version`, `Chain`, `Certificate`, `Membership`, `Order`, `Subject`, `NotInMembershipProof`,
- * `FutureEvent`, `Auth`, `Event`, `Inclusion`, `Index`, `IndexEntry`, `Incomplete`, `Altered`).
+ * `{subject, head, certificate, events: [{index, event}], history, rules, parties, customs}`:
+ * `rules` the genesis's admission rules; under rules 2 `parties` (a `Set` of org ids) a
+ * consignment's parties after its events (empty for other subjects) and `customs` the customs
+ * administrations among the members at the head, both empty under rules 1. Throws
+ * `BundleError` (`Malformed`, `Version`, `Chain`, `Certificate`, `Membership`, `Order`,
+ * `Subject`, `NotInMembershipProof`, `FutureEvent`, `Auth`, `Event`, `Inclusion`, `Index`,
+ * `IndexEntry`, `Incomplete`, `Altered`); a consignment whose history breaks the party rule
+ * (8c) is `Auth` with the `AuthError` `NotAParty` at the first event that breaks it.
  */
 export function verifyBundle(genesis, bundle) {
   const b = toBundle(bundle);
@@ -141,23 +147,23 @@ export function verifyBundle(genesis, bundle) {
   if (!sameEntry(entryOver(b.events.map((pe) => pe.event.id)), b.index_entry)) {
     throw new BundleError('Altered', "the bundle's events differ from the list the index commits to (altered or reordered)");
   }
-  // 6: the consignment party rule over its complete history (PROTOCOL.md 8c); roles never
-  // change and organisations are never removed, so the membership at the head gives them.
+  // The consignment's complete history keeps the party rule (8c). Roles never change and
+  // organisations are never removed, so the membership at the head knows every issuer's role
+  // at its event.
   const atHead = history.at(b.head.log_size);
-  const parties = new Set();
-  const customs = new Set();
-  if (atHead.rules >= 2) {
-    for (const [id, o] of atHead.orgs) if (o.role === 'customs') customs.add(id);
+  let parties = new Set();
+  let customs = new Set();
+  if (partiesApply(atHead)) {
     if (b.subject.type === 'consignment') {
       b.events.forEach((pe, pos) => {
-        const org = pe.event.body.issuer.org;
-        if (!customs.has(org) && parties.size > 0 && !parties.has(org)) {
-          throw new BundleError('Auth', `events[${pos}]: body.issuer.org: ${org} is not a party of consignment ${b.subject.id} (its parties: ${[...parties].sort().join(', ')}); a party or customs must name it in \`parties\` first`, { pos });
+        try {
+          parties = admitParty(atHead, parties, pe.event.body) ?? parties;
+        } catch (err) {
+          throw new BundleError('Auth', `events[${pos}]: ${err.message}`, { pos, err });
         }
-        if (!customs.has(org)) parties.add(org);
-        for (const p of pe.event.body.parties ?? []) parties.add(p);
       });
     }
+    customs = new Set([...atHead.orgs.values()].filter((o) => o.role === 'customs').map((o) => o.id));
   }
   return { subject: b.subject, head: b.head, certificate: b.certificate, events: b.events.map((pe) => ({ index: pe.index, event: pe.event })), history, rules: atHead.rules, parties, customs };
 }

@@ -7,9 +7,10 @@ import { parseCertificate, parseHead, verifyCertificate } from './head.js';
 import { parseJson } from './json.js';
 import { parseMembershipProof, verifyMembershipProof } from './membership.js';
 import { parseBundle, verifyBundle } from './bundle.js';
-import { parseRoute, verifyRoute } from './route.js';
+import { containersNamed, parseRoute, verifyRoute, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES, ROUTE_PAGE_VERSION } from './route.js';
 import { checkExtends } from './follow.js';
 import { signRequest } from './httpsig.js';
+import { subjectName } from './subject.js';
 
 const wireOf = (e) => (e instanceof Event ? e.wire : typeof e === 'string' ? e : JSON.stringify(e));
 
@@ -113,9 +114,14 @@ export class NodeClient {
     }
   }
 
-  /** The consignment's route bundle text (`GET /v1/consignments/{ucr}/route`). */
-  routeText(ucr) {
-    return this.getText(`/v1/consignments/${encodeURIComponent(ucr)}/route`);
+  /**
+   * The consignment's route bundle text (`GET /v1/consignments/{ucr}/route`); with
+   * `{containersFrom, height}` the page of a large route starting at that container, at that
+   * head height (`NodeError` 409 `head_moved` once the height is no longer the latest).
+   */
+  routeText(ucr, { containersFrom, height } = {}) {
+    const q = containersFrom === undefined ? '' : `?containers_from=${containersFrom}&height=${height}`;
+    return this.getText(`/v1/consignments/${encodeURIComponent(ucr)}/route${q}`);
   }
 }
 
@@ -168,13 +174,43 @@ export class LightClient {
     return this.#accept({ head, certificate });
   }
 
-  /** A consignment's verified route (`verifyRoute`'s result) and the bundle text. */
+  /**
+   * A consignment's verified route (`verifyRoute`'s result) and its text: the route bundle's,
+   * or for a route naming more than 256 containers a JSON array of its pages (PROTOCOL.md 9b),
+   * all fetched at the first page's head (fetched again from the first page, up to 3 times in
+   * all, when the node answers 409 `head_moved` because its head moved meanwhile).
+   */
   async route(ucr) {
-    const text = await this.node.routeText(ucr);
-    const route = verifyRoute(this.genesis, parseRoute(text));
-    if (route.ucr !== ucr) throw new NodeError('WrongSubject', `asked for consignment ${ucr}, the node answered about consignment ${route.ucr}`, { status: 200, code: 'wrong_subject' });
+    const TRIES = 3;
+    let texts, pages;
+    for (let attempt = 1; ; attempt++) {
+      const text = await this.node.routeText(ucr);
+      const first = parseRoute(text);
+      if (Array.isArray(first)) throw new NodeError('Malformed', 'the node answered a list of route pages where one page was asked for', { status: 200, code: 'malformed' });
+      const got = first.consignment.subject;
+      if (got.type !== 'consignment' || got.id !== ucr) throw new NodeError('WrongSubject', `asked for consignment ${ucr}, the node answered about ${subjectName(got)}`, { status: 200, code: 'wrong_subject' });
+      // How many pages the (not yet verified) consignment bundle calls for; verifyRoute refuses
+      // any other count.
+      const named = containersNamed(first.consignment.events.map((pe) => pe.event)).length;
+      const needed = first.version === BigInt(ROUTE_PAGE_VERSION) ? Math.min(Math.max(1, Math.ceil(named / MAX_ROUTE_CONTAINERS)), MAX_ROUTE_PAGES) : 1;
+      const height = first.consignment.head.height;
+      texts = [text];
+      pages = [first];
+      try {
+        for (let i = 1; i < needed; i++) {
+          const t = await this.node.routeText(ucr, { containersFrom: i * MAX_ROUTE_CONTAINERS, height });
+          texts.push(t);
+          pages.push(parseRoute(t));
+        }
+      } catch (e) {
+        if (e instanceof NodeError && e.status === 409 && attempt < TRIES) continue;
+        throw e;
+      }
+      break;
+    }
+    const route = verifyRoute(this.genesis, pages);
     await this.#accept({ head: route.consignment.head, certificate: route.consignment.certificate });
-    return { route, text };
+    return { route, text: texts.length === 1 ? texts[0] : `[${texts.join(',')}]` };
   }
 
   /** A consignment's or container's verified proof bundle (`GET /v1/consignments/{ucr}`, `/v1/containers/{id}`). */

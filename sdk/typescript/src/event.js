@@ -19,6 +19,8 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** Largest canonical body of a `membership` event (a `set_validators` change with its approvals). */
 export const MAX_MEMBERSHIP_BODY_BYTES = 128 * 1024;
 export const MAX_REFS = 16;
+/** Most organisations one event names in `parties` (PROTOCOL.md 3.2, 8c). */
+export const MAX_PARTIES = 16;
 export const MAX_DOCUMENTS = 16;
 export const MAX_DETAILS = 32;
 /** Most approvals on one membership change. */
@@ -65,14 +67,7 @@ export function parseBody(v, path = 'body') {
     b.transport = { mode: S.oneOf(t.mode, `${path}.transport.mode`, TRANSPORT_MODES), means: S.string(t.means, `${path}.transport.means`) };
     if ('voyage' in t) b.transport.voyage = S.string(t.voyage, `${path}.transport.voyage`);
   }
-  if ('parties' in v) {
-    // PROTOCOL.md 3.2, 8c: 1-16 member ids, ascending, each once, only with a ucr.
-    const p = S.array(v.parties, `${path}.parties`).map((o, i) => S.id(o, `${path}.parties[${i}]`, checkOrgId));
-    if (b.ucr === undefined) S.fail(`${path}.parties`, 'only allowed with a ucr');
-    if (p.length < 1 || p.length > 16) S.fail(`${path}.parties`, '1 to 16 organisations');
-    if (p.some((o, i) => i > 0 && !(p[i - 1] < o))) S.fail(`${path}.parties`, 'organisations must be in ascending order, each once');
-    b.parties = p;
-  }
+  if ('parties' in v) b.parties = S.array(v.parties, `${path}.parties`).map((p, i) => S.id(p, `${path}.parties[${i}]`, checkOrgId));
   b.refs = S.array(v.refs, `${path}.refs`).map((r, i) => S.hash(r, `${path}.refs[${i}]`));
   b.documents = S.array(v.documents, `${path}.documents`).map((d, i) => {
     const p = `${path}.documents[${i}]`;
@@ -128,6 +123,12 @@ export function validateBody(b) {
   if (b.transport) {
     if (!isMeans(b.transport.means)) throw field('transport.means', "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
     if (b.transport.voyage !== undefined && !isMeans(b.transport.voyage)) throw field('transport.voyage', "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
+  }
+  if (b.parties !== undefined) {
+    if (b.ucr === undefined) throw field('parties', 'only allowed with a ucr');
+    if (b.parties.length === 0 || b.parties.length > MAX_PARTIES) throw field('parties', `1 to ${MAX_PARTIES} organisations`);
+    // Org ids are ASCII: code-unit order is the Rust reference's byte order.
+    if (b.parties.some((p, i) => i > 0 && b.parties[i - 1] >= p)) throw field('parties', 'organisations must be in ascending order, each once');
   }
   if (b.refs.length > MAX_REFS) throw field('refs', `at most ${MAX_REFS} references`);
   if (new Set(b.refs).size !== b.refs.length) throw field('refs', 'an event is referenced twice');
@@ -247,7 +248,9 @@ export class Event {
 /**
  * Builds an event body from a description, omitting absent optional members, and checks it
  * (throws `EventError`). `time` is milliseconds since 1970 or a `Date`; `issuer` is
- * `{org, key}` or `{org, keyPair}`.
+ * `{org, key}` or `{org, keyPair}`. `parties` (with a `ucr`, on a ledger under rules 2) names
+ * the organisations the event makes parties of its consignment, in ascending order (PROTOCOL.md
+ * 8c); it is not sorted for you, as the order is part of what is signed.
  *
  * @example
  * const body = buildBody({ chain: 'tradelog-devnet', kind: 'arrived', time: Date.now(),
@@ -264,7 +267,7 @@ export function buildBody(d) {
     details: d.details ?? {},
     issuer: { org: d.issuer?.org, key: d.issuer?.key ?? d.issuer?.keyPair?.publicKey },
   };
-  for (const k of ['ucr', 'container', 'location', 'transport', 'membership']) {
+  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties']) {
     if (d[k] !== undefined && d[k] !== null) body[k] = d[k];
   }
   if (body.transport) {

@@ -1,5 +1,5 @@
 // Roles and the permission table (PROTOCOL.md 3.4, 8), the genesis document and the membership
-// it starts, and admission of an event's issuer under a membership.
+// it starts, admission of an event's issuer under a membership, and consignment parties (8c).
 import { AuthError, GenesisError, JsonError } from './errors.js';
 import { D } from './hash.js';
 import { utf8Bytes } from './bytes.js';
@@ -13,6 +13,8 @@ import * as S from './schema.js';
 export const GENESIS_DOMAIN = 'tradelog/genesis/v1';
 /** Most organisations in a genesis document. */
 export const MAX_ORGANISATIONS = 4096;
+/** The newest admission rules this SDK knows (PROTOCOL.md 8; 2: consignment parties, 8c). */
+export const RULES = 2;
 
 const CUSTOMS = ['inspected', 'held', 'released', 'seized', 'document_anchored'];
 const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored'];
@@ -29,19 +31,22 @@ export function mayIssue(role, kind) {
 
 /**
  * A genesis document, parsed and validated (PROTOCOL.md 8): `chain`, `time` (bigint),
- * `organisations` (in the order given) and `validators` (a `ValidatorSet`). `hash` is the
- * genesis hash (hex). Throws `GenesisError`, or `JsonError` for malformed JSON.
+ * `organisations` (in the order given), `validators` (a `ValidatorSet`) and `rules`, the
+ * admission rules in force (a number: 1 when the document names none, 2 for consignment
+ * parties, section 8c). `hash` is the genesis hash (hex); the `rules` member is hashed when
+ * present (so an explicit `"rules": 1` is another genesis than none). Throws `GenesisError`,
+ * or `JsonError` for malformed JSON.
  */
 export class Genesis {
+  /** The `rules` member as given (`undefined` when absent). */
+  #rules;
+
   constructor(v) {
     S.object(v, 'genesis', ['chain', 'time', 'organisations', 'validators'], ['rules']);
-    // PROTOCOL.md 8: the admission rules (absent: rules 1; 2: consignment parties, 8c).
-    if ('rules' in v) {
-      this.rules = Number(S.u32(v.rules, 'genesis.rules'));
-      if (this.rules < 1 || this.rules > 2) throw new GenesisError('Rules', `rules: ${this.rules} is not a rules version of this implementation (omit it for 1, or 2)`, { rules: this.rules });
-    }
     this.chain = S.string(v.chain, 'genesis.chain');
     this.time = S.u64(v.time, 'genesis.time');
+    if ('rules' in v) this.#rules = Number(S.u32(v.rules, 'genesis.rules'));
+    this.rules = this.#rules ?? 1;
     this.organisations = S.array(v.organisations, 'genesis.organisations').map((o, i) => parseOrganisation(o, `genesis.organisations[${i}]`));
     try {
       this.validators = parseValidatorSet(v.validators, 'genesis.validators');
@@ -74,35 +79,40 @@ export class Genesis {
         keys.add(k);
       }
     }
+    if (this.#rules !== undefined && (this.#rules < 1 || this.#rules > RULES)) {
+      throw new GenesisError('Rules', `rules: ${this.#rules} is not a rules version of this implementation (omit it for 1, or ${RULES})`, { rules: this.#rules });
+    }
     const v = this.validators.validators.find((x) => !ids.has(x.org));
     if (v) throw new GenesisError('ValidatorOrg', `validators: organisation ${v.org} is not a member`, { org: v.org });
     if (BigInt(this.time) > BigInt(Number.MAX_SAFE_INTEGER)) throw new GenesisError('Canonical', 'genesis has no canonical form: number at $.time must be an integer within +/-(2^53-1)');
   }
 
-  /** The genesis JSON value that is hashed (validators sorted by key). */
+  /** The genesis JSON value that is hashed (validators sorted by key; `rules` if given). */
   toJSON() {
     return {
       chain: this.chain,
       time: S.jsonInt(this.time),
       organisations: this.organisations.map((o) => ({ id: o.id, name: o.name, role: o.role, keys: [...o.keys] })),
       validators: this.validators.toJSON(),
-      ...(this.rules === undefined ? {} : { rules: this.rules }),
+      ...(this.#rules !== undefined ? { rules: this.#rules } : {}),
     };
   }
 
   /** The membership the genesis starts. */
   membership() {
-    const m = new Membership(this.chain, this.rules ?? 1);
+    const m = new Membership(this.chain, this.rules);
     for (const o of this.organisations) m.addOrg(o);
     return m;
   }
 }
 
-/** Who may issue what: the organisations and their current keys, and every key ever used. */
+/**
+ * Who may issue what: the organisations and their current keys, every key ever used, and the
+ * genesis's admission `rules` (1 or 2).
+ */
 export class Membership {
   constructor(chain, rules = 1) {
     this.chain = chain;
-    /** The genesis's admission rules (PROTOCOL.md 8). */
     this.rules = rules;
     /** @type {Map<string, {id, name, role, keys: string[]}>} */
     this.orgs = new Map();
@@ -144,8 +154,9 @@ export class Membership {
   }
 
   /**
-   * Chain, issuer organisation, key and role permission of a body (not the signature).
-   * Throws `AuthError` (`WrongChain`, `UnknownOrg`, `UnknownKey`, `Forbidden`).
+   * Chain, issuer organisation, key and role permission of a body (not the signature), and its
+   * `parties`: allowed only under rules 2, each a member. Throws `AuthError` (`WrongChain`,
+   * `UnknownOrg`, `UnknownKey`, `Forbidden`, `PartiesUnsupported`, `UnknownParty`).
    */
   authorize(body) {
     if (body.chain !== this.chain) {
@@ -154,13 +165,59 @@ export class Membership {
     const o = this.orgs.get(body.issuer.org);
     if (!o) throw new AuthError('UnknownOrg', `body.issuer.org: ${body.issuer.org} is not a member of this ledger`, { org: body.issuer.org });
     if (!o.keys.includes(body.issuer.key)) throw new AuthError('UnknownKey', `body.issuer.key: ${body.issuer.key} is not a key of ${o.id}`, { org: o.id, key: body.issuer.key });
-    if (body.parties !== undefined) {
-      if (this.rules < 2) throw new AuthError('PartiesUnsupported', `body.parties: this ledger's rules (${this.rules}) have no consignment parties`, { rules: this.rules });
-      const unknown = body.parties.find((p) => !this.orgs.has(p));
-      if (unknown !== undefined) throw new AuthError('UnknownParty', `body.parties: ${unknown} is not a member of this ledger`, { org: unknown });
-    }
     if (!mayIssue(o.role, body.kind)) {
       throw new AuthError('Forbidden', `body.kind: a ${o.role} organisation (${o.id}) may not issue ${body.kind} events`, { org: o.id, role: o.role, kind: body.kind });
     }
+    if (body.parties !== undefined) {
+      if (this.rules < 2) throw new AuthError('PartiesUnsupported', `body.parties: this ledger's rules (${this.rules}) have no consignment parties`, { rules: this.rules });
+      const p = body.parties.find((x) => !this.orgs.has(x));
+      if (p !== undefined) throw new AuthError('UnknownParty', `body.parties: ${p} is not a member of this ledger`, { org: p });
+    }
   }
+}
+
+// Consignment parties (PROTOCOL.md 8c, rules 2; Rust `tradelog_protocol::parties`): who may
+// extend a consignment's history. Over a consignment's events in log order the parties start
+// empty. An event by a customs administration is always admitted (customs acts on any
+// consignment). An event by any other member is admitted if the parties are empty (it opens
+// the consignment) or it is one of them. An admitted non-customs issuer becomes a party, and
+// every organisation the event names in `parties` does too. Roles never change and
+// organisations are never removed (8a), so the membership at a bundle's head gives every
+// issuer's role at its event.
+
+/** True if this membership's rules have consignment parties (rules 2 and later). */
+export function partiesApply(membership) {
+  return membership.rules >= 2;
+}
+
+/**
+ * Admits the event `body` (already authorized: its issuer is a member) into its consignment,
+ * whose parties so far are `before` (a `Set` of org ids). Returns the parties after it (a new
+ * `Set`) if they change, `undefined` if they stay as they are (or the event names no
+ * consignment, or the rules have no parties). Throws `AuthError` `NotAParty`.
+ */
+export function admitParty(membership, before, body) {
+  if (body.ucr === undefined || !partiesApply(membership)) return undefined;
+  const org = body.issuer.org;
+  const customs = membership.org(org)?.role === 'customs';
+  if (!customs && before.size > 0 && !before.has(org)) {
+    const parties = [...before].sort().join(', ');
+    throw new AuthError('NotAParty', `body.issuer.org: ${org} is not a party of consignment ${body.ucr} (its parties: ${parties}); a party or customs must name it in \`parties\` first`, { org, ucr: body.ucr, parties });
+  }
+  const joining = [...(customs ? [] : [org]), ...(body.parties ?? [])].filter((o) => !before.has(o));
+  if (joining.length === 0) return undefined;
+  const after = new Set(before);
+  for (const o of joining) after.add(o);
+  return after;
+}
+
+/**
+ * The parties of a consignment after `bodies` (its complete history, in log order), checking
+ * each against the rule. Returns a `Set`; throws the `AuthError` `NotAParty` of the first
+ * event that breaks the rule (`verifyBundle` names its position).
+ */
+export function foldParties(membership, bodies) {
+  let parties = new Set();
+  for (const body of bodies) parties = admitParty(membership, parties, body) ?? parties;
+  return parties;
 }

@@ -1,53 +1,82 @@
 // Route bundles (PROTOCOL.md 9b): a consignment's proof bundle and the bundles of every
-// container its events name, all against one certified head; and the route timeline.
+// container its events name, all against one certified head, served whole (version 1) or, for
+// a route naming more containers than one bundle holds, in pages (version 2); and the route
+// timeline.
 import { JsonError, RouteError } from './errors.js';
 import { readBundle, verifyBundle, MAX_BUNDLE_BYTES } from './bundle.js';
+import { Event } from './event.js';
 import { parseJson } from './json.js';
 import { subjectName } from './subject.js';
 import * as S from './schema.js';
 
-/** The route bundle format version. */
+/** The route bundle format version of a whole route. */
 export const ROUTE_VERSION = 1;
-/** Most containers in one route. */
+/** The format version of one page of a route (a route naming more than 256 containers). */
+export const ROUTE_PAGE_VERSION = 2;
+/** Most containers in one route bundle or page. */
 export const MAX_ROUTE_CONTAINERS = 256;
-/** Largest route bundle JSON (checked before parsing). */
+/** Most pages of one route (so at most 65,536 containers). */
+export const MAX_ROUTE_PAGES = 256;
+/** Largest route bundle JSON (checked before parsing; a list of pages is parsed page by page). */
 export const MAX_ROUTE_BYTES = 4 * MAX_BUNDLE_BYTES;
 const OPEN_END = (1n << 64n) - 1n;
 
 const READ = new WeakSet();
 
-/** Reads an already parsed route object (schema errors throw `JsonError`). */
-export function readRoute(v) {
+/**
+ * Reads an already parsed route bundle or page (schema errors throw `JsonError`): `{version,
+ * consignment, containers, containers_from?}` (`containers_from` a bigint, present in a page).
+ */
+export function readRoute(v, path = 'route') {
   if (READ.has(v)) return v;
-  S.object(v, 'route', ['version', 'consignment', 'containers']);
-  const containers = S.array(v.containers, 'route.containers');
-  if (containers.length > MAX_ROUTE_CONTAINERS) S.fail('route.containers', `${containers.length} containers, the limit is ${MAX_ROUTE_CONTAINERS}`);
+  S.object(v, path, ['version', 'consignment', 'containers'], ['containers_from']);
+  const containers = S.array(v.containers, `${path}.containers`);
+  if (containers.length > MAX_ROUTE_CONTAINERS) S.fail(`${path}.containers`, `${containers.length} containers, the limit is ${MAX_ROUTE_CONTAINERS}`);
   const out = {
-    version: S.u32(v.version, 'route.version'),
-    consignment: readBundle(v.consignment, 'route.consignment'),
-    containers: containers.map((b, i) => readBundle(b, `route.containers[${i}]`)),
+    version: S.u32(v.version, `${path}.version`),
+    consignment: readBundle(v.consignment, `${path}.consignment`),
+    containers: containers.map((b, i) => readBundle(b, `${path}.containers[${i}]`)),
   };
+  if ('containers_from' in v) out.containers_from = S.u64(v.containers_from, `${path}.containers_from`);
   READ.add(out);
   return out;
 }
 
-/** Parses a route bundle JSON text (string or bytes), refusing more than 256 MiB before parsing. */
+/**
+ * Reads an already parsed route: one route bundle (an object) or the pages of a route (an
+ * array of 1 to 256, as `tradelog export` writes them). Returns the list of pages (one for a
+ * bundle).
+ */
+export function readRoutePages(v) {
+  if (!Array.isArray(v)) return [readRoute(v)];
+  if (v.length === 0) S.fail('route', 'no route bundle');
+  if (v.length > MAX_ROUTE_PAGES) S.fail('route', `${v.length} pages, the limit is ${MAX_ROUTE_PAGES}`);
+  return v.map((p, i) => readRoute(p, `route[${i}]`));
+}
+
+const malformed = (e) => (e instanceof JsonError ? new RouteError('Malformed', `route bundle is malformed: ${e.message}`, { err: e }) : e);
+
+/**
+ * Parses a route's JSON text (string or bytes), refusing more than 256 MiB before parsing: a
+ * route bundle gives `readRoute`'s object, an array of pages the list of them. Throws
+ * `RouteError` `Malformed`.
+ */
 export function parseRoute(text) {
   try {
-    return readRoute(parseJson(text, MAX_ROUTE_BYTES));
+    const v = parseJson(text, MAX_ROUTE_BYTES);
+    return Array.isArray(v) ? readRoutePages(v) : readRoute(v);
   } catch (e) {
-    if (e instanceof JsonError) throw new RouteError('Malformed', `route bundle is malformed: ${e.message}`, { err: e });
-    throw e;
+    throw malformed(e);
   }
 }
 
-function toRoute(route) {
-  if (typeof route === 'string' || route instanceof Uint8Array) return parseRoute(route);
+/** The pages of a route given as JSON text, a parsed object or array, or `parseRoute`'s result. */
+function toPages(route) {
+  const r = typeof route === 'string' || route instanceof Uint8Array ? parseRoute(route) : route;
   try {
-    return readRoute(route);
+    return readRoutePages(r);
   } catch (e) {
-    if (e instanceof JsonError) throw new RouteError('Malformed', `route bundle is malformed: ${e.message}`, { err: e });
-    throw e;
+    throw malformed(e);
   }
 }
 
@@ -85,9 +114,11 @@ export function windows(consignmentEvents, container) {
 
 /**
  * The route timeline: every consignment event, plus each container event inside one of the
- * consignment's windows for that container that belongs to no other consignment, ordered by
- * `(body.time, log index)`, each once: `[{index, event, source}]`, `source` being
- * `"consignment"` or `{container}`.
+ * consignment's windows for that container that belongs to no other consignment and, under
+ * rules 2, whose issuer is a party of the consignment or a customs administration (PROTOCOL.md
+ * 8c: an outsider's container events do not enter the route; `consignment` is `verifyBundle`'s
+ * result, with `rules`, `parties` and `customs`), ordered by `(body.time, log index)`, each
+ * once: `[{index, event, source}]`, `source` being `"consignment"` or `{container}`.
  */
 export function mergeTimeline(consignment, containers, ucr) {
   const merged = new Map();
@@ -100,7 +131,6 @@ export function mergeTimeline(consignment, containers, ucr) {
       const t = BigInt(event.body.time);
       const inside = wins.some(([a, b]) => a <= t && t <= b);
       const other = event.body.ucr !== undefined && event.body.ucr !== ucr;
-      // PROTOCOL.md 8c: under rules 2, only parties' and customs' container events join.
       const org = event.body.issuer.org;
       const party = !(consignment.rules >= 2) || consignment.parties.has(org) || consignment.customs.has(org);
       if (inside && !other && party && !merged.has(index)) merged.set(index, { index, event, source: { container: c } });
@@ -109,38 +139,72 @@ export function mergeTimeline(consignment, containers, ucr) {
   return [...merged.values()].sort(byTime);
 }
 
-const sameHead = (a, b) => JSON.stringify(a, jsonBig) === JSON.stringify(b, jsonBig);
-function jsonBig(_k, v) {
-  return typeof v === 'bigint' ? v.toString() : v;
+/** Structural equality of parsed values (as the Rust reference compares parsed bundles). */
+function same(a, b) {
+  if (a === b) return true;
+  if (a instanceof Event || b instanceof Event) return a instanceof Event && b instanceof Event && a.wire === b.wire;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
 }
 
+const pageError = (pos, reason) => new RouteError('Page', `pages[${pos}]: ${reason}`, { pos, reason });
+const debugU64 = (v) => (v === undefined ? 'None' : `Some(${v})`);
+
 /**
- * Verifies a route bundle (parsed or JSON text) against the genesis alone (PROTOCOL.md 9b, Rust
- * `RouteBundle::verify`). Returns `{ucr, consignment, containers, timeline}`. Throws
- * `RouteError` (`Malformed`, `Version`, `NotConsignment`, `Consignment`, `Containers`,
- * `HeadMismatch`, `Container`), a bundle's failure as its `err`.
+ * Verifies a route against the genesis alone (PROTOCOL.md 9b, Rust `route::verify_pages`): one
+ * version-1 route bundle, or the pages of a route naming more than 256 containers (version 2,
+ * `containers_from` 0, 256, ..., in order, all with the same consignment bundle, hence the same
+ * head), given as JSON text (a bundle or an array of pages), a parsed object or array, or
+ * `parseRoute`'s result. Every bundle verifies against the genesis, all share the consignment's
+ * head, the containers of all pages together are exactly those the consignment's events name,
+ * and the route timeline is merged. Returns `{ucr, consignment, containers, timeline}`. Throws
+ * `RouteError` (`Malformed`, `Version`, `Page`, `NotConsignment`, `Consignment`, `Containers`,
+ * `HeadMismatch`, `Container`), a bundle's failure as its `err` (a consignment breaking the
+ * party rule of 8c: `Consignment` of `BundleError` `Auth` of `AuthError` `NotAParty`).
  */
 export function verifyRoute(genesis, route) {
-  const r = toRoute(route);
-  if (r.version !== BigInt(ROUTE_VERSION)) throw new RouteError('Version', `route bundle version ${r.version} is not supported`, { version: r.version });
-  if (r.consignment.subject.type !== 'consignment') {
-    const s = subjectName(r.consignment.subject);
+  const pages = toPages(route);
+  const first = pages[0];
+  pages.forEach((p, pos) => {
+    const from = BigInt(pos * MAX_ROUTE_CONTAINERS);
+    if (p.version === BigInt(ROUTE_VERSION)) {
+      if (p.containers_from !== undefined || pages.length !== 1) throw pageError(pos, 'a version 1 route bundle is a whole route: no containers_from, no other pages');
+    } else if (p.version === BigInt(ROUTE_PAGE_VERSION)) {
+      if (p.containers_from !== from) throw pageError(pos, `containers_from is ${debugU64(p.containers_from)}, this page must start at ${from}`);
+    } else {
+      throw new RouteError('Version', `route bundle version ${p.version} is not supported`, { version: p.version });
+    }
+    if (pos > 0 && !same(p.consignment, first.consignment)) throw pageError(pos, "its consignment bundle differs from the first page's (another head?)");
+  });
+  if (first.consignment.subject.type !== 'consignment') {
+    const s = subjectName(first.consignment.subject);
     throw new RouteError('NotConsignment', `consignment: the bundle's subject is ${s}, not a consignment`, { subject: s });
   }
-  const ucr = r.consignment.subject.id;
+  const ucr = first.consignment.subject.id;
   let consignment;
   try {
-    consignment = verifyBundle(genesis, r.consignment);
+    consignment = verifyBundle(genesis, first.consignment);
   } catch (err) {
     throw new RouteError('Consignment', `consignment: ${err.message}`, { err });
   }
-  const expected = containersNamed(consignment.events.map((e) => e.event)).map((c) => `container ${c}`);
-  const got = r.containers.map((b) => subjectName(b.subject));
+  const named = containersNamed(consignment.events.map((e) => e.event));
+  const whole = first.version === BigInt(ROUTE_VERSION);
+  if (whole && named.length > MAX_ROUTE_CONTAINERS) {
+    throw pageError(0, `the consignment names ${named.length} containers: more than one bundle holds, it must come in pages`);
+  }
+  const needed = Math.max(1, Math.ceil(named.length / MAX_ROUTE_CONTAINERS));
+  if (!whole && pages.length !== needed) {
+    throw pageError(Math.min(pages.length, needed), `the consignment names ${named.length} containers: ${needed} pages, got ${pages.length}`);
+  }
+  const bundles = pages.flatMap((p) => p.containers);
+  const expected = named.map((c) => `container ${c}`);
+  const got = bundles.map((b) => subjectName(b.subject));
   if (expected.length !== got.length || expected.some((e, i) => e !== got[i])) {
     throw new RouteError('Containers', `containers: expected ${JSON.stringify(expected)} (named by the consignment's events, in order), got ${JSON.stringify(got)}`, { expected, got });
   }
-  const containers = r.containers.map((b, pos) => {
-    if (!sameHead(b.head, r.consignment.head) || !sameHead(b.certificate, r.consignment.certificate)) {
+  const containers = bundles.map((b, pos) => {
+    if (!same(b.head, first.consignment.head) || !same(b.certificate, first.consignment.certificate)) {
       throw new RouteError('HeadMismatch', `containers[${pos}]: proven against another head than the consignment`, { pos });
     }
     try {

@@ -25,6 +25,9 @@ public final class EventBody {
         "document_anchored", "membership");
     private static final List<String> NO_LOCATION = List.of("booked", "declared", "held", "released", "seized",
         "document_anchored", "membership");
+    /** Most organisations one event names in {@code parties} (PROTOCOL.md 3.2, 8c). */
+    public static final int MAX_PARTIES = 16;
+    private static final String ORG_ID = "[a-z][a-z0-9-]{0,62}[a-z0-9]";
 
     private final Map<String, Object> body = new LinkedHashMap<>();
     private final List<Object> refs = new ArrayList<>();
@@ -101,6 +104,17 @@ public final class EventBody {
         return this;
     }
 
+    /**
+     * Organisations this event makes parties of its consignment (PROTOCOL.md 8c; only with a
+     * ucr, on a ledger whose genesis has {@code "rules": 2}): 1 to 16 member ids in ascending
+     * order, each once. Not sorted for you: the order is part of what is signed, and
+     * {@link #build} refuses another.
+     */
+    public EventBody parties(String... orgs) {
+        body.put("parties", new ArrayList<Object>(Arrays.asList(orgs)));
+        return this;
+    }
+
     /** The {@code membership} member of a membership event (from {@link Membership#body}). */
     public EventBody membership(Map<String, Object> membership) {
         body.put("membership", membership);
@@ -121,7 +135,7 @@ public final class EventBody {
         if (!b.containsKey("issuer")) fail("issuer", "required");
         @SuppressWarnings("unchecked")
         Map<String, Object> issuer = (Map<String, Object>) b.get("issuer");
-        if (!String.valueOf(issuer.get("org")).matches("[a-z][a-z0-9-]{0,62}[a-z0-9]")) fail("issuer.org", "not an organisation id");
+        if (!String.valueOf(issuer.get("org")).matches(ORG_ID)) fail("issuer.org", "not an organisation id");
         hex(issuer.get("key"), 32, "issuer.key");
         boolean membership = kind.equals("membership");
         if (membership != b.containsKey("membership")) fail("membership", membership ? "required for kind membership" : "only allowed for kind membership");
@@ -141,6 +155,17 @@ public final class EventBody {
             if (!Arrays.asList("sea", "air", "road", "rail", "inland_waterway").contains(t.get("mode"))) fail("transport.mode", "unknown mode");
             if (!String.valueOf(t.get("means")).matches("[A-Z0-9./-]{1,35}")) fail("transport.means", "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
             if (t.containsKey("voyage") && !String.valueOf(t.get("voyage")).matches("[A-Z0-9./-]{1,35}")) fail("transport.voyage", "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
+        }
+        if (b.containsKey("parties")) {
+            if (!(b.get("parties") instanceof List)) fail("parties", "expected an array of organisation ids");
+            List<?> parties = (List<?>) b.get("parties");
+            for (Object p : parties) if (!(p instanceof String) || !((String) p).matches(ORG_ID)) fail("parties", "not an organisation id: " + p);
+            if (!b.containsKey("ucr")) fail("parties", "only allowed with a ucr");
+            if (parties.isEmpty() || parties.size() > MAX_PARTIES) fail("parties", "1 to " + MAX_PARTIES + " organisations");
+            // Organisation ids are ASCII: String order is the reference's byte order.
+            for (int i = 1; i < parties.size(); i++) {
+                if (((String) parties.get(i - 1)).compareTo((String) parties.get(i)) >= 0) fail("parties", "organisations must be in ascending order, each once");
+            }
         }
         List<?> refs = (List<?>) b.get("refs");
         if (refs.size() > 16) fail("refs", "at most 16 references");

@@ -88,6 +88,22 @@ public final class SdkTest {
         if (!want.equals(got)) throw new AssertionError(what + ": expected " + want + ", got " + got);
     }
 
+    /** D(genesis domain, JCS(genesis)), hex. */
+    static String genesisHash(Map<String, Object> genesis) {
+        return Hex.encode(Blake3.hash("tradelog/genesis/v1".getBytes(StandardCharsets.UTF_8), new byte[] {0}, Jcs.canonicalBytes(genesis)));
+    }
+
+    /** Asserts that {@code f} is refused with a {@code body.parties} message containing {@code reason}. */
+    static void partiesRefused(String what, String reason, Supplier<Object> f) {
+        try {
+            f.get();
+        } catch (IllegalArgumentException e) {
+            if (!e.getMessage().startsWith("body.parties: ") || !e.getMessage().contains(reason)) throw new AssertionError(what + ": refused for another reason: " + e.getMessage());
+            return;
+        }
+        throw new AssertionError(what + " was not refused");
+    }
+
     static void refused(String what, Supplier<Object> f) {
         try {
             f.get();
@@ -220,6 +236,40 @@ public final class SdkTest {
             byte[] canon = Jcs.canonicalBytes(Json.parse((String) want.get("genesis_json")));
             CHECKED.add("genesis_json"); // the input: parsed and canonicalized
             vec("genesis_hash", Hex.encode(Blake3.hash("tradelog/genesis/v1".getBytes(StandardCharsets.UTF_8), new byte[] {0}, canon)));
+        });
+        test("genesis rules are hashed like any member: the sample genesis (rules 2) is the one the reference's height-1 head chains to", () -> {
+            Map<String, Object> g = Json.parseObject(Files.readString(fixtures.resolve("sample/genesis.json")));
+            eq(2L, g.get("rules"), "sample genesis rules");
+            Map<String, Object> head = (Map<String, Object>) ((Map<String, Object>) Json.parseObject(Files.readString(fixtures.resolve("sample/route-outsider.json"))).get("consignment")).get("head");
+            eq(1L, head.get("height"), "head height");
+            eq(head.get("prev"), genesisHash(g), "genesis hash");
+            g.remove("rules");
+            if (genesisHash(g).equals(head.get("prev"))) throw new AssertionError("the rules member is not hashed");
+        });
+        test("parties: the sample booking built with parties(...) is the reference's event, byte for byte", () -> {
+            Map<String, Object> bundle = Json.parseObject(Files.readString(fixtures.resolve("sample/bundle.json")));
+            Map<String, Object> wire = (Map<String, Object>) ((Map<String, Object>) ((List<Object>) bundle.get("events")).get(0)).get("event");
+            Map<String, Object> ref = (Map<String, Object>) wire.get("body");
+            eq(List.of("north-star-shipping", "rhine-barge"), ref.get("parties"), "sample booking parties");
+            SigningKey shopfast = SigningKey.fromSeed(Blake3.hash("tradelog/dev-key/v1".getBytes(StandardCharsets.UTF_8), new byte[] {0}, "org/shopfast".getBytes(StandardCharsets.UTF_8)));
+            Map<String, Object> body = EventBody.of((String) ref.get("chain"), "booked", (Long) ref.get("time")).ucr((String) ref.get("ucr"))
+                .issuer("shopfast", shopfast.publicKeyHex()).parties("north-star-shipping", "rhine-barge").build();
+            Event e = Event.sign(body, shopfast);
+            eq(Jcs.canonicalize(ref), e.canonicalBody(), "canonical body");
+            if (!e.canonicalBody().contains("\"kind\":\"booked\",\"parties\":[\"north-star-shipping\",\"rhine-barge\"],\"refs\":[]")) throw new AssertionError("parties not between kind/membership and refs: " + e.canonicalBody());
+            eq(wire.get("sig"), e.sig(), "signature");
+        });
+        test("parties: refused without a ucr, empty, over 16, out of order, repeated, not an org id", () -> {
+            Supplier<EventBody> b = () -> EventBody.of("c", "booked", 1).ucr("6NL1234").issuer("shopfast", key.publicKeyHex());
+            partiesRefused("without a ucr", "only allowed with a ucr", () -> EventBody.of("c", "booked", 1).container("TLGU0000010").issuer("shopfast", key.publicKeyHex()).parties("rhine-barge").build());
+            partiesRefused("empty", "1 to 16 organisations", () -> b.get().parties().build());
+            String[] many = new String[17];
+            for (int i = 0; i < many.length; i++) many[i] = String.format("org-%02d", i);
+            partiesRefused("17", "1 to 16 organisations", () -> b.get().parties(many).build());
+            b.get().parties(java.util.Arrays.copyOf(many, 16)).build();
+            partiesRefused("out of order", "ascending order", () -> b.get().parties("rhine-barge", "north-star-shipping").build());
+            partiesRefused("repeated", "ascending order", () -> b.get().parties("rhine-barge", "rhine-barge").build());
+            partiesRefused("not an org id", "not an organisation id", () -> b.get().parties("Not An Org").build());
         });
         test("BLAKE3 across chunk boundaries matches the reference", () -> {
             for (Object o : (List<Object>) v.get("blake3")) {
