@@ -6,13 +6,16 @@ use crate::hash::Hash;
 use crate::head::{Certificate, CertificateError, Head, MAX_EVENT_AHEAD_MS};
 use crate::index::{IndexEntry, IndexProof, IndexProofError, Subject};
 use crate::keys::BadSignature;
-use crate::membership::{MembershipError, MembershipProof};
+use crate::membership::{History, MembershipError, MembershipProof};
 use crate::merkle::{leaf_hash, InclusionProof, ProofError};
 use crate::parties::{self, Parties};
 use crate::roles::{AuthError, Genesis, Role};
 
-/// The bundle format version (2 added the membership proof).
-pub const BUNDLE_VERSION: u32 = 2;
+/// The bundle format version (2 added the membership proof, 3 the blocks that prove when each
+/// event was recorded). Version 2 bundles still verify, without recorded times.
+pub const BUNDLE_VERSION: u32 = 3;
+/// The earliest version still verified.
+pub const MIN_BUNDLE_VERSION: u32 = 2;
 /// Largest bundle JSON accepted, checked before parsing.
 pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 /// Most events in one bundle.
@@ -29,6 +32,30 @@ pub struct ProvenEvent {
     pub event: Event,
     /// Inclusion path in the tree of `head.log_size` leaves.
     pub proof: Vec<Hash>,
+}
+
+/// The certified head of a block that committed some of a bundle's events, and the head before
+/// it (which gives the block's first log position): proves when those events were recorded
+/// (PROTOCOL.md 9 step 7).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
+pub struct BlockProof {
+    /// The block's head.
+    pub head: Head,
+    /// Its certificate, under the validators in force at its height.
+    pub certificate: Certificate,
+    /// The previous head (`None` at height 1, whose events start at log position 0).
+    pub prev: Option<Head>,
+}
+
+/// When an event was recorded: its block's height and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The block's height.
+    pub height: u64,
+    /// The block's time (ms since 1970 UTC).
+    pub time: u64,
 }
 
 /// Everything needed to verify a subject's complete history offline.
@@ -52,6 +79,9 @@ pub struct ProofBundle {
     pub index_proof: IndexProof,
     /// The membership and validator-set history up to `head` (PROTOCOL.md 9d).
     pub membership: MembershipProof,
+    /// Version 3: the blocks that committed the events, in height order (section 9 step 7).
+    #[serde(default)]
+    pub blocks: Vec<BlockProof>,
 }
 
 /// Why a bundle does not verify. Each names what failed.
@@ -140,6 +170,22 @@ pub enum BundleError {
         /// Count in the bundle.
         got: usize,
     },
+    /// A block entry does not prove when events were recorded.
+    #[error("blocks[{pos}]: {reason}")]
+    Block {
+        /// Position in `blocks`.
+        pos: usize,
+        /// What failed.
+        reason: String,
+    },
+    /// A block entry's certificate does not certify its head.
+    #[error("blocks[{pos}].certificate: {err}")]
+    BlockCertificate {
+        /// Position in `blocks`.
+        pos: usize,
+        /// The failure.
+        err: CertificateError,
+    },
     /// Same count, but the list differs from the committed one (an event swapped or reordered).
     #[error(
         "the bundle's events differ from the list the index commits to (altered or reordered)"
@@ -164,6 +210,9 @@ pub struct Provenance {
     pub customs: Parties,
     /// The ledger's admission rules (the genesis's).
     pub rules: u32,
+    /// When each event of `events` was recorded (its block), where the bundle proves it
+    /// (version 3 proves every event's; version 2 none).
+    pub recorded: Vec<Option<Recorded>>,
 }
 
 fn about(event: &Event, subject: &Subject) -> bool {
@@ -200,8 +249,14 @@ impl ProofBundle {
     /// issuer and role (under the membership in force at its log position), every inclusion
     /// proof, and completeness via the index.
     pub fn verify(&self, genesis: &Genesis) -> Result<Provenance, BundleError> {
-        if self.version != BUNDLE_VERSION {
+        if !(MIN_BUNDLE_VERSION..=BUNDLE_VERSION).contains(&self.version) {
             return Err(BundleError::Version(self.version));
+        }
+        if self.version < 3 && !self.blocks.is_empty() {
+            return Err(BundleError::Block {
+                pos: 0,
+                reason: format!("a version-{} bundle has no blocks", self.version),
+            });
         }
         if self.head.chain != genesis.chain {
             return Err(BundleError::Chain {
@@ -323,6 +378,8 @@ impl ProofBundle {
         } else {
             (Parties::new(), Parties::new())
         };
+        let rules = at_head.rules();
+        let recorded = self.recorded(genesis, &history)?;
         Ok(Provenance {
             subject: self.subject.clone(),
             head: self.head.clone(),
@@ -333,9 +390,102 @@ impl ProofBundle {
                 .collect(),
             parties,
             customs,
-            rules: at_head.rules(),
+            rules,
+            recorded,
         })
+    }
+
+    /// Section 9 step 7: when each event was recorded, from the certified heads of its block
+    /// and of the block before. Events are already checked in order and below the head.
+    fn recorded(
+        &self,
+        genesis: &Genesis,
+        history: &History,
+    ) -> Result<Vec<Option<Recorded>>, BundleError> {
+        let mut recorded = vec![None; self.events.len()];
+        if self.blocks.len() > self.events.len() {
+            return Err(BundleError::Block {
+                pos: self.events.len(),
+                reason: format!("more blocks than the {} events", self.events.len()),
+            });
+        }
+        let mut next_event = 0usize;
+        let mut prev_height = 0u64;
+        for (pos, bp) in self.blocks.iter().enumerate() {
+            let fail = |reason: String| BundleError::Block { pos, reason };
+            let b = &bp.head;
+            if b.chain != self.head.chain {
+                return Err(fail(format!("head is for chain {:?}", b.chain)));
+            }
+            if b.height <= prev_height || b.height > self.head.height {
+                return Err(fail(format!(
+                    "height {} is not above the previous block's ({prev_height}) and at most the bundle head's ({})",
+                    b.height, self.head.height
+                )));
+            }
+            prev_height = b.height;
+            if b.log_size > self.head.log_size {
+                return Err(fail(format!(
+                    "log_size {} is above the bundle head's {}",
+                    b.log_size, self.head.log_size
+                )));
+            }
+            if b.height == self.head.height && b != &self.head {
+                return Err(fail(
+                    "head differs from the bundle's head at its height".into(),
+                ));
+            }
+            let first = match (&bp.prev, b.height) {
+                (None, 1) if b.prev == genesis.hash() => 0,
+                (None, 1) => return Err(fail("prev of height 1 is not the genesis hash".into())),
+                (Some(_), 1) => return Err(fail("prev must be null at height 1".into())),
+                (None, _) => return Err(fail("prev is missing".into())),
+                (Some(p), _) => {
+                    if p.height + 1 != b.height
+                        || p.chain != b.chain
+                        || p.hash() != b.prev
+                        || p.time > b.time
+                        || p.log_size > b.log_size
+                    {
+                        return Err(fail(
+                            "prev is not the head before it (height, chain, hash, time or log_size)"
+                                .into(),
+                        ));
+                    }
+                    p.log_size
+                }
+            };
+            bp.certificate
+                .verify(b, history.validators_at(b.height))
+                .map_err(|err| BundleError::BlockCertificate { pos, err })?;
+            let mut holds = false;
+            while let Some(pe) = self.events.get(next_event) {
+                if pe.index >= b.log_size {
+                    break;
+                }
+                if pe.index >= first {
+                    let time = pe.event.body().time;
+                    if time > b.time.saturating_add(MAX_EVENT_AHEAD_MS) {
+                        return Err(BundleError::FutureEvent {
+                            pos: next_event,
+                            time,
+                            head_time: b.time,
+                        });
+                    }
+                    recorded[next_event] = Some(Recorded {
+                        height: b.height,
+                        time: b.time,
+                    });
+                    holds = true;
+                }
+                next_event += 1;
+            }
+            if !holds {
+                return Err(fail("holds none of the bundle's events".into()));
+            }
+        }
+        Ok(recorded)
     }
 }
 
-crate::wire::object_only!(ProvenEvent, ProofBundle);
+crate::wire::object_only!(ProvenEvent, BlockProof, ProofBundle);

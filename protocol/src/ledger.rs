@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::bundle::{ProofBundle, ProvenEvent, BUNDLE_VERSION};
+use crate::bundle::{BlockProof, ProofBundle, ProvenEvent, BUNDLE_VERSION};
 use crate::event::{Event, EventError, EventId, EventKind};
 use crate::hash::Hash;
 use crate::head::{Certificate, Head, ValidatorSet};
@@ -861,13 +861,15 @@ impl LedgerState {
     }
 
     /// A proof bundle for `subject` at the last head, given the subject's events in log order
-    /// with their positions (all below the head's log size) and the head's certificate.
+    /// with their positions (all below the head's log size), the head's certificate and the
+    /// blocks that committed the events (section 9 step 7).
     pub fn bundle(
         &self,
         subject: &Subject,
         events: Vec<(u64, Event)>,
         certificate: Certificate,
         membership: MembershipProof,
+        blocks: Vec<BlockProof>,
     ) -> Option<ProofBundle> {
         let head = self.head()?.clone();
         let mut proven = Vec::with_capacity(events.len());
@@ -888,8 +890,38 @@ impl LedgerState {
             index_entry: self.index.get(&subject.key()).unwrap_or_default(),
             index_proof: self.index.prove(&subject.key()),
             membership,
+            blocks,
         })
     }
+}
+
+/// The block proofs for events at `positions` (ascending): for each block holding one, its
+/// head and certificate with the head before it. `head_at(h)` gives the head at height `h`
+/// (from 1), `certified(h)` its certificate; `block_of(i)` the height of the block that holds
+/// log position `i`. A block whose certificate is not known is left out (its events then have
+/// no proven recorded time).
+pub fn block_proofs(
+    positions: impl IntoIterator<Item = u64>,
+    block_of: impl Fn(u64) -> Option<u64>,
+    head_at: impl Fn(u64) -> Option<Head>,
+    certified: impl Fn(u64) -> Option<Certificate>,
+) -> Vec<BlockProof> {
+    let mut heights: Vec<u64> = positions.into_iter().filter_map(block_of).collect();
+    heights.dedup();
+    heights
+        .into_iter()
+        .filter_map(|h| {
+            let prev = match h {
+                1 => None,
+                _ => Some(head_at(h - 1)?),
+            };
+            Some(BlockProof {
+                head: head_at(h)?,
+                certificate: certified(h)?,
+                prev,
+            })
+        })
+        .collect()
 }
 
 /// The transitions a membership proof at `head` carries: every recorded transition below
@@ -1036,8 +1068,23 @@ impl Ledger {
     /// `None` before the first block (or see [`Ledger::membership_proof`]).
     pub fn bundle(&self, subject: &Subject, certificate: Certificate) -> Option<ProofBundle> {
         let events = self.events_of(subject)?;
-        self.state
-            .bundle(subject, events, certificate, self.membership_proof()?)
+        let top = self.head()?.height;
+        let blocks = block_proofs(
+            events.iter().map(|(i, _)| *i),
+            |i| Some(self.heads.partition_point(|h| h.log_size <= i) as u64 + 1),
+            |h| self.head_at(h).cloned(),
+            |h| match h == top {
+                true => Some(certificate.clone()),
+                false => self.certificates.get(&h).cloned(),
+            },
+        );
+        self.state.bundle(
+            subject,
+            events,
+            certificate,
+            self.membership_proof()?,
+            blocks,
+        )
     }
 
     /// The route of a consignment (PROTOCOL.md 9b) against the latest head, certified by

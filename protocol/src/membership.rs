@@ -538,6 +538,9 @@ pub struct History {
     changes: Vec<(u64, Change)>,
     next: usize,
     validators: ValidatorSet,
+    /// `(first height, set)`: the set that certifies heads from that height up to the next
+    /// entry's (the genesis set from height 1, each transition's set after its height).
+    sets: Vec<(u64, ValidatorSet)>,
 }
 
 impl History {
@@ -557,6 +560,17 @@ impl History {
     /// The validator set that certified the proof's head.
     pub fn validators(&self) -> &ValidatorSet {
         &self.validators
+    }
+
+    /// The validator set that certifies heads at `height` (at most the proof's head's): the
+    /// genesis set up to and including the first transition's height, then each transition's
+    /// set from the height after it.
+    pub fn validators_at(&self, height: u64) -> &ValidatorSet {
+        self.sets
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= height)
+            .map_or(&self.validators, |(_, set)| set)
     }
 }
 
@@ -586,6 +600,7 @@ impl MembershipProof {
         let mut applied = 0usize;
         let mut prev_height = 0u64;
         let mut next_index = 0u64;
+        let mut sets = vec![(1u64, validators.clone())];
         // Checks and applies events[applied..upto], all below `limit`, under `validators`.
         // `until` is the head that ends the step: every event is below its log size, and at
         // most MAX_EVENT_AHEAD_MS after its time (the event's block is at or before it). A
@@ -709,7 +724,10 @@ impl MembershipProof {
                 &validators,
                 &mut applied,
             )? {
-                Some(set) => validators = set,
+                Some(set) => {
+                    sets.push((t.head.height + 1, set.clone()));
+                    validators = set;
+                }
                 None => return Err(MembershipError::NoChange(pos)),
             }
         }
@@ -748,6 +766,7 @@ impl MembershipProof {
                 .collect(),
             next: 0,
             validators,
+            sets,
         })
     }
 }

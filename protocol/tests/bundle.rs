@@ -25,12 +25,16 @@ fn fixture() -> Fixture {
             events.extend(route.into_iter().skip((block * 5) as usize).take(5));
         }
         let time = events.iter().map(|e| e.body().time).max().unwrap();
-        ledger.append_block(events, time).unwrap();
+        let head = ledger.append_block(events, time).unwrap();
+        ledger.certify(head.height, Certificate::sign(&head, 0, &keys(&net)));
     }
     let head = ledger.head().unwrap().clone();
-    let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
-    let cert = Certificate::sign(&head, 0, &keys);
+    let cert = Certificate::sign(&head, 0, &keys(&net));
     Fixture { net, ledger, cert }
+}
+
+fn keys(net: &SampleNetwork) -> Vec<&SecretKey> {
+    net.validator_keys.iter().take(3).collect()
 }
 
 fn honest(f: &Fixture, subject: Subject) -> ProofBundle {
@@ -217,8 +221,8 @@ fn unknown_and_repeated_members_are_refused() {
     let f = fixture();
     let good = serde_json::to_string(&honest(&f, Subject::Consignment(sample_ucr(1)))).unwrap();
     let cases = [
-        good.replacen("\"version\":2", "\"version\":2,\"extra\":0", 1),
-        good.replacen("\"version\":2", "\"version\":2,\"version\":2", 1),
+        good.replacen("\"version\":3", "\"version\":3,\"extra\":0", 1),
+        good.replacen("\"version\":3", "\"version\":3,\"version\":3", 1),
         good.replacen(
             "\"type\":\"consignment\"",
             "\"type\":\"consignment\",\"x\":1",
@@ -260,7 +264,7 @@ fn header_rules_are_checked_by_the_verifier() {
         let membership = state.membership_proof(Vec::new(), |_| None).unwrap();
         let cert = Certificate::sign(state.head().unwrap(), 0, &keys);
         let mut b = state
-            .bundle(&subject, positions.clone(), cert, membership)
+            .bundle(&subject, positions.clone(), cert, membership, Vec::new())
             .unwrap();
         edit(&mut b.head);
         b.certificate = Certificate::sign(&b.head, 0, &keys);
