@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tradelog_protocol::ledger::{Known, LedgerError, MAX_CLOCK_SKEW_MS};
+use tradelog_protocol::roles::AuthError;
 use tradelog_protocol::{
     keys, Certificate, ChainState, ConsistencyProof, Event, EventError, EventId, EventKind,
     Genesis, Hash, Head, MembershipProof, ProofBundle, PublicKey, RouteBundle, Signature, Subject,
@@ -157,6 +158,14 @@ struct Previews(Mutex<HashMap<Hash, NodePreview>>);
 /// Most block previews kept.
 const MAX_PREVIEWS: usize = 16;
 
+/// How long an event may wait in the mempool for an event it `refs` that this node's log does
+/// not hold yet (ms). Events of one consignment reach nodes by different paths: a carrier's
+/// event can reach a node before the platform's booking it follows (and that makes the carrier
+/// a party, docs/PROTOCOL.md 8c). Within this time such an event is admitted even if its issuer
+/// is not yet a party, and left out of blocks until the events it refs are in the log or
+/// earlier in the block; after it, its refs no longer hold it back and the party rule decides.
+pub const REF_WAIT_MS: u64 = 30_000;
+
 impl Previews {
     fn keep(&self, preview: NodePreview) {
         let mut p = lock(&self.0);
@@ -301,6 +310,14 @@ impl Chain {
         self.ledger.with_chain(|chain: &ChainState, parties| {
             todo.retain(|&i| match chain.authorize(&events[i], parties) {
                 Ok(()) => true,
+                // Not a party yet, but it follows an event this node's log does not hold: the
+                // event naming it a party may be on its way (REF_WAIT_MS); block building
+                // decides.
+                Err(LedgerError::Auth(AuthError::NotAParty { .. }))
+                    if events[i].body().refs.iter().any(|r| !self.in_log(r)) =>
+                {
+                    true
+                }
                 Err(e) => {
                     out[i] = Some(Err(e.into()));
                     false
@@ -403,10 +420,26 @@ impl Chain {
         let (mut events, mut dropped): (Vec<Event>, Vec<EventId>) = (Vec::new(), Vec::new());
         // Events left for a later block, and those that follow one of them (refs): the
         // candidates come in causal order, so one forward pass keeps it.
+        // An event whose refs are neither in the log nor earlier in the block waits for them
+        // (up to REF_WAIT_MS after it arrived).
         let mut held: HashSet<EventId> = HashSet::new();
+        let mut taken: HashSet<EventId> = HashSet::new();
+        let arrived: HashMap<EventId, u64> = {
+            let pool = lock(&self.mempool);
+            candidates
+                .iter()
+                .map(|e| (e.id(), pool.arrived(&e.id()).unwrap_or(0)))
+                .collect()
+        };
+        let waiting = |e: &Event| {
+            let at = arrived.get(&e.id()).copied().unwrap_or(0);
+            time < at.saturating_add(REF_WAIT_MS)
+        };
         for e in candidates {
+            let refs = &e.body().refs;
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS)
-                || e.body().refs.iter().any(|r| held.contains(r))
+                || refs.iter().any(|r| held.contains(r))
+                || (refs.iter().any(|r| !taken.contains(r) && !self.in_log(r)) && waiting(&e))
             {
                 held.insert(e.id());
                 continue;
@@ -414,6 +447,7 @@ impl Chain {
             if self.in_log(&e.id()) {
                 dropped.push(e.id());
             } else {
+                taken.insert(e.id());
                 events.push(e);
             }
         }
@@ -437,7 +471,16 @@ impl Chain {
                     for (e, why) in &refused {
                         tracing::debug!(event = %e.id(), %why, "dropped from the block being built");
                     }
-                    dropped.extend(refused.iter().map(|(e, _)| e.id()));
+                    // Not a party yet while the events it refs may still come: it stays.
+                    dropped.extend(
+                        refused
+                            .iter()
+                            .filter(|(e, why)| {
+                                !(matches!(why, LedgerError::Auth(AuthError::NotAParty { .. }))
+                                    && waiting(e))
+                            })
+                            .map(|(e, _)| e.id()),
+                    );
                     events = kept;
                     self.ledger.preview(&events, time, &known).ok()?
                 }

@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
-use tradelog_protocol::bundle::{ProvenEvent, BUNDLE_VERSION};
+use tradelog_protocol::bundle::{BlockProof, ProvenEvent, BUNDLE_VERSION};
 use tradelog_protocol::index::buckets::Staged;
 use tradelog_protocol::ledger::{
     index_updates, membership_transitions, Known, LedgerError, TransitionRecord,
@@ -418,6 +418,7 @@ impl NodeLedger {
         let events = self.store.subject_events(subject)?;
         let positions: Vec<u64> = events.iter().map(|(i, _)| *i).collect();
         let proofs = self.inclusion_paths(&positions, head.log_size)?;
+        let blocks = self.block_proofs(&positions, head)?;
         let proven = events
             .into_iter()
             .zip(proofs)
@@ -436,7 +437,53 @@ impl NodeLedger {
             index_entry: index.leaf(None, &key)?.map(|l| l.entry).unwrap_or_default(),
             index_proof: index.prove(None, &key)?,
             membership,
+            blocks,
         })
+    }
+
+    /// The blocks that committed the events at `positions` (ascending, all below
+    /// `head.log_size`), each with its certificate and the head before it (PROTOCOL.md 9
+    /// step 7). A position's block is found by binary search over the stored block records.
+    fn block_proofs(&self, positions: &[u64], head: &Head) -> Result<Vec<BlockProof>, StoreError> {
+        let mut out: Vec<BlockProof> = Vec::new();
+        let mut low = 1u64;
+        for &pos in positions {
+            if out.last().is_some_and(|b| pos < b.head.log_size) {
+                continue;
+            }
+            // The lowest height whose log_size exceeds pos, at or above the last block found.
+            let (mut lo, mut hi) = (low, head.height);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let size = self.record_at(mid)?.head.log_size;
+                if size > pos {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            let record = self.record_at(lo)?;
+            let prev = match lo {
+                1 => None,
+                h => Some(self.record_at(h - 1)?.head),
+            };
+            low = lo + 1;
+            out.push(BlockProof {
+                head: record.head,
+                certificate: record.certificate,
+                prev,
+            });
+        }
+        Ok(out)
+    }
+
+    fn record_at(&self, height: u64) -> Result<crate::store::BlockRecord, StoreError> {
+        self.store
+            .record(height)?
+            .ok_or_else(|| StoreError::Corrupt {
+                key: format!("block {height}"),
+                reason: "missing below the certified head".into(),
+            })
     }
 
     /// Inclusion paths of `positions` in the log of `size` leaves. Each path reads its own tiles

@@ -127,6 +127,8 @@ struct Issuer {
 #[derive(Debug)]
 pub struct Mempool {
     by_id: HashMap<EventId, Event>,
+    /// When each pending event entered (the node's clock in ms; 0 for a validated proposal's).
+    arrived: HashMap<EventId, u64>,
     issuers: HashMap<OrgId, Issuer>,
     /// Organisations with pending events, in the order their oldest pending event arrived.
     active: VecDeque<OrgId>,
@@ -144,6 +146,7 @@ impl Mempool {
     pub fn with_quota(capacity: usize, quota: Quota) -> Self {
         Mempool {
             by_id: HashMap::new(),
+            arrived: HashMap::new(),
             issuers: HashMap::new(),
             active: VecDeque::new(),
             capacity,
@@ -219,7 +222,7 @@ impl Mempool {
         let i = self.issuer(&event.body().issuer.org, now);
         i.events.milli -= 1000;
         i.bytes.milli -= u128::from(size) * 1000;
-        Ok(self.enqueue(event))
+        Ok(self.enqueue(event, now))
     }
 
     /// Adds an event of a validated block proposal: no quota or share applies (the block is on
@@ -231,10 +234,10 @@ impl Mempool {
         if self.by_id.len() >= self.capacity {
             return Err(MempoolError::Full(self.capacity));
         }
-        Ok(self.enqueue(event))
+        Ok(self.enqueue(event, 0))
     }
 
-    fn enqueue(&mut self, event: Event) -> Inserted {
+    fn enqueue(&mut self, event: Event, now: u64) -> Inserted {
         let org = event.body().issuer.org.clone();
         let q = self.quota;
         let i = self.issuers.entry(org.clone()).or_insert_with(|| Issuer {
@@ -246,8 +249,14 @@ impl Mempool {
             self.active.push_back(org);
         }
         i.queue.push_back(event.id());
+        self.arrived.insert(event.id(), now);
         self.by_id.insert(event.id(), event);
         Inserted::New
+    }
+
+    /// When a pending event entered this mempool (ms; 0 for a validated proposal's event).
+    pub fn arrived(&self, id: &EventId) -> Option<u64> {
+        self.arrived.get(id).copied()
     }
 
     /// True if the event is pending.
@@ -329,6 +338,7 @@ impl Mempool {
     pub fn remove<'a>(&mut self, ids: impl IntoIterator<Item = &'a EventId>) {
         let mut touched: Vec<OrgId> = Vec::new();
         for id in ids {
+            self.arrived.remove(id);
             if let Some(e) = self.by_id.remove(id) {
                 let org = &e.body().issuer.org;
                 if !touched.contains(org) {

@@ -143,3 +143,56 @@ async fn events_pending_waits_for_the_first_admitted_event() {
         .await
         .unwrap();
 }
+
+/// A carrier's event that reaches this node before the platform's booking it follows (another
+/// node got the booking) is admitted and waits for it, instead of being built into a block on
+/// its own, where it would open the consignment and lock the platform out (PROTOCOL.md 8c);
+/// the byzantine and devnet tests submitted a route round-robin over four nodes and hit this.
+#[test]
+fn an_event_waits_for_the_events_it_refs_that_are_not_in_the_log_yet() {
+    use tradelog_node::chain::REF_WAIT_MS;
+    let net = SampleNetwork::new(4).unwrap();
+    let chain = open("refs", &net);
+    let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    let route = consignment_route(&net, 4, net.genesis.time).unwrap();
+    let now = route[3].body().time + 1;
+    // The carrier's packed and gate-in (events 2, 3) arrive first; they ref the platform's
+    // document (1), which refs the booking (0).
+    chain.submit(route[2].clone(), now).unwrap();
+    chain.submit(route[3].clone(), now).unwrap();
+    assert!(
+        chain.propose(100, now).is_none_or(|b| b.events.is_empty()),
+        "an event was built into a block before the events it refs"
+    );
+    assert_eq!(chain.mempool_len(), 2);
+    // The platform's events arrive: one block, in causal order, and the carrier is a party.
+    chain.submit(route[0].clone(), now).unwrap();
+    chain.submit(route[1].clone(), now).unwrap();
+    let block = chain.propose(100, now + 1).unwrap();
+    let ids: Vec<_> = block.events.iter().map(Event::id).collect();
+    assert_eq!(ids, route[..4].iter().map(Event::id).collect::<Vec<_>>());
+    chain.validate(&block).unwrap();
+    chain
+        .commit(&block, Certificate::sign(&block.head, 0, &keys))
+        .unwrap();
+    // An outsider's event with a ref that never comes waits REF_WAIT_MS, then the party rule
+    // drops it.
+    let mut b = route[2].body().clone();
+    b.refs = vec![tradelog_protocol::Hash([7; 32])];
+    b.time = now;
+    let stray = net.sign("north-star-shipping", b).unwrap();
+    chain.submit(stray.clone(), now).unwrap();
+    assert!(chain
+        .propose(100, now + 2)
+        .is_none_or(|b| b.events.is_empty()));
+    assert_eq!(chain.mempool_len(), 1);
+    let later = now + REF_WAIT_MS + 1;
+    assert!(chain
+        .propose(100, later)
+        .is_none_or(|b| b.events.is_empty()));
+    assert_eq!(
+        chain.mempool_len(),
+        0,
+        "the outsider's event was not dropped"
+    );
+}

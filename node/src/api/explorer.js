@@ -4,7 +4,7 @@
 // pinned on its first load (localStorage): what was checked is listed, and an answer that fails
 // a check is not shown at all, only the check that failed, in red.
 import {
-  Genesis, LightClient, NodeClient, NodeError, TradelogError, checkExtends, headHash, parseBundle, parseRoute, verifyBundle, verifyRoute,
+  Genesis, LightClient, NodeClient, NodeError, TradelogError, checkExtends, headHash, parseBundle, verifyBundle,
 } from '/sdk/index.js';
 
 const $ = (id) => document.getElementById(id);
@@ -16,6 +16,18 @@ const el = (tag, attrs, ...kids) => {
 };
 const utc = (ms) => new Date(Number(ms)).toISOString().replace("T", " ").slice(0, 16);
 const hours = (ms) => (ms / 3600000).toFixed(1) + " h";
+/** An event recorded (its block's certified time) more than this after its own time is a late entry. */
+const LATE_MS = 24n * 3600000n;
+/** How long after its own time an event was recorded (ms, a bigint; negative when the event's time is ahead of its block's). */
+const recordedAfter = (r) => r.recorded.time - BigInt(r.event.body.time);
+const isLate = (r) => r.recorded !== null && recordedAfter(r) > LATE_MS;
+/** A signed duration in hours, days past 48 h. */
+const gap = (ms) => {
+  const n = Number(ms);
+  const a = Math.abs(n);
+  const s = a >= 48 * 3600000 ? (a / 86400000).toFixed(1) + " days" : a >= 60000 ? (a / 3600000).toFixed(1) + " h" : Math.round(a / 1000) + " s";
+  return n < 0 ? s + " before" : s + " after";
+};
 async function api(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" } });
   const body = await r.json().catch(() => ({}));
@@ -147,7 +159,8 @@ function checkOf(e) {
     return {
       Certificate: "certificate", Membership: "membership", Auth: "membership", Event: "signatures", Inclusion: "inclusion",
       Index: "completeness", IndexEntry: "completeness", Incomplete: "completeness", Altered: "completeness",
-      Chain: "genesis", Order: "event list", Subject: "event list", NotInMembershipProof: "event list", FutureEvent: "event list",
+      Chain: "genesis", Order: "event list", Subject: "event list", NotInMembershipProof: "event list",
+      FutureEvent: bundle.block === undefined ? "event list" : "recorded time", Block: "recorded time", BlockCertificate: "recorded time",
     }[bundle.variant] || "format";
   }
   const route = last("RouteError");
@@ -169,6 +182,14 @@ function failure(title, e) {
       (pin ? pin.genesis.hash.slice(0, 16) + "…" : "") + ", so none of it can be told apart from a forgery."));
 }
 
+/** What the bundles prove of their events' recorded times (PROTOCOL.md 9 step 7). */
+function recordedSummary(all, events) {
+  if (all.some((b) => b.version < 3)) return "recorded times not proven (a version-2 bundle has no block entries)";
+  const proven = all.reduce((n, b) => n + b.events.filter((e) => e.recorded !== null).length, 0);
+  const heads = new Set(all.flatMap((b) => b.blocks.map((bp) => String(bp.head.height)))).size;
+  return `recorded times of ${proven} of ${events} events proven by ${heads} certified block head${heads === 1 ? "" : "s"}, each under the validator set in force at its height`;
+}
+
 /** The list of checks that passed for a verified bundle (and, for a route, its containers). */
 function verified(p, { containers = null, follow = "" }) {
   const all = [p, ...(containers || [])];
@@ -176,7 +197,7 @@ function verified(p, { containers = null, follow = "" }) {
   const sigs = p.certificate.signatures.length;
   const transitions = p.history.changes ? p.history.changes.length : 0;
   const items = [
-    ["certificate", `head #${p.head.height} (log size ${p.head.log_size}) certified by ${sigs} validator signatures, more than 2/3 of the voting power of the validator set proven from the genesis; head hash ${headHash(p.head).slice(0, 16)}…`],
+    ["certificate", `head #${p.head.height} (log size ${p.head.log_size}) certified by ${sigs} validator signatures, more than 2/3 of the voting power of the validator set proven from the genesis; head hash ${headHash(p.head).slice(0, 16)}…; ${recordedSummary(all, events)}`],
     ["membership", `the membership proof from the pinned genesis (${transitions} membership change${transitions === 1 ? "" : "s"}); every issuer held its key and the role for its event kind at the event's log position`],
     ["signatures", `${events} event signature${events === 1 ? "" : "s"} (Ed25519, ZIP-215) under the issuers' keys`],
     ["inclusion", `${events} Merkle inclusion proof${events === 1 ? "" : "s"} against the certified log root ${p.head.log_root.slice(0, 16)}…`],
@@ -222,11 +243,18 @@ function what(b) {
 const dl = (pairs) => el("dl", {}, ...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 const code = (s) => el("code", { class: "wrap" }, s);
 
+/** The recorded time of a row, in words (block time and height, or why it is unknown). */
+function recordedText(r) {
+  if (r.recorded === null) return r.unproven;
+  return `${utc(r.recorded.time)} UTC (${r.recorded.time} ms), block #${r.recorded.height}: its certified head time, ${gap(recordedAfter(r))} the event's own time` +
+    (isLate(r) ? " (recorded late: more than 24 h after)" : "");
+}
+
 /** The opened part of an event row: signature, issuer key, fields, documents, inclusion proof. */
 function detail(row, head) {
   const { event, index, proof } = row;
   const b = event.body;
-  const disclosed = [["kind", b.kind], ["time", `${utc(b.time)} UTC (${b.time} ms)`]];
+  const disclosed = [["kind", b.kind], ["time", `${utc(b.time)} UTC (${b.time} ms), as its issuer signed it`]];
   for (const k of ["ucr", "container", "location"]) if (b[k] !== undefined) disclosed.push([k, b[k]]);
   if (b.transport) disclosed.push(["transport", `${b.transport.mode} ${b.transport.means}${b.transport.voyage ? " voyage " + b.transport.voyage : ""}`]);
   if (b.refs.length) disclosed.push(["refs", el("ul", {}, ...b.refs.map((r) => el("li", {}, code(r))))]);
@@ -238,6 +266,7 @@ function detail(row, head) {
       ["signature", code(event.sig)],
       ["issuer", `${b.issuer.org}`],
       ["issuer key", code(b.issuer.key)],
+      ["recorded (verified)", recordedText(row)],
     ]),
     el("h4", {}, "Disclosed fields"), dl(disclosed),
     el("h4", {}, "Documents (anchored by hash)"),
@@ -256,17 +285,23 @@ function detail(row, head) {
 let rowIds = 0;
 function timeline(rows, caption, head) {
   const t = el("table", { class: "timeline" });
-  t.append(el("caption", { class: "muted left" }, caption));
-  t.append(el("thead", {}, el("tr", {}, el("th", {}, "time (UTC)"), el("th", {}, "place"), el("th", {}, "issuer"), el("th", {}, "what"), el("th", { class: "num" }, "log #"))));
+  const late = rows.filter(isLate).length;
+  t.append(el("caption", { class: "muted left" }, caption, late ? `; ${late} recorded late` : "",
+    ". Event time: when its issuer says the step happened; recorded: the certified time of the block that committed it (verified), \"recorded late\" when more than 24 h after the event time."));
+  t.append(el("thead", {}, el("tr", {}, el("th", {}, "event time (UTC)"), el("th", {}, "recorded (UTC, block)"), el("th", {}, "place"), el("th", {}, "issuer"), el("th", {}, "what"), el("th", { class: "num" }, "log #"))));
   const tb = el("tbody");
   for (const r of rows) {
     const b = r.event.body;
     const id = "event-" + ++rowIds;
     const button = el("button", { type: "button", class: "expand", "aria-expanded": "false", "aria-controls": id, "aria-label": `Event ${r.index}: show its signature, issuer key, fields and inclusion proof` }, `#${r.index}`);
-    const tr = el("tr", { class: r.move ? "move" : "" },
-      el("td", {}, utc(b.time)), el("td", {}, b.location || "–"), el("td", {}, b.issuer.org),
+    const recorded = r.recorded === null
+      ? el("td", { class: "recorded muted" }, r.unproven.startsWith("unknown") ? "unknown" : "not proven")
+      : el("td", { class: "recorded" }, `${utc(r.recorded.time)} · #${r.recorded.height}`,
+        ...(isLate(r) ? [" ", el("span", { class: "late", title: `recorded ${gap(recordedAfter(r))} the event's own time` }, "recorded late")] : []));
+    const tr = el("tr", { class: [r.move ? "move" : "", isLate(r) ? "late-entry" : ""].filter(Boolean).join(" ") },
+      el("td", {}, utc(b.time)), recorded, el("td", {}, b.location || "–"), el("td", {}, b.issuer.org),
       el("td", {}, what(b) + (r.move ? " (movement of " + r.move + ")" : "")), el("td", { class: "num" }, button));
-    const open = el("tr", { class: "detail", id, hidden: "" }, el("td", { colspan: "5" }, detail(r, head)));
+    const open = el("tr", { class: "detail", id, hidden: "" }, el("td", { colspan: "6" }, detail(r, head)));
     button.addEventListener("click", () => {
       const yes = button.getAttribute("aria-expanded") !== "true";
       button.setAttribute("aria-expanded", String(yes));
@@ -280,24 +315,30 @@ function timeline(rows, caption, head) {
 
 /** The inclusion proofs of a parsed bundle, by log index. */
 const proofsOf = (bundles) => new Map(bundles.flatMap((b) => b.events.map((pe) => [String(pe.index), pe.proof])));
+/** Why a verified event has no recorded time. */
+const unprovenOf = (p) => (p.version < 3 ? "unknown: a version-2 bundle does not prove recorded times" : "not proven: the node served no block entry for this event's block");
+/** A request the node did not answer (refused or unreachable): no answer to verify. */
+const unanswered = (e) => e instanceof NodeError && (e.variant === "Refused" || e.variant === "Unreachable");
 
 async function showConsignment(ucr) {
-  const text = await node.routeText(ucr);
   const box = $("result");
-  let route, parsed, note;
+  let route, pages, note;
   try {
-    parsed = parseRoute(text);
-    route = verifyRoute(pin.genesis, parsed);
+    // Every page of a large route (PROTOCOL.md 9b), fetched at one head and verified together.
+    // A light client of its own: the head is then checked against this page's (follow).
+    ({ route, pages } = await new LightClient(node, pin.genesis).route(ucr));
     if (route.ucr !== ucr) throw new NodeError("WrongSubject", `asked for consignment ${ucr}, the node answered about consignment ${route.ucr}`, { status: 200, code: "wrong_subject" });
     note = await follow({ head: route.consignment.head, certificate: route.consignment.certificate });
   } catch (e) {
-    if (!(e instanceof TradelogError)) throw e;
+    if (!(e instanceof TradelogError) || unanswered(e)) throw e;
     box.replaceChildren(el("h3", {}, "Consignment " + ucr), failure(`the node's route bundle for consignment ${ucr}`, e));
     return;
   }
-  const proofs = proofsOf([parsed.consignment, ...parsed.containers]);
+  const proofs = proofsOf(pages.flatMap((p) => [p.consignment, ...p.containers]));
+  const unproven = unprovenOf(route.consignment);
   const rows = route.timeline.map((t) => ({
     index: t.index, event: t.event, proof: proofs.get(String(t.index)), move: t.source === "consignment" ? null : t.source.container,
+    recorded: t.recorded ?? null, unproven,
   }));
   const own = route.consignment;
   box.replaceChildren(el("h3", {}, "Consignment " + ucr), verified(own, { containers: route.containers, follow: note }),
@@ -322,7 +363,8 @@ async function showContainer(id) {
     return;
   }
   const proofs = proofsOf([parsed]);
-  const rows = p.events.map((pe) => ({ index: pe.index, event: pe.event, proof: proofs.get(String(pe.index)) }));
+  const unproven = unprovenOf(p);
+  const rows = p.events.map((pe) => ({ index: pe.index, event: pe.event, proof: proofs.get(String(pe.index)), recorded: pe.recorded ?? null, unproven }));
   const ucrs = [...new Set(p.events.map((pe) => pe.event.body.ucr).filter(Boolean))];
   box.replaceChildren(el("h3", {}, "Container " + id), verified(p, { follow: note }), timeline(rows, `${rows.length} container events`, p.head));
   const para = el("p", {}, "Consignments carried: ");
