@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use tradelog_protocol::bundle::Recorded;
 use tradelog_protocol::route::Source;
 use tradelog_protocol::{Event, Provenance, Route, ValidatorSet};
 
@@ -24,13 +25,28 @@ pub fn render(p: &Provenance) -> String {
         show(&p.head.chain)
     );
     for (index, e) in &p.events {
-        line(&mut out, *index, e, "");
+        line(&mut out, *index, e, p.recorded_at(*index), "");
     }
     out
 }
 
+/// When an event was recorded, as a timeline column: the block time and height, marked late
+/// when more than 24 hours after the event's own time; `unproven` for a version-2 bundle.
+fn recorded_column(event_time: u64, recorded: Option<Recorded>) -> String {
+    match recorded {
+        None => "recorded (unproven)".to_owned(),
+        Some(r) if r.is_late(event_time) => format!(
+            "recorded {} #{} LATE (+{} h)",
+            format_time(r.time),
+            r.height,
+            (r.time - event_time) / 3_600_000
+        ),
+        Some(r) => format!("recorded {} #{}", format_time(r.time), r.height),
+    }
+}
+
 /// One timeline line.
-fn line(out: &mut String, index: u64, e: &Event, note: &str) {
+fn line(out: &mut String, index: u64, e: &Event, recorded: Option<Recorded>, note: &str) {
     let b = e.body();
     let place = b.location.as_ref().map_or("-", |l| l.as_str());
     let mut what = b.kind.as_str().to_owned();
@@ -48,12 +64,13 @@ fn line(out: &mut String, index: u64, e: &Event, note: &str) {
     }
     let _ = writeln!(
         out,
-        "  ✓ {}  {:<5}  {:<20} {}{}  [log #{index}]",
+        "  ✓ {}  {:<5}  {:<20} {}{}  [log #{index}, {}]",
         format_time(b.time),
         show(place),
         show(b.issuer.org.as_str()),
         show(&what),
-        show(note)
+        show(note),
+        recorded_column(b.time, recorded)
     );
 }
 
@@ -79,7 +96,7 @@ pub fn render_route(r: &Route) -> String {
             Source::Consignment => String::new(),
             Source::Container(c) => format!("  (movement of {c})"),
         };
-        line(&mut out, *index, e, &note);
+        line(&mut out, *index, e, r.recorded_at(*index), &note);
     }
     out
 }
@@ -138,12 +155,26 @@ pub fn render_membership(v: &VerifiedMembership) -> String {
     out
 }
 
+/// `{"height", "time", "late"}` of a recorded event, `null` if its bundle did not prove it.
+fn recorded_json(e: &Event, recorded: Option<Recorded>) -> serde_json::Value {
+    match recorded {
+        None => serde_json::Value::Null,
+        Some(r) => serde_json::json!({
+            "height": r.height,
+            "time": r.time,
+            "late": r.is_late(e.body().time),
+        }),
+    }
+}
+
 /// The machine-readable form of a verified provenance.
 pub fn provenance_json(p: &Provenance) -> serde_json::Value {
     let events: Vec<_> = p
         .events
         .iter()
-        .map(|(i, e)| serde_json::json!({"index": i, "id": e.id(), "event": e}))
+        .map(|(i, e)| {
+            serde_json::json!({"index": i, "id": e.id(), "recorded": recorded_json(e, p.recorded_at(*i)), "event": e})
+        })
         .collect();
     serde_json::json!({"verified": true, "subject": p.subject, "head": p.head, "head_hash": p.head.hash(), "events": events})
 }
@@ -153,7 +184,9 @@ pub fn route_json(r: &Route) -> serde_json::Value {
     let events: Vec<_> = r
         .timeline
         .iter()
-        .map(|(i, e, s)| serde_json::json!({"index": i, "id": e.id(), "source": s, "event": e}))
+        .map(|(i, e, s)| {
+            serde_json::json!({"index": i, "id": e.id(), "source": s, "recorded": recorded_json(e, r.recorded_at(*i)), "event": e})
+        })
         .collect();
     let containers: Vec<_> = r.containers.iter().map(|c| &c.subject).collect();
     serde_json::json!({

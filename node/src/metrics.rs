@@ -351,7 +351,7 @@ pub fn time_release(report: &crate::trs::TrsReport) -> String {
         "# HELP tradelog_time_release_seconds Time release (WCO TRS) per border post and month of release: nearest-rank median (percentile=\"50\") and 90th percentile (percentile=\"90\")"
     );
     let _ = writeln!(out, "# TYPE tradelog_time_release_seconds gauge");
-    for g in &report.groups {
+    for g in report.groups.iter().map(|g| &g.figures) {
         for (interval, s) in [
             ("arrival_to_declaration", &g.arrival_to_declaration),
             ("declaration_to_release", &g.declaration_to_release),
@@ -373,7 +373,7 @@ pub fn time_release(report: &crate::trs::TrsReport) -> String {
         "# HELP tradelog_time_release_consignments Consignments measured per border post and month of release"
     );
     let _ = writeln!(out, "# TYPE tradelog_time_release_consignments gauge");
-    for g in &report.groups {
+    for g in report.groups.iter().map(|g| &g.figures) {
         let _ = writeln!(
             out,
             "tradelog_time_release_consignments{{border_post=\"{}\",period=\"{}\"}} {}",

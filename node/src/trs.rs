@@ -4,9 +4,10 @@
 //! per-consignment rows (with the event ids behind every figure), exclusions with their reasons,
 //! and aggregates per border post and UTC month (`tradelog_protocol::trs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+use tradelog_protocol::bundle::LATE_RECORDING_MS;
 use tradelog_protocol::trs::{aggregate, measure, Excluded, TrsGroup, TrsRow};
 use tradelog_protocol::{Event, EventKind, Ucr, UnLocode};
 
@@ -37,11 +38,49 @@ pub struct TrsReport {
     /// Log size the report covers (every event below it was considered).
     pub log_size: u64,
     /// Aggregates per border post and month, each listing its consignments.
-    pub groups: Vec<TrsGroup>,
+    pub groups: Vec<Group>,
     /// Per-consignment rows with the arrival, declaration and release event ids.
     pub rows: Vec<TrsRow>,
     /// Consignments with a release-relevant event but no row, with the reason.
     pub excluded: Vec<ExcludedRow>,
+    /// How the figures treat late entries (see [`LATE_POLICY`]).
+    pub recorded_policy: &'static str,
+    /// The measured steps (of the rows above) recorded more than 24 hours after their own time.
+    pub late_recorded: Vec<LateStep>,
+}
+
+/// How the report treats events recorded long after their time.
+pub const LATE_POLICY: &str = "Durations use each event's own time (body.time: when the step \
+happened, as the WCO Time Release Study measures), not when the ledger recorded it. A measured \
+step recorded more than 24 hours after its own time (its block's time minus body.time) is a late \
+entry: it stays in the figures and is listed in late_recorded, and each group counts its rows \
+with a late step in late_rows, so an administration can see which figures rest on late entries.";
+
+/// A measured step recorded late.
+#[derive(Debug, Clone, Serialize)]
+pub struct LateStep {
+    /// The consignment.
+    pub ucr: Ucr,
+    /// The event.
+    pub id: tradelog_protocol::EventId,
+    /// `arrived`, `discharged`, `declared` or `released`.
+    pub kind: EventKind,
+    /// Its own time (ms).
+    pub time: u64,
+    /// Its block's time (ms).
+    pub recorded: u64,
+    /// Its block's height.
+    pub height: u64,
+}
+
+/// A group of the report: the aggregate and how many of its rows have a late step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// The aggregate per border post and month.
+    #[serde(flatten)]
+    pub figures: TrsGroup,
+    /// Rows of this group with a step recorded more than 24 hours after its time.
+    pub late_rows: usize,
 }
 
 /// The incremental index of release-relevant events.
@@ -49,6 +88,10 @@ pub struct TrsReport {
 pub struct TimeRelease {
     scanned: u64,
     by_ucr: BTreeMap<Ucr, Vec<Event>>,
+    /// (height, time) of the block that recorded each kept event.
+    recorded: HashMap<tradelog_protocol::EventId, (u64, u64)>,
+    /// The block holding position `scanned`: (height, its end log size, time).
+    block: (u64, u64, u64),
 }
 
 impl TimeRelease {
@@ -65,9 +108,20 @@ impl TimeRelease {
     /// Scans the store's events from where it stopped up to log size `upto`.
     pub fn refresh(&mut self, store: &impl Store, upto: u64) -> Result<(), StoreError> {
         while self.scanned < upto {
+            // The block of this position (blocks may be empty).
+            while self.scanned >= self.block.1 {
+                let height = self.block.0 + 1;
+                match store.header(height)? {
+                    Some((head, _)) => self.block = (height, head.log_size, head.time),
+                    None => break,
+                }
+            }
             if let Some(e) = store.event_at(self.scanned)? {
                 if relevant(&e) {
                     if let Some(u) = e.body().ucr.clone() {
+                        if self.scanned < self.block.1 {
+                            self.recorded.insert(e.id(), (self.block.0, self.block.2));
+                        }
                         self.by_ucr.entry(u).or_default().push(e);
                     }
                 }
@@ -101,11 +155,44 @@ impl TimeRelease {
                 }
             }
         }
+        let mut late_recorded = Vec::new();
+        let mut late_ucrs = std::collections::BTreeSet::new();
+        for row in &rows {
+            for step in [&row.arrival, &row.declaration, &row.release] {
+                let Some(&(height, recorded)) = self.recorded.get(&step.id) else {
+                    continue;
+                };
+                if recorded.saturating_sub(step.time) > LATE_RECORDING_MS {
+                    late_ucrs.insert(row.ucr.clone());
+                    late_recorded.push(LateStep {
+                        ucr: row.ucr.clone(),
+                        id: step.id,
+                        kind: step.kind,
+                        time: step.time,
+                        recorded,
+                        height,
+                    });
+                }
+            }
+        }
+        let groups = aggregate(&rows)
+            .into_iter()
+            .map(|figures| Group {
+                late_rows: figures
+                    .ucrs
+                    .iter()
+                    .filter(|u| late_ucrs.contains(*u))
+                    .count(),
+                figures,
+            })
+            .collect();
         TrsReport {
             log_size: self.scanned,
-            groups: aggregate(&rows),
+            groups,
             rows,
             excluded,
+            recorded_policy: LATE_POLICY,
+            late_recorded,
         }
     }
 }

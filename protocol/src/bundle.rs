@@ -215,6 +215,25 @@ pub struct Provenance {
     pub recorded: Vec<Option<Recorded>>,
 }
 
+/// An event recorded more than this after its own time is a late entry (24 hours): the
+/// explorer and the CLI mark it, the time-release report counts it (docs/PROTOCOL.md 9 step 7).
+pub const LATE_RECORDING_MS: u64 = 24 * 3_600_000;
+
+impl Provenance {
+    /// When the event at log position `index` was recorded, if the bundle proved it.
+    pub fn recorded_at(&self, index: u64) -> Option<Recorded> {
+        let i = self.events.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        self.recorded.get(i).copied().flatten()
+    }
+}
+
+impl Recorded {
+    /// True if recorded more than [`LATE_RECORDING_MS`] after `event_time`.
+    pub fn is_late(&self, event_time: u64) -> bool {
+        self.time.saturating_sub(event_time) > LATE_RECORDING_MS
+    }
+}
+
 fn about(event: &Event, subject: &Subject) -> bool {
     let b = event.body();
     match subject {

@@ -108,6 +108,15 @@ pub struct Route {
     pub timeline: Vec<(u64, Event, Source)>,
 }
 
+impl Route {
+    /// When the timeline event at log position `index` was recorded, if its bundle proved it.
+    pub fn recorded_at(&self, index: u64) -> Option<crate::bundle::Recorded> {
+        std::iter::once(&self.consignment)
+            .chain(&self.containers)
+            .find_map(|p| p.recorded_at(index))
+    }
+}
+
 /// Containers named by `events`, in order of first mention.
 pub fn containers_named<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<ContainerId> {
     let mut seen = BTreeSet::new();

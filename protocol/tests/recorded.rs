@@ -19,7 +19,11 @@ fn ledger(net: &SampleNetwork) -> (Ledger, Certificate) {
     let mut ledger = Ledger::new(&net.genesis);
     for (i, chunk) in route.chunks(4).enumerate() {
         let latest = chunk.iter().map(|e| e.body().time).max().unwrap();
-        let time = if i == 3 { latest + 48 * HOUR } else { latest + 1000 };
+        let time = if i == 3 {
+            latest + 48 * HOUR
+        } else {
+            latest + 1000
+        };
         let head = ledger.append_block(chunk.to_vec(), time).unwrap();
         ledger.certify(head.height, Certificate::sign(&head, 0, &keys));
     }
@@ -77,7 +81,10 @@ fn a_version_2_bundle_verifies_without_recorded_times_and_may_not_carry_blocks()
     let p = b.verify(&net.genesis).unwrap();
     assert!(p.recorded.iter().all(Option::is_none));
     b.blocks = blocks;
-    assert!(matches!(refused(&net, &b), BundleError::Block { pos: 0, .. }));
+    assert!(matches!(
+        refused(&net, &b),
+        BundleError::Block { pos: 0, .. }
+    ));
     b.version = 4;
     assert!(matches!(refused(&net, &b), BundleError::Version(4)));
 }
@@ -99,7 +106,8 @@ fn every_lie_about_a_block_is_refused() {
     let net = SampleNetwork::new(4).unwrap();
     let (ledger, honest) = bundle(&net);
     let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
-    let block = |e: &BundleError, p: usize| matches!(e, BundleError::Block { pos, .. } if *pos == p);
+    let block =
+        |e: &BundleError, p: usize| matches!(e, BundleError::Block { pos, .. } if *pos == p);
 
     // A later block time (the entry looks late): the certificate no longer certifies it.
     let mut b = honest.clone();

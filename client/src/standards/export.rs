@@ -12,6 +12,7 @@
 //! - `bizStep` per PROTOCOL.md 3.4, plus `tl:kind` with the exact kind (needed where the CBV has
 //!   no exact code); `seized` also sets disposition `non_sellable_other`;
 //! - `readPoint.id` is `urn:un:locode:<UN/LOCODE>`; `eventTime` is UTC with offset `+00:00`;
+//!   `recordTime` is the time of the block that recorded the event, where the bundle proves it;
 //! - extension members `tl:issuer`, `tl:logIndex`, `tl:transport`, `tl:documents`,
 //!   `tl:refs` and, for a container's own movement, `tl:viaContainer`.
 //!
@@ -60,6 +61,10 @@ pub fn to_epcis(route: &Route) -> Value {
                 json!(format!("{EVENT_URI_PREFIX}{}", event.id())),
             );
             m.insert("eventTime".into(), json!(rfc3339_millis(b.time)));
+            // EPCIS recordTime: when the ledger recorded it (its block's certified time).
+            if let Some(r) = route.recorded_at(*index) {
+                m.insert("recordTime".into(), json!(rfc3339_millis(r.time)));
+            }
             m.insert("eventTimeZoneOffset".into(), json!("+00:00"));
             if aggregation {
                 m.insert(
