@@ -50,6 +50,8 @@ fn scrape() -> String {
         groups: Vec::new(),
         rows: Vec::new(),
         excluded: Vec::new(),
+        recorded_policy: tradelog_node::trs::LATE_POLICY,
+        late_recorded: Vec::new(),
     }));
     text
 }
