@@ -196,3 +196,60 @@ fn an_event_waits_for_the_events_it_refs_that_are_not_in_the_log_yet() {
         "the outsider's event was not dropped"
     );
 }
+
+/// Issue 13 item 3: the time-release report measures on event time and lists the steps
+/// recorded more than 24 hours after it, with the block that recorded them; a node bundle
+/// proves every event's block (version 3).
+#[test]
+fn late_entries_are_listed_by_the_time_release_report_and_proven_by_bundles() {
+    use tradelog_node::trs::TimeRelease;
+    use tradelog_protocol::Subject;
+    let net = SampleNetwork::new(4).unwrap();
+    let chain = open("late", &net);
+    let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    let route = consignment_route(&net, 6, net.genesis.time).unwrap();
+    let commit = |events: &[Event], time: u64| {
+        for e in events {
+            chain.submit(e.clone(), time).unwrap();
+        }
+        let block = chain.propose(100, time).unwrap();
+        assert_eq!(block.events.len(), events.len());
+        chain
+            .commit(&block, Certificate::sign(&block.head, 0, &keys))
+            .unwrap();
+    };
+    let latest = |es: &[Event]| es.iter().map(|e| e.body().time).max().unwrap();
+    // Up to the declaration at the port on time; customs' inspection and release (and the
+    // barge) two days after they happened.
+    let (on_time, late) = route.split_at(10);
+    commit(on_time, latest(on_time) + 1000);
+    let late_at = latest(late) + 48 * 3_600_000;
+    commit(late, late_at);
+
+    let mut trs = TimeRelease::new();
+    trs.refresh(chain.store(), route.len() as u64).unwrap();
+    let report = trs.report(None, None);
+    assert_eq!(report.rows.len(), 1);
+    let released = &report.rows[0].release;
+    let listed: Vec<_> = report.late_recorded.iter().map(|l| l.id).collect();
+    assert_eq!(listed, [released.id], "only the release is a late step");
+    assert_eq!(report.late_recorded[0].recorded, late_at);
+    assert_eq!(report.late_recorded[0].height, 2);
+    assert_eq!(report.groups[0].late_rows, 1);
+    // The figure is on event time: the release's own time, not its block's.
+    assert_eq!(
+        report.rows[0].arrival_to_release,
+        released.time - report.rows[0].arrival.time
+    );
+
+    let bundle = chain
+        .ledger()
+        .provenance(&Subject::Consignment(route[0].body().ucr.clone().unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(bundle.blocks.len(), 2);
+    let p = bundle.verify(&net.genesis).unwrap();
+    let heights: Vec<u64> = p.recorded.iter().map(|r| r.unwrap().height).collect();
+    assert_eq!(heights, [[1u64; 10].as_slice(), &[2; 4]].concat());
+    assert!(p.recorded[13].unwrap().is_late(p.events[13].1.body().time));
+}
