@@ -247,7 +247,7 @@ fn late_entries_are_listed_by_the_time_release_report_and_proven_by_bundles() {
         .provenance(&Subject::Consignment(route[0].body().ucr.clone().unwrap()))
         .unwrap()
         .unwrap();
-    assert_eq!(bundle.blocks.len(), 2);
+    assert_eq!(bundle.blocks.as_ref().unwrap().len(), 2);
     let p = bundle.verify(&net.genesis).unwrap();
     let heights: Vec<u64> = p.recorded.iter().map(|r| r.unwrap().height).collect();
     assert_eq!(heights, [[1u64; 10].as_slice(), &[2; 4]].concat());

@@ -45,8 +45,16 @@ pub struct BlockProof {
     pub head: Head,
     /// Its certificate, under the validators in force at its height.
     pub certificate: Certificate,
-    /// The previous head (`None` at height 1, whose events start at log position 0).
+    /// The previous head (`null` at height 1, whose events start at log position 0). The
+    /// member is required, `null` or a head.
+    #[serde(deserialize_with = "present_or_null")]
     pub prev: Option<Head>,
+}
+
+/// A required member that may be `null` (serde would otherwise take a missing `Option` as
+/// `None`).
+fn present_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Head>, D::Error> {
+    <Option<Head> as serde::Deserialize>::deserialize(d)
 }
 
 /// When an event was recorded: its block's height and time.
@@ -79,9 +87,10 @@ pub struct ProofBundle {
     pub index_proof: IndexProof,
     /// The membership and validator-set history up to `head` (PROTOCOL.md 9d).
     pub membership: MembershipProof,
-    /// Version 3: the blocks that committed the events, in height order (section 9 step 7).
-    #[serde(default)]
-    pub blocks: Vec<BlockProof>,
+    /// The blocks that committed the events, in height order (section 9 step 7): required in
+    /// version 3, absent in version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<BlockProof>>,
 }
 
 /// Why a bundle does not verify. Each names what failed.
@@ -271,11 +280,18 @@ impl ProofBundle {
         if !(MIN_BUNDLE_VERSION..=BUNDLE_VERSION).contains(&self.version) {
             return Err(BundleError::Version(self.version));
         }
-        if self.version < 3 && !self.blocks.is_empty() {
-            return Err(BundleError::Block {
-                pos: 0,
-                reason: format!("a version-{} bundle has no blocks", self.version),
-            });
+        match (self.version, &self.blocks) {
+            (2, Some(_)) => {
+                return Err(BundleError::Malformed(
+                    "blocks: a version-2 bundle has no blocks member".into(),
+                ))
+            }
+            (3, None) => {
+                return Err(BundleError::Malformed(
+                    "blocks: missing (required in version 3)".into(),
+                ))
+            }
+            _ => {}
         }
         if self.head.chain != genesis.chain {
             return Err(BundleError::Chain {
@@ -422,7 +438,8 @@ impl ProofBundle {
         history: &History,
     ) -> Result<Vec<Option<Recorded>>, BundleError> {
         let mut recorded = vec![None; self.events.len()];
-        if self.blocks.len() > self.events.len() {
+        let blocks = self.blocks.as_deref().unwrap_or(&[]);
+        if blocks.len() > self.events.len() {
             return Err(BundleError::Block {
                 pos: self.events.len(),
                 reason: format!("more blocks than the {} events", self.events.len()),
@@ -430,7 +447,8 @@ impl ProofBundle {
         }
         let mut next_event = 0usize;
         let mut prev_height = 0u64;
-        for (pos, bp) in self.blocks.iter().enumerate() {
+        let mut prev_end = 0u64;
+        for (pos, bp) in blocks.iter().enumerate() {
             let fail = |reason: String| BundleError::Block { pos, reason };
             let b = &bp.head;
             if b.chain != self.head.chain {
@@ -474,6 +492,12 @@ impl ProofBundle {
                     p.log_size
                 }
             };
+            if first < prev_end {
+                return Err(fail(format!(
+                    "starts at log position {first}, inside the previous block's (which ends at {prev_end})"
+                )));
+            }
+            prev_end = b.log_size;
             bp.certificate
                 .verify(b, history.validators_at(b.height))
                 .map_err(|err| BundleError::BlockCertificate { pos, err })?;

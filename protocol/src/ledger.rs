@@ -890,7 +890,7 @@ impl LedgerState {
             index_entry: self.index.get(&subject.key()).unwrap_or_default(),
             index_proof: self.index.prove(&subject.key()),
             membership,
-            blocks,
+            blocks: Some(blocks),
         })
     }
 }

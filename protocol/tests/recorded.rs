@@ -52,7 +52,7 @@ fn every_event_gets_its_blocks_height_and_time() {
     let net = SampleNetwork::new(4).unwrap();
     let (ledger, b) = bundle(&net);
     assert_eq!(b.version, 3);
-    assert_eq!(b.blocks.len(), 4);
+    assert_eq!(b.blocks.as_ref().unwrap().len(), 4);
     let p = b.verify(&net.genesis).unwrap();
     assert_eq!(p.recorded.len(), 14);
     for (k, ((index, e), rec)) in p.events.iter().zip(&p.recorded).enumerate() {
@@ -76,15 +76,18 @@ fn every_event_gets_its_blocks_height_and_time() {
 fn a_version_2_bundle_verifies_without_recorded_times_and_may_not_carry_blocks() {
     let net = SampleNetwork::new(4).unwrap();
     let (_, mut b) = bundle(&net);
-    let blocks = std::mem::take(&mut b.blocks);
+    let blocks = b.blocks.take();
     b.version = 2;
     let p = b.verify(&net.genesis).unwrap();
     assert!(p.recorded.iter().all(Option::is_none));
+    // Version 3 requires the member; version 2 may not carry it, not even empty.
+    b.version = 3;
+    assert!(matches!(refused(&net, &b), BundleError::Malformed(_)));
+    b.version = 2;
+    b.blocks = Some(Vec::new());
+    assert!(matches!(refused(&net, &b), BundleError::Malformed(_)));
     b.blocks = blocks;
-    assert!(matches!(
-        refused(&net, &b),
-        BundleError::Block { pos: 0, .. }
-    ));
+    assert!(matches!(refused(&net, &b), BundleError::Malformed(_)));
     b.version = 4;
     assert!(matches!(refused(&net, &b), BundleError::Version(4)));
 }
@@ -93,7 +96,7 @@ fn a_version_2_bundle_verifies_without_recorded_times_and_may_not_carry_blocks()
 fn a_block_left_out_leaves_its_events_unproven() {
     let net = SampleNetwork::new(4).unwrap();
     let (_, mut b) = bundle(&net);
-    b.blocks.remove(1);
+    b.blocks.as_mut().unwrap().remove(1);
     let p = b.verify(&net.genesis).unwrap();
     let unproven: Vec<usize> = (0..p.recorded.len())
         .filter(|&k| p.recorded[k].is_none())
@@ -111,7 +114,7 @@ fn every_lie_about_a_block_is_refused() {
 
     // A later block time (the entry looks late): the certificate no longer certifies it.
     let mut b = honest.clone();
-    b.blocks[1].head.time += 48 * HOUR;
+    b.blocks.as_mut().unwrap()[1].head.time += 48 * HOUR;
     assert!(matches!(
         refused(&net, &b),
         BundleError::BlockCertificate {
@@ -123,7 +126,8 @@ fn every_lie_about_a_block_is_refused() {
     // Re-signed by keys that are not the validators: refused the same way.
     let mut b = honest.clone();
     let outsider = SecretKey::from_seed(&[7; 32]);
-    b.blocks[1].certificate = Certificate::sign(&b.blocks[1].head, 0, &[&outsider]);
+    b.blocks.as_mut().unwrap()[1].certificate =
+        Certificate::sign(&b.blocks.as_mut().unwrap()[1].head, 0, &[&outsider]);
     assert!(matches!(
         refused(&net, &b),
         BundleError::BlockCertificate { pos: 1, .. }
@@ -131,25 +135,31 @@ fn every_lie_about_a_block_is_refused() {
 
     // A block's events claimed by a later block: its prev is then not the head before it.
     let mut b = honest.clone();
-    b.blocks[2].prev = Some(ledger.head_at(1).unwrap().clone());
+    b.blocks.as_mut().unwrap()[2].prev = Some(ledger.head_at(1).unwrap().clone());
     assert!(block(&refused(&net, &b), 2));
 
     // The block before dropped, so the later block holds the earlier events too.
     let mut b = honest.clone();
-    b.blocks[1].prev = None;
+    b.blocks.as_mut().unwrap()[1].prev = None;
     assert!(block(&refused(&net, &b), 1));
 
     // At height 1, prev must be null.
     let mut b = honest.clone();
-    b.blocks[0].prev = Some(ledger.head_at(1).unwrap().clone());
+    b.blocks.as_mut().unwrap()[0].prev = Some(ledger.head_at(1).unwrap().clone());
     assert!(block(&refused(&net, &b), 0));
+
+    // `prev` is a required member (null at height 1).
+    let json = serde_json::to_string(&honest).unwrap();
+    let missing = json.replacen(",\"prev\":null", "", 1);
+    assert_ne!(missing, json);
+    assert!(ProofBundle::from_json(missing.as_bytes()).is_err());
 
     // Out of height order, or repeated.
     let mut b = honest.clone();
-    b.blocks.swap(0, 1);
+    b.blocks.as_mut().unwrap().swap(0, 1);
     assert!(block(&refused(&net, &b), 1));
     let mut b = honest.clone();
-    b.blocks[1] = b.blocks[0].clone();
+    b.blocks.as_mut().unwrap()[1] = b.blocks.as_mut().unwrap()[0].clone();
     assert!(block(&refused(&net, &b), 1));
 
     // A block that holds none of the bundle's events (another consignment's block).
@@ -162,23 +172,30 @@ fn every_lie_about_a_block_is_refused() {
         .bundle(&Subject::Consignment(sample_ucr(0)), c5.clone())
         .unwrap();
     b.verify(&net.genesis).unwrap();
-    b.blocks.push(tradelog_protocol::bundle::BlockProof {
-        head: h5.clone(),
-        certificate: c5,
-        prev: Some(other.head_at(4).unwrap().clone()),
-    });
+    b.blocks
+        .as_mut()
+        .unwrap()
+        .push(tradelog_protocol::bundle::BlockProof {
+            head: h5.clone(),
+            certificate: c5,
+            prev: Some(other.head_at(4).unwrap().clone()),
+        });
     assert!(block(&refused(&net, &b), 4));
 
     // A block head that is not the bundle's head at the bundle head's height.
     let mut b = honest.clone();
-    let last = b.blocks.len() - 1;
-    b.blocks[last].head.index_root = tradelog_protocol::Hash([9; 32]);
-    b.blocks[last].certificate = Certificate::sign(&b.blocks[last].head, 0, &keys);
+    let last = b.blocks.as_ref().unwrap().len() - 1;
+    b.blocks.as_mut().unwrap()[last].head.index_root = tradelog_protocol::Hash([9; 32]);
+    b.blocks.as_mut().unwrap()[last].certificate =
+        Certificate::sign(&b.blocks.as_mut().unwrap()[last].head, 0, &keys);
     assert!(block(&refused(&net, &b), last));
 
     // More blocks than events.
     let mut b = honest.clone();
-    let extra: Vec<_> = b.blocks.clone();
-    b.blocks.extend(extra.iter().cloned().cycle().take(11));
+    let extra: Vec<_> = b.blocks.clone().unwrap();
+    b.blocks
+        .as_mut()
+        .unwrap()
+        .extend(extra.iter().cloned().cycle().take(11));
     assert!(matches!(refused(&net, &b), BundleError::Block { .. }));
 }
