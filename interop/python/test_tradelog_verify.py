@@ -470,11 +470,18 @@ class Membership(unittest.TestCase):
         # section 9: a bundle whose subject is the membership subject (its events are the
         # membership events), assembled here from the membership proof
         mp = self.bundle["membership"]
+        # its blocks (section 9 step 7): the set_validators block at height 7 is the
+        # transition's certified head, after the consignment's block at height 6; the key
+        # rotation's blocks (heights 4 and 5) are left out
+        h6 = next(e for e in self.bundle["blocks"] if e["head"]["height"] == 6)["head"]
+        t = mp["transitions"][0]
         b = dict(copy.deepcopy(self.bundle), subject={"type": "membership", "id": "membership"},
                  events=copy.deepcopy(mp["events"]), index_entry=mp["index_entry"],
-                 index_proof=mp["index_proof"])
+                 index_proof=mp["index_proof"],
+                 blocks=[{"head": t["head"], "certificate": t["certificate"], "prev": h6}])
         res = tv.verify_bundle(self.genesis, b)
         self.assertEqual(len(res["rows"]), 3)
+        self.assertEqual(res["recorded"], {mp["events"][2]["index"]: (7, t["head"]["time"])})
         bad = copy.deepcopy(b)
         bad["events"].pop(1)
         with self.assertRaises(tv.VerifyError) as cm:
@@ -524,6 +531,16 @@ class SpecGaps(unittest.TestCase):
         for name in ("membership.json", "membership-at-7.json"):
             res = tv.verify_bundle(self.genesis, load(os.path.join(FIXTURES, name)))
             self.assertEqual(len(res["rows"]), 3)
+            # version 2 (before section 9 step 7): no blocks, recorded times unknown
+            self.assertEqual((res["version"], res["recorded"]), (2, {}))
+        res, rows = tv.check_route(self.genesis, load(os.path.join(FIXTURES, "route.json")))
+        self.assertEqual((res["route_versions"][0], res["route_recorded"]), (2, {}))
+        # a version-2 bundle may not carry blocks
+        b = load(os.path.join(FIXTURES, "membership.json"))
+        b["blocks"] = []
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        self.assertIn("bundle.blocks: not allowed in a version-2 bundle", str(cm.exception))
 
     def test_organisation_names_refuse_control_characters(self):
         g = tv.load_json(self.v["genesis_json"])
@@ -642,7 +659,10 @@ class Route(unittest.TestCase):
     def test_honest_route_verifies_and_timeline_matches(self):
         self.assertGreaterEqual(len(self.route["containers"]), 1)
         got = tv.verify_route(self.genesis, self.route)
-        self.assertEqual(got, self.timeline)
+        # the Rust timeline's members; "recorded" is added beside them (section 9 step 7)
+        self.assertEqual([{k: e[k] for k in ("index", "id", "source")} for e in got],
+                         self.timeline)
+        self.assertTrue(all(e["recorded"] is not None for e in got))
         # the sample must exercise the windows: a container movement is shown
         self.assertTrue(any(e["source"] != "consignment" for e in got))
 
@@ -749,6 +769,433 @@ class Route(unittest.TestCase):
             r["containers"][0]["version"] = 1
         self.refuse(v1, "route.containers[0]")
 
+
+
+def block_entry(bundle, height):
+    """The position and entry of `bundle`'s blocks for `height`."""
+    return next((p, e) for p, e in enumerate(bundle["blocks"]) if e["head"]["height"] == height)
+
+
+def recertify_block(entry, keys):
+    """Points entry's certificate at its (edited) head again and signs it by `keys`."""
+    head = tv.parse_head(entry["head"])
+    entry["certificate"]["head"] = tv.H(tv.head_bytes(head)).hex()
+    entry["certificate"]["height"] = head["height"]
+    sign_certificate(entry["certificate"], entry["head"], keys)
+
+
+class Recorded(unittest.TestCase):
+    """Section 9 step 7: version-3 bundles prove each event's recorded time (its block's
+    certified head time), and every lie about a block is refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = sample_dir()
+        cls.genesis_path = os.path.join(cls.tmp, "genesis.json")
+        cls.bundle_path = os.path.join(cls.tmp, "bundle.json")
+        cls.genesis = load(cls.genesis_path)
+        cls.bundle = load(cls.bundle_path)
+        cls.route = load(os.path.join(cls.tmp, "route.json"))
+
+    def verify(self, mutate):
+        b = copy.deepcopy(self.bundle)
+        mutate(b)
+        return tv.verify_bundle(self.genesis, b)
+
+    def refuse(self, mutate, *expect):
+        with self.assertRaises(tv.VerifyError) as cm:
+            self.verify(mutate)
+        for e in expect:
+            self.assertIn(e, str(cm.exception))
+        if os.environ.get("SHOW_ERRORS"):
+            print(f"\n  {self.id().split('.')[-1]}: {cm.exception}")
+        return str(cm.exception)
+
+    def test_sample_is_version_3_and_every_event_is_recorded(self):
+        b = self.bundle
+        self.assertEqual(b["version"], 3)
+        res = tv.verify_bundle(self.genesis, b)
+        self.assertEqual(res["version"], 3)
+        heights = [e["head"]["height"] for e in b["blocks"]]
+        # consignment 1's events are in blocks 3 and 6 (genesis set) and 8 (the new set,
+        # after the transition at height 7): the sets per height are both exercised
+        self.assertEqual(heights, [3, 6, 8])
+        self.assertEqual(b["blocks"][-1]["head"], b["head"])
+        times = {e["head"]["height"]: e["head"]["time"] for e in b["blocks"]}
+        self.assertEqual(set(res["recorded"]), {idx for _, idx, _ in res["rows"]})
+        for pos, idx, ev in res["rows"]:
+            height, time = res["recorded"][idx]
+            self.assertEqual(time, times[height])
+            self.assertLessEqual(ev.body["time"], time + tv.MAX_EVENT_AHEAD)
+        # the block's events are the leaves [prev.log_size, head.log_size)
+        for e in b["blocks"]:
+            lo = e["prev"]["log_size"] if e["prev"] is not None else 0
+            got = [idx for idx, (h, _) in res["recorded"].items() if h == e["head"]["height"]]
+            self.assertTrue(got and all(lo <= i < e["head"]["log_size"] for i in got))
+
+    def test_recorded_times_are_the_rust_references(self):
+        # The Rust reference put into each blocks entry the head of the block that holds the
+        # event (Ledger::bundle) and verified the route with them (sample_bundle.rs); its other
+        # outputs give the same heads independently of step 7: the membership proof's
+        # transition is the head at height 7 (its prev the hash of block 6's head, and the
+        # bundle head's prev its hash), and the container bundle carries the same blocks.
+        b = self.bundle
+        res = tv.verify_bundle(self.genesis, b)
+        heads = {e["head"]["height"]: e["head"] for e in b["blocks"]}
+        heads.update({e["prev"]["height"]: e["prev"] for e in b["blocks"]})
+        t = b["membership"]["transitions"][0]["head"]
+        self.assertEqual(heads[7], t)
+        hash_of = lambda h: tv.H(tv.head_bytes(tv.parse_head(h))).hex()  # noqa: E731
+        self.assertEqual(t["prev"], hash_of(heads[6]))
+        self.assertEqual(b["head"]["prev"], hash_of(t))
+        for e in self.route["containers"][0]["blocks"]:
+            if e["head"]["height"] in heads:
+                self.assertEqual(e["head"], heads[e["head"]["height"]])
+        # each event's block is the first of the Rust heads whose log_size exceeds its index
+        # (section 6), and sample_bundle.rs puts consignment 1 in blocks 3, 6 and 8
+        order = sorted(heads.values(), key=lambda h: h["height"])
+        want = {}
+        for e in b["events"]:
+            h = next(h for h in order if e["index"] < h["log_size"])
+            want[e["index"]] = (h["height"], h["time"])
+        self.assertEqual(res["recorded"], want)
+        self.assertEqual({h for h, _ in want.values()}, {3, 6, 8})
+        # the same times in the route's timeline, for the container's own movements too
+        for e in tv.verify_route(self.genesis, self.route):
+            cb = [x for x in [self.route["consignment"]] + self.route["containers"]
+                  if any(y["index"] == e["index"] for y in x["events"])]
+            blk = next(x["head"] for x in cb[0]["blocks"]
+                       if (x["prev"] or {"log_size": 0})["log_size"] <= e["index"]
+                       < x["head"]["log_size"])
+            self.assertEqual(e["recorded"], {"height": blk["height"], "time": blk["time"]})
+
+    def test_cli_shows_recorded_time_beside_the_events_time(self):
+        r = subprocess.run([sys.executable, SCRIPT, "bundle", self.genesis_path,
+                            self.bundle_path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertIn("recorded (UTC)", next(l for l in lines if "time (UTC)" in l))
+        n = len(self.bundle["events"])
+        self.assertIn(f"recorded  {n} of {n} event(s) in 3 certified block(s)", lines)
+        h8 = tv.iso_time(self.bundle["head"]["time"])
+        self.assertTrue(any(f"{h8}       8  " in l for l in lines), r.stdout)
+
+    def test_block_head_time_changed(self):
+        def retime(b):
+            b["blocks"][0]["head"]["time"] += 1
+        self.refuse(retime, "blocks[0] (height 3): certificate: certificate.head is not the hash")
+        # at the bundle head's height, it is another head than the bundle's
+        def retime_last(b):
+            b["blocks"][-1]["head"]["time"] += 1
+        self.refuse(retime_last, "blocks[2] (height 8): at head.height but not the bundle's head")
+
+    def test_block_log_size_changed(self):
+        # a block claiming more of the log (the events of the next block) is not certified
+        def grow(b):
+            b["blocks"][0]["head"]["log_size"] += 1
+        self.refuse(grow, "blocks[0] (height 3): certificate: certificate.head")
+
+    def test_block_dropped_leaves_its_events_without_recorded_time(self):
+        p, entry = block_entry(self.bundle, 6)
+        res = self.verify(lambda b: b["blocks"].pop(p))
+        lo, hi = entry["prev"]["log_size"], entry["head"]["log_size"]
+        missing = [idx for _, idx, _ in res["rows"] if idx not in res["recorded"]]
+        self.assertTrue(missing)
+        self.assertTrue(all(lo <= i < hi for i in missing))
+        self.assertTrue(all(h != 6 for h, _ in res["recorded"].values()))
+        # all of them dropped: the bundle verifies without any recorded time
+        res = self.verify(lambda b: b.update(blocks=[]))
+        self.assertEqual(res["recorded"], {})
+
+    def test_cli_names_the_events_without_recorded_time(self):
+        b = copy.deepcopy(self.bundle)
+        b["blocks"].pop(block_entry(b, 6)[0])
+        path = os.path.join(self.tmp, "bundle-without-6.json")
+        with open(path, "w") as f:
+            json.dump(b, f)
+        r = subprocess.run([sys.executable, SCRIPT, "bundle", self.genesis_path, path],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("recorded  no proven recorded time (no blocks entry) for event(s) #",
+                      r.stdout)
+
+    def test_prev_hash_mismatch(self):
+        def reprev(b):
+            b["blocks"][1]["prev"]["time"] -= 1
+        self.refuse(reprev, "blocks[1] (height 6): the hash of prev is not head.prev")
+
+    def test_block_claims_events_of_another_block(self):
+        # another prev: the head before the previous block, so that the block would also
+        # hold that block's events
+        def earlier_prev(b):
+            b["blocks"][1]["prev"] = copy.deepcopy(b["blocks"][0]["prev"])
+        self.refuse(earlier_prev, "blocks[1] (height 6): prev.height 2 is not head.height - 1")
+        # the same prev, its log_size lowered: it is then not the previous head
+        def lower(b):
+            b["blocks"][1]["prev"]["log_size"] = b["blocks"][0]["prev"]["log_size"]
+        self.refuse(lower, "blocks[1] (height 6): the hash of prev is not head.prev")
+        # the previous block's head given as prev: the height is wrong
+        def other(b):
+            b["blocks"][1]["prev"] = copy.deepcopy(b["blocks"][0]["head"])
+        self.refuse(other, "blocks[1] (height 6): prev.height 3 is not head.height - 1")
+
+    def test_block_without_events_of_the_bundle(self):
+        # the set_validators block (height 7) is certified, but holds none of the events
+        def insert(b):
+            t = b["membership"]["transitions"][0]
+            b["blocks"].insert(2, {"head": copy.deepcopy(t["head"]),
+                                   "certificate": copy.deepcopy(t["certificate"]),
+                                   "prev": copy.deepcopy(b["blocks"][1]["head"])})
+        self.refuse(insert, "blocks[2] (height 7): no event of the bundle in the block")
+
+    def test_version_2_with_blocks_refused(self):
+        def v2(b):
+            b["version"] = 2
+        self.refuse(v2, "bundle.blocks: not allowed in a version-2 bundle")
+        def v2_empty(b):
+            b["version"] = 2
+            b["blocks"] = []
+        self.refuse(v2_empty, "bundle.blocks: not allowed in a version-2 bundle")
+        def v2_without(b):
+            b["version"] = 2
+            del b["blocks"]
+        res = self.verify(v2_without)
+        self.assertEqual((res["version"], res["recorded"]), (2, {}))
+        self.refuse(lambda b: b.update(version=4), "bundle.version")
+
+    def test_version_3_needs_blocks(self):
+        self.refuse(lambda b: b.pop("blocks"), "missing member(s) ['blocks']")
+
+    def test_block_above_the_bundle_head(self):
+        def above(b):
+            last = b["blocks"][-1]
+            last["head"]["height"] = b["head"]["height"] + 1
+            last["prev"] = copy.deepcopy(b["head"])
+        self.refuse(above, "blocks[2] (height 9): height above head.height (8)")
+        def log_above(b):
+            b["blocks"][0]["head"]["log_size"] = b["head"]["log_size"] + 1
+        self.refuse(log_above, "blocks[0] (height 3): head.log_size", "above the bundle head's")
+
+    def test_blocks_out_of_order_or_repeated(self):
+        def swap(b):
+            bl = b["blocks"]
+            bl[0], bl[1] = bl[1], bl[0]
+        self.refuse(swap, "blocks[1] (height 3): height not above the previous entry's (6)")
+        def repeat(b):
+            b["blocks"].insert(1, copy.deepcopy(b["blocks"][0]))
+        self.refuse(repeat, "blocks[1] (height 3): height not above the previous entry's (3)")
+
+    def test_more_blocks_than_events(self):
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_blocks(tv.Genesis(self.genesis), tv.parse_head(self.bundle["head"]),
+                             [(1, {})], [copy.deepcopy(self.bundle["blocks"][0])], [])
+        self.assertIn("bundle.blocks: 1 entries, more than the bundle's 0 events", str(cm.exception))
+
+    def test_certificate_under_the_set_in_force_at_the_blocks_height(self):
+        # height 6 is before the transition: the new set does not certify it
+        def new_set(b):
+            sign_certificate(b["blocks"][1]["certificate"], b["blocks"][1]["head"],
+                             OLD_VALIDATORS[:2] + [NEWCOMER])
+        self.refuse(new_set, "blocks[1] (height 6): certificate.signatures[2]: signer is not a "
+                             "validator (under the validator set in force at height 6)")
+        # height 8 is after it: the validator that left cannot sign it
+        def old_set(b):
+            sign_certificate(b["blocks"][2]["certificate"], b["blocks"][2]["head"],
+                             OLD_VALIDATORS[:2] + [LEFT])
+        self.refuse(old_set, "blocks[2] (height 8): certificate.signatures[2]: signer is not a "
+                             "validator")
+        # a signature removed: no quorum
+        self.refuse(lambda b: b["blocks"][0]["certificate"]["signatures"].pop(),
+                    "blocks[0] (height 3): certificate: no quorum")
+
+    def test_block_time_too_early_for_its_events(self):
+        # validators that certify a block time more than 10 minutes before one of its
+        # events: the container's gate-out is the last event of block 6, 1 ms before it
+        cb = self.route["containers"][0]
+        p, _ = block_entry(cb, 6)
+
+        def early(b):
+            entry = b["blocks"][p]
+            entry["head"]["time"] -= 11 * 60 * 1000
+            recertify_block(entry, OLD_VALIDATORS)
+        b = copy.deepcopy(cb)
+        early(b)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        self.assertIn(f"blocks[{p}] (height 6): event #", str(cm.exception))
+        self.assertIn("more than 600000 ms after the block's time", str(cm.exception))
+        # re-certified by the set in force, another block time is what the bundle proves:
+        # the certificate is what proves the recorded time
+        b = copy.deepcopy(cb)
+        b["blocks"][p]["head"]["time"] += 1
+        recertify_block(b["blocks"][p], OLD_VALIDATORS)
+        res = tv.verify_bundle(self.genesis, b)
+        self.assertIn((6, cb["blocks"][p]["head"]["time"] + 1), res["recorded"].values())
+
+    def test_prev_null_rules(self):
+        def null(b):
+            b["blocks"][0]["prev"] = None
+        self.refuse(null, "blocks[0] (height 3): prev is null above height 1")
+        self.refuse(lambda b: b["blocks"][0].pop("prev"), "blocks[0]: missing member(s) ['prev']")
+        self.refuse(lambda b: b["blocks"][0].update(extra=1), "blocks[0]: unknown member(s)")
+
+    def test_route_bundles_carry_recorded_times(self):
+        res, rows = tv.check_route(self.genesis, self.route)
+        self.assertEqual(res["route_versions"], [3] * (1 + len(self.route["containers"])))
+        self.assertEqual(set(res["route_recorded"]), {idx for idx, _, _ in rows})
+        # a container's own movement gets its recorded time from the container's bundle
+        cres = tv.verify_bundle(self.genesis, self.route["containers"][0])
+        for idx, _, src in rows:
+            if src != "consignment":
+                self.assertEqual(res["route_recorded"][idx], cres["recorded"][idx])
+        r = subprocess.run([sys.executable, SCRIPT, "route", self.genesis_path,
+                            os.path.join(self.tmp, "route.json")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"recorded  {len(rows)} of {len(rows)} timeline entries\n", r.stdout)
+
+    def test_route_container_block_tampered(self):
+        r = copy.deepcopy(self.route)
+        r["containers"][0]["blocks"][0]["head"]["time"] += 1
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_route(self.genesis, r)
+        msg = str(cm.exception)
+        self.assertTrue(msg.startswith("route.containers[0] (TLGU"), msg)
+        self.assertIn("blocks[0] (height 1): certificate:", msg)
+        r = copy.deepcopy(self.route)
+        r["consignment"]["blocks"][1]["prev"]["time"] -= 1
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_route(self.genesis, r)
+        self.assertIn("consignment bundle: blocks[1] (height 6): the hash of prev",
+                      str(cm.exception))
+
+
+class BlocksUnit(unittest.TestCase):
+    """Section 9 step 7 on heads made here (no cargo needed): the events of the fixture
+    route's consignment bundle, in blocks 3 and 6 of made-up heads certified by the genesis
+    validators' dev keys; the checks of verify_blocks one by one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.genesis = load(os.path.join(FIXTURES, "genesis.json"))
+        cls.gen = tv.Genesis(cls.genesis)
+        cons = load(os.path.join(FIXTURES, "route.json"))["consignment"]
+        cls.rows = [(p, e["index"], tv.Event(e["event"])) for p, e in enumerate(cons["events"])]
+        cls.sets = [(1, cls.gen.validators)]
+        cls.keys = OLD_VALIDATORS
+        # the fixture's events: log 15-21 and 24-30 and 48; blocks of 7 events from log 15
+        cls.latest = {h: max(ev.body["time"] for _, i, ev in cls.rows if lo <= i < hi)
+                      for h, lo, hi in ((3, 15, 22), (6, 24, 31))}
+
+    def head(self, height, log_size, time, prev):
+        return {"chain": "tradelog-devnet", "height": height, "time": time,
+                "prev": tv.H(tv.head_bytes(tv.parse_head(prev))).hex() if isinstance(prev, dict)
+                else prev, "log_size": log_size, "log_root": "11" * 32,
+                "index_root": "22" * 32,
+                "validators": tv.validators_hash(self.gen.validators.items()).hex()}
+
+    def entry(self, head, prev, keys=None):
+        cert = {"height": head["height"], "round": 0, "head": "", "signatures": []}
+        e = {"head": head, "certificate": cert, "prev": prev}
+        recertify_block(e, keys or self.keys)
+        return e
+
+    def chain(self):
+        """Heads 1-7 (block 3: log [15, 22), block 6: log [22, 31)) and entries for 3, 6."""
+        t = self.gen.time
+        h = {1: self.head(1, 1, t + 1, self.gen.hash.hex())}
+        for n, size in ((2, 15), (3, 22), (4, 22), (5, 22), (6, 31), (7, 49)):
+            time = max(h[n - 1]["time"], self.latest.get(n, 0)) + 1
+            h[n] = self.head(n, size, time, h[n - 1])
+        return h, [self.entry(h[3], h[2]), self.entry(h[6], h[5])]
+
+    def run_blocks(self, blocks, head=None):
+        h, _ = self.chain()
+        top = tv.parse_head(head or h[7])
+        return tv.verify_blocks(self.gen, top, self.sets, blocks, self.rows)
+
+    def refused(self, blocks, expect, head=None):
+        with self.assertRaises(tv.VerifyError) as cm:
+            self.run_blocks(blocks, head)
+        self.assertIn(expect, str(cm.exception))
+
+    def test_honest(self):
+        h, blocks = self.chain()
+        rec = self.run_blocks(blocks)
+        want = {i: (3, h[3]["time"]) for i in range(15, 22)}
+        want.update({i: (6, h[6]["time"]) for i in range(24, 31)})
+        self.assertEqual(rec, want)  # log 48 is in no given block: no recorded time
+        self.assertEqual(self.run_blocks([]), {})
+
+    def test_height_1_and_genesis(self):
+        h, _ = self.chain()
+        # block 1 holds none of the events: refused for that, after its prev rules
+        self.refused([self.entry(h[1], None)], "blocks[0] (height 1): no event of the bundle")
+        self.refused([self.entry(h[1], h[1])], "blocks[0] (height 1): prev must be null")
+        bad = self.head(1, 1, h[1]["time"], "00" * 32)
+        self.refused([self.entry(bad, None)], "head.prev at height 1 is not the genesis hash")
+
+    def test_prev_rules(self):
+        h, blocks = self.chain()
+        # a prev at the right height and hash whose time is after the block's
+        late = self.head(2, 15, h[3]["time"] + 1, h[1])
+        b3 = self.head(3, 22, h[3]["time"], late)
+        self.refused([self.entry(b3, late)], "prev.time")
+        big = self.head(2, 23, h[2]["time"], h[1])
+        b3 = self.head(3, 22, h[3]["time"], big)
+        self.refused([self.entry(b3, big)], "prev.log_size 23 is above head.log_size 22")
+        other = dict(h[2], chain="another-chain")
+        b3 = self.head(3, 22, h[3]["time"], other)
+        self.refused([self.entry(b3, other)], "prev.chain 'another-chain' differs")
+        self.refused([dict(blocks[0], prev=dict(h[2], height="2"))],
+                     "blocks[0] (height 3): prev: head.height")
+
+    def test_block_head_rules(self):
+        h, blocks = self.chain()
+        self.refused([blocks[0]], "blocks[0] (height 3): at head.height but not the bundle's",
+                     head=dict(h[3], time=h[3]["time"] + 1))
+        other = dict(h[3], chain="another-chain")
+        self.refused([self.entry(other, h[2])], "head.chain 'another-chain' differs")
+        self.refused([blocks[1]], "height above head.height (5)", head=h[5])
+        self.refused([blocks[1], blocks[0]], "blocks[1] (height 3): height not above")
+        self.refused([blocks[0]] * 20, "bundle.blocks: 20 entries, more than the bundle's 15")
+
+    def test_certificate_under_the_set_at_its_height(self):
+        h, blocks = self.chain()
+        self.refused([self.entry(h[3], h[2], self.keys[:2])],
+                     "blocks[0] (height 3): certificate: no quorum (signed power 2 of 4) "
+                     "(under the validator set in force at height 3)")
+        # a transition at height 4 to a set of one validator: heights up to 4 under the
+        # genesis set, heights from 5 under the new one
+        newcomer = NEWCOMER.public_key().public_bytes_raw()
+        sets = [(1, self.gen.validators), (5, {newcomer: 1})]
+        top = tv.parse_head(h[7])
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_blocks(self.gen, top, sets, blocks, self.rows)
+        self.assertIn("blocks[1] (height 6): certificate: head.validators is not the hash",
+                      str(cm.exception))
+        self.assertEqual(tv.validators_at(sets, 4), self.gen.validators)
+        self.assertEqual(tv.validators_at(sets, 5), {newcomer: 1})
+        self.assertEqual(tv.validators_at(sets, 9), {newcomer: 1})
+
+    def test_two_blocks_holding_the_same_events(self):
+        # forged with the genesis validators' dev keys: a second height-6 head whose
+        # predecessor claims a log size inside block 3's events (conflicting certified heads)
+        h, blocks = self.chain()
+        h5 = self.head(5, 18, h[5]["time"], "33" * 32)
+        h6 = self.head(6, 31, h[6]["time"], h5)
+        self.refused([blocks[0], self.entry(h6, h5)],
+                     "blocks[1] (height 6): its first log position 18 is below the previous "
+                     "entry's log_size 22")
+
+    def test_event_time_window(self):
+        h, _ = self.chain()
+        early = self.head(3, 22, self.latest[3] - tv.MAX_EVENT_AHEAD - 1, h[2])
+        t2 = dict(h[2], time=self.gen.time)
+        early["prev"] = tv.H(tv.head_bytes(tv.parse_head(t2))).hex()
+        self.refused([self.entry(early, t2)], "blocks[0] (height 3): event #")
+        ok = self.head(3, 22, self.latest[3] - tv.MAX_EVENT_AHEAD, t2)
+        rec = self.run_blocks([self.entry(ok, t2)])
+        self.assertEqual(set(rec.values()), {(3, self.latest[3] - tv.MAX_EVENT_AHEAD)})
 
 if __name__ == "__main__":
     unittest.main()

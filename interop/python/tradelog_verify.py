@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for the tradelog ledger protocol, version 1 (bundle version 2).
+"""Independent verifier for the tradelog ledger protocol, version 1 (bundle versions 2 and 3).
 
 Written from docs/PROTOCOL.md alone (no Rust source was read).  Section numbers
 in comments ("§3.2") refer to that document.
@@ -13,6 +13,7 @@ Dependencies: Python 3.11, `blake3`, `cryptography` (pip install blake3 cryptogr
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime
 import hashlib
@@ -427,6 +428,7 @@ MAX_PARTIES = 16            # §3.2: organisations one event names in `parties`
 MAX_BODY = 16384             # canonical body of an event other than a membership event
 MAX_MEMBERSHIP_BODY = 131072  # canonical body of a membership event
 MAX_EVENT_AHEAD = 600000     # §6: an event's time at most 10 minutes after its block's
+MAX_BUNDLE_EVENTS = 100000   # §9: events of one bundle
 
 
 def check_body(body):
@@ -794,7 +796,7 @@ def verify_certificate(cert, head, vals):
     if integer(cert["height"], "certificate.height", 0, U64) != head["height"]:
         fail("certificate: height differs from head.height")
     if unhex(cert["head"], 32, "certificate.head") != hh:
-        fail("certificate: certificate.head is not the hash of the bundle's head")
+        fail("certificate: certificate.head is not the hash of the head it certifies")
     rnd = integer(cert["round"], "certificate.round", 0, U32)
     sigs = array(cert["signatures"], "certificate.signatures", len(vals))
     msg = precommit(head["chain"], head["height"], rnd, hh)
@@ -1096,7 +1098,9 @@ class MembershipAt:
 
 def verify_membership(gen: Genesis, head, cert, mp):
     """§9d for (head, certificate).  Returns {"validators": V that certified head,
-    "changes": [(log index, change)], "transitions": n, "signers", "signed", "total"}."""
+    "changes": [(log index, change)], "transitions": n, "signers", "signed", "total",
+    "sets": [(first height, {key: power})]}: "sets" gives the validator set in force at every
+    height up to head's (see validators_at)."""
     obj(mp, "membership", ("transitions", "events", "index_entry", "index_proof"))
     # 1
     transitions = array(mp["transitions"], "membership.transitions", MAX_TRANSITIONS)
@@ -1106,6 +1110,9 @@ def verify_membership(gen: Genesis, head, cert, mp):
     m = gen.membership()
     st = {"applied": 0, "next": 0}
     parsed, changes, proven = [], [], {}
+    # §9 step 7: the genesis set certifies heights 1 up to and including the first
+    # transition's height, each transition's set the heights after it up to the next one's
+    sets = [(1, vals)]
 
     def event(p) -> Event:
         """events[p], structurally checked (ids are needed for the accumulators)."""
@@ -1217,6 +1224,7 @@ def verify_membership(gen: Genesis, head, cert, mp):
             fail(f"{w}: no set_validators change among the membership events it "
                  f"commits to after the previous transition (a transition at the wrong block)")
         vals = last
+        sets.append((th["height"] + 1, vals))
     header(head, "head")
     # 3: the rest, under V (one set_validators here, in head's own block, takes effect later)
     apply_upto(len(events), head, "head.log_size")
@@ -1233,8 +1241,21 @@ def verify_membership(gen: Genesis, head, cert, mp):
              "from membership.index_entry.acc (events omitted, added or reordered)")
     return {"validators": vals, "changes": changes, "transitions": len(transitions),
             "signers": nsig, "signed": signed, "total": total, "events": proven,
+            "sets": sets,
             "heads": [(parse_head(t["head"])["log_size"], parse_head(t["head"])["time"])
                       for t in transitions]}
+
+
+def validators_at(sets, height: int):
+    """The validator set {key: power} in force at `height` (at most the proof's head's),
+    from verify_membership's "sets": the genesis set up to and including the first
+    transition's height, then each transition's set from the height after it; after the last
+    transition that is the set that certified the head (§9 step 7)."""
+    found = sets[0][1]
+    for first, vals in sets:
+        if first <= height:
+            found = vals
+    return found
 
 
 def _mwhere(p, item) -> str:
@@ -1244,13 +1265,25 @@ def _mwhere(p, item) -> str:
 
 # --------------------------------------------------------------- §9 bundles
 
+BUNDLE_MEMBERS = ("version", "subject", "head", "certificate", "events", "index_entry",
+                  "index_proof", "membership")
+
+
 def verify_bundle(genesis_doc, bundle):
-    """Returns a list of timeline rows; raises VerifyError."""
+    """§9 steps 1-7.  Returns a dict (its "rows" are the verified events as
+    (position, log index, Event); "recorded" maps the log index of each event that a `blocks`
+    entry covers to its recorded (height, time)); raises VerifyError."""
     gen = Genesis(genesis_doc)
-    obj(bundle, "bundle", ("version", "subject", "head", "certificate", "events",
-                           "index_entry", "index_proof", "membership"))
-    # 1
-    integer(bundle["version"], "bundle.version", 2, 2)
+    # 1: version 2 (no `blocks`, written before version 3) or 3 (with `blocks`)
+    if not isinstance(bundle, dict):
+        fail("bundle: expected an object")
+    if "version" not in bundle:
+        fail("bundle: missing member(s) ['version']")
+    version = integer(bundle["version"], "bundle.version", 2, 3)
+    if version == 2 and "blocks" in bundle:
+        fail("bundle.blocks: not allowed in a version-2 bundle (recorded times are "
+             "proven from version 3 on, §9 step 1)")
+    obj(bundle, "bundle", BUNDLE_MEMBERS + (("blocks",) if version == 3 else ()))
     head = parse_head(bundle["head"])
     if head["chain"] != gen.chain:
         fail("head.chain differs from genesis.chain")
@@ -1270,7 +1303,7 @@ def verify_bundle(genesis_doc, bundle):
     nsig, signed, total = mres["signers"], mres["signed"], mres["total"]
     members = MembershipAt(gen, mres["changes"])
     # 3
-    events = array(bundle["events"], "bundle.events", 100000)
+    events = array(bundle["events"], "bundle.events", MAX_BUNDLE_EVENTS)
     prev, ids, rows = -1, [], []
     for pos, item in enumerate(events):
         try:
@@ -1328,10 +1361,105 @@ def verify_bundle(genesis_doc, bundle):
                 if org not in customs:
                     parties.add(org)
                 parties |= set(ev.body.get("parties", []))
+    # 7: the recorded time of each event its block's entry covers
+    recorded = {}
+    if version == 3:
+        recorded = verify_blocks(gen, head, mres["sets"], bundle["blocks"], rows)
     return {"subject": (stype, subj["id"]), "head": head, "signers": nsig,
             "rules": gen.rules, "parties": parties, "customs": customs,
             "signed": signed, "total": total, "rows": rows, "genesis": gen,
-            "membership": mres, "warnings": advisories(rows)}
+            "membership": mres, "warnings": advisories(rows), "version": version,
+            "recorded": recorded,
+            "blocks": len(bundle["blocks"]) if version == 3 else None}
+
+
+def verify_blocks(gen: Genesis, head, sets, blocks, rows):
+    """§9 step 7 (version 3): each `blocks[p]` is the certified head of the block that
+    committed some of the bundle's events.  `rows` are the verified events (position, log
+    index, Event) in log order, `sets` the validator sets per height (verify_membership).
+    Returns {log index: (recorded height, recorded time)} for the events the entries cover."""
+    blocks = array(blocks, "bundle.blocks", MAX_BUNDLE_EVENTS)
+    if len(blocks) > len(rows):
+        fail(f"bundle.blocks: {len(blocks)} entries, more than the bundle's {len(rows)} "
+             f"events (§9 step 7)")
+    indexes = [idx for _, idx, _ in rows]
+    head_hash = H(head_bytes(head))
+    recorded, above, held = {}, 0, 0
+    for p, entry in enumerate(blocks):
+        w = f"blocks[{p}]"
+        obj(entry, w, ("head", "certificate", "prev"))
+        try:
+            b = parse_head(entry["head"])
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e}") from None
+        w = f"{w} (height {b['height']})"
+        if b["chain"] != head["chain"]:
+            fail(f"{w}: head.chain {b['chain']!r} differs from the bundle head's chain "
+                 f"{head['chain']!r}")
+        if b["height"] <= above:
+            fail(f"{w}: height not above the previous entry's ({above}): entries in "
+                 f"height order, one per block")
+        if b["height"] > head["height"]:
+            fail(f"{w}: height above head.height ({head['height']})")
+        if b["log_size"] > head["log_size"]:
+            fail(f"{w}: head.log_size {b['log_size']} is above the bundle head's "
+                 f"log_size {head['log_size']}")
+        if b["height"] == head["height"] and H(head_bytes(b)) != head_hash:
+            fail(f"{w}: at head.height but not the bundle's head (another hash)")
+        above = b["height"]
+        # the block's first log position: its events are leaves [first, b.log_size) (§6)
+        prev = entry["prev"]
+        if b["height"] == 1:
+            if prev is not None:
+                fail(f"{w}: prev must be null at height 1")
+            if b["prev"] != gen.hash:
+                fail(f"{w}: head.prev at height 1 is not the genesis hash")
+            first = 0
+        else:
+            if prev is None:
+                fail(f"{w}: prev is null above height 1 (the previous block's head is needed "
+                     f"for the block's first log position)")
+            try:
+                ph = parse_head(prev)
+            except VerifyError as e:
+                raise VerifyError(f"{w}: prev: {e}") from None
+            if ph["height"] + 1 != b["height"]:
+                fail(f"{w}: prev.height {ph['height']} is not head.height - 1 "
+                     f"({b['height'] - 1})")
+            if ph["chain"] != head["chain"]:
+                fail(f"{w}: prev.chain {ph['chain']!r} differs from the bundle head's chain "
+                     f"{head['chain']!r}")
+            if H(head_bytes(ph)) != b["prev"]:
+                fail(f"{w}: the hash of prev is not head.prev (prev is not the previous "
+                     f"block's head)")
+            if ph["time"] > b["time"]:
+                fail(f"{w}: prev.time {ph['time']} is after head.time {b['time']}")
+            if ph["log_size"] > b["log_size"]:
+                fail(f"{w}: prev.log_size {ph['log_size']} is above head.log_size "
+                     f"{b['log_size']}")
+            first = ph["log_size"]
+        try:
+            verify_certificate(entry["certificate"], b, validators_at(sets, b["height"]))
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e} (under the validator set in force at height "
+                              f"{b['height']})") from None
+        if first < held:
+            # not a rule of §9 step 7, which gives each covered event one recorded time:
+            # two certified blocks holding the same log position are conflicting heads
+            fail(f"{w}: its first log position {first} is below the previous entry's "
+                 f"log_size {held}: two blocks would hold the same events (conflicting "
+                 f"certified heads, §7a)")
+        held = b["log_size"]
+        lo, hi = bisect.bisect_left(indexes, first), bisect.bisect_left(indexes, b["log_size"])
+        if lo == hi:
+            fail(f"{w}: no event of the bundle in the block (its log positions [{first}, "
+                 f"{b['log_size']}))")
+        for pos, idx, ev in rows[lo:hi]:
+            if ev.body["time"] > b["time"] + MAX_EVENT_AHEAD:
+                fail(f"{w}: event #{pos} (log index {idx}): time {ev.body['time']} is more "
+                     f"than {MAX_EVENT_AHEAD} ms after the block's time {b['time']} (§6)")
+            recorded[idx] = (b["height"], b["time"])
+    return recorded
 
 
 def concerns(ev: Event, stype: str, ident: str) -> bool:
@@ -1366,6 +1494,28 @@ def iso_time(ms: int) -> str:
         return f"{ms}ms"
 
 
+def recorded_columns(recorded, idx) -> str:
+    """The recorded time (§9 step 7) and block height columns of a timeline row."""
+    if idx not in recorded:
+        return f"{'-':<24}  {'-':>6}"
+    height, time = recorded[idx]
+    return f"{iso_time(time):<24}  {height:>6}"
+
+
+def print_recorded(res):
+    """A summary of the recorded times proven (§9 step 7), naming the events without one."""
+    rows = res["rows"]
+    if res["version"] == 2:
+        print("recorded  unknown: a version-2 bundle has no blocks (§9 step 1)")
+        return
+    known = sum(1 for _, idx, _ in rows if idx in res["recorded"])
+    print(f"recorded  {known} of {len(rows)} event(s) in {res['blocks']} certified block(s)")
+    missing = [f"#{pos} (log index {idx})" for pos, idx, _ in rows if idx not in res["recorded"]]
+    if missing:
+        print(f"recorded  no proven recorded time (no blocks entry) for event(s) "
+              f"{', '.join(missing)}")
+
+
 def print_timeline(res):
     h = res["head"]
     print(f"subject   {res['subject'][0]} {res['subject'][1]}")
@@ -1373,11 +1523,14 @@ def print_timeline(res):
           f"log_size {h['log_size']}")
     print(f"certified {res['signers']} signatures, power {res['signed']} of {res['total']}")
     print_membership(res["membership"])
-    print(f"{'#':>3} {'log':>6}  {'time (UTC)':<24}  {'loc':<5}  {'issuer':<20}  kind")
+    print_recorded(res)
+    print(f"{'#':>3} {'log':>6}  {'time (UTC)':<24}  {'recorded (UTC)':<24}  {'block':>6}  "
+          f"{'loc':<5}  {'issuer':<20}  kind")
     for pos, idx, ev in res["rows"]:
         b = ev.body
         extra = f"  container {b['container']}" if "container" in b else ""
-        print(f"{pos:>3} {idx:>6}  {iso_time(b['time']):<24}  {b.get('location', '-'):<5}  "
+        print(f"{pos:>3} {idx:>6}  {iso_time(b['time']):<24}  "
+              f"{recorded_columns(res['recorded'], idx)}  {b.get('location', '-'):<5}  "
               f"{b['issuer']['org']:<20}  {b['kind']}{extra}")
     for w in res["warnings"]:
         print(f"warning: {w}")
@@ -1450,7 +1603,10 @@ def container_windows(cons_rows, container):
 
 def check_route(genesis_doc, route):
     """§9b steps 1-4, then the computed route timeline.  Returns
-    (consignment bundle result, [(log index, event, source)]); raises VerifyError."""
+    (consignment bundle result, [(log index, event, source)]); raises VerifyError.  The
+    result's "route_recorded" maps the log index of each timeline entry whose recorded time
+    one of the route's bundles proves (§9 step 7: the consignment's, else the first
+    container bundle's that does) to (height, time)."""
     if isinstance(route, list):
         # the pages of a large route (§9b): version 2, in order, one consignment bundle
         if not route or len(route) > MAX_ROUTE_PAGES:
@@ -1560,14 +1716,32 @@ def check_route(genesis_doc, route):
                 rows.append((idx, ev, {"container": c}))
                 seen.add(idx)
     rows.sort(key=lambda r: (r[1].body["time"], r[0]))
+    # recorded times: a block entry of any bundle of the route proves it (all are verified
+    # against the same head, under the same validator sets)
+    res["route_recorded"] = {}
+    for idx, _, _ in rows:
+        rec = next((r["recorded"][idx] for r in [res] + results if idx in r["recorded"]), None)
+        if rec is not None:
+            res["route_recorded"][idx] = rec
+    res["route_versions"] = [res["version"]] + [r["version"] for r in results]
     return res, rows
 
 
+def recorded_json(recorded, idx):
+    """{"height", "time"} of the event at log `idx`, None if no block entry proves it."""
+    if idx not in recorded:
+        return None
+    height, time = recorded[idx]
+    return {"height": height, "time": time}
+
+
 def verify_route(genesis_doc, route):
-    """§9b.  Returns the route timeline as a list of {"index", "id", "source"};
-    raises VerifyError."""
-    _, rows = check_route(genesis_doc, route)
-    return [{"index": idx, "id": ev.id.hex(), "source": src} for idx, ev, src in rows]
+    """§9b.  Returns the route timeline as a list of {"index", "id", "source", "recorded"};
+    "recorded" is {"height", "time"} of the entry's block (§9 step 7) or None where no bundle
+    proves it (always None with version-2 bundles); raises VerifyError."""
+    res, rows = check_route(genesis_doc, route)
+    return [{"index": idx, "id": ev.id.hex(), "source": src,
+             "recorded": recorded_json(res["route_recorded"], idx)} for idx, ev, src in rows]
 
 
 def print_route(res, rows):
@@ -1577,12 +1751,22 @@ def print_route(res, rows):
           f"log_size {h['log_size']}")
     print(f"certified {res['signers']} signatures, power {res['signed']} of {res['total']}")
     print_membership(res["membership"])
-    print(f"{'log':>6}  {'time (UTC)':<24}  {'loc':<5}  {'issuer':<20}  {'proven by':<23}  kind")
+    recorded = res["route_recorded"]
+    missing = [str(idx) for idx, _, _ in rows if idx not in recorded]
+    if set(res["route_versions"]) == {2}:
+        print("recorded  unknown: version-2 bundles have no blocks (§9 step 1)")
+    else:
+        print(f"recorded  {len(rows) - len(missing)} of {len(rows)} timeline entries"
+              + (f"; no proven recorded time for log index {', '.join(missing)}" if missing
+                 else ""))
+    print(f"{'log':>6}  {'time (UTC)':<24}  {'recorded (UTC)':<24}  {'block':>6}  {'loc':<5}  "
+          f"{'issuer':<20}  {'proven by':<23}  kind")
     for idx, ev, src in rows:
         b = ev.body
         where = src if src == "consignment" else f"container {src['container']}"
         extra = f"  container {b['container']}" if "container" in b else ""
-        print(f"{idx:>6}  {iso_time(b['time']):<24}  {b.get('location', '-'):<5}  "
+        print(f"{idx:>6}  {iso_time(b['time']):<24}  {recorded_columns(recorded, idx)}  "
+              f"{b.get('location', '-'):<5}  "
               f"{b['issuer']['org']:<20}  {where:<23}  {b['kind']}{extra}")
     for w in res["warnings"]:
         print(f"warning: {w}")
