@@ -269,19 +269,34 @@ export function checkChange(membership: Membership, m: MembershipMember, issuerO
 export interface ProvenEvent { index: bigint; event: Event; proof: Hex[] }
 export interface MembershipProof { transitions: { head: Head; certificate: Certificate; index_entry: IndexEntry; index_proof: IndexProof }[]; events: ProvenEvent[]; index_entry: IndexEntry; index_proof: IndexProof }
 export class History {
+  /** The set that certified the proof's head. */
   readonly validators: ValidatorSet;
+  /** `[first height, set]` in height order: the genesis set from height 1, each transition's set from the height after it. */
+  readonly sets: [bigint, ValidatorSet][];
   /** The membership in force at log position `index` (ask in non-decreasing order). */
   at(index: Int): Membership;
+  /** The validator set that certifies heads at `height` (at most the proof's head's; PROTOCOL.md 9 step 7). */
+  validatorsAt(height: Int): ValidatorSet;
 }
 export function parseMembershipProof(value: unknown, path: string, eventClass: typeof Event): MembershipProof;
 export function verifyMembershipProof(proof: MembershipProof, genesis: Genesis, head: Head, certificate: Certificate): History;
 
 // ---- bundles, routes, following heads ---------------------------------------------------------
+/** When an event was recorded (PROTOCOL.md 9 step 7): its block's height and certified head time (ms). */
+export interface Recorded { height: bigint; time: bigint }
+/** A version-3 bundle's block entry: a block's certified head and the head before it (`null` at height 1). */
+export interface BlockProof { head: Head; certificate: Certificate; prev: Head | null }
+export interface VerifiedEvent {
+  index: bigint;
+  event: Event;
+  /** Its block's height and time; `null` where the bundle does not prove it (version 2, or no block entry covers it). */
+  recorded: Recorded | null;
+}
 export interface Provenance {
   subject: Subject;
   head: Head;
   certificate: Certificate;
-  events: { index: bigint; event: Event }[];
+  events: VerifiedEvent[];
   history: History;
   /** The genesis's admission rules. */
   rules: number;
@@ -289,11 +304,19 @@ export interface Provenance {
   parties: Set<string>;
   /** The customs administrations among the members at the head; empty under rules 1. */
   customs: Set<string>;
+  /** The bundle's format version (2 or 3). */
+  version: number;
+  /** The verified block entries (version 3; empty for version 2). */
+  blocks: BlockProof[];
 }
 export type Source = 'consignment' | { container: string };
-export interface TimelineEntry { index: bigint; event: Event; source: Source }
+/** `recorded`: as the event's own bundle proves it, else another bundle of the route, else `null`. */
+export interface TimelineEntry { index: bigint; event: Event; source: Source; recorded: Recorded | null }
 export interface Route { ucr: string; consignment: Provenance; containers: Provenance[]; timeline: TimelineEntry[] }
+/** The bundle format version written (3: with `blocks`). */
 export const BUNDLE_VERSION: number;
+/** The earliest bundle version verified (2: no `blocks`, recorded times unknown). */
+export const MIN_BUNDLE_VERSION: number;
 export const MAX_BUNDLE_BYTES: number;
 export const MAX_BUNDLE_EVENTS: number;
 export const ROUTE_VERSION: number;
@@ -305,7 +328,7 @@ export const MAX_ROUTE_PAGES: number;
 export type ParsedBundle = object;
 export type ParsedRoute = object;
 export function parseBundle(text: string | Uint8Array): ParsedBundle;
-/** Throws BundleError. */
+/** Throws BundleError (a block entry refused: `Block`, `BlockCertificate`, or `FutureEvent` for an event more than 600000 ms after its block). */
 export function verifyBundle(genesis: Genesis, bundle: string | Uint8Array | ParsedBundle | unknown): Provenance;
 /** A route bundle's text gives a ParsedRoute, an array of pages' text a list of them. */
 export function parseRoute(text: string | Uint8Array): ParsedRoute | ParsedRoute[];
@@ -342,8 +365,8 @@ export class LightClient {
   readonly known?: CertifiedHead;
   membership(): Promise<History>;
   head(): Promise<CertifiedHead>;
-  /** `text`: the route bundle's, or a JSON array of the pages of a large route. */
-  route(ucr: string): Promise<{ route: Route; text: string }>;
+  /** `text`: the route bundle's, or a JSON array of the pages of a large route; `pages`: the parsed pages (one for a whole route). */
+  route(ucr: string): Promise<{ route: Route; text: string; pages: ParsedRoute[] }>;
   bundle(type: 'consignment' | 'container', id: string): Promise<Provenance>;
 }
 

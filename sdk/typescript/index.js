@@ -21,7 +21,7 @@ export {
 } from './src/head.js';
 export { Genesis, Membership, mayIssue, RULES, admitParty, foldParties, partiesApply } from './src/roles.js';
 export { approvalMessage, approve, membershipBody, canonicalChange, checkChange, parseMembershipProof, verifyMembershipProof, History } from './src/membership.js';
-export { parseBundle, verifyBundle, BUNDLE_VERSION, MAX_BUNDLE_BYTES, MAX_BUNDLE_EVENTS } from './src/bundle.js';
+export { parseBundle, verifyBundle, BUNDLE_VERSION, MIN_BUNDLE_VERSION, MAX_BUNDLE_BYTES, MAX_BUNDLE_EVENTS } from './src/bundle.js';
 export {
   parseRoute, readRoutePages, verifyRoute, mergeTimeline, containersNamed, timelineJson, ROUTE_VERSION, ROUTE_PAGE_VERSION, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
 } from './src/route.js';

@@ -2,7 +2,7 @@
 // verifiable by anyone holding only the genesis document.
 import { BundleError, JsonError } from './errors.js';
 import { Event } from './event.js';
-import { parseCertificate, parseHead } from './head.js';
+import { headHash, parseCertificate, parseHead, verifyCertificate } from './head.js';
 import { parseJson } from './json.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { MAX_EVENT_AHEAD_MS, parseMembershipProof, parseProvenEvent, verifyMembershipProof } from './membership.js';
@@ -10,8 +10,13 @@ import { admitParty, partiesApply } from './roles.js';
 import { entryOver, EMPTY_ENTRY, parseEntry, parseIndexProof, parseSubject, sameEntry, subjectKey, valueHash, verifyIndexProof } from './subject.js';
 import * as S from './schema.js';
 
-/** The bundle format version (2 added the membership proof). */
-export const BUNDLE_VERSION = 2;
+/**
+ * The bundle format version (2 added the membership proof, 3 the `blocks` that prove when each
+ * event was recorded). Version 2 bundles still verify, without recorded times.
+ */
+export const BUNDLE_VERSION = 3;
+/** The earliest bundle version still verified. */
+export const MIN_BUNDLE_VERSION = 2;
 /** Largest bundle JSON accepted, checked before parsing. */
 export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 /** Most events in one bundle. */
@@ -19,12 +24,27 @@ export const MAX_BUNDLE_EVENTS = 100000;
 
 const READ = new WeakSet();
 
-/** Reads an already parsed bundle object (schema errors throw `JsonError`). */
+/** Reads a block entry `{head, certificate, prev}` of a version-3 bundle (`prev` a head or `null`). */
+function parseBlock(v, path) {
+  S.object(v, path, ['head', 'certificate', 'prev']);
+  return {
+    head: parseHead(v.head, `${path}.head`),
+    certificate: parseCertificate(v.certificate, `${path}.certificate`),
+    prev: v.prev === null ? null : parseHead(v.prev, `${path}.prev`),
+  };
+}
+
+/**
+ * Reads an already parsed bundle object (schema errors throw `JsonError`). `blocks` is
+ * `undefined` when the member is absent (a version-2 bundle), else the list of block entries.
+ */
 export function readBundle(v, path = 'bundle') {
   if (READ.has(v)) return v;
-  S.object(v, path, ['version', 'subject', 'head', 'certificate', 'events', 'index_entry', 'index_proof', 'membership']);
+  S.object(v, path, ['version', 'subject', 'head', 'certificate', 'events', 'index_entry', 'index_proof', 'membership'], ['blocks']);
   const events = S.array(v.events, `${path}.events`);
   if (events.length > MAX_BUNDLE_EVENTS) S.fail(`${path}.events`, `${events.length} events, the limit is ${MAX_BUNDLE_EVENTS}`);
+  // At most one entry per event (9 step 7); a longer list is refused before its entries are read.
+  const blocks = 'blocks' in v ? S.array(v.blocks, `${path}.blocks`, MAX_BUNDLE_EVENTS) : undefined;
   const out = {
     version: S.u32(v.version, `${path}.version`),
     subject: parseSubject(v.subject, `${path}.subject`),
@@ -34,6 +54,7 @@ export function readBundle(v, path = 'bundle') {
     index_entry: parseEntry(v.index_entry, `${path}.index_entry`),
     index_proof: parseIndexProof(v.index_proof, `${path}.index_proof`),
     membership: parseMembershipProof(v.membership, `${path}.membership`, Event),
+    blocks: blocks?.map((bp, i) => parseBlock(bp, `${path}.blocks[${i}]`)),
   };
   READ.add(out);
   return out;
@@ -69,21 +90,93 @@ function about(body, subject) {
   return body.kind === 'membership';
 }
 
+const blockError = (pos, reason) => new BundleError('Block', `blocks[${pos}]: ${reason}`, { pos, reason });
+
+/**
+ * Section 9 step 7 (version 3): when each event was recorded, from the certified head of its
+ * block and the head before it. The events are already checked in log order below the head.
+ * Returns one `{height, time}` (bigints) or `null` per event, in the bundle's order.
+ */
+function recordedTimes(b, genesis, history) {
+  const recorded = b.events.map(() => null);
+  if (b.blocks === undefined) return recorded;
+  if (b.blocks.length > b.events.length) throw blockError(b.events.length, `more blocks than the ${b.events.length} events`);
+  const head = b.head;
+  let next = 0;
+  let prevHeight = 0n;
+  let prevEnd = 0n;
+  b.blocks.forEach((bp, pos) => {
+    const h = bp.head;
+    if (h.chain !== head.chain) throw blockError(pos, `head is for chain ${JSON.stringify(h.chain)}`);
+    if (h.height <= prevHeight || h.height > head.height) {
+      throw blockError(pos, `height ${h.height} is not above the previous block's (${prevHeight}) and at most the bundle head's (${head.height})`);
+    }
+    prevHeight = h.height;
+    if (h.log_size > head.log_size) throw blockError(pos, `log_size ${h.log_size} is above the bundle head's ${head.log_size}`);
+    if (h.height === head.height && headHash(h) !== headHash(head)) throw blockError(pos, "head differs from the bundle's head at its height");
+    // The block's events are the leaves [first, h.log_size) (section 6).
+    let first;
+    if (h.height === 1n) {
+      if (bp.prev !== null) throw blockError(pos, 'prev must be null at height 1');
+      if (h.prev !== genesis.hash) throw blockError(pos, 'prev of height 1 is not the genesis hash');
+      first = 0n;
+    } else {
+      const p = bp.prev;
+      if (p === null) throw blockError(pos, 'prev is missing');
+      if (p.height + 1n !== h.height || p.chain !== head.chain || headHash(p) !== h.prev || p.time > h.time || p.log_size > h.log_size) {
+        throw blockError(pos, 'prev is not the head before it (height, chain, hash, time or log_size)');
+      }
+      first = p.log_size;
+    }
+    if (first < prevEnd) {
+      throw blockError(pos, `starts at log position ${first}, inside the previous block's (which ends at ${prevEnd})`);
+    }
+    prevEnd = h.log_size;
+    try {
+      verifyCertificate(bp.certificate, h, history.validatorsAt(h.height));
+    } catch (err) {
+      throw new BundleError('BlockCertificate', `blocks[${pos}].certificate: ${err.message}`, { pos, err });
+    }
+    let holds = false;
+    for (; next < b.events.length && b.events[next].index < h.log_size; next++) {
+      const pe = b.events[next];
+      if (pe.index < first) continue; // in an earlier block no entry covers
+      const time = BigInt(pe.event.body.time);
+      if (time > h.time + MAX_EVENT_AHEAD_MS) {
+        throw new BundleError('FutureEvent', `events[${next}]: time ${time} is more than ${MAX_EVENT_AHEAD_MS} ms after the time ${h.time} of a head at or after its block`, { pos: next, time, head_time: h.time, block: pos });
+      }
+      recorded[next] = { height: h.height, time: h.time };
+      holds = true;
+    }
+    if (!holds) throw blockError(pos, "holds none of the bundle's events");
+  });
+  return recorded;
+}
+
 /**
  * Verifies a proof bundle (parsed, or its JSON text) against the genesis alone, in the order
  * of PROTOCOL.md 9 and the Rust `ProofBundle::verify`. Returns the provenance
- * `{subject, head, certificate, events: [{index, event}], history, rules, parties, customs}`:
- * `rules` the genesis's admission rules; under rules 2 `parties` (a `Set` of org ids) a
- * consignment's parties after its events (empty for other subjects) and `customs` the customs
- * administrations among the members at the head, both empty under rules 1. Throws
- * `BundleError` (`Malformed`, `Version`, `Chain`, `Certificate`, `Membership`, `Order`,
- * `Subject`, `NotInMembershipProof`, `FutureEvent`, `Auth`, `Event`, `Inclusion`, `Index`,
- * `IndexEntry`, `Incomplete`, `Altered`); a consignment whose history breaks the party rule
- * (8c) is `Auth` with the `AuthError` `NotAParty` at the first event that breaks it.
+ * `{subject, head, certificate, events: [{index, event, recorded}], history, rules, parties,
+ * customs, version, blocks}`: `rules` the genesis's admission rules; under rules 2 `parties` (a
+ * `Set` of org ids) a consignment's parties after its events (empty for other subjects) and
+ * `customs` the customs administrations among the members at the head, both empty under rules
+ * 1; `recorded` when the event was recorded, `{height, time}` (bigints: its block's height and
+ * certified head time, 9 step 7), or `null` where the bundle does not prove it (every event of
+ * a version-2 bundle, an event of a version-3 bundle no block entry covers); `version` the
+ * bundle's (2 or 3) and `blocks` its verified block entries `[{head, certificate, prev}]`
+ * (empty for version 2). Throws `BundleError` (`Malformed`, `Version`, `Block`, `Chain`,
+ * `Certificate`, `Membership`, `Order`, `Subject`, `NotInMembershipProof`, `FutureEvent`,
+ * `Auth`, `Event`, `Inclusion`, `Index`, `IndexEntry`, `Incomplete`, `Altered`,
+ * `BlockCertificate`); a consignment whose history breaks the party rule (8c) is `Auth` with
+ * the `AuthError` `NotAParty` at the first event that breaks it.
  */
 export function verifyBundle(genesis, bundle) {
   const b = toBundle(bundle);
-  if (b.version !== BigInt(BUNDLE_VERSION)) throw new BundleError('Version', `bundle version ${b.version} is not supported`, { version: b.version });
+  if (b.version < BigInt(MIN_BUNDLE_VERSION) || b.version > BigInt(BUNDLE_VERSION)) throw new BundleError('Version', `bundle version ${b.version} is not supported`, { version: b.version });
+  if (b.version < 3n && b.blocks !== undefined) throw blockError(0, `a version-${b.version} bundle has no blocks`);
+  if (b.version >= 3n && b.blocks === undefined) {
+    throw new BundleError('Malformed', `bundle is malformed: bundle: missing member "blocks" (version ${b.version})`, { err: new JsonError('Schema', 'bundle: missing member "blocks"', { path: 'bundle' }) });
+  }
   if (b.head.chain !== genesis.chain) {
     throw new BundleError('Chain', `head is for chain ${JSON.stringify(b.head.chain)}, the genesis is for ${JSON.stringify(genesis.chain)}`, { expected: genesis.chain, got: b.head.chain });
   }
@@ -165,5 +258,17 @@ export function verifyBundle(genesis, bundle) {
     }
     customs = new Set([...atHead.orgs.values()].filter((o) => o.role === 'customs').map((o) => o.id));
   }
-  return { subject: b.subject, head: b.head, certificate: b.certificate, events: b.events.map((pe) => ({ index: pe.index, event: pe.event })), history, rules: atHead.rules, parties, customs };
+  const recorded = recordedTimes(b, genesis, history);
+  return {
+    subject: b.subject,
+    head: b.head,
+    certificate: b.certificate,
+    events: b.events.map((pe, pos) => ({ index: pe.index, event: pe.event, recorded: recorded[pos] })),
+    history,
+    rules: atHead.rules,
+    parties,
+    customs,
+    version: Number(b.version),
+    blocks: b.blocks ?? [],
+  };
 }

@@ -175,10 +175,12 @@ export class LightClient {
   }
 
   /**
-   * A consignment's verified route (`verifyRoute`'s result) and its text: the route bundle's,
-   * or for a route naming more than 256 containers a JSON array of its pages (PROTOCOL.md 9b),
-   * all fetched at the first page's head (fetched again from the first page, up to 3 times in
-   * all, when the node answers 409 `head_moved` because its head moved meanwhile).
+   * A consignment's verified route (`verifyRoute`'s result), its text (the route bundle's, or
+   * for a route naming more than 256 containers a JSON array of its pages, PROTOCOL.md 9b) and
+   * its parsed `pages` (`parseRoute`'s, one for a whole route: the inclusion proofs and block
+   * entries as served), all fetched at the first page's head (fetched again from the first
+   * page, up to 3 times in all, when the node answers 409 `head_moved` because its head moved
+   * meanwhile).
    */
   async route(ucr) {
     const TRIES = 3;
@@ -210,7 +212,7 @@ export class LightClient {
     }
     const route = verifyRoute(this.genesis, pages);
     await this.#accept({ head: route.consignment.head, certificate: route.consignment.certificate });
-    return { route, text: texts.length === 1 ? texts[0] : `[${texts.join(',')}]` };
+    return { route, text: texts.length === 1 ? texts[0] : `[${texts.join(',')}]`, pages };
   }
 
   /** A consignment's or container's verified proof bundle (`GET /v1/consignments/{ucr}`, `/v1/containers/{id}`). */

@@ -162,14 +162,28 @@ function proveEntry(proof, root, entry, at) {
 /**
  * The membership history a membership proof proves. `at(index)` gives the membership in force
  * at log position `index` (ask in non-decreasing order); `validators` the set that certified
- * the proof's head.
+ * the proof's head; `validatorsAt(height)` the set that certifies heads at `height` (at most the
+ * proof's head's).
  */
 export class History {
-  constructor(genesis, changes, validators) {
+  constructor(genesis, changes, validators, sets = [[1n, genesis.validators]]) {
     this.membership = genesis.membership();
     this.changes = changes;
     this.next = 0;
     this.validators = validators;
+    /** `[first height, ValidatorSet]` in height order: the set in force from that height up to the next entry's. */
+    this.sets = sets;
+  }
+
+  /**
+   * The validator set that certifies heads at `height` (PROTOCOL.md 9 step 7, 9d): the genesis
+   * set up to and including the first transition's height, then each transition's set from the
+   * height after it; after the last transition the set that certified the proof's head.
+   */
+  validatorsAt(height) {
+    const h = BigInt(height);
+    for (let i = this.sets.length - 1; i >= 0; i--) if (this.sets[i][0] <= h) return this.sets[i][1];
+    return this.validators;
   }
 
   at(index) {
@@ -184,7 +198,8 @@ export class History {
 
 /**
  * Verifies a (parsed) membership proof for `head`, certified by `certificate`, from the genesis
- * alone (PROTOCOL.md 9d, Rust `MembershipProof::verify`). Returns a `History`. Throws
+ * alone (PROTOCOL.md 9d, Rust `MembershipProof::verify`). Returns a `History` (which also
+ * keeps the validator set in force at every height up to `head`, `validatorsAt`). Throws
  * `MembershipError` (`Size`, `TransitionOrder`, `Header`, `TransitionCertificate`, `IndexProof`,
  * `Index`, `Incomplete`, `Order`, `NotMembership`, `FutureEvent`, `MissingTransition`, `Auth`,
  * `Event`, `Change`, `Inclusion`, `NoChange`, `Certificate`).
@@ -201,6 +216,8 @@ export function verifyMembershipProof(proof, genesis, head, certificate) {
   }
   const membership = genesis.membership();
   let validators = genesis.validators;
+  // `[first height, set]`: the genesis set from height 1, each transition's after its height.
+  const sets = [[1n, validators]];
   let applied = 0;
   let prevHeight = 0n;
   let nextIndex = 0n;
@@ -288,6 +305,7 @@ export function verifyMembershipProof(proof, genesis, head, certificate) {
     const set = advance(Number(count), t.head);
     if (!set) throw new MembershipError('NoChange', `membership.transitions[${pos}]: the block records no set_validators change`, { pos });
     validators = set;
+    sets.push([BigInt(t.head.height) + 1n, set]);
   });
   header(head, 'head');
   // The rest happened under the validators now in force; the block of `head` may record one
@@ -303,5 +321,5 @@ export function verifyMembershipProof(proof, genesis, head, certificate) {
     throw new MembershipError('Incomplete', `membership.index_entry: the events differ from the ${proof.index_entry.count} the index commits to (omitted, added, altered or reordered)`, { at: 'index_entry', count: proof.index_entry.count });
   }
   const changes = proof.events.filter((pc) => pc.event.body.membership).map((pc) => [pc.index, parseChange(pc.event.body.membership.change, 'change')]);
-  return new History(genesis, changes, validators);
+  return new History(genesis, changes, validators, sets);
 }

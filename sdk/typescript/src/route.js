@@ -118,22 +118,30 @@ export function windows(consignmentEvents, container) {
  * rules 2, whose issuer is a party of the consignment or a customs administration (PROTOCOL.md
  * 8c: an outsider's container events do not enter the route; `consignment` is `verifyBundle`'s
  * result, with `rules`, `parties` and `customs`), ordered by `(body.time, log index)`, each
- * once: `[{index, event, source}]`, `source` being `"consignment"` or `{container}`.
+ * once: `[{index, event, source, recorded}]`, `source` being `"consignment"` or `{container}`,
+ * `recorded` the event's recorded `{height, time}` as the bundle it comes from proves it (9
+ * step 7), else as another bundle of the route proves it, else `null`.
  */
 export function mergeTimeline(consignment, containers, ucr) {
   const merged = new Map();
-  for (const { index, event } of consignment.events) merged.set(index, { index, event, source: 'consignment' });
+  // Every bundle of a route is against the same certified head: a recorded time any of them
+  // proves for a log index is that event's.
+  const recorded = new Map();
+  for (const p of [consignment, ...containers]) for (const e of p.events) if (e.recorded && !recorded.has(e.index)) recorded.set(e.index, e.recorded);
+  const recordedOf = (e) => e.recorded ?? recorded.get(e.index) ?? null;
+  for (const e of consignment.events) merged.set(e.index, { index: e.index, event: e.event, source: 'consignment', recorded: recordedOf(e) });
   for (const p of containers) {
     if (p.subject.type !== 'container') continue;
     const c = p.subject.id;
     const wins = windows(consignment.events, c);
-    for (const { index, event } of p.events) {
+    for (const e of p.events) {
+      const { index, event } = e;
       const t = BigInt(event.body.time);
       const inside = wins.some(([a, b]) => a <= t && t <= b);
       const other = event.body.ucr !== undefined && event.body.ucr !== ucr;
       const org = event.body.issuer.org;
       const party = !(consignment.rules >= 2) || consignment.parties.has(org) || consignment.customs.has(org);
-      if (inside && !other && party && !merged.has(index)) merged.set(index, { index, event, source: { container: c } });
+      if (inside && !other && party && !merged.has(index)) merged.set(index, { index, event, source: { container: c }, recorded: recordedOf(e) });
     }
   }
   return [...merged.values()].sort(byTime);
