@@ -437,7 +437,7 @@ impl NodeLedger {
             index_entry: index.leaf(None, &key)?.map(|l| l.entry).unwrap_or_default(),
             index_proof: index.prove(None, &key)?,
             membership,
-            blocks,
+            blocks: Some(blocks),
         })
     }
 
