@@ -198,7 +198,14 @@ pub struct Chain {
     commits: std::sync::atomic::AtomicU64,
     /// The keys the peer gates admit, updated by commits that change the membership.
     peer_keys: tokio::sync::watch::Sender<PeerKeys>,
+    /// Events that waited [`REF_WAIT_MS`] for the events they ref and were then dropped by the
+    /// party rule: admission no longer lets them wait (a peer re-gossiping one would otherwise
+    /// keep it coming back every 30 s). Bounded: cleared when it reaches [`MAX_WAITED`].
+    waited: Mutex<HashSet<EventId>>,
 }
+
+/// Most event ids [`Chain`] remembers as having waited once.
+const MAX_WAITED: usize = 65_536;
 
 /// This node's clock: milliseconds since 1970 (0 if the clock is before 1970).
 pub fn now_ms() -> u64 {
@@ -237,6 +244,7 @@ impl Chain {
             arrivals: tokio::sync::Notify::new(),
             previews: Previews::default(),
             commits: std::sync::atomic::AtomicU64::new(0),
+            waited: Mutex::new(HashSet::new()),
         };
         Ok((Arc::new(chain), opened))
     }
@@ -307,6 +315,13 @@ impl Chain {
                 None => todo.push(i),
             }
         }
+        // Whether each event refs one this node's log does not hold (looked up before the
+        // ledger's state is read: the store lookup takes the same lock).
+        let unknown_ref: HashSet<usize> = todo
+            .iter()
+            .copied()
+            .filter(|&i| events[i].body().refs.iter().any(|r| !self.in_log(r)))
+            .collect();
         self.ledger.with_chain(|chain: &ChainState, parties| {
             todo.retain(|&i| match chain.authorize(&events[i], parties) {
                 Ok(()) => true,
@@ -314,7 +329,8 @@ impl Chain {
                 // event naming it a party may be on its way (REF_WAIT_MS); block building
                 // decides.
                 Err(LedgerError::Auth(AuthError::NotAParty { .. }))
-                    if events[i].body().refs.iter().any(|r| !self.in_log(r)) =>
+                    if unknown_ref.contains(&i)
+                        && !lock(&self.waited).contains(&events[i].id()) =>
                 {
                     true
                 }
@@ -471,21 +487,43 @@ impl Chain {
                     for (e, why) in &refused {
                         tracing::debug!(event = %e.id(), %why, "dropped from the block being built");
                     }
-                    // Not a party yet while the events it refs may still come: it stays.
-                    dropped.extend(
-                        refused
-                            .iter()
-                            .filter(|(e, why)| {
-                                !(matches!(why, LedgerError::Auth(AuthError::NotAParty { .. }))
-                                    && waiting(e))
-                            })
-                            .map(|(e, _)| e.id()),
-                    );
+                    // Not a party yet while the events it refs may still come: it stays. Once
+                    // its wait is over it is dropped, and may not wait again.
+                    let mut gave_up = Vec::new();
+                    for (e, why) in &refused {
+                        if matches!(why, LedgerError::Auth(AuthError::NotAParty { .. })) {
+                            if waiting(e) {
+                                continue;
+                            }
+                            gave_up.push(e.id());
+                        }
+                        dropped.push(e.id());
+                    }
+                    if !gave_up.is_empty() {
+                        let mut w = lock(&self.waited);
+                        if w.len() + gave_up.len() > MAX_WAITED {
+                            w.clear();
+                        }
+                        w.extend(gave_up);
+                    }
                     events = kept;
-                    self.ledger.preview(&events, time, &known).ok()?
+                    match self.ledger.preview(&events, time, &known) {
+                        Ok(preview) => preview,
+                        Err(why) => {
+                            tracing::warn!(%why, events = events.len(), "no block: the events kept for it are not admissible together");
+                            return None;
+                        }
+                    }
                 }
             }
         };
+        if !held.is_empty() {
+            tracing::debug!(
+                held = held.len(),
+                taken = events.len(),
+                "events held back from the block being built"
+            );
+        }
         lock(&self.mempool).remove(dropped.iter());
         let head = preview.head().clone();
         self.previews.keep(preview);

@@ -123,6 +123,10 @@ struct Issuer {
     bytes: Bucket,
 }
 
+/// Most events of one organisation passed over at once while building a block because they
+/// wait for events they ref ([`Mempool::peek`]).
+const LOOKAHEAD: usize = 256;
+
 /// Pending events by id; per organisation, in arrival order.
 #[derive(Debug)]
 pub struct Mempool {
@@ -286,12 +290,13 @@ impl Mempool {
     /// second of each, and so on; each organisation's events keep their arrival order. They
     /// stay until committed or dropped.
     ///
-    /// Causal order: an event comes after every pending event it `refs`. An organisation whose
-    /// next event still waits for a pending event it refs is passed over until that event is
-    /// taken, so a carrier's event that follows a platform's booking is never put before it
-    /// (the booking opens the consignment, docs/PROTOCOL.md 8c). An event that waits for one
-    /// not taken (the block is full) waits for a later block, with the rest of its
-    /// organisation's queue.
+    /// Causal order: an event comes after every pending event it `refs`. An event that still
+    /// waits for a pending event it refs is passed over (its organisation's next ready event is
+    /// taken instead) until that event is taken, so a carrier's event that follows a platform's
+    /// booking is never put before it (the booking opens the consignment, docs/PROTOCOL.md 8c).
+    /// Arrival order is not causal order (gossip paths differ): waiting events never block the
+    /// ready ones behind them, or two organisations could wait on each other forever. An event
+    /// that waits for one not taken (the block is full) waits for a later block.
     pub fn peek(&self, max: usize) -> Vec<Event> {
         let mut out = Vec::with_capacity(max.min(self.by_id.len()));
         let mut taken: HashSet<EventId> = HashSet::new();
@@ -300,28 +305,41 @@ impl Mempool {
             .iter()
             .filter_map(|org| self.issuers.get(org).map(|i| &i.queue))
             .collect();
-        // The next position in each organisation's queue.
+        // Per organisation: the next unscanned position in its queue, and the events before it
+        // that were passed over because they wait (in arrival order).
         let mut next = vec![0usize; queues.len()];
+        let mut passed: Vec<VecDeque<&Event>> = vec![VecDeque::new(); queues.len()];
+        let waits = |e: &Event, taken: &HashSet<EventId>| {
+            e.body()
+                .refs
+                .iter()
+                .any(|r| self.by_id.contains_key(r) && !taken.contains(r))
+        };
         while out.len() < max {
             let mut progress = false;
-            for (q, at) in queues.iter().zip(next.iter_mut()) {
-                let Some(id) = q.get(*at) else { continue };
-                let Some(e) = self.by_id.get(id) else {
-                    *at += 1;
-                    progress = true;
-                    continue;
-                };
-                let waits = e
-                    .body()
-                    .refs
+            for ((q, at), skipped) in queues.iter().zip(next.iter_mut()).zip(passed.iter_mut()) {
+                // The earliest of this organisation's events that waits for nothing pending:
+                // first among those passed over, then scanning on (at most LOOKAHEAD passed
+                // over at once, so one pass stays cheap).
+                let mut pick = skipped
                     .iter()
-                    .any(|r| self.by_id.contains_key(r) && !taken.contains(r));
-                if waits {
-                    continue;
+                    .position(|e| !waits(e, &taken))
+                    .and_then(|i| skipped.remove(i));
+                while pick.is_none() && skipped.len() < LOOKAHEAD {
+                    let Some(id) = q.get(*at) else { break };
+                    *at += 1;
+                    let Some(e) = self.by_id.get(id) else {
+                        continue;
+                    };
+                    if waits(e, &taken) {
+                        skipped.push_back(e);
+                    } else {
+                        pick = Some(e);
+                    }
                 }
+                let Some(e) = pick else { continue };
                 out.push(e.clone());
-                taken.insert(*id);
-                *at += 1;
+                taken.insert(e.id());
                 progress = true;
                 if out.len() == max {
                     break;
@@ -623,5 +641,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Arrival order is not causal order: gossip brought the platform's declaration (which
+    /// follows the carrier's gate-in) before its document (which the carrier's packed follows).
+    /// Blocking each organisation at its first waiting event left both waiting on each other
+    /// for ever, and the mempool never drained (faults test, CI stop 25).
+    #[test]
+    fn organisations_never_wait_on_each_other_for_ever() {
+        let net = SampleNetwork::new(4).unwrap();
+        let route =
+            tradelog_protocol::sample::consignment_route(&net, 0, 1_767_225_600_000).unwrap();
+        let mut m = Mempool::new(100);
+        // shopfast: declared (4), document (1), booked (0); the carrier: packed (2), gate-in (3).
+        for i in [4, 2, 3, 1, 0] {
+            m.insert(route[i].clone(), 0).unwrap();
+        }
+        let got: Vec<_> = m.peek(10).iter().map(Event::id).collect();
+        assert_eq!(got, route[..5].iter().map(Event::id).collect::<Vec<_>>());
     }
 }

@@ -195,6 +195,10 @@ fn an_event_waits_for_the_events_it_refs_that_are_not_in_the_log_yet() {
         0,
         "the outsider's event was not dropped"
     );
+    // Gossiped again by a peer that still holds it, it is refused: it does not wait twice (it
+    // came back every 30 s on all four nodes of the faults test).
+    assert!(chain.submit(stray, later).is_err());
+    assert_eq!(chain.mempool_len(), 0);
 }
 
 /// Issue 13 item 3: the time-release report measures on event time and lists the steps
