@@ -34,6 +34,10 @@ enum Command {
     /// Build and sign a consignment event; prints the signed event JSON.
     Event(Box<EventArgs>),
     /// Submit signed events (one JSON object, or an array for a batch) to a node.
+    ///
+    /// Exit status: 0 when every event was admitted (or was already known), 1 when the node
+    /// refused the request (or a single event), 2 when some items of a batch were refused
+    /// (each is named on standard error; the others were admitted).
     Submit {
         /// The node's API, e.g. http://127.0.0.1:7100.
         #[arg(long)]
@@ -653,7 +657,70 @@ fn submit(node: &str, file: &PathBuf) -> Result<()> {
         bail!("node refused ({} {code}): {msg}", r.status);
     }
     out!("{}", terminal::answer(&text));
+    if path == "/v1/events/batch" {
+        let refused = refused_items(&r.body);
+        if !refused.is_empty() {
+            for (i, code, msg) in &refused {
+                eprintln!(
+                    "item {i} refused ({}): {}",
+                    terminal::text(code),
+                    terminal::text(msg)
+                );
+            }
+            eprintln!(
+                "error: {} of the batch's items refused (the others were admitted)",
+                refused.len()
+            );
+            std::process::exit(2);
+        }
+    }
     Ok(())
+}
+
+/// The items of a batch answer (`{"results": [...]}`) that carry an error: (position, code,
+/// message). An answer that is not that shape counts as one refusal at position 0.
+fn refused_items(body: &[u8]) -> Vec<(usize, String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let Some(results) = v["results"].as_array() else {
+        return vec![(
+            0,
+            "unknown".into(),
+            "the node's answer has no results".into(),
+        )];
+    };
+    results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r["error"].is_null())
+        .map(|(i, r)| {
+            (
+                i,
+                r["error"]["code"].as_str().unwrap_or("unknown").to_owned(),
+                r["error"]["message"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod submit_tests {
+    use super::refused_items;
+
+    /// Issue 14 item 4: `submit` used to exit 0 when items of a batch were refused.
+    #[test]
+    fn refused_batch_items_are_found_by_position() {
+        let body = br#"{"results":[{"id":"aa","status":"pending"},{"error":{"code":"not_a_party","message":"body.issuer.org: x"}},{"id":"bb","status":"committed","index":3},{"id":"cc","error":{"code":"bad_signature","message":"sig"}}]}"#;
+        let got = refused_items(body);
+        assert_eq!(
+            got,
+            vec![
+                (1, "not_a_party".into(), "body.issuer.org: x".into()),
+                (3, "bad_signature".into(), "sig".into())
+            ]
+        );
+        assert!(refused_items(br#"{"results":[{"id":"aa","status":"pending"}]}"#).is_empty());
+        assert_eq!(refused_items(b"[]").len(), 1);
+    }
 }
 
 /// A bundle file verified against a genesis file: a route bundle or a single proof bundle.

@@ -739,4 +739,37 @@ fn epcis_export_of_a_route_is_a_valid_document_that_imports_back() {
         .map(|(_, e, _)| e.body().clone())
         .collect();
     assert_eq!(rows(&back), rows(&original));
+
+    // Issue 14 item 7c: gate-in and delivery are told apart (receiving / accepting), and the
+    // physical steps carry the CBV disposition that fits.
+    let step = |kind: &str| {
+        let x = list.iter().find(|x| x["tl:kind"] == kind).unwrap();
+        (x["bizStep"].clone(), x.get("disposition").cloned())
+    };
+    assert_eq!(step("gate_in"), (json!("receiving"), None));
+    assert_eq!(step("delivered"), (json!("accepting"), None));
+    assert_eq!(
+        step("departed"),
+        (json!("departing"), Some(json!("in_transit")))
+    );
+    assert_eq!(
+        step("packed"),
+        (json!("packing"), Some(json!("container_closed")))
+    );
+    assert_eq!(step("released"), (json!("other"), Some(json!("available"))));
+    assert_eq!(step("booked"), (json!("other"), None));
+
+    // A document exported before (booked as accepting, delivered as receiving, with tl:kind)
+    // still imports as it was written.
+    let mut earlier = doc.clone();
+    for x in earlier["epcisBody"]["eventList"].as_array_mut().unwrap() {
+        match x["tl:kind"].as_str() {
+            Some("booked") => x["bizStep"] = json!("accepting"),
+            Some("delivered") => x["bizStep"] = json!("receiving"),
+            _ => {}
+        }
+    }
+    let bytes = serde_json::to_vec_pretty(&earlier).unwrap();
+    let back = epcis::import(&bytes, &target(), &EpcisOptions::default()).unwrap();
+    assert_eq!(rows(&back), rows(&original));
 }

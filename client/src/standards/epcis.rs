@@ -3,7 +3,7 @@
 //!
 //! - kind: from `bizStep` (bare CBV 2.0 value, `urn:epcglobal:cbv:bizstep:` URN or
 //!   `https://ref.gs1.org/cbv/BizStep-` URI) by PROTOCOL.md 3.4; where CBV has no exact code
-//!   (`declared`, `released`, `document_anchored`, `delivered`, `seized`) the tradelog extension
+//!   (`booked`, `declared`, `released`, `document_anchored`, `seized`) the tradelog extension
 //!   member `tl:kind` (prefix bound to [`TL_NAMESPACE`] in `@context`) names the kind, and it
 //!   must agree with the bizStep the table gives for it;
 //! - container: every `urn:epc:id:bic:<ISO 6346>` in `epcList`, `parentID`, `childEPCs`
@@ -53,25 +53,56 @@ fn bare<'s>(s: &'s str, prefixes: &[&str]) -> &'s str {
     prefixes.iter().find_map(|p| s.strip_prefix(p)).unwrap_or(s)
 }
 
-/// The CBV 2.0 bizStep tradelog writes for each kind (PROTOCOL.md 3.4).
+/// The CBV 2.0 bizStep tradelog writes for each kind (PROTOCOL.md 3.4, docs/STANDARDS.md).
 pub fn bizstep_of(kind: EventKind) -> &'static str {
     match kind {
-        EventKind::Booked => "accepting",
         EventKind::Loaded => "loading",
         EventKind::Departed => "departing",
         EventKind::Arrived => "arriving",
         EventKind::Discharged => "unloading",
-        EventKind::GateIn | EventKind::Delivered => "receiving",
+        EventKind::GateIn => "receiving",
         EventKind::GateOut => "shipping",
         EventKind::Transshipped => "transporting",
         EventKind::Packed => "packing",
         EventKind::Unpacked => "unpacking",
         EventKind::Inspected => "inspecting",
         EventKind::Held | EventKind::Seized => "holding",
-        EventKind::Declared
+        // The consignee takes possession: CBV accepting ("an object changes possession").
+        EventKind::Delivered => "accepting",
+        // A booking, a declaration, a customs release and an anchored document are business
+        // transactions, not physical steps: no CBV bizStep fits, the kind is in tl:kind.
+        EventKind::Booked
+        | EventKind::Declared
         | EventKind::Released
         | EventKind::DocumentAnchored
         | EventKind::Membership => "other",
+    }
+}
+
+/// The CBV 2.0 disposition tradelog writes for each kind, where one fits (docs/STANDARDS.md).
+pub fn disposition_of(kind: EventKind) -> Option<&'static str> {
+    Some(match kind {
+        EventKind::Loaded
+        | EventKind::Departed
+        | EventKind::Arrived
+        | EventKind::Transshipped
+        | EventKind::GateOut => "in_transit",
+        EventKind::Packed => "container_closed",
+        EventKind::Unpacked => "container_open",
+        EventKind::Held => "unavailable",
+        EventKind::Seized => "non_sellable_other",
+        EventKind::Released => "available",
+        _ => return None,
+    })
+}
+
+/// The bizStep exports before the CBV review wrote for a kind, still accepted with `tl:kind`
+/// so that those documents import as they were written.
+fn earlier_bizstep_of(kind: EventKind) -> Option<&'static str> {
+    match kind {
+        EventKind::Booked => Some("accepting"),
+        EventKind::Delivered => Some("receiving"),
+        _ => None,
     }
 }
 
@@ -79,7 +110,7 @@ pub fn bizstep_of(kind: EventKind) -> &'static str {
 /// is required) and for steps tradelog does not import.
 fn kind_of_bizstep(step: &str, disposition: Option<&str>) -> Option<EventKind> {
     Some(match step {
-        "accepting" => EventKind::Booked,
+        "accepting" => EventKind::Delivered,
         "loading" => EventKind::Loaded,
         "departing" => EventKind::Departed,
         "arriving" => EventKind::Arrived,
@@ -296,7 +327,7 @@ fn map_event(
             let name = k.str()?;
             let kind: EventKind = serde_json::from_value(Value::String(name.to_owned()))
                 .map_err(|_| invalid(&k.path, name, "not a tradelog event kind"))?;
-            if bizstep_of(kind) != step {
+            if bizstep_of(kind) != step && earlier_bizstep_of(kind) != Some(step) {
                 return Err(invalid(
                     &step_path,
                     step_raw,

@@ -9,8 +9,8 @@
 //! - `eventID` is `https://tradelog.example/event/<event id hex>` (a URI, as EPCIS 2.0
 //!   requires; not an `ni:` hash URI because the id is BLAKE3 of tradelog's signing message, not
 //!   the CBV event hash), repeated as `tl:eventId`;
-//! - `bizStep` per PROTOCOL.md 3.4, plus `tl:kind` with the exact kind (needed where the CBV has
-//!   no exact code); `seized` also sets disposition `non_sellable_other`;
+//! - `bizStep` and `disposition` per the table in docs/STANDARDS.md (PROTOCOL.md 3.4), plus
+//!   `tl:kind` with the exact kind (needed where the CBV has no exact code);
 //! - `readPoint.id` is `urn:un:locode:<UN/LOCODE>`; `eventTime` is UTC with offset `+00:00`;
 //!   `recordTime` is the time of the block that recorded the event, where the bundle proves it;
 //! - extension members `tl:issuer`, `tl:logIndex`, `tl:transport`, `tl:documents`,
@@ -24,7 +24,7 @@ use tradelog_protocol::event::EventKind;
 use tradelog_protocol::route::Source;
 use tradelog_protocol::Route;
 
-use super::epcis::bizstep_of;
+use super::epcis::{bizstep_of, disposition_of};
 use super::{BIC_URI_PREFIX, EVENT_URI_PREFIX, LOCODE_URI_PREFIX, TL_NAMESPACE, UCR_URI_PREFIX};
 use crate::time::format_time;
 
@@ -86,8 +86,8 @@ pub fn to_epcis(route: &Route) -> Value {
                 m.insert("epcList".into(), json!(epcs));
             }
             m.insert("bizStep".into(), json!(bizstep_of(b.kind)));
-            if b.kind == EventKind::Seized {
-                m.insert("disposition".into(), json!("non_sellable_other"));
+            if let Some(d) = disposition_of(b.kind) {
+                m.insert("disposition".into(), json!(d));
             }
             if let Some(l) = &b.location {
                 m.insert(
