@@ -1,10 +1,14 @@
 //! The time-release report, checked: the node's figures are recomputed from each consignment's
 //! verified provenance (`tradelog_protocol::trs`), so every row and every aggregate is traced to
-//! signed, certified events and a node that misreports a duration or a group is caught.
+//! signed, certified events and a node that misreports a duration or a group is caught. The
+//! late entries it lists (`late_recorded`, `late_rows`) are checked against the blocks the
+//! bundles prove (PROTOCOL.md 9 step 7).
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use serde_json::Value;
+use tradelog_protocol::bundle::Recorded;
 use tradelog_protocol::trs::{aggregate, measure};
 use tradelog_protocol::{Ucr, UnLocode};
 
@@ -102,15 +106,27 @@ pub fn time_release(
         .as_array()
         .ok_or_else(|| malformed("excluded: not an array"))?;
     let mut verified_rows = Vec::with_capacity(rows.len());
+    // Measured steps recorded more than 24 h after their own time, from the verified blocks.
+    let mut late_steps: Vec<Value> = Vec::new();
+    let mut late_ucrs: BTreeSet<Ucr> = BTreeSet::new();
     let mut checked = 0;
     for (i, row) in rows.iter().enumerate() {
-        let (ucr, events) = verified_events(client, row, &format!("rows[{i}]"))?;
+        let (ucr, events, recorded) = verified_events(client, row, &format!("rows[{i}]"))?;
         checked += 1;
         match measure(&ucr, &events) {
             Ok(mine) => {
                 let mine_json =
                     serde_json::to_value(&mine).map_err(|e| malformed(e.to_string()))?;
                 same(format!("rows[{i}] ({ucr})"), row, &mine_json)?;
+                for step in [&mine.arrival, &mine.declaration, &mine.release] {
+                    if let Some(r) = recorded.get(&step.id).filter(|r| r.is_late(step.time)) {
+                        late_ucrs.insert(ucr.clone());
+                        late_steps.push(serde_json::json!({
+                            "ucr": ucr, "id": step.id, "kind": step.kind, "time": step.time,
+                            "recorded": r.time, "height": r.height,
+                        }));
+                    }
+                }
                 verified_rows.push(mine);
             }
             Err(why) => {
@@ -123,7 +139,7 @@ pub fn time_release(
         }
     }
     for (i, ex) in excluded.iter().enumerate() {
-        let (ucr, events) = verified_events(client, ex, &format!("excluded[{i}]"))?;
+        let (ucr, events, _) = verified_events(client, ex, &format!("excluded[{i}]"))?;
         checked += 1;
         let mut mine = serde_json::json!({"ucr": ucr});
         match measure(&ucr, &events) {
@@ -145,34 +161,61 @@ pub fn time_release(
         }
         same(format!("excluded[{i}] ({ucr})"), ex, &mine)?;
     }
-    let groups =
-        serde_json::to_value(aggregate(&verified_rows)).map_err(|e| malformed(e.to_string()))?;
-    same("groups".into(), &json["groups"], &groups)?;
+    let mut groups = Vec::new();
+    for g in aggregate(&verified_rows) {
+        let late_rows = g.ucrs.iter().filter(|u| late_ucrs.contains(*u)).count();
+        let mut v = serde_json::to_value(&g).map_err(|e| malformed(e.to_string()))?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("late_rows".into(), late_rows.into());
+        }
+        groups.push(v);
+    }
+    same("groups".into(), &json["groups"], &Value::Array(groups))?;
+    same(
+        "late_recorded".into(),
+        &json["late_recorded"],
+        &Value::Array(late_steps),
+    )?;
     Ok(CheckedReport {
         json,
         consignments: checked,
     })
 }
 
-/// The UCR named by `entry["ucr"]` and its own events, as verified by the light client.
+/// The UCR named by `entry["ucr"]`, its own events and when each was recorded, as verified by
+/// the light client.
 fn verified_events(
     client: &mut LightClient,
     entry: &Value,
     at: &str,
-) -> Result<(Ucr, Vec<tradelog_protocol::Event>), ReportError> {
+) -> Result<
+    (
+        Ucr,
+        Vec<tradelog_protocol::Event>,
+        HashMap<tradelog_protocol::EventId, Recorded>,
+    ),
+    ReportError,
+> {
     let ucr: Ucr = entry["ucr"]
         .as_str()
         .ok_or_else(|| malformed(format!("{at}.ucr: not a string")))?
         .parse()
         .map_err(|e| malformed(format!("{at}.ucr: {e}")))?;
     let route = client.provenance(&ucr)?;
+    let p = &route.consignment;
+    let recorded = p
+        .events
+        .iter()
+        .zip(&p.recorded)
+        .filter_map(|((_, e), r)| Some((e.id(), (*r)?)))
+        .collect();
     let events = route
         .consignment
         .events
         .into_iter()
         .map(|(_, e)| e)
         .collect();
-    Ok((ucr, events))
+    Ok((ucr, events, recorded))
 }
 
 fn hours(ms: &Value) -> String {
