@@ -182,20 +182,20 @@ pub fn time_release(
     })
 }
 
+/// A consignment, its own events and when each was recorded.
+type VerifiedEvents = (
+    Ucr,
+    Vec<tradelog_protocol::Event>,
+    HashMap<tradelog_protocol::EventId, Recorded>,
+);
+
 /// The UCR named by `entry["ucr"]`, its own events and when each was recorded, as verified by
 /// the light client.
 fn verified_events(
     client: &mut LightClient,
     entry: &Value,
     at: &str,
-) -> Result<
-    (
-        Ucr,
-        Vec<tradelog_protocol::Event>,
-        HashMap<tradelog_protocol::EventId, Recorded>,
-    ),
-    ReportError,
-> {
+) -> Result<VerifiedEvents, ReportError> {
     let ucr: Ucr = entry["ucr"]
         .as_str()
         .ok_or_else(|| malformed(format!("{at}.ucr: not a string")))?
