@@ -702,27 +702,6 @@ fn refused_items(body: &[u8]) -> Vec<(usize, String, String)> {
         .collect()
 }
 
-#[cfg(test)]
-mod submit_tests {
-    use super::refused_items;
-
-    /// Issue 14 item 4: `submit` used to exit 0 when items of a batch were refused.
-    #[test]
-    fn refused_batch_items_are_found_by_position() {
-        let body = br#"{"results":[{"id":"aa","status":"pending"},{"error":{"code":"not_a_party","message":"body.issuer.org: x"}},{"id":"bb","status":"committed","index":3},{"id":"cc","error":{"code":"bad_signature","message":"sig"}}]}"#;
-        let got = refused_items(body);
-        assert_eq!(
-            got,
-            vec![
-                (1, "not_a_party".into(), "body.issuer.org: x".into()),
-                (3, "bad_signature".into(), "sig".into())
-            ]
-        );
-        assert!(refused_items(br#"{"results":[{"id":"aa","status":"pending"}]}"#).is_empty());
-        assert_eq!(refused_items(b"[]").len(), 1);
-    }
-}
-
 /// A bundle file verified against a genesis file: a route bundle or a single proof bundle.
 enum VerifiedFile {
     Route(tradelog_protocol::Route),
@@ -1234,4 +1213,25 @@ fn import(a: ImportArgs) -> Result<()> {
         a.file.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod submit_tests {
+    use super::refused_items;
+
+    /// Issue 14 item 4: `submit` used to exit 0 when items of a batch were refused.
+    #[test]
+    fn refused_batch_items_are_found_by_position() {
+        let body = br#"{"results":[{"id":"aa","status":"pending"},{"error":{"code":"not_a_party","message":"body.issuer.org: x"}},{"id":"bb","status":"committed","index":3},{"id":"cc","error":{"code":"bad_signature","message":"sig"}}]}"#;
+        let got = refused_items(body);
+        assert_eq!(
+            got,
+            vec![
+                (1, "not_a_party".into(), "body.issuer.org: x".into()),
+                (3, "bad_signature".into(), "sig".into())
+            ]
+        );
+        assert!(refused_items(br#"{"results":[{"id":"aa","status":"pending"}]}"#).is_empty());
+        assert_eq!(refused_items(b"[]").len(), 1);
+    }
 }
