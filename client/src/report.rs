@@ -4,13 +4,13 @@
 //! late entries it lists (`late_recorded`, `late_rows`) are checked against the blocks the
 //! bundles prove (PROTOCOL.md 9 step 7).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 use tradelog_protocol::bundle::Recorded;
-use tradelog_protocol::trs::{aggregate, measure};
-use tradelog_protocol::{Ucr, UnLocode};
+use tradelog_protocol::trs::{aggregate, late_rows, late_steps, measure};
+use tradelog_protocol::{EventId, Ucr, UnLocode};
 
 use crate::light::{ClientError, LightClient};
 use crate::terminal::show;
@@ -106,27 +106,18 @@ pub fn time_release(
         .as_array()
         .ok_or_else(|| malformed("excluded: not an array"))?;
     let mut verified_rows = Vec::with_capacity(rows.len());
-    // Measured steps recorded more than 24 h after their own time, from the verified blocks.
-    let mut late_steps: Vec<Value> = Vec::new();
-    let mut late_ucrs: BTreeSet<Ucr> = BTreeSet::new();
+    // When each measured event was recorded, from the verified blocks.
+    let mut recorded: HashMap<EventId, Recorded> = HashMap::new();
     let mut checked = 0;
     for (i, row) in rows.iter().enumerate() {
-        let (ucr, events, recorded) = verified_events(client, row, &format!("rows[{i}]"))?;
+        let (ucr, events, blocks) = verified_events(client, row, &format!("rows[{i}]"))?;
+        recorded.extend(blocks);
         checked += 1;
         match measure(&ucr, &events) {
             Ok(mine) => {
                 let mine_json =
                     serde_json::to_value(&mine).map_err(|e| malformed(e.to_string()))?;
                 same(format!("rows[{i}] ({ucr})"), row, &mine_json)?;
-                for step in [&mine.arrival, &mine.declaration, &mine.release] {
-                    if let Some(r) = recorded.get(&step.id).filter(|r| r.is_late(step.time)) {
-                        late_ucrs.insert(ucr.clone());
-                        late_steps.push(serde_json::json!({
-                            "ucr": ucr, "id": step.id, "kind": step.kind, "time": step.time,
-                            "recorded": r.time, "height": r.height,
-                        }));
-                    }
-                }
                 verified_rows.push(mine);
             }
             Err(why) => {
@@ -161,9 +152,11 @@ pub fn time_release(
         }
         same(format!("excluded[{i}] ({ucr})"), ex, &mine)?;
     }
+    // Measured steps recorded more than 24 h after their own time.
+    let late = late_steps(&verified_rows, |id| recorded.get(id).copied());
     let mut groups = Vec::new();
     for g in aggregate(&verified_rows) {
-        let late_rows = g.ucrs.iter().filter(|u| late_ucrs.contains(*u)).count();
+        let late_rows = late_rows(&g, &late);
         let mut v = serde_json::to_value(&g).map_err(|e| malformed(e.to_string()))?;
         if let Some(m) = v.as_object_mut() {
             m.insert("late_rows".into(), late_rows.into());
@@ -171,11 +164,8 @@ pub fn time_release(
         groups.push(v);
     }
     same("groups".into(), &json["groups"], &Value::Array(groups))?;
-    same(
-        "late_recorded".into(),
-        &json["late_recorded"],
-        &Value::Array(late_steps),
-    )?;
+    let late = serde_json::to_value(&late).map_err(|e| malformed(e.to_string()))?;
+    same("late_recorded".into(), &json["late_recorded"], &late)?;
     Ok(CheckedReport {
         json,
         consignments: checked,
@@ -186,7 +176,7 @@ pub fn time_release(
 type VerifiedEvents = (
     Ucr,
     Vec<tradelog_protocol::Event>,
-    HashMap<tradelog_protocol::EventId, Recorded>,
+    HashMap<EventId, Recorded>,
 );
 
 /// The UCR named by `entry["ucr"]`, its own events and when each was recorded, as verified by

@@ -7,8 +7,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use tradelog_protocol::bundle::LATE_RECORDING_MS;
-use tradelog_protocol::trs::{aggregate, measure, Excluded, TrsGroup, TrsRow};
+use tradelog_protocol::bundle::Recorded;
+use tradelog_protocol::trs::{
+    aggregate, late_rows, late_steps, measure, Excluded, LateStep, TrsGroup, TrsRow,
+};
 use tradelog_protocol::{Event, EventKind, Ucr, UnLocode};
 
 use crate::store::{Store, StoreError};
@@ -55,23 +57,6 @@ happened, as the WCO Time Release Study measures), not when the ledger recorded 
 step recorded more than 24 hours after its own time (its block's time minus body.time) is a late \
 entry: it stays in the figures and is listed in late_recorded, and each group counts its rows \
 with a late step in late_rows, so an administration can see which figures rest on late entries.";
-
-/// A measured step recorded late.
-#[derive(Debug, Clone, Serialize)]
-pub struct LateStep {
-    /// The consignment.
-    pub ucr: Ucr,
-    /// The event.
-    pub id: tradelog_protocol::EventId,
-    /// `arrived`, `discharged`, `declared` or `released`.
-    pub kind: EventKind,
-    /// Its own time (ms).
-    pub time: u64,
-    /// Its block's time (ms).
-    pub recorded: u64,
-    /// Its block's height.
-    pub height: u64,
-}
 
 /// A group of the report: the aggregate and how many of its rows have a late step.
 #[derive(Debug, Clone, Serialize)]
@@ -155,34 +140,15 @@ impl TimeRelease {
                 }
             }
         }
-        let mut late_recorded = Vec::new();
-        let mut late_ucrs = std::collections::BTreeSet::new();
-        for row in &rows {
-            for step in [&row.arrival, &row.declaration, &row.release] {
-                let Some(&(height, recorded)) = self.recorded.get(&step.id) else {
-                    continue;
-                };
-                if recorded.saturating_sub(step.time) > LATE_RECORDING_MS {
-                    late_ucrs.insert(row.ucr.clone());
-                    late_recorded.push(LateStep {
-                        ucr: row.ucr.clone(),
-                        id: step.id,
-                        kind: step.kind,
-                        time: step.time,
-                        recorded,
-                        height,
-                    });
-                }
-            }
-        }
+        let late_recorded = late_steps(&rows, |id| {
+            self.recorded
+                .get(id)
+                .map(|&(height, time)| Recorded { height, time })
+        });
         let groups = aggregate(&rows)
             .into_iter()
             .map(|figures| Group {
-                late_rows: figures
-                    .ucrs
-                    .iter()
-                    .filter(|u| late_ucrs.contains(*u))
-                    .count(),
+                late_rows: late_rows(&figures, &late_recorded),
                 figures,
             })
             .collect();

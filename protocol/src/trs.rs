@@ -273,6 +273,59 @@ pub fn aggregate(rows: &[TrsRow]) -> Vec<TrsGroup> {
         .collect()
 }
 
+/// A measured step recorded more than [`LATE_RECORDING_MS`] after its own time (a late entry:
+/// it stays in the figures and is listed beside them, docs/STANDARDS.md "Time release").
+///
+/// [`LATE_RECORDING_MS`]: crate::bundle::LATE_RECORDING_MS
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LateStep {
+    /// The consignment.
+    pub ucr: Ucr,
+    /// The event.
+    pub id: EventId,
+    /// `arrived`, `discharged`, `declared` or `released`.
+    pub kind: EventKind,
+    /// Its own time (ms).
+    pub time: u64,
+    /// Its block's time (ms).
+    pub recorded: u64,
+    /// Its block's height.
+    pub height: u64,
+}
+
+/// The late steps of `rows`, in row order and within a row arrival, declaration, release;
+/// `recorded` gives an event's block where it is known.
+pub fn late_steps(
+    rows: &[TrsRow],
+    recorded: impl Fn(&EventId) -> Option<crate::bundle::Recorded>,
+) -> Vec<LateStep> {
+    let mut out = Vec::new();
+    for row in rows {
+        for step in [&row.arrival, &row.declaration, &row.release] {
+            if let Some(r) = recorded(&step.id).filter(|r| r.is_late(step.time)) {
+                out.push(LateStep {
+                    ucr: row.ucr.clone(),
+                    id: step.id,
+                    kind: step.kind,
+                    time: step.time,
+                    recorded: r.time,
+                    height: r.height,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// How many of a group's rows have a late step.
+pub fn late_rows(group: &TrsGroup, late: &[LateStep]) -> usize {
+    group
+        .ucrs
+        .iter()
+        .filter(|u| late.iter().any(|l| &l.ucr == *u))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
