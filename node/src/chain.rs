@@ -432,7 +432,16 @@ impl Chain {
     /// (`None` only if `time` is before the last head's). Events that are no longer admissible
     /// are dropped from the mempool; events too far ahead of `time` stay pending.
     pub fn propose(&self, max_events: usize, time: u64) -> Option<Block> {
-        let candidates = lock(&self.mempool).peek(max_events);
+        // The candidates, and when each entered the mempool (read under one lock).
+        let (candidates, arrived): (Vec<Event>, HashMap<EventId, u64>) = {
+            let pool = lock(&self.mempool);
+            let candidates = pool.peek(max_events);
+            let arrived = candidates
+                .iter()
+                .map(|e| (e.id(), pool.arrived(&e.id()).unwrap_or(0)))
+                .collect();
+            (candidates, arrived)
+        };
         let (mut events, mut dropped): (Vec<Event>, Vec<EventId>) = (Vec::new(), Vec::new());
         // Events left for a later block, and those that follow one of them (refs): the
         // candidates come in causal order, so one forward pass keeps it.
@@ -440,13 +449,6 @@ impl Chain {
         // (up to REF_WAIT_MS after it arrived).
         let mut held: HashSet<EventId> = HashSet::new();
         let mut taken: HashSet<EventId> = HashSet::new();
-        let arrived: HashMap<EventId, u64> = {
-            let pool = lock(&self.mempool);
-            candidates
-                .iter()
-                .map(|e| (e.id(), pool.arrived(&e.id()).unwrap_or(0)))
-                .collect()
-        };
         let waiting = |e: &Event| {
             let at = arrived.get(&e.id()).copied().unwrap_or(0);
             time < at.saturating_add(REF_WAIT_MS)
