@@ -124,6 +124,7 @@ impl EventSpec {
                 key,
             },
             parties: None,
+            source: None,
             membership: None,
         };
         body.validate().map_err(|e| spec_err("event", e))?;

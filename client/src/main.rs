@@ -1135,6 +1135,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                     key: key.public(),
                 },
                 parties: None,
+                source: None,
                 membership: Some(MembershipBody {
                     seq,
                     change,

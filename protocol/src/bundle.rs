@@ -149,6 +149,15 @@ pub enum BundleError {
         /// The failure.
         err: EventError,
     },
+    /// Two events of the subject's complete history have the same source key (8e): the
+    /// ledger would have refused the later one.
+    #[error("events[{pos}]: body.source: the issuer recorded this source event for the same consignment and container before, at events[{first}]")]
+    SameSource {
+        /// Position of the later event in the bundle.
+        pos: usize,
+        /// Position of the earlier one.
+        first: usize,
+    },
     /// An event's issuer is not permitted.
     #[error("events[{pos}]: {err}")]
     Auth {
@@ -413,6 +422,12 @@ impl ProofBundle {
         } else {
             (Parties::new(), Parties::new())
         };
+        // No source key twice in the subject's complete history (8e).
+        if let Some((first, pos)) =
+            crate::sources::first_repeat(self.events.iter().map(|pe| pe.event.body()))
+        {
+            return Err(BundleError::SameSource { pos, first });
+        }
         let rules = at_head.rules();
         let recorded = self.recorded(genesis, &history)?;
         Ok(Provenance {

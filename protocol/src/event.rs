@@ -183,6 +183,50 @@ pub struct Transport {
     pub voyage: Option<String>,
 }
 
+/// Where an imported event came from: the standard and the source's own event id (PROTOCOL.md
+/// 3.2, 8e). One organisation records one source event once per consignment and container, so
+/// a feed delivered twice does not write its history twice.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
+pub struct Source {
+    /// The standard, `[a-z0-9_]{1,32}`: `dcsa` (Track & Trace `eventID`), `epcis` (EPCIS 2.0
+    /// `eventID`, or the canonical event hash of an event without one).
+    pub standard: String,
+    /// The source's event id: 1-256 characters of printable ASCII (`!` to `~`).
+    pub id: String,
+}
+
+/// Longest source event id, in bytes.
+pub const MAX_SOURCE_ID: usize = 256;
+
+impl Source {
+    /// Checks the member's rules (3.2).
+    pub fn check(&self) -> Result<(), EventError> {
+        if !is_code(&self.standard, 32) {
+            return Err(field(
+                "source.standard",
+                format!(
+                    "{:?} must be 1-32 characters of a-z, 0-9, '_'",
+                    self.standard
+                ),
+            ));
+        }
+        if self.id.is_empty()
+            || self.id.len() > MAX_SOURCE_ID
+            || !self.id.bytes().all(|c| (b'!'..=b'~').contains(&c))
+        {
+            return Err(field(
+                "source.id",
+                format!("must be 1-{MAX_SOURCE_ID} characters of printable ASCII ('!' to '~')"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Hash algorithm of an anchored document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -276,6 +320,14 @@ pub struct EventBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub parties: Option<Vec<OrgId>>,
+    /// The standard and event id this event was imported from (3.2; 8e: one organisation
+    /// records a source event once per consignment and container).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source: Option<Source>,
     /// The change a `membership` event makes (present exactly when `kind` is `membership`).
     #[serde(
         default,
@@ -483,6 +535,12 @@ impl EventBody {
                 ));
             }
         }
+        if let Some(src) = &self.source {
+            if self.kind == EventKind::Membership {
+                return Err(field("source", "a membership event has no source"));
+            }
+            src.check()?;
+        }
         if self.refs.len() > MAX_REFS {
             return Err(field("refs", format!("at most {MAX_REFS} references")));
         }
@@ -602,7 +660,15 @@ impl EventBody {
             }
             quoted_hex(r.as_bytes(), &mut o);
         }
-        o.extend_from_slice(b"],\"time\":");
+        o.push(b']');
+        if let Some(src) = &self.source {
+            o.extend_from_slice(b",\"source\":{\"id\":");
+            s(&src.id, &mut o);
+            o.extend_from_slice(b",\"standard\":");
+            s(&src.standard, &mut o);
+            o.push(b'}');
+        }
+        o.extend_from_slice(b",\"time\":");
         if self.time > MAX_SAFE_INTEGER {
             return Err(jcs::JcsError::Number("$.time".into()).into());
         }
@@ -878,4 +944,4 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
-crate::wire::object_only!(Transport, Document, Issuer, EventBody, WireEvent);
+crate::wire::object_only!(Transport, Source, Document, Issuer, EventBody, WireEvent);

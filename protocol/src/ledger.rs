@@ -20,9 +20,10 @@ use crate::membership::{
     Change, ChangeError, MembershipBody, MembershipProof, ProvenChange, Transition,
 };
 use crate::merkle::{leaf_hash, Frontier, MerkleLog};
-use crate::parties::{self, Consignments, Parties};
+use crate::parties::{self, Committed, Consignments, Parties};
 use crate::roles::{AuthError, Genesis, Membership};
 use crate::route::{containers_named, paginate, RouteBundle};
+use crate::sources::SourceKey;
 
 /// How far an event's time may lie after its block's time (10 minutes).
 pub const MAX_CLOCK_SKEW_MS: u64 = crate::head::MAX_EVENT_AHEAD_MS;
@@ -54,6 +55,18 @@ pub enum LedgerError {
     /// nor refused by the rules.
     #[error("consignment parties unavailable: {0}")]
     Unavailable(String),
+    /// The issuer already recorded this source event for the same consignment and container
+    /// (8e): the ledger keeps the first.
+    #[error(
+        "body.source: {} already recorded {} event {:?} for this consignment and container as event {first}",
+        .key.org, .key.source.standard, .key.source.id
+    )]
+    SameSource {
+        /// The event that holds the source key.
+        first: EventId,
+        /// The key.
+        key: Box<SourceKey>,
+    },
     /// An event claims to happen after its block, beyond the allowed clock skew.
     #[error("event {id} has time {time}, more than {MAX_CLOCK_SKEW_MS} ms after its block time {block_time}")]
     FutureEvent {
@@ -244,8 +257,8 @@ impl ChainState {
             &self.membership,
             self.membership_count + 1,
             &before,
-        )
-        .map(drop)
+        )?;
+        source_unused(event, consignments, &HashMap::new())
     }
 
     /// The checks of [`ChainState::check_event`] except the signature and the duplicate
@@ -267,7 +280,7 @@ impl ChainState {
         let before =
             self.parties_before(event, consignments, &HashMap::new(), &mut HashMap::new())?;
         parties::admit(&self.membership, &before, event.body())?;
-        Ok(())
+        source_unused(event, consignments, &HashMap::new())
     }
 
     /// The parties of the event's consignment before it: from `in_block` (as earlier events of
@@ -446,6 +459,8 @@ impl ChainState {
         // Each consignment's committed parties are read once per block, however many of its
         // events the block holds.
         let mut read = HashMap::new();
+        // Source keys (8e) taken by earlier events of this block.
+        let mut sourced: HashMap<SourceKey, EventId> = HashMap::new();
         for (i, e) in events.iter().enumerate() {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 refuse(
@@ -465,7 +480,8 @@ impl ChainState {
             let membership = working.as_ref().unwrap_or(&self.membership);
             let checked = self
                 .parties_before(e, consignments, changed, &mut read)
-                .and_then(|before| self.check_event_under(e, known, membership, next_seq, &before));
+                .and_then(|before| self.check_event_under(e, known, membership, next_seq, &before))
+                .and_then(|after| source_unused(e, consignments, &sourced).map(|()| after));
             let after = match checked {
                 Ok(after) => after,
                 Err(err) => {
@@ -489,6 +505,9 @@ impl ChainState {
             }
             if let (Some(after), Some(ucr)) = (after, e.body().ucr.as_ref()) {
                 changed.insert(ucr.clone(), after);
+            }
+            if let Some(key) = SourceKey::of(e.body()) {
+                sourced.insert(key, e.id());
             }
             in_block.insert(e.id());
             at += 1;
@@ -598,6 +617,7 @@ pub struct Preview {
     index: Staged,
     chain: ChainState,
     parties: HashMap<Ucr, Parties>,
+    sources: Vec<(SourceKey, EventId)>,
 }
 
 impl Preview {
@@ -618,8 +638,8 @@ pub struct LedgerState {
     log: MerkleLog,
     keep_log: bool,
     index: MemIndex,
-    /// Every consignment's parties (section 8c; empty under rules 1).
-    parties: HashMap<Ucr, Parties>,
+    /// Every consignment's parties (section 8c; empty under rules 1) and source keys (8e).
+    committed: Committed,
 }
 
 impl LedgerState {
@@ -631,7 +651,7 @@ impl LedgerState {
             log: MerkleLog::new(),
             keep_log: true,
             index: MemIndex::default(),
-            parties: HashMap::new(),
+            committed: Committed::default(),
         }
     }
 
@@ -652,7 +672,7 @@ impl LedgerState {
 
     /// Admission check of one event as the next in the log (see [`ChainState::check_event`]).
     pub fn check_event(&self, event: &Event, known: &impl Known) -> Result<(), LedgerError> {
-        self.chain.check_event(event, known, &self.parties)
+        self.chain.check_event(event, known, &self.committed)
     }
 
     /// Membership events in the log so far.
@@ -662,7 +682,7 @@ impl LedgerState {
 
     /// The parties of a consignment so far (section 8c; empty under rules 1).
     pub fn parties(&self, ucr: &Ucr) -> Parties {
-        self.parties.get(ucr).cloned().unwrap_or_default()
+        self.committed.parties.get(ucr).cloned().unwrap_or_default()
     }
 
     /// Checks a whole block: time rules, every event admissible, no event twice.
@@ -673,7 +693,7 @@ impl LedgerState {
         known: &impl Known,
     ) -> Result<(), LedgerError> {
         self.chain
-            .check_block(events, time, known, &self.parties)
+            .check_block(events, time, known, &self.committed)
             .map(drop)
     }
 
@@ -716,13 +736,17 @@ impl LedgerState {
             index,
             chain,
             parties,
+            sources: events
+                .iter()
+                .filter_map(|e| Some((SourceKey::of(e.body())?, e.id())))
+                .collect(),
         }
     }
 
     /// Appends already-checked events and returns the new head (no checks: call
     /// [`LedgerState::check_block`] first). Returns each event's log position.
     pub fn append_checked(&mut self, events: &[Event], time: u64) -> (Head, Vec<u64>) {
-        let parties = self.chain.party_changes(events, &self.parties);
+        let parties = self.chain.party_changes(events, &self.committed);
         let preview = self.effect(events, time, parties);
         self.swap_in(preview)
     }
@@ -738,7 +762,8 @@ impl LedgerState {
         self.frontier = preview.frontier;
         self.index.apply(&preview.index);
         self.chain = preview.chain;
-        self.parties.extend(preview.parties);
+        self.committed.parties.extend(preview.parties);
+        self.committed.sources.extend(preview.sources);
         (preview.head, positions)
     }
 
@@ -771,7 +796,9 @@ impl LedgerState {
         time: u64,
         known: &impl Known,
     ) -> Result<Preview, LedgerError> {
-        let parties = self.chain.check_block(events, time, known, &self.parties)?;
+        let parties = self
+            .chain
+            .check_block(events, time, known, &self.committed)?;
         Ok(self.effect(events, time, parties))
     }
 
@@ -1105,6 +1132,31 @@ impl Ledger {
     pub fn route_bundle(&self, ucr: &Ucr, certificate: Certificate) -> Option<RouteBundle> {
         let mut pages = self.route_pages(ucr, certificate)?;
         (pages.len() == 1).then(|| pages.remove(0))
+    }
+}
+
+/// Refuses `event` if its source key (8e) is held by a committed event or by one earlier in
+/// its block (`in_block`).
+fn source_unused(
+    event: &Event,
+    consignments: &impl Consignments,
+    in_block: &HashMap<SourceKey, EventId>,
+) -> Result<(), LedgerError> {
+    let Some(key) = SourceKey::of(event.body()) else {
+        return Ok(());
+    };
+    let first = match in_block.get(&key) {
+        Some(id) => Some(*id),
+        None => consignments
+            .sourced(&key)
+            .map_err(LedgerError::Unavailable)?,
+    };
+    match first {
+        Some(first) => Err(LedgerError::SameSource {
+            first,
+            key: Box::new(key),
+        }),
+        None => Ok(()),
     }
 }
 

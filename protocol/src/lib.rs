@@ -43,6 +43,7 @@ pub mod parties;
 pub mod roles;
 pub mod route;
 pub mod sample;
+pub mod sources;
 pub mod trs;
 pub mod vectors;
 mod wire;

@@ -13,33 +13,40 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::event::EventBody;
+use crate::event::{EventBody, EventId};
 use crate::ids::{OrgId, Ucr};
 use crate::roles::{AuthError, Membership, Role};
+use crate::sources::SourceKey;
 
 /// The parties of one consignment.
 pub type Parties = BTreeSet<OrgId>;
 
-/// What an implementation knows of consignments' parties after its last committed block: the
-/// node reads them from its store, the reference [`crate::ledger::LedgerState`] keeps them in
-/// memory. A consignment with no event yet has no parties (an empty set).
+/// What an implementation knows of the committed consignments after its last committed
+/// block: each consignment's parties (8c) and which event holds each source key (8e). The node
+/// reads them from its store, the reference [`crate::ledger::LedgerState`] keeps them in memory
+/// ([`Committed`]). A consignment with no event yet has no parties (an empty set).
 pub trait Consignments {
     /// The parties of `ucr` so far, or why they could not be read (storage).
     fn parties(&self, ucr: &Ucr) -> Result<Parties, String>;
+    /// The committed event with this source key, if any (storage errors as for `parties`).
+    fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, String>;
 }
 
-impl Consignments for HashMap<Ucr, Parties> {
+/// The committed consignments, kept in memory (the reference ledger state).
+#[derive(Debug, Clone, Default)]
+pub struct Committed {
+    /// Every consignment's parties (empty under rules 1).
+    pub parties: HashMap<Ucr, Parties>,
+    /// The event holding each source key.
+    pub sources: HashMap<SourceKey, EventId>,
+}
+
+impl Consignments for Committed {
     fn parties(&self, ucr: &Ucr) -> Result<Parties, String> {
-        Ok(self.get(ucr).cloned().unwrap_or_default())
+        Ok(self.parties.get(ucr).cloned().unwrap_or_default())
     }
-}
-
-/// No consignment has parties: for ledgers under rules 1, where the rule does not apply.
-pub struct NoParties;
-
-impl Consignments for NoParties {
-    fn parties(&self, _: &Ucr) -> Result<Parties, String> {
-        Ok(Parties::new())
+    fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, String> {
+        Ok(self.sources.get(key).copied())
     }
 }
 

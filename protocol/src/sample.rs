@@ -180,6 +180,7 @@ pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
             key: dev_key("placeholder").public(),
         },
         parties: None,
+        source: None,
         membership: None,
     })
 }

@@ -25,6 +25,9 @@ use sha2::{Digest, Sha512};
 /// RFC 8032 section 7.1, test 1: secret key (seed).
 pub const RFC8032_SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 
+/// The DCSA `eventID` of the sourced-event vector (the example id of DCSA T&T 2.2).
+pub const SOURCE_EVENT_ID: &str = "84db923d-2a19-4eb0-beb5-446c1ec57d34";
+
 /// The fixed event body of the vectors, as a JSON text (member order and spacing as a client
 /// might send them; the canonical form is computed).
 pub const EVENT_BODY_JSON: &str = r#"{
@@ -101,6 +104,21 @@ pub fn compute() -> Option<Vectors> {
     v.insert("event_leaf_hash", leaf_hash(&event.leaf_data()).to_hex());
     v.insert("event_wire_json", event.to_json());
     let _ = Event::from_json(event.to_json().as_bytes()).ok()?;
+
+    // The same event imported from a DCSA feed: `source` (3.2, 8e) sorts between `refs` and
+    // `time`.
+    let mut sourced = event.body().clone();
+    sourced.source = Some(crate::event::Source {
+        standard: "dcsa".into(),
+        id: SOURCE_EVENT_ID.into(),
+    });
+    let sourced = sourced.sign(&sk).ok()?;
+    let sourced_msg = sourced.message();
+    v.insert(
+        "event_sourced_canonical_body",
+        String::from_utf8(sourced_msg[crate::event::EVENT_DOMAIN.len() + 1..].to_vec()).ok()?,
+    );
+    v.insert("event_sourced_id", sourced.id().to_hex());
 
     // Merkle log over leaf data = the single byte i, for i in 0..7.
     let mut log = MerkleLog::new();
@@ -293,6 +311,7 @@ fn transitions_vector(
                 key: sk.public(),
             },
             parties: None,
+            source: None,
             membership: Some(MembershipBody {
                 seq,
                 change,

@@ -386,6 +386,7 @@ proptest! {
         drop_transport in any::<bool>(),
         drop_voyage in any::<bool>(),
         membership in any::<bool>(),
+        source in proptest::option::of(("[a-z0-9_]{1,8}", "[!-~]{1,40}")),
     ) {
         use tradelog_protocol::event::{DigestAlg, Document};
         use tradelog_protocol::Hash;
@@ -402,12 +403,14 @@ proptest! {
             })
             .collect();
         b.refs = refs.into_iter().map(Hash).collect();
+        b.source = source.map(|(standard, id)| tradelog_protocol::event::Source { standard, id });
         if drop_transport {
             b.transport = None;
         } else if let (Some(tr), true) = (b.transport.as_mut(), drop_voyage) {
             tr.voyage = None;
         }
         if membership {
+            b.source = None;
             b.kind = EventKind::Membership;
             b.ucr = None;
             b.container = None;

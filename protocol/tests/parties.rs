@@ -178,7 +178,7 @@ fn a_named_party_must_be_a_member_and_block_building_skips_what_the_rule_refuses
         events.clone(),
         time,
         &none,
-        &std::collections::HashMap::new(),
+        &tradelog_protocol::parties::Committed::default(),
     );
     assert_eq!(
         kept,

@@ -394,6 +394,7 @@ fn map_event(
         details: BTreeMap::new(),
         issuer: target.issuer.clone(),
         parties: None,
+        source: None,
         membership: None,
     })
 }

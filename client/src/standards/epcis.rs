@@ -455,6 +455,7 @@ fn map_event(
         details: BTreeMap::new(),
         issuer: target.issuer.clone(),
         parties: None,
+        source: None,
         membership: None,
     };
     let bodies: Vec<EventBody> = if ids.containers.is_empty() {
