@@ -69,6 +69,9 @@ pub struct Submitted {
     pub status: EventStatus,
     /// False if this exact event was already known (idempotent resubmission).
     pub new: bool,
+    /// Set when the event given was not added because `id`, the event the ledger keeps, has
+    /// the same source key (PROTOCOL.md 8e): the id of the event given.
+    pub given: Option<EventId>,
 }
 
 /// What a node knows while it checks a block: events in its store are in the log; events in
@@ -296,11 +299,13 @@ impl Chain {
                     id,
                     status: EventStatus::Committed { index },
                     new: false,
+                    given: None,
                 })),
                 Ok(None) if lock(&self.mempool).contains(&id) => Some(Ok(Submitted {
                     id,
                     status: EventStatus::Pending,
                     new: false,
+                    given: None,
                 })),
                 Ok(None) if event.body().time > now.saturating_add(MAX_CLOCK_SKEW_MS) => {
                     Some(Err(SubmitError::Future {
@@ -322,9 +327,16 @@ impl Chain {
             .copied()
             .filter(|&i| events[i].body().refs.iter().any(|r| !self.in_log(r)))
             .collect();
+        let mut same: HashMap<usize, EventId> = HashMap::new();
         self.ledger.with_chain(|chain: &ChainState, parties| {
             todo.retain(|&i| match chain.authorize(&events[i], parties) {
                 Ok(()) => true,
+                // The ledger keeps the first event of a source (8e): once the signature
+                // verified, the answer is that event.
+                Err(LedgerError::SameSource { first, .. }) => {
+                    same.insert(i, first);
+                    true
+                }
                 // Not a party yet, but it follows an event this node's log does not hold: the
                 // event naming it a party may be on its way (REF_WAIT_MS); block building
                 // decides.
@@ -347,6 +359,7 @@ impl Chain {
             let mut pool = lock(&self.mempool);
             todo.retain(|&i| match pool.would_admit(&events[i], now) {
                 None => true,
+                Some(_) if same.contains_key(&i) => true,
                 Some(refused) => {
                     out[i] = Some(Err(refused.into()));
                     false
@@ -368,6 +381,7 @@ impl Chain {
                                 id: event.id(),
                                 status: EventStatus::Committed { index },
                                 new: false,
+                                given: None,
                             }));
                             continue;
                         }
@@ -377,6 +391,10 @@ impl Chain {
                         }
                         Ok(None) => {}
                     }
+                }
+                if let (Some(first), true) = (same.get(&i), ok) {
+                    out[i] = Some(self.same_source(*first, event.id()));
+                    continue;
                 }
                 out[i] = Some(if !ok {
                     Err(LedgerError::Event(
@@ -388,12 +406,19 @@ impl Chain {
                     .into())
                 } else {
                     match pool.insert(event.clone(), now) {
+                        Ok(Inserted::SameSource(first)) => Ok(Submitted {
+                            id: first,
+                            status: EventStatus::Pending,
+                            new: false,
+                            given: Some(event.id()),
+                        }),
                         Ok(inserted) => {
                             admitted |= inserted == Inserted::New;
                             Ok(Submitted {
                                 id: event.id(),
                                 status: EventStatus::Pending,
                                 new: inserted == Inserted::New,
+                                given: None,
                             })
                         }
                         Err(refused) => Err(refused.into()),
@@ -412,6 +437,20 @@ impl Chain {
                 })))
             })
             .collect()
+    }
+
+    /// The answer for an event whose source key (8e) `first` already holds in the log.
+    fn same_source(&self, first: EventId, given: EventId) -> Result<Submitted, SubmitError> {
+        let status = match self.store().position(&first)? {
+            Some(index) => EventStatus::Committed { index },
+            None => EventStatus::Pending,
+        };
+        Ok(Submitted {
+            id: first,
+            status,
+            new: false,
+            given: Some(given),
+        })
     }
 
     /// Status of a known event.
@@ -433,21 +472,24 @@ impl Chain {
     /// are dropped from the mempool; events too far ahead of `time` stay pending.
     pub fn propose(&self, max_events: usize, time: u64) -> Option<Block> {
         // The candidates, and when each entered the mempool (read under one lock).
-        let (candidates, arrived): (Vec<Event>, HashMap<EventId, u64>) = {
+        let (candidates, arrived, pending): (Vec<Event>, HashMap<EventId, u64>, usize) = {
             let pool = lock(&self.mempool);
             let candidates = pool.peek(max_events);
             let arrived = candidates
                 .iter()
                 .map(|e| (e.id(), pool.arrived(&e.id()).unwrap_or(0)))
                 .collect();
-            (candidates, arrived)
+            (candidates, arrived, pool.len())
         };
+        let offered = candidates.len();
         let (mut events, mut dropped): (Vec<Event>, Vec<EventId>) = (Vec::new(), Vec::new());
         // Events left for a later block, and those that follow one of them (refs): the
         // candidates come in causal order, so one forward pass keeps it.
         // An event whose refs are neither in the log nor earlier in the block waits for them
         // (up to REF_WAIT_MS after it arrived).
         let mut held: HashSet<EventId> = HashSet::new();
+        // The first event held back, and why (for the log).
+        let mut first_held: Option<(EventId, &'static str)> = None;
         let mut taken: HashSet<EventId> = HashSet::new();
         let waiting = |e: &Event| {
             let at = arrived.get(&e.id()).copied().unwrap_or(0);
@@ -455,10 +497,17 @@ impl Chain {
         };
         for e in candidates {
             let refs = &e.body().refs;
-            if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS)
-                || refs.iter().any(|r| held.contains(r))
-                || (refs.iter().any(|r| !taken.contains(r) && !self.in_log(r)) && waiting(&e))
-            {
+            let why = if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
+                Some("its time is ahead of the block's")
+            } else if refs.iter().any(|r| held.contains(r)) {
+                Some("it refs an event held back")
+            } else if refs.iter().any(|r| !taken.contains(r) && !self.in_log(r)) && waiting(&e) {
+                Some("it waits for events it refs")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                first_held.get_or_insert((e.id(), why));
                 held.insert(e.id());
                 continue;
             }
@@ -519,11 +568,20 @@ impl Chain {
                 }
             }
         };
-        if !held.is_empty() {
+        if events.len() < pending {
+            let (first, why) = first_held.map_or((String::new(), ""), |(id, why)| {
+                let age = time.saturating_sub(arrived.get(&id).copied().unwrap_or(0));
+                (format!("{id} (in the mempool for {age} ms)"), why)
+            });
             tracing::debug!(
-                held = held.len(),
+                pending,
+                offered,
                 taken = events.len(),
-                "events held back from the block being built"
+                held = held.len(),
+                dropped = dropped.len(),
+                first_held = %first,
+                why,
+                "the block leaves pending events"
             );
         }
         lock(&self.mempool).remove(dropped.iter());

@@ -23,8 +23,9 @@ use tradelog_protocol::parties::{self, Consignments, Parties};
 use tradelog_protocol::route::{
     containers_named, page_range, MAX_ROUTE_CONTAINERS, ROUTE_PAGE_VERSION, ROUTE_VERSION,
 };
+use tradelog_protocol::sources::SourceKey;
 use tradelog_protocol::{
-    Certificate, ChainState, ConsistencyProof, Event, Genesis, Hash, Head, Membership,
+    Certificate, ChainState, ConsistencyProof, Event, EventId, Genesis, Hash, Head, Membership,
     MembershipProof, ProofBundle, RouteBundle, Subject, Ucr,
 };
 
@@ -116,9 +117,30 @@ impl StoredParties<'_> {
     }
 }
 
+impl StoredParties<'_> {
+    /// The committed event holding a source key (PROTOCOL.md 8e): found among the stored
+    /// events of its consignment, or of its container if it names no consignment.
+    pub fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, StoreError> {
+        let subject = match (&key.ucr, &key.container) {
+            (Some(ucr), _) => Subject::Consignment(ucr.clone()),
+            (None, Some(c)) => Subject::Container(c.clone()),
+            (None, None) => return Ok(None),
+        };
+        Ok(self
+            .store
+            .subject_events(&subject)?
+            .into_iter()
+            .find(|(_, e)| key.matches(e.body()))
+            .map(|(_, e)| e.id()))
+    }
+}
+
 impl Consignments for StoredParties<'_> {
     fn parties(&self, ucr: &Ucr) -> Result<Parties, String> {
         self.of(ucr).map_err(|e| e.to_string())
+    }
+    fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, String> {
+        StoredParties::sourced(self, key).map_err(|e| e.to_string())
     }
 }
 

@@ -18,6 +18,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use tradelog_protocol::ids::OrgId;
+use tradelog_protocol::sources::SourceKey;
 use tradelog_protocol::{Event, EventId};
 
 /// Why the mempool refused an event.
@@ -53,6 +54,9 @@ pub enum Inserted {
     New,
     /// Already waiting (same id): nothing changed.
     AlreadyPending,
+    /// Another pending event has the same source key (PROTOCOL.md 8e): it is kept, this one
+    /// is not added.
+    SameSource(EventId),
 }
 
 /// Per-organisation admission limits (config `[admission]`).
@@ -136,6 +140,8 @@ pub struct Mempool {
     issuers: HashMap<OrgId, Issuer>,
     /// Organisations with pending events, in the order their oldest pending event arrived.
     active: VecDeque<OrgId>,
+    /// The pending event holding each source key (the first admitted).
+    sources: HashMap<SourceKey, EventId>,
     capacity: usize,
     quota: Quota,
 }
@@ -153,6 +159,7 @@ impl Mempool {
             arrived: HashMap::new(),
             issuers: HashMap::new(),
             active: VecDeque::new(),
+            sources: HashMap::new(),
             capacity,
             quota,
         }
@@ -219,6 +226,9 @@ impl Mempool {
         if self.by_id.contains_key(&event.id()) {
             return Ok(Inserted::AlreadyPending);
         }
+        if let Some(first) = self.same_source(&event) {
+            return Ok(Inserted::SameSource(first));
+        }
         if let Some(refused) = self.would_admit(&event, now) {
             return Err(refused);
         }
@@ -253,9 +263,21 @@ impl Mempool {
             self.active.push_back(org);
         }
         i.queue.push_back(event.id());
+        if let Some(key) = SourceKey::of(event.body()) {
+            self.sources.entry(key).or_insert(event.id());
+        }
         self.arrived.insert(event.id(), now);
         self.by_id.insert(event.id(), event);
         Inserted::New
+    }
+
+    /// The pending event, other than `event`, that holds `event`'s source key (8e), if any.
+    pub fn same_source(&self, event: &Event) -> Option<EventId> {
+        let key = SourceKey::of(event.body())?;
+        self.sources
+            .get(&key)
+            .copied()
+            .filter(|id| *id != event.id())
     }
 
     /// When a pending event entered this mempool (ms; 0 for a validated proposal's event).
@@ -358,6 +380,11 @@ impl Mempool {
         for id in ids {
             self.arrived.remove(id);
             if let Some(e) = self.by_id.remove(id) {
+                if let Some(key) = SourceKey::of(e.body()) {
+                    if self.sources.get(&key) == Some(id) {
+                        self.sources.remove(&key);
+                    }
+                }
                 let org = &e.body().issuer.org;
                 if !touched.contains(org) {
                     touched.push(org.clone());

@@ -1204,6 +1204,92 @@ async fn a_known_id_with_other_signature_bytes_is_refused_and_the_first_is_kept(
     node.stop().await;
 }
 
+/// A feed delivered twice (PROTOCOL.md 8e): an event with the source key of one the node holds,
+/// serialised differently (another id), is answered with the first event's status and
+/// `same_source_as`, and nothing is written; alone and in a batch, pending and committed. Two
+/// copies in one batch: the first is admitted, the second answered with it. A forged copy is
+/// refused for its signature, not answered with the first.
+#[tokio::test]
+async fn a_source_event_delivered_again_is_answered_with_the_first() {
+    let mut node = start("same-source", 10_000).await;
+    let addr = node.addr;
+    let net = node.net.clone();
+    let source = |id: &str| {
+        Some(tradelog_protocol::event::Source {
+            standard: "dcsa".into(),
+            id: id.into(),
+        })
+    };
+    let delivery = |id: &str, minute: u64| {
+        signed(
+            &net,
+            "shopfast",
+            EventKind::Booked,
+            net.genesis.time + minute * 60_000,
+            |b| b.source = source(id),
+        )
+    };
+    let first = delivery("84db923d-2a19-4eb0-beb5-446c1ec57d34", 1);
+    let again = delivery("84db923d-2a19-4eb0-beb5-446c1ec57d34", 2);
+    assert_ne!(first.id(), again.id());
+    let (id, again_id) = (first.id().to_hex(), again.id().to_hex());
+    assert_eq!(
+        post(addr, "/v1/events", first.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    assert_eq!(node.gossiped(), vec![first.clone()]);
+    for (state, want) in [
+        (
+            "pending",
+            json!({"id": id, "status": "pending", "same_source_as": again_id}),
+        ),
+        (
+            "committed",
+            json!({"id": id, "status": "committed", "index": 0, "same_source_as": again_id}),
+        ),
+    ] {
+        if state == "committed" {
+            node.commit(first.body().time);
+        }
+        let before = node.written();
+        let r = post(addr, "/v1/events", again.to_json().as_bytes()).await;
+        assert_eq!((r.status, r.json()), (200, want.clone()), "{state}");
+        let r = post(addr, "/v1/events/batch", &batch_json(&[again.to_json()])).await;
+        assert_eq!(r.json()["results"][0], want, "{state}");
+        let forged = flipped_sig(&again.to_json());
+        post(addr, "/v1/events", forged.as_bytes())
+            .await
+            .error(422, "bad_signature");
+        assert_eq!(node.written(), before, "{state}");
+        assert!(node.gossiped().is_empty(), "{state}");
+        let r = get(addr, &format!("/v1/events/{again_id}")).await;
+        assert_eq!(r.status, 404, "{state}");
+    }
+    // Two copies of a new source event in one batch.
+    let (a, b) = (delivery("e-2", 3), delivery("e-2", 4));
+    let r = post(
+        addr,
+        "/v1/events/batch",
+        &batch_json(&[a.to_json(), b.to_json()]),
+    )
+    .await;
+    let results = r.json()["results"].clone();
+    assert_eq!(
+        results[0],
+        json!({"id": a.id().to_hex(), "status": "pending"})
+    );
+    assert_eq!(
+        results[1],
+        json!({"id": a.id().to_hex(), "status": "pending", "same_source_as": b.id().to_hex()})
+    );
+    assert_eq!(node.gossiped(), vec![a.clone()]);
+    let block = node.commit(a.body().time);
+    assert_eq!(block.events, vec![a]);
+    node.stop().await;
+}
+
 /// Every client address has its own token bucket, on every route; over it the answer is 429
 /// `rate_limited` with `Retry-After`, before any work is done.
 #[tokio::test]

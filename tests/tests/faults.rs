@@ -84,11 +84,23 @@ fn root(api: &str, size: u64) -> Option<String> {
     v["first_root"].as_str().map(str::to_owned)
 }
 
-fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+/// Polls `state` until it is `Ok`; on timeout the panic shows the last state it reported.
+fn wait_until(what: &str, timeout: Duration, mut state: impl FnMut() -> Result<(), String>) {
     let deadline = Instant::now() + timeout;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+    while let Err(last) = state() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last: {last}"
+        );
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn ok_if(ok: bool, state: impl FnOnce() -> String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(state())
     }
 }
 
@@ -222,16 +234,23 @@ fn killed_validators_lose_no_committed_event() {
     let all: Vec<usize> = (0..4).collect();
     let size = |i: usize| devnet::log_size(&net.nodes[i].api);
     wait_until("mempools to drain", Duration::from_secs(120), || {
-        net.nodes.iter().all(|n| {
-            http(&n.api, "GET", "/health", None)
-                .ok()
-                .and_then(|(_, b)| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .is_some_and(|v| v["mempool"] == 0)
+        let health: Vec<serde_json::Value> = net
+            .nodes
+            .iter()
+            .map(|n| {
+                http(&n.api, "GET", "/health", None)
+                    .ok()
+                    .and_then(|(_, b)| serde_json::from_slice(&b).ok())
+                    .unwrap_or_default()
+            })
+            .collect();
+        ok_if(health.iter().all(|v| v["mempool"] == 0), || {
+            format!("{health:?} (node logs: {})", opts.dir.display())
         })
     });
     wait_until("equal log sizes", Duration::from_secs(120), || {
         let s: Vec<u64> = all.iter().map(|&i| size(i)).collect();
-        s.windows(2).all(|w| w[0] == w[1])
+        ok_if(s.windows(2).all(|w| w[0] == w[1]), || format!("{s:?}"))
     });
     take_receipts(&net, &all);
     let final_size = size(0);
@@ -277,6 +296,11 @@ fn killed_validators_lose_no_committed_event() {
     wait_until(
         "commits after the restarts",
         Duration::from_secs(60),
-        || all.iter().all(|&i| size(i) >= want),
+        || {
+            let s: Vec<u64> = all.iter().map(|&i| size(i)).collect();
+            ok_if(s.iter().all(|&n| n >= want), || {
+                format!("{s:?}, want {want}")
+            })
+        },
     );
 }

@@ -182,6 +182,9 @@ impl From<LedgerError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
             LedgerError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", message),
+            LedgerError::SameSource { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "same_source", message)
+            }
             LedgerError::Change(ChangeError::Seq { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "membership_seq", message)
             }

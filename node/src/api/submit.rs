@@ -22,20 +22,34 @@ pub(super) struct StatusJson {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<u64>,
+    /// The event sent, when the ledger keeps `id` instead: the same source (PROTOCOL.md 8e).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    same_source_as: Option<EventId>,
 }
 
 impl StatusJson {
+    /// The status of a submission: the event the ledger keeps and, if that is not the event
+    /// sent, the one sent.
+    fn of(s: &Submitted) -> StatusJson {
+        StatusJson {
+            same_source_as: s.given,
+            ..StatusJson::new(s.id, &s.status)
+        }
+    }
+
     pub(super) fn new(id: EventId, status: &EventStatus) -> StatusJson {
         match status {
             EventStatus::Committed { index } => StatusJson {
                 id,
                 status: "committed",
                 index: Some(*index),
+                same_source_as: None,
             },
             EventStatus::Pending => StatusJson {
                 id,
                 status: "pending",
                 index: None,
+                same_source_as: None,
             },
         }
     }
@@ -161,10 +175,7 @@ pub(super) async fn submit(
     } else {
         StatusCode::OK
     };
-    Ok(json(
-        status,
-        &StatusJson::new(submitted.id, &submitted.status),
-    ))
+    Ok(json(status, &StatusJson::of(&submitted)))
 }
 
 /// One result of a batch: a status, or an error (with the id if the event parsed).
@@ -176,6 +187,8 @@ struct BatchItem {
     status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    same_source_as: Option<EventId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody>,
 }
@@ -192,11 +205,12 @@ pub(super) async fn submit_batch(
             .into_iter()
             .map(|result| match result {
                 Ok(s) => {
-                    let j = StatusJson::new(s.id, &s.status);
+                    let j = StatusJson::of(&s);
                     BatchItem {
                         id: Some(j.id),
                         status: Some(j.status),
                         index: j.index,
+                        same_source_as: j.same_source_as,
                         error: None,
                     }
                 }
@@ -204,6 +218,7 @@ pub(super) async fn submit_batch(
                     id: r.id,
                     status: None,
                     index: None,
+                    same_source_as: None,
                     error: Some(r.error.body()),
                 },
             })
