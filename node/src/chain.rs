@@ -590,6 +590,53 @@ impl Chain {
         Some(Block { head, events })
     }
 
+    /// Drops the pending events that can never be built into a block: their wait for the events
+    /// they ref is over (arrived more than [`REF_WAIT_MS`] before `now`), none of their refs is
+    /// pending (each is in the log or lost), and the party rule refuses them. They may not wait
+    /// again (`waited`). [`Chain::propose`] drops them too, but only on this node's turn to
+    /// propose, which idle heights (`empty_block_interval_ms`) can put minutes away; meanwhile
+    /// they would be gossiped again to peers that refuse them. Returns how many were dropped.
+    pub fn sweep(&self, now: u64) -> usize {
+        let old = lock(&self.mempool).waiting_since(now.saturating_sub(REF_WAIT_MS));
+        if old.is_empty() {
+            return 0;
+        }
+        let refused: Vec<EventId> = self.ledger.with_chain(|chain, parties| {
+            old.iter()
+                .filter(|e| {
+                    matches!(
+                        chain.authorize(e, parties),
+                        Err(LedgerError::Auth(AuthError::NotAParty { .. }))
+                    )
+                })
+                .map(Event::id)
+                .collect()
+        });
+        if refused.is_empty() {
+            return 0;
+        }
+        let mut pool = lock(&self.mempool);
+        // A ref that arrived meanwhile lets the event wait for its decision.
+        let gone: Vec<EventId> = refused
+            .into_iter()
+            .filter(|id| {
+                pool.get(id)
+                    .is_some_and(|e| !e.body().refs.iter().any(|r| pool.contains(r)))
+            })
+            .collect();
+        pool.remove(gone.iter());
+        let mut w = lock(&self.waited);
+        if w.len() + gone.len() > MAX_WAITED {
+            w.clear();
+        }
+        let n = gone.len();
+        if n > 0 {
+            tracing::debug!(dropped = n, "pending events the party rule refuses dropped");
+        }
+        w.extend(gone);
+        n
+    }
+
     /// Checks a proposed block: its events are admissible and its head is the one they produce.
     /// The signatures of events this node does not hold verified are checked as one batch.
     pub fn validate(&self, block: &Block) -> Result<(), String> {

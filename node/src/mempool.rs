@@ -285,6 +285,23 @@ impl Mempool {
         self.arrived.get(id).copied()
     }
 
+    /// The pending events admitted (not joined from a validated proposal) at or before `t`
+    /// none of whose refs is pending: those whose wait for the events they ref is decided by
+    /// the log alone ([`crate::chain::Chain::sweep`]).
+    pub fn waiting_since(&self, t: u64) -> Vec<Event> {
+        self.by_id
+            .values()
+            .filter(|e| {
+                self.arrived
+                    .get(&e.id())
+                    .is_some_and(|&at| at != 0 && at <= t)
+                    && !e.body().refs.is_empty()
+                    && !e.body().refs.iter().any(|r| self.by_id.contains_key(r))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// True if the event is pending.
     pub fn contains(&self, id: &EventId) -> bool {
         self.by_id.contains_key(id)

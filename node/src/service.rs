@@ -131,12 +131,16 @@ const REGOSSIP_MAX: usize = 256;
 /// only this node (its peers were down or still reconnecting) would otherwise stay here, and an
 /// idle peer does not start the next height before its heartbeat, so the height would wait for
 /// this node's turn to propose (measured: 30 s stalls after restarts). Peers drop what they
-/// already hold at the mempool check, before any signature work.
+/// already hold at the mempool check, before any signature work. First, pending events no block
+/// can take are dropped ([`Chain::sweep`]): they would otherwise stay until this node proposes.
 async fn regossip(chain: Arc<Chain>, gossip: gossip::GossipHandle, metrics: Arc<Metrics>) {
     let mut seen: HashSet<tradelog_protocol::EventId> = HashSet::new();
     let mut round = 0usize;
     loop {
         tokio::time::sleep(REGOSSIP_EVERY).await;
+        // Events no block can take are dropped here rather than gossiped again.
+        let sweeper = chain.clone();
+        let _ = tokio::task::spawn_blocking(move || sweeper.sweep(now_ms())).await;
         let pending = chain.pending(REGOSSIP_MAX);
         let stale: Vec<&Event> = pending.iter().filter(|e| seen.contains(&e.id())).collect();
         seen = pending.iter().map(Event::id).collect();

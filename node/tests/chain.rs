@@ -204,6 +204,82 @@ fn an_event_waits_for_the_events_it_refs_that_are_not_in_the_log_yet() {
 /// Issue 13 item 3: the time-release report measures on event time and lists the steps
 /// recorded more than 24 hours after it, with the block that recorded them; a node bundle
 /// proves every event's block (version 3).
+/// A node that is not proposing drops the pending events no block can take (their wait is over,
+/// a ref never came, the party rule refuses them) by itself: in the faults test, 4 such events
+/// sat in one validator's mempool for over 2 minutes of idle 30 s heights until its turn to
+/// propose (CI stop 25, and again locally). Events still within their wait, or whose ref is
+/// pending, stay.
+#[test]
+fn events_whose_refs_never_come_are_dropped_without_proposing() {
+    use tradelog_node::chain::REF_WAIT_MS;
+    let net = SampleNetwork::new(4).unwrap();
+    let chain = open("sweep", &net);
+    let route = consignment_route(&net, 7, net.genesis.time).unwrap();
+    let now = route.iter().map(|e| e.body().time).max().unwrap() + 1;
+    // The booking is committed; the carrier's event follows an event nobody has.
+    chain.submit(route[0].clone(), now).unwrap();
+    let block = chain.propose(100, now).unwrap();
+    let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
+    chain
+        .commit(&block, Certificate::sign(&block.head, 0, &keys))
+        .unwrap();
+    let stray = |n: u8, org: &str| {
+        let mut b = route[2].body().clone();
+        b.refs = vec![tradelog_protocol::Hash([n; 32])];
+        net.sign(org, b).unwrap()
+    };
+    // rhine-barge is a party (the booking names it), blue-anchor-lines is not.
+    let outsider = stray(7, "blue-anchor-lines");
+    let party = stray(8, "rhine-barge");
+    chain.submit(outsider.clone(), now).unwrap();
+    chain.submit(party.clone(), now).unwrap();
+    // An outsider's event whose ref is pending waits for that ref's decision.
+    let mut b = route[3].body().clone();
+    b.refs = vec![outsider.id()];
+    let follower = net.sign("blue-anchor-lines", b).unwrap();
+    chain
+        .submit(follower.clone(), now + REF_WAIT_MS / 2)
+        .unwrap();
+    assert_eq!(chain.mempool_len(), 3);
+    assert_eq!(
+        chain.sweep(now + REF_WAIT_MS - 1),
+        0,
+        "still within the wait"
+    );
+    assert_eq!(chain.sweep(now + REF_WAIT_MS + 1), 1);
+    assert!(chain.status(&outsider.id()).unwrap().is_none());
+    assert!(
+        chain.status(&party.id()).unwrap().is_some(),
+        "a party's event stays"
+    );
+    // The follower's ref is gone now; it is dropped once its own wait is over.
+    assert_eq!(chain.sweep(now + REF_WAIT_MS + 2), 0);
+    assert_eq!(chain.sweep(now + REF_WAIT_MS / 2 + REF_WAIT_MS + 1), 1);
+    assert_eq!(chain.mempool_len(), 1);
+    // A dropped event may not wait again.
+    assert!(chain.submit(outsider, now + 2 * REF_WAIT_MS).is_err());
+    // An outsider's event admitted while its ref was pending, whose ref then committed: the
+    // party rule alone decides once the wait is over (the second case the faults test met).
+    let t = now + 3 * REF_WAIT_MS;
+    let mut b = route[1].body().clone();
+    b.refs = vec![route[0].id()];
+    b.documents[0].digest = tradelog_protocol::Hash([9; 32]);
+    let doc = net.sign("shopfast", b).unwrap();
+    let mut b = route[2].body().clone();
+    b.refs = vec![doc.id()];
+    let late = net.sign("blue-anchor-lines", b).unwrap();
+    chain.submit(doc.clone(), t).unwrap();
+    chain.submit(late.clone(), t).unwrap();
+    let block = chain.propose(100, t).unwrap();
+    assert!(block.events.contains(&doc) && !block.events.contains(&late));
+    chain
+        .commit(&block, Certificate::sign(&block.head, 0, &keys))
+        .unwrap();
+    assert_eq!(chain.sweep(t + REF_WAIT_MS - 1), 0);
+    assert_eq!(chain.sweep(t + REF_WAIT_MS + 1), 1);
+    assert!(chain.status(&late.id()).unwrap().is_none());
+}
+
 #[test]
 fn late_entries_are_listed_by_the_time_release_report_and_proven_by_bundles() {
     use tradelog_node::trs::TimeRelease;
