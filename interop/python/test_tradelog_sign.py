@@ -30,8 +30,12 @@ CHAIN = "tradelog-vectors"
 ORG = "blue-anchor-lines"
 
 
-def vector_event():
-    """The section 11 event, built with the signer from the vectors' inputs."""
+SOURCE_ID = "84db923d-2a19-4eb0-beb5-446c1ec57d34"  # the event_sourced_* vectors' DCSA eventID
+
+
+def vector_event(**extra):
+    """The section 11 event, built with the signer from the vectors' inputs (`extra`: more
+    build_body arguments, e.g. `source`)."""
     d = INPUTS["detail"]
     details, disclosures = ts.commit_details({d["name"]: d["value"]},
                                              salts={d["name"]: bytes.fromhex(d["salt"])})
@@ -40,7 +44,7 @@ def vector_event():
         container="CSQU3054383", location="NLRTM",
         transport={"mode": "sea", "means": "IMO9321483", "voyage": "042W"},
         documents=[ts.document("bill_of_lading", "sha256", "00" * 31 + "01")],
-        details=details, issuer_org=ORG, key=KEY)
+        details=details, issuer_org=ORG, key=KEY, **extra)
     return ts.sign_event(body, KEY), disclosures
 
 
@@ -61,6 +65,42 @@ class SignerVectors(unittest.TestCase):
         self.assertEqual(ev.sig, WANT["event_signature"])
         self.assertEqual(tv.leaf_hash(ev.leaf_data).hex(), WANT["event_leaf_hash"])
         self.assertEqual(ev.wire, WANT["event_wire_json"])
+
+    def test_sourced_event_vectors(self):
+        # The same event imported from a DCSA feed: `source` sorts between `refs` and `time`.
+        ev, _ = vector_event(source=ts.source("dcsa", SOURCE_ID))
+        self.assertEqual(ev.canonical_body, WANT["event_sourced_canonical_body"])
+        self.assertIn('"refs":[],"source":{"id":"' + SOURCE_ID + '","standard":"dcsa"},"time":',
+                      ev.canonical_body)
+        self.assertEqual(ev.id, WANT["event_sourced_id"])
+        parsed = tv.Event(tv.load_json(ev.wire))
+        self.assertTrue(parsed.signature_ok())
+        self.assertEqual(parsed.id.hex(), WANT["event_sourced_id"])
+        # The source is signed: another id is another event.
+        other, _ = vector_event(source=ts.source("dcsa", SOURCE_ID + "x"))
+        self.assertNotEqual(other.id, ev.id)
+
+    def test_source_rules_before_signing(self):
+        base = dict(chain=CHAIN, kind="booked", time=1, ucr="6NL1234", issuer_org=ORG, key=KEY)
+        ts.build_body(**base, source=ts.source("epcis", "ni:///sha-256;" + "a" * 64))
+        ts.build_body(**base, source=ts.source("a" * 32, "~" * 256))
+        for src, member in ((ts.source("DCSA", "x"), "body.source.standard"),
+                            (ts.source("", "x"), "body.source.standard"),
+                            (ts.source("a" * 33, "x"), "body.source.standard"),
+                            (ts.source("dcsa", ""), "body.source.id"),
+                            (ts.source("dcsa", "has space"), "body.source.id"),
+                            (ts.source("dcsa", "x" * 257), "body.source.id"),
+                            ({"standard": "dcsa"}, "body.source"),
+                            ({"standard": "dcsa", "id": "x", "extra": 1}, "body.source")):
+            with self.subTest(src=src), self.assertRaises(tv.VerifyError) as cm:
+                ts.build_body(**base, source=src)
+            self.assertTrue(str(cm.exception).startswith(member + ":"), cm.exception)
+        change = ts.add_key(ORG, KEY2.public_key_hex)
+        with self.assertRaises(tv.VerifyError) as cm:
+            ts.build_body(chain=CHAIN, kind="membership", time=1, issuer_org=ORG, key=KEY,
+                          membership=ts.membership_body(1, change, []),
+                          source=ts.source("dcsa", "x"))
+        self.assertIn("body.source: not allowed in a membership event", str(cm.exception))
 
     def test_event_from_the_vectors_json_input(self):
         # The same event from the inputs' body text (members in another order).

@@ -1069,6 +1069,193 @@ class Recorded(unittest.TestCase):
                       str(cm.exception))
 
 
+def vector_parts():
+    """The section 11 vectors' genesis, key (the RFC 8032 test key, its only organisation's
+    and validator's) and event body."""
+    with open(SPEC, encoding="utf-8") as f:
+        v = tv.parse_vectors(f.read())
+    return (tv.load_json(v["genesis_json"]), Ed25519PrivateKey.from_private_bytes(tv.RFC8032_SECRET),
+            tv.load_json(v["event_wire_json"])["body"])
+
+
+def forge_bundle(genesis, sk, bodies, subject):
+    """A version-2 bundle made here, without cargo: the events of `bodies` signed with `sk`
+    are the whole log of one block (height 1), whose head the one validator `sk` certifies;
+    `subject` is ("consignment" | "container", id). No membership events."""
+    gen = tv.Genesis(genesis)
+    events = []
+    for b in bodies:
+        canon = tv.check_body(b)
+        events.append({"body": b, "sig": sk.sign(tv.EVENT_PREFIX + canon).hex()})
+    parsed = [tv.Event(e) for e in events]
+    leaves = [e.leaf_data for e in parsed]
+    index = {}
+    for e in parsed:
+        for t in ("consignment", "container"):
+            if t in e.body or (t == "consignment" and "ucr" in e.body):
+                ident = e.body["ucr"] if t == "consignment" else e.body["container"]
+                index.setdefault(tv.index_key(t, ident), []).append(e.id)
+    entries = {k: tv.value_hash(len(ids), tv.index_acc(ids)) for k, ids in index.items()}
+    head = {"chain": gen.chain, "height": 1, "time": max(b["time"] for b in bodies),
+            "prev": gen.hash.hex(), "log_size": len(leaves), "log_root": tv.mth(leaves).hex(),
+            "index_root": tv.smt_root(entries).hex(),
+            "validators": tv.validators_hash(gen.validators.items()).hex()}
+    hh = tv.H(tv.head_bytes(tv.parse_head(head)))
+    cert = {"height": 1, "round": 0, "head": hh.hex(),
+            "signatures": [{"validator": public_hex(sk),
+                            "sig": sk.sign(tv.precommit(gen.chain, 1, 0, hh)).hex()}]}
+
+    def entry_and_proof(key):
+        sibs, leaf = tv.smt_proof(entries, key)
+        proof = {"siblings": [x.hex() for x in sibs]}
+        if leaf is not None:
+            proof["leaf"] = {"key": leaf[0].hex(), "value_hash": leaf[1].hex()}
+        ids = index.get(key, [])
+        return {"count": len(ids), "acc": tv.index_acc(ids).hex()}, proof
+
+    stype, sid = subject
+    key = tv.index_key(stype, sid)
+    ie, ip = entry_and_proof(key)
+    mie, mip = entry_and_proof(tv.index_key("membership", ""))
+    return {"version": 2, "subject": {"type": stype, "id": sid}, "head": head,
+            "certificate": cert,
+            "events": [{"index": i, "event": events[i],
+                        "proof": [x.hex() for x in tv.inclusion_path(i, leaves)]}
+                       for i, e in enumerate(parsed) if e.id in index.get(key, [])],
+            "index_entry": ie, "index_proof": ip,
+            "membership": {"transitions": [], "events": [], "index_entry": mie,
+                           "index_proof": mip}}
+
+
+SOURCE = {"standard": "dcsa", "id": "84db923d-2a19-4eb0-beb5-446c1ec57d34"}
+
+
+class Sources(unittest.TestCase):
+    """Section 3.2 `source` and 8e (section 9 step 6): the member's rules, the source key, and
+    bundles made here (no cargo needed) whose subject's history holds a source key twice: the
+    ledger would have refused the later event, so the verifier refuses the bundle."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.genesis, cls.sk, cls.body = vector_parts()
+        cls.ucr, cls.container = cls.body["ucr"], cls.body["container"]
+
+    def sourced(self, minute, source=SOURCE, **changes):
+        """The vectors' event `minute` minutes later (a re-delivery serialised differently
+        is another event) with `source`."""
+        b = copy.deepcopy(self.body)
+        b["time"] += minute * 60000
+        if source is not None:
+            b["source"] = dict(source)
+        for k, v in changes.items():
+            if v is None:
+                b.pop(k, None)
+            else:
+                b[k] = v
+        return b
+
+    def refused_body(self, body, expect):
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.check_body(body)
+        self.assertTrue(str(cm.exception).startswith(expect), cm.exception)
+
+    def test_source_member_rules(self):
+        canon = tv.check_body(self.sourced(0)).decode()
+        self.assertIn('"refs":[],"source":{"id":"84db923d-2a19-4eb0-beb5-446c1ec57d34",'
+                      '"standard":"dcsa"},"time":', canon)
+        tv.check_body(self.sourced(0, {"standard": "a_9" * 10 + "zz", "id": "!" + "~" * 255}))
+        tv.check_body(self.sourced(0, {"standard": "epcis", "id": "ni:///sha-256;" + "0" * 64}))
+        for std in ("DCSA", "", "a" * 33, "dc-sa", 7, None):
+            self.refused_body(self.sourced(0, {"standard": std, "id": "x"}),
+                              "body.source.standard: ")
+        for ident in ("", "has space", "é", "tab\t", "x" * 257, 1, None, ["x"]):
+            self.refused_body(self.sourced(0, {"standard": "dcsa", "id": ident}),
+                              "body.source.id: ")
+        for src in (None, "dcsa", [], {"standard": "dcsa"}, {"id": "x"},
+                    {"standard": "dcsa", "id": "x", "extra": 1}):
+            b = self.sourced(0, None)
+            b["source"] = src
+            self.refused_body(b, "body.source: ")
+        # null in the wire text too
+        wire = json.dumps({"body": dict(self.body, source=None), "sig": "00" * 64})
+        with self.assertRaises(tv.VerifyError):
+            tv.Event(tv.load_json(wire))
+
+    def test_not_in_a_membership_event(self):
+        gen, sk, _ = vector_parts()
+        change = {"type": "add_key", "org": "blue-anchor-lines", "key": "11" * 32}
+        body = {"v": 1, "chain": "tradelog-vectors", "kind": "membership", "time": 1,
+                "refs": [], "documents": [], "details": {},
+                "issuer": {"org": "blue-anchor-lines", "key": public_hex(sk)},
+                "membership": {"seq": 1, "change": change, "approvals": []}}
+        tv.check_body(body)
+        self.refused_body(dict(body, source=SOURCE),
+                          "body.source: not allowed in a membership event")
+
+    def test_source_key(self):
+        self.assertIsNone(tv.source_key(self.sourced(0, None)))
+        key = tv.source_key(self.sourced(0))
+        self.assertEqual(key, ("blue-anchor-lines", "dcsa", SOURCE["id"], self.ucr,
+                               self.container))
+        self.assertEqual(tv.source_key(self.sourced(1)), key)  # another event, the same key
+        self.assertNotEqual(tv.source_key(self.sourced(0, container=None)), key)
+        self.assertNotEqual(tv.source_key(self.sourced(0, ucr=None)), key)
+        self.assertNotEqual(tv.source_key(self.sourced(0, container="MSCU1234566")), key)
+        self.assertNotEqual(tv.source_key(self.sourced(0, {"standard": "epcis",
+                                                           "id": SOURCE["id"]})), key)
+        self.assertNotEqual(tv.source_key(self.sourced(0, {"standard": "dcsa", "id": "y"})), key)
+        self.assertNotEqual(tv.source_key(self.sourced(0, issuer={"org": "other-org",
+                                                                  "key": "00" * 32})), key)
+
+    def test_first_source_repeat(self):
+        r = tv.first_source_repeat
+        self.assertIsNone(r([]))
+        a, b = self.sourced(0), self.sourced(1)
+        plain = self.sourced(2, None)
+        other = self.sourced(3, {"standard": "dcsa", "id": "second"})
+        self.assertIsNone(r([a, plain, plain, other]))  # events without a source never repeat
+        self.assertEqual(r([a, plain, b]), (0, 2))
+        self.assertEqual(r([plain, other, a, other, b]), (1, 3))  # the first pair found
+        self.assertIsNone(r([a, self.sourced(1, container="MSCU1234566")]))
+        self.assertIsNone(r([a, self.sourced(1, container=None)]))
+
+    def test_forged_bundle_without_repeat_verifies(self):
+        bodies = [self.sourced(0), self.sourced(1, container="MSCU1234566"), self.sourced(2, None),
+                  self.sourced(3, None)]
+        for subject in (("consignment", self.ucr), ("container", self.container)):
+            res = tv.verify_bundle(self.genesis, forge_bundle(self.genesis, self.sk, bodies, subject))
+            self.assertEqual(len(res["rows"]), 4 if subject[0] == "consignment" else 3)
+
+    def test_bundle_with_a_repeated_source_key_is_refused(self):
+        # Validators that skipped rule 8e committed a re-delivery: the subject's complete
+        # history (a consignment's and its container's) holds the key twice.
+        bodies = [self.sourced(0, None), self.sourced(1), self.sourced(2, None), self.sourced(3)]
+        for subject in (("consignment", self.ucr), ("container", self.container)):
+            b = forge_bundle(self.genesis, self.sk, bodies, subject)
+            with self.assertRaises(tv.VerifyError) as cm:
+                tv.verify_bundle(self.genesis, b)
+            msg = str(cm.exception)
+            self.assertTrue(msg.startswith("events[3]: body.source: blue-anchor-lines's dcsa "
+                                           'event "84db923d-2a19-4eb0-beb5-446c1ec57d34" was '
+                                           "recorded before"), msg)
+            self.assertIn("at events[1] (log indexes 1 and 3", msg)
+
+    def test_cli_refuses_a_repeated_source_key(self):
+        b = forge_bundle(self.genesis, self.sk, [self.sourced(0), self.sourced(1)],
+                         ("consignment", self.ucr))
+        with tempfile.TemporaryDirectory() as d:
+            gp, bp = os.path.join(d, "genesis.json"), os.path.join(d, "bundle.json")
+            with open(gp, "w") as f:
+                json.dump(self.genesis, f)
+            with open(bp, "w") as f:
+                json.dump(b, f)
+            r = subprocess.run([sys.executable, SCRIPT, "bundle", gp, bp],
+                               capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("events[1]: body.source: ", r.stdout + r.stderr)
+        self.assertIn("at events[0]", r.stdout + r.stderr)
+
+
 class BlocksUnit(unittest.TestCase):
     """Section 9 step 7 on heads made here (no cargo needed): the events of the fixture
     route's consignment bundle, in blocks 3 and 6 of made-up heads certified by the genesis

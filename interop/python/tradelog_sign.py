@@ -117,9 +117,12 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
                ucr: str | None = None, container: str | None = None,
                location: str | None = None, transport: dict | None = None,
                refs: list | None = None, documents: list | None = None,
-               details: dict | None = None, membership: dict | None = None) -> dict:
+               details: dict | None = None, membership: dict | None = None,
+               source: dict | None = None) -> dict:
     """An event body (§3.2): absent optional members are omitted (never null); `key` is a
-    SigningKey or the issuer's public key hex. Raises tradelog_verify.VerifyError on any
+    SigningKey or the issuer's public key hex. `source` (`{"standard", "id"}`, see
+    `source()`) names the feed event an imported event came from (§8e: one organisation records
+    it once per consignment and container). Raises tradelog_verify.VerifyError on any
     structure rule, naming the member."""
     body = {"v": 1, "chain": chain}
     if ucr is not None:
@@ -139,8 +142,17 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
                       "key": key.public_key_hex if isinstance(key, SigningKey) else key}
     if membership is not None:
         body["membership"] = membership
+    if source is not None:
+        body["source"] = dict(source)
     tv.check_body(body)
     return body
+
+
+def source(standard: str, id: str) -> dict:
+    """A `source` member (§3.2, §8e): `standard` 1-32 of a-z 0-9 _ (`dcsa`: a DCSA Track &
+    Trace `eventID`; `epcis`: an EPCIS 2.0 `eventID` or canonical event hash), `id` the
+    source's event id, 1-256 characters of printable ASCII."""
+    return {"standard": standard, "id": id}
 
 
 def document(kind: str, alg: str, digest_hex: str) -> dict:

@@ -425,6 +425,9 @@ MODES = {"sea", "air", "road", "rail", "inland_waterway"}
 EVENT_PREFIX = b"tradelog/event/v1\x00"
 MAX_EVENT_JSON = 262144      # §3.1, §10: a signed event's JSON text
 MAX_PARTIES = 16            # §3.2: organisations one event names in `parties`
+MAX_SOURCE_ID = 256          # §3.2: characters of `source.id`
+RE_SOURCE_STANDARD = re.compile(r"[a-z0-9_]{1,32}")
+RE_SOURCE_ID = re.compile(r"[!-~]{1,%d}" % MAX_SOURCE_ID)  # printable ASCII, no space
 MAX_BODY = 16384             # canonical body of an event other than a membership event
 MAX_MEMBERSHIP_BODY = 131072  # canonical body of a membership event
 MAX_EVENT_AHEAD = 600000     # §6: an event's time at most 10 minutes after its block's
@@ -435,7 +438,7 @@ def check_body(body):
     """§3.2 structure rules.  Returns the canonical body bytes."""
     obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
                        "details", "issuer"),
-        ("ucr", "container", "location", "transport", "membership", "parties"))
+        ("ucr", "container", "location", "transport", "membership", "parties", "source"))
     integer(body["v"], "body.v", 1, 1)
     if "parties" in body:  # §3.2, §8c
         if "ucr" not in body:
@@ -447,6 +450,16 @@ def check_body(body):
             check_id(p, "org", f"body.parties[{i}]")
         if any(a >= b for a, b in zip(parties, parties[1:])):
             fail("body.parties: organisations must be in ascending order, each once")
+    if "source" in body:  # §3.2, §8e
+        if body.get("kind") == "membership":
+            fail("body.source: not allowed in a membership event")
+        src = obj(body["source"], "body.source", ("standard", "id"))
+        if not (isinstance(src["standard"], str) and RE_SOURCE_STANDARD.fullmatch(src["standard"])):
+            fail(f"body.source.standard: {src['standard']!r} must be 1-32 characters of "
+                 f"a-z, 0-9, '_'")
+        if not (isinstance(src["id"], str) and RE_SOURCE_ID.fullmatch(src["id"])):
+            fail(f"body.source.id: must be 1-{MAX_SOURCE_ID} characters of printable ASCII "
+                 f"('!' to '~')")
     check_id(body["chain"], "chain", "body.chain")
     if "ucr" in body:
         check_id(body["ucr"], "ucr", "body.ucr")
@@ -1361,6 +1374,13 @@ def verify_bundle(genesis_doc, bundle):
                 if org not in customs:
                     parties.add(org)
                 parties |= set(ev.body.get("parties", []))
+    # 6, every subject and rule version: no source key twice (§8e)
+    repeat = first_source_repeat([ev.body for _, _, ev in rows])
+    if repeat is not None:
+        first, pos = repeat
+        fail(f"events[{pos}]: body.source: {source_key_text(rows[pos][2].body)} was "
+             f"recorded before for the same consignment and container, at events[{first}] "
+             f"(log indexes {rows[first][1]} and {rows[pos][1]}, §8e)")
     # 7: the recorded time of each event its block's entry covers
     recorded = {}
     if version == 3:
@@ -1371,6 +1391,35 @@ def verify_bundle(genesis_doc, bundle):
             "membership": mres, "warnings": advisories(rows), "version": version,
             "recorded": recorded,
             "blocks": len(bundle["blocks"]) if version == 3 else None}
+
+
+def source_key(body):
+    """§8e: an event's source key (issuer.org, source, ucr, container), ucr and container
+    None when absent; None for an event without `source`."""
+    src = body.get("source")
+    if src is None:
+        return None
+    return (body["issuer"]["org"], src["standard"], src["id"], body.get("ucr"),
+            body.get("container"))
+
+
+def source_key_text(body) -> str:
+    src = body["source"]
+    return f"{body['issuer']['org']}'s {src['standard']} event {json.dumps(src['id'])}"
+
+
+def first_source_repeat(bodies):
+    """§9 step 6, §8e: the first pair of bodies (a subject's complete history, in log order)
+    with the same source key, as (earlier, later) positions; None if there is none."""
+    seen = {}
+    for pos, body in enumerate(bodies):
+        key = source_key(body)
+        if key is None:
+            continue
+        if key in seen:
+            return seen[key], pos
+        seen[key] = pos
+    return None
 
 
 def verify_blocks(gen: Genesis, head, sets, blocks, rows):
@@ -1835,6 +1884,12 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
     # the wire form is an input: it must be valid and its sig must verify
     ok = ev.signature_ok() and ev.key == pk and ev.sig == resigned
     got["event_wire_json"] = v["event_wire_json"] if ok else "<invalid signed event>"
+    # the same body with `source` added (§8e): canonical body and id
+    sourced = dict(wire["body"], source={"standard": "dcsa",
+                                         "id": "84db923d-2a19-4eb0-beb5-446c1ec57d34"})
+    sourced_canon = check_body(sourced)
+    got["event_sourced_canonical_body"] = sourced_canon.decode("utf-8")
+    got["event_sourced_id"] = H(EVENT_PREFIX + sourced_canon).hex()
 
     # Merkle over leaves b"\x00" .. b"\x06"
     leaves = [bytes([i]) for i in range(7)]

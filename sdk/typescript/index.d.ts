@@ -117,8 +117,17 @@ export interface EventBody {
   issuer: { org: string; key: Hex };
   /** Organisations this event makes parties of its consignment (8c, rules 2): 1-16 org ids, ascending, only with `ucr`. */
   parties?: string[];
+  /** Where an imported event came from (3.2, 8e); not in a membership event. */
+  source?: EventSource;
   membership?: MembershipMember;
 }
+/**
+ * The `source` member (PROTOCOL.md 3.2): `standard` 1-32 of `a-z 0-9 _` (`dcsa`: a DCSA Track &
+ * Trace `eventID`; `epcis`: an EPCIS 2.0 `eventID` or canonical event hash), `id` the source's
+ * event id, 1-256 characters of printable ASCII (`!` to `~`). An organisation records one source
+ * event once per consignment and container (8e).
+ */
+export interface EventSource { standard: string; id: string }
 /** What `buildBody`/`signEvent` take: optional members may be left out or undefined. */
 export interface EventDescription {
   chain: string;
@@ -134,6 +143,7 @@ export interface EventDescription {
   issuer: { org: string; key?: Hex; keyPair?: KeyPair };
   /** In ascending order (not sorted for you: the order is signed). */
   parties?: string[];
+  source?: EventSource;
   membership?: MembershipMember;
 }
 export const EVENT_DOMAIN: string;
@@ -143,6 +153,12 @@ export const MAX_BODY_BYTES: number;
 export const MAX_MEMBERSHIP_BODY_BYTES: number;
 export const MAX_REFS: number;
 export const MAX_PARTIES: number;
+/** Longest `source.id` (characters of printable ASCII). */
+export const MAX_SOURCE_ID: number;
+/** The source key (8e) of a body as a string, `undefined` without `source`. */
+export function sourceKey(body: EventBody): string | undefined;
+/** The first `[earlier, later]` positions of bodies with the same source key (8e), `undefined` if none. */
+export function firstSourceRepeat(bodies: Iterable<EventBody>): [number, number] | undefined;
 export const MAX_DOCUMENTS: number;
 export const MAX_DETAILS: number;
 export function requiresLocation(kind: EventKind): boolean;
@@ -328,7 +344,7 @@ export const MAX_ROUTE_PAGES: number;
 export type ParsedBundle = object;
 export type ParsedRoute = object;
 export function parseBundle(text: string | Uint8Array): ParsedBundle;
-/** Throws BundleError (a block entry refused: `Block`, `BlockCertificate`, or `FutureEvent` for an event more than 600000 ms after its block). */
+/** Throws BundleError (a block entry refused: `Block`, `BlockCertificate`, or `FutureEvent` for an event more than 600000 ms after its block; `SameSource` with `pos` and `first` for a source key twice, 8e). */
 export function verifyBundle(genesis: Genesis, bundle: string | Uint8Array | ParsedBundle | unknown): Provenance;
 /** A route bundle's text gives a ParsedRoute, an array of pages' text a list of them. */
 export function parseRoute(text: string | Uint8Array): ParsedRoute | ParsedRoute[];

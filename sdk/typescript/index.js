@@ -10,8 +10,9 @@ export { KeyPair, parsePublicKey, verifySignature, verifyZip215, publicKeyOf, si
 export { checkUcr, checkContainer, checkLocode, checkOrgId, isUcr, isContainer, isLocode, isOrgId, isChainId, iso6346CheckDigit } from './src/ids.js';
 export {
   Event, buildBody, signEvent, parseBody, validateBody, canonicalBody, signingBytes, requiresLocation,
-  EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_PARTIES, MAX_DOCUMENTS, MAX_DETAILS,
+  EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_PARTIES, MAX_SOURCE_ID, MAX_DOCUMENTS, MAX_DETAILS,
 } from './src/event.js';
+export { sourceKey, firstSourceRepeat } from './src/sources.js';
 export { commitDetail, commitDetails, freshSalt, parseDisclosure, verifyDisclosure, DETAIL_DOMAIN, MAX_DETAIL_VALUE } from './src/disclosure.js';
 export { leafHash, nodeHash, emptyRoot, rootOf, verifyInclusion, verifyConsistency, MAX_PROOF_HASHES } from './src/merkle.js';
 export { subjectKey, subjectName, parseSubject, entryOver, valueHash, parseIndexProof, verifyIndexProof, provesEntry, EMPTY_ENTRY } from './src/subject.js';

@@ -7,6 +7,7 @@ import { parseJson } from './json.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { MAX_EVENT_AHEAD_MS, parseMembershipProof, parseProvenEvent, verifyMembershipProof } from './membership.js';
 import { admitParty, partiesApply } from './roles.js';
+import { firstSourceRepeat } from './sources.js';
 import { entryOver, EMPTY_ENTRY, parseEntry, parseIndexProof, parseSubject, sameEntry, subjectKey, valueHash, verifyIndexProof } from './subject.js';
 import * as S from './schema.js';
 
@@ -167,8 +168,10 @@ function recordedTimes(b, genesis, history) {
  * (empty for version 2). Throws `BundleError` (`Malformed`, `Version`, `Block`, `Chain`,
  * `Certificate`, `Membership`, `Order`, `Subject`, `NotInMembershipProof`, `FutureEvent`,
  * `Auth`, `Event`, `Inclusion`, `Index`, `IndexEntry`, `Incomplete`, `Altered`,
- * `BlockCertificate`); a consignment whose history breaks the party rule (8c) is `Auth` with
- * the `AuthError` `NotAParty` at the first event that breaks it.
+ * `BlockCertificate`, `SameSource`); a consignment whose history breaks the party rule (8c) is
+ * `Auth` with the `AuthError` `NotAParty` at the first event that breaks it; two events with
+ * the same source key (8e) are `SameSource` with `pos` the later's position, `first` the
+ * earlier's.
  */
 export function verifyBundle(genesis, bundle) {
   const b = toBundle(bundle);
@@ -257,6 +260,12 @@ export function verifyBundle(genesis, bundle) {
       });
     }
     customs = new Set([...atHead.orgs.values()].filter((o) => o.role === 'customs').map((o) => o.id));
+  }
+  // No source key twice in the subject's complete history (8e), under every rule version.
+  const repeat = firstSourceRepeat(b.events.map((pe) => pe.event.body));
+  if (repeat !== undefined) {
+    const [first, pos] = repeat;
+    throw new BundleError('SameSource', `events[${pos}]: body.source: the issuer recorded this source event for the same consignment and container before, at events[${first}]`, { pos, first });
   }
   const recorded = recordedTimes(b, genesis, history);
   return {

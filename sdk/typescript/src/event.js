@@ -21,6 +21,8 @@ export const MAX_MEMBERSHIP_BODY_BYTES = 128 * 1024;
 export const MAX_REFS = 16;
 /** Most organisations one event names in `parties` (PROTOCOL.md 3.2, 8c). */
 export const MAX_PARTIES = 16;
+/** Longest `source.id`, in characters of printable ASCII (PROTOCOL.md 3.2, 8e). */
+export const MAX_SOURCE_ID = 256;
 export const MAX_DOCUMENTS = 16;
 export const MAX_DETAILS = 32;
 /** Most approvals on one membership change. */
@@ -45,6 +47,7 @@ export function requiresLocation(kind) {
 
 const field = (f, reason) => new EventError('Field', `body.${f}: ${reason}`, { field: f, reason });
 const isCode = (s, max) => s.length >= 1 && s.length <= max && /^[a-z0-9_]+$/.test(s);
+const isSourceId = (s) => s.length >= 1 && s.length <= MAX_SOURCE_ID && /^[!-~]+$/.test(s);
 const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test(s);
 
 /**
@@ -52,7 +55,7 @@ const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test
  * as numbers where safe, a `set_validators` list sorted). Schema failures throw `JsonError`.
  */
 export function parseBody(v, path = 'body') {
-  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties']);
+  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source']);
   const b = {
     v: Number(S.u32(v.v, `${path}.v`)),
     chain: S.string(v.chain, `${path}.chain`),
@@ -68,6 +71,10 @@ export function parseBody(v, path = 'body') {
     if ('voyage' in t) b.transport.voyage = S.string(t.voyage, `${path}.transport.voyage`);
   }
   if ('parties' in v) b.parties = S.array(v.parties, `${path}.parties`).map((p, i) => S.id(p, `${path}.parties[${i}]`, checkOrgId));
+  if ('source' in v) {
+    const src = S.object(v.source, `${path}.source`, ['standard', 'id']);
+    b.source = { standard: S.string(src.standard, `${path}.source.standard`), id: S.string(src.id, `${path}.source.id`) };
+  }
   b.refs = S.array(v.refs, `${path}.refs`).map((r, i) => S.hash(r, `${path}.refs[${i}]`));
   b.documents = S.array(v.documents, `${path}.documents`).map((d, i) => {
     const p = `${path}.documents[${i}]`;
@@ -129,6 +136,11 @@ export function validateBody(b) {
     if (b.parties.length === 0 || b.parties.length > MAX_PARTIES) throw field('parties', `1 to ${MAX_PARTIES} organisations`);
     // Org ids are ASCII: code-unit order is the Rust reference's byte order.
     if (b.parties.some((p, i) => i > 0 && b.parties[i - 1] >= p)) throw field('parties', 'organisations must be in ascending order, each once');
+  }
+  if (b.source !== undefined) {
+    if (b.kind === 'membership') throw field('source', 'a membership event has no source');
+    if (!isCode(b.source.standard, 32)) throw field('source.standard', `${JSON.stringify(b.source.standard)} must be 1-32 characters of a-z, 0-9, '_'`);
+    if (!isSourceId(b.source.id)) throw field('source.id', `must be 1-${MAX_SOURCE_ID} characters of printable ASCII ('!' to '~')`);
   }
   if (b.refs.length > MAX_REFS) throw field('refs', `at most ${MAX_REFS} references`);
   if (new Set(b.refs).size !== b.refs.length) throw field('refs', 'an event is referenced twice');
@@ -250,7 +262,10 @@ export class Event {
  * (throws `EventError`). `time` is milliseconds since 1970 or a `Date`; `issuer` is
  * `{org, key}` or `{org, keyPair}`. `parties` (with a `ucr`, on a ledger under rules 2) names
  * the organisations the event makes parties of its consignment, in ascending order (PROTOCOL.md
- * 8c); it is not sorted for you, as the order is part of what is signed.
+ * 8c); it is not sorted for you, as the order is part of what is signed. `source`
+ * `{standard, id}` names the feed event an imported event came from (`dcsa`: a DCSA Track &
+ * Trace `eventID`; `epcis`: an EPCIS 2.0 `eventID` or canonical event hash); an organisation
+ * records one source event once per consignment and container (PROTOCOL.md 8e).
  *
  * @example
  * const body = buildBody({ chain: 'tradelog-devnet', kind: 'arrived', time: Date.now(),
@@ -267,7 +282,7 @@ export function buildBody(d) {
     details: d.details ?? {},
     issuer: { org: d.issuer?.org, key: d.issuer?.key ?? d.issuer?.keyPair?.publicKey },
   };
-  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties']) {
+  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source']) {
     if (d[k] !== undefined && d[k] !== null) body[k] = d[k];
   }
   if (body.transport) {

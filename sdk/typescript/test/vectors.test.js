@@ -46,6 +46,14 @@ test('event: canonical body, signing bytes, id, signature, leaf, wire form', () 
   assert.equal(parsed.id, event.id);
 });
 
+test('sourced event: the section 11 body with source {dcsa, 84db923d-...} (8e), source between refs and time', () => {
+  const body = JSON.parse(V.inputs.event_body_json.replace('COMMITMENT', commitment));
+  const sourced = signEvent({ ...body, source: { standard: 'dcsa', id: '84db923d-2a19-4eb0-beb5-446c1ec57d34' } }, key1);
+  eq('event_sourced_canonical_body', sourced.canonicalBody);
+  eq('event_sourced_id', sourced.id);
+  assert.equal(Event.fromJson(sourced.wire).id, sourced.id);
+});
+
 test('merkle roots, inclusion and consistency', () => {
   eq('merkle_empty_root', emptyRoot());
   eq('merkle_leaf_0', leaves[0]);
