@@ -54,6 +54,7 @@ const SDK_SOURCES: &[(&str, &str)] = sdk_files!(
     "src/roles.js",
     "src/route.js",
     "src/schema.js",
+    "src/sources.js",
     "src/subject.js",
 );
 
