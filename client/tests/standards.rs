@@ -370,7 +370,12 @@ fn epcis_refusals_name_the_field() {
         (
             edited(obj, &[("/type", Some(json!("EPCISQueryDocument")))]),
             epcis_opts(),
-            "type: unsupported value \"EPCISQueryDocument\"",
+            "epcisBody.queryResults: missing",
+        ),
+        (
+            edited(obj, &[("/type", Some(json!("EPCISMasterDataDocument")))]),
+            epcis_opts(),
+            "type: unsupported value \"EPCISMasterDataDocument\" (expected \"EPCISDocument\" or \"EPCISQueryDocument\")",
         ),
         (
             edited(obj, &[("/@context", None)]),
@@ -444,7 +449,7 @@ fn dcsa_refusals_name_the_field() {
         (
             edited(list, &[("/1/eventClassifierCode", Some(json!("EST")))]),
             trd.clone(),
-            "[1].eventClassifierCode: unsupported value \"EST\" (only actual events",
+            "[1].eventClassifierCode: unsupported value \"EST\" (DCSA 2.2: only actual events (ACT) enter the ledger",
         ),
         (
             edited(list, &[("/0/equipmentReference", Some(json!("TGHU7654321")))]),
@@ -464,12 +469,12 @@ fn dcsa_refusals_name_the_field() {
         (
             edited(list, &[("/0/equipmentEventTypeCode", Some(json!("DROP")))]),
             trd.clone(),
-            "[0].equipmentEventTypeCode: unsupported value \"DROP\" (DROP is imported as delivered only at a customer location",
+            "[0].equipmentEventTypeCode: unsupported value \"DROP\" (DCSA 2.2: DROP is imported as delivered only at a customer location",
         ),
         (
             edited(list, &[("/5/documentTypeCode", Some(json!("SRM")))]),
             trd.clone(),
-            "[5].documentTypeCode: unsupported value \"SRM\" (RELS is imported only on document CUS",
+            "[5].documentTypeCode: unsupported value \"SRM\" (DCSA 2.2: RELS is imported only on document CUS",
         ),
         (
             edited(list, &[("/5/shipmentEventTypeCode", Some(json!("DRFT")))]),
@@ -772,4 +777,17 @@ fn epcis_export_of_a_route_is_a_valid_document_that_imports_back() {
     let bytes = serde_json::to_vec_pretty(&earlier).unwrap();
     let back = epcis::import(&bytes, &target(), &EpcisOptions::default()).unwrap();
     assert_eq!(rows(&back), rows(&original));
+}
+
+/// Issue "real feeds" item 6: a DCSA T&T 3.0 answer (`metadata` + `payload`) used to be
+/// refused with `[0].eventClassifierCode: missing`.
+#[test]
+fn dcsa_3_0_events_import() {
+    let opts = DcsaOptions {
+        ucr_from: Some(UcrSource::TransportDocument),
+        ucr: None,
+    };
+    let bytes = fixture("dcsa/v3-events.json");
+    let bodies = dcsa::import(&bytes, &target(), &opts).unwrap();
+    assert_eq!(bodies.len(), 7);
 }
