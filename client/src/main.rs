@@ -1254,7 +1254,8 @@ fn import(a: ImportArgs) -> Result<()> {
         }) {
             return Err(anyhow::Error::new(first)).with_context(|| {
                 format!(
-                    "{} (--strict: {n_skipped} of {} source events skipped, nothing imported)",
+                    "{} refused (--strict, and {n_skipped} of its {} source events would be \
+                     skipped); the first",
                     a.file.display(),
                     n_skipped + n_imported
                 )

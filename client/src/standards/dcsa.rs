@@ -262,9 +262,12 @@ pub fn import_each(
     let document = anchor(kind, bytes);
     let mut out = Imported::default();
     for e in &events {
+        // The id where the version puts it, else where the other one does (an event of the
+        // other version, skipped, is still named).
+        let (v2_id, v3_id) = (id_at(e, &["eventID"]), id_at(e, &["metadata", "eventID"]));
         let (source_id, result) = match version {
-            DcsaVersion::V2_2 => (id_at(e, &["eventID"]), map_v2(e, target, opts)),
-            DcsaVersion::V3_0 => (id_at(e, &["metadata", "eventID"]), map_v3(e, target, opts)),
+            DcsaVersion::V2_2 => (v2_id.or(v3_id), map_v2(e, target, opts)),
+            DcsaVersion::V3_0 => (v3_id.or(v2_id), map_v3(e, target, opts)),
         };
         let result = result.and_then(|mut b| {
             b.documents = vec![document.clone()];
@@ -613,15 +616,22 @@ fn map_event(
     };
     let ucr = ucr_of(e, opts, d)?;
     if ucr.is_none() && (container.is_none() || kind.requires_ucr_and_container()) {
-        return Err(invalid(
-            e.path(),
-            kind.as_str(),
-            match &opts.ucr_from {
-                None => "no UCR: give the reference that carries it (--ucr-from) or a fixed UCR"
-                    .to_owned(),
-                Some(s) => format!("no UCR: the event has no {s:?} reference"),
-            },
-        ));
+        // Named at the list the reference was looked for in (absent, or without that type).
+        return Err(match &opts.ucr_from {
+            None => invalid(
+                e.path(),
+                kind.as_str(),
+                "no UCR: give the reference that carries it (--ucr-from) or a fixed UCR",
+            ),
+            Some(s) => invalid(
+                &e.child_path(match s {
+                    UcrSource::Reference(_) => d.refs[0],
+                    _ => d.doc_refs[0],
+                }),
+                kind.as_str(),
+                format!("no UCR: the event has no {s:?} reference"),
+            ),
+        });
     }
     let location = location_of(e)?;
     if location.is_none() && kind.requires_location() {
