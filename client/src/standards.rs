@@ -24,6 +24,7 @@ use tradelog_protocol::event::{DigestAlg, Document, EventBody, Issuer};
 use tradelog_protocol::Hash;
 
 pub mod dcsa;
+mod dcsa_version;
 pub mod epcis;
 pub mod export;
 

@@ -2,11 +2,11 @@
 //! `GET /v3/events` and the 3.0 subscription callback (`POST {callbackUrl}`) carry, becomes
 //! ledger event bodies, each source event imported or skipped on its own ([`import_each`]).
 //!
-//! The version is read from the structure ([`detect`]): a 2.2 event is flat (`eventType`,
+//! The version is read from the structure (`dcsa_version.rs`): a 2.2 event is flat (`eventType`,
 //! `eventClassifierCode`, ... at its top), a 3.0 event is `{"metadata": {eventID, eventType,
 //! retractedEventID, publisher, ...}, "payload": {...}}` with the business fields in `payload`.
 //! A document mixing both, or showing neither, is refused unless the version is given.
-//! Between the versions (field names in [`Dialect`]): 3.0 moves `eventType` and `eventID` to
+//! Between the versions (field names in `dcsa_version::Dialect`): 3.0 moves `eventType` and `eventID` to
 //! `metadata`; `documentReferences` `{documentReferenceType, documentReferenceValue}` become
 //! `relatedDocumentReferences` `{type, value}`; `references` `{referenceType, referenceValue}`
 //! become `{type, value}`; a shipment event's `documentID` becomes `documentReference`; the
@@ -35,12 +35,13 @@
 //!   arrival, `tradelog_protocol::trs`); time: `eventDateTime` with its offset.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use tradelog_protocol::event::{EventBody, EventKind, Transport, TransportMode, EVENT_VERSION};
 use tradelog_protocol::{ContainerId, Ucr, UnLocode};
 
+pub use super::dcsa_version::{DcsaVersion, UnknownVersion};
+
+use super::dcsa_version::{detect, Dialect, V2_2, V3_0};
 use super::{
     anchor, checked, invalid, parse_bounded, rfc3339_ms, unsupported, ImportError, ImportTarget,
     Imported, Node, MAX_IMPORTED_EVENTS,
@@ -71,149 +72,6 @@ pub struct DcsaOptions {
     pub ucr_from: Option<UcrSource>,
     /// A UCR for every event; an event whose reference names another is skipped.
     pub ucr: Option<Ucr>,
-}
-
-/// A DCSA Track & Trace version tradelog reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DcsaVersion {
-    /// 2.2: flat events.
-    V2_2,
-    /// 3.0: `metadata` + `payload` events.
-    V3_0,
-}
-
-impl DcsaVersion {
-    /// `"2.2"` or `"3.0"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DcsaVersion::V2_2 => "2.2",
-            DcsaVersion::V3_0 => "3.0",
-        }
-    }
-}
-
-impl fmt::Display for DcsaVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A version string other than `2.2` and `3.0`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("DCSA version {0:?}: expected 2.2 or 3.0")]
-pub struct UnknownVersion(pub String);
-
-impl FromStr for DcsaVersion {
-    type Err = UnknownVersion;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "2.2" => Ok(DcsaVersion::V2_2),
-            "3.0" => Ok(DcsaVersion::V3_0),
-            other => Err(UnknownVersion(other.to_owned())),
-        }
-    }
-}
-
-/// The member names and code values that differ between the versions.
-struct Dialect {
-    version: DcsaVersion,
-    /// Document references: list, type member, value member.
-    doc_refs: [&'static str; 3],
-    /// Shipper references: list, type member, value member.
-    refs: [&'static str; 3],
-    /// A shipment event's own document reference.
-    document_id: &'static str,
-    /// The document type of customs events.
-    customs: &'static str,
-    /// Voyage members, in order of preference, on arrival and otherwise.
-    arrival_voyages: &'static [&'static str],
-    departure_voyages: &'static [&'static str],
-    /// Where a missing place is looked for first (for the error).
-    location_member: &'static str,
-    /// Equipment codes of the version with no tradelog kind.
-    other_equipment: &'static [&'static str],
-}
-
-const V2_2: Dialect = Dialect {
-    version: DcsaVersion::V2_2,
-    doc_refs: [
-        "documentReferences",
-        "documentReferenceType",
-        "documentReferenceValue",
-    ],
-    refs: ["references", "referenceType", "referenceValue"],
-    document_id: "documentID",
-    customs: "CUS",
-    arrival_voyages: &[
-        "importVoyageNumber",
-        "exportVoyageNumber",
-        "carrierVoyageNumber",
-    ],
-    departure_voyages: &[
-        "exportVoyageNumber",
-        "carrierVoyageNumber",
-        "importVoyageNumber",
-    ],
-    location_member: "transportCall.UNLocationCode",
-    other_equipment: &["PICK", "RSEA", "RMVD"],
-};
-
-const V3_0: Dialect = Dialect {
-    version: DcsaVersion::V3_0,
-    doc_refs: ["relatedDocumentReferences", "type", "value"],
-    refs: ["references", "type", "value"],
-    document_id: "documentReference",
-    customs: "CUC",
-    arrival_voyages: &["carrierImportVoyageNumber", "carrierExportVoyageNumber"],
-    departure_voyages: &["carrierExportVoyageNumber", "carrierImportVoyageNumber"],
-    location_member: "transportCall.location.UNLocationCode",
-    other_equipment: &[
-        "PICK", "AVPU", "AVDO", "RSEA", "RMVD", "CUSS", "CUSI", "CUSR", "CROS",
-    ],
-};
-
-/// The version one event's shape shows: 3.0 has `metadata` (and no flat `eventType` /
-/// `eventClassifierCode`), 2.2 the flat members and no `metadata`; anything else shows none.
-fn shape(e: &Node<'_>) -> Option<DcsaVersion> {
-    let meta = e.get("metadata").is_some();
-    let flat = e.get("eventType").is_some() || e.get("eventClassifierCode").is_some();
-    match (meta, flat) {
-        (true, false) => Some(DcsaVersion::V3_0),
-        (false, true) => Some(DcsaVersion::V2_2),
-        _ => None,
-    }
-}
-
-/// The version of a document's events, from their structure. Refused when the events show
-/// both versions, or none (give the version, [`import_each`]'s `version`).
-pub(crate) fn detect(events: &[Node<'_>]) -> Result<DcsaVersion, ImportError> {
-    let mut first: Option<(DcsaVersion, &str)> = None;
-    for e in events {
-        let Some(v) = shape(e) else { continue };
-        match first {
-            None => first = Some((v, e.path())),
-            Some((w, at)) if w != v => {
-                return Err(invalid(
-                    e.path(),
-                    &format!("DCSA {v}"),
-                    format!(
-                        "{at} is a DCSA {w} event and this one {v}: one version per document \
-                         (give the version, --dcsa-version, to import its events and skip the \
-                         others)"
-                    ),
-                ))
-            }
-            Some(_) => {}
-        }
-    }
-    first.map(|(v, _)| v).ok_or_else(|| {
-        invalid(
-            "$",
-            "",
-            "cannot tell the DCSA version: no event has 2.2's top-level eventType or 3.0's \
-             metadata (give --dcsa-version 2.2 or 3.0)",
-        )
-    })
 }
 
 /// Maps a DCSA T&T 2.2 or 3.0 document (its exact bytes), all or nothing: the bodies if every
