@@ -1397,3 +1397,35 @@ fn tradelog_import_exit_codes() {
     assert_eq!((code, stdout.as_str()), (Some(1), ""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The bounds still hold event by event: more than MAX_IMPORTED_EVENTS source events refuse
+/// the document before any is mapped, and so do ledger events beyond it (an EPCIS event naming
+/// two containers gives two), however many source events were skipped.
+#[test]
+fn partial_imports_keep_the_event_bounds() {
+    use tradelog_client::standards::MAX_IMPORTED_EVENTS;
+    let many = serde_json::to_vec(&vec![json!({}); MAX_IMPORTED_EVENTS + 1]).unwrap();
+    assert_eq!(
+        dcsa::import_each(&many, &target(), &trd(), Some(DcsaVersion::V2_2)),
+        Err(ImportError::TooMany {
+            path: "$".into(),
+            count: MAX_IMPORTED_EVENTS + 1,
+            max: MAX_IMPORTED_EVENTS
+        })
+    );
+    let mut doc: Value = serde_json::from_slice(&fixture("epcis/partial.jsonld")).unwrap();
+    let two = doc["epcisBody"]["eventList"][3].clone();
+    let half = MAX_IMPORTED_EVENTS / 2;
+    let mut list = vec![json!({"type": "TransformationEvent"}); 3];
+    list.extend(std::iter::repeat_n(two, half + 1));
+    doc["epcisBody"]["eventList"] = Value::Array(list);
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    assert_eq!(
+        epcis::import_each(&bytes, &target(), &epcis_opts()),
+        Err(ImportError::TooMany {
+            path: "epcisBody.eventList".into(),
+            count: MAX_IMPORTED_EVENTS + 2,
+            max: MAX_IMPORTED_EVENTS
+        })
+    );
+}
