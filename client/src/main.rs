@@ -97,8 +97,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Map a GS1 EPCIS 2.0 or DCSA Track & Trace 2.2 document to ledger events signed by the
-    /// importing organisation; prints them as a JSON array (`tradelog submit` sends it as a batch).
+    /// Map a GS1 EPCIS 2.0 or DCSA Track & Trace 2.2/3.0 document to ledger events signed by
+    /// the importing organisation; prints them as a JSON array (`tradelog submit` sends it as a
+    /// batch) and what became of each source event on stderr.
+    ///
+    /// Each source event is imported or skipped on its own (a planned or estimated DCSA event,
+    /// a TransformationEvent, a code with no tradelog kind, no UCR...); --strict makes one
+    /// skipped event refuse the document.
+    ///
+    /// Exit status: 0 every source event imported; 3 some skipped, the others printed; 1 the
+    /// document refused or nothing imported (nothing on stdout).
     Import(Box<ImportArgs>),
     /// Membership on the ledger (PROTOCOL.md 8a): show it verified, approve or sign a change.
     #[command(subcommand)]
@@ -331,10 +339,21 @@ struct EventArgs {
 /// The standard an imported document follows.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ImportFormat {
-    /// GS1 EPCIS 2.0 JSON/JSON-LD `EPCISDocument`.
+    /// GS1 EPCIS 2.0 JSON/JSON-LD `EPCISDocument` or `EPCISQueryDocument`.
     Epcis,
-    /// DCSA Track & Trace 2.2 event, or an array of events.
+    /// DCSA Track & Trace 2.2 or 3.0 event, or an array of events.
     Dcsa,
+}
+
+/// How `tradelog import` reports what became of each source event (on stderr).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ImportReport {
+    /// One line per source event: `imported [3] (eventID ...) -> 1 event`,
+    /// `skipped [4] (eventID ...): <reason>`.
+    Text,
+    /// `{"imported": n, "skipped": m, "events": [{"path", "source_id", "outcome",
+    /// "ledger_events", "reason"}]}`.
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -364,6 +383,16 @@ struct ImportArgs {
     /// EPCIS: map a readPoint/bizLocation id to a UN/LOCODE, as ID=LOCODE (repeatable).
     #[arg(long = "location")]
     locations: Vec<String>,
+    /// DCSA: the Track & Trace version, 2.2 or 3.0, when the document's structure does not
+    /// tell (events of the other version are then skipped). Default: detected.
+    #[arg(long)]
+    dcsa_version: Option<String>,
+    /// All or nothing: the first skipped source event refuses the document (exit 1).
+    #[arg(long)]
+    strict: bool,
+    /// The report on stderr of what became of each source event.
+    #[arg(long, value_enum, default_value = "text")]
+    report: ImportReport,
 }
 
 /// `println!` that returns the write error instead of panicking (a closed pipe, as with
@@ -1165,8 +1194,11 @@ fn import(a: ImportArgs) -> Result<()> {
         .transpose()
         .map_err(|e| anyhow::anyhow!("--ucr: {e}"))?;
     let bytes = read_limited(&a.file, standards::MAX_DOCUMENT_BYTES as u64)?;
-    let bodies = match a.format {
+    let imported = match a.format {
         ImportFormat::Epcis => {
+            if a.dcsa_version.is_some() {
+                bail!("--dcsa-version: only for --format dcsa");
+            }
             let mut locations = std::collections::BTreeMap::new();
             for l in &a.locations {
                 let (id, code) = l
@@ -1182,7 +1214,7 @@ fn import(a: ImportArgs) -> Result<()> {
                 ucr_biz_transaction: a.ucr_from,
                 locations,
             };
-            epcis::import(&bytes, &target, &opts)
+            epcis::import_each(&bytes, &target, &opts)
         }
         ImportFormat::Dcsa => {
             if !a.locations.is_empty() {
@@ -1199,20 +1231,76 @@ fn import(a: ImportArgs) -> Result<()> {
                     }
                 },
             };
-            dcsa::import(&bytes, &target, &dcsa::DcsaOptions { ucr_from, ucr })
+            let version: Option<dcsa::DcsaVersion> = a
+                .dcsa_version
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--dcsa-version: {e}"))?;
+            dcsa::import_each(
+                &bytes,
+                &target,
+                &dcsa::DcsaOptions { ucr_from, ucr },
+                version,
+            )
         }
     }
     .with_context(|| format!("{}", a.file.display()))?;
-    let events = bodies
+    let code = imported.exit_code();
+    let (n_imported, n_skipped) = (imported.imported(), imported.skipped());
+    if a.strict {
+        if let Some(first) = imported.events.iter().find_map(|e| match &e.outcome {
+            standards::Outcome::Skipped(err) => Some(err.clone()),
+            standards::Outcome::Imported(_) => None,
+        }) {
+            return Err(anyhow::Error::new(first)).with_context(|| {
+                format!(
+                    "{} refused (--strict, and {n_skipped} of its {} source events would be \
+                     skipped); the first",
+                    a.file.display(),
+                    n_skipped + n_imported
+                )
+            });
+        }
+    }
+    // Source ids and reasons quote the document: escaped like everything else it carries.
+    match a.report {
+        ImportReport::Text => {
+            for line in imported.report_lines() {
+                eprintln!("{}", terminal::text(&line));
+            }
+        }
+        ImportReport::Json => eprintln!("{}", pretty(&imported.report_json())?),
+    }
+    if code == standards::EXIT_REFUSED {
+        bail!(
+            "{}: none of its {n_skipped} source events imported",
+            a.file.display()
+        );
+    }
+    let events = imported
+        .bodies
         .into_iter()
         .map(|b| b.sign(&key))
         .collect::<Result<Vec<_>, _>>()?;
     out!("{}", serde_json::to_string_pretty(&events)?);
-    eprintln!(
-        "{} events from {} (SHA-256 anchored)",
-        events.len(),
-        a.file.display()
-    );
+    std::io::stdout().flush()?;
+    if a.report == ImportReport::Text {
+        eprintln!(
+            "{} events from {n_imported} of {} source events of {} (SHA-256 anchored){}",
+            events.len(),
+            n_imported + n_skipped,
+            a.file.display(),
+            if n_skipped > 0 {
+                format!("; {n_skipped} skipped")
+            } else {
+                String::new()
+            }
+        );
+    }
+    if code != standards::EXIT_ALL_IMPORTED {
+        std::process::exit(code);
+    }
     Ok(())
 }
 

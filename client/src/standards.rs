@@ -1,19 +1,30 @@
 //! Import from and export to the two supply-chain event standards tradelog meets in the field:
-//! GS1 EPCIS 2.0 JSON/JSON-LD ([`epcis`], export in [`export`]) and DCSA Track & Trace 2.2
-//! ([`dcsa`]). The mapping tables and what is refused are in `docs/STANDARDS.md`; the kind/code
-//! correspondence is `docs/PROTOCOL.md` section 3.4.
+//! GS1 EPCIS 2.0 JSON/JSON-LD ([`epcis`], export in [`export`]) and DCSA Track & Trace 2.2 and
+//! 3.0 ([`dcsa`]). The mapping tables and what is skipped are in `docs/STANDARDS.md`; the
+//! kind/code correspondence is `docs/PROTOCOL.md` section 3.4.
 //!
 //! Importers are pure: they take the document's exact bytes and return unsigned
 //! [`EventBody`] values issued by the importing organisation (the caller signs them with
 //! [`EventBody::sign`]). Every body anchors the original document by the SHA-256 of those bytes.
 //! Sizes are bounded before parsing, and every refusal names the JSON path of the offending field.
+//!
+//! Real feeds mix what the ledger takes with what it does not (a carrier's estimated arrival
+//! next to the actual one, a `TransformationEvent` among object events), so each *source event*
+//! is imported or skipped on its own: `import_each` ([`dcsa::import_each`],
+//! [`epcis::import_each`]) returns an [`Imported`]: the bodies and one [`SourceEvent`] per source
+//! event saying where it is, its id, and what became of it. Only document-level problems (not
+//! JSON, too large, no events, not the document type, an unsupported version) refuse the whole
+//! document. `import` keeps all-or-nothing: [`Imported::strict`].
 
-use serde_json::Value;
+use std::ops::Range;
+
+use serde_json::{json, Value};
 use sha2::Digest as _;
 use tradelog_protocol::event::{DigestAlg, Document, EventBody, Issuer};
 use tradelog_protocol::Hash;
 
 pub mod dcsa;
+mod dcsa_version;
 pub mod epcis;
 pub mod export;
 
@@ -103,6 +114,165 @@ pub enum ImportError {
         /// Limit.
         max: usize,
     },
+}
+
+/// `tradelog import` exit status when every source event was imported.
+pub const EXIT_ALL_IMPORTED: i32 = 0;
+/// `tradelog import` exit status when the document was refused, or no source event imported.
+pub const EXIT_REFUSED: i32 = 1;
+/// `tradelog import` exit status when some source events were skipped and the others printed.
+pub const EXIT_SOME_SKIPPED: i32 = 3;
+
+/// What became of one source event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Mapped to the ledger events at these positions of [`Imported::bodies`] (one or more:
+    /// an EPCIS event naming several containers gives one per container).
+    Imported(Range<usize>),
+    /// Not imported, and why (the error names the field).
+    Skipped(ImportError),
+}
+
+/// One event of the source document and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceEvent {
+    /// Its JSON path in the document: `[3]`, `$` (a document that is one event),
+    /// `epcisBody.eventList[2]`.
+    pub path: String,
+    /// Its id in the source, when it has one: DCSA `eventID` (3.0: `metadata.eventID`), EPCIS
+    /// `eventID`.
+    pub source_id: Option<String>,
+    /// Imported or skipped.
+    pub outcome: Outcome,
+}
+
+/// A document's import: the ledger event bodies, in document order, and what became of each
+/// source event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// The unsigned bodies of the imported source events.
+    pub bodies: Vec<EventBody>,
+    /// One entry per source event, in document order.
+    pub events: Vec<SourceEvent>,
+}
+
+impl Imported {
+    /// Records a source event's outcome; refuses the document when the bodies would exceed
+    /// [`MAX_IMPORTED_EVENTS`] (`list` is the path of the event list).
+    pub(crate) fn push(
+        &mut self,
+        list: &str,
+        path: &str,
+        source_id: Option<String>,
+        result: Result<Vec<EventBody>, ImportError>,
+    ) -> Result<(), ImportError> {
+        let outcome = match result {
+            Ok(bodies) => {
+                let start = self.bodies.len();
+                if start + bodies.len() > MAX_IMPORTED_EVENTS {
+                    return Err(ImportError::TooMany {
+                        path: list.to_owned(),
+                        count: start + bodies.len(),
+                        max: MAX_IMPORTED_EVENTS,
+                    });
+                }
+                self.bodies.extend(bodies);
+                Outcome::Imported(start..self.bodies.len())
+            }
+            Err(e) => Outcome::Skipped(e),
+        };
+        self.events.push(SourceEvent {
+            path: path.to_owned(),
+            source_id,
+            outcome,
+        });
+        Ok(())
+    }
+
+    /// Source events imported.
+    pub fn imported(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::Imported(_)))
+            .count()
+    }
+
+    /// Source events skipped.
+    pub fn skipped(&self) -> usize {
+        self.events.len() - self.imported()
+    }
+
+    /// All or nothing: the bodies if every source event was imported, else the first skipped
+    /// event's error.
+    pub fn strict(self) -> Result<Vec<EventBody>, ImportError> {
+        match self.events.into_iter().find_map(|e| match e.outcome {
+            Outcome::Skipped(err) => Some(err),
+            Outcome::Imported(_) => None,
+        }) {
+            Some(err) => Err(err),
+            None => Ok(self.bodies),
+        }
+    }
+
+    /// The exit status `tradelog import` gives this outcome: [`EXIT_ALL_IMPORTED`],
+    /// [`EXIT_SOME_SKIPPED`], or [`EXIT_REFUSED`] when nothing was imported.
+    pub fn exit_code(&self) -> i32 {
+        match (self.imported(), self.skipped()) {
+            (0, _) => EXIT_REFUSED,
+            (_, 0) => EXIT_ALL_IMPORTED,
+            _ => EXIT_SOME_SKIPPED,
+        }
+    }
+
+    /// The report as JSON: `{"imported", "skipped", "events": [{"path", "source_id",
+    /// "outcome": "imported"|"skipped", "ledger_events": [positions], "reason"}]}`.
+    pub fn report_json(&self) -> Value {
+        let events: Vec<Value> = self
+            .events
+            .iter()
+            .map(|e| {
+                let (outcome, positions, reason) = match &e.outcome {
+                    Outcome::Imported(r) => ("imported", r.clone().collect(), None),
+                    Outcome::Skipped(err) => ("skipped", Vec::new(), Some(err.to_string())),
+                };
+                json!({
+                    "path": e.path,
+                    "source_id": e.source_id,
+                    "outcome": outcome,
+                    "ledger_events": positions,
+                    "reason": reason,
+                })
+            })
+            .collect();
+        json!({
+            "imported": self.imported(),
+            "skipped": self.skipped(),
+            "events": events,
+        })
+    }
+
+    /// The report as text, one line per source event:
+    /// `imported [3] (eventID ...) -> 1 event`, `skipped [4] (eventID ...): <reason>`.
+    pub fn report_lines(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| {
+                let id = match &e.source_id {
+                    Some(id) => format!(" (eventID {id})"),
+                    None => String::new(),
+                };
+                match &e.outcome {
+                    Outcome::Imported(r) => format!(
+                        "imported {}{id} -> {} event{}",
+                        e.path,
+                        r.len(),
+                        if r.len() == 1 { "" } else { "s" }
+                    ),
+                    Outcome::Skipped(err) => format!("skipped {}{id}: {err}", e.path),
+                }
+            })
+            .collect()
+    }
 }
 
 fn cut(s: &str) -> String {
@@ -195,7 +365,7 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn child_path(&self, key: &str) -> String {
+    pub(crate) fn child_path(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_owned()
         } else {

@@ -1,15 +1,20 @@
-//! EPCIS 2.0 and DCSA T&T 2.2 import against fixtures written from the published examples
-//! (tests/fixtures/README.md), their precise refusals, and the EPCIS export of a verified route.
+//! EPCIS 2.0 and DCSA T&T 2.2/3.0 import against fixtures written from the published examples
+//! (tests/fixtures/README.md), their precise refusals, partial documents (each source event
+//! imported or skipped, the report, `--strict`, the exit codes of `tradelog import`), and the
+//! EPCIS export of a verified route.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 use sha2::Digest as _;
-use tradelog_client::standards::dcsa::{self, DcsaOptions, UcrSource};
+use tradelog_client::standards::dcsa::{self, DcsaOptions, DcsaVersion, UcrSource};
 use tradelog_client::standards::epcis::{self, EpcisOptions};
 use tradelog_client::standards::export::to_epcis;
-use tradelog_client::standards::{ImportError, ImportTarget, MAX_DOCUMENT_BYTES};
+use tradelog_client::standards::{
+    ImportError, ImportTarget, Imported, Outcome, EXIT_ALL_IMPORTED, EXIT_REFUSED,
+    EXIT_SOME_SKIPPED, MAX_DOCUMENT_BYTES,
+};
 use tradelog_protocol::event::{DigestAlg, EventBody, Issuer};
 use tradelog_protocol::sample::{consignment_route, dev_key, sample_ucr, SampleNetwork};
 use tradelog_protocol::{trs, Certificate, Event, EventKind, Ledger, Route};
@@ -370,7 +375,12 @@ fn epcis_refusals_name_the_field() {
         (
             edited(obj, &[("/type", Some(json!("EPCISQueryDocument")))]),
             epcis_opts(),
-            "type: unsupported value \"EPCISQueryDocument\"",
+            "epcisBody.queryResults: missing",
+        ),
+        (
+            edited(obj, &[("/type", Some(json!("EPCISMasterDataDocument")))]),
+            epcis_opts(),
+            "type: unsupported value \"EPCISMasterDataDocument\" (expected \"EPCISDocument\" or \"EPCISQueryDocument\")",
         ),
         (
             edited(obj, &[("/@context", None)]),
@@ -444,7 +454,7 @@ fn dcsa_refusals_name_the_field() {
         (
             edited(list, &[("/1/eventClassifierCode", Some(json!("EST")))]),
             trd.clone(),
-            "[1].eventClassifierCode: unsupported value \"EST\" (only actual events",
+            "[1].eventClassifierCode: unsupported value \"EST\" (DCSA 2.2: only actual events (ACT) enter the ledger",
         ),
         (
             edited(list, &[("/0/equipmentReference", Some(json!("TGHU7654321")))]),
@@ -464,12 +474,12 @@ fn dcsa_refusals_name_the_field() {
         (
             edited(list, &[("/0/equipmentEventTypeCode", Some(json!("DROP")))]),
             trd.clone(),
-            "[0].equipmentEventTypeCode: unsupported value \"DROP\" (DROP is imported as delivered only at a customer location",
+            "[0].equipmentEventTypeCode: unsupported value \"DROP\" (DCSA 2.2: DROP is imported as delivered only at a customer location",
         ),
         (
             edited(list, &[("/5/documentTypeCode", Some(json!("SRM")))]),
             trd.clone(),
-            "[5].documentTypeCode: unsupported value \"SRM\" (RELS is imported only on document CUS",
+            "[5].documentTypeCode: unsupported value \"SRM\" (DCSA 2.2: RELS is imported only on document CUS",
         ),
         (
             edited(list, &[("/5/shipmentEventTypeCode", Some(json!("DRFT")))]),
@@ -484,7 +494,7 @@ fn dcsa_refusals_name_the_field() {
         (
             edited(list, &[("/4/documentReferences", None)]),
             trd.clone(),
-            "[4]: invalid value \"declared\": no UCR",
+            "[4].documentReferences: invalid value \"declared\": no UCR: the event has no TransportDocument reference",
         ),
         (
             edited(list, &[("/3/transportCall/UNLocationCode", Some(json!("nlrtm")))]),
@@ -772,4 +782,650 @@ fn epcis_export_of_a_route_is_a_valid_document_that_imports_back() {
     let bytes = serde_json::to_vec_pretty(&earlier).unwrap();
     let back = epcis::import(&bytes, &target(), &EpcisOptions::default()).unwrap();
     assert_eq!(rows(&back), rows(&original));
+}
+
+fn trd() -> DcsaOptions {
+    DcsaOptions {
+        ucr_from: Some(UcrSource::TransportDocument),
+        ucr: None,
+    }
+}
+
+/// `(path, source id, Ok(ledger positions) | Err(start of the reason))` of each source event.
+type Entry = (
+    &'static str,
+    Option<&'static str>,
+    Result<Vec<usize>, &'static str>,
+);
+
+fn check_report(imported: &Imported, want: &[Entry]) {
+    assert_eq!(imported.events.len(), want.len(), "{:#?}", imported.events);
+    for (got, (path, id, outcome)) in imported.events.iter().zip(want) {
+        assert_eq!(got.path, *path);
+        assert_eq!(got.source_id.as_deref(), *id, "{path}");
+        match (&got.outcome, outcome) {
+            (Outcome::Imported(r), Ok(positions)) => {
+                assert_eq!(r.clone().collect::<Vec<_>>(), *positions, "{path}")
+            }
+            (Outcome::Skipped(e), Err(reason)) => {
+                let e = e.to_string();
+                assert!(e.starts_with(reason), "{path}\nwant {reason}\n got {e}");
+            }
+            (got, want) => panic!("{path}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+/// Issue "real feeds" item 6: a DCSA T&T 3.0 answer (`metadata` + `payload`) used to be
+/// refused with `[0].eventClassifierCode: missing`. Its transport, equipment and shipment
+/// events map to the kinds 2.2's do, with 3.0's references (`relatedDocumentReferences`,
+/// `documentReference`), customs document `CUC`, places and voyages.
+#[test]
+fn dcsa_3_0_events_map_like_2_2() {
+    let bytes = fixture("dcsa/v3-events.json");
+    let imported = dcsa::import_each(&bytes, &target(), &trd(), None).unwrap();
+    assert_eq!(imported.exit_code(), EXIT_ALL_IMPORTED);
+    let expected: Vec<Row> = vec![
+        (
+            "loaded",
+            1_771_740_000_000,
+            Some("CNSHA"),
+            Some("APZU4812090"),
+            Some(UCR),
+        ),
+        (
+            "departed",
+            1_771_754_400_000,
+            Some("CNSHA"),
+            None,
+            Some(UCR),
+        ),
+        ("arrived", 1_772_439_300_000, Some("NLRTM"), None, Some(UCR)),
+        ("declared", 1_772_449_200_000, None, None, Some(UCR)),
+        ("released", 1_772_479_800_000, None, None, Some(UCR)),
+        (
+            "delivered",
+            1_772_614_800_000,
+            Some("NLRTM"),
+            Some("APZU4812090"),
+            Some(UCR),
+        ),
+        (
+            "document_anchored",
+            1_771_668_000_000,
+            None,
+            None,
+            Some(UCR),
+        ),
+    ];
+    assert_eq!(rows(&imported.bodies), want(&expected));
+    check_anchor_and_sign(&imported.bodies, &bytes, "dcsa_event_list");
+    let voyages: Vec<Option<Value>> = imported
+        .bodies
+        .iter()
+        .map(|b| {
+            b.transport
+                .as_ref()
+                .map(|t| serde_json::to_value(t).unwrap())
+        })
+        .collect();
+    let vessel = |v: &str| Some(json!({"mode": "sea", "means": "IMO9321483", "voyage": v}));
+    assert_eq!(
+        voyages,
+        [
+            vessel("2103S"),
+            vessel("2103S"),
+            vessel("2103N"),
+            None,
+            None,
+            None,
+            None
+        ],
+        "carrierExportVoyageNumber on loading and departure, carrierImportVoyageNumber on arrival"
+    );
+    let ids: Vec<Option<&str>> = imported
+        .events
+        .iter()
+        .map(|e| e.source_id.as_deref())
+        .collect();
+    assert_eq!(ids[0], Some("0a9c2c7e-5d14-4f0e-9a51-3b7d2f6e1c01"));
+    assert_eq!(ids[6], Some("0a9c2c7e-5d14-4f0e-9a51-3b7d2f6e1c07"));
+
+    // One event (`GET /v3/events/{eventID}`): anchored as dcsa_event.
+    let bytes = fixture("dcsa/v3-transport-arrival.json");
+    let bodies = dcsa::import(&bytes, &target(), &trd()).unwrap();
+    assert_eq!(
+        rows(&bodies),
+        want(&[("arrived", 1_772_439_300_000, Some("NLRTM"), None, Some(UCR))])
+    );
+    check_anchor_and_sign(&bodies, &bytes, "dcsa_event");
+
+    // The 2.2 customs code is not 3.0's, and 2.2's member names are not read in 3.0.
+    let cus = edited(
+        "dcsa/v3-events.json",
+        &[("/4/payload/documentTypeCode", Some(json!("CUS")))],
+    );
+    let err = dcsa::import(&cus, &target(), &trd())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("[4].payload.documentTypeCode: unsupported value \"CUS\" (DCSA 3.0: RELS is imported only on document CUC"),
+        "{err}"
+    );
+}
+
+/// A carrier's 3.0 feed mixes actual events with estimated and planned ones, a retraction, a
+/// draft and an event without the reference that carries the UCR: the two actual movements
+/// are imported, every other event is skipped with a reason naming its field.
+#[test]
+fn dcsa_3_0_partial_import_reports_each_event() {
+    let bytes = fixture("dcsa/v3-mixed.json");
+    let imported = dcsa::import_each(&bytes, &target(), &trd(), None).unwrap();
+    let id = |n: u8| -> Option<&'static str> {
+        Some(match n {
+            1 => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01",
+            2 => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d02",
+            3 => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d03",
+            4 => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d04",
+            5 => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d05",
+            6 => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d06",
+            7 => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d07",
+            _ => "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d08",
+        })
+    };
+    let est = "DCSA 3.0: only actual events (ACT) enter the ledger; planned (PLN) and estimated (EST) ones do not";
+    let est0 = format!("[0].payload.eventClassifierCode: unsupported value \"EST\" ({est})");
+    let pln1 = format!("[1].payload.eventClassifierCode: unsupported value \"PLN\" ({est})");
+    let est5 = format!("[5].payload.eventClassifierCode: unsupported value \"EST\" ({est})");
+    let want: Vec<Entry> = vec![
+        ("[0]", id(1), Err(est0.leak())),
+        ("[1]", id(2), Err(pln1.leak())),
+        ("[2]", id(3), Ok(vec![0])),
+        (
+            "[3]",
+            id(4),
+            Err("[3].metadata.retractedEventID: unsupported value \"1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01\" (DCSA 3.0: a retraction of an earlier event; retractions are not imported yet)"),
+        ),
+        ("[4]", id(5), Ok(vec![1])),
+        ("[5]", id(6), Err(est5.leak())),
+        (
+            "[6]",
+            id(7),
+            Err("[6].payload.shipmentEventTypeCode: unsupported value \"DRFT\" (DCSA 3.0: no tradelog kind for this shipment event"),
+        ),
+        (
+            "[7]",
+            id(8),
+            Err("[7].payload.relatedDocumentReferences: invalid value \"booked\": no UCR: the event has no TransportDocument reference"),
+        ),
+    ];
+    check_report(&imported, &want);
+    assert_eq!((imported.imported(), imported.skipped()), (2, 6));
+    assert_eq!(imported.exit_code(), EXIT_SOME_SKIPPED);
+    assert_eq!(
+        rows(&imported.bodies),
+        want_rows(&[
+            ("arrived", 1_772_439_300_000, Some("NLRTM"), None, Some(UCR)),
+            (
+                "discharged",
+                1_772_445_600_000,
+                Some("NLRTM"),
+                Some("APZU4812090"),
+                Some(UCR)
+            ),
+        ])
+    );
+    check_anchor_and_sign(&imported.bodies, &bytes, "dcsa_event_list");
+
+    // The report as `tradelog import` prints it.
+    let lines = imported.report_lines();
+    assert_eq!(
+        lines[2],
+        "imported [2] (eventID 1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d03) -> 1 event"
+    );
+    assert_eq!(
+        lines[0],
+        format!("skipped [0] (eventID 1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01): [0].payload.eventClassifierCode: unsupported value \"EST\" ({est})")
+    );
+    let report = imported.report_json();
+    assert_eq!(
+        (report["imported"].clone(), report["skipped"].clone()),
+        (json!(2), json!(6))
+    );
+    assert_eq!(
+        report["events"][4],
+        json!({"path": "[4]", "source_id": id(5), "outcome": "imported", "ledger_events": [1], "reason": null})
+    );
+    assert_eq!(report["events"][6]["outcome"], "skipped");
+    assert_eq!(report["events"][6]["ledger_events"], json!([]));
+    assert!(report["events"][6]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("[6].payload.shipmentEventTypeCode: unsupported value \"DRFT\""));
+
+    // --strict: the first skipped event refuses the document.
+    assert_eq!(
+        imported.clone().strict().unwrap_err().to_string(),
+        format!("[0].payload.eventClassifierCode: unsupported value \"EST\" ({est})")
+    );
+    assert_eq!(
+        dcsa::import(&bytes, &target(), &trd()),
+        imported.strict().map(|_| Vec::new())
+    );
+
+    // A fixed UCR gives the booking confirmation its consignment: then it is imported too.
+    let fixed = DcsaOptions {
+        ucr: Some(UCR.parse().unwrap()),
+        ..trd()
+    };
+    let imported = dcsa::import_each(&bytes, &target(), &fixed, None).unwrap();
+    assert_eq!(imported.imported(), 3);
+    assert_eq!(imported.events[7].outcome, Outcome::Imported(2..3));
+    assert_eq!(imported.bodies[2].kind, EventKind::Booked);
+}
+
+fn want_rows(r: &[Row]) -> Vec<Owned> {
+    want(r)
+}
+
+/// A 2.2 list with an estimated arrival and a drafted shipping instruction: the two actual
+/// equipment events are imported, the others skipped (they used to refuse the whole list).
+#[test]
+fn dcsa_2_2_partial_import() {
+    let bytes = fixture("dcsa/v2-partial.json");
+    let imported = dcsa::import_each(&bytes, &target(), &trd(), None).unwrap();
+    check_report(
+        &imported,
+        &[
+            ("[0]", Some("2c1e4e90-7f36-4b20-9c73-5d9f4b803e01"), Ok(vec![0])),
+            (
+                "[1]",
+                Some("2c1e4e90-7f36-4b20-9c73-5d9f4b803e02"),
+                Err("[1].eventClassifierCode: unsupported value \"EST\" (DCSA 2.2: only actual events (ACT) enter the ledger"),
+            ),
+            (
+                "[2]",
+                Some("2c1e4e90-7f36-4b20-9c73-5d9f4b803e03"),
+                Err("[2].shipmentEventTypeCode: unsupported value \"DRFT\" (DCSA 2.2: no tradelog kind for this shipment event"),
+            ),
+            ("[3]", Some("2c1e4e90-7f36-4b20-9c73-5d9f4b803e04"), Ok(vec![1])),
+        ],
+    );
+    assert_eq!(imported.exit_code(), EXIT_SOME_SKIPPED);
+    assert_eq!(
+        rows(&imported.bodies),
+        want(&[
+            (
+                "loaded",
+                1_771_740_000_000,
+                Some("CNSHA"),
+                Some("APZU4812090"),
+                Some(UCR)
+            ),
+            (
+                "discharged",
+                1_772_445_600_000,
+                Some("NLRTM"),
+                Some("APZU4812090"),
+                Some(UCR)
+            ),
+        ])
+    );
+    // Document-level problems still refuse the whole document.
+    for (bytes, want) in [
+        (b"[]".to_vec(), "$: invalid value \"[]\": no events"),
+        (b"[{\"eventType\": \"".to_vec(), "not JSON: "),
+        (b"7".to_vec(), "$: expected an object"),
+    ] {
+        let got = dcsa::import_each(&bytes, &target(), &trd(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(got.starts_with(want), "\nwant {want}\n got {got}");
+    }
+}
+
+/// The version comes from the structure; a document that mixes both, or shows neither, is
+/// refused unless the version is given, and then the other version's events are skipped.
+#[test]
+fn dcsa_version_is_detected_or_given() {
+    let v2: Value = serde_json::from_slice(&fixture("dcsa/v2-partial.json")).unwrap();
+    let v3: Value = serde_json::from_slice(&fixture("dcsa/v3-mixed.json")).unwrap();
+    let mixed = serde_json::to_vec(&json!([v2[0], v3[2]])).unwrap();
+    let err = dcsa::import_each(&mixed, &target(), &trd(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("[1]: invalid value \"DCSA 3.0\": [0] is a DCSA 2.2 event and this one 3.0: one version per document"),
+        "{err}"
+    );
+    let as_3 = dcsa::import_each(&mixed, &target(), &trd(), Some(DcsaVersion::V3_0)).unwrap();
+    check_report(
+        &as_3,
+        &[
+            (
+                "[0]",
+                Some("2c1e4e90-7f36-4b20-9c73-5d9f4b803e01"),
+                Err("[0].metadata: missing"),
+            ),
+            (
+                "[1]",
+                Some("1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d03"),
+                Ok(vec![0]),
+            ),
+        ],
+    );
+    let as_2 = dcsa::import_each(&mixed, &target(), &trd(), Some(DcsaVersion::V2_2)).unwrap();
+    check_report(
+        &as_2,
+        &[
+            (
+                "[0]",
+                Some("2c1e4e90-7f36-4b20-9c73-5d9f4b803e01"),
+                Ok(vec![0]),
+            ),
+            (
+                "[1]",
+                Some("1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d03"),
+                Err("[1].eventClassifierCode: missing"),
+            ),
+        ],
+    );
+    let err = dcsa::import_each(b"[{\"eventID\": \"x\"}]", &target(), &trd(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("$: invalid value \"\": cannot tell the DCSA version"),
+        "{err}"
+    );
+    assert_eq!("3.0".parse::<DcsaVersion>(), Ok(DcsaVersion::V3_0));
+    assert_eq!(
+        "3.1".parse::<DcsaVersion>().unwrap_err().to_string(),
+        "DCSA version \"3.1\": expected 2.2 or 3.0"
+    );
+}
+
+/// An `EPCISQueryDocument` (a query's results) imports like an `EPCISDocument`, its events in
+/// `epcisBody.queryResults.resultsBody.eventList`.
+#[test]
+fn epcis_query_document_imports() {
+    let bytes = fixture("epcis/query-document.jsonld");
+    let imported = epcis::import_each(&bytes, &target(), &epcis_opts()).unwrap();
+    let list = "epcisBody.queryResults.resultsBody.eventList";
+    let paths: Vec<String> = imported.events.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(
+        paths,
+        (0..3).map(|i| format!("{list}[{i}]")).collect::<Vec<_>>()
+    );
+    assert!(imported.events[1]
+        .source_id
+        .as_deref()
+        .unwrap()
+        .starts_with("ni:///sha-256;4b2a1d0f"));
+    assert_eq!(imported.exit_code(), EXIT_ALL_IMPORTED);
+    assert_eq!(
+        rows(&imported.bodies),
+        want(&[
+            (
+                "packed",
+                1_771_545_600_000,
+                Some("CNSHA"),
+                Some("MSKU1234565"),
+                Some(UCR)
+            ),
+            (
+                "arrived",
+                1_772_439_300_000,
+                Some("NLRTM"),
+                Some("MSKU1234565"),
+                Some(UCR)
+            ),
+            (
+                "gate_out",
+                1_772_546_400_000,
+                Some("NLRTM"),
+                Some("MSKU1234565"),
+                Some(UCR)
+            ),
+        ])
+    );
+    check_anchor_and_sign(&imported.bodies, &bytes, "epcis_document");
+
+    // The query schema does not require schemaVersion and creationDate; when given they are
+    // checked as in an EPCISDocument.
+    let bare = edited(
+        "epcis/query-document.jsonld",
+        &[("/schemaVersion", None), ("/creationDate", None)],
+    );
+    assert_eq!(
+        epcis::import(&bare, &target(), &epcis_opts())
+            .unwrap()
+            .len(),
+        3
+    );
+    for (edits, want) in [
+        (
+            vec![("/schemaVersion", Some(json!("1.2")))],
+            "schemaVersion: unsupported value \"1.2\"",
+        ),
+        (
+            vec![("/epcisBody/queryResults/resultsBody", None)],
+            "epcisBody.queryResults.resultsBody: missing",
+        ),
+        (
+            vec![(
+                "/epcisBody/queryResults/resultsBody/eventList",
+                Some(json!([])),
+            )],
+            "epcisBody.queryResults.resultsBody.eventList: invalid value \"[]\": no events",
+        ),
+    ] {
+        let got = epcis::import_each(
+            &edited("epcis/query-document.jsonld", &edits),
+            &target(),
+            &epcis_opts(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(got.starts_with(want), "\nwant {want}\n got {got}");
+    }
+}
+
+/// An EPCIS document with a TransformationEvent and an unsupported bizStep among supported
+/// events: those two are skipped, the others imported (one per container).
+#[test]
+fn epcis_partial_import() {
+    let bytes = fixture("epcis/partial.jsonld");
+    let imported = epcis::import_each(&bytes, &target(), &epcis_opts()).unwrap();
+    check_report(
+        &imported,
+        &[
+            (
+                "epcisBody.eventList[0]",
+                Some("urn:uuid:6d4c3f2b-1a0e-4f9d-8c7b-6a5f4e3d2c01"),
+                Ok(vec![0]),
+            ),
+            (
+                "epcisBody.eventList[1]",
+                Some("urn:uuid:6d4c3f2b-1a0e-4f9d-8c7b-6a5f4e3d2c02"),
+                Err("epcisBody.eventList[1].type: unsupported value \"TransformationEvent\" (only ObjectEvent, AggregationEvent and TransactionEvent are imported)"),
+            ),
+            (
+                "epcisBody.eventList[2]",
+                Some("urn:uuid:6d4c3f2b-1a0e-4f9d-8c7b-6a5f4e3d2c03"),
+                Err("epcisBody.eventList[2].bizStep: unsupported value \"commissioning\" (no tradelog kind for this bizStep"),
+            ),
+            ("epcisBody.eventList[3]", None, Ok(vec![1, 2])),
+        ],
+    );
+    assert_eq!(imported.exit_code(), EXIT_SOME_SKIPPED);
+    assert_eq!(
+        imported.report_lines()[3],
+        "imported epcisBody.eventList[3] -> 2 events"
+    );
+    assert_eq!(
+        rows(&imported.bodies),
+        want(&[
+            (
+                "loaded",
+                1_771_740_000_000,
+                Some("CNSHA"),
+                Some("CSQU3054383"),
+                Some(UCR)
+            ),
+            (
+                "discharged",
+                1_772_445_600_000,
+                Some("NLRTM"),
+                Some("CSQU3054383"),
+                Some(UCR)
+            ),
+            (
+                "discharged",
+                1_772_445_600_000,
+                Some("NLRTM"),
+                Some("APZU4812090"),
+                Some(UCR)
+            ),
+        ])
+    );
+    check_anchor_and_sign(&imported.bodies, &bytes, "epcis_document");
+    let err = imported.strict().unwrap_err().to_string();
+    assert!(
+        err.starts_with("epcisBody.eventList[1].type: unsupported value \"TransformationEvent\""),
+        "{err}"
+    );
+    // Nothing importable: every event skipped, the exit status of a refusal.
+    let none = epcis::import_each(
+        &fixture("epcis/transformation-event.jsonld"),
+        &target(),
+        &epcis_opts(),
+    )
+    .unwrap();
+    assert_eq!((none.imported(), none.skipped()), (0, 1));
+    assert_eq!(none.exit_code(), EXIT_REFUSED);
+}
+
+/// `tradelog import` itself: the signed events on stdout, the report on stderr, exit 0 / 3 / 1.
+#[test]
+fn tradelog_import_exit_codes() {
+    let dir = std::env::temp_dir().join(format!("tradelog-import-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("blue-anchor-lines.key");
+    if !key.exists() {
+        tradelog_client::keyfile::write(&key, &dev_key("org/blue-anchor-lines")).unwrap();
+    }
+    let only_estimates = dir.join("estimates.json");
+    let v3: Value = serde_json::from_slice(&fixture("dcsa/v3-mixed.json")).unwrap();
+    std::fs::write(
+        &only_estimates,
+        serde_json::to_vec(&json!([v3[0], v3[1]])).unwrap(),
+    )
+    .unwrap();
+    let run = |file: &std::path::Path, extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tradelog"))
+            .args(["import", "--format", "dcsa"])
+            .arg(file)
+            .arg("--key")
+            .arg(&key)
+            .args(["--org", "blue-anchor-lines", "--chain", "tradelog-devnet"])
+            .args(["--ucr-from", "transport-document"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let path = |f: &str| {
+        std::path::PathBuf::from(format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR")))
+    };
+
+    let (code, stdout, stderr) = run(&path("dcsa/v3-events.json"), &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let events: Vec<Event> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(events.len(), 7);
+    assert!(
+        stderr.starts_with(
+            "imported [0] (eventID 0a9c2c7e-5d14-4f0e-9a51-3b7d2f6e1c01) -> 1 event\n"
+        ),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = run(&path("dcsa/v3-mixed.json"), &[]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let events: Vec<Event> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.verify_signature().is_ok()));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with("skipped [0] (eventID 1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01): [0].payload.eventClassifierCode: unsupported value \"EST\""), "{stderr}");
+    assert_eq!(
+        lines[2],
+        "imported [2] (eventID 1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d03) -> 1 event"
+    );
+
+    let (code, _, stderr) = run(&path("dcsa/v3-mixed.json"), &["--report", "json"]);
+    assert_eq!(code, Some(3));
+    let report: Value = serde_json::from_str(&stderr).unwrap();
+    assert_eq!(
+        (report["imported"].clone(), report["skipped"].clone()),
+        (json!(2), json!(6))
+    );
+    assert_eq!(report["events"][3]["outcome"], "skipped");
+
+    let (code, stdout, stderr) = run(&path("dcsa/v3-mixed.json"), &["--strict"]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert!(
+        stderr.contains("--strict")
+            && stderr.contains("[0].payload.eventClassifierCode: unsupported value \"EST\""),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = run(&only_estimates, &[]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert!(
+        stderr.contains("none of its 2 source events imported"),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = run(&path("dcsa/v3-mixed.json"), &["--dcsa-version", "2.2"]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert!(stderr.contains("skipped [2] (eventID 1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d03): [2].eventClassifierCode: missing"), "{stderr}");
+
+    let (code, stdout, _) = run(&path("dcsa/events.json"), &["--dcsa-version", "4"]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The bounds still hold event by event: more than MAX_IMPORTED_EVENTS source events refuse
+/// the document before any is mapped, and so do ledger events beyond it (an EPCIS event naming
+/// two containers gives two), however many source events were skipped.
+#[test]
+fn partial_imports_keep_the_event_bounds() {
+    use tradelog_client::standards::MAX_IMPORTED_EVENTS;
+    let many = serde_json::to_vec(&vec![json!({}); MAX_IMPORTED_EVENTS + 1]).unwrap();
+    assert_eq!(
+        dcsa::import_each(&many, &target(), &trd(), Some(DcsaVersion::V2_2)),
+        Err(ImportError::TooMany {
+            path: "$".into(),
+            count: MAX_IMPORTED_EVENTS + 1,
+            max: MAX_IMPORTED_EVENTS
+        })
+    );
+    let mut doc: Value = serde_json::from_slice(&fixture("epcis/partial.jsonld")).unwrap();
+    let two = doc["epcisBody"]["eventList"][3].clone();
+    let half = MAX_IMPORTED_EVENTS / 2;
+    let mut list = vec![json!({"type": "TransformationEvent"}); 3];
+    list.extend(std::iter::repeat_n(two, half + 1));
+    doc["epcisBody"]["eventList"] = Value::Array(list);
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    assert_eq!(
+        epcis::import_each(&bytes, &target(), &epcis_opts()),
+        Err(ImportError::TooMany {
+            path: "epcisBody.eventList".into(),
+            count: MAX_IMPORTED_EVENTS + 2,
+            max: MAX_IMPORTED_EVENTS
+        })
+    );
 }

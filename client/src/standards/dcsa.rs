@@ -1,18 +1,35 @@
-//! DCSA Track & Trace 2.2 import: one event object, or the array `GET /v2/events` answers,
-//! becomes ledger event bodies.
+//! DCSA Track & Trace 2.2 and 3.0 import: one event object, or the array `GET /v2/events`,
+//! `GET /v3/events` and the 3.0 subscription callback (`POST {callbackUrl}`) carry, becomes
+//! ledger event bodies, each source event imported or skipped on its own ([`import_each`]).
+//!
+//! The version is read from the structure (`dcsa_version.rs`): a 2.2 event is flat (`eventType`,
+//! `eventClassifierCode`, ... at its top), a 3.0 event is `{"metadata": {eventID, eventType,
+//! retractedEventID, publisher, ...}, "payload": {...}}` with the business fields in `payload`.
+//! A document mixing both, or showing neither, is refused unless the version is given.
+//! Between the versions (field names in `dcsa_version::Dialect`): 3.0 moves `eventType` and `eventID` to
+//! `metadata`; `documentReferences` `{documentReferenceType, documentReferenceValue}` become
+//! `relatedDocumentReferences` `{type, value}`; `references` `{referenceType, referenceValue}`
+//! become `{type, value}`; a shipment event's `documentID` becomes `documentReference`; the
+//! customs document `CUS` becomes `CUC` (Customs Clearance); the transport call's place is only
+//! `transportCall.location.UNLocationCode` and its voyages `carrierImportVoyageNumber` /
+//! `carrierExportVoyageNumber`; a barge call names its craft in `barge`; an equipment event
+//! away from a transport call has its own `facilityTypeCode`; and an event may be a retraction
+//! (`metadata.retractedEventID`, no payload).
 //!
 //! - `TRANSPORT` `ARRI`/`DEPA` → `arrived`/`departed`, with the transport call's vessel
 //!   (`IMO` + `vesselIMONumber`) and voyage (import voyage on arrival, export voyage on departure);
 //! - `EQUIPMENT` `LOAD`/`DISC`/`GTIN`/`GTOT`/`STUF`/`STRP`/`INSP` → `loaded`/`discharged`/
 //!   `gate_in`/`gate_out`/`packed`/`unpacked`/`inspected`, and `DROP` at a customer location
 //!   (`facilityTypeCode` `CLOC`) → `delivered`; the container is `equipmentReference` (ISO 6346);
-//! - `SHIPMENT` `CONF` on `BKG` → `booked`, `SUBM` on `CUS` → `declared`, `HOLD`/`RELS` on `CUS`
-//!   → `held`/`released`, `ISSU` on any document → `document_anchored`;
-//! - only actual events (`eventClassifierCode` `ACT`): planned and estimated ones are refused;
+//! - `SHIPMENT` `CONF` on `BKG` → `booked`, `SUBM` on `CUS` (3.0 `CUC`) → `declared`,
+//!   `HOLD`/`RELS` on `CUS` (3.0 `CUC`) → `held`/`released`, `ISSU` on any document →
+//!   `document_anchored`;
+//! - only actual events (`eventClassifierCode` `ACT`): planned and estimated ones are skipped,
+//!   as are 3.0 retractions (not imported yet) and codes with no tradelog kind;
 //! - UCR: DCSA has no UCR member. It comes from the reference [`DcsaOptions::ucr_from`] names
 //!   (booking, transport document or a `references` type), whose value must be a UCR, or from a
-//!   fixed UCR; sources that disagree are refused;
-//! - location: `eventLocation.UNLocationCode`, else `transportCall.UNLocationCode`, else
+//!   fixed UCR; sources that disagree, or none, skip the event;
+//! - location: `eventLocation.UNLocationCode`, else `transportCall.UNLocationCode` (2.2), else
 //!   `transportCall.location.UNLocationCode`; shipment events carry none and none is invented
 //!   (a customs release without a place is measured at the border post of the consignment's
 //!   arrival, `tradelog_protocol::trs`); time: `eventDateTime` with its offset.
@@ -22,27 +39,29 @@ use std::collections::BTreeMap;
 use tradelog_protocol::event::{EventBody, EventKind, Transport, TransportMode, EVENT_VERSION};
 use tradelog_protocol::{ContainerId, Ucr, UnLocode};
 
+pub use super::dcsa_version::{DcsaVersion, UnknownVersion};
+
+use super::dcsa_version::{detect, Dialect, V2_2, V3_0};
 use super::{
     anchor, checked, invalid, parse_bounded, rfc3339_ms, unsupported, ImportError, ImportTarget,
-    Node, MAX_IMPORTED_EVENTS,
+    Imported, Node, MAX_IMPORTED_EVENTS,
 };
 
-/// Anchor kind for a document holding one DCSA event.
+/// Anchor kind for a document holding one DCSA event (either version).
 pub const DCSA_EVENT_KIND: &str = "dcsa_event";
-/// Anchor kind for a document holding an array of DCSA events.
+/// Anchor kind for a document holding an array of DCSA events (either version).
 pub const DCSA_EVENT_LIST_KIND: &str = "dcsa_event_list";
 
 /// Which DCSA reference carries the consignment's UCR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UcrSource {
-    /// The carrier booking reference: `documentReferences` of type `BKG`, or `documentID` of a
-    /// shipment event on document `BKG`.
+    /// The carrier booking reference: a document reference of type `BKG` (2.2
+    /// `documentReferences`, 3.0 `relatedDocumentReferences`), or the document of a shipment
+    /// event on `BKG` (2.2 `documentID`, 3.0 `documentReference`).
     Booking,
-    /// The transport document reference: `documentReferences` of type `TRD`, or `documentID`
-    /// of a shipment event on document `TRD`.
+    /// The transport document reference: the same, of type `TRD`.
     TransportDocument,
-    /// A shipper's reference: `references` of this `referenceType` (`FF`, `SI`, `PO`, `CR`,
-    /// `AAO`).
+    /// A shipper's reference: `references` of this type (`FF`, `SI`, `PO`, `CR`, `AAO`).
     Reference(String),
 }
 
@@ -51,17 +70,31 @@ pub enum UcrSource {
 pub struct DcsaOptions {
     /// The reference holding the UCR; none: only [`DcsaOptions::ucr`].
     pub ucr_from: Option<UcrSource>,
-    /// A UCR for every event; an event whose reference names another is refused.
+    /// A UCR for every event; an event whose reference names another is skipped.
     pub ucr: Option<Ucr>,
 }
 
-/// Maps a DCSA T&T 2.2 document (its exact bytes) to unsigned ledger event bodies in document
-/// order, each anchoring the document's SHA-256.
+/// Maps a DCSA T&T 2.2 or 3.0 document (its exact bytes), all or nothing: the bodies if every
+/// event maps, else the first skipped event's error ([`Imported::strict`] of [`import_each`]
+/// with the version detected).
 pub fn import(
     bytes: &[u8],
     target: &ImportTarget,
     opts: &DcsaOptions,
 ) -> Result<Vec<EventBody>, ImportError> {
+    import_each(bytes, target, opts, None)?.strict()
+}
+
+/// Maps a DCSA T&T document (its exact bytes) event by event: unsigned ledger event bodies in
+/// document order, each anchoring the document's SHA-256, and what became of every source
+/// event. `version` overrides detection. Refused as a whole: too large, not JSON, neither an
+/// object nor an array, no events or more than [`MAX_IMPORTED_EVENTS`], version not told.
+pub fn import_each(
+    bytes: &[u8],
+    target: &ImportTarget,
+    opts: &DcsaOptions,
+    version: Option<DcsaVersion>,
+) -> Result<Imported, ImportError> {
     let doc = parse_bounded(bytes)?;
     let root = Node::root(&doc);
     let (events, kind) = if doc.is_array() {
@@ -80,19 +113,80 @@ pub fn import(
             max: MAX_IMPORTED_EVENTS,
         });
     }
+    let version = match version {
+        Some(v) => v,
+        None => detect(&events)?,
+    };
     let document = anchor(kind, bytes);
-    events
-        .iter()
-        .map(|e| {
-            let mut b = map_event(e, target, opts)?;
+    let mut out = Imported::default();
+    for e in &events {
+        // The id where the version puts it, else where the other one does (an event of the
+        // other version, skipped, is still named).
+        let (v2_id, v3_id) = (id_at(e, &["eventID"]), id_at(e, &["metadata", "eventID"]));
+        let (source_id, result) = match version {
+            DcsaVersion::V2_2 => (v2_id.or(v3_id), map_v2(e, target, opts)),
+            DcsaVersion::V3_0 => (v3_id.or(v2_id), map_v3(e, target, opts)),
+        };
+        let result = result.and_then(|mut b| {
             b.documents = vec![document.clone()];
-            checked(e.path(), b)
-        })
-        .collect()
+            checked(e.path(), b).map(|b| vec![b])
+        });
+        out.push("$", e.path(), source_id, result)?;
+    }
+    Ok(out)
 }
 
-fn kind_of(e: &Node<'_>) -> Result<EventKind, ImportError> {
-    let (ty, ty_path) = e.req_str("eventType")?;
+/// The string at `keys` below `e`, if there is one.
+fn id_at(e: &Node<'_>, keys: &[&str]) -> Option<String> {
+    let mut v = e.v;
+    for k in keys {
+        v = v.get(k)?;
+    }
+    v.as_str().map(str::to_owned)
+}
+
+fn map_v2(
+    e: &Node<'_>,
+    target: &ImportTarget,
+    opts: &DcsaOptions,
+) -> Result<EventBody, ImportError> {
+    e.require_object()?;
+    map_event(e, None, target, opts, &V2_2)
+}
+
+fn map_v3(
+    e: &Node<'_>,
+    target: &ImportTarget,
+    opts: &DcsaOptions,
+) -> Result<EventBody, ImportError> {
+    e.require_object()?;
+    let meta = e.req("metadata")?;
+    meta.require_object()?;
+    if let Some(r) = meta.get("retractedEventID") {
+        let id = r.v.as_str().map_or_else(|| r.v.to_string(), str::to_owned);
+        return Err(unsupported(
+            &r.path,
+            &id,
+            "DCSA 3.0: a retraction of an earlier event; retractions are not imported yet",
+        ));
+    }
+    let (ty, ty_path) = meta.req_str("eventType")?;
+    let payload = e.req("payload")?;
+    payload.require_object()?;
+    if let Some((p, p_path)) = payload.opt_str("eventType")? {
+        if p != ty {
+            return Err(invalid(
+                &p_path,
+                p,
+                format!("DCSA 3.0: {ty_path} is {ty:?}"),
+            ));
+        }
+    }
+    map_event(&payload, Some((ty, ty_path)), target, opts, &V3_0)
+}
+
+fn kind_of(e: &Node<'_>, ty: &str, ty_path: &str, d: &Dialect) -> Result<EventKind, ImportError> {
+    let v = d.version;
     match ty {
         "TRANSPORT" => {
             let (code, path) = e.req_str("transportEventTypeCode")?;
@@ -102,7 +196,7 @@ fn kind_of(e: &Node<'_>) -> Result<EventKind, ImportError> {
                 other => Err(invalid(
                     &path,
                     other,
-                    "transportEventTypeCode is ARRI or DEPA",
+                    format!("DCSA {v}: transportEventTypeCode is ARRI or DEPA"),
                 )),
             }
         }
@@ -120,6 +214,7 @@ fn kind_of(e: &Node<'_>) -> Result<EventKind, ImportError> {
                     let facility = e
                         .get("transportCall")
                         .and_then(|t| t.get("facilityTypeCode"))
+                        .or_else(|| e.get("facilityTypeCode"))
                         .and_then(|f| f.v.as_str().map(str::to_owned));
                     if facility.as_deref() == Some("CLOC") {
                         Ok(EventKind::Delivered)
@@ -127,98 +222,105 @@ fn kind_of(e: &Node<'_>) -> Result<EventKind, ImportError> {
                         Err(unsupported(
                             &path,
                             code,
-                            "DROP is imported as delivered only at a customer location \
-                             (transportCall.facilityTypeCode CLOC)",
+                            format!(
+                                "DCSA {v}: DROP is imported as delivered only at a customer \
+                                 location (facilityTypeCode CLOC)"
+                            ),
                         ))
                     }
                 }
-                "PICK" | "RSEA" | "RMVD" => Err(unsupported(
+                other if d.other_equipment.contains(&other) => Err(unsupported(
                     &path,
-                    code,
-                    "no tradelog kind for this equipment event",
+                    other,
+                    format!("DCSA {v}: no tradelog kind for this equipment event"),
                 )),
-                other => Err(invalid(&path, other, "not a DCSA equipmentEventTypeCode")),
+                other => Err(invalid(
+                    &path,
+                    other,
+                    format!("not a DCSA {v} equipmentEventTypeCode"),
+                )),
             }
         }
         "SHIPMENT" => {
             let (code, path) = e.req_str("shipmentEventTypeCode")?;
             let (doc, doc_path) = e.req_str("documentTypeCode")?;
+            let customs = d.customs;
             match (code, doc) {
                 ("CONF", "BKG") => Ok(EventKind::Booked),
-                ("SUBM", "CUS") => Ok(EventKind::Declared),
-                ("HOLD", "CUS") => Ok(EventKind::Held),
-                ("RELS", "CUS") => Ok(EventKind::Released),
+                ("SUBM", c) if c == customs => Ok(EventKind::Declared),
+                ("HOLD", c) if c == customs => Ok(EventKind::Held),
+                ("RELS", c) if c == customs => Ok(EventKind::Released),
                 ("ISSU", _) => Ok(EventKind::DocumentAnchored),
                 ("CONF" | "SUBM" | "HOLD" | "RELS", _) => Err(unsupported(
                     &doc_path,
                     doc,
                     format!(
-                        "{code} is imported only on document {} (a carrier's own release or hold \
-                         is not a customs decision)",
-                        if code == "CONF" { "BKG" } else { "CUS" }
+                        "DCSA {v}: {code} is imported only on document {} (a carrier's own \
+                         release or hold is not a customs decision)",
+                        if code == "CONF" { "BKG" } else { customs }
                     ),
                 )),
                 (other, _) => Err(unsupported(
                     &path,
                     other,
-                    "no tradelog kind for this shipment event (CONF, SUBM, HOLD, RELS, ISSU are \
-                     imported)",
+                    format!(
+                        "DCSA {v}: no tradelog kind for this shipment event (CONF, SUBM, HOLD, \
+                         RELS, ISSU are imported)"
+                    ),
                 )),
             }
         }
         other => Err(unsupported(
-            &ty_path,
+            ty_path,
             other,
-            "eventType is TRANSPORT, EQUIPMENT or SHIPMENT",
+            format!("DCSA {v}: eventType is TRANSPORT, EQUIPMENT or SHIPMENT"),
         )),
     }
 }
 
 /// The values of the references `source` names, each with its path.
-fn references(e: &Node<'_>, source: &UcrSource) -> Result<Vec<(String, String)>, ImportError> {
+fn references(
+    e: &Node<'_>,
+    source: &UcrSource,
+    d: &Dialect,
+) -> Result<Vec<(String, String)>, ImportError> {
     let mut out = Vec::new();
     let doc_type = match source {
         UcrSource::Booking => Some("BKG"),
         UcrSource::TransportDocument => Some("TRD"),
         UcrSource::Reference(_) => None,
     };
-    if let Some(want) = doc_type {
-        if let Some(list) = e.get("documentReferences") {
-            for r in list.items()? {
-                let (t, _) = r.req_str("documentReferenceType")?;
-                if t == want {
-                    let (v, p) = r.req_str("documentReferenceValue")?;
-                    out.push((v.to_owned(), p));
-                }
-            }
-        }
-        if let Some((t, _)) = e.opt_str("documentTypeCode")? {
+    let [list_key, type_key, value_key, want] = match (source, doc_type) {
+        (_, Some(want)) => [d.doc_refs[0], d.doc_refs[1], d.doc_refs[2], want],
+        (UcrSource::Reference(want), None) => [d.refs[0], d.refs[1], d.refs[2], want.as_str()],
+        _ => return Ok(out),
+    };
+    if let Some(list) = e.get(list_key) {
+        for r in list.items()? {
+            let (t, _) = r.req_str(type_key)?;
             if t == want {
-                let (v, p) = e.req_str("documentID")?;
+                let (v, p) = r.req_str(value_key)?;
                 out.push((v.to_owned(), p));
             }
         }
     }
-    if let UcrSource::Reference(want) = source {
-        if let Some(list) = e.get("references") {
-            for r in list.items()? {
-                let (t, _) = r.req_str("referenceType")?;
-                if t == want {
-                    let (v, p) = r.req_str("referenceValue")?;
-                    out.push((v.to_owned(), p));
-                }
+    if let Some(want) = doc_type {
+        if let Some((t, _)) = e.opt_str("documentTypeCode")? {
+            if t == want {
+                let (v, p) = e.req_str(d.document_id)?;
+                out.push((v.to_owned(), p));
             }
         }
     }
     Ok(out)
 }
 
-fn ucr_of(e: &Node<'_>, opts: &DcsaOptions) -> Result<Option<Ucr>, ImportError> {
+fn ucr_of(e: &Node<'_>, opts: &DcsaOptions, d: &Dialect) -> Result<Option<Ucr>, ImportError> {
     let mut found: Option<(Ucr, String)> = opts.ucr.clone().map(|u| (u, "--ucr".to_owned()));
     let Some(source) = &opts.ucr_from else {
         return Ok(found.map(|(u, _)| u));
     };
-    for (value, path) in references(e, source)? {
+    for (value, path) in references(e, source, d)? {
         let u: Ucr = value
             .parse()
             .map_err(|err| invalid(&path, &value, format!("not a UCR: {err}")))?;
@@ -267,12 +369,21 @@ fn is_means(s: &str) -> bool {
         })
 }
 
-fn transport_of(e: &Node<'_>, kind: EventKind) -> Result<Option<Transport>, ImportError> {
+fn transport_of(
+    e: &Node<'_>,
+    kind: EventKind,
+    d: &Dialect,
+) -> Result<Option<Transport>, ImportError> {
     let Some(call) = e.get("transportCall") else {
         return Ok(None);
     };
-    let Some(vessel) = call.get("vessel") else {
-        return Ok(None);
+    // 3.0 names a barge in `barge`, whose IMO number is optional: without it, no transport.
+    let craft = match call.get("vessel") {
+        Some(v) => v,
+        None => match call.get("barge") {
+            Some(b) if d.version == DcsaVersion::V3_0 && b.get("vesselIMONumber").is_some() => b,
+            _ => return Ok(None),
+        },
     };
     let (mode_code, mode_path) = call.req_str("modeOfTransport")?;
     let mode = match mode_code {
@@ -288,22 +399,14 @@ fn transport_of(e: &Node<'_>, kind: EventKind) -> Result<Option<Transport>, Impo
             ))
         }
     };
-    let (imo, imo_path) = vessel.req_str("vesselIMONumber")?;
+    let (imo, imo_path) = craft.req_str("vesselIMONumber")?;
     if imo.len() != 7 || !imo.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid(&imo_path, imo, "an IMO number is 7 digits"));
     }
-    let voyage_keys: &[&str] = if kind == EventKind::Arrived {
-        &[
-            "importVoyageNumber",
-            "exportVoyageNumber",
-            "carrierVoyageNumber",
-        ]
+    let voyage_keys = if kind == EventKind::Arrived {
+        d.arrival_voyages
     } else {
-        &[
-            "exportVoyageNumber",
-            "carrierVoyageNumber",
-            "importVoyageNumber",
-        ]
+        d.departure_voyages
     };
     let mut voyage = None;
     for k in voyage_keys {
@@ -326,21 +429,32 @@ fn transport_of(e: &Node<'_>, kind: EventKind) -> Result<Option<Transport>, Impo
     }))
 }
 
+/// Maps one event: `e` is the 2.2 event or the 3.0 payload; `ty` the 3.0 `metadata.eventType`
+/// (2.2 reads `eventType` from `e`).
 fn map_event(
     e: &Node<'_>,
+    ty: Option<(&str, String)>,
     target: &ImportTarget,
     opts: &DcsaOptions,
+    d: &Dialect,
 ) -> Result<EventBody, ImportError> {
-    e.require_object()?;
+    let v = d.version;
     let (class, class_path) = e.req_str("eventClassifierCode")?;
     if class != "ACT" {
         return Err(unsupported(
             &class_path,
             class,
-            "only actual events (ACT) enter the ledger; planned and estimated ones do not",
+            format!(
+                "DCSA {v}: only actual events (ACT) enter the ledger; planned (PLN) and \
+                 estimated (EST) ones do not"
+            ),
         ));
     }
-    let kind = kind_of(e)?;
+    let (ty, ty_path) = match ty {
+        Some(t) => t,
+        None => e.req_str("eventType")?,
+    };
+    let kind = kind_of(e, ty, &ty_path, d)?;
     let (time, time_path) = e.req_str("eventDateTime")?;
     let time = rfc3339_ms(&time_path, time)?;
     let container = match e.opt_str("equipmentReference")? {
@@ -351,33 +465,36 @@ fn map_event(
                 format!("{err} (non-ISO 6346 equipment is not imported)"),
             )
         })?),
-        None if matches!(
-            e.v.get("eventType").and_then(|t| t.as_str()),
-            Some("EQUIPMENT")
-        ) =>
-        {
+        None if ty == "EQUIPMENT" => {
             return Err(ImportError::Missing {
-                path: format!("{}equipmentReference", prefix(e)),
+                path: e.child_path("equipmentReference"),
             })
         }
         None => None,
     };
-    let ucr = ucr_of(e, opts)?;
+    let ucr = ucr_of(e, opts, d)?;
     if ucr.is_none() && (container.is_none() || kind.requires_ucr_and_container()) {
-        return Err(invalid(
-            e.path(),
-            kind.as_str(),
-            match &opts.ucr_from {
-                None => "no UCR: give the reference that carries it (--ucr-from) or a fixed UCR"
-                    .to_owned(),
-                Some(s) => format!("no UCR: the event has no {s:?} reference"),
-            },
-        ));
+        // Named at the list the reference was looked for in (absent, or without that type).
+        return Err(match &opts.ucr_from {
+            None => invalid(
+                e.path(),
+                kind.as_str(),
+                "no UCR: give the reference that carries it (--ucr-from) or a fixed UCR",
+            ),
+            Some(s) => invalid(
+                &e.child_path(match s {
+                    UcrSource::Reference(_) => d.refs[0],
+                    _ => d.doc_refs[0],
+                }),
+                kind.as_str(),
+                format!("no UCR: the event has no {s:?} reference"),
+            ),
+        });
     }
     let location = location_of(e)?;
     if location.is_none() && kind.requires_location() {
         return Err(ImportError::Missing {
-            path: format!("{}transportCall.UNLocationCode", prefix(e)),
+            path: e.child_path(d.location_member),
         });
     }
     Ok(EventBody {
@@ -388,7 +505,7 @@ fn map_event(
         kind,
         time,
         location,
-        transport: transport_of(e, kind)?,
+        transport: transport_of(e, kind, d)?,
         refs: Vec::new(),
         documents: Vec::new(),
         details: BTreeMap::new(),
@@ -397,13 +514,4 @@ fn map_event(
         source: None,
         membership: None,
     })
-}
-
-/// `"[3]."` for the fourth event of an array, `""` for a single event.
-fn prefix(e: &Node<'_>) -> String {
-    if e.path().starts_with('[') {
-        format!("{}.", e.path())
-    } else {
-        String::new()
-    }
 }

@@ -1,5 +1,9 @@
-//! GS1 EPCIS 2.0 JSON/JSON-LD import: an `EPCISDocument` whose `epcisBody.eventList` holds
-//! `ObjectEvent`, `AggregationEvent` and `TransactionEvent`s becomes ledger event bodies.
+//! GS1 EPCIS 2.0 JSON/JSON-LD import: an `EPCISDocument` (events in `epcisBody.eventList`) or
+//! an `EPCISQueryDocument` (a query's results, events in
+//! `epcisBody.queryResults.resultsBody.eventList`) whose `ObjectEvent`, `AggregationEvent` and
+//! `TransactionEvent`s become ledger event bodies, each source event imported or skipped on
+//! its own ([`import_each`]): a `TransformationEvent` or `AssociationEvent`, a bizStep with no
+//! tradelog kind, an event naming no consignment... is skipped with the reason.
 //!
 //! - kind: from `bizStep` (bare CBV 2.0 value, `urn:epcglobal:cbv:bizstep:` URN or
 //!   `https://ref.gs1.org/cbv/BizStep-` URI) by PROTOCOL.md 3.4; where CBV has no exact code
@@ -23,7 +27,8 @@ use tradelog_protocol::{ContainerId, Ucr, UnLocode};
 
 use super::{
     anchor, checked, invalid, parse_bounded, rfc3339_ms, unsupported, ImportError, ImportTarget,
-    Node, BIC_URI_PREFIX, LOCODE_URI_PREFIX, MAX_IMPORTED_EVENTS, TL_NAMESPACE, UCR_URI_PREFIX,
+    Imported, Node, BIC_URI_PREFIX, LOCODE_URI_PREFIX, MAX_IMPORTED_EVENTS, TL_NAMESPACE,
+    UCR_URI_PREFIX,
 };
 
 /// Document kind of the anchor every imported EPCIS event carries.
@@ -150,13 +155,26 @@ fn tl_member<'a>(event: &Node<'a>, prefixes: &[String], name: &str) -> Option<No
         .or_else(|| event.get(&format!("{TL_NAMESPACE}{name}")))
 }
 
-/// Maps an EPCIS 2.0 document (its exact bytes) to unsigned ledger event bodies, in document
-/// order, each anchoring the document's SHA-256.
+/// Maps an EPCIS 2.0 document (its exact bytes), all or nothing: the bodies if every event
+/// maps, else the first skipped event's error ([`Imported::strict`] of [`import_each`]).
 pub fn import(
     bytes: &[u8],
     target: &ImportTarget,
     opts: &EpcisOptions,
 ) -> Result<Vec<EventBody>, ImportError> {
+    import_each(bytes, target, opts)?.strict()
+}
+
+/// Maps an `EPCISDocument` or `EPCISQueryDocument` (its exact bytes) event by event: unsigned
+/// ledger event bodies in document order, each anchoring the document's SHA-256 (kind
+/// [`EPCIS_DOCUMENT_KIND`] for both), and what became of every source event. Refused as a
+/// whole: too large, not JSON, another document type or schema version, no `@context`, no
+/// events, more than [`MAX_IMPORTED_EVENTS`] source or ledger events.
+pub fn import_each(
+    bytes: &[u8],
+    target: &ImportTarget,
+    opts: &EpcisOptions,
+) -> Result<Imported, ImportError> {
     let doc = parse_bounded(bytes)?;
     let root = Node::root(&doc);
     root.require_object()?;
@@ -175,30 +193,37 @@ pub fn import(
             })
         }
     };
-    match ty {
-        "EPCISDocument" => {}
-        "EPCISQueryDocument" => {
+    // The JSON schema (EPCIS-Document-JSON-Schema.json) requires schemaVersion and
+    // creationDate of an EPCISDocument only; a query document's are checked when present.
+    let query = match ty {
+        "EPCISDocument" => false,
+        "EPCISQueryDocument" => true,
+        other => {
             return Err(unsupported(
                 &ty_path,
-                ty,
-                "only EPCISDocument is imported; save the query results as an EPCISDocument",
+                other,
+                "expected \"EPCISDocument\" or \"EPCISQueryDocument\"",
             ))
         }
-        other => return Err(unsupported(&ty_path, other, "expected \"EPCISDocument\"")),
-    }
-    let version = root.req("schemaVersion")?;
-    match &version.v {
-        Value::String(s) if s == "2.0" => {}
-        Value::String(s) => {
+    };
+    let version = if query {
+        root.get("schemaVersion")
+    } else {
+        Some(root.req("schemaVersion")?)
+    };
+    match version.as_ref().map(|v| (v, v.v)) {
+        None => {}
+        Some((_, Value::String(s))) if s == "2.0" => {}
+        Some((v, Value::String(s))) => {
             return Err(unsupported(
-                &version.path,
+                &v.path,
                 s,
                 "only EPCIS schemaVersion \"2.0\" is imported",
             ))
         }
-        other => {
+        Some((v, other)) => {
             return Err(invalid(
-                &version.path,
+                &v.path,
                 &other.to_string(),
                 "schemaVersion is the string \"2.0\"",
             ))
@@ -212,9 +237,22 @@ pub fn import(
         });
     }
     let prefixes = tl_prefixes(context.v);
-    let (created, created_path) = root.req_str("creationDate")?;
-    rfc3339_ms(&created_path, created)?;
-    let list = root.req("epcisBody")?.req("eventList")?;
+    let created = if query {
+        root.opt_str("creationDate")?
+    } else {
+        Some(root.req_str("creationDate")?)
+    };
+    if let Some((created, created_path)) = created {
+        rfc3339_ms(&created_path, created)?;
+    }
+    let body = root.req("epcisBody")?;
+    let list = if query {
+        body.req("queryResults")?
+            .req("resultsBody")?
+            .req("eventList")?
+    } else {
+        body.req("eventList")?
+    };
     let events = list.items()?;
     if events.is_empty() {
         return Err(invalid(&list.path, "[]", "no events to import"));
@@ -227,17 +265,14 @@ pub fn import(
         });
     }
     let document = anchor(EPCIS_DOCUMENT_KIND, bytes);
-    let mut out = Vec::new();
+    let mut out = Imported::default();
     for e in &events {
-        let bodies = map_event(e, &prefixes, target, opts, &document)?;
-        if out.len() + bodies.len() > MAX_IMPORTED_EVENTS {
-            return Err(ImportError::TooMany {
-                path: list.path.clone(),
-                count: out.len() + bodies.len(),
-                max: MAX_IMPORTED_EVENTS,
-            });
-        }
-        out.extend(bodies);
+        let source_id =
+            e.v.get("eventID")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        let result = map_event(e, &prefixes, target, opts, &document);
+        out.push(&list.path, e.path(), source_id, result)?;
     }
     Ok(out)
 }
