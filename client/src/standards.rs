@@ -20,7 +20,7 @@ use std::ops::Range;
 
 use serde_json::{json, Value};
 use sha2::Digest as _;
-use tradelog_protocol::event::{DigestAlg, Document, EventBody, Issuer};
+use tradelog_protocol::event::{DigestAlg, Document, EventBody, Issuer, Source};
 use tradelog_protocol::Hash;
 
 pub mod dcsa;
@@ -44,6 +44,16 @@ pub const EVENT_URI_PREFIX: &str = "https://tradelog.example/event/";
 pub const BIC_URI_PREFIX: &str = "urn:epc:id:bic:";
 /// URI form of a UN/LOCODE in EPCIS `readPoint`/`bizLocation` (tradelog convention).
 pub const LOCODE_URI_PREFIX: &str = "urn:un:locode:";
+
+/// The `source` of a ledger event imported from the source event `id` of `standard` (PROTOCOL.md
+/// 3.2, 8e): the node records each source event once per issuer, consignment and container, so
+/// importing a document again adds nothing. Events without an id carry no `source`.
+pub(crate) fn source_of(standard: &str, id: Option<&str>) -> Option<Source> {
+    id.map(|id| Source {
+        standard: standard.to_owned(),
+        id: id.to_owned(),
+    })
+}
 
 /// Who the imported events are for and from: the target chain and the importing organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]

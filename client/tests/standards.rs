@@ -1429,3 +1429,78 @@ fn partial_imports_keep_the_event_bounds() {
         })
     );
 }
+
+/// Issue 14 item 3: a document imported again, re-serialised (so every ledger event differs:
+/// another document digest), adds nothing. Each imported body carries its source event's id
+/// (`source`), and the ledger refuses the second copy of each as `SameSource`, naming the first
+/// (PROTOCOL.md 8e); events of one EPCIS event share the source, one per container.
+#[test]
+fn a_document_imported_again_adds_nothing_to_the_ledger() {
+    let net = SampleNetwork::new(4).unwrap();
+    let ucr = Some(UCR.parse().unwrap());
+    let dcsa_opts = DcsaOptions {
+        ucr_from: None,
+        ucr: ucr.clone(),
+    };
+    let epcis_opts = EpcisOptions {
+        ucr,
+        ..Default::default()
+    };
+    let import = |name: &str, bytes: &[u8]| -> Vec<EventBody> {
+        if name.starts_with("dcsa") {
+            dcsa::import_each(bytes, &target(), &dcsa_opts, None)
+                .unwrap()
+                .bodies
+        } else {
+            epcis::import_each(bytes, &target(), &epcis_opts)
+                .unwrap()
+                .bodies
+        }
+    };
+    for name in ["dcsa/v3-events.json", "epcis/query-document.jsonld"] {
+        let bytes = fixture(name);
+        let again: Value = serde_json::from_slice(&bytes).unwrap();
+        let again = serde_json::to_vec_pretty(&again).unwrap();
+        assert_ne!(bytes, again);
+        let (first, second) = (import(name, &bytes), import(name, &again));
+        assert!(!first.is_empty(), "{name}");
+        let standard = name.split('/').next().unwrap();
+        for b in &first {
+            let s = b
+                .source
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: no source"));
+            assert_eq!(s.standard, standard);
+        }
+        let sign = |bodies: Vec<EventBody>| -> Vec<Event> {
+            bodies
+                .into_iter()
+                .map(|b| net.sign("blue-anchor-lines", b).unwrap())
+                .collect()
+        };
+        let (first, second) = (sign(first), sign(second));
+        let mut ledger = Ledger::new(&net.genesis);
+        let time = first.iter().map(|e| e.body().time).max().unwrap() + 1;
+        let none = |_: &tradelog_protocol::EventId| false;
+        let (kept, _) = ledger.state().chain().select(
+            first.clone(),
+            time,
+            &none,
+            &tradelog_protocol::parties::Committed::default(),
+        );
+        assert!(!kept.is_empty(), "{name}");
+        ledger.append_block(kept.clone(), time).unwrap();
+        for (one, two) in first.iter().zip(&second) {
+            assert_ne!(one.id(), two.id());
+            if !kept.contains(one) {
+                continue;
+            }
+            match ledger.state().check_event(two, &none) {
+                Err(tradelog_protocol::LedgerError::SameSource { first, .. }) => {
+                    assert_eq!(first, one.id(), "{name}");
+                }
+                other => panic!("{name}: the second copy was not refused: {other:?}"),
+            }
+        }
+    }
+}

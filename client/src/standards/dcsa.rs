@@ -129,6 +129,7 @@ pub fn import_each(
         };
         let result = result.and_then(|mut b| {
             b.documents = vec![document.clone()];
+            b.source = super::source_of("dcsa", source_id.as_deref());
             checked(e.path(), b).map(|b| vec![b])
         });
         out.push("$", e.path(), source_id, result)?;

@@ -271,7 +271,16 @@ pub fn import_each(
             e.v.get("eventID")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-        let result = map_event(e, &prefixes, target, opts, &document);
+        let source = super::source_of("epcis", source_id.as_deref());
+        let result = map_event(e, &prefixes, target, opts, &document).and_then(|bodies| {
+            bodies
+                .into_iter()
+                .map(|mut b| {
+                    b.source = source.clone();
+                    checked(e.path(), b)
+                })
+                .collect()
+        });
         out.push(&list.path, e.path(), source_id, result)?;
     }
     Ok(out)
