@@ -361,8 +361,9 @@ export function parseConsistency(value: unknown): { first: bigint; second: bigin
 export function checkExtends(known: CertifiedHead, served: CertifiedHead, consistency: (first: bigint, second: bigint) => unknown | Promise<unknown>): Promise<CertifiedHead>;
 
 // ---- talking to a node ------------------------------------------------------------------------
-export interface Submitted { status: number; id: Hex; state: 'pending' | 'committed'; index?: number }
-export type BatchResult = { id: Hex; state: 'pending' | 'committed'; index?: number } | { id?: Hex; error: { code: string; message: string } };
+/** `sameSourceAs`: the id of the event sent, when the node kept `id` (same `source`, PROTOCOL.md 8e). */
+export interface Submitted { status: number; id: Hex; state: 'pending' | 'committed'; index?: number; sameSourceAs?: Hex }
+export type BatchResult = { id: Hex; state: 'pending' | 'committed'; index?: number; sameSourceAs?: Hex } | { id?: Hex; error: { code: string; message: string } };
 export class NodeClient {
   /** `keyPair`: sign every request with a member organisation's key (PROTOCOL.md 12). */
   constructor(url: string, options?: { fetch?: typeof fetch; timeoutMs?: number; keyPair?: KeyPair });

@@ -15,6 +15,20 @@ import { subjectName } from './subject.js';
 const wireOf = (e) => (e instanceof Event ? e.wire : typeof e === 'string' ? e : JSON.stringify(e));
 
 /** A node's HTTP API. `url` like `http://127.0.0.1:7100`; `fetch` may be injected. */
+/**
+ * A submission's answer: `{id, state, index?, sameSourceAs?}`. `sameSourceAs` is set when the
+ * node kept `id`, an earlier event of the issuer with the same `source` (PROTOCOL.md 8e), instead
+ * of the event sent (whose id it is): a re-delivered feed event adds nothing.
+ */
+function answer(j) {
+  return {
+    id: j.id,
+    state: j.status,
+    ...(j.index !== undefined ? { index: j.index } : {}),
+    ...(j.same_source_as !== undefined ? { sameSourceAs: j.same_source_as } : {}),
+  };
+}
+
 export class NodeClient {
   /**
    * `keyPair`: a member organisation's key; every request is then signed (PROTOCOL.md 12), as a
@@ -78,7 +92,7 @@ export class NodeClient {
   async submit(event) {
     const r = await this.#request('POST', '/v1/events', wireOf(event));
     const j = JSON.parse(r.text);
-    return { status: r.status, id: j.id, state: j.status, ...(j.index !== undefined ? { index: j.index } : {}) };
+    return { status: r.status, ...answer(j) };
   }
 
   /**
@@ -88,7 +102,7 @@ export class NodeClient {
    */
   async submitBatch(events) {
     const r = await this.#request('POST', '/v1/events/batch', `[${events.map(wireOf).join(',')}]`);
-    return JSON.parse(r.text).results.map((x) => (x.error ? x : { id: x.id, state: x.status, ...(x.index !== undefined ? { index: x.index } : {}) }));
+    return JSON.parse(r.text).results.map((x) => (x.error ? x : answer(x)));
   }
 
   /** `GET /v1/events/{id}`: `{id, status, index?, event}` (unverified), or `NodeError` 404. */

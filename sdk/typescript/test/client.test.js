@@ -25,6 +25,22 @@ test('NodeClient surfaces a refusal as NodeError with the node code', async () =
   await assert.rejects(node.getText('/x'), (e) => e.name === 'NodeError' && e.status === 404 && e.code === 'no_route');
 });
 
+test('NodeClient.submit names the event the node kept for a re-delivered source event', async () => {
+  const kept = 'aa'.repeat(32);
+  const sent = 'bb'.repeat(32);
+  const node = new NodeClient('http://node.test', {
+    fetch: async (url) => url.endsWith('/batch')
+      ? new Response(JSON.stringify({ results: [{ id: kept, status: 'committed', index: 4, same_source_as: sent }, { id: sent, status: 'pending' }] }), { status: 200 })
+      : new Response(JSON.stringify({ id: kept, status: 'committed', index: 4, same_source_as: sent }), { status: 200 }),
+  });
+  const wire = JSON.stringify({ body: {}, sig: '00' });
+  assert.deepEqual(await node.submit(wire), { status: 200, id: kept, state: 'committed', index: 4, sameSourceAs: sent });
+  assert.deepEqual(await node.submitBatch([wire, wire]), [
+    { id: kept, state: 'committed', index: 4, sameSourceAs: sent },
+    { id: sent, state: 'pending' },
+  ]);
+});
+
 // LightClient.route against an injected fetch serving the Rust reference's route bundles: one
 // bundle, or the two pages of a route of 300 containers asked for at the first page's height,
 // fetched again from the first page when the node answers 409 head_moved.
