@@ -115,6 +115,19 @@ public final class EventBody {
         return this;
     }
 
+    /**
+     * Where an imported event came from (PROTOCOL.md 3.2, 8e): the standard ({@code dcsa},
+     * {@code epcis}) and the source's event id. The ledger records one source event once per
+     * issuer, consignment and container, so a re-delivered feed event adds nothing.
+     */
+    public EventBody source(String standard, String id) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("standard", standard);
+        s.put("id", id);
+        body.put("source", s);
+        return this;
+    }
+
     /** The {@code membership} member of a membership event (from {@link Membership#body}). */
     public EventBody membership(Map<String, Object> membership) {
         body.put("membership", membership);
@@ -166,6 +179,14 @@ public final class EventBody {
             for (int i = 1; i < parties.size(); i++) {
                 if (((String) parties.get(i - 1)).compareTo((String) parties.get(i)) >= 0) fail("parties", "organisations must be in ascending order, each once");
             }
+        }
+        if (b.containsKey("source")) {
+            if (membership) fail("source", "a membership event has no source");
+            if (!(b.get("source") instanceof Map)) fail("source", "expected an object {standard, id}");
+            Map<?, ?> src = (Map<?, ?>) b.get("source");
+            for (Object k : src.keySet()) if (!"standard".equals(k) && !"id".equals(k)) fail("source", "unknown member " + k);
+            if (!(src.get("standard") instanceof String) || !((String) src.get("standard")).matches("[a-z0-9_]{1,32}")) fail("source.standard", "must be 1-32 characters of a-z, 0-9, '_'");
+            if (!(src.get("id") instanceof String) || !((String) src.get("id")).matches("[!-~]{1,256}")) fail("source.id", "must be 1-256 characters of printable ASCII ('!' to '~')");
         }
         List<?> refs = (List<?>) b.get("refs");
         if (refs.size() > 16) fail("refs", "at most 16 references");

@@ -136,6 +136,27 @@ public final class SdkTest {
             if (!SigningKey.verify(key.publicKey(), e.message(), Hex.decode(e.sig(), 64))) throw new AssertionError("own signature does not verify");
             vec("event_leaf_hash", Hex.encode(Blake3.hash(new byte[] {0}, Hex.decode(e.id(), 32), Hex.decode(e.sig(), 64))));
         });
+        test("the event with a source (8e): canonical body and id", () -> {
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("hs_code", commitment);
+            Map<String, Object> body = EventBody.of("tradelog-vectors", "arrived", 1767225600000L)
+                .ucr("6NL123456789-AB").container("CSQU3054383").location("NLRTM").transport("sea", "IMO9321483", "042W")
+                .document("bill_of_lading", "sha256", "0000000000000000000000000000000000000000000000000000000000000001")
+                .details(details).issuer("blue-anchor-lines", key.publicKeyHex())
+                .source("dcsa", "84db923d-2a19-4eb0-beb5-446c1ec57d34").build();
+            Event e = Event.sign(body, key);
+            vec("event_sourced_canonical_body", e.canonicalBody());
+            vec("event_sourced_id", e.id());
+            for (String[] bad : new String[][] {{"DCSA", "x", "body.source.standard"}, {"dcsa", "has space", "body.source.id"}, {"dcsa", "", "body.source.id"}}) {
+                try {
+                    EventBody.of("tradelog-vectors", "booked", 1767225600000L).ucr("6NL123456789-AB")
+                        .issuer("blue-anchor-lines", key.publicKeyHex()).source(bad[0], bad[1]).build();
+                    throw new AssertionError("source " + bad[0] + "/" + bad[1] + " was not refused");
+                } catch (IllegalArgumentException ex) {
+                    if (!ex.getMessage().startsWith(bad[2] + ": ")) throw new AssertionError("refused for another reason: " + ex.getMessage());
+                }
+            }
+        });
         test("the same event from the builder", () -> {
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("hs_code", commitment);
