@@ -125,6 +125,7 @@ impl EventSpec {
             },
             parties: None,
             source: None,
+            ids: None,
             membership: None,
         };
         body.validate().map_err(|e| spec_err("event", e))?;

@@ -1165,6 +1165,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 },
                 parties: None,
                 source: None,
+                ids: None,
                 membership: Some(MembershipBody {
                     seq,
                     change,

@@ -258,6 +258,7 @@ fn about(event: &Event, subject: &Subject) -> bool {
         Subject::Consignment(u) => b.ucr.as_ref() == Some(u),
         Subject::Container(c) => b.container.as_ref() == Some(c),
         Subject::Membership => b.kind == crate::event::EventKind::Membership,
+        Subject::Identifier(t) => b.ids.iter().flatten().any(|i| i == t),
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::hash::Hash;
-use crate::ids::{ContainerId, OrgId, Ucr, UnLocode};
+use crate::ids::{ContainerId, OrgId, TradeId, Ucr, UnLocode};
 use crate::jcs::{self, JcsError, MAX_SAFE_INTEGER};
 use crate::keys::{BadSignature, PublicKey, SecretKey, Signature};
 use crate::membership::MembershipBody;
@@ -32,6 +32,8 @@ pub const MAX_MEMBERSHIP_BODY_BYTES: usize = 128 * 1024;
 pub const MAX_REFS: usize = 16;
 /// Most organisations one event names in `parties`.
 pub const MAX_PARTIES: usize = 16;
+/// Most trade identifiers one event names in `ids`.
+pub const MAX_IDS: usize = 16;
 /// Most anchored documents.
 pub const MAX_DOCUMENTS: usize = 16;
 /// Most committed detail fields.
@@ -78,13 +80,15 @@ pub enum EventKind {
     Delivered,
     /// A document anchored by its hash.
     DocumentAnchored,
+    /// The UCR and trade identifiers the event names are one consignment (PROTOCOL.md 8f).
+    Linked,
     /// A membership change: keys, organisations, validators (PROTOCOL.md 8a).
     Membership,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::Booked,
         EventKind::Declared,
         EventKind::Loaded,
@@ -102,6 +106,7 @@ impl EventKind {
         EventKind::Seized,
         EventKind::Delivered,
         EventKind::DocumentAnchored,
+        EventKind::Linked,
         EventKind::Membership,
     ];
 
@@ -125,6 +130,7 @@ impl EventKind {
             EventKind::Seized => "seized",
             EventKind::Delivered => "delivered",
             EventKind::DocumentAnchored => "document_anchored",
+            EventKind::Linked => "linked",
             EventKind::Membership => "membership",
         }
     }
@@ -139,6 +145,7 @@ impl EventKind {
                 | EventKind::Released
                 | EventKind::Seized
                 | EventKind::DocumentAnchored
+                | EventKind::Linked
                 | EventKind::Membership
         )
     }
@@ -310,6 +317,14 @@ pub struct EventBody {
     /// a name given twice is refused).
     #[serde(deserialize_with = "unique_map")]
     pub details: BTreeMap<String, Hash>,
+    /// Trade identifiers the event concerns (3.2, 8f): 1 to [`MAX_IDS`] in ascending order,
+    /// each once; the event is indexed under each.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ids: Option<Vec<TradeId>>,
     /// Who signs.
     pub issuer: Issuer,
     /// Organisations this event makes parties of its consignment (section 8c; rules 2): 1 to
@@ -459,10 +474,10 @@ impl EventBody {
             if self.membership.is_none() {
                 return Err(field("membership", "required for kind membership"));
             }
-            if self.ucr.is_some() || self.container.is_some() {
+            if self.ucr.is_some() || self.container.is_some() || self.ids.is_some() {
                 return Err(field(
                     "ucr",
-                    "a membership event names no consignment or container",
+                    "a membership event names no consignment, container or trade identifier",
                 ));
             }
             if self.location.is_some() || self.transport.is_some() {
@@ -473,8 +488,37 @@ impl EventBody {
             }
         } else if self.membership.is_some() {
             return Err(field("membership", "only allowed for kind membership"));
-        } else if self.ucr.is_none() && self.container.is_none() {
-            return Err(field("ucr", "an event needs a ucr, a container, or both"));
+        } else if self.ucr.is_none() && self.container.is_none() && self.ids.is_none() {
+            return Err(field(
+                "ucr",
+                "an event needs a ucr, a container or trade identifiers (ids)",
+            ));
+        }
+        if let Some(ids) = &self.ids {
+            if ids.is_empty() || ids.len() > MAX_IDS {
+                return Err(field("ids", format!("1 to {MAX_IDS} trade identifiers")));
+            }
+            if ids.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(field(
+                    "ids",
+                    "trade identifiers must be in ascending order, each once",
+                ));
+            }
+        }
+        if self.kind == EventKind::Linked {
+            if self.container.is_some() {
+                return Err(field(
+                    "container",
+                    "a linked event links a ucr and trade identifiers, never a container",
+                ));
+            }
+            let named = usize::from(self.ucr.is_some()) + self.ids.as_ref().map_or(0, Vec::len);
+            if named < 2 {
+                return Err(field(
+                    "ids",
+                    "a linked event names at least two of ucr and ids together",
+                ));
+            }
         }
         if self.kind.requires_ucr_and_container() {
             if self.ucr.is_none() {
@@ -627,7 +671,18 @@ impl EventBody {
             s(&d.kind, &mut o);
             o.push(b'}');
         }
-        o.extend_from_slice(b"],\"issuer\":{\"key\":");
+        o.push(b']');
+        if let Some(ids) = &self.ids {
+            o.extend_from_slice(b",\"ids\":[");
+            for (i, t) in ids.iter().enumerate() {
+                if i > 0 {
+                    o.push(b',');
+                }
+                s(t.as_str(), &mut o);
+            }
+            o.push(b']');
+        }
+        o.extend_from_slice(b",\"issuer\":{\"key\":");
         quoted_hex(&self.issuer.key.to_bytes(), &mut o);
         o.extend_from_slice(b",\"org\":");
         s(self.issuer.org.as_str(), &mut o);

@@ -1,4 +1,5 @@
-//! Identifiers: WCO UCR, ISO 6346 container number, UN/LOCODE, organisation id.
+//! Identifiers: WCO UCR, ISO 6346 container number, UN/LOCODE, organisation id, and the trade
+//! identifiers real feeds carry (transport document, carrier booking, GS1 SSCC).
 //!
 //! Each is a validated string newtype; the JSON form is the string itself, and parsing never
 //! normalises (lowercase or spaces are refused, not fixed), so a signed body has one spelling.
@@ -101,6 +102,126 @@ string_id!(
     OrgId,
     validate_org
 );
+
+string_id!(
+    /// A trade identifier (PROTOCOL.md section 2, 8f): `bl:<carrier>:<number>` (transport
+    /// document), `bkg:<carrier>:<number>` (carrier booking) or `sscc:<18 digits>` (GS1 SSCC);
+    /// `<carrier>` is an organisation id, `<number>` 1-35 characters of `A-Z 0-9 - . /`.
+    TradeId,
+    validate_trade_id
+);
+
+/// What a trade identifier names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeIdKind {
+    /// A transport document (bill of lading, sea waybill): `bl:`.
+    TransportDocument,
+    /// A carrier booking: `bkg:`.
+    Booking,
+    /// A GS1 Serial Shipping Container Code: `sscc:`.
+    Sscc,
+}
+
+impl TradeId {
+    /// What the identifier names.
+    pub fn kind(&self) -> TradeIdKind {
+        if self.0.starts_with("bl:") {
+            TradeIdKind::TransportDocument
+        } else if self.0.starts_with("bkg:") {
+            TradeIdKind::Booking
+        } else {
+            TradeIdKind::Sscc
+        }
+    }
+
+    /// The carrier that qualifies a transport document or booking number; `None` for an SSCC.
+    pub fn carrier(&self) -> Option<&str> {
+        let rest = self.0.strip_prefix("bl:").or(self.0.strip_prefix("bkg:"))?;
+        rest.split(':').next()
+    }
+
+    /// A transport document `bl:<carrier>:<number>`, checked.
+    pub fn transport_document(carrier: &OrgId, number: &str) -> Result<TradeId, IdError> {
+        format!("bl:{carrier}:{number}").parse()
+    }
+
+    /// A carrier booking `bkg:<carrier>:<number>`, checked.
+    pub fn booking(carrier: &OrgId, number: &str) -> Result<TradeId, IdError> {
+        format!("bkg:{carrier}:{number}").parse()
+    }
+
+    /// An SSCC `sscc:<18 digits>`, checked.
+    pub fn sscc(digits: &str) -> Result<TradeId, IdError> {
+        format!("sscc:{digits}").parse()
+    }
+}
+
+/// Longest transport document or booking number.
+pub const TRADE_NUMBER_MAX_LEN: usize = 35;
+
+/// The GS1 check digit of `digits` (all ASCII digits): weights 3, 1, 3, ... from the right.
+pub fn gs1_check_digit(digits: &[u8]) -> Option<u8> {
+    let mut sum = 0u32;
+    for (i, c) in digits.iter().rev().enumerate() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        let d = u32::from(c - b'0');
+        sum += if i % 2 == 0 { 3 * d } else { d };
+    }
+    Some(((10 - sum % 10) % 10) as u8)
+}
+
+fn validate_trade_id(s: &str) -> Result<(), IdError> {
+    const W: &str = "trade identifier";
+    if let Some(digits) = s.strip_prefix("sscc:") {
+        let b = digits.as_bytes();
+        if b.len() != 18 || !b.iter().all(u8::is_ascii_digit) {
+            return Err(err(W, s, "an SSCC is 18 digits"));
+        }
+        let expected = gs1_check_digit(&b[..17]).ok_or_else(|| err(W, s, "bad digit"))?;
+        let got = b[17] - b'0';
+        if got != expected {
+            return Err(err(
+                W,
+                s,
+                format!("SSCC check digit is {got}, expected {expected}"),
+            ));
+        }
+        return Ok(());
+    }
+    let Some(rest) = s.strip_prefix("bl:").or(s.strip_prefix("bkg:")) else {
+        return Err(err(
+            W,
+            s,
+            "must start with bl: (transport document), bkg: (booking) or sscc:",
+        ));
+    };
+    let Some((carrier, number)) = rest.split_once(':') else {
+        return Err(err(
+            W,
+            s,
+            "must be <type>:<carrier organisation id>:<number>",
+        ));
+    };
+    validate_org(carrier).map_err(|e| err(W, s, format!("carrier: {}", e.reason)))?;
+    let n = number.as_bytes();
+    if n.is_empty()
+        || n.len() > TRADE_NUMBER_MAX_LEN
+        || !n.iter().all(|c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'/')
+        })
+    {
+        return Err(err(
+            W,
+            s,
+            format!(
+                "number must be 1-{TRADE_NUMBER_MAX_LEN} characters of A-Z, 0-9, '-', '.', '/'"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Maximum UCR length set by the WCO recommendation.
 pub const UCR_MAX_LEN: usize = 35;

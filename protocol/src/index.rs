@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::EventId;
 use crate::hash::Hash;
-use crate::ids::{ContainerId, Ucr};
+use crate::ids::{ContainerId, TradeId, Ucr};
 
 /// Domain of index keys.
 pub const INDEX_KEY_DOMAIN: &[u8] = b"tradelog/index-key/v1";
@@ -26,7 +26,8 @@ pub const INDEX_VALUE_DOMAIN: &[u8] = b"tradelog/index-value/v1";
 /// Depth of the tree: one level per key bit.
 pub const INDEX_DEPTH: usize = 256;
 
-/// What an index key is about. JSON: `{"type": "consignment" | "container", "id": "..."}`.
+/// What an index key is about. JSON: `{"type": "consignment" | "container" | "identifier" |
+/// "membership", "id": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "SubjectWire", into = "SubjectWire")]
 pub enum Subject {
@@ -36,6 +37,8 @@ pub enum Subject {
     Container(ContainerId),
     /// The ledger's membership changes (PROTOCOL.md 8a); JSON id `"membership"`.
     Membership,
+    /// A trade identifier: transport document, booking or SSCC (PROTOCOL.md 8f).
+    Identifier(TradeId),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -44,6 +47,7 @@ enum SubjectType {
     Consignment,
     Container,
     Membership,
+    Identifier,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -62,6 +66,7 @@ impl TryFrom<SubjectWire> for Subject {
             SubjectType::Consignment => Subject::Consignment(w.id.try_into()?),
             SubjectType::Container => Subject::Container(w.id.try_into()?),
             SubjectType::Membership if w.id == "membership" => Subject::Membership,
+            SubjectType::Identifier => Subject::Identifier(w.id.try_into()?),
             SubjectType::Membership => {
                 return Err(crate::ids::IdError {
                     what: "membership subject",
@@ -88,13 +93,18 @@ impl From<Subject> for SubjectWire {
                 kind: SubjectType::Membership,
                 id: "membership".into(),
             },
+            Subject::Identifier(t) => SubjectWire {
+                kind: SubjectType::Identifier,
+                id: t.into(),
+            },
         }
     }
 }
 
 impl Subject {
     /// `BLAKE3("tradelog/index-key/v1" || 0x00 || type || id)`, type 0x01 consignment, 0x02
-    /// container; the membership subject's key is `BLAKE3("tradelog/index-key/v1" || 0x00 || 0x03)`.
+    /// container, 0x04 trade identifier; the membership subject's key is
+    /// `BLAKE3("tradelog/index-key/v1" || 0x00 || 0x03)`.
     pub fn key(&self) -> Hash {
         match self {
             Subject::Consignment(u) => {
@@ -102,6 +112,9 @@ impl Subject {
             }
             Subject::Container(c) => Hash::domain(INDEX_KEY_DOMAIN, &[&[2], c.as_str().as_bytes()]),
             Subject::Membership => Hash::domain(INDEX_KEY_DOMAIN, &[&[3]]),
+            Subject::Identifier(t) => {
+                Hash::domain(INDEX_KEY_DOMAIN, &[&[4], t.as_str().as_bytes()])
+            }
         }
     }
 }
@@ -112,6 +125,7 @@ impl std::fmt::Display for Subject {
             Subject::Consignment(u) => write!(f, "consignment {u}"),
             Subject::Container(c) => write!(f, "container {c}"),
             Subject::Membership => f.write_str("membership"),
+            Subject::Identifier(t) => write!(f, "identifier {t}"),
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::membership::{
 use crate::merkle::{leaf_hash, Frontier, MerkleLog};
 use crate::parties::{self, Committed, Consignments, Parties};
 use crate::roles::{AuthError, Genesis, Membership};
-use crate::route::{containers_named, paginate, RouteBundle};
+use crate::route::{containers_named, group_of, paginate, GroupRoute, RouteBundle};
 use crate::sources::SourceKey;
 
 /// How far an event's time may lie after its block's time (10 minutes).
@@ -133,14 +133,20 @@ impl<K: Known> Known for Batched<'_, K> {
     }
 }
 
-/// The subjects an event is indexed under: its consignment, then its container; a membership
-/// event is indexed under the membership subject.
+/// The subjects an event is indexed under: its consignment, then its container, then each of
+/// its trade identifiers; a membership event is indexed under the membership subject.
 pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
     let b = event.body();
     b.ucr
         .iter()
         .map(|u| Subject::Consignment(u.clone()))
         .chain(b.container.iter().map(|c| Subject::Container(c.clone())))
+        .chain(
+            b.ids
+                .iter()
+                .flatten()
+                .map(|t| Subject::Identifier(t.clone())),
+        )
         .chain(b.membership.iter().map(|_| Subject::Membership))
 }
 
@@ -1125,6 +1131,45 @@ impl Ledger {
             .map(|c| self.bundle(&Subject::Container(c), certificate.clone()))
             .collect::<Option<Vec<_>>>()?;
         Some(paginate(consignment, containers))
+    }
+
+    /// The route of the group of `subject` (a consignment or trade identifier, PROTOCOL.md 8f,
+    /// 9b version 3) against the latest head. `None` before the first block, for another
+    /// subject, or if the group or its containers exceed the limits of one group route.
+    pub fn group_route(&self, subject: &Subject, certificate: Certificate) -> Option<GroupRoute> {
+        if !matches!(subject, Subject::Consignment(_) | Subject::Identifier(_)) {
+            return None;
+        }
+        let group = group_of(subject.clone(), |s| {
+            Ok::<_, ()>(
+                self.events_of(s)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(_, e)| e)
+                    .collect(),
+            )
+        })
+        .ok()?
+        .ok()?;
+        let subjects = group
+            .iter()
+            .map(|s| self.bundle(s, certificate.clone()))
+            .collect::<Option<Vec<_>>>()?;
+        let mut seen = std::collections::BTreeSet::new();
+        let events = subjects
+            .iter()
+            .flat_map(|b| &b.events)
+            .filter(|pe| seen.insert(pe.index))
+            .map(|pe| &pe.event);
+        let containers = containers_named(events)
+            .into_iter()
+            .map(|c| self.bundle(&Subject::Container(c), certificate.clone()))
+            .collect::<Option<Vec<_>>>()?;
+        (containers.len() <= crate::route::MAX_ROUTE_CONTAINERS).then_some(GroupRoute {
+            version: crate::route::ROUTE_GROUP_VERSION,
+            subjects,
+            containers,
+        })
     }
 
     /// The route bundle of a consignment whose route fits in one bundle (see

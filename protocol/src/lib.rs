@@ -52,7 +52,7 @@ pub use bundle::{BundleError, ProofBundle, ProvenEvent, Provenance};
 pub use event::{Event, EventBody, EventError, EventId, EventKind, Issuer};
 pub use hash::Hash;
 pub use head::{Certificate, Head, Validator, ValidatorSet};
-pub use ids::{ContainerId, OrgId, Ucr, UnLocode};
+pub use ids::{ContainerId, OrgId, TradeId, Ucr, UnLocode};
 pub use index::{Index, IndexEntry, IndexProof, Subject};
 pub use keys::{PublicKey, SecretKey, Signature};
 pub use ledger::{ChainState, Ledger, LedgerError, LedgerState, Preview};

@@ -53,7 +53,7 @@ impl Role {
         match self {
             Role::Customs => matches!(
                 kind,
-                Inspected | Held | Released | Seized | DocumentAnchored
+                Inspected | Held | Released | Seized | DocumentAnchored | Linked
             ),
             Role::Carrier => matches!(
                 kind,
@@ -70,10 +70,11 @@ impl Role {
                     | Unpacked
                     | Delivered
                     | DocumentAnchored
+                    | Linked
             ),
             Role::Platform => matches!(
                 kind,
-                Booked | Declared | Packed | Unpacked | Delivered | DocumentAnchored
+                Booked | Declared | Packed | Unpacked | Delivered | DocumentAnchored | Linked
             ),
             Role::Auditor => false,
         }
@@ -223,6 +224,14 @@ pub enum AuthError {
         role: &'static str,
         /// The kind it tried.
         kind: &'static str,
+    },
+    /// A carrier's `linked` event names another carrier's transport document or booking (8f).
+    #[error("body.ids: {id}: a carrier links only its own transport documents and bookings ({org} is not its carrier)")]
+    NotOwnDocument {
+        /// The issuing carrier.
+        org: OrgId,
+        /// The identifier of another carrier.
+        id: crate::ids::TradeId,
     },
     /// The event is for another chain.
     #[error("body.chain: event is for chain {got:?}, this ledger is {expected:?}")]
@@ -432,6 +441,17 @@ impl Membership {
                 role: org.role.as_str(),
                 kind: body.kind.as_str(),
             });
+        }
+        if body.kind == EventKind::Linked && org.role == Role::Carrier {
+            if let Some(t) = body.ids.iter().flatten().find(|t| {
+                t.carrier()
+                    .is_some_and(|carrier| carrier != body.issuer.org.as_str())
+            }) {
+                return Err(AuthError::NotOwnDocument {
+                    org: org.id.clone(),
+                    id: t.clone(),
+                });
+            }
         }
         if let Some(parties) = &body.parties {
             if self.rules < 2 {

@@ -1,6 +1,9 @@
 //! Route bundles: a consignment's proof bundle together with the proof bundles of every container
 //! it travelled in, all against one certified head, so the consignment's whole route (its own
 //! events and the movements of its containers while it was packed in them) verifies in one piece.
+//! A consignment linked to trade identifiers (PROTOCOL.md 8f), and every identifier, has the route
+//! of its *group*: the bundles of every linked subject and of the containers they name
+//! ([`GroupRoute`], version 3).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +22,10 @@ pub const ROUTE_PAGE_VERSION: u32 = 2;
 pub const MAX_ROUTE_CONTAINERS: usize = 256;
 /// Most pages of one route (so at most 65,536 containers).
 pub const MAX_ROUTE_PAGES: usize = 256;
+/// The format version of the route of a group of linked subjects (section 9b).
+pub const ROUTE_GROUP_VERSION: u32 = 3;
+/// Most subjects in one group (section 8f).
+pub const MAX_GROUP: usize = 64;
 
 /// A consignment's bundle and the bundles of the containers its events name, in order of first
 /// mention, all against the same head.
@@ -77,6 +84,17 @@ pub enum RouteError {
         /// What is wrong.
         reason: String,
     },
+    /// The subjects of a group route are out of order, of the wrong type, or not a group.
+    #[error("subjects: {0}")]
+    Group(String),
+    /// A subject's bundle in a group route fails.
+    #[error("subjects[{pos}]: {err}")]
+    Subject {
+        /// Position in `subjects`.
+        pos: usize,
+        /// The failure.
+        err: BundleError,
+    },
     /// The container bundles are not exactly the containers the consignment names.
     #[error("containers: expected {expected:?} (named by the consignment's events, in order), got {got:?}")]
     Containers {
@@ -100,8 +118,11 @@ pub enum Source {
 /// A verified route: the consignment's events and its containers' movements, merged by time.
 #[derive(Debug, Clone)]
 pub struct Route {
-    /// The consignment's verified provenance.
+    /// The consignment's verified provenance (of a group: its first consignment subject, or its
+    /// first subject if it has none).
     pub consignment: Provenance,
+    /// The other subjects of a group route (version 3), in the order given; empty otherwise.
+    pub group: Vec<Provenance>,
     /// Each container's verified provenance (all of its events, not only this consignment's).
     pub containers: Vec<Provenance>,
     /// The route: `(log index, event, source)` by event time (ties by log index), each event once.
@@ -112,8 +133,14 @@ impl Route {
     /// When the timeline event at log position `index` was recorded, if its bundle proved it.
     pub fn recorded_at(&self, index: u64) -> Option<crate::bundle::Recorded> {
         std::iter::once(&self.consignment)
+            .chain(&self.group)
             .chain(&self.containers)
             .find_map(|p| p.recorded_at(index))
+    }
+
+    /// The subjects of the route's own history: the consignment and, of a group, the others.
+    pub fn subjects(&self) -> impl Iterator<Item = &Subject> {
+        std::iter::once(&self.consignment.subject).chain(self.group.iter().map(|p| &p.subject))
     }
 }
 
@@ -161,7 +188,8 @@ fn windows(consignment: &[(u64, Event)], container: &ContainerId) -> Vec<(u64, u
 }
 
 /// Merges the consignment's events with each container's events whose time lies in one of the
-/// consignment's windows for that container, that do not belong to another consignment and,
+/// consignment's windows for that container, that do not belong to another consignment (name
+/// another UCR, or trade identifiers) and,
 /// under rules 2, whose issuer is a party of the consignment or a customs administration
 /// (section 8c: an outsider's container events do not enter the route); ordered by event
 /// time, ties by log position; each event once.
@@ -182,7 +210,7 @@ pub fn merge(
         for (i, e) in &p.events {
             let t = e.body().time;
             let inside = wins.iter().any(|(a, b)| *a <= t && t <= *b);
-            let other = e.body().ucr.as_ref().is_some_and(|u| u != ucr);
+            let other = e.body().ucr.as_ref().is_some_and(|u| u != ucr) || e.body().ids.is_some();
             let org = &e.body().issuer.org;
             let party = consignment.rules < 2
                 || consignment.parties.contains(org)
@@ -225,7 +253,7 @@ impl RouteBundle {
     pub fn ucr(&self) -> Option<&Ucr> {
         match &self.consignment.subject {
             Subject::Consignment(u) => Some(u),
-            Subject::Container(_) | Subject::Membership => None,
+            Subject::Container(_) | Subject::Membership | Subject::Identifier(_) => None,
         }
     }
 
@@ -379,9 +407,328 @@ pub fn verify_pages(pages: &[RouteBundle], genesis: &Genesis) -> Result<Route, R
     let timeline = merge(&consignment, &containers, &ucr);
     Ok(Route {
         consignment,
+        group: Vec::new(),
         containers,
         timeline,
     })
 }
 
-crate::wire::object_only!(RouteBundle);
+/// The subjects a `linked` event of `events` names (its `ucr`, then its `ids`), each once, in
+/// order of first mention (section 8f).
+pub fn linked_subjects<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Subject> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for e in events {
+        let b = e.body();
+        if b.kind != EventKind::Linked {
+            continue;
+        }
+        let named = b.ucr.iter().map(|u| Subject::Consignment(u.clone())).chain(
+            b.ids
+                .iter()
+                .flatten()
+                .map(|t| Subject::Identifier(t.clone())),
+        );
+        for s in named {
+            if seen.insert(s.clone()) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The group of `start` (section 8f), given each subject's complete history: the subjects
+/// reached through `linked` events, sorted by index key. `Ok(Err(n))` if the group has more than
+/// [`MAX_GROUP`] subjects (`n` is how many were found when the search stopped).
+pub fn group_of<E>(
+    start: Subject,
+    mut history: impl FnMut(&Subject) -> Result<Vec<Event>, E>,
+) -> Result<Result<Vec<Subject>, usize>, E> {
+    let mut found: BTreeSet<Subject> = BTreeSet::from([start.clone()]);
+    let mut todo = vec![start];
+    while let Some(s) = todo.pop() {
+        for named in linked_subjects(&history(&s)?) {
+            if found.insert(named.clone()) {
+                if found.len() > MAX_GROUP {
+                    return Ok(Err(found.len()));
+                }
+                todo.push(named);
+            }
+        }
+    }
+    let mut out: Vec<Subject> = found.into_iter().collect();
+    out.sort_by_key(Subject::key);
+    Ok(Ok(out))
+}
+
+/// The route of a group of linked subjects (section 9b, version 3): the proof bundle of every
+/// subject of the group, in ascending order of index key, and of every container their events
+/// name, all against one certified head.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
+pub struct GroupRoute {
+    /// Always [`ROUTE_GROUP_VERSION`].
+    pub version: u32,
+    /// One bundle per subject of the group (consignments and trade identifiers).
+    pub subjects: Vec<ProofBundle>,
+    /// One bundle per container the group's events name, in order of first mention.
+    pub containers: Vec<ProofBundle>,
+}
+
+/// A route as served or exported: a consignment's route (one bundle or its pages) or a group's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteDoc {
+    /// Versions 1 and 2.
+    Pages(Vec<RouteBundle>),
+    /// Version 3.
+    Group(GroupRoute),
+}
+
+impl RouteDoc {
+    /// Parses a route file or answer: a JSON array of pages, or one route bundle of any version.
+    pub fn from_json(bytes: &[u8]) -> Result<RouteDoc, RouteError> {
+        let limit = MAX_ROUTE_PAGES * 4 * crate::bundle::MAX_BUNDLE_BYTES;
+        if bytes.len() > limit {
+            return Err(RouteError::Malformed(format!(
+                "{} bytes, the limit is {limit}",
+                bytes.len()
+            )));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| RouteError::Malformed(e.to_string()))?;
+        match &value {
+            serde_json::Value::Array(pages) => {
+                if pages.len() > MAX_ROUTE_PAGES {
+                    return Err(RouteError::Malformed(format!(
+                        "{} pages, the limit is {MAX_ROUTE_PAGES}",
+                        pages.len()
+                    )));
+                }
+                let pages = pages
+                    .iter()
+                    .map(|p| RouteBundle::from_json(p.to_string().as_bytes()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(RouteDoc::Pages(pages))
+            }
+            v if v.get("version").and_then(serde_json::Value::as_u64)
+                == Some(u64::from(ROUTE_GROUP_VERSION)) =>
+            {
+                Ok(RouteDoc::Group(GroupRoute::from_json(bytes)?))
+            }
+            _ => Ok(RouteDoc::Pages(vec![RouteBundle::from_json(bytes)?])),
+        }
+    }
+
+    /// Verifies the route against the genesis and merges its timeline.
+    pub fn verify(&self, genesis: &Genesis) -> Result<Route, RouteError> {
+        match self {
+            RouteDoc::Pages(pages) => verify_pages(pages, genesis),
+            RouteDoc::Group(g) => g.verify(genesis),
+        }
+    }
+
+    /// The JSON form: one bundle, or an array of pages.
+    pub fn to_json(&self) -> String {
+        match self {
+            RouteDoc::Pages(p) if p.len() == 1 => serde_json::to_string(&p[0]),
+            RouteDoc::Pages(p) => serde_json::to_string(p),
+            RouteDoc::Group(g) => serde_json::to_string(g),
+        }
+        .unwrap_or_default()
+    }
+}
+
+impl GroupRoute {
+    /// Parses the JSON form, bounding its size and bundle counts.
+    pub fn from_json(bytes: &[u8]) -> Result<GroupRoute, RouteError> {
+        let limit = 4 * crate::bundle::MAX_BUNDLE_BYTES;
+        if bytes.len() > limit {
+            return Err(RouteError::Malformed(format!(
+                "{} bytes, the limit is {limit}",
+                bytes.len()
+            )));
+        }
+        let r: GroupRoute =
+            serde_json::from_slice(bytes).map_err(|e| RouteError::Malformed(e.to_string()))?;
+        if r.subjects.len() > MAX_GROUP || r.containers.len() > MAX_ROUTE_CONTAINERS {
+            return Err(RouteError::Malformed(format!(
+                "{} subjects and {} containers, the limits are {MAX_GROUP} and {MAX_ROUTE_CONTAINERS}",
+                r.subjects.len(),
+                r.containers.len()
+            )));
+        }
+        Ok(r)
+    }
+
+    /// Verifies every bundle against the genesis, that all share one head, that the subjects
+    /// are a group (closed and connected through `linked` events) and the containers exactly
+    /// those the group's events name, and merges the route (section 9b, version 3).
+    pub fn verify(&self, genesis: &Genesis) -> Result<Route, RouteError> {
+        if self.version != ROUTE_GROUP_VERSION {
+            return Err(RouteError::Version(self.version));
+        }
+        let group = |m: String| RouteError::Group(m);
+        let first = self
+            .subjects
+            .first()
+            .ok_or_else(|| group("a group route has at least one subject".into()))?;
+        if self.subjects.len() > MAX_GROUP || self.containers.len() > MAX_ROUTE_CONTAINERS {
+            return Err(RouteError::Malformed(format!(
+                "at most {MAX_GROUP} subjects and {MAX_ROUTE_CONTAINERS} containers"
+            )));
+        }
+        for (pos, b) in self.subjects.iter().enumerate() {
+            if !matches!(b.subject, Subject::Consignment(_) | Subject::Identifier(_)) {
+                return Err(group(format!(
+                    "subjects[{pos}] is {}: a group holds consignments and trade identifiers",
+                    b.subject
+                )));
+            }
+            if pos > 0 && self.subjects[pos - 1].subject.key() >= b.subject.key() {
+                return Err(group(format!(
+                    "subjects[{pos}] ({}) is not after subjects[{}] in index key order",
+                    b.subject,
+                    pos - 1
+                )));
+            }
+        }
+        let mut proven = Vec::with_capacity(self.subjects.len());
+        for (pos, b) in self.subjects.iter().enumerate() {
+            if b.head != first.head || b.certificate != first.certificate {
+                return Err(group(format!(
+                    "subjects[{pos}] is proven against another head than subjects[0]"
+                )));
+            }
+            proven.push(
+                b.verify(genesis)
+                    .map_err(|err| RouteError::Subject { pos, err })?,
+            );
+        }
+        // Closed: every subject a linked event names is here. Connected: every subject is
+        // reached from the first through linked events.
+        let given: BTreeSet<&Subject> = proven.iter().map(|p| &p.subject).collect();
+        let by_subject: BTreeMap<&Subject, &Provenance> =
+            proven.iter().map(|p| (&p.subject, p)).collect();
+        for p in &proven {
+            if let Some(missing) = linked_subjects(p.events.iter().map(|(_, e)| e))
+                .into_iter()
+                .find(|s| !given.contains(s))
+            {
+                return Err(group(format!(
+                    "{missing} is linked by an event of {} but has no bundle (the group is not closed)",
+                    p.subject
+                )));
+            }
+        }
+        let mut reached: BTreeSet<&Subject> = BTreeSet::from([&proven[0].subject]);
+        let mut todo = vec![&proven[0].subject];
+        while let Some(s) = todo.pop() {
+            for named in linked_subjects(by_subject[s].events.iter().map(|(_, e)| e)) {
+                if let Some((k, _)) = by_subject.get_key_value(&named) {
+                    if reached.insert(k) {
+                        todo.push(k);
+                    }
+                }
+            }
+        }
+        if let Some(alone) = given.iter().find(|s| !reached.contains(*s)) {
+            return Err(group(format!(
+                "{alone} is not linked to {} (the subjects are not one group)",
+                proven[0].subject
+            )));
+        }
+        // The group's events, each once, in subject then bundle order for container mentions.
+        let mut seen = BTreeSet::new();
+        let mut events: Vec<(u64, Event)> = Vec::new();
+        for p in &proven {
+            for (i, e) in &p.events {
+                if seen.insert(*i) {
+                    events.push((*i, e.clone()));
+                }
+            }
+        }
+        let named = containers_named(events.iter().map(|(_, e)| e));
+        let got: Vec<Subject> = self.containers.iter().map(|b| b.subject.clone()).collect();
+        let expected: Vec<Subject> = named.iter().cloned().map(Subject::Container).collect();
+        if got != expected {
+            return Err(RouteError::Containers {
+                expected: expected.iter().map(ToString::to_string).collect(),
+                got: got.iter().map(ToString::to_string).collect(),
+            });
+        }
+        let mut containers = Vec::with_capacity(self.containers.len());
+        for (pos, b) in self.containers.iter().enumerate() {
+            if b.head != first.head || b.certificate != first.certificate {
+                return Err(RouteError::HeadMismatch(pos));
+            }
+            containers.push(
+                b.verify(genesis)
+                    .map_err(|err| RouteError::Container { pos, err })?,
+            );
+        }
+        let timeline = merge_group(&proven, &events, &containers);
+        let lead = proven
+            .iter()
+            .position(|p| matches!(p.subject, Subject::Consignment(_)))
+            .unwrap_or(0);
+        let consignment = proven.remove(lead);
+        Ok(Route {
+            consignment,
+            group: proven,
+            containers,
+            timeline,
+        })
+    }
+}
+
+/// The timeline of a group (section 9b, version 3): the group's events, and each container's
+/// events in one of the group's windows for it that name no consignment and no identifier and,
+/// under rules 2, whose issuer is a party of one of the group's consignments (of a group with
+/// none, the issuer of one of its events) or customs.
+fn merge_group(
+    subjects: &[Provenance],
+    events: &[(u64, Event)],
+    containers: &[Provenance],
+) -> Vec<(u64, Event, Source)> {
+    let mut merged: BTreeMap<u64, (Event, Source)> = events
+        .iter()
+        .map(|(i, e)| (*i, (e.clone(), Source::Consignment)))
+        .collect();
+    let rules = subjects.first().map_or(1, |p| p.rules);
+    let with_consignment = subjects
+        .iter()
+        .any(|p| matches!(p.subject, Subject::Consignment(_)));
+    let mut parties: BTreeSet<&crate::ids::OrgId> = BTreeSet::new();
+    for p in subjects {
+        parties.extend(p.parties.iter());
+        parties.extend(p.customs.iter());
+    }
+    if !with_consignment {
+        parties.extend(events.iter().map(|(_, e)| &e.body().issuer.org));
+    }
+    for p in containers {
+        let Subject::Container(c) = &p.subject else {
+            continue;
+        };
+        let wins = windows(events, c);
+        for (i, e) in &p.events {
+            let b = e.body();
+            let inside = wins.iter().any(|(a, z)| *a <= b.time && b.time <= *z);
+            let other = b.ucr.is_some() || b.ids.is_some();
+            let party = rules < 2 || parties.contains(&b.issuer.org);
+            if inside && !other && party {
+                merged
+                    .entry(*i)
+                    .or_insert_with(|| (e.clone(), Source::Container(c.clone())));
+            }
+        }
+    }
+    let mut out: Vec<(u64, Event, Source)> =
+        merged.into_iter().map(|(i, (e, s))| (i, e, s)).collect();
+    out.sort_by_key(|(i, e, _)| (e.body().time, *i));
+    out
+}
+
+crate::wire::object_only!(RouteBundle, GroupRoute);

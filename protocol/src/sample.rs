@@ -181,6 +181,7 @@ pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
         },
         parties: None,
         source: None,
+        ids: None,
         membership: None,
     })
 }

@@ -4,14 +4,14 @@
 //! ([`crate::parties::Consignments::sourced`]); this module says what the key of an event is
 //! and finds a repeated key among the complete history of a subject (bundle verification).
 //!
-//! The key is the issuing organisation, the `source` (standard and id), the `ucr` and the
-//! `container`. Two events that differ in any of them do not collide: an EPCIS event naming
+//! The key is the issuing organisation, the `source` (standard and id), the `ucr`, the
+//! `container` and the trade identifiers (`ids`). Two events that differ in any of them do not collide: an EPCIS event naming
 //! two containers becomes two ledger events with the same source, one per container.
 
 use std::collections::HashMap;
 
 use crate::event::{EventBody, Source};
-use crate::ids::{ContainerId, OrgId, Ucr};
+use crate::ids::{ContainerId, OrgId, TradeId, Ucr};
 
 /// What must be unique among a ledger's events that carry a `source` (8e).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,6 +24,8 @@ pub struct SourceKey {
     pub ucr: Option<Ucr>,
     /// The container, if the event names one.
     pub container: Option<ContainerId>,
+    /// The trade identifiers, if the event names any (8f).
+    pub ids: Option<Vec<TradeId>>,
 }
 
 impl SourceKey {
@@ -34,6 +36,7 @@ impl SourceKey {
             source: body.source.clone()?,
             ucr: body.ucr.clone(),
             container: body.container.clone(),
+            ids: body.ids.clone(),
         })
     }
 
@@ -43,6 +46,7 @@ impl SourceKey {
             && body.issuer.org == self.org
             && body.ucr == self.ucr
             && body.container == self.container
+            && body.ids == self.ids
     }
 }
 

@@ -25,6 +25,11 @@ use sha2::{Digest, Sha512};
 /// RFC 8032 section 7.1, test 1: secret key (seed).
 pub const RFC8032_SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 
+/// The trade identifiers of the `linked` vector (PROTOCOL.md 8f): a transport document, a
+/// booking and an SSCC (GS1's example SSCC).
+const LINKED_BL: &str = "bl:blue-anchor-lines:BALRTM0001";
+const LINKED_BOOKING: &str = "bkg:blue-anchor-lines:BK12345";
+const LINKED_SSCC: &str = "sscc:106141412345678908";
 /// The DCSA `eventID` of the sourced-event vector (the example id of DCSA T&T 2.2).
 pub const SOURCE_EVENT_ID: &str = "84db923d-2a19-4eb0-beb5-446c1ec57d34";
 
@@ -119,6 +124,37 @@ pub fn compute() -> Option<Vectors> {
         String::from_utf8(sourced_msg[crate::event::EVENT_DOMAIN.len() + 1..].to_vec()).ok()?,
     );
     v.insert("event_sourced_id", sourced.id().to_hex());
+
+    // A `linked` event (8f): the consignment and three trade identifiers; `ids` sorts between
+    // `documents` and `issuer`.
+    let mut linked = event.body().clone();
+    linked.kind = crate::event::EventKind::Linked;
+    linked.container = None;
+    linked.location = None;
+    linked.transport = None;
+    linked.documents = Vec::new();
+    linked.details = BTreeMap::new();
+    linked.ids = Some(
+        [LINKED_BOOKING, LINKED_BL, LINKED_SSCC]
+            .iter()
+            .map(|t| t.parse())
+            .collect::<Result<Vec<crate::ids::TradeId>, _>>()
+            .ok()?,
+    );
+    let linked = linked.sign(&sk).ok()?;
+    let linked_msg = linked.message();
+    v.insert(
+        "event_linked_canonical_body",
+        String::from_utf8(linked_msg[crate::event::EVENT_DOMAIN.len() + 1..].to_vec()).ok()?,
+    );
+    v.insert("event_linked_id", linked.id().to_hex());
+    v.insert("event_linked_wire_json", linked.to_json());
+    for (name, id) in [
+        ("index_key_identifier_bl", LINKED_BL),
+        ("index_key_identifier_sscc", LINKED_SSCC),
+    ] {
+        v.insert(name, Subject::Identifier(id.parse().ok()?).key().to_hex());
+    }
 
     // Merkle log over leaf data = the single byte i, for i in 0..7.
     let mut log = MerkleLog::new();
@@ -312,6 +348,7 @@ fn transitions_vector(
             },
             parties: None,
             source: None,
+            ids: None,
             membership: Some(MembershipBody {
                 seq,
                 change,

@@ -28,7 +28,7 @@ fn permission_table() {
         }
         assert_eq!(
             Role::Customs.may_issue(kind),
-            customs_only.contains(&kind) || kind == DocumentAnchored,
+            customs_only.contains(&kind) || kind == DocumentAnchored || kind == Linked,
             "{kind:?}"
         );
         assert!(!Role::Auditor.may_issue(kind));
@@ -57,6 +57,7 @@ fn permission_table() {
         Unpacked,
         Delivered,
         DocumentAnchored,
+        Linked,
     ] {
         assert!(Role::Carrier.may_issue(kind) && Role::Platform.may_issue(kind));
     }

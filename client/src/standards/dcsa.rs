@@ -513,6 +513,7 @@ fn map_event(
         issuer: target.issuer.clone(),
         parties: None,
         source: None,
+        ids: None,
         membership: None,
     })
 }

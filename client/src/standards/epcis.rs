@@ -500,6 +500,7 @@ fn map_event(
         issuer: target.issuer.clone(),
         parties: None,
         source: None,
+        ids: None,
         membership: None,
     };
     let bodies: Vec<EventBody> = if ids.containers.is_empty() {
