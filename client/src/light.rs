@@ -9,7 +9,7 @@ use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
 use tradelog_protocol::membership::{Change, MembershipError};
 use tradelog_protocol::route::{
-    containers_named, verify_pages, RouteError, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
+    containers_named, verify_pages, RouteDoc, RouteError, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
     ROUTE_PAGE_VERSION,
 };
 use tradelog_protocol::{
@@ -405,12 +405,65 @@ impl LightClient {
     /// (PROTOCOL.md 9b), all fetched at the first page's head (fetched again from the first
     /// page, a few times, if the node's head moves meanwhile).
     pub fn route_bundle(&mut self, ucr: &Ucr) -> Result<(Vec<RouteBundle>, Route), ClientError> {
+        match self.route_doc(&Subject::Consignment(ucr.clone()))? {
+            (RouteDoc::Pages(pages), route) => Ok((pages, route)),
+            (RouteDoc::Group(_), route) => Err(ClientError::WrongSubject {
+                asked: format!("the route of consignment {ucr} alone"),
+                got: format!(
+                    "the route of its group of {} linked subjects",
+                    1 + route.group.len()
+                ),
+            }),
+        }
+    }
+
+    /// The verified route of a consignment or trade identifier: a consignment's route (one
+    /// bundle or its pages), or the route of the group of linked subjects it belongs to
+    /// (PROTOCOL.md 8f, 9b version 3), which must hold the subject asked for.
+    pub fn route_doc(&mut self, subject: &Subject) -> Result<(RouteDoc, Route), ClientError> {
         const TRIES: usize = 3;
-        let path = format!("/v1/consignments/{}/route", segment(ucr.as_str()));
+        let asked = || subject.to_string();
+        let (path, ucr) = match subject {
+            Subject::Consignment(u) => (
+                format!("/v1/consignments/{}/route", segment(u.as_str())),
+                Some(u),
+            ),
+            Subject::Identifier(t) => (
+                format!("/v1/identifiers/{}/route", segment(t.as_str())),
+                None,
+            ),
+            _ => {
+                return Err(ClientError::WrongSubject {
+                    asked: asked(),
+                    got: "no route: routes are of consignments and trade identifiers".into(),
+                })
+            }
+        };
         let mut attempt = 0;
         let pages = 'fetch: loop {
             attempt += 1;
-            let first = RouteBundle::from_json(&self.get_ok(&path)?)?;
+            let body = self.get_ok(&path)?;
+            if let RouteDoc::Group(g) = RouteDoc::from_json(&body)? {
+                let route = g.verify(&self.genesis)?;
+                if !route.subjects().any(|s| s == subject) {
+                    return Err(ClientError::WrongSubject {
+                        asked: asked(),
+                        got: route.consignment.subject.to_string(),
+                    });
+                }
+                self.accept(CertifiedHead {
+                    head: route.consignment.head.clone(),
+                    certificate: g.subjects[0].certificate.clone(),
+                })?;
+                return Ok((RouteDoc::Group(g), route));
+            }
+            let Some(ucr) = ucr else {
+                return Err(ClientError::WrongSubject {
+                    asked: asked(),
+                    got: "a consignment's route (version 1 or 2)".into(),
+                });
+            };
+            let first = RouteBundle::from_json(&body)?;
             if first.ucr() != Some(ucr) {
                 return Err(ClientError::WrongSubject {
                     asked: Subject::Consignment(ucr.clone()).to_string(),
@@ -449,14 +502,20 @@ impl LightClient {
             head: pages[0].consignment.head.clone(),
             certificate: pages[0].consignment.certificate.clone(),
         })?;
-        Ok((pages, route))
+        Ok((RouteDoc::Pages(pages), route))
     }
 
     /// A consignment's complete, verified provenance: its own events and the movements of the
     /// containers it travelled in, merged in log order, against a head that extends every head
     /// this client saw before.
     pub fn provenance(&mut self, ucr: &Ucr) -> Result<Route, ClientError> {
-        self.route_bundle(ucr).map(|(_, r)| r)
+        self.provenance_of(&Subject::Consignment(ucr.clone()))
+    }
+
+    /// The verified provenance of a consignment or trade identifier: the route of its group
+    /// (the same events whichever linked identifier is asked, PROTOCOL.md 8f).
+    pub fn provenance_of(&mut self, subject: &Subject) -> Result<Route, ClientError> {
+        self.route_doc(subject).map(|(_, r)| r)
     }
 
     /// A container's complete, verified history and the consignments its events name.

@@ -10,7 +10,10 @@ use tradelog_client::build::{parse_detail, EventSpec};
 use tradelog_client::light::{CertifiedHead, ClientError, LightClient};
 use tradelog_client::{audit, http, keyfile, standards, terminal, time, timeline};
 use tradelog_protocol::membership::{approve, Approval, Change, MembershipBody};
-use tradelog_protocol::{ContainerId, EventBody, Genesis, ProofBundle, RouteBundle, Ucr};
+use tradelog_protocol::route::RouteDoc;
+use tradelog_protocol::{
+    ContainerId, EventBody, Genesis, ProofBundle, RouteBundle, Subject, TradeId, Ucr,
+};
 
 #[derive(Parser)]
 #[command(
@@ -53,9 +56,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A consignment's verified provenance: its events and its containers' movements.
+    /// A consignment's verified provenance: its events and its containers' movements (of a
+    /// consignment linked to trade identifiers: those of the whole group, PROTOCOL.md 8f).
     Provenance {
-        /// The consignment's UCR.
+        /// The consignment's UCR, or a trade identifier linked to it: `bl:<carrier>:<number>`
+        /// (transport document), `bkg:<carrier>:<number>` (booking) or `sscc:<18 digits>`.
         ucr: String,
         #[command(flatten)]
         online: Online,
@@ -78,7 +83,7 @@ enum Command {
     },
     /// Fetch, verify and save a consignment's route bundle for offline verification.
     Export {
-        /// The consignment's UCR.
+        /// The consignment's UCR, or a trade identifier (as for `provenance`).
         ucr: String,
         #[command(flatten)]
         online: Online,
@@ -470,9 +475,9 @@ fn run(cli: Cli) -> Result<()> {
             json,
             epcis,
         } => {
-            let ucr: Ucr = ucr.parse().map_err(|e| anyhow::anyhow!("UCR: {e}"))?;
+            let subject = route_subject(&ucr)?;
             let mut client = online.client()?;
-            let route = client.provenance(&ucr)?;
+            let route = client.provenance_of(&subject)?;
             online.save(&client)?;
             if epcis {
                 out!("{}", pretty(&standards::export::to_epcis(&route))?);
@@ -509,14 +514,15 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Export { ucr, online, out } => {
-            let ucr: Ucr = ucr.parse().map_err(|e| anyhow::anyhow!("UCR: {e}"))?;
+            let subject = route_subject(&ucr)?;
             let mut client = online.client()?;
-            let (pages, route) = client.route_bundle(&ucr)?;
+            let (doc, route) = client.route_doc(&subject)?;
             online.save(&client)?;
-            // One route bundle, or the pages of a large route as a JSON array (9b).
-            let json = match pages.as_slice() {
-                [one] => serde_json::to_vec_pretty(one)?,
-                _ => serde_json::to_vec_pretty(&pages)?,
+            // One route bundle, the pages of a large route as a JSON array, or a group's (9b).
+            let json = match &doc {
+                RouteDoc::Pages(pages) if pages.len() == 1 => serde_json::to_vec_pretty(&pages[0])?,
+                RouteDoc::Pages(pages) => serde_json::to_vec_pretty(pages)?,
+                RouteDoc::Group(g) => serde_json::to_vec_pretty(g)?,
             };
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
@@ -745,6 +751,13 @@ fn verify_file(genesis: &PathBuf, bundle: &PathBuf) -> Result<VerifiedFile> {
     )?;
     let v: serde_json::Value =
         serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", bundle.display()))?;
+    if v.get("subjects").is_some() {
+        // The route of a group of linked subjects (PROTOCOL.md 9b, version 3).
+        let route = tradelog_protocol::route::GroupRoute::from_json(&b)?
+            .verify(&genesis)
+            .context("group route bundle does NOT verify")?;
+        return Ok(VerifiedFile::Route(route));
+    }
     if v.get("consignment").is_some() {
         let route = RouteBundle::from_json(&b)?
             .verify(&genesis)
@@ -1303,6 +1316,21 @@ fn import(a: ImportArgs) -> Result<()> {
         std::process::exit(code);
     }
     Ok(())
+}
+
+/// The subject of `provenance` and `export`: a UCR, or a trade identifier (`bl:`, `bkg:`,
+/// `sscc:`), each checked with its own rules.
+fn route_subject(text: &str) -> anyhow::Result<Subject> {
+    if ["bl:", "bkg:", "sscc:"].iter().any(|p| text.starts_with(p)) {
+        let id: TradeId = text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("trade identifier: {e}"))?;
+        return Ok(Subject::Identifier(id));
+    }
+    let ucr: Ucr = text.parse().map_err(|e| {
+        anyhow::anyhow!("UCR: {e} (or give a trade identifier: bl:<carrier>:<number>, bkg:<carrier>:<number>, sscc:<18 digits>)")
+    })?;
+    Ok(Subject::Consignment(ucr))
 }
 
 #[cfg(test)]

@@ -350,7 +350,7 @@ fn epcis_refusals_name_the_field() {
         (
             edited(obj, &[(&e(1, "/epcList"), Some(json!([]))), (&e(1, "/bizTransactionList"), None)]),
             epcis_opts(),
-            "epcisBody.eventList[1]: invalid value \"ObjectEvent\": names no consignment and no container",
+            "epcisBody.eventList[1]: invalid value \"ObjectEvent\": names no consignment, container or SSCC",
         ),
         (
             edited(obj, &[("/epcisBody/eventList", Some(json!([])))]),
@@ -953,17 +953,29 @@ fn dcsa_3_0_partial_import_reports_each_event() {
             id(7),
             Err("[6].payload.shipmentEventTypeCode: unsupported value \"DRFT\" (DCSA 3.0: no tradelog kind for this shipment event"),
         ),
-        (
-            "[7]",
-            id(8),
-            Err("[7].payload.relatedDocumentReferences: invalid value \"booked\": no UCR: the event has no TransportDocument reference"),
-        ),
+        // A booking confirmation names no UCR and no equipment: it used to be skipped ("no
+        // UCR: the event has no TransportDocument reference"); it is now recorded under the
+        // carrier's booking (PROTOCOL.md 8f).
+        ("[7]", id(8), Ok(vec![2])),
     ];
     check_report(&imported, &want);
-    assert_eq!((imported.imported(), imported.skipped()), (2, 6));
+    assert_eq!((imported.imported(), imported.skipped()), (3, 5));
+    let booked = &imported.bodies[2];
+    assert_eq!(booked.kind, EventKind::Booked);
+    assert_eq!(
+        (booked.ucr.as_ref(), booked.container.as_ref()),
+        (None, None)
+    );
+    assert_eq!(
+        booked
+            .ids
+            .as_deref()
+            .map(|i| i.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+        Some(vec!["bkg:blue-anchor-lines:ABC709951"])
+    );
     assert_eq!(imported.exit_code(), EXIT_SOME_SKIPPED);
     assert_eq!(
-        rows(&imported.bodies),
+        rows(&imported.bodies[..2]),
         want_rows(&[
             ("arrived", 1_772_439_300_000, Some("NLRTM"), None, Some(UCR)),
             (
@@ -990,7 +1002,7 @@ fn dcsa_3_0_partial_import_reports_each_event() {
     let report = imported.report_json();
     assert_eq!(
         (report["imported"].clone(), report["skipped"].clone()),
-        (json!(2), json!(6))
+        (json!(3), json!(5))
     );
     assert_eq!(
         report["events"][4],
@@ -1356,7 +1368,7 @@ fn tradelog_import_exit_codes() {
     let (code, stdout, stderr) = run(&path("dcsa/v3-mixed.json"), &[]);
     assert_eq!(code, Some(3), "{stderr}");
     let events: Vec<Event> = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 3);
     assert!(events.iter().all(|e| e.verify_signature().is_ok()));
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(lines[0].starts_with("skipped [0] (eventID 1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01): [0].payload.eventClassifierCode: unsupported value \"EST\""), "{stderr}");
@@ -1370,7 +1382,7 @@ fn tradelog_import_exit_codes() {
     let report: Value = serde_json::from_str(&stderr).unwrap();
     assert_eq!(
         (report["imported"].clone(), report["skipped"].clone()),
-        (json!(2), json!(6))
+        (json!(3), json!(5))
     );
     assert_eq!(report["events"][3]["outcome"], "skipped");
 
@@ -1503,4 +1515,74 @@ fn a_document_imported_again_adds_nothing_to_the_ledger() {
             }
         }
     }
+}
+
+/// Issue "real feeds" item 2: without `--ucr` or `--ucr-from`, DCSA events are recorded under
+/// the transport documents and bookings they name (qualified by the importing carrier) and
+/// their equipment; EPCIS events under their SSCCs (EPC URI or GS1 Digital Link).
+#[test]
+fn documents_import_under_their_own_identifiers_without_a_ucr() {
+    let bytes = fixture("dcsa/v3-events.json");
+    let imported = dcsa::import_each(&bytes, &target(), &DcsaOptions::default(), None).unwrap();
+    assert_eq!(imported.exit_code(), EXIT_ALL_IMPORTED);
+    assert!(imported.bodies.iter().all(|b| b.ucr.is_none()));
+    let named: Vec<String> = imported
+        .bodies
+        .iter()
+        .flat_map(|b| b.ids.iter().flatten().map(|t| t.to_string()))
+        .collect();
+    assert!(
+        named.iter().any(|t| t.starts_with("bl:blue-anchor-lines:")),
+        "{named:?}"
+    );
+    for b in &imported.bodies {
+        assert!(b.container.is_some() || b.ids.is_some(), "{b:?}");
+        b.validate().unwrap();
+    }
+    use tradelog_client::standards::epcis::sscc_of;
+    for (uri, want) in [
+        (
+            "urn:epc:id:sscc:0614141.1234567890",
+            "sscc:106141412345678908",
+        ),
+        (
+            "https://id.gs1.org/00/106141412345678908",
+            "sscc:106141412345678908",
+        ),
+        (
+            "https://example.com/00/106141412345678908?x=1",
+            "sscc:106141412345678908",
+        ),
+    ] {
+        assert_eq!(sscc_of(uri).unwrap().unwrap().as_str(), want, "{uri}");
+    }
+    assert!(sscc_of("https://id.gs1.org/00/106141412345678907")
+        .unwrap()
+        .is_err());
+    assert!(sscc_of("urn:epc:id:sscc:0614141.123").unwrap().is_err());
+    assert!(sscc_of("urn:epc:id:sgtin:0614141.107346.2017").is_none());
+    let doc = json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T10:00:00Z",
+        "epcisBody": {"eventList": [{
+            "type": "ObjectEvent",
+            "eventID": "ni:///sha-256;abc?ver=CBV2.0",
+            "eventTime": "2026-03-01T09:00:00Z",
+            "eventTimeZoneOffset": "+01:00",
+            "epcList": ["urn:epc:id:sscc:0614141.1234567890"],
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "readPoint": {"id": "urn:un:locode:NLRTM"}
+        }]}
+    });
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let bodies = epcis::import(&bytes, &target(), &EpcisOptions::default()).unwrap();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(
+        bodies[0].ids.as_deref().unwrap()[0].as_str(),
+        "sscc:106141412345678908"
+    );
+    assert_eq!(bodies[0].kind, EventKind::GateOut);
 }

@@ -164,6 +164,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/consignments/{ucr}", get(consignment))
         .route("/v1/consignments/{ucr}/route", get(route))
         .route("/v1/containers/{id}", get(container))
+        .route("/v1/identifiers/{id}", get(query::identifier_bundle))
+        .route("/v1/identifiers/{id}/route", get(query::identifier_route))
         .route("/v1/head", get(head))
         .route("/v1/genesis", get(browser::genesis))
         .route("/v1/membership", get(membership))
@@ -405,13 +407,15 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 23] = [
+    const ROUTES: [(&str, &str); 25] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
         ("get", "/v1/consignments/{ucr}"),
         ("get", "/v1/consignments/{ucr}/route"),
         ("get", "/v1/containers/{id}"),
+        ("get", "/v1/identifiers/{id}"),
+        ("get", "/v1/identifiers/{id}/route"),
         ("get", "/v1/head"),
         ("get", "/v1/genesis"),
         ("get", "/v1/membership"),

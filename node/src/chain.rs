@@ -15,8 +15,7 @@ use tradelog_protocol::ledger::{Known, LedgerError, MAX_CLOCK_SKEW_MS};
 use tradelog_protocol::roles::AuthError;
 use tradelog_protocol::{
     keys, Certificate, ChainState, ConsistencyProof, Event, EventError, EventId, EventKind,
-    Genesis, Hash, Head, MembershipProof, ProofBundle, PublicKey, RouteBundle, Signature, Subject,
-    Ucr, ValidatorSet,
+    Genesis, Hash, Head, MembershipProof, ProofBundle, PublicKey, Signature, Subject, ValidatorSet,
 };
 
 use crate::block::Block;
@@ -814,11 +813,11 @@ impl Chain {
     /// `containers_from` (see [`NodeLedger::route`]).
     pub fn route(
         &self,
-        ucr: &Ucr,
+        subject: &Subject,
         containers_from: u64,
         at_height: Option<u64>,
-    ) -> Result<Option<RouteBundle>, RouteError> {
-        self.ledger.route(ucr, containers_from, at_height)
+    ) -> Result<Option<crate::ledger::ServedRoute>, RouteError> {
+        self.ledger.route(subject, containers_from, at_height)
     }
 
     /// The latest certified head, its certificate and the membership proof at it: what a

@@ -21,7 +21,8 @@ use tradelog_protocol::membership::ProvenChange;
 use tradelog_protocol::merkle::{self, leaf_hash, Frontier, NewNode};
 use tradelog_protocol::parties::{self, Consignments, Parties};
 use tradelog_protocol::route::{
-    containers_named, page_range, MAX_ROUTE_CONTAINERS, ROUTE_PAGE_VERSION, ROUTE_VERSION,
+    containers_named, group_of, page_range, GroupRoute, MAX_GROUP, MAX_ROUTE_CONTAINERS,
+    ROUTE_GROUP_VERSION, ROUTE_PAGE_VERSION, ROUTE_VERSION,
 };
 use tradelog_protocol::sources::SourceKey;
 use tradelog_protocol::{
@@ -86,9 +87,23 @@ pub enum RouteError {
         /// The latest certified height.
         current: u64,
     },
+    /// The group or its containers exceed what one group route holds (PROTOCOL.md 8f, 9b).
+    #[error("{0}")]
+    TooLarge(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A route as served: a consignment's (version 1, or a page of version 2) or the route of the
+/// group of linked subjects a consignment or trade identifier belongs to (version 3).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum ServedRoute {
+    /// Versions 1 and 2.
+    Consignment(Box<RouteBundle>),
+    /// Version 3.
+    Group(GroupRoute),
 }
 
 /// Consignments' parties as the committed log has them (PROTOCOL.md 8c), folded from each
@@ -121,10 +136,12 @@ impl StoredParties<'_> {
     /// The committed event holding a source key (PROTOCOL.md 8e): found among the stored
     /// events of its consignment, or of its container if it names no consignment.
     pub fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, StoreError> {
-        let subject = match (&key.ucr, &key.container) {
-            (Some(ucr), _) => Subject::Consignment(ucr.clone()),
-            (None, Some(c)) => Subject::Container(c.clone()),
-            (None, None) => return Ok(None),
+        let first_id = key.ids.as_ref().and_then(|ids| ids.first());
+        let subject = match (&key.ucr, &key.container, first_id) {
+            (Some(ucr), _, _) => Subject::Consignment(ucr.clone()),
+            (None, Some(c), _) => Subject::Container(c.clone()),
+            (None, None, Some(t)) => Subject::Identifier(t.clone()),
+            (None, None, None) => return Ok(None),
         };
         Ok(self
             .store
@@ -539,12 +556,15 @@ impl NodeLedger {
     /// page of containers from `containers_from` (a multiple of that). `at_height`, if given,
     /// must be the latest certified height (a client fetching the later pages of a route asks
     /// for the head of its first page).
+    ///
+    /// `subject` is a consignment or a trade identifier: a consignment linked to nothing has
+    /// its route as before; otherwise the route is that of its group (version 3, not paged).
     pub fn route(
         &self,
-        ucr: &Ucr,
+        subject: &Subject,
         containers_from: u64,
         at_height: Option<u64>,
-    ) -> Result<Option<RouteBundle>, RouteError> {
+    ) -> Result<Option<ServedRoute>, RouteError> {
         let mem = read(&self.mem);
         let Some((head, cert)) = mem.certified.clone() else {
             return Ok(None);
@@ -554,6 +574,28 @@ impl NodeLedger {
                 asked,
                 current: head.height,
             });
+        }
+        let size = head.log_size;
+        let group = group_of(subject.clone(), |s| {
+            Ok::<_, StoreError>(
+                self.store
+                    .subject_events(s)?
+                    .into_iter()
+                    .filter(|(i, _)| *i < size)
+                    .map(|(_, e)| e)
+                    .collect(),
+            )
+        })?
+        .map_err(|n| {
+            RouteError::TooLarge(format!(
+                "{subject}: its group of linked subjects has more than {MAX_GROUP} ({n} found)"
+            ))
+        })?;
+        let Subject::Consignment(ucr) = subject else {
+            return self.group_route(&mem, &head, &cert, &group, containers_from);
+        };
+        if group.len() > 1 {
+            return self.group_route(&mem, &head, &cert, &group, containers_from);
         }
         let membership = self.membership_proof(&mem, &head)?;
         let consignment = self.bundle(
@@ -576,7 +618,7 @@ impl NodeLedger {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(RouteBundle {
+        Ok(Some(ServedRoute::Consignment(Box::new(RouteBundle {
             version: if paged {
                 ROUTE_PAGE_VERSION
             } else {
@@ -585,7 +627,78 @@ impl NodeLedger {
             consignment,
             containers,
             containers_from: paged.then_some(containers_from),
-        }))
+        }))))
+    }
+
+    /// The route of a consignment linked to nothing ([`NodeLedger::route`] of its UCR, as a
+    /// version 1 or 2 bundle); `None` also for a consignment whose route is a group's.
+    pub fn consignment_route(
+        &self,
+        ucr: &Ucr,
+        containers_from: u64,
+        at_height: Option<u64>,
+    ) -> Result<Option<RouteBundle>, RouteError> {
+        Ok(
+            match self.route(
+                &Subject::Consignment(ucr.clone()),
+                containers_from,
+                at_height,
+            )? {
+                Some(ServedRoute::Consignment(r)) => Some(*r),
+                _ => None,
+            },
+        )
+    }
+
+    /// The route of a group (PROTOCOL.md 9b, version 3) at `head`.
+    fn group_route(
+        &self,
+        mem: &Mem,
+        head: &Head,
+        cert: &Certificate,
+        group: &[Subject],
+        containers_from: u64,
+    ) -> Result<Option<ServedRoute>, RouteError> {
+        if containers_from != 0 {
+            return Err(RouteError::Page(format!(
+                "containers_from: the route of a group of linked subjects is not paged ({containers_from} asked)"
+            )));
+        }
+        let membership = self.membership_proof(mem, head)?;
+        let subjects = group
+            .iter()
+            .map(|s| self.bundle(head, cert, s, membership.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut seen = std::collections::BTreeSet::new();
+        let named = containers_named(
+            subjects
+                .iter()
+                .flat_map(|b| &b.events)
+                .filter(|pe| seen.insert(pe.index))
+                .map(|pe| &pe.event),
+        );
+        if named.len() > MAX_ROUTE_CONTAINERS {
+            return Err(RouteError::TooLarge(format!(
+                "the group's events name {} containers; a group route holds {MAX_ROUTE_CONTAINERS}",
+                named.len()
+            )));
+        }
+        let containers = named
+            .iter()
+            .map(|c| {
+                self.bundle(
+                    head,
+                    cert,
+                    &Subject::Container(c.clone()),
+                    membership.clone(),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ServedRoute::Group(GroupRoute {
+            version: ROUTE_GROUP_VERSION,
+            subjects,
+            containers,
+        })))
     }
 
     /// The membership proof (PROTOCOL.md 9d) at `head`, the certified head of `mem`.

@@ -702,14 +702,19 @@ impl DiskStore {
         let mut u = 0usize;
         for e in &block.events {
             let mut prev = [None; 3];
+            let mut ids_prev = Vec::new();
             for s in subjects(e) {
                 let p = staged.prev_last.get(u).copied().unwrap_or(NO_EVENT);
-                prev[events::slot(&s)] = Some(p);
+                match events::slot(&s) {
+                    Some(i) => prev[i] = Some(p),
+                    None => ids_prev.push(p),
+                }
                 u += 1;
             }
             records.push(Record {
                 id: e.id(),
                 prev,
+                ids_prev,
                 wire: e.wire().to_vec(),
             });
         }
@@ -808,7 +813,6 @@ impl DiskStore {
         let Some(leaf) = self.index.leaf(None, &subject.key())? else {
             return Ok(Vec::new());
         };
-        let slot = events::slot(subject);
         let mut out = Vec::with_capacity(leaf.entry.count as usize);
         let mut pos = leaf.last;
         while pos != NO_EVENT {
@@ -822,7 +826,7 @@ impl DiskStore {
                 .events
                 .get(pos)?
                 .ok_or_else(|| corrupt(format!("event at {pos}"), "missing"))?;
-            let prev = r.prev[slot].ok_or_else(|| {
+            let prev = r.link(subject).ok_or_else(|| {
                 corrupt(
                     format!("event at {pos}"),
                     format!("has no link for {subject}"),

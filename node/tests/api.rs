@@ -2225,3 +2225,176 @@ async fn cors_answers_the_listed_origins_only() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// Trade identifiers over the API (PROTOCOL.md 8f): a carrier's events under its B/L and
+/// booking (no UCR, as a DCSA feed names them), the links, and provenance asked by the UCR, the
+/// B/L or the booking giving the same verified route; another carrier's B/L linked by a
+/// carrier is 422 `not_own_document` and writes nothing; the identifier's history is read back
+/// from the store after a restart.
+#[tokio::test]
+async fn provenance_by_a_linked_identifier_is_the_consignments_route() {
+    use tradelog_protocol::route::RouteDoc;
+    use tradelog_protocol::TradeId;
+    let mut node = start("identifiers", 10_000).await;
+    let addr = node.addr;
+    let net = node.net.clone();
+    let t0 = net.genesis.time;
+    let bl = "bl:blue-anchor-lines:BALRTM0001";
+    let bkg = "bkg:blue-anchor-lines:BK12345";
+    let ids = |list: &[&str]| Some(list.iter().map(|s| s.parse::<TradeId>().unwrap()).collect());
+    let booked = signed(&net, "shopfast", EventKind::Booked, t0 + 60_000, |b| {
+        b.container = None;
+        b.parties = Some(vec!["blue-anchor-lines".parse().unwrap()]);
+    });
+    let loaded = signed(
+        &net,
+        "blue-anchor-lines",
+        EventKind::Loaded,
+        t0 + 120_000,
+        |b| {
+            b.ucr = None;
+            b.ids = ids(&[bkg, bl]);
+        },
+    );
+    let carrier_link = signed(
+        &net,
+        "blue-anchor-lines",
+        EventKind::Linked,
+        t0 + 130_000,
+        |b| {
+            b.ucr = None;
+            b.container = None;
+            b.ids = ids(&[bkg, bl]);
+        },
+    );
+    let declarant_link = signed(&net, "shopfast", EventKind::Linked, t0 + 140_000, |b| {
+        b.container = None;
+        b.ids = ids(&[bl]);
+    });
+    let foreign = signed(
+        &net,
+        "blue-anchor-lines",
+        EventKind::Linked,
+        t0 + 150_000,
+        |b| {
+            b.ucr = None;
+            b.container = None;
+            b.ids = ids(&[bkg, "bl:north-star-shipping:NSS1"]);
+        },
+    );
+    let before = node.written();
+    let r = post(addr, "/v1/events", foreign.to_json().as_bytes()).await;
+    r.error(422, "not_own_document");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("body.ids: bl:north-star-shipping:NSS1: a carrier links only its own"),
+        "{:?}",
+        r.json()
+    );
+    assert_eq!(node.written(), before);
+    for e in [&booked, &loaded, &carrier_link, &declarant_link] {
+        let r = post(addr, "/v1/events", e.to_json().as_bytes()).await;
+        assert_eq!(r.status, 202, "{:?}", r.json());
+    }
+    node.commit(t0 + 200_000);
+    let _ = node.gossiped();
+    get(addr, "/v1/identifiers/bl:blue-anchor-lines:balrtm0001")
+        .await
+        .error(400, "invalid_identifier");
+    let b = get(addr, &format!("/v1/identifiers/{bl}")).await;
+    assert_eq!(b.status, 200);
+    let bundle = tradelog_protocol::ProofBundle::from_json(&b.body).unwrap();
+    assert_eq!(bundle.verify(&net.genesis).unwrap().events.len(), 3);
+    let mut timelines = Vec::new();
+    for path in [
+        format!("/v1/consignments/{}/route", sample_ucr(77)),
+        format!("/v1/identifiers/{bl}/route"),
+        format!("/v1/identifiers/{bkg}/route"),
+    ] {
+        let r = get(addr, &path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.json()["version"], 3, "{path}");
+        let route = RouteDoc::from_json(&r.body)
+            .unwrap()
+            .verify(&net.genesis)
+            .unwrap();
+        let t: Vec<u64> = route.timeline.iter().map(|(i, _, _)| *i).collect();
+        timelines.push(t);
+    }
+    let mut all = timelines[0].clone();
+    all.sort_unstable();
+    assert_eq!(all, vec![0, 1, 2, 3]);
+    assert!(
+        timelines.iter().all(|t| *t == timelines[0]),
+        "{timelines:?}"
+    );
+    // A consignment linked to nothing keeps its version-1 route.
+    let lone = signed(&net, "shopfast", EventKind::Booked, t0 + 210_000, |b| {
+        b.ucr = Some(sample_ucr(78));
+    });
+    assert_eq!(
+        post(addr, "/v1/events", lone.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    node.commit(t0 + 260_000);
+    let r = get(addr, &format!("/v1/consignments/{}/route", sample_ucr(78))).await;
+    assert_eq!(r.json()["version"], 1);
+    // Paging a group route is refused.
+    get(
+        addr,
+        &format!("/v1/identifiers/{bl}/route?containers_from=256"),
+    )
+    .await
+    .error(400, "invalid_query");
+    // Read back from the store: the identifier links in the event records.
+    let store = node.chain.store();
+    let mut got: Vec<Hash> = store
+        .subject_events(&tradelog_protocol::Subject::Identifier(
+            bkg.parse().unwrap(),
+        ))
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.id())
+        .collect();
+    got.sort();
+    let mut want = vec![loaded.id(), carrier_link.id()];
+    want.sort();
+    assert_eq!(got, want);
+    // A source event recorded under identifiers only (a DCSA booking confirmation, no UCR or
+    // equipment) delivered again after it is committed: answered with the first (8e). Before
+    // the store looked keys up under the first identifier, the copy was accepted (202).
+    let delivery = |minute: u64| {
+        signed(
+            &net,
+            "blue-anchor-lines",
+            EventKind::Booked,
+            t0 + minute * 60_000,
+            |b| {
+                b.ucr = None;
+                b.container = None;
+                b.ids = ids(&[bkg]);
+                b.source = Some(tradelog_protocol::event::Source {
+                    standard: "dcsa".into(),
+                    id: "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d08".into(),
+                });
+            },
+        )
+    };
+    let (first, again) = (delivery(5), delivery(6));
+    assert_eq!(
+        post(addr, "/v1/events", first.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    node.commit(t0 + 400_000);
+    let r = post(addr, "/v1/events", again.to_json().as_bytes()).await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(r.json()["same_source_as"], again.id().to_hex());
+    assert_eq!(r.json()["id"], first.id().to_hex());
+    node.stop().await;
+}

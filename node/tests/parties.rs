@@ -133,12 +133,12 @@ fn a_route_larger_than_one_bundle_is_served_in_verified_pages_at_one_head() {
     let mut events = vec![event(&net, "shopfast", EventKind::Booked, 0, &ucr, &[])];
     events.extend((1..=n).map(|i| event(&net, "shopfast", EventKind::Packed, i, &ucr, &[])));
     commit(&ledger, &net, events);
-    let first = ledger.route(&ucr, 0, None).unwrap().unwrap();
+    let first = ledger.consignment_route(&ucr, 0, None).unwrap().unwrap();
     assert_eq!(first.version, ROUTE_PAGE_VERSION);
     assert_eq!(first.containers.len(), MAX_ROUTE_CONTAINERS);
     let height = first.consignment.head.height;
     let second = ledger
-        .route(&ucr, MAX_ROUTE_CONTAINERS as u64, Some(height))
+        .consignment_route(&ucr, MAX_ROUTE_CONTAINERS as u64, Some(height))
         .unwrap()
         .unwrap();
     assert_eq!(second.containers.len(), 44);
@@ -149,11 +149,11 @@ fn a_route_larger_than_one_bundle_is_served_in_verified_pages_at_one_head() {
     assert!(verify_pages(&[second.clone(), first.clone()], &net.genesis).is_err());
     // Not a page start, beyond the last page: refused with a reason.
     assert!(matches!(
-        ledger.route(&ucr, 100, None),
+        ledger.consignment_route(&ucr, 100, None),
         Err(RouteError::Page(_))
     ));
     assert!(matches!(
-        ledger.route(&ucr, 512, None),
+        ledger.consignment_route(&ucr, 512, None),
         Err(RouteError::Page(_))
     ));
     // After another block, a page asked for at the old head is refused (409 in the API), so a
@@ -170,7 +170,7 @@ fn a_route_larger_than_one_bundle_is_served_in_verified_pages_at_one_head() {
             &[],
         )],
     );
-    let r = ledger.route(&ucr, MAX_ROUTE_CONTAINERS as u64, Some(height));
+    let r = ledger.consignment_route(&ucr, MAX_ROUTE_CONTAINERS as u64, Some(height));
     assert!(matches!(r, Err(RouteError::HeadMoved { .. })), "{r:?}");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -125,7 +125,10 @@ fn blocks_survive_reopen_and_proofs_equal_the_reference() {
     assert_eq!(store.event(&ev.id()).unwrap(), Some((14 + 4, ev.clone())));
     assert_eq!(store.event(&EventId::of(&[b"nothing"])).unwrap(), None);
     same_as_reference(&ledger, &state, &net, 3);
-    let route = ledger.route(&sample_ucr(1), 0, None).unwrap().unwrap();
+    let route = ledger
+        .consignment_route(&sample_ucr(1), 0, None)
+        .unwrap()
+        .unwrap();
     route.verify(&net.genesis).unwrap();
     let (first_root, second_root) = (
         state.log().root_at(14).unwrap(),

@@ -363,6 +363,18 @@ pub fn verify_pages(pages: &[RouteBundle], genesis: &Genesis) -> Result<Route, R
         .consignment
         .verify(genesis)
         .map_err(RouteError::Consignment)?;
+    // A consignment with linked events has a group of more than itself: its route is the
+    // group's (version 3), and a node serving it as version 1 would hide the linked histories.
+    if let Some(pos) = consignment
+        .events
+        .iter()
+        .position(|(_, e)| e.body().kind == EventKind::Linked)
+    {
+        return Err(RouteError::Consignment(BundleError::Malformed(format!(
+            "events[{pos}] is a linked event: the consignment is linked to trade identifiers, \
+             its route is its group's (version 3)"
+        ))));
+    }
     let named = containers_named(consignment.events.iter().map(|(_, e)| e));
     let whole = first.version == ROUTE_VERSION;
     if whole && named.len() > MAX_ROUTE_CONTAINERS {
@@ -685,8 +697,8 @@ impl GroupRoute {
 
 /// The timeline of a group (section 9b, version 3): the group's events, and each container's
 /// events in one of the group's windows for it that name no consignment and no identifier and,
-/// under rules 2, whose issuer is a party of one of the group's consignments (of a group with
-/// none, the issuer of one of its events) or customs.
+/// under rules 2, whose issuer is a party of one of the group's consignments, the issuer of
+/// one of the group's events, or customs.
 fn merge_group(
     subjects: &[Provenance],
     events: &[(u64, Event)],
@@ -697,17 +709,12 @@ fn merge_group(
         .map(|(i, e)| (*i, (e.clone(), Source::Consignment)))
         .collect();
     let rules = subjects.first().map_or(1, |p| p.rules);
-    let with_consignment = subjects
-        .iter()
-        .any(|p| matches!(p.subject, Subject::Consignment(_)));
     let mut parties: BTreeSet<&crate::ids::OrgId> = BTreeSet::new();
     for p in subjects {
         parties.extend(p.parties.iter());
         parties.extend(p.customs.iter());
     }
-    if !with_consignment {
-        parties.extend(events.iter().map(|(_, e)| &e.body().issuer.org));
-    }
+    parties.extend(events.iter().map(|(_, e)| &e.body().issuer.org));
     for p in containers {
         let Subject::Container(c) = &p.subject else {
             continue;

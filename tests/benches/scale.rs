@@ -80,7 +80,8 @@ fn drop_os_cache() -> bool {
 
 fn query_ms(ledger: &NodeLedger, n: u32) -> f64 {
     let t = Instant::now();
-    let route = ledger.route(&sample_ucr(n), 0, None).unwrap().unwrap();
+    let subject = tradelog_protocol::Subject::Consignment(sample_ucr(n));
+    let route = ledger.route(&subject, 0, None).unwrap().unwrap();
     let bytes = serde_json::to_vec(&route).unwrap();
     assert!(bytes.len() > 1000);
     t.elapsed().as_secs_f64() * 1e3

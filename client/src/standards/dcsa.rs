@@ -37,7 +37,7 @@
 use std::collections::BTreeMap;
 
 use tradelog_protocol::event::{EventBody, EventKind, Transport, TransportMode, EVENT_VERSION};
-use tradelog_protocol::{ContainerId, Ucr, UnLocode};
+use tradelog_protocol::{ContainerId, TradeId, Ucr, UnLocode};
 
 pub use super::dcsa_version::{DcsaVersion, UnknownVersion};
 
@@ -316,6 +316,56 @@ fn references(
     Ok(out)
 }
 
+/// The trade identifiers the event names (PROTOCOL.md 8f): its transport documents (`TRD`) and
+/// bookings (`BKG`) from `documentReferences` and, of a shipment event, its own document,
+/// qualified by `carrier` (the organisation importing its own feed). A reference that is not a
+/// valid number (lowercase, spaces, longer than 35) is refused, naming it: identifiers are
+/// never normalised. A reference that `--ucr-from` reads as the UCR is not also an identifier.
+fn ids_of(
+    e: &Node<'_>,
+    d: &Dialect,
+    opts: &DcsaOptions,
+    carrier: &tradelog_protocol::OrgId,
+) -> Result<Option<Vec<TradeId>>, ImportError> {
+    let mut out: Vec<TradeId> = Vec::new();
+    for (source, make) in [
+        (
+            UcrSource::TransportDocument,
+            TradeId::transport_document as fn(&_, &str) -> _,
+        ),
+        (UcrSource::Booking, TradeId::booking),
+    ] {
+        if opts.ucr_from.as_ref() == Some(&source) {
+            continue;
+        }
+        for (value, path) in references(e, &source, d)? {
+            let id = make(carrier, &value).map_err(|err| {
+                invalid(
+                    &path,
+                    &value,
+                    format!("not a tradelog {source:?} number: {}", err.reason),
+                )
+            })?;
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    out.sort();
+    if out.len() > tradelog_protocol::event::MAX_IDS {
+        return Err(unsupported(
+            e.path(),
+            "documentReferences",
+            format!(
+                "{} transport documents and bookings; a ledger event names at most {}",
+                out.len(),
+                tradelog_protocol::event::MAX_IDS
+            ),
+        ));
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
 fn ucr_of(e: &Node<'_>, opts: &DcsaOptions, d: &Dialect) -> Result<Option<Ucr>, ImportError> {
     let mut found: Option<(Ucr, String)> = opts.ucr.clone().map(|u| (u, "--ucr".to_owned()));
     let Some(source) = &opts.ucr_from else {
@@ -474,13 +524,17 @@ fn map_event(
         None => None,
     };
     let ucr = ucr_of(e, opts, d)?;
-    if ucr.is_none() && (container.is_none() || kind.requires_ucr_and_container()) {
+    let ids = ids_of(e, d, opts, &target.issuer.org)?;
+    if ucr.is_none()
+        && ((container.is_none() && ids.is_none()) || kind.requires_ucr_and_container())
+    {
         // Named at the list the reference was looked for in (absent, or without that type).
         return Err(match &opts.ucr_from {
             None => invalid(
                 e.path(),
                 kind.as_str(),
-                "no UCR: give the reference that carries it (--ucr-from) or a fixed UCR",
+                "no UCR, equipment, transport document or booking: give the reference that \
+                 carries a UCR (--ucr-from) or a fixed UCR",
             ),
             Some(s) => invalid(
                 &e.child_path(match s {
@@ -513,7 +567,7 @@ fn map_event(
         issuer: target.issuer.clone(),
         parties: None,
         source: None,
-        ids: None,
+        ids,
         membership: None,
     })
 }

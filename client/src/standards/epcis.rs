@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tradelog_protocol::event::{EventBody, EventKind, EVENT_VERSION};
+use tradelog_protocol::ids::{gs1_check_digit, TradeId};
 use tradelog_protocol::{ContainerId, Ucr, UnLocode};
 
 use super::{
@@ -80,6 +81,7 @@ pub fn bizstep_of(kind: EventKind) -> &'static str {
         | EventKind::Declared
         | EventKind::Released
         | EventKind::DocumentAnchored
+        | EventKind::Linked
         | EventKind::Membership => "other",
     }
 }
@@ -291,6 +293,37 @@ pub fn import_each(
 struct Ids {
     containers: Vec<ContainerId>,
     ucr: Option<(Ucr, String)>,
+    /// SSCCs (`urn:epc:id:sscc:` or a GS1 Digital Link with AI 00), as trade identifiers.
+    ssccs: Vec<TradeId>,
+}
+
+/// The SSCC of an EPC URI `urn:epc:id:sscc:<company prefix>.<serial reference>` (the serial
+/// reference starts with the extension digit; the check digit is computed, GS1 Tag Data
+/// Standard 2.x section 6.3.2) or of a GS1 Digital Link `https://<host>/00/<18 digits>`.
+pub fn sscc_of(uri: &str) -> Option<Result<TradeId, String>> {
+    if let Some(rest) = uri.strip_prefix("urn:epc:id:sscc:") {
+        let Some((prefix, serial)) = rest.split_once('.') else {
+            return Some(Err(
+                "an SSCC EPC URI is urn:epc:id:sscc:<company prefix>.<serial reference>".into(),
+            ));
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(prefix) || !digits(serial) || prefix.len() + serial.len() != 17 {
+            return Some(Err(
+                "company prefix and serial reference are 17 digits together".into(),
+            ));
+        }
+        let body = format!("{}{prefix}{}", &serial[..1], &serial[1..]);
+        let check = gs1_check_digit(body.as_bytes())?;
+        return Some(TradeId::sscc(&format!("{body}{check}")).map_err(|e| e.to_string()));
+    }
+    let rest = uri
+        .strip_prefix("https://")
+        .or(uri.strip_prefix("http://"))?;
+    let (_, path) = rest.split_once('/')?;
+    let digits = path.strip_prefix("00/")?;
+    let digits = digits.split(['/', '?']).next().unwrap_or(digits);
+    Some(TradeId::sscc(digits).map_err(|e| e.to_string()))
 }
 
 impl Ids {
@@ -319,6 +352,11 @@ impl Ids {
         } else if let Some(u) = uri.strip_prefix(UCR_URI_PREFIX) {
             let u: Ucr = u.parse().map_err(|e| invalid(&path, uri, format!("{e}")))?;
             self.add_ucr(u, uri, path)?;
+        } else if let Some(sscc) = sscc_of(uri) {
+            let sscc = sscc.map_err(|e| invalid(&path, uri, e))?;
+            if !self.ssccs.contains(&sscc) {
+                self.ssccs.push(sscc);
+            }
         }
         Ok(())
     }
@@ -446,12 +484,27 @@ fn map_event(
         }
     }
     let ucr = ids.ucr.map(|(u, _)| u);
-    if ucr.is_none() && ids.containers.is_empty() {
+    let mut ssccs = ids.ssccs;
+    ssccs.sort();
+    if ssccs.len() > tradelog_protocol::event::MAX_IDS {
+        return Err(unsupported(
+            e.path(),
+            ty,
+            format!(
+                "names {} SSCCs; a ledger event names at most {}",
+                ssccs.len(),
+                tradelog_protocol::event::MAX_IDS
+            ),
+        ));
+    }
+    let ssccs = (!ssccs.is_empty()).then_some(ssccs);
+    if ucr.is_none() && ids.containers.is_empty() && ssccs.is_none() {
         return Err(invalid(
             e.path(),
             ty,
-            "names no consignment and no container: give a https://tradelog.example/ucr/ or \
-             urn:epc:id:bic: identifier, a bizTransaction mapping, or a fixed UCR",
+            "names no consignment, container or SSCC: give a https://tradelog.example/ucr/, \
+             urn:epc:id:bic: or urn:epc:id:sscc: identifier, a bizTransaction mapping, or a \
+             fixed UCR",
         ));
     }
 
@@ -500,7 +553,7 @@ fn map_event(
         issuer: target.issuer.clone(),
         parties: None,
         source: None,
-        ids: None,
+        ids: ssccs.clone(),
         membership: None,
     };
     let bodies: Vec<EventBody> = if ids.containers.is_empty() {

@@ -5,7 +5,8 @@
 //! Public in every mode: head, genesis, membership (a light client needs it to verify
 //! anything), consistency proofs, evidence, health, metrics, OpenAPI, the explorer's files, and
 //! every write (events are signed themselves). Protected under "members" and "parties": event
-//! status, consignments and their routes, containers, blocks (they carry events) and the
+//! status, consignments and their routes, containers, trade identifiers and their routes, blocks
+//! (they carry events) and the
 //! time-release report (it lists consignments).
 //!
 //! Under "parties" (customs and auditors read everything):
@@ -32,7 +33,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tradelog_protocol::httpsig::{self, HttpSigError};
-use tradelog_protocol::{ContainerId, EventId, OrgId, PublicKey, Role, Subject, Ucr};
+use tradelog_protocol::{ContainerId, EventId, OrgId, PublicKey, Role, Subject, TradeId, Ucr};
 
 use super::errors::ApiError;
 use super::{blocking, ApiState, ClientAddr};
@@ -159,6 +160,7 @@ struct Entry<'a> {
 enum Target {
     Consignment(String),
     Container(String),
+    Identifier(String),
     Event(String),
     Block,
     Report,
@@ -176,6 +178,9 @@ impl Target {
                 Some(Target::Consignment((*ucr).to_owned()))
             }
             ["", "v1", "containers", id] => Some(Target::Container((*id).to_owned())),
+            ["", "v1", "identifiers", id] | ["", "v1", "identifiers", id, "route"] => {
+                Some(Target::Identifier((*id).to_owned()))
+            }
             ["", "v1", "events", id] if *id != "batch" => Some(Target::Event((*id).to_owned())),
             ["", "v1", "blocks", _] => Some(Target::Block),
             ["", "v1", "reports", "time-release"] => Some(Target::Report),
@@ -188,6 +193,7 @@ impl Target {
         match self {
             Target::Consignment(u) => format!("consignment:{u}"),
             Target::Container(c) => format!("container:{c}"),
+            Target::Identifier(t) => format!("identifier:{t}"),
             Target::Event(e) => format!("event:{e}"),
             Target::Block => "block".into(),
             Target::Report => "time-release".into(),
@@ -314,9 +320,15 @@ fn not_a_party(org: &OrgId, what: &str) -> ApiError {
 /// The organisations that may read container `id` under "parties": issuers of its events and
 /// the readers of every consignment they name. Stops as soon as `org` is found.
 fn may_read_container(chain: &Chain, org: &OrgId, id: &ContainerId) -> Result<bool, StoreError> {
-    let events = chain
-        .store()
-        .subject_events(&Subject::Container(id.clone()))?;
+    may_read_subject(chain, org, &Subject::Container(id.clone()))
+}
+
+/// The organisations that may read a container or trade identifier under "parties": issuers
+/// of its events and the readers of every consignment they name (a trade identifier's route
+/// holds the consignments linked to it, 8f: their parties read it, and so do the issuers of
+/// the identifier's own events, the carrier of a B/L say). Stops as soon as `org` is found.
+fn may_read_subject(chain: &Chain, org: &OrgId, subject: &Subject) -> Result<bool, StoreError> {
+    let events = chain.store().subject_events(subject)?;
     if events.iter().any(|(_, e)| &e.body().issuer.org == org) {
         return Ok(true);
     }
@@ -347,6 +359,10 @@ fn may_read(chain: &Chain, reader: &Reader, target: &Target) -> Result<bool, Api
         },
         Target::Container(c) => match c.parse::<ContainerId>() {
             Ok(id) => may_read_container(chain, org, &id)?,
+            Err(_) => true,
+        },
+        Target::Identifier(t) => match t.parse::<TradeId>() {
+            Ok(id) => may_read_subject(chain, org, &Subject::Identifier(id))?,
             Err(_) => true,
         },
         Target::Event(e) => match e.parse::<EventId>() {
@@ -432,6 +448,11 @@ mod tests {
                 Some(Target::Consignment("U".into())),
             ),
             ("/v1/containers/C", Some(Target::Container("C".into()))),
+            ("/v1/identifiers/I", Some(Target::Identifier("I".into()))),
+            (
+                "/v1/identifiers/I/route",
+                Some(Target::Identifier("I".into())),
+            ),
             ("/v1/events/E", Some(Target::Event("E".into()))),
             ("/v1/blocks/1", Some(Target::Block)),
             ("/v1/reports/time-release", Some(Target::Report)),

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tradelog_protocol::api::{ConsistencyAnswer, HeadAnswer, MembershipAnswer};
-use tradelog_protocol::{ContainerId, Event, EventId, Subject, Ucr, UnLocode};
+use tradelog_protocol::{ContainerId, Event, EventId, Subject, TradeId, Ucr, UnLocode};
 
 use super::errors::ApiError;
 use super::params;
@@ -100,6 +100,43 @@ pub(super) async fn route(
     let ucr: Ucr = path_param(ucr, "invalid_ucr")?
         .parse()
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_ucr", format!("ucr: {e}")))?;
+    route_of(state, Subject::Consignment(ucr), page).await
+}
+
+/// A trade identifier path parameter, or 400 `invalid_identifier`.
+fn identifier(id: Result<Path<String>, PathRejection>) -> Result<TradeId, ApiError> {
+    path_param(id, "invalid_identifier")?.parse().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_identifier",
+            format!("id: {e}"),
+        )
+    })
+}
+
+/// `GET /v1/identifiers/{id}`: the proof bundle of a trade identifier (PROTOCOL.md 8f).
+pub(super) async fn identifier_bundle(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    bundle(state, Subject::Identifier(identifier(id)?)).await
+}
+
+/// `GET /v1/identifiers/{id}/route`: the route of the identifier's group (9b version 3).
+pub(super) async fn identifier_route(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+    page: Result<Query<RoutePage>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    route_of(state, Subject::Identifier(identifier(id)?), page).await
+}
+
+/// The route of a consignment or identifier, or the page asked for.
+async fn route_of(
+    state: ApiState,
+    subject: Subject,
+    page: Result<Query<RoutePage>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let invalid = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m);
     let Query(page) = page.map_err(|r| invalid(r.body_text()))?;
     let containers_from = match page.containers_from {
@@ -113,7 +150,7 @@ pub(super) async fn route(
     };
     let height = page.height.as_deref().map(params::height).transpose()?;
     blocking(
-        move || match state.chain.route(&ucr, containers_from, height) {
+        move || match state.chain.route(&subject, containers_from, height) {
             Ok(Some(route)) => Ok(json(StatusCode::OK, &route)),
             Ok(None) => Err(ApiError::no_certified_head()),
             Err(e @ RouteError::Page(_)) => Err(ApiError::new(
@@ -124,6 +161,11 @@ pub(super) async fn route(
             Err(e @ RouteError::HeadMoved { .. }) => Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "head_moved",
+                e.to_string(),
+            )),
+            Err(e @ RouteError::TooLarge(_)) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "route_too_large",
                 e.to_string(),
             )),
             Err(RouteError::Store(e)) => Err(e.into()),

@@ -1,16 +1,19 @@
 //! The events of the log on disk, append-only: one record per log position in a
 //! [`RecordLog`] (`events/data`, `events/offsets`).
 //!
-//! A record is `u32 length || id (32) || subject mask (u8) || one u64 per set bit || wire`:
-//! for each subject of the event (bit 0 its consignment, bit 1 its container, bit 2 the
-//! membership), the log position of that subject's previous event (`u64::MAX` for its first).
+//! A record is `u32 length || id (32) || subject mask (u8) || one u64 per set bit of bits 0-2 ||
+//! [if bit 3: count n (u8) || n u64] || wire`: for each subject of the event (bit 0 its
+//! consignment, bit 1 its container, bit 2 the membership; bit 3 its trade identifiers, one link
+//! per identifier in the order of `body.ids`), the log position of that subject's previous event
+//! (`u64::MAX` for its first). Records written before trade identifiers never set bit 3, so they
+//! read as before.
 //! A subject's events are read by walking these links back from the index leaf's `last`
 //! position, so no per-subject list is stored. `wire` is the event's canonical wire JSON, served
 //! and gossiped as it is.
 
 use std::path::Path;
 
-use tradelog_protocol::{EventId, Hash, Subject};
+use tradelog_protocol::{EventId, Hash, Subject, TradeId};
 
 use super::records::RecordLog;
 use super::StoreError;
@@ -18,13 +21,32 @@ use super::StoreError;
 /// "No previous event" in a subject link.
 pub const NONE: u64 = u64::MAX;
 
-/// The link slot of a subject kind.
-pub fn slot(subject: &Subject) -> usize {
+/// The link slot of a subject kind; `None` for a trade identifier (its link is in
+/// [`Record::ids_prev`], at the identifier's position in `body.ids`).
+pub fn slot(subject: &Subject) -> Option<usize> {
     match subject {
-        Subject::Consignment(_) => 0,
-        Subject::Container(_) => 1,
-        Subject::Membership => 2,
+        Subject::Consignment(_) => Some(0),
+        Subject::Container(_) => Some(1),
+        Subject::Membership => Some(2),
+        Subject::Identifier(_) => None,
     }
+}
+
+/// Mask bit of the trade identifier links.
+const IDS_BIT: u8 = 1 << SLOTS;
+
+/// The trade identifiers of a stored event's wire JSON, in `body.ids` order (the wire was
+/// checked when it was admitted; this reads only the one member).
+fn wire_ids(wire: &[u8]) -> Option<Vec<TradeId>> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        ids: Option<Vec<TradeId>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Wire {
+        body: Body,
+    }
+    serde_json::from_slice::<Wire>(wire).ok()?.body.ids
 }
 
 /// Subject slots of an event record.
@@ -38,6 +60,9 @@ pub struct Record {
     /// Per subject slot: the position of that subject's previous event (`Some(NONE)` for its
     /// first), `None` if the event has no such subject.
     pub prev: [Option<u64>; SLOTS],
+    /// Per trade identifier of the event, in `body.ids` order: the position of that
+    /// identifier's previous event (`NONE` for its first); empty without identifiers.
+    pub ids_prev: Vec<u64>,
     /// The canonical wire JSON.
     pub wire: Vec<u8>,
 }
@@ -46,7 +71,12 @@ impl Record {
     /// The bytes written for this record.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let links = self.prev.iter().flatten().count();
-        let len = 32 + 1 + 8 * links + self.wire.len();
+        let ids = if self.ids_prev.is_empty() {
+            0
+        } else {
+            1 + 8 * self.ids_prev.len()
+        };
+        let len = 32 + 1 + 8 * links + ids + self.wire.len();
         out.extend_from_slice(&(len as u32).to_be_bytes());
         out.extend_from_slice(self.id.as_bytes());
         let mask = self
@@ -55,9 +85,20 @@ impl Record {
             .enumerate()
             .filter(|(_, p)| p.is_some())
             .fold(0u8, |m, (i, _)| m | (1 << i));
+        let mask = if self.ids_prev.is_empty() {
+            mask
+        } else {
+            mask | IDS_BIT
+        };
         out.push(mask);
         for p in self.prev.iter().flatten() {
             out.extend_from_slice(&p.to_be_bytes());
+        }
+        if !self.ids_prev.is_empty() {
+            out.push(self.ids_prev.len() as u8);
+            for p in &self.ids_prev {
+                out.extend_from_slice(&p.to_be_bytes());
+            }
         }
         out.extend_from_slice(&self.wire);
     }
@@ -89,14 +130,43 @@ impl Record {
                 p += 8;
             }
         }
-        if mask >> SLOTS != 0 {
+        let mut ids_prev = Vec::new();
+        if mask & IDS_BIT != 0 {
+            let n = usize::from(*bytes.get(p).ok_or_else(|| bad("short links"))?);
+            p += 1;
+            if n == 0 || n > tradelog_protocol::event::MAX_IDS {
+                return Err(bad("bad identifier link count"));
+            }
+            for _ in 0..n {
+                let b: [u8; 8] = bytes
+                    .get(p..p + 8)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(|| bad("short links"))?;
+                ids_prev.push(u64::from_be_bytes(b));
+                p += 8;
+            }
+        }
+        if mask >> (SLOTS + 1) != 0 {
             return Err(bad("unknown subject slot"));
         }
         Ok(Record {
             id: Hash(id),
             prev,
+            ids_prev,
             wire: bytes[p..].to_vec(),
         })
+    }
+
+    /// The position of `subject`'s previous event, if this record is one of its events.
+    pub fn link(&self, subject: &Subject) -> Option<u64> {
+        match (slot(subject), subject) {
+            (Some(i), _) => self.prev[i],
+            (None, Subject::Identifier(t)) => {
+                let k = wire_ids(&self.wire)?.iter().position(|x| x == t)?;
+                self.ids_prev.get(k).copied()
+            }
+            (None, _) => None,
+        }
     }
 }
 
