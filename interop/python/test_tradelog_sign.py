@@ -152,6 +152,69 @@ class SignerVectors(unittest.TestCase):
             self.assertEqual(ts.sign_event(body, KEY).wire, tv.jcs(served).decode("utf-8"))
 
 
+BL = "bl:blue-anchor-lines:BALRTM0001"
+BKG = "bkg:blue-anchor-lines:BK12345"
+SSCC = "sscc:106141412345678908"
+
+
+class SignerTradeIdentifiers(unittest.TestCase):
+    """Section 2 trade identifiers, the body member `ids` and the kind `linked` (8f)."""
+
+    def linked(self, ids):
+        return ts.build_body(chain=CHAIN, kind="linked", time=1767225600000,
+                             ucr="6NL123456789-AB", ids=ids, issuer_org=ORG, key=KEY)
+
+    def test_linked_event_vectors(self):
+        # given in another order: the signer sorts ids into ascending byte order
+        ev = ts.sign_event(self.linked([SSCC, BL, BKG]), KEY)
+        self.assertEqual(ev.body["ids"], [BKG, BL, SSCC])
+        self.assertEqual(ev.canonical_body, WANT["event_linked_canonical_body"])
+        self.assertEqual(ev.id, WANT["event_linked_id"])
+        self.assertEqual(ev.wire, WANT["event_linked_wire_json"])
+        # admitted under the vectors' genesis: its carrier links its own B/L and booking
+        parsed = tv.Event(tv.load_json(ev.wire))
+        tv.Genesis(tv.load_json(WANT["genesis_json"])).membership().admit(parsed)
+
+    def test_identifier_index_key_vectors(self):
+        self.assertEqual(tv.index_key("identifier", BL).hex(), WANT["index_key_identifier_bl"])
+        self.assertEqual(tv.index_key("identifier", SSCC).hex(), WANT["index_key_identifier_sscc"])
+
+    def test_helpers(self):
+        self.assertEqual(ts.transport_document(ORG, "BALRTM0001"), BL)
+        self.assertEqual(ts.booking(ORG, "BK12345"), BKG)
+        self.assertEqual(ts.sscc("10614141234567890"), SSCC)  # the check digit appended
+        self.assertEqual(ts.sscc("106141412345678908"), SSCC)
+        for bad in (lambda: ts.sscc("106141412345678907"),     # wrong check digit
+                    lambda: ts.sscc("1061414123456789"),
+                    lambda: ts.transport_document(ORG, "balrtm0001"),  # lowercase number
+                    lambda: ts.booking("Blue-Anchor", "BK1"),
+                    lambda: ts.booking(ORG, "")):
+            with self.assertRaises(tv.VerifyError):
+                bad()
+
+    def test_ids_rules_before_signing(self):
+        base = dict(chain=CHAIN, time=1, issuer_org=ORG, key=KEY)
+        ts.build_body(**base, kind="booked", ids=[SSCC])  # ids alone name the subject
+        for bad, member in (
+                (dict(kind="booked", ids=[BL, BL]), "body.ids: trade identifiers must be in "
+                                                    "ascending byte order, each once"),
+                (dict(kind="booked", ids=[]), "body.ids: 1 to 16"),
+                (dict(kind="booked", ids=["sscc:106141412345678907"]), "body.ids[0]: invalid"),
+                (dict(kind="booked", ids=["bl:blue-anchor-lines:bal1"]), "body.ids[0]: invalid"),
+                (dict(kind="linked", ids=[BL]), "body: linked needs at least two subjects"),
+                (dict(kind="linked", ucr="6NL1234"), "body: linked needs at least two subjects"),
+                (dict(kind="linked", ucr="6NL1234", ids=[BL], container="CSQU3054383"),
+                 "body.container: a linked event names no container")):
+            with self.subTest(bad=bad), self.assertRaises(tv.VerifyError) as cm:
+                ts.build_body(**base, **bad)
+            self.assertTrue(str(cm.exception).startswith(member), cm.exception)
+        change = ts.add_key(ORG, KEY2.public_key_hex)
+        with self.assertRaises(tv.VerifyError) as cm:
+            ts.build_body(**base, kind="membership", ids=[BL],
+                          membership=ts.membership_body(1, change, []))
+        self.assertIn("body.ids: not allowed in a membership event", str(cm.exception))
+
+
 class SignerRules(unittest.TestCase):
     def test_a_refusal_gives_the_nodes_status_and_code(self):
         # A local server answering as the node does: 422 {"error": {"code", "message"}}.

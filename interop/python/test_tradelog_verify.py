@@ -723,8 +723,11 @@ class Route(unittest.TestCase):
             r["version"] = 2
         self.refuse(bump, "containers_from")
         def bump3(r):
-            r["version"] = 3
-        self.refuse(bump3, "version")
+            r["version"] = 3  # a group's route (§9b), which has subjects, not a consignment
+        self.refuse(bump3, "route: missing member(s) ['subjects']")
+        def bump4(r):
+            r["version"] = 4
+        self.refuse(bump4, "version")
 
     def test_an_outsiders_event_in_the_consignment_is_refused(self):
         # validators that ignored the party rule committed it (§8c)
@@ -1078,53 +1081,73 @@ def vector_parts():
             tv.load_json(v["event_wire_json"])["body"])
 
 
-def forge_bundle(genesis, sk, bodies, subject):
-    """A version-2 bundle made here, without cargo: the events of `bodies` signed with `sk`
-    are the whole log of one block (height 1), whose head the one validator `sk` certifies;
-    `subject` is ("consignment" | "container", id). No membership events."""
-    gen = tv.Genesis(genesis)
-    events = []
-    for b in bodies:
-        canon = tv.check_body(b)
-        events.append({"body": b, "sig": sk.sign(tv.EVENT_PREFIX + canon).hex()})
-    parsed = [tv.Event(e) for e in events]
-    leaves = [e.leaf_data for e in parsed]
-    index = {}
-    for e in parsed:
-        for t in ("consignment", "container"):
-            if t in e.body or (t == "consignment" and "ucr" in e.body):
-                ident = e.body["ucr"] if t == "consignment" else e.body["container"]
-                index.setdefault(tv.index_key(t, ident), []).append(e.id)
-    entries = {k: tv.value_hash(len(ids), tv.index_acc(ids)) for k, ids in index.items()}
-    head = {"chain": gen.chain, "height": 1, "time": max(b["time"] for b in bodies),
-            "prev": gen.hash.hex(), "log_size": len(leaves), "log_root": tv.mth(leaves).hex(),
-            "index_root": tv.smt_root(entries).hex(),
-            "validators": tv.validators_hash(gen.validators.items()).hex()}
-    hh = tv.H(tv.head_bytes(tv.parse_head(head)))
-    cert = {"height": 1, "round": 0, "head": hh.hex(),
-            "signatures": [{"validator": public_hex(sk),
-                            "sig": sk.sign(tv.precommit(gen.chain, 1, 0, hh)).hex()}]}
+def event_subjects(body):
+    """Section 5: the subjects an event is indexed under, as (type, id)."""
+    out = [("consignment", body["ucr"])] if "ucr" in body else []
+    out += [("container", body["container"])] if "container" in body else []
+    return out + [("identifier", t) for t in body.get("ids", [])]
 
-    def entry_and_proof(key):
-        sibs, leaf = tv.smt_proof(entries, key)
+
+class ForgedLog:
+    """A ledger made here, without cargo: `items` ((body, signing key) pairs) signed and made
+    the whole log of one block (height 1), whose head the one validator `validator` certifies;
+    `bundle(type, id)` is a version-2 proof bundle of any subject against that head (so the
+    bundles of one ForgedLog make a route). No membership events."""
+
+    def __init__(self, genesis, validator, items):
+        gen = tv.Genesis(genesis)
+        self.events = []
+        for b, sk in items:
+            canon = tv.check_body(b)
+            self.events.append({"body": b, "sig": sk.sign(tv.EVENT_PREFIX + canon).hex()})
+        self.parsed = [tv.Event(e) for e in self.events]
+        self.leaves = [e.leaf_data for e in self.parsed]
+        self.index = {}
+        for e in self.parsed:
+            for t, ident in event_subjects(e.body):
+                self.index.setdefault(tv.index_key(t, ident), []).append(e.id)
+        self.entries = {k: tv.value_hash(len(ids), tv.index_acc(ids))
+                        for k, ids in self.index.items()}
+        self.head = {"chain": gen.chain, "height": 1,
+                     "time": max(b["time"] for b, _ in items),
+                     "prev": gen.hash.hex(), "log_size": len(self.leaves),
+                     "log_root": tv.mth(self.leaves).hex(),
+                     "index_root": tv.smt_root(self.entries).hex(),
+                     "validators": tv.validators_hash(gen.validators.items()).hex()}
+        hh = tv.H(tv.head_bytes(tv.parse_head(self.head)))
+        self.cert = {"height": 1, "round": 0, "head": hh.hex(),
+                     "signatures": [{"validator": public_hex(validator),
+                                     "sig": validator.sign(tv.precommit(gen.chain, 1, 0,
+                                                                        hh)).hex()}]}
+
+    def entry_and_proof(self, key):
+        sibs, leaf = tv.smt_proof(self.entries, key)
         proof = {"siblings": [x.hex() for x in sibs]}
         if leaf is not None:
             proof["leaf"] = {"key": leaf[0].hex(), "value_hash": leaf[1].hex()}
-        ids = index.get(key, [])
+        ids = self.index.get(key, [])
         return {"count": len(ids), "acc": tv.index_acc(ids).hex()}, proof
 
-    stype, sid = subject
-    key = tv.index_key(stype, sid)
-    ie, ip = entry_and_proof(key)
-    mie, mip = entry_and_proof(tv.index_key("membership", ""))
-    return {"version": 2, "subject": {"type": stype, "id": sid}, "head": head,
-            "certificate": cert,
-            "events": [{"index": i, "event": events[i],
-                        "proof": [x.hex() for x in tv.inclusion_path(i, leaves)]}
-                       for i, e in enumerate(parsed) if e.id in index.get(key, [])],
-            "index_entry": ie, "index_proof": ip,
-            "membership": {"transitions": [], "events": [], "index_entry": mie,
-                           "index_proof": mip}}
+    def bundle(self, stype, sid):
+        key = tv.index_key(stype, sid)
+        ie, ip = self.entry_and_proof(key)
+        mie, mip = self.entry_and_proof(tv.index_key("membership", ""))
+        ids = self.index.get(key, [])
+        return {"version": 2, "subject": {"type": stype, "id": sid},
+                "head": copy.deepcopy(self.head), "certificate": copy.deepcopy(self.cert),
+                "events": [{"index": i, "event": copy.deepcopy(self.events[i]),
+                            "proof": [x.hex() for x in tv.inclusion_path(i, self.leaves)]}
+                           for i, e in enumerate(self.parsed) if e.id in ids],
+                "index_entry": ie, "index_proof": ip,
+                "membership": {"transitions": [], "events": [], "index_entry": mie,
+                               "index_proof": mip}}
+
+
+def forge_bundle(genesis, sk, bodies, subject):
+    """A version-2 bundle made here, without cargo: the events of `bodies` signed with `sk`
+    are the whole log of one block (height 1), whose head the one validator `sk` certifies;
+    `subject` is ("consignment" | "container" | "identifier", id). No membership events."""
+    return ForgedLog(genesis, sk, [(b, sk) for b in bodies]).bundle(*subject)
 
 
 SOURCE = {"standard": "dcsa", "id": "84db923d-2a19-4eb0-beb5-446c1ec57d34"}
@@ -1196,7 +1219,7 @@ class Sources(unittest.TestCase):
         self.assertIsNone(tv.source_key(self.sourced(0, None)))
         key = tv.source_key(self.sourced(0))
         self.assertEqual(key, ("blue-anchor-lines", "dcsa", SOURCE["id"], self.ucr,
-                               self.container))
+                               self.container, None))
         self.assertEqual(tv.source_key(self.sourced(1)), key)  # another event, the same key
         self.assertNotEqual(tv.source_key(self.sourced(0, container=None)), key)
         self.assertNotEqual(tv.source_key(self.sourced(0, ucr=None)), key)
@@ -1206,6 +1229,12 @@ class Sources(unittest.TestCase):
         self.assertNotEqual(tv.source_key(self.sourced(0, {"standard": "dcsa", "id": "y"})), key)
         self.assertNotEqual(tv.source_key(self.sourced(0, issuer={"org": "other-org",
                                                                   "key": "00" * 32})), key)
+        # 8e: ids are part of the key, as the whole list
+        with_ids = tv.source_key(self.sourced(0, ids=[BL, SSCC]))
+        self.assertEqual(with_ids, key[:5] + ((BL, SSCC),))
+        self.assertEqual(tv.source_key(self.sourced(1, ids=[BL, SSCC])), with_ids)
+        self.assertNotEqual(tv.source_key(self.sourced(0, ids=[BL])), with_ids)
+        self.assertNotEqual(with_ids, key)
 
     def test_first_source_repeat(self):
         r = tv.first_source_repeat
@@ -1383,6 +1412,459 @@ class BlocksUnit(unittest.TestCase):
         ok = self.head(3, 22, self.latest[3] - tv.MAX_EVENT_AHEAD, t2)
         rec = self.run_blocks([self.entry(ok, t2)])
         self.assertEqual(set(rec.values()), {(3, self.latest[3] - tv.MAX_EVENT_AHEAD)})
+
+# ---- trade identifiers, ids, linked events and routes of groups (sections 2, 3.2, 5, 8f, 9b)
+
+BL = "bl:blue-anchor-lines:BALRTM0001"
+BKG = "bkg:blue-anchor-lines:BK12345"
+SSCC = "sscc:106141412345678908"
+CARRIER_ORG, OTHER_CARRIER, PLATFORM, CUSTOMS, AUDITOR = (
+    "blue-anchor-lines", "north-star-shipping", "shopfast", "nl-customs", "audit-office")
+OTHER_BL = f"bl:{OTHER_CARRIER}:NSS0042"
+
+
+def trade_body(kind, time=1767225600000, org=CARRIER_ORG, **members):
+    """A body of the five-organisation ledger below (signed by LinksLedger.KEYS[org])."""
+    b = {"v": 1, "chain": "tradelog-links", "kind": kind, "time": time, "refs": [],
+         "documents": [], "details": {},
+         "issuer": {"org": org, "key": public_hex(LinksLedger.KEYS[org])}}
+    b.update(members)
+    return b
+
+
+class LinksLedger:
+    """A genesis of five organisations, one of each role and a second carrier (the first is
+    the one validator); `rules` 2 unless told."""
+    ROLES = {CARRIER_ORG: "carrier", OTHER_CARRIER: "carrier", PLATFORM: "platform",
+             CUSTOMS: "customs", AUDITOR: "auditor"}
+    KEYS = {o: dev_key(f"links/{o}") for o in ROLES}
+
+    @classmethod
+    def genesis(cls, rules=2):
+        g = {"chain": "tradelog-links", "time": 1767225000000,
+             "organisations": [{"id": o, "name": o, "role": r, "keys": [public_hex(cls.KEYS[o])]}
+                               for o, r in cls.ROLES.items()],
+             "validators": [{"org": CARRIER_ORG, "key": public_hex(cls.KEYS[CARRIER_ORG]),
+                             "power": 1}]}
+        if rules is not None:
+            g["rules"] = rules
+        return g
+
+    @classmethod
+    def log(cls, bodies, rules=2):
+        g = cls.genesis(rules)
+        return g, ForgedLog(g, cls.KEYS[CARRIER_ORG],
+                            [(b, cls.KEYS[b["issuer"]["org"]]) for b in bodies])
+
+
+class TradeIdentifiers(unittest.TestCase):
+    def test_gs1_check_digit(self):
+        self.assertEqual(tv.gs1_check_digit("10614141234567890"), 8)  # section 2's example
+        self.assertEqual(tv.gs1_check_digit("00000000000000000"), 0)
+        # weights 3, 1, 3, ... from the right: 1 * 3 = 3, check 7; 1 * 1 = 1, check 9
+        self.assertEqual(tv.gs1_check_digit("00000000000000001"), 7)
+        self.assertEqual(tv.gs1_check_digit("00000000000000010"), 9)
+
+    def test_valid(self):
+        for good in (BL, BKG, SSCC, OTHER_BL, "bl:ab:1", "bkg:a-1:A.B/C-9",
+                     "bl:" + "a" * 64 + ":" + "Z" * 35, "sscc:000000000000000000",
+                     "sscc:000000000000000017"):
+            self.assertTrue(tv.trade_id_ok(good), good)
+            tv.check_id(good, "trade identifier", "body.ids[0]")
+        self.assertEqual(tv.parse_trade_id(BL), ("bl", CARRIER_ORG, "BALRTM0001"))
+        self.assertEqual(tv.parse_trade_id(SSCC), ("sscc", None, "106141412345678908"))
+
+    def test_invalid(self):
+        for bad in ("sscc:106141412345678907",     # wrong check digit
+                    "sscc:10614141234567890",       # 17 digits
+                    "sscc:1061414123456789080",     # 19 digits
+                    "sscc:10614141234567890x", "SSCC:106141412345678908",
+                    "bl:blue-anchor-lines:balrtm0001",  # lowercase number: never normalised
+                    "bl:Blue-Anchor-Lines:BALRTM0001",  # the carrier is an organisation id
+                    "bl:blue-anchor-lines:", "bl:blue-anchor-lines:" + "A" * 36,
+                    "bl:blue-anchor-lines:BAL RTM", "bl:blue-anchor-lines:BAL:RTM",
+                    "bl:blue-anchor-lines-:X", "bl:b:X", "bl::X", "bl:blue-anchor-lines",
+                    "BL:blue-anchor-lines:X", "awb:blue-anchor-lines:X", "bkg:x-:1",
+                    " bl:blue-anchor-lines:X", "bl:blue-anchor-lines:X\n", "6NL123456789-AB",
+                    "", 7, None):
+            self.assertFalse(tv.trade_id_ok(bad), bad)
+            with self.assertRaises(tv.VerifyError, msg=repr(bad)):
+                tv.check_id(bad, "trade identifier", "body.ids[0]")
+
+    def test_index_key(self):
+        for t in (BL, SSCC):
+            self.assertEqual(tv.index_key("identifier", t),
+                             tv.H(b"tradelog/index-key/v1\x00\x04" + t.encode()))
+        self.assertNotEqual(tv.index_key("identifier", "6NL123456789-AB"),
+                            tv.index_key("consignment", "6NL123456789-AB"))
+
+    def test_vectors_recomputed(self):
+        r = subprocess.run([sys.executable, SCRIPT, "vectors", SPEC],
+                           capture_output=True, text=True)
+        for name in ("index_key_identifier_bl", "index_key_identifier_sscc",
+                     "event_linked_canonical_body", "event_linked_id", "event_linked_wire_json"):
+            self.assertIn(f"ok {name}\n", r.stdout)
+
+
+class IdsAndLinked(unittest.TestCase):
+    """Section 3.2 `ids`, the kind `linked` and its admission rules (3.4, 8f)."""
+
+    def refused(self, body, expect):
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.check_body(body)
+        self.assertIn(expect, str(cm.exception))
+        return str(cm.exception)
+
+    def admit(self, body, rules=2):
+        gen = tv.Genesis(LinksLedger.genesis(rules))
+        sk = LinksLedger.KEYS[body["issuer"]["org"]]
+        ev = tv.Event({"body": body, "sig": sk.sign(tv.EVENT_PREFIX + tv.check_body(body)).hex()})
+        gen.membership().admit(ev)
+        return ev
+
+    def not_admitted(self, body, expect, rules=2):
+        with self.assertRaises(tv.VerifyError) as cm:
+            self.admit(body, rules)
+        self.assertEqual(str(cm.exception), expect)
+
+    def test_ids_member(self):
+        canon = tv.check_body(trade_body("booked", ids=[BKG, BL, SSCC])).decode()
+        self.assertIn(f'"documents":[],"ids":["{BKG}","{BL}","{SSCC}"],"issuer":', canon)
+        # ids alone is enough for an event (at least one of ucr, container, ids)
+        tv.check_body(trade_body("booked", ids=[SSCC]))
+        tv.check_body(trade_body("loaded", ids=[BL], container="CSQU3054383", location="NLRTM"))
+        self.refused(trade_body("booked"), "body: none of ucr, container, ids")
+        self.refused(trade_body("booked", ids=[BL, BKG]), "body.ids: trade identifiers must be "
+                     "in ascending byte order, each once")
+        self.refused(trade_body("booked", ids=[BL, BL]), "ascending byte order, each once")
+        self.refused(trade_body("booked", ids=[]), "body.ids: 1 to 16 trade identifiers")
+        many = sorted(f"sscc:{n:017d}{tv.gs1_check_digit(f'{n:017d}')}" for n in range(17))
+        tv.check_body(trade_body("booked", ids=many[:16]))
+        self.refused(trade_body("booked", ids=many), "body.ids: more than 16 items")
+        self.refused(trade_body("booked", ids=["sscc:106141412345678907"]),
+                     "body.ids[0]: invalid trade identifier")
+        self.refused(trade_body("booked", ids=["bl:blue-anchor-lines:balrtm0001"]),
+                     "body.ids[0]: invalid trade identifier")
+        self.refused(trade_body("booked", ids=BL), "body.ids: expected an array")
+        with self.assertRaises(tv.VerifyError):  # null is refused like any absent member
+            tv.Event(tv.load_json(json.dumps({"body": trade_body("booked", ucr="6NL1234", ids=None),
+                                              "sig": "00" * 64})))
+
+    def test_membership_event_with_ids_refused(self):
+        change = {"type": "add_key", "org": CARRIER_ORG, "key": "11" * 32}
+        body = trade_body("membership", membership={"seq": 1, "change": change, "approvals": []})
+        tv.check_body(body)
+        self.refused(dict(body, ids=[BL]), "body.ids: not allowed in a membership event")
+
+    def test_linked_structure(self):
+        tv.check_body(trade_body("linked", ucr="6NL123456789-AB", ids=[BL]))  # no location
+        tv.check_body(trade_body("linked", ids=[BKG, BL]))
+        self.refused(trade_body("linked", ids=[BL]),
+                     "body: linked needs at least two subjects among ucr and ids")
+        self.refused(trade_body("linked", ucr="6NL123456789-AB"),
+                     "body: linked needs at least two subjects among ucr and ids")
+        self.refused(trade_body("linked", ucr="6NL123456789-AB", ids=[BL],
+                                container="CSQU3054383"),
+                     "body.container: a linked event names no container")
+        self.refused(trade_body("linked", container="CSQU3054383"), "body.container: ")
+
+    def test_who_may_link(self):
+        ucr = "6NL123456789-AB"
+        # a carrier: its own B/L and booking, SSCCs and a UCR
+        self.admit(trade_body("linked", ucr=ucr, ids=[BKG, BL, SSCC]))
+        self.admit(trade_body("linked", ucr=ucr, ids=[BL]), rules=None)
+        # a platform and customs link any carrier's documents
+        for org in (PLATFORM, CUSTOMS):
+            self.admit(trade_body("linked", org=org, ucr=ucr, ids=[BL, OTHER_BL]))
+        # never another carrier's (also with its own beside it), under every rule version
+        for rules in (2, None):
+            self.not_admitted(trade_body("linked", ids=[BL, OTHER_BL]),
+                              f"body.ids: {OTHER_BL}: a carrier links only its own transport "
+                              f"documents and bookings", rules)
+            self.not_admitted(trade_body("linked", org=OTHER_CARRIER, ucr=ucr, ids=[BKG]),
+                              f"body.ids: {BKG}: a carrier links only its own transport "
+                              f"documents and bookings", rules)
+        # an auditor issues nothing but membership events
+        self.not_admitted(trade_body("linked", org=AUDITOR, ucr=ucr, ids=[BL]),
+                          "role auditor may not issue linked")
+        # naming another carrier's B/L in another kind links nothing, and is not refused
+        self.admit(trade_body("booked", ids=[OTHER_BL]))
+        self.admit(trade_body("held", org=CUSTOMS, ucr=ucr, ids=[OTHER_BL]))
+
+    def test_linked_with_a_ucr_keeps_the_party_rule(self):
+        # rules 2: a platform opened the consignment; a carrier that is no party may not link it
+        ucr = "6NL123456789-AB"
+        opened = trade_body("booked", org=PLATFORM, ucr=ucr)
+        link = trade_body("linked", time=1767225600001, ucr=ucr, ids=[BL])
+        g, log = LinksLedger.log([opened, link])
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(g, log.bundle("consignment", ucr))
+        self.assertIn(f"issuer {CARRIER_ORG} is not a party of consignment {ucr}",
+                      str(cm.exception))
+        # its B/L's history alone has no party rule (9 step 6: consignment subjects only)
+        res = tv.verify_bundle(g, log.bundle("identifier", BL))
+        self.assertEqual([idx for _, idx, _ in res["rows"]], [1])
+        # named a party first, it may
+        named = dict(opened, parties=[CARRIER_ORG])
+        g, log = LinksLedger.log([named, link])
+        self.assertEqual(len(tv.verify_bundle(g, log.bundle("consignment", ucr))["rows"]), 2)
+
+
+class IdentifierBundles(unittest.TestCase):
+    """Section 9 with an identifier subject, on ledgers made here."""
+
+    def setUp(self):
+        self.bodies = [
+            trade_body("booked", ids=[BKG]),
+            trade_body("loaded", time=1767225660000, container="CSQU3054383", location="NLRTM",
+                       ids=[BKG, BL]),
+            trade_body("departed", time=1767225720000, container="CSQU3054383", location="NLRTM"),
+            trade_body("held", org=CUSTOMS, time=1767225780000, ucr="6NL123456789-AB", ids=[BL]),
+        ]
+        self.genesis, self.log = LinksLedger.log(self.bodies)
+
+    def test_identifier_subject_verifies(self):
+        for t, want in ((BKG, [0, 1]), (BL, [1, 3]), (SSCC, [])):
+            res = tv.verify_bundle(self.genesis, self.log.bundle("identifier", t))
+            self.assertEqual([idx for _, idx, _ in res["rows"]], want, t)
+            self.assertEqual(res["subject"], ("identifier", t))
+        # the subject id is a trade identifier
+        b = self.log.bundle("identifier", BL)
+        b["subject"]["id"] = "bl:blue-anchor-lines:balrtm0001"
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        self.assertIn("subject.id: invalid trade identifier", str(cm.exception))
+
+    def test_event_not_naming_the_identifier_refused(self):
+        b = self.log.bundle("identifier", BL)
+        b["events"].insert(1, self.log.bundle("container", "CSQU3054383")["events"][1])
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        self.assertIn(f"event #1 (log index 2): event does not concern identifier {BL}",
+                      str(cm.exception))
+
+    def test_dropped_event_refused(self):
+        b = self.log.bundle("identifier", BKG)
+        b["events"].pop(0)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(self.genesis, b)
+        self.assertIn("completeness", str(cm.exception))
+
+    def test_source_key_with_ids(self):
+        src = {"standard": "dcsa", "id": "feed-1"}
+        a = trade_body("booked", ids=[BKG], source=src)
+        again = trade_body("booked", time=1767225600001, ids=[BKG], source=src)
+        other = trade_body("booked", time=1767225600002, ids=[BKG, BL], source=src)
+        g, log = LinksLedger.log([a, other])  # another ids list is another key
+        self.assertEqual(len(tv.verify_bundle(g, log.bundle("identifier", BKG))["rows"]), 2)
+        g, log = LinksLedger.log([a, other, again])
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(g, log.bundle("identifier", BKG))
+        self.assertTrue(str(cm.exception).startswith("events[2]: body.source: "), cm.exception)
+        self.assertIn("at events[0]", str(cm.exception))
+
+
+UCR = "6NL123456789-AB"
+BOX = "CSQU3054383"
+OTHER_BOX = "MSCU1234566"
+
+
+def group_bodies():
+    """A platform's consignment, the carrier's booking and B/L, linked by the carrier (its own
+    documents) and by the platform (the UCR to the B/L); the container's own movements by the
+    carrier (a party), an outsider carrier, and an event naming another B/L."""
+    t = 1767225600000
+    return [
+        trade_body("booked", t, PLATFORM, ucr=UCR, parties=[CARRIER_ORG]),           # 0
+        trade_body("booked", t + 1000, ids=[BKG]),                                    # 1
+        trade_body("loaded", t + 2000, container=BOX, location="NLRTM", ids=[BL]),    # 2
+        trade_body("linked", t + 3000, ids=[BKG, BL]),                                # 3
+        trade_body("linked", t + 4000, PLATFORM, ucr=UCR, ids=[BL]),                  # 4
+        trade_body("departed", t + 5000, container=BOX, location="NLRTM"),            # 5
+        trade_body("arrived", t + 6000, OTHER_CARRIER, container=BOX, location="DEHAM"),  # 6
+        trade_body("discharged", t + 7000, OTHER_CARRIER, container=BOX, location="DEHAM",
+                   ids=[OTHER_BL]),                                                   # 7
+        trade_body("booked", t + 8000, PLATFORM, ids=[SSCC]),                         # 8
+        trade_body("gate_out", t + 9000, container=OTHER_BOX, location="NLRTM"),      # 9
+    ]
+
+
+def group_route(log, subjects, containers):
+    """A version-3 route of `subjects` ((type, id), sorted here by index key unless told)."""
+    return {"version": 3, "subjects": [log.bundle(t, i) for t, i in subjects],
+            "containers": [log.bundle("container", c) for c in containers]}
+
+
+def by_key(subjects):
+    return sorted(subjects, key=lambda s: tv.index_key(*s))
+
+
+GROUP = by_key([("consignment", UCR), ("identifier", BKG), ("identifier", BL)])
+
+
+class GroupRoutes(unittest.TestCase):
+    """Section 9b "Routes of groups" (version 3) on ledgers made here."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.genesis, cls.log = LinksLedger.log(group_bodies())
+
+    def route(self, subjects=GROUP, containers=(BOX,)):
+        return group_route(self.log, subjects, containers)
+
+    def refused(self, route, expect, asked=None):
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_route(self.genesis, route, asked)
+        self.assertIn(expect, str(cm.exception))
+        return str(cm.exception)
+
+    def test_honest_group_route_and_timeline(self):
+        timeline = tv.verify_route(self.genesis, self.route())
+        # the group events 0-4, and the party carrier's container move 5; not the outsider's
+        # (6), not an event naming another B/L (7), not an unlinked SSCC's (8)
+        self.assertEqual([(e["index"], e["source"]) for e in timeline],
+                         [(0, "consignment"), (1, "consignment"), (2, "consignment"),
+                          (3, "consignment"), (4, "consignment"), (5, {"container": BOX})])
+        self.assertEqual(timeline[3]["id"], self.log.parsed[3].id.hex())
+        res, _ = tv.check_route(self.genesis, self.route())
+        self.assertEqual(res["group"], GROUP)
+        # the subject asked for is one of the group, whichever it is
+        for asked in GROUP:
+            tv.verify_route(self.genesis, self.route(), asked)
+        self.refused(self.route(), "route: asked for identifier " + SSCC, ("identifier", SSCC))
+
+    def test_rules_1_admits_every_container_event_of_the_windows(self):
+        bodies = group_bodies()
+        del bodies[0]["parties"]  # rules 1 has no consignment parties
+        g, log = LinksLedger.log(bodies, rules=None)
+        timeline = tv.verify_route(g, group_route(log, GROUP, (BOX,)))
+        self.assertEqual([e["index"] for e in timeline], [0, 1, 2, 3, 4, 5, 6])
+
+    def test_a_group_without_consignment(self):
+        # without the platform's link, B/L and booking are a group of two identifiers: the
+        # container's events of the group events' issuers enter, not the outsider's
+        bodies = group_bodies()
+        del bodies[4]
+        g, log = LinksLedger.log(bodies)
+        pair = by_key([("identifier", BKG), ("identifier", BL)])
+        timeline = tv.verify_route(g, group_route(log, pair, (BOX,)))
+        self.assertEqual([e["index"] for e in timeline], [1, 2, 3, 4])
+        # and the consignment alone is no longer part of it
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_route(g, group_route(log, by_key(pair + [("consignment", UCR)]), (BOX,)))
+        self.assertIn("not reached from route.subjects[0]", str(cm.exception))
+
+    def test_group_event_issuers_are_insiders_with_a_consignment_too(self):
+        # the carrier is no party of the consignment (no `parties`, no event naming the UCR),
+        # yet it issued group events (the B/L's): its container move 5 enters (rules 2)
+        bodies = group_bodies()
+        del bodies[0]["parties"]
+        g, log = LinksLedger.log(bodies)
+        timeline = tv.verify_route(g, group_route(log, GROUP, (BOX,)))
+        self.assertEqual([(e["index"], e["source"]) for e in timeline],
+                         [(0, "consignment"), (1, "consignment"), (2, "consignment"),
+                          (3, "consignment"), (4, "consignment"), (5, {"container": BOX})])
+        sub = tv.verify_bundle(g, log.bundle("consignment", UCR))
+        self.assertNotIn(CARRIER_ORG, sub["parties"])
+
+    def test_one_identifier_is_a_group(self):
+        timeline = tv.verify_route(self.genesis, self.route([("identifier", SSCC)], ()))
+        self.assertEqual([e["index"] for e in timeline], [8])
+
+    def test_linked_subjects_bundle_omitted(self):
+        for drop in GROUP:
+            rest = [s for s in GROUP if s != drop]
+            msg = self.refused(self.route(rest), f"links {drop[0]} {drop[1]}, which is not one "
+                               f"of the route's subjects (the group is not closed")
+            self.assertIn("event #", msg)
+
+    def test_unconnected_subject_added(self):
+        self.refused(self.route(by_key(GROUP + [("identifier", SSCC)])),
+                     f"(identifier {SSCC}): not reached from route.subjects[0]")
+
+    def test_subjects_out_of_order_or_twice(self):
+        self.refused(self.route(list(reversed(GROUP))), "ascending order of index keys")
+        self.refused(self.route(GROUP + [GROUP[-1]]), "ascending order of index keys")
+
+    def test_subject_types_and_counts(self):
+        r = self.route()
+        r["subjects"].append(self.log.bundle("container", BOX))
+        self.refused(r, "route.subjects[3].subject.type is 'container'")
+        self.refused(dict(self.route(), subjects=[]), "route.subjects: 1 to 64")
+        self.refused(dict(self.route(), subjects=[self.log.bundle("identifier", BL)] * 65),
+                     "route.subjects: more than 64 items")
+        self.refused(dict(self.route(), consignment={}), "unknown member(s) ['consignment']")
+        self.refused([self.route()], "route[0]: version 3 (a group's route) is one bundle")
+
+    def test_containers_exactly_those_named(self):
+        self.refused(self.route(containers=()), f"container {BOX} named by the group's events "
+                     f"has no bundle")
+        self.refused(self.route(containers=(BOX, OTHER_BOX)), f"route.containers[1]: container "
+                     f"'{OTHER_BOX}' is not named by the group's events")
+        r = self.route()
+        r["containers"][0]["events"].pop()
+        self.refused(r, f"route.containers[0] ({BOX}): completeness")
+
+    def test_bundles_against_one_head(self):
+        other_genesis, other = LinksLedger.log(group_bodies()[:5])
+        r = self.route()
+        r["subjects"][1] = other.bundle(*GROUP[1])
+        self.refused(r, "route.subjects[1] (")
+        self.assertIn("head differs from route.subjects[0]'s head", self.refused(r, ""))
+        r = self.route()
+        r["containers"][0]["certificate"]["round"] = 1
+        self.refused(r, f"route.containers[0] ({BOX}): certificate differs")
+
+    def test_subject_bundle_tampered(self):
+        r = self.route()
+        r["subjects"][2]["events"][0]["event"]["body"]["time"] += 1
+        self.refused(r, "route.subjects[2] (")
+
+    def test_cli_route(self):
+        with tempfile.TemporaryDirectory() as d:
+            gp, rp = os.path.join(d, "genesis.json"), os.path.join(d, "route.json")
+            with open(gp, "w") as f:
+                json.dump(self.genesis, f)
+            with open(rp, "w") as f:
+                json.dump(self.route(), f)
+            r = subprocess.run([sys.executable, SCRIPT, "route", gp, rp],
+                               capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("route     group of 3 subject(s): ", r.stdout)
+        self.assertIn(f"ids {BKG},{BL}", r.stdout)
+        self.assertTrue(r.stdout.rstrip().endswith("VERIFIED"), r.stdout)
+
+
+class ConsignmentRoutesWithIds(unittest.TestCase):
+    """Section 9b version 1 with the trade identifiers: a container event naming ids is not the
+    consignment's; a linked consignment is verified but warned about (its route is a group's)."""
+
+    def test_container_event_naming_ids_stays_out(self):
+        t = 1767225600000
+        bodies = [trade_body("packed", t, PLATFORM, ucr=UCR, container=BOX, location="NLRTM",
+                             parties=[CARRIER_ORG]),
+                  trade_body("loaded", t + 1000, container=BOX, location="NLRTM"),
+                  trade_body("departed", t + 2000, container=BOX, location="NLRTM", ids=[BL])]
+        g, log = LinksLedger.log(bodies)
+        route = {"version": 1, "consignment": log.bundle("consignment", UCR),
+                 "containers": [log.bundle("container", BOX)]}
+        self.assertEqual([e["index"] for e in tv.verify_route(g, route)], [0, 1])
+        res, _ = tv.check_route(g, route)
+        self.assertEqual(res["warnings"], [])
+
+    def test_linked_consignment_served_as_version_1_is_refused(self):
+        g, log = LinksLedger.log(group_bodies())
+        for version in (1, 2):
+            route = {"version": version, "consignment": log.bundle("consignment", UCR),
+                     "containers": []}
+            if version == 2:
+                route = [dict(route, containers_from=0)]
+            with self.assertRaises(tv.VerifyError) as cm:
+                tv.check_route(g, route)
+            self.assertEqual(
+                str(cm.exception),
+                "consignment: events[1] is a linked event: the consignment is linked to trade "
+                "identifiers, its route is its group's (version 3)")
 
 if __name__ == "__main__":
     unittest.main()

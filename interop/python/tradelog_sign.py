@@ -118,12 +118,16 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
                location: str | None = None, transport: dict | None = None,
                refs: list | None = None, documents: list | None = None,
                details: dict | None = None, membership: dict | None = None,
-               source: dict | None = None) -> dict:
+               source: dict | None = None, ids: list | None = None) -> dict:
     """An event body (§3.2): absent optional members are omitted (never null); `key` is a
     SigningKey or the issuer's public key hex. `source` (`{"standard", "id"}`, see
     `source()`) names the feed event an imported event came from (§8e: one organisation records
-    it once per consignment and container). Raises tradelog_verify.VerifyError on any
-    structure rule, naming the member."""
+    it once per consignment and container). `ids` are the trade identifiers the event concerns
+    (§2, §8f: `bl:<carrier>:<number>`, `bkg:<carrier>:<number>`, `sscc:<18 digits>`; see
+    `transport_document()`, `booking()`, `sscc()`): 1-16, given in any order and sorted here
+    into the ascending byte order the signed body needs (a repeat is refused, not dropped).
+    A `linked` event (§8f) names at least two subjects among `ucr` and `ids`, and no
+    container. Raises tradelog_verify.VerifyError on any structure rule, naming the member."""
     body = {"v": 1, "chain": chain}
     if ucr is not None:
         body["ucr"] = ucr
@@ -144,8 +148,36 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
         body["membership"] = membership
     if source is not None:
         body["source"] = dict(source)
+    if ids is not None:
+        ids = list(ids)
+        # str order is code point order, which is UTF-8 byte order (§3.2: ascending bytes)
+        body["ids"] = sorted(ids) if all(isinstance(t, str) for t in ids) else ids
     tv.check_body(body)
     return body
+
+
+def transport_document(carrier: str, number: str) -> str:
+    """`bl:<carrier>:<number>`: a bill of lading or sea waybill of `carrier` (its ledger
+    organisation id), number 1-35 of A-Z 0-9 - . / (§2)."""
+    return _trade_id(f"bl:{carrier}:{number}")
+
+
+def booking(carrier: str, number: str) -> str:
+    """`bkg:<carrier>:<number>`: a carrier booking reference (§2)."""
+    return _trade_id(f"bkg:{carrier}:{number}")
+
+
+def sscc(digits: str) -> str:
+    """`sscc:<18 digits>` (GS1 SSCC, §2): 17 digits get their GS1 check digit appended; 18
+    digits must end with it."""
+    if isinstance(digits, str) and len(digits) == 17 and tv.RE_SSCC.fullmatch(digits + "0"):
+        digits += str(tv.gs1_check_digit(digits))
+    return _trade_id(f"sscc:{digits}")
+
+
+def _trade_id(t: str) -> str:
+    tv.check_id(t, "trade identifier", "trade identifier")
+    return t
 
 
 def source(standard: str, id: str) -> dict:

@@ -357,6 +357,39 @@ def iso6346_ok(s: str) -> bool:
     return total % 11 % 10 == int(s[10])
 
 
+RE_TRADE_NUMBER = re.compile(r"[A-Z0-9./-]{1,35}")  # §2: a transport document or booking number
+RE_SSCC = re.compile(r"[0-9]{18}")
+TRADE_DOCUMENT_SCHEMES = ("bl", "bkg")  # §2: qualified by the carrier's organisation id
+
+
+def gs1_check_digit(first17: str) -> int:
+    """§2 GS1 check digit: weights 3, 1, 3, ... from the rightmost of the first 17 digits."""
+    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(first17)))
+    return (10 - total % 10) % 10
+
+
+def parse_trade_id(s):
+    """§2 trade identifier: `bl:<carrier>:<number>`, `bkg:<carrier>:<number>` or
+    `sscc:<18 digits>` (GS1 check digit).  Returns (scheme, carrier or None, number), or None
+    if `s` is not one (never normalised: a lowercase number is refused)."""
+    if not isinstance(s, str):
+        return None
+    parts = s.split(":")
+    if len(parts) == 3 and parts[0] in TRADE_DOCUMENT_SCHEMES:
+        scheme, carrier, number = parts
+        if RE_ORG.fullmatch(carrier) and RE_TRADE_NUMBER.fullmatch(number):
+            return scheme, carrier, number
+        return None
+    if len(parts) == 2 and parts[0] == "sscc" and RE_SSCC.fullmatch(parts[1]):
+        if gs1_check_digit(parts[1][:17]) == int(parts[1][17]):
+            return "sscc", None, parts[1]
+    return None
+
+
+def trade_id_ok(s) -> bool:
+    return parse_trade_id(s) is not None
+
+
 def check_id(value, kind: str, what: str):
     ok = isinstance(value, str) and {
         "chain": RE_CHAIN.fullmatch,
@@ -364,6 +397,7 @@ def check_id(value, kind: str, what: str):
         "ucr": RE_UCR.fullmatch,
         "locode": locode_ok,
         "container": iso6346_ok,
+        "trade identifier": trade_id_ok,
     }[kind](value)
     if not ok:
         fail(f"{what}: invalid {kind} {value!r}")
@@ -418,6 +452,7 @@ KINDS = {
     "seized": (False, {"customs"}),
     "delivered": (True, {"carrier", "platform"}),
     "document_anchored": (False, {"customs", "carrier", "platform"}),
+    "linked": (False, {"customs", "carrier", "platform"}),  # §3.4, §8f
     "membership": (False, {"customs", "carrier", "platform", "auditor"}),  # §3.4, §8a
 }
 ROLES = {"customs", "carrier", "platform", "auditor"}
@@ -425,6 +460,7 @@ MODES = {"sea", "air", "road", "rail", "inland_waterway"}
 EVENT_PREFIX = b"tradelog/event/v1\x00"
 MAX_EVENT_JSON = 262144      # §3.1, §10: a signed event's JSON text
 MAX_PARTIES = 16            # §3.2: organisations one event names in `parties`
+MAX_IDS = 16                # §3.2, §10: trade identifiers one event names in `ids`
 MAX_SOURCE_ID = 256          # §3.2: characters of `source.id`
 RE_SOURCE_STANDARD = re.compile(r"[a-z0-9_]{1,32}")
 RE_SOURCE_ID = re.compile(r"[!-~]{1,%d}" % MAX_SOURCE_ID)  # printable ASCII, no space
@@ -438,7 +474,8 @@ def check_body(body):
     """§3.2 structure rules.  Returns the canonical body bytes."""
     obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
                        "details", "issuer"),
-        ("ucr", "container", "location", "transport", "membership", "parties", "source"))
+        ("ucr", "container", "location", "transport", "membership", "parties", "source",
+         "ids"))
     integer(body["v"], "body.v", 1, 1)
     if "parties" in body:  # §3.2, §8c
         if "ucr" not in body:
@@ -465,11 +502,19 @@ def check_body(body):
         check_id(body["ucr"], "ucr", "body.ucr")
     if "container" in body:
         check_id(body["container"], "container", "body.container")
+    if "ids" in body:  # §3.2, §8f
+        ids = array(body["ids"], "body.ids", MAX_IDS)
+        if not ids:
+            fail(f"body.ids: 1 to {MAX_IDS} trade identifiers")
+        for i, t in enumerate(ids):
+            check_id(t, "trade identifier", f"body.ids[{i}]")
+        if any(a.encode() >= b.encode() for a, b in zip(ids, ids[1:])):
+            fail("body.ids: trade identifiers must be in ascending byte order, each once")
     kind = body["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
         fail(f"body.kind: unknown kind {kind!r}")
     if kind == "membership":
-        for m in ("ucr", "container", "location", "transport"):
+        for m in ("ucr", "container", "ids", "location", "transport"):
             if m in body:
                 fail(f"body.{m}: not allowed in a membership event")
         if "membership" not in body:
@@ -478,8 +523,8 @@ def check_body(body):
     else:
         if "membership" in body:
             fail(f"body.membership: only allowed for kind membership, not {kind}")
-        if "ucr" not in body and "container" not in body:
-            fail("body: neither ucr nor container")
+        if "ucr" not in body and "container" not in body and "ids" not in body:
+            fail("body: none of ucr, container, ids")
     integer(body["time"], "body.time", 1, MAX_SAFE)
     if "location" in body:
         check_id(body["location"], "locode", "body.location")
@@ -521,11 +566,23 @@ def check_body(body):
         fail(f"body: {kind} needs both ucr and container")
     if kind == "document_anchored" and not docs:
         fail("body: document_anchored needs at least one document")
+    if kind == "linked":  # §3.2, §8f
+        if "container" in body:
+            fail("body.container: a linked event names no container")
+        if len(linked_subjects(body)) < 2:
+            fail("body: linked needs at least two subjects among ucr and ids")
     canon = jcs(canonical_form(body))
     limit = MAX_MEMBERSHIP_BODY if kind == "membership" else MAX_BODY
     if len(canon) > limit:
         fail(f"body: the canonical body is {len(canon)} bytes, the limit is {limit}")
     return canon
+
+
+def linked_subjects(body):
+    """§8f: the subjects a `linked` event names: its ucr as a consignment subject, then each
+    of its ids as an identifier subject, as (type, id)."""
+    out = [("consignment", body["ucr"])] if "ucr" in body else []
+    return out + [("identifier", t) for t in body.get("ids", [])]
 
 
 class Event:
@@ -656,7 +713,8 @@ def verify_consistency(first, second, path, root1, root2) -> bool:
 # ------------------------------------------------------- §5 the subject index
 
 def index_key(subject_type: str, ident: str) -> bytes:
-    tag = {"consignment": b"\x01", "container": b"\x02", "membership": b"\x03"}[subject_type]
+    tag = {"consignment": b"\x01", "container": b"\x02", "membership": b"\x03",
+           "identifier": b"\x04"}[subject_type]
     if subject_type == "membership":
         return D("tradelog/index-key/v1", tag)  # the one membership subject: no id
     return D("tradelog/index-key/v1", tag + ident.encode("ascii"))
@@ -1008,6 +1066,12 @@ class Membership:
             fail(f"issuer.key is not a current key of {oid}")
         if role not in KINDS[b["kind"]][1]:
             fail(f"role {role} may not issue {b['kind']}")
+        if b["kind"] == "linked" and role == "carrier":  # §8f
+            for t in b.get("ids", []):
+                _, carrier, _ = parse_trade_id(t)
+                if carrier is not None and carrier != oid:
+                    fail(f"body.ids: {t}: a carrier links only its own transport documents "
+                         f"and bookings")
         if "parties" in b:  # §8c
             if self.rules < 2:
                 fail(f"body.parties: this ledger's rules ({self.rules}) have no consignment parties")
@@ -1278,6 +1342,9 @@ def _mwhere(p, item) -> str:
 
 # --------------------------------------------------------------- §9 bundles
 
+# subject type -> the §2 identifier its id is (§5, §9)
+SUBJECT_ID_KINDS = {"consignment": "ucr", "container": "container",
+                    "identifier": "trade identifier", "membership": None}
 BUNDLE_MEMBERS = ("version", "subject", "head", "certificate", "events", "index_entry",
                   "index_proof", "membership")
 
@@ -1304,13 +1371,13 @@ def verify_bundle(genesis_doc, bundle):
         fail("head.prev at height 1 is not the genesis hash")
     subj = obj(bundle["subject"], "subject", ("type", "id"))
     stype = subj["type"]
-    if stype not in ("consignment", "container", "membership"):
+    if stype not in SUBJECT_ID_KINDS:
         fail(f"subject.type: invalid {stype!r}")
     if stype == "membership":
         if subj["id"] != "membership":
             fail(f"subject.id: the membership subject's id is 'membership', not {subj['id']!r}")
     else:
-        check_id(subj["id"], "ucr" if stype == "consignment" else "container", "subject.id")
+        check_id(subj["id"], SUBJECT_ID_KINDS[stype], "subject.id")
     # 2: the validator set and membership in force, from the genesis (§9d)
     mres = verify_membership(gen, head, bundle["certificate"], bundle["membership"])
     nsig, signed, total = mres["signers"], mres["signed"], mres["total"]
@@ -1394,13 +1461,15 @@ def verify_bundle(genesis_doc, bundle):
 
 
 def source_key(body):
-    """§8e: an event's source key (issuer.org, source, ucr, container), ucr and container
-    None when absent; None for an event without `source`."""
+    """§8e: an event's source key (issuer.org, source, ucr, container, ids), ucr, container
+    and ids None when absent (ids as the whole list, a tuple); None for an event without
+    `source`."""
     src = body.get("source")
     if src is None:
         return None
+    ids = tuple(body["ids"]) if "ids" in body else None
     return (body["issuer"]["org"], src["standard"], src["id"], body.get("ucr"),
-            body.get("container"))
+            body.get("container"), ids)
 
 
 def source_key_text(body) -> str:
@@ -1515,6 +1584,8 @@ def concerns(ev: Event, stype: str, ident: str) -> bool:
     """§9 step 3: the event is about the bundle's subject."""
     if stype == "membership":
         return ev.body["kind"] == "membership"
+    if stype == "identifier":
+        return ident in ev.body.get("ids", [])
     return ev.body.get("ucr" if stype == "consignment" else "container") == ident
 
 
@@ -1577,12 +1648,20 @@ def print_timeline(res):
           f"{'loc':<5}  {'issuer':<20}  kind")
     for pos, idx, ev in res["rows"]:
         b = ev.body
-        extra = f"  container {b['container']}" if "container" in b else ""
+        extra = event_extra(b)
         print(f"{pos:>3} {idx:>6}  {iso_time(b['time']):<24}  "
               f"{recorded_columns(res['recorded'], idx)}  {b.get('location', '-'):<5}  "
               f"{b['issuer']['org']:<20}  {b['kind']}{extra}")
     for w in res["warnings"]:
         print(f"warning: {w}")
+
+
+def event_extra(b) -> str:
+    """The container and trade identifiers a timeline row names."""
+    extra = f"  container {b['container']}" if "container" in b else ""
+    if "ids" in b:
+        extra += f"  ids {','.join(b['ids'])}"
+    return extra
 
 
 def print_membership(mres):
@@ -1650,17 +1729,25 @@ def container_windows(cons_rows, container):
     return windows
 
 
-def check_route(genesis_doc, route):
+def check_route(genesis_doc, route, asked=None):
     """§9b steps 1-4, then the computed route timeline.  Returns
     (consignment bundle result, [(log index, event, source)]); raises VerifyError.  The
     result's "route_recorded" maps the log index of each timeline entry whose recorded time
     one of the route's bundles proves (§9 step 7: the consignment's, else the first
-    container bundle's that does) to (height, time)."""
+    container bundle's that does) to (height, time).  A version-3 route (a group's, §9b
+    "Routes of groups") is checked by check_group_route; `asked` ((type, id), optional) is the
+    subject the route was asked for, which must be the consignment (or one of the group)."""
+    if isinstance(route, dict) and route.get("version") == 3:
+        return check_group_route(genesis_doc, route, asked)
     if isinstance(route, list):
         # the pages of a large route (§9b): version 2, in order, one consignment bundle
         if not route or len(route) > MAX_ROUTE_PAGES:
             fail(f"route: 1 to {MAX_ROUTE_PAGES} pages, got {len(route)}")
         pages = route
+        for i, page in enumerate(pages):
+            if isinstance(page, dict) and page.get("version") == 3:
+                fail(f"route[{i}]: version 3 (a group's route) is one bundle, never paged "
+                     f"(§9b)")
     else:
         pages = [route]
     for i, page in enumerate(pages):
@@ -1699,6 +1786,14 @@ def check_route(genesis_doc, route):
     except VerifyError as e:
         raise VerifyError(f"consignment bundle: {e}") from None
     ucr = res["subject"][1]
+    if asked is not None and tuple(asked) != ("consignment", ucr):
+        fail(f"route: asked for {asked[0]} {asked[1]}, the route is consignment {ucr}'s")
+    linked = [pos for pos, _, ev in res["rows"] if ev.body["kind"] == "linked"]
+    if linked:
+        # §8f, §9b: the consignment's group has more than one subject, so its route is the
+        # group's (version 3), not this one
+        fail(f"consignment: events[{linked[0]}] is a linked event: the consignment is linked "
+             f"to trade identifiers, its route is its group's (version 3)")
     # 3
     named, mentioned = [], set()
     for _, _, ev in res["rows"]:
@@ -1756,7 +1851,8 @@ def check_route(genesis_doc, route):
         windows = container_windows(res["rows"], c)
         for _, idx, ev in cres["rows"]:
             b = ev.body
-            if idx in seen or b.get("ucr", ucr) != ucr:
+            # 9b: an event naming trade identifiers belongs to their consignment (8f)
+            if idx in seen or b.get("ucr", ucr) != ucr or "ids" in b:
                 continue
             org = b["issuer"]["org"]
             if res["rules"] >= 2 and org not in res["parties"] and org not in res["customs"]:
@@ -1776,6 +1872,165 @@ def check_route(genesis_doc, route):
     return res, rows
 
 
+MAX_GROUP_SUBJECTS = 64  # §8f, §10: subjects of a group (route version 3)
+
+
+def _subject_text(s) -> str:
+    return f"{s[0]} {s[1]}"
+
+
+def check_group_route(genesis_doc, route, asked=None):
+    """§9b "Routes of groups" (version 3) steps 1-4, then the group's route timeline.  Returns
+    (result, [(log index, event, source)]) as check_route does: the result is the first
+    subject bundle's, with "group" (the subjects, (type, id), in the route's order),
+    "subject_results" and the route's "route_recorded", "route_versions" and "warnings"."""
+    # 1
+    obj(route, "route", ("version", "subjects", "containers"))
+    integer(route["version"], "route.version", 3, 3)
+    bundles = array(route["subjects"], "route.subjects", MAX_GROUP_SUBJECTS)
+    if not bundles:
+        fail(f"route.subjects: 1 to {MAX_GROUP_SUBJECTS} subject bundles, got none")
+    containers = array(route["containers"], "route.containers", MAX_CONTAINER_BUNDLES)
+    group, last_key = [], None
+    for i, sb in enumerate(bundles):
+        w = f"route.subjects[{i}]"
+        if not isinstance(sb, dict):
+            fail(f"{w}: expected an object")
+        if "subject" not in sb:
+            fail(f"{w}: missing member(s) ['subject']")
+        s = obj(sb["subject"], f"{w}.subject", ("type", "id"))
+        if s["type"] not in ("consignment", "identifier"):
+            fail(f"{w}.subject.type is {s['type']!r}, not 'consignment' or 'identifier'")
+        check_id(s["id"], SUBJECT_ID_KINDS[s["type"]], f"{w}.subject.id")
+        key = index_key(s["type"], s["id"])
+        if last_key is not None and key <= last_key:
+            fail(f"{w}: subject {s['type']} {s['id']} is not after the previous subject in "
+                 f"the ascending order of index keys (§9b step 1: sorted, each subject once)")
+        last_key = key
+        group.append((s["type"], s["id"]))
+    # 2
+    first = bundles[0]
+    results = []
+    for i, sb in enumerate(bundles):
+        w = f"route.subjects[{i}] ({_subject_text(group[i])})"
+        for member in ("head", "certificate"):
+            if member not in sb:
+                fail(f"{w}: missing member(s) [{member!r}]")
+            if i > 0 and not same_json(sb[member], first[member]):
+                fail(f"{w}: {member} differs from route.subjects[0]'s {member}")
+        try:
+            results.append(verify_bundle(genesis_doc, sb))
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e}") from None
+    # 3: closed, then connected from subjects[0], through the bundles' linked events
+    members = {s: i for i, s in enumerate(group)}
+    parent = list(range(len(group)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, res in enumerate(results):
+        for pos, idx, ev in res["rows"]:
+            if ev.body["kind"] != "linked":
+                continue
+            named = linked_subjects(ev.body)
+            for s in named:
+                if s not in members:
+                    fail(f"route.subjects[{i}] ({_subject_text(group[i])}): event #{pos} "
+                         f"(log index {idx}) links {_subject_text(s)}, which is not one of the "
+                         f"route's subjects (the group is not closed, §9b step 3)")
+            for s in named[1:]:
+                parent[root(members[s])] = root(members[named[0]])
+    for i, s in enumerate(group):
+        if root(i) != root(0):
+            fail(f"route.subjects[{i}] ({_subject_text(s)}): not reached from route.subjects[0] "
+                 f"({_subject_text(group[0])}) through linked events (the group is not "
+                 f"connected, §9b step 3)")
+    if asked is not None and tuple(asked) not in members:
+        fail(f"route: asked for {asked[0]} {asked[1]}, which is not one of the group's subjects "
+             f"({', '.join(_subject_text(s) for s in group)})")
+    # 4: the group events (each log index once) and the containers they name
+    events, seen = [], set()
+    for res in results:
+        for pos, idx, ev in res["rows"]:
+            if idx not in seen:
+                seen.add(idx)
+                events.append((pos, idx, ev))
+    named = []
+    for _, _, ev in events:
+        c = ev.body.get("container")
+        if c is not None and c not in named:
+            named.append(c)
+    given = []
+    for i, cb in enumerate(containers):
+        w = f"route.containers[{i}]"
+        if not isinstance(cb, dict):
+            fail(f"{w}: expected an object")
+        if "subject" not in cb:
+            fail(f"{w}: missing member(s) ['subject']")
+        cs = obj(cb["subject"], f"{w}.subject", ("type", "id"))
+        if cs["type"] != "container":
+            fail(f"{w}.subject.type is {cs['type']!r}, not 'container'")
+        given.append(cs["id"])
+    for i in range(max(len(named), len(given))):
+        if i >= len(given):
+            fail(f"route.containers: container {named[i]} named by the group's events has no "
+                 f"bundle (missing)")
+        if i >= len(named):
+            fail(f"route.containers[{i}]: container {given[i]!r} is not named by the group's "
+                 f"events (extra)")
+        if given[i] != named[i]:
+            fail(f"route.containers[{i}]: subject {given[i]!r}, expected {named[i]} "
+                 f"(containers in order of first mention: {named})")
+    cresults = []
+    for i, cb in enumerate(containers):
+        w = f"route.containers[{i}] ({given[i]})"
+        for member in ("head", "certificate"):
+            if member not in cb:
+                fail(f"{w}: missing member(s) [{member!r}]")
+            if not same_json(cb[member], first[member]):
+                fail(f"{w}: {member} differs from route.subjects[0]'s {member}")
+        try:
+            cresults.append(verify_bundle(genesis_doc, cb))
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e}") from None
+    # timeline (computed, not trusted): the group in the consignment's place
+    lead = results[0]
+    # §9b: the parties of the group's consignments (§9 step 6) and the group events' issuers
+    insiders = set().union(*(r["parties"] for (t, _), r in zip(group, results)
+                             if t == "consignment"))
+    insiders |= {ev.body["issuer"]["org"] for _, _, ev in events}
+    rows = [(idx, ev, "consignment") for _, idx, ev in events]
+    for c, cres in zip(given, cresults):
+        windows = container_windows(events, c)
+        for _, idx, ev in cres["rows"]:
+            b = ev.body
+            if idx in seen or "ucr" in b or "ids" in b:
+                continue
+            org = b["issuer"]["org"]
+            if lead["rules"] >= 2 and org not in insiders and org not in lead["customs"]:
+                continue  # §8c, §9b: an outsider's container event is not part of the route
+            if any(lo <= b["time"] <= hi for lo, hi in windows):
+                rows.append((idx, ev, {"container": c}))
+                seen.add(idx)
+    rows.sort(key=lambda r: (r[1].body["time"], r[0]))
+    res = dict(lead)
+    res["group"] = group
+    res["subject_results"] = results
+    res["warnings"] = [w for r in results for w in r["warnings"]]
+    res["route_recorded"] = {}
+    for idx, _, _ in rows:
+        rec = next((r["recorded"][idx] for r in results + cresults if idx in r["recorded"]),
+                   None)
+        if rec is not None:
+            res["route_recorded"][idx] = rec
+    res["route_versions"] = [r["version"] for r in results + cresults]
+    return res, rows
+
+
 def recorded_json(recorded, idx):
     """{"height", "time"} of the event at log `idx`, None if no block entry proves it."""
     if idx not in recorded:
@@ -1784,18 +2039,23 @@ def recorded_json(recorded, idx):
     return {"height": height, "time": time}
 
 
-def verify_route(genesis_doc, route):
+def verify_route(genesis_doc, route, asked=None):
     """§9b.  Returns the route timeline as a list of {"index", "id", "source", "recorded"};
     "recorded" is {"height", "time"} of the entry's block (§9 step 7) or None where no bundle
-    proves it (always None with version-2 bundles); raises VerifyError."""
-    res, rows = check_route(genesis_doc, route)
+    proves it (always None with version-2 bundles); raises VerifyError.  `asked`: the subject
+    ((type, id)) the route was asked for, if it is to be checked (§9b step 3)."""
+    res, rows = check_route(genesis_doc, route, asked)
     return [{"index": idx, "id": ev.id.hex(), "source": src,
              "recorded": recorded_json(res["route_recorded"], idx)} for idx, ev, src in rows]
 
 
 def print_route(res, rows):
     h = res["head"]
-    print(f"route     consignment {res['subject'][1]}")
+    if "group" in res:
+        print(f"route     group of {len(res['group'])} subject(s): "
+              f"{', '.join(_subject_text(s) for s in res['group'])}")
+    else:
+        print(f"route     consignment {res['subject'][1]}")
     print(f"head      chain {h['chain']} height {h['height']} time {iso_time(h['time'])} "
           f"log_size {h['log_size']}")
     print(f"certified {res['signers']} signatures, power {res['signed']} of {res['total']}")
@@ -1813,7 +2073,7 @@ def print_route(res, rows):
     for idx, ev, src in rows:
         b = ev.body
         where = src if src == "consignment" else f"container {src['container']}"
-        extra = f"  container {b['container']}" if "container" in b else ""
+        extra = event_extra(b)
         print(f"{idx:>6}  {iso_time(b['time']):<24}  {recorded_columns(recorded, idx)}  "
               f"{b.get('location', '-'):<5}  "
               f"{b['issuer']['org']:<20}  {where:<23}  {b['kind']}{extra}")
@@ -2016,8 +2276,41 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
     except (VerifyError, KeyError) as e:
         got["membership_event_json"] = f"<invalid membership event: {e}>"
     got.update(transitions_vectors(v, gen))
+    got.update(identifier_vectors(v, gen, sk))
     zip215_vectors(got, pk)
     return got
+
+
+VECTOR_BL = "bl:blue-anchor-lines:BALRTM0001"
+VECTOR_BKG = "bkg:blue-anchor-lines:BK12345"
+VECTOR_SSCC = "sscc:106141412345678908"
+
+
+def identifier_vectors(v, gen, sk) -> dict[str, str]:
+    """§11 index_key_identifier_* (§5 key 0x04) and event_linked_* (§3.4, §8f): the linked
+    event is built from its description, signed with the key, and must be admitted under
+    genesis_json (its issuer, a carrier, links its own B/L and booking and an SSCC)."""
+    out = {"index_key_identifier_bl": index_key("identifier", VECTOR_BL).hex(),
+           "index_key_identifier_sscc": index_key("identifier", VECTOR_SSCC).hex()}
+    pk = sk.public_key().public_bytes_raw()
+    body = {"v": 1, "chain": "tradelog-vectors", "ucr": "6NL123456789-AB", "kind": "linked",
+            "time": 1767225600000, "ids": [VECTOR_BKG, VECTOR_BL, VECTOR_SSCC],
+            "refs": [], "documents": [], "details": {},
+            "issuer": {"org": "blue-anchor-lines", "key": pk.hex()}}
+    canon = check_body(body)
+    sig = sk.sign(EVENT_PREFIX + canon)
+    out["event_linked_canonical_body"] = canon.decode("utf-8")
+    out["event_linked_id"] = H(EVENT_PREFIX + canon).hex()
+    wire = '{"body":' + canon.decode("utf-8") + ',"sig":"' + sig.hex() + '"}'
+    try:
+        pub = Event(load_json(v["event_linked_wire_json"]))
+        if pub.canonical != canon or pub.sig != sig:
+            fail("differs from the event described in §11")
+        gen.membership().admit(pub)
+        out["event_linked_wire_json"] = wire
+    except (VerifyError, KeyError) as e:
+        out["event_linked_wire_json"] = f"<invalid linked event: {e}>"
+    return out
 
 
 def transitions_vectors(v, gen) -> dict[str, str]:

@@ -87,6 +87,10 @@ pub enum RouteError {
     /// The subjects of a group route are out of order, of the wrong type, or not a group.
     #[error("subjects: {0}")]
     Group(String),
+    /// A consignment's route (version 1 or 2) whose consignment holds a `linked` event: its
+    /// route is its group's (version 3), served whole.
+    #[error("consignment: events[{0}] is a linked event: the consignment is linked to trade identifiers, its route is its group's (version 3)")]
+    Linked(usize),
     /// A subject's bundle in a group route fails.
     #[error("subjects[{pos}]: {err}")]
     Subject {
@@ -370,10 +374,7 @@ pub fn verify_pages(pages: &[RouteBundle], genesis: &Genesis) -> Result<Route, R
         .iter()
         .position(|(_, e)| e.body().kind == EventKind::Linked)
     {
-        return Err(RouteError::Consignment(BundleError::Malformed(format!(
-            "events[{pos}] is a linked event: the consignment is linked to trade identifiers, \
-             its route is its group's (version 3)"
-        ))));
+        return Err(RouteError::Linked(pos));
     }
     let named = containers_named(consignment.events.iter().map(|(_, e)| e));
     let whole = first.version == ROUTE_VERSION;

@@ -331,6 +331,18 @@ fn a_group_route_that_omits_or_adds_a_subject_is_refused() {
         verify(&dropped),
         Err(RouteError::Containers { .. })
     ));
+    // The linked consignment served alone as a version-1 route (hiding the B/L's history):
+    // refused.
+    let alone = s
+        .ledger
+        .route_bundle(&sample_ucr(4), s.cert.clone())
+        .unwrap();
+    let e = alone.verify(&s.net.genesis).unwrap_err();
+    assert!(matches!(e, RouteError::Linked(_)), "{e}");
+    assert!(
+        e.to_string().starts_with("consignment: events[") && e.to_string().contains("version 3"),
+        "{e}"
+    );
     // The identifier's own bundle proves its complete history, links included.
     let b = s
         .ledger

@@ -85,12 +85,29 @@ export function isLocode(s: string): boolean;
 export function isOrgId(s: string): boolean;
 export function isChainId(s: string): boolean;
 export function iso6346CheckDigit(first10: string): number | undefined;
+/** A trade identifier (PROTOCOL.md 2): `bl:<carrier>:<number>`, `bkg:<carrier>:<number>` or `sscc:<18 digits>`. */
+export interface TradeId { scheme: 'bl' | 'bkg' | 'sscc'; carrier: string | undefined; number: string }
+/** The schemes qualified by the carrier's organisation id: `bl`, `bkg`. */
+export const CARRIER_SCHEMES: readonly ['bl', 'bkg'];
+/** Parses a trade identifier (never normalised); throws IdError. */
+export function parseTradeId(s: string): TradeId;
+/** Checks a trade identifier and returns it; throws IdError. */
+export function checkTradeId(s: string): string;
+export function isTradeId(s: unknown): boolean;
+/** The GS1 check digit of the first 17 digits of an SSCC (weights 3, 1, 3, ... from the right). */
+export function gs1CheckDigit(first17: string): number | undefined;
+/** `bl:<carrier>:<number>`, checked. */
+export function transportDocument(carrier: string, number: string): string;
+/** `bkg:<carrier>:<number>`, checked. */
+export function booking(carrier: string, number: string): string;
+/** `sscc:<18 digits>`, checked: 17 digits get their check digit appended. */
+export function sscc(digits: string): string;
 
 // ---- events -----------------------------------------------------------------------------------
 export type EventKind =
   | 'booked' | 'declared' | 'loaded' | 'departed' | 'arrived' | 'discharged' | 'gate_in' | 'gate_out'
   | 'transshipped' | 'packed' | 'unpacked' | 'inspected' | 'held' | 'released' | 'seized' | 'delivered'
-  | 'document_anchored' | 'membership';
+  | 'document_anchored' | 'linked' | 'membership';
 export interface Transport { mode: 'sea' | 'air' | 'road' | 'rail' | 'inland_waterway'; means: string; voyage?: string }
 export interface DocumentRef { kind: string; alg: 'sha256' | 'blake3'; digest: Hex }
 export interface Validator { org: string; key: Hex; power: number | bigint }
@@ -119,6 +136,8 @@ export interface EventBody {
   parties?: string[];
   /** Where an imported event came from (3.2, 8e); not in a membership event. */
   source?: EventSource;
+  /** Trade identifiers the event concerns (3.2, 8f): 1-16, ascending byte order, each once; not in a membership event. */
+  ids?: string[];
   membership?: MembershipMember;
 }
 /**
@@ -144,6 +163,8 @@ export interface EventDescription {
   /** In ascending order (not sorted for you: the order is signed). */
   parties?: string[];
   source?: EventSource;
+  /** Trade identifiers, 1-16 in any order: sorted for you into the ascending byte order that is signed (a repeat is refused). */
+  ids?: string[];
   membership?: MembershipMember;
 }
 export const EVENT_DOMAIN: string;
@@ -153,6 +174,10 @@ export const MAX_BODY_BYTES: number;
 export const MAX_MEMBERSHIP_BODY_BYTES: number;
 export const MAX_REFS: number;
 export const MAX_PARTIES: number;
+/** Most trade identifiers in `ids`. */
+export const MAX_IDS: number;
+/** The subjects a `linked` event names (8f): its ucr as a consignment, then each of its ids as an identifier. */
+export function linkedSubjects(body: { ucr?: string; ids?: string[] }): ({ type: 'consignment'; id: string } | { type: 'identifier'; id: string })[];
 /** Longest `source.id` (characters of printable ASCII). */
 export const MAX_SOURCE_ID: number;
 /** The source key (8e) of a body as a string, `undefined` without `source`. */
@@ -205,7 +230,7 @@ export function emptyRoot(): Hex;
 export function rootOf(leafHashes: Hex[]): Hex;
 export function verifyInclusion(proof: { index: Int; size: Int; path: Hex[] }, leaf: Hex, root: Hex): void;
 export function verifyConsistency(proof: { first: Int; second: Int; path: Hex[] }, firstRoot: Hex, secondRoot: Hex): void;
-export type Subject = { type: 'consignment'; id: string } | { type: 'container'; id: string } | { type: 'membership'; id?: 'membership' };
+export type Subject = { type: 'consignment'; id: string } | { type: 'container'; id: string } | { type: 'identifier'; id: string } | { type: 'membership'; id?: 'membership' };
 export interface IndexEntry { count: bigint; acc: Hex }
 export interface IndexProof { siblings: Hex[]; leaf?: { key: Hex; value_hash: Hex } }
 export const EMPTY_ENTRY: IndexEntry;
@@ -328,7 +353,25 @@ export interface Provenance {
 export type Source = 'consignment' | { container: string };
 /** `recorded`: as the event's own bundle proves it, else another bundle of the route, else `null`. */
 export interface TimelineEntry { index: bigint; event: Event; source: Source; recorded: Recorded | null }
-export interface Route { ucr: string; consignment: Provenance; containers: Provenance[]; timeline: TimelineEntry[] }
+/**
+ * A verified route: `version` 1 or 2 (a consignment's, `group` its one subject) or 3 (a group's,
+ * PROTOCOL.md 9b "Routes of groups": `group` its subjects in index-key order, `subjects` their
+ * provenance, `ucr`/`consignment` the first consignment subject's, undefined in a group of
+ * identifiers only). `warnings`: what the spec does not refuse but a reader should know (a
+ * consignment with a linked event served as version 1 or 2).
+ */
+export interface Route {
+  version: number;
+  ucr: string | undefined;
+  group: Subject[];
+  subjects: Provenance[];
+  consignment: Provenance | undefined;
+  containers: Provenance[];
+  head: Head;
+  certificate: Certificate;
+  timeline: TimelineEntry[];
+  warnings: string[];
+}
 /** The bundle format version written (3: with `blocks`). */
 export const BUNDLE_VERSION: number;
 /** The earliest bundle version verified (2: no `blocks`, recorded times unknown). */
@@ -340,6 +383,10 @@ export const ROUTE_VERSION: number;
 export const ROUTE_PAGE_VERSION: number;
 export const MAX_ROUTE_CONTAINERS: number;
 export const MAX_ROUTE_PAGES: number;
+/** The version of a group's route (3). */
+export const ROUTE_GROUP_VERSION: number;
+/** Most subjects of a group (64). */
+export const MAX_GROUP_SUBJECTS: number;
 /** A parsed bundle (opaque; pass it to verifyBundle). */
 export type ParsedBundle = object;
 export type ParsedRoute = object;
@@ -350,9 +397,19 @@ export function verifyBundle(genesis: Genesis, bundle: string | Uint8Array | Par
 export function parseRoute(text: string | Uint8Array): ParsedRoute | ParsedRoute[];
 /** The pages of a parsed route (a bundle gives one page); throws JsonError. */
 export function readRoutePages(value: unknown): ParsedRoute[];
-/** One route bundle or the list of a route's pages. Throws RouteError. */
-export function verifyRoute(genesis: Genesis, route: string | Uint8Array | ParsedRoute | ParsedRoute[] | unknown): Route;
+/** A parsed version-3 route bundle (a group's); throws JsonError. */
+export function readGroupRoute(value: unknown, path?: string): ParsedRoute;
+/**
+ * One route bundle (version 1 or 3) or the list of a route's pages (version 2). `asked`: the
+ * subject the route was asked for, refused (`WrongSubject`) unless it is the route's consignment
+ * or one of its group. Throws RouteError.
+ */
+export function verifyRoute(genesis: Genesis, route: string | Uint8Array | ParsedRoute | ParsedRoute[] | unknown, asked?: Subject): Route;
+/** A group's route (version 3): RouteError `Subjects`, `NotGroupSubject`, `Order`, `HeadMismatch`, `Subject`, `NotClosed`, `NotConnected`, `WrongSubject`, `Containers`, `Container`. */
+export function verifyGroupRoute(genesis: Genesis, route: ParsedRoute | unknown, asked?: Subject): Route;
 export function mergeTimeline(consignment: Provenance, containers: Provenance[], ucr: string): TimelineEntry[];
+/** The timeline of a group's route (9b version 3) from its subjects' and containers' provenance. */
+export function mergeGroupTimeline(subjects: Provenance[], containers: Provenance[]): TimelineEntry[];
 export function containersNamed(events: Event[]): string[];
 export function timelineJson(timeline: TimelineEntry[]): { index: number; id: Hex; source: Source }[];
 export interface CertifiedHead { head: Head; certificate: Certificate }
@@ -376,6 +433,8 @@ export class NodeClient {
   waitCommitted(id: Hex, options?: { timeoutMs?: number; intervalMs?: number }): Promise<{ id: Hex; status: 'committed'; index: number }>;
   /** A page of a large route with `containersFrom` and `height`. */
   routeText(ucr: string, page?: { containersFrom?: number; height?: Int }): Promise<string>;
+  /** `GET /v1/identifiers/{id}/route` (a version-3 route bundle). */
+  identifierRouteText(id: string): Promise<string>;
 }
 export class LightClient {
   constructor(node: NodeClient | string, genesis: Genesis);
@@ -384,6 +443,8 @@ export class LightClient {
   head(): Promise<CertifiedHead>;
   /** `text`: the route bundle's, or a JSON array of the pages of a large route; `pages`: the parsed pages (one for a whole route). */
   route(ucr: string): Promise<{ route: Route; text: string; pages: ParsedRoute[] }>;
+  /** A trade identifier's route: its group's (version 3), which must hold it. */
+  identifierRoute(id: string): Promise<{ route: Route; text: string; pages: ParsedRoute[] }>;
   bundle(type: 'consignment' | 'container', id: string): Promise<Provenance>;
 }
 

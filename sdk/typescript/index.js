@@ -7,10 +7,13 @@ export { parseJson } from './src/json.js';
 export { canonicalize, canonicalBytes } from './src/jcs.js';
 export { H, D, ZERO_HEX } from './src/hash.js';
 export { KeyPair, parsePublicKey, verifySignature, verifyZip215, publicKeyOf, signBytes, generateSeed } from './src/keys.js';
-export { checkUcr, checkContainer, checkLocode, checkOrgId, isUcr, isContainer, isLocode, isOrgId, isChainId, iso6346CheckDigit } from './src/ids.js';
 export {
-  Event, buildBody, signEvent, parseBody, validateBody, canonicalBody, signingBytes, requiresLocation,
-  EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_PARTIES, MAX_SOURCE_ID, MAX_DOCUMENTS, MAX_DETAILS,
+  checkUcr, checkContainer, checkLocode, checkOrgId, isUcr, isContainer, isLocode, isOrgId, isChainId, iso6346CheckDigit,
+  parseTradeId, checkTradeId, isTradeId, gs1CheckDigit, transportDocument, booking, sscc, CARRIER_SCHEMES,
+} from './src/ids.js';
+export {
+  Event, buildBody, signEvent, parseBody, validateBody, canonicalBody, signingBytes, requiresLocation, linkedSubjects,
+  EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_PARTIES, MAX_IDS, MAX_SOURCE_ID, MAX_DOCUMENTS, MAX_DETAILS,
 } from './src/event.js';
 export { sourceKey, firstSourceRepeat } from './src/sources.js';
 export { commitDetail, commitDetails, freshSalt, parseDisclosure, verifyDisclosure, DETAIL_DOMAIN, MAX_DETAIL_VALUE } from './src/disclosure.js';
@@ -24,7 +27,8 @@ export { Genesis, Membership, mayIssue, RULES, admitParty, foldParties, partiesA
 export { approvalMessage, approve, membershipBody, canonicalChange, checkChange, parseMembershipProof, verifyMembershipProof, History } from './src/membership.js';
 export { parseBundle, verifyBundle, BUNDLE_VERSION, MIN_BUNDLE_VERSION, MAX_BUNDLE_BYTES, MAX_BUNDLE_EVENTS } from './src/bundle.js';
 export {
-  parseRoute, readRoutePages, verifyRoute, mergeTimeline, containersNamed, timelineJson, ROUTE_VERSION, ROUTE_PAGE_VERSION, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
+  parseRoute, readRoutePages, readGroupRoute, verifyRoute, verifyGroupRoute, mergeTimeline, mergeGroupTimeline, containersNamed, timelineJson,
+  ROUTE_VERSION, ROUTE_PAGE_VERSION, ROUTE_GROUP_VERSION, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES, MAX_GROUP_SUBJECTS,
 } from './src/route.js';
 export { parseConsistency, checkExtends } from './src/follow.js';
 export { NodeClient, LightClient } from './src/client.js';

@@ -88,6 +88,7 @@ export function parseBundle(text) {
 function about(body, subject) {
   if (subject.type === 'consignment') return body.ucr === subject.id;
   if (subject.type === 'container') return body.container === subject.id;
+  if (subject.type === 'identifier') return body.ids?.includes(subject.id) ?? false;
   return body.kind === 'membership';
 }
 

@@ -7,7 +7,7 @@ import { parseCertificate, parseHead, verifyCertificate } from './head.js';
 import { parseJson } from './json.js';
 import { parseMembershipProof, verifyMembershipProof } from './membership.js';
 import { parseBundle, verifyBundle } from './bundle.js';
-import { containersNamed, parseRoute, verifyRoute, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES, ROUTE_PAGE_VERSION } from './route.js';
+import { containersNamed, parseRoute, verifyRoute, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES, ROUTE_GROUP_VERSION, ROUTE_PAGE_VERSION } from './route.js';
 import { checkExtends } from './follow.js';
 import { signRequest } from './httpsig.js';
 import { subjectName } from './subject.js';
@@ -137,6 +137,11 @@ export class NodeClient {
     const q = containersFrom === undefined ? '' : `?containers_from=${containersFrom}&height=${height}`;
     return this.getText(`/v1/consignments/${encodeURIComponent(ucr)}/route${q}`);
   }
+
+  /** A trade identifier's route bundle text (`GET /v1/identifiers/{id}/route`: version 3, its group's). */
+  identifierRouteText(id) {
+    return this.getText(`/v1/identifiers/${encodeURIComponent(id)}/route`);
+  }
 }
 
 /**
@@ -194,7 +199,8 @@ export class LightClient {
    * its parsed `pages` (`parseRoute`'s, one for a whole route: the inclusion proofs and block
    * entries as served), all fetched at the first page's head (fetched again from the first
    * page, up to 3 times in all, when the node answers 409 `head_moved` because its head moved
-   * meanwhile).
+   * meanwhile). A consignment linked to trade identifiers (PROTOCOL.md 8f) is answered with its
+   * group's route (version 3, one bundle), which must hold the consignment.
    */
   async route(ucr) {
     const TRIES = 3;
@@ -203,6 +209,11 @@ export class LightClient {
       const text = await this.node.routeText(ucr);
       const first = parseRoute(text);
       if (Array.isArray(first)) throw new NodeError('Malformed', 'the node answered a list of route pages where one page was asked for', { status: 200, code: 'malformed' });
+      if (first.version === BigInt(ROUTE_GROUP_VERSION)) {
+        texts = [text];
+        pages = [first];
+        break;
+      }
       const got = first.consignment.subject;
       if (got.type !== 'consignment' || got.id !== ucr) throw new NodeError('WrongSubject', `asked for consignment ${ucr}, the node answered about ${subjectName(got)}`, { status: 200, code: 'wrong_subject' });
       // How many pages the (not yet verified) consignment bundle calls for; verifyRoute refuses
@@ -224,9 +235,34 @@ export class LightClient {
       }
       break;
     }
-    const route = verifyRoute(this.genesis, pages);
-    await this.#accept({ head: route.consignment.head, certificate: route.consignment.certificate });
+    const route = this.#asked(() => verifyRoute(this.genesis, pages, { type: 'consignment', id: ucr }));
+    await this.#accept({ head: route.head, certificate: route.certificate });
     return { route, text: texts.length === 1 ? texts[0] : `[${texts.join(',')}]`, pages };
+  }
+
+  /**
+   * A trade identifier's verified route (`GET /v1/identifiers/{id}/route`, PROTOCOL.md 9b
+   * version 3: its group's, which must hold the identifier), with its text and parsed page.
+   */
+  async identifierRoute(id) {
+    const text = await this.node.identifierRouteText(id);
+    const page = parseRoute(text);
+    if (Array.isArray(page) || page.version !== BigInt(ROUTE_GROUP_VERSION)) {
+      throw new NodeError('Malformed', `the node answered an identifier's route with ${Array.isArray(page) ? 'a list of pages' : `version ${page.version}`}, not a version-3 route bundle`, { status: 200, code: 'malformed' });
+    }
+    const route = this.#asked(() => verifyRoute(this.genesis, [page], { type: 'identifier', id }));
+    await this.#accept({ head: route.head, certificate: route.certificate });
+    return { route, text, pages: [page] };
+  }
+
+  /** Runs a route verification, answering a route about another subject as `NodeError` `WrongSubject`. */
+  #asked(verify) {
+    try {
+      return verify();
+    } catch (e) {
+      if (e.name === 'RouteError' && e.variant === 'WrongSubject') throw new NodeError('WrongSubject', e.message, { status: 200, code: 'wrong_subject' });
+      throw e;
+    }
   }
 
   /** A consignment's or container's verified proof bundle (`GET /v1/consignments/{ucr}`, `/v1/containers/{id}`). */

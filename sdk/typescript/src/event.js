@@ -3,7 +3,7 @@
 import { concat, fromHex, toHex, utf8Bytes } from './bytes.js';
 import { EventError, JsonError } from './errors.js';
 import { H } from './hash.js';
-import { checkContainer, checkLocode, checkOrgId, checkUcr, isChainId } from './ids.js';
+import { checkContainer, checkLocode, checkOrgId, checkTradeId, checkUcr, isChainId } from './ids.js';
 import { canonicalize } from './jcs.js';
 import { parseJson } from './json.js';
 import { verifySignature } from './keys.js';
@@ -21,6 +21,8 @@ export const MAX_MEMBERSHIP_BODY_BYTES = 128 * 1024;
 export const MAX_REFS = 16;
 /** Most organisations one event names in `parties` (PROTOCOL.md 3.2, 8c). */
 export const MAX_PARTIES = 16;
+/** Most trade identifiers one event names in `ids` (PROTOCOL.md 3.2, 10). */
+export const MAX_IDS = 16;
 /** Longest `source.id`, in characters of printable ASCII (PROTOCOL.md 3.2, 8e). */
 export const MAX_SOURCE_ID = 256;
 export const MAX_DOCUMENTS = 16;
@@ -32,11 +34,11 @@ export const MAX_APPROVALS = 256;
 export const EVENT_KINDS = [
   'booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out',
   'transshipped', 'packed', 'unpacked', 'inspected', 'held', 'released', 'seized', 'delivered',
-  'document_anchored', 'membership',
+  'document_anchored', 'linked', 'membership',
 ];
 export const TRANSPORT_MODES = ['sea', 'air', 'road', 'rail', 'inland_waterway'];
 export const DIGEST_ALGS = ['sha256', 'blake3'];
-const NO_LOCATION = ['booked', 'declared', 'held', 'released', 'seized', 'document_anchored', 'membership'];
+const NO_LOCATION = ['booked', 'declared', 'held', 'released', 'seized', 'document_anchored', 'linked', 'membership'];
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const PREFIX = utf8Bytes(`${EVENT_DOMAIN}\0`);
 
@@ -55,7 +57,7 @@ const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test
  * as numbers where safe, a `set_validators` list sorted). Schema failures throw `JsonError`.
  */
 export function parseBody(v, path = 'body') {
-  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source']);
+  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids']);
   const b = {
     v: Number(S.u32(v.v, `${path}.v`)),
     chain: S.string(v.chain, `${path}.chain`),
@@ -70,6 +72,7 @@ export function parseBody(v, path = 'body') {
     b.transport = { mode: S.oneOf(t.mode, `${path}.transport.mode`, TRANSPORT_MODES), means: S.string(t.means, `${path}.transport.means`) };
     if ('voyage' in t) b.transport.voyage = S.string(t.voyage, `${path}.transport.voyage`);
   }
+  if ('ids' in v) b.ids = S.array(v.ids, `${path}.ids`).map((t, i) => S.id(t, `${path}.ids[${i}]`, checkTradeId));
   if ('parties' in v) b.parties = S.array(v.parties, `${path}.parties`).map((p, i) => S.id(p, `${path}.parties[${i}]`, checkOrgId));
   if ('source' in v) {
     const src = S.object(v.source, `${path}.source`, ['standard', 'id']);
@@ -114,11 +117,21 @@ export function validateBody(b) {
   if (b.kind === 'membership') {
     if (!b.membership) throw field('membership', 'required for kind membership');
     if (b.ucr !== undefined || b.container !== undefined) throw field('ucr', 'a membership event names no consignment or container');
+    if (b.ids !== undefined) throw field('ids', 'a membership event names no trade identifiers');
     if (b.location !== undefined || b.transport !== undefined) throw field('location', 'a membership event has no location or transport');
   } else if (b.membership !== undefined) {
     throw field('membership', 'only allowed for kind membership');
-  } else if (b.ucr === undefined && b.container === undefined) {
-    throw field('ucr', 'an event needs a ucr, a container, or both');
+  } else if (b.ucr === undefined && b.container === undefined && b.ids === undefined) {
+    throw field('ucr', 'an event needs a ucr, a container or ids (at least one)');
+  }
+  if (b.ids !== undefined) {
+    if (b.ids.length === 0 || b.ids.length > MAX_IDS) throw field('ids', `1 to ${MAX_IDS} trade identifiers`);
+    // Trade identifiers are ASCII: code-unit order is byte order.
+    if (b.ids.some((t, i) => i > 0 && b.ids[i - 1] >= t)) throw field('ids', 'trade identifiers must be in ascending byte order, each once');
+  }
+  if (b.kind === 'linked') {
+    if (b.container !== undefined) throw field('container', 'a linked event names no container');
+    if (linkedSubjects(b).length < 2) throw field('ids', 'a linked event names at least two subjects among ucr and ids');
   }
   if (b.kind === 'packed' || b.kind === 'unpacked') {
     if (b.ucr === undefined) throw field('ucr', `required for kind ${b.kind}`);
@@ -152,6 +165,14 @@ export function validateBody(b) {
   if (names.length > MAX_DETAILS) throw field('details', `at most ${MAX_DETAILS} fields`);
   const bad = [...names].sort().find((n) => !isCode(n, 64));
   if (bad !== undefined) throw field('details', `field name ${JSON.stringify(bad)} must be 1-64 characters of a-z, 0-9, '_'`);
+}
+
+/**
+ * The subjects a `linked` event names (PROTOCOL.md 8f): its `ucr` as a consignment subject,
+ * then each of its `ids` as an identifier subject.
+ */
+export function linkedSubjects(body) {
+  return [...(body.ucr !== undefined ? [{ type: 'consignment', id: body.ucr }] : []), ...(body.ids ?? []).map((id) => ({ type: 'identifier', id }))];
 }
 
 /** `JCS(body)` (a string): RFC 8785 over the normalized body. Throws `EventError` `Canonical`. */
@@ -265,7 +286,11 @@ export class Event {
  * 8c); it is not sorted for you, as the order is part of what is signed. `source`
  * `{standard, id}` names the feed event an imported event came from (`dcsa`: a DCSA Track &
  * Trace `eventID`; `epcis`: an EPCIS 2.0 `eventID` or canonical event hash); an organisation
- * records one source event once per consignment and container (PROTOCOL.md 8e).
+ * records one source event once per consignment and container (PROTOCOL.md 8e). `ids` names
+ * the trade identifiers the event concerns (`bl:<carrier>:<number>`, `bkg:<carrier>:<number>`,
+ * `sscc:<18 digits>`, PROTOCOL.md 2 and 8f), 1 to 16, in any order: they are sorted for you into
+ * the ascending byte order that is signed (a repeat is refused). A `linked` event names at least
+ * two subjects among `ucr` and `ids`, and no container.
  *
  * @example
  * const body = buildBody({ chain: 'tradelog-devnet', kind: 'arrived', time: Date.now(),
@@ -282,9 +307,12 @@ export function buildBody(d) {
     details: d.details ?? {},
     issuer: { org: d.issuer?.org, key: d.issuer?.key ?? d.issuer?.keyPair?.publicKey },
   };
-  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source']) {
+  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids']) {
     if (d[k] !== undefined && d[k] !== null) body[k] = d[k];
   }
+  // `ids` are sorted for the caller into the ascending byte order the signed body needs (code
+  // units are bytes for these ASCII strings); a repeat stays and is refused.
+  if (Array.isArray(body.ids) && body.ids.every((t) => typeof t === 'string')) body.ids = [...body.ids].sort();
   if (body.transport) {
     const t = { mode: body.transport.mode, means: body.transport.means };
     if (body.transport.voyage !== undefined) t.voyage = body.transport.voyage;

@@ -95,6 +95,75 @@ export function checkOrgId(s) {
   return s;
 }
 
+/** The GS1 check digit of the first 17 digits of an SSCC: weights 3, 1, 3, ... from the rightmost. */
+export function gs1CheckDigit(first17) {
+  let sum = 0;
+  for (let i = 0; i < first17.length; i++) {
+    const c = first17.charCodeAt(first17.length - 1 - i);
+    if (!digit(c)) return undefined;
+    sum += (c - 48) * (i % 2 === 0 ? 3 : 1);
+  }
+  return (10 - (sum % 10)) % 10;
+}
+
+/** Schemes of trade identifiers qualified by the carrier (PROTOCOL.md 2): transport documents and bookings. */
+export const CARRIER_SCHEMES = ['bl', 'bkg'];
+const isNumber = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test(s);
+
+/**
+ * Parses a trade identifier (PROTOCOL.md 2): `bl:<carrier>:<number>` (a transport document),
+ * `bkg:<carrier>:<number>` (a carrier booking), `<carrier>` an organisation id and `<number>`
+ * 1-35 of `A-Z 0-9 - . /`, or `sscc:<18 digits>` (a GS1 SSCC with its check digit). Returns
+ * `{scheme, carrier, number}` (`carrier` undefined for an SSCC); throws `IdError`. Never
+ * normalises: a lowercase number is refused.
+ */
+export function parseTradeId(s) {
+  const W = 'trade identifier';
+  if (typeof s !== 'string') throw err(W, s, 'not a string');
+  const parts = s.split(':');
+  if (CARRIER_SCHEMES.includes(parts[0])) {
+    if (parts.length !== 3) throw err(W, s, `expected ${parts[0]}:<carrier>:<number>`);
+    const [scheme, carrier, number] = parts;
+    try {
+      checkOrgId(carrier);
+    } catch (e) {
+      throw err(W, s, `the carrier is not an organisation id (${e.reason})`);
+    }
+    if (!isNumber(number)) throw err(W, s, "the number must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
+    return { scheme, carrier, number };
+  }
+  if (parts[0] === 'sscc') {
+    if (parts.length !== 2 || !/^[0-9]{18}$/.test(parts[1])) throw err(W, s, 'expected sscc:<18 digits>');
+    const expected = gs1CheckDigit(parts[1].slice(0, 17));
+    const got = parts[1].charCodeAt(17) - 48;
+    if (got !== expected) throw err(W, s, `GS1 check digit is ${got}, expected ${expected}`);
+    return { scheme: 'sscc', carrier: undefined, number: parts[1] };
+  }
+  throw err(W, s, "must start with 'bl:', 'bkg:' or 'sscc:'");
+}
+
+/** Checks a trade identifier (see `parseTradeId`); returns it. */
+export function checkTradeId(s) {
+  parseTradeId(s);
+  return s;
+}
+
+/** `bl:<carrier>:<number>`, checked: a bill of lading or sea waybill of `carrier` (its organisation id). */
+export function transportDocument(carrier, number) {
+  return checkTradeId(`bl:${carrier}:${number}`);
+}
+
+/** `bkg:<carrier>:<number>`, checked: a carrier booking reference. */
+export function booking(carrier, number) {
+  return checkTradeId(`bkg:${carrier}:${number}`);
+}
+
+/** `sscc:<18 digits>`, checked: 17 digits get their GS1 check digit appended, 18 must end with it. */
+export function sscc(digits) {
+  const d = typeof digits === 'string' && /^[0-9]{17}$/.test(digits) ? digits + gs1CheckDigit(digits) : digits;
+  return checkTradeId(`sscc:${d}`);
+}
+
 /**
  * Chain id: 1-64 characters of `a-z 0-9 -`. PROTOCOL.md section 2 adds "first and last not `-`";
  * the Rust reference (`is_chain_id`) does not check that, and this SDK follows the reference.
@@ -115,3 +184,4 @@ export const isUcr = ok(checkUcr);
 export const isContainer = ok(checkContainer);
 export const isLocode = ok(checkLocode);
 export const isOrgId = ok(checkOrgId);
+export const isTradeId = ok(checkTradeId);

@@ -5,7 +5,7 @@ import { D } from './hash.js';
 import { utf8Bytes } from './bytes.js';
 import { checkOrganisation, parseOrganisation } from './change.js';
 import { parseValidatorSet } from './head.js';
-import { isChainId } from './ids.js';
+import { isChainId, parseTradeId } from './ids.js';
 import { canonicalize } from './jcs.js';
 import { parseJson } from './json.js';
 import * as S from './schema.js';
@@ -16,9 +16,9 @@ export const MAX_ORGANISATIONS = 4096;
 /** The newest admission rules this SDK knows (PROTOCOL.md 8; 2: consignment parties, 8c). */
 export const RULES = 2;
 
-const CUSTOMS = ['inspected', 'held', 'released', 'seized', 'document_anchored'];
-const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored'];
-const PLATFORM = ['booked', 'declared', 'packed', 'unpacked', 'delivered', 'document_anchored'];
+const CUSTOMS = ['inspected', 'held', 'released', 'seized', 'document_anchored', 'linked'];
+const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored', 'linked'];
+const PLATFORM = ['booked', 'declared', 'packed', 'unpacked', 'delivered', 'document_anchored', 'linked'];
 
 /** The permission table: may an organisation of `role` issue `kind`? */
 export function mayIssue(role, kind) {
@@ -155,8 +155,10 @@ export class Membership {
 
   /**
    * Chain, issuer organisation, key and role permission of a body (not the signature), and its
-   * `parties`: allowed only under rules 2, each a member. Throws `AuthError` (`WrongChain`,
-   * `UnknownOrg`, `UnknownKey`, `Forbidden`, `PartiesUnsupported`, `UnknownParty`).
+   * `parties`: allowed only under rules 2, each a member; a carrier's `linked` event names only
+   * its own transport documents and bookings (8f). Throws `AuthError` (`WrongChain`,
+   * `UnknownOrg`, `UnknownKey`, `Forbidden`, `ForeignDocument`, `PartiesUnsupported`,
+   * `UnknownParty`).
    */
   authorize(body) {
     if (body.chain !== this.chain) {
@@ -167,6 +169,15 @@ export class Membership {
     if (!o.keys.includes(body.issuer.key)) throw new AuthError('UnknownKey', `body.issuer.key: ${body.issuer.key} is not a key of ${o.id}`, { org: o.id, key: body.issuer.key });
     if (!mayIssue(o.role, body.kind)) {
       throw new AuthError('Forbidden', `body.kind: a ${o.role} organisation (${o.id}) may not issue ${body.kind} events`, { org: o.id, role: o.role, kind: body.kind });
+    }
+    if (body.kind === 'linked' && o.role === 'carrier') {
+      const foreign = (body.ids ?? []).find((t) => {
+        const { carrier } = parseTradeId(t);
+        return carrier !== undefined && carrier !== o.id;
+      });
+      if (foreign !== undefined) {
+        throw new AuthError('ForeignDocument', `body.ids: ${foreign}: a carrier links only its own transport documents and bookings`, { org: o.id, id: foreign });
+      }
     }
     if (body.parties !== undefined) {
       if (this.rules < 2) throw new AuthError('PartiesUnsupported', `body.parties: this ledger's rules (${this.rules}) have no consignment parties`, { rules: this.rules });

@@ -1,12 +1,13 @@
 // Route bundles (PROTOCOL.md 9b): a consignment's proof bundle and the bundles of every
 // container its events name, all against one certified head, served whole (version 1) or, for
-// a route naming more containers than one bundle holds, in pages (version 2); and the route
-// timeline.
-import { JsonError, RouteError } from './errors.js';
+// a route naming more containers than one bundle holds, in pages (version 2); the route of a
+// group of consignments and trade identifiers joined by `linked` events (version 3, 8f); and
+// the route timeline.
+import { BundleError, JsonError, RouteError } from './errors.js';
 import { readBundle, verifyBundle, MAX_BUNDLE_BYTES } from './bundle.js';
-import { Event } from './event.js';
+import { Event, linkedSubjects } from './event.js';
 import { parseJson } from './json.js';
-import { subjectName } from './subject.js';
+import { subjectKey, subjectName } from './subject.js';
 import * as S from './schema.js';
 
 /** The route bundle format version of a whole route. */
@@ -17,6 +18,10 @@ export const ROUTE_PAGE_VERSION = 2;
 export const MAX_ROUTE_CONTAINERS = 256;
 /** Most pages of one route (so at most 65,536 containers). */
 export const MAX_ROUTE_PAGES = 256;
+/** The format version of a group's route (PROTOCOL.md 9b "Routes of groups"). */
+export const ROUTE_GROUP_VERSION = 3;
+/** Most subjects of a group (its consignments and trade identifiers; PROTOCOL.md 8f, 10). */
+export const MAX_GROUP_SUBJECTS = 64;
 /** Largest route bundle JSON (checked before parsing; a list of pages is parsed page by page). */
 export const MAX_ROUTE_BYTES = 4 * MAX_BUNDLE_BYTES;
 const OPEN_END = (1n << 64n) - 1n;
@@ -29,6 +34,7 @@ const READ = new WeakSet();
  */
 export function readRoute(v, path = 'route') {
   if (READ.has(v)) return v;
+  if (v !== null && typeof v === 'object' && (v.version === ROUTE_GROUP_VERSION || v.version === BigInt(ROUTE_GROUP_VERSION))) return readGroupRoute(v, path);
   S.object(v, path, ['version', 'consignment', 'containers'], ['containers_from']);
   const containers = S.array(v.containers, `${path}.containers`);
   if (containers.length > MAX_ROUTE_CONTAINERS) S.fail(`${path}.containers`, `${containers.length} containers, the limit is ${MAX_ROUTE_CONTAINERS}`);
@@ -38,6 +44,24 @@ export function readRoute(v, path = 'route') {
     containers: containers.map((b, i) => readBundle(b, `${path}.containers[${i}]`)),
   };
   if ('containers_from' in v) out.containers_from = S.u64(v.containers_from, `${path}.containers_from`);
+  READ.add(out);
+  return out;
+}
+
+/**
+ * Reads an already parsed version-3 route bundle (a group's): `{version, subjects, containers}`,
+ * at most 64 subject and 256 container bundles (schema errors throw `JsonError`).
+ */
+export function readGroupRoute(v, path = 'route') {
+  if (READ.has(v)) return v;
+  S.object(v, path, ['version', 'subjects', 'containers']);
+  const subjects = S.array(v.subjects, `${path}.subjects`, MAX_GROUP_SUBJECTS);
+  const containers = S.array(v.containers, `${path}.containers`, MAX_ROUTE_CONTAINERS);
+  const out = {
+    version: S.u32(v.version, `${path}.version`),
+    subjects: subjects.map((b, i) => readBundle(b, `${path}.subjects[${i}]`)),
+    containers: containers.map((b, i) => readBundle(b, `${path}.containers[${i}]`)),
+  };
   READ.add(out);
   return out;
 }
@@ -114,7 +138,8 @@ export function windows(consignmentEvents, container) {
 
 /**
  * The route timeline: every consignment event, plus each container event inside one of the
- * consignment's windows for that container that belongs to no other consignment and, under
+ * consignment's windows for that container that belongs to no other consignment (names no other
+ * ucr, and no trade identifiers) and, under
  * rules 2, whose issuer is a party of the consignment or a customs administration (PROTOCOL.md
  * 8c: an outsider's container events do not enter the route; `consignment` is `verifyBundle`'s
  * result, with `rules`, `parties` and `customs`), ordered by `(body.time, log index)`, each
@@ -138,10 +163,46 @@ export function mergeTimeline(consignment, containers, ucr) {
       const { index, event } = e;
       const t = BigInt(event.body.time);
       const inside = wins.some(([a, b]) => a <= t && t <= b);
-      const other = event.body.ucr !== undefined && event.body.ucr !== ucr;
+      // An event naming trade identifiers belongs to their consignment (8f).
+      const other = (event.body.ucr !== undefined && event.body.ucr !== ucr) || event.body.ids !== undefined;
       const org = event.body.issuer.org;
       const party = !(consignment.rules >= 2) || consignment.parties.has(org) || consignment.customs.has(org);
       if (inside && !other && party && !merged.has(index)) merged.set(index, { index, event, source: { container: c }, recorded: recordedOf(e) });
+    }
+  }
+  return [...merged.values()].sort(byTime);
+}
+
+/**
+ * The timeline of a group's route (PROTOCOL.md 9b version 3): every group event (the events of
+ * the subject bundles `subjects`, each log index once, `source` `"consignment"`), plus each
+ * container event inside one of the group events' windows for that container that names no
+ * `ucr` and no `ids` and, under rules 2, whose issuer is a party of one of the group's
+ * consignments, the issuer of one of the group events (in every group), or a customs
+ * administration. Ordered by `(body.time, log index)`; `recorded` as in `mergeTimeline`.
+ */
+export function mergeGroupTimeline(subjects, containers) {
+  const recorded = new Map();
+  for (const p of [...subjects, ...containers]) for (const e of p.events) if (e.recorded && !recorded.has(e.index)) recorded.set(e.index, e.recorded);
+  const recordedOf = (e) => e.recorded ?? recorded.get(e.index) ?? null;
+  const merged = new Map();
+  for (const p of subjects) for (const e of p.events) if (!merged.has(e.index)) merged.set(e.index, { index: e.index, event: e.event, source: 'consignment', recorded: recordedOf(e) });
+  const group = [...merged.values()];
+  const consignments = subjects.filter((p) => p.subject.type === 'consignment');
+  const insiders = new Set([...consignments.flatMap((p) => [...p.parties]), ...group.map((e) => e.event.body.issuer.org)]);
+  const lead = subjects[0];
+  for (const p of containers) {
+    if (p.subject.type !== 'container') continue;
+    const c = p.subject.id;
+    const wins = windows(group, c);
+    for (const e of p.events) {
+      const { index, event } = e;
+      const b = event.body;
+      const t = BigInt(b.time);
+      if (merged.has(index) || b.ucr !== undefined || b.ids !== undefined || !wins.some(([x, y]) => x <= t && t <= y)) continue;
+      const org = b.issuer.org;
+      if (lead.rules >= 2 && !insiders.has(org) && !lead.customs.has(org)) continue;
+      merged.set(index, { index, event, source: { container: c }, recorded: recordedOf(e) });
     }
   }
   return [...merged.values()].sort(byTime);
@@ -169,11 +230,17 @@ const debugU64 = (v) => (v === undefined ? 'None' : `Some(${v})`);
  * and the route timeline is merged. Returns `{ucr, consignment, containers, timeline}`. Throws
  * `RouteError` (`Malformed`, `Version`, `Page`, `NotConsignment`, `Consignment`, `Containers`,
  * `HeadMismatch`, `Container`), a bundle's failure as its `err` (a consignment breaking the
- * party rule of 8c: `Consignment` of `BundleError` `Auth` of `AuthError` `NotAParty`).
+ * party rule of 8c: `Consignment` of `BundleError` `Auth` of `AuthError` `NotAParty`; a
+ * consignment bundle holding a `linked` event, whose route is its group's (version 3):
+ * `Consignment` of `BundleError` `Malformed`, `pos` its position in the bundle's events).
  */
-export function verifyRoute(genesis, route) {
+export function verifyRoute(genesis, route, asked) {
   const pages = toPages(route);
   const first = pages[0];
+  if (pages.some((p) => p.version === BigInt(ROUTE_GROUP_VERSION))) {
+    if (pages.length !== 1) throw pageError(pages.findIndex((p) => p.version === BigInt(ROUTE_GROUP_VERSION)), "a group's route (version 3) is one bundle, never paged");
+    return verifyGroupRoute(genesis, first, asked);
+  }
   pages.forEach((p, pos) => {
     const from = BigInt(pos * MAX_ROUTE_CONTAINERS);
     if (p.version === BigInt(ROUTE_VERSION)) {
@@ -190,11 +257,21 @@ export function verifyRoute(genesis, route) {
     throw new RouteError('NotConsignment', `consignment: the bundle's subject is ${s}, not a consignment`, { subject: s });
   }
   const ucr = first.consignment.subject.id;
+  if (asked !== undefined && (asked.type !== 'consignment' || asked.id !== ucr)) {
+    throw new RouteError('WrongSubject', `asked for ${subjectName(asked)}, the route is consignment ${ucr}'s`, { asked });
+  }
   let consignment;
   try {
     consignment = verifyBundle(genesis, first.consignment);
   } catch (err) {
     throw new RouteError('Consignment', `consignment: ${err.message}`, { err });
+  }
+  // 8f, 9b: a consignment with a linked event has a group of more than itself, whose route is
+  // the group's (version 3); served as version 1 or 2 it would hide the linked histories.
+  const linked = consignment.events.findIndex((e) => e.event.body.kind === 'linked');
+  if (linked >= 0) {
+    const reason = `events[${linked}] is a linked event: the consignment is linked to trade identifiers, its route is its group's (version 3)`;
+    throw new RouteError('Consignment', `consignment: ${reason}`, { err: new BundleError('Malformed', reason, { pos: linked }), pos: linked });
   }
   const named = containersNamed(consignment.events.map((e) => e.event));
   const whole = first.version === BigInt(ROUTE_VERSION);
@@ -221,7 +298,102 @@ export function verifyRoute(genesis, route) {
       throw new RouteError('Container', `containers[${pos}]: ${err.message}`, { pos, err });
     }
   });
-  return { ucr, consignment, containers, timeline: mergeTimeline(consignment, containers, ucr) };
+  return {
+    version: Number(first.version), ucr, group: [first.consignment.subject], subjects: [consignment], consignment, containers,
+    head: consignment.head, certificate: consignment.certificate, timeline: mergeTimeline(consignment, containers, ucr), warnings: [],
+  };
+}
+
+/**
+ * Verifies a group's route (PROTOCOL.md 9b "Routes of groups", version 3; `route` as
+ * `readGroupRoute` gives it): 1-64 subject bundles of consignments or trade identifiers in
+ * strictly ascending order of their index keys, each verified against the genesis with the head
+ * and certificate of `subjects[0]`; a group (every subject a `linked` event of the bundles names
+ * is one of them, and every one is reached from `subjects[0]` through `linked` events); the
+ * containers the group events name, in order of first mention, exactly the container bundles,
+ * each verified against the same head; `asked` (a subject, optional) one of the group. Returns
+ * `{version: 3, ucr, group, subjects, consignment, containers, head, certificate, timeline,
+ * warnings}` (`ucr` and `consignment` of the group's first consignment subject, `undefined` in
+ * a group without one). Throws `RouteError` (`Subjects`, `NotGroupSubject`, `Order`,
+ * `HeadMismatch`, `Subject`, `NotClosed`, `NotConnected`, `WrongSubject`, `Containers`,
+ * `Container`).
+ */
+export function verifyGroupRoute(genesis, route, asked) {
+  const r = readGroupRoute(route);
+  if (r.version !== BigInt(ROUTE_GROUP_VERSION)) throw new RouteError('Version', `route bundle version ${r.version} is not a group's route`, { version: r.version });
+  const n = r.subjects.length;
+  if (n < 1 || n > MAX_GROUP_SUBJECTS) throw new RouteError('Subjects', `subjects: ${n} subject bundles, a group has 1 to ${MAX_GROUP_SUBJECTS}`, { n });
+  const group = r.subjects.map((b) => b.subject);
+  const keys = group.map((s) => subjectKey(s));
+  group.forEach((s, pos) => {
+    if (s.type !== 'consignment' && s.type !== 'identifier') {
+      throw new RouteError('NotGroupSubject', `subjects[${pos}]: the bundle's subject is ${subjectName(s)}, not a consignment or an identifier`, { pos, subject: subjectName(s) });
+    }
+    // Lowercase hex of equal length: string order is byte order.
+    if (pos > 0 && !(keys[pos - 1] < keys[pos])) {
+      throw new RouteError('Order', `subjects[${pos}]: ${subjectName(s)} is not after ${subjectName(group[pos - 1])} in the ascending order of index keys (each subject once)`, { pos });
+    }
+  });
+  const lead = r.subjects[0];
+  const subjects = r.subjects.map((b, pos) => {
+    if (pos > 0 && (!same(b.head, lead.head) || !same(b.certificate, lead.certificate))) {
+      throw new RouteError('HeadMismatch', `subjects[${pos}]: proven against another head than subjects[0]`, { pos });
+    }
+    try {
+      return verifyBundle(genesis, b);
+    } catch (err) {
+      throw new RouteError('Subject', `subjects[${pos}]: ${err.message}`, { pos, err });
+    }
+  });
+  // Closed, then connected from subjects[0], through the bundles' linked events.
+  const at = new Map(keys.map((k, i) => [k, i]));
+  const parent = keys.map((_, i) => i);
+  const root = (i) => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  subjects.forEach((p, pos) => p.events.forEach((e, ev) => {
+    if (e.event.body.kind !== 'linked') return;
+    const named = linkedSubjects(e.event.body).map((s) => {
+      const i = at.get(subjectKey(s));
+      if (i === undefined) {
+        throw new RouteError('NotClosed', `subjects[${pos}].events[${ev}]: links ${subjectName(s)}, which is not one of the route's subjects (the group is not closed)`, { pos, event: ev, subject: subjectName(s) });
+      }
+      return i;
+    });
+    for (const i of named.slice(1)) parent[root(i)] = root(named[0]);
+  }));
+  const apart = keys.findIndex((_, i) => root(i) !== root(0));
+  if (apart >= 0) {
+    throw new RouteError('NotConnected', `subjects[${apart}]: ${subjectName(group[apart])} is not reached from subjects[0] (${subjectName(group[0])}) through linked events (the group is not connected)`, { pos: apart });
+  }
+  if (asked !== undefined && !at.has(subjectKey(asked))) {
+    throw new RouteError('WrongSubject', `asked for ${subjectName(asked)}, which is not one of the group's subjects`, { asked });
+  }
+  // The group events, each log index once, and the containers they name.
+  const seen = new Set();
+  const events = [];
+  for (const p of subjects) for (const e of p.events) if (!seen.has(e.index)) {
+    seen.add(e.index);
+    events.push(e.event);
+  }
+  const expected = containersNamed(events).map((c) => `container ${c}`);
+  const got = r.containers.map((b) => subjectName(b.subject));
+  if (expected.length !== got.length || expected.some((e, i) => e !== got[i])) {
+    throw new RouteError('Containers', `containers: expected ${JSON.stringify(expected)} (named by the group's events, in order), got ${JSON.stringify(got)}`, { expected, got });
+  }
+  const containers = r.containers.map((b, pos) => {
+    if (!same(b.head, lead.head) || !same(b.certificate, lead.certificate)) {
+      throw new RouteError('HeadMismatch', `containers[${pos}]: proven against another head than subjects[0]`, { pos });
+    }
+    try {
+      return verifyBundle(genesis, b);
+    } catch (err) {
+      throw new RouteError('Container', `containers[${pos}]: ${err.message}`, { pos, err });
+    }
+  });
+  const consignment = subjects.find((p) => p.subject.type === 'consignment');
+  return {
+    version: ROUTE_GROUP_VERSION, ucr: consignment?.subject.id, group, subjects, consignment, containers,
+    head: lead.head, certificate: lead.certificate, timeline: mergeGroupTimeline(subjects, containers), warnings: [],
+  };
 }
 
 /** A timeline as JSON (`route-timeline.json` form): `[{index, id, source}]`. */

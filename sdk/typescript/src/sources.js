@@ -4,13 +4,16 @@
 // first repeated key among a subject's complete history (bundle verification, 9 step 6).
 
 /**
- * The source key of an event body `(issuer.org, source, ucr, container)` as a string (the
- * JSON text of `[org, standard, id, ucr, container]`, `null` for an absent ucr or container),
- * or `undefined` when the body carries no `source`.
+ * The source key of an event body `(issuer.org, source, ucr, container, ids)` as a string (the
+ * JSON text of `[org, standard, id, ucr, container]`, `null` for an absent ucr or container,
+ * followed by `ids` as a list when the body has it: an event without `ids` has the key it had
+ * before trade identifiers, PROTOCOL.md 8e), or `undefined` when the body carries no `source`.
  */
 export function sourceKey(body) {
   if (body.source === undefined) return undefined;
-  return JSON.stringify([body.issuer.org, body.source.standard, body.source.id, body.ucr ?? null, body.container ?? null]);
+  const key = [body.issuer.org, body.source.standard, body.source.id, body.ucr ?? null, body.container ?? null];
+  if (body.ids !== undefined) key.push(body.ids);
+  return JSON.stringify(key);
 }
 
 /**

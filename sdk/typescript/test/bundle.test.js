@@ -251,10 +251,11 @@ describe('route bundle', () => {
   test('the consignment bundle tampered: Consignment', () => {
     routeRefused((r) => (r.consignment.events[3].event.body.time += 1), 'Consignment', 'Event', 'Signature');
   });
-  test('route version 2 without containers_from, containers_from on version 1: Page; version 3: Version; container bundle version 1: Container Version', () => {
+  test('route version 2 without containers_from, containers_from on version 1: Page; version 4: Version; version 3 (a group\'s) with a consignment member: Malformed; container bundle version 1: Container Version', () => {
     assert.match(routeRefused((r) => (r.version = 2), 'Page').message, /^pages\[0\]: containers_from is None, this page must start at 0$/);
     routeRefused((r) => (r.containers_from = 0), 'Page');
-    routeRefused((r) => (r.version = 3), 'Version');
+    routeRefused((r) => (r.version = 4), 'Version');
+    assert.match(routeRefused((r) => (r.version = 3), 'Malformed').message, /unknown member "consignment"/);
     routeRefused((r) => (r.containers[0].version = 1), 'Container', 'Version');
   });
   test('the only page of a route (version 2, containers_from 0) verifies like the whole route', () => {

@@ -54,6 +54,26 @@ test('sourced event: the section 11 body with source {dcsa, 84db923d-...} (8e), 
   assert.equal(Event.fromJson(sourced.wire).id, sourced.id);
 });
 
+test('trade identifiers (8f): identifier index keys; the linked event\'s canonical body, id and wire form', () => {
+  eq('index_key_identifier_bl', subjectKey({ type: 'identifier', id: 'bl:blue-anchor-lines:BALRTM0001' }));
+  eq('index_key_identifier_sscc', subjectKey({ type: 'identifier', id: 'sscc:106141412345678908' }));
+  // The section 11 body with kind linked; container, location, transport removed; no documents
+  // or details; ids given out of order (buildBody sorts them into the signed order).
+  const { container, location, transport, ...rest } = JSON.parse(V.inputs.event_body_json.replace('COMMITMENT', commitment));
+  assert.ok(container && location && transport);
+  const linked = signEvent({
+    ...rest, kind: 'linked', documents: [], details: {},
+    ids: ['sscc:106141412345678908', 'bl:blue-anchor-lines:BALRTM0001', 'bkg:blue-anchor-lines:BK12345'],
+  }, key1);
+  eq('event_linked_canonical_body', linked.canonicalBody);
+  eq('event_linked_id', linked.id);
+  eq('event_linked_wire_json', linked.wire);
+  const parsed = Event.fromJson(want.event_linked_wire_json);
+  parsed.verifySignature();
+  // admitted under the vectors' genesis: its carrier links its own B/L and booking
+  Genesis.fromJson(want.genesis_json).membership().authorize(parsed.body);
+});
+
 test('merkle roots, inclusion and consistency', () => {
   eq('merkle_empty_root', emptyRoot());
   eq('merkle_leaf_0', leaves[0]);

@@ -2,6 +2,7 @@ package tradelog;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,11 +23,13 @@ public final class EventBody {
     /** Event kinds (PROTOCOL.md 3.4). */
     public static final List<String> KINDS = List.of("booked", "declared", "loaded", "departed", "arrived", "discharged",
         "gate_in", "gate_out", "transshipped", "packed", "unpacked", "inspected", "held", "released", "seized", "delivered",
-        "document_anchored", "membership");
+        "document_anchored", "linked", "membership");
     private static final List<String> NO_LOCATION = List.of("booked", "declared", "held", "released", "seized",
-        "document_anchored", "membership");
+        "document_anchored", "linked", "membership");
     /** Most organisations one event names in {@code parties} (PROTOCOL.md 3.2, 8c). */
     public static final int MAX_PARTIES = 16;
+    /** Most trade identifiers one event names in {@code ids} (PROTOCOL.md 3.2, 10). */
+    public static final int MAX_IDS = 16;
     private static final String ORG_ID = "[a-z][a-z0-9-]{0,62}[a-z0-9]";
 
     private final Map<String, Object> body = new LinkedHashMap<>();
@@ -128,6 +131,61 @@ public final class EventBody {
         return this;
     }
 
+    /**
+     * The trade identifiers the event concerns (PROTOCOL.md 2, 8f): {@code bl:<carrier>:<number>}
+     * (a transport document, {@link #transportDocument}), {@code bkg:<carrier>:<number>} (a
+     * booking, {@link #booking}), {@code sscc:<18 digits>} ({@link #sscc}); {@code <carrier>} is
+     * the carrier's organisation id. 1 to 16, given in any order: they are <b>sorted for you</b>
+     * into the ascending byte order the signed body needs (a repeat stays, and {@link #build}
+     * refuses it). A {@code linked} event names at least two subjects among ucr and ids.
+     */
+    public EventBody ids(String... ids) {
+        List<Object> list = new ArrayList<>(Arrays.asList((Object[]) ids));
+        boolean strings = true;
+        for (Object t : list) strings &= t instanceof String;
+        // String order is UTF-16 code unit order: byte order for these ASCII identifiers.
+        if (strings) list.sort((a, c) -> ((String) a).compareTo((String) c));
+        body.put("ids", list);
+        return this;
+    }
+
+    /** {@code bl:<carrier>:<number>}, checked: a bill of lading or sea waybill of {@code carrier} (its organisation id). */
+    public static String transportDocument(String carrier, String number) {
+        return checkTradeId("bl:" + carrier + ":" + number);
+    }
+
+    /** {@code bkg:<carrier>:<number>}, checked: a carrier booking reference. */
+    public static String booking(String carrier, String number) {
+        return checkTradeId("bkg:" + carrier + ":" + number);
+    }
+
+    /** {@code sscc:<18 digits>}, checked: 17 digits get their GS1 check digit appended; 18 must end with it. */
+    public static String sscc(String digits) {
+        if (digits != null && digits.matches("[0-9]{17}")) digits = digits + gs1CheckDigit(digits);
+        return checkTradeId("sscc:" + digits);
+    }
+
+    /** The GS1 check digit of the first 17 digits of an SSCC: weights 3, 1, 3, ... from the rightmost. */
+    public static int gs1CheckDigit(String first17) {
+        int sum = 0;
+        for (int i = 0; i < first17.length(); i++) sum += (first17.charAt(first17.length() - 1 - i) - '0') * (i % 2 == 0 ? 3 : 1);
+        return (10 - sum % 10) % 10;
+    }
+
+    /**
+     * Checks a trade identifier (PROTOCOL.md 2; never normalised: a lowercase number or a wrong
+     * SSCC check digit is refused) and returns it; IllegalArgumentException naming {@code body.ids}.
+     */
+    public static String checkTradeId(String s) {
+        String[] p = s == null ? new String[] {""} : s.split(":", -1);
+        boolean ok;
+        if (p[0].equals("bl") || p[0].equals("bkg")) ok = p.length == 3 && p[1].matches(ORG_ID) && p[2].matches("[A-Z0-9./-]{1,35}");
+        else if (p[0].equals("sscc")) ok = p.length == 2 && p[1].matches("[0-9]{18}") && p[1].charAt(17) - '0' == gs1CheckDigit(p[1].substring(0, 17));
+        else ok = false;
+        if (!ok) fail("ids", "not a trade identifier (bl:<carrier>:<number>, bkg:<carrier>:<number>, sscc:<18 digits>): " + s);
+        return s;
+    }
+
     /** The {@code membership} member of a membership event (from {@link Membership#body}). */
     public EventBody membership(Map<String, Object> membership) {
         body.put("membership", membership);
@@ -155,7 +213,25 @@ public final class EventBody {
         if (membership && (b.containsKey("ucr") || b.containsKey("container") || b.containsKey("location") || b.containsKey("transport"))) {
             fail("ucr", "a membership event names no consignment, container, location or transport");
         }
-        if (!membership && !b.containsKey("ucr") && !b.containsKey("container")) fail("ucr", "an event needs a ucr, a container, or both");
+        if (membership && b.containsKey("ids")) fail("ids", "a membership event names no trade identifiers");
+        if (!membership && !b.containsKey("ucr") && !b.containsKey("container") && !b.containsKey("ids")) fail("ucr", "an event needs a ucr, a container or ids (at least one)");
+        if (b.containsKey("ids")) {
+            if (!(b.get("ids") instanceof List)) fail("ids", "expected an array of trade identifiers");
+            List<?> ids = (List<?>) b.get("ids");
+            for (Object t : ids) {
+                if (!(t instanceof String)) fail("ids", "not a trade identifier: " + t);
+                checkTradeId((String) t);
+            }
+            if (ids.isEmpty() || ids.size() > MAX_IDS) fail("ids", "1 to " + MAX_IDS + " trade identifiers");
+            for (int i = 1; i < ids.size(); i++) {
+                if (((String) ids.get(i - 1)).compareTo((String) ids.get(i)) >= 0) fail("ids", "trade identifiers must be in ascending byte order, each once");
+            }
+        }
+        if (kind.equals("linked")) {
+            if (b.containsKey("container")) fail("container", "a linked event names no container");
+            int subjects = (b.containsKey("ucr") ? 1 : 0) + (b.get("ids") instanceof List ? ((List<?>) b.get("ids")).size() : 0);
+            if (subjects < 2) fail("ids", "a linked event names at least two subjects among ucr and ids");
+        }
         if ((kind.equals("packed") || kind.equals("unpacked")) && !(b.containsKey("ucr") && b.containsKey("container"))) fail("ucr", "required with container for kind " + kind);
         if (!NO_LOCATION.contains(kind) && !b.containsKey("location")) fail("location", "required for kind " + kind);
         if (b.containsKey("ucr")) checkUcr((String) b.get("ucr"));

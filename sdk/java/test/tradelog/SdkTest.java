@@ -70,7 +70,8 @@ public final class SdkTest {
         String noVerifier = "needs a ZIP-215 verifier: the JDK's Ed25519 is RFC 8032 cofactorless and has no key vetting (the Java SDK is a signer; see README)";
         String ledgerSide = "a ledger data structure (log, index, heads, validator sets, certificates), not something a signer builds; checked by the TypeScript SDK and the Python verifier";
         for (String n : new String[] {"head_bytes", "head_hash", "index_absent_key", "index_entry_acc", "index_entry_value_hash",
-            "index_key_consignment", "index_key_container", "index_key_membership", "index_proof_absent_leaf", "index_proof_absent_siblings",
+            "index_key_consignment", "index_key_container", "index_key_identifier_bl", "index_key_identifier_sscc",
+            "index_key_membership", "index_proof_absent_leaf", "index_proof_absent_siblings",
             "index_proof_consignment_leaf", "index_proof_consignment_siblings", "index_root", "merkle_consistency_3_to_7",
             "merkle_consistency_4_to_7", "merkle_empty_root", "merkle_inclusion_2_of_7", "merkle_leaf_0", "merkle_root_1",
             "merkle_root_2", "merkle_root_3", "merkle_root_5", "merkle_root_7", "precommit_message", "precommit_signature",
@@ -99,6 +100,17 @@ public final class SdkTest {
             f.get();
         } catch (IllegalArgumentException e) {
             if (!e.getMessage().startsWith("body.parties: ") || !e.getMessage().contains(reason)) throw new AssertionError(what + ": refused for another reason: " + e.getMessage());
+            return;
+        }
+        throw new AssertionError(what + " was not refused");
+    }
+
+    /** Asserts that {@code f} is refused with a {@code body.<field>} message. */
+    static void idsRefused(String what, String field, Supplier<Object> f) {
+        try {
+            f.get();
+        } catch (IllegalArgumentException e) {
+            if (!e.getMessage().startsWith("body." + field + ": ")) throw new AssertionError(what + ": refused for another reason: " + e.getMessage());
             return;
         }
         throw new AssertionError(what + " was not refused");
@@ -156,6 +168,51 @@ public final class SdkTest {
                     if (!ex.getMessage().startsWith(bad[2] + ": ")) throw new AssertionError("refused for another reason: " + ex.getMessage());
                 }
             }
+        });
+        test("the linked event (8f): ids(...) sorted for the caller; canonical body, id, wire form", () -> {
+            String bl = EventBody.transportDocument("blue-anchor-lines", "BALRTM0001");
+            String bkg = EventBody.booking("blue-anchor-lines", "BK12345");
+            String sscc = EventBody.sscc("10614141234567890");
+            eq("sscc:106141412345678908", sscc, "sscc with its GS1 check digit");
+            Map<String, Object> body = EventBody.of("tradelog-vectors", "linked", 1767225600000L).ucr("6NL123456789-AB")
+                .ids(sscc, bl, bkg).issuer("blue-anchor-lines", key.publicKeyHex()).build();
+            eq(List.of(bkg, bl, sscc), body.get("ids"), "ids in ascending byte order");
+            Event e = Event.sign(body, key);
+            vec("event_linked_canonical_body", e.canonicalBody());
+            vec("event_linked_id", e.id());
+            vec("event_linked_wire_json", e.wire());
+            if (!e.canonicalBody().contains("\"documents\":[],\"ids\":[\"" + bkg + "\",")) throw new AssertionError("ids not between documents and issuer: " + e.canonicalBody());
+        });
+        test("trade identifiers, ids and linked: refused before signing", () -> {
+            Supplier<EventBody> b = () -> EventBody.of("c", "booked", 1).issuer("blue-anchor-lines", key.publicKeyHex());
+            b.get().ids("sscc:106141412345678908").build(); // ids alone name the subject
+            idsRefused("a wrong SSCC check digit", "ids", () -> b.get().ids("sscc:106141412345678907").build());
+            idsRefused("a lowercase number", "ids", () -> b.get().ids("bl:blue-anchor-lines:balrtm0001").build());
+            idsRefused("an uppercase carrier", "ids", () -> b.get().ids("bl:Blue-Anchor:X").build());
+            idsRefused("an unknown scheme", "ids", () -> b.get().ids("awb:blue-anchor-lines:X").build());
+            idsRefused("17 SSCC digits", "ids", () -> b.get().ids("sscc:10614141234567890").build());
+            idsRefused("a repeat", "ids", () -> b.get().ids("sscc:106141412345678908", "sscc:106141412345678908").build());
+            idsRefused("none", "ids", () -> b.get().ids().build());
+            String[] many = new String[17];
+            for (int i = 0; i < many.length; i++) many[i] = EventBody.sscc(String.format("%017d", i));
+            b.get().ids(java.util.Arrays.copyOf(many, 16)).build();
+            idsRefused("17", "ids", () -> b.get().ids(many).build());
+            idsRefused("a membership event with ids", "ids", () -> EventBody.of("c", "membership", 1).issuer("blue-anchor-lines", key.publicKeyHex())
+                .membership(Membership.body(1, Membership.addKey("blue-anchor-lines", key.publicKeyHex()), List.of())).ids("sscc:106141412345678908").build());
+            Supplier<EventBody> l = () -> EventBody.of("c", "linked", 1).issuer("blue-anchor-lines", key.publicKeyHex());
+            l.get().ucr("6NL1234").ids("bl:blue-anchor-lines:B1").build(); // no location needed
+            l.get().ids("bkg:blue-anchor-lines:K1", "bl:blue-anchor-lines:B1").build();
+            idsRefused("linked with one identifier", "ids", () -> l.get().ids("bl:blue-anchor-lines:B1").build());
+            idsRefused("linked with a ucr only", "ids", () -> l.get().ucr("6NL1234").build());
+            idsRefused("linked with a container", "container", () -> l.get().ucr("6NL1234").ids("bl:blue-anchor-lines:B1").container("CSQU3054383").build());
+            refused("a builder's wrong check digit", () -> EventBody.sscc("106141412345678907"));
+            // the received order is checked, not re-sorted, in a body map given to check()
+            Map<String, Object> unsorted = new LinkedHashMap<>(b.get().ids("bkg:a-b:1", "bl:a-b:1").build());
+            unsorted.put("ids", new ArrayList<Object>(List.of("bl:a-b:1", "bkg:a-b:1")));
+            idsRefused("ids out of order", "ids", () -> {
+                EventBody.check(unsorted);
+                return null;
+            });
         });
         test("the same event from the builder", () -> {
             Map<String, Object> details = new LinkedHashMap<>();
