@@ -126,6 +126,7 @@ impl EventSpec {
             parties: None,
             source: None,
             ids: None,
+            retracts: None,
             membership: None,
         };
         body.validate().map_err(|e| spec_err("event", e))?;

@@ -1179,6 +1179,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 parties: None,
                 source: None,
                 ids: None,
+                retracts: None,
                 membership: Some(MembershipBody {
                     seq,
                     change,

@@ -25,9 +25,15 @@ pub fn render(p: &Provenance) -> String {
         show(&p.head.chain)
     );
     for (index, e) in &p.events {
-        line(&mut out, *index, e, p.recorded_at(*index), "");
+        let note = retracted_note(p.retracted_by(*index));
+        line(&mut out, *index, e, p.recorded_at(*index), &note);
     }
     out
+}
+
+/// The mark of a retracted event (8g): shown, verified, never deleted.
+fn retracted_note(by: Option<u64>) -> String {
+    by.map_or_else(String::new, |by| format!("  RETRACTED by log #{by}"))
 }
 
 /// When an event was recorded, as a timeline column: the block time and height, marked late
@@ -92,10 +98,11 @@ pub fn render_route(r: &Route) -> String {
         show(&p.head.chain)
     );
     for (index, e, source) in &r.timeline {
-        let note = match source {
+        let mut note = match source {
             Source::Consignment => String::new(),
             Source::Container(c) => format!("  (movement of {c})"),
         };
+        note.push_str(&retracted_note(r.retracted_by(*index)));
         line(&mut out, *index, e, r.recorded_at(*index), &note);
     }
     out
@@ -173,7 +180,7 @@ pub fn provenance_json(p: &Provenance) -> serde_json::Value {
         .events
         .iter()
         .map(|(i, e)| {
-            serde_json::json!({"index": i, "id": e.id(), "recorded": recorded_json(e, p.recorded_at(*i)), "event": e})
+            serde_json::json!({"index": i, "id": e.id(), "recorded": recorded_json(e, p.recorded_at(*i)), "retracted_by": p.retracted_by(*i), "event": e})
         })
         .collect();
     serde_json::json!({"verified": true, "subject": p.subject, "head": p.head, "head_hash": p.head.hash(), "events": events})
@@ -185,7 +192,7 @@ pub fn route_json(r: &Route) -> serde_json::Value {
         .timeline
         .iter()
         .map(|(i, e, s)| {
-            serde_json::json!({"index": i, "id": e.id(), "source": s, "recorded": recorded_json(e, r.recorded_at(*i)), "event": e})
+            serde_json::json!({"index": i, "id": e.id(), "source": s, "recorded": recorded_json(e, r.recorded_at(*i)), "retracted_by": r.retracted_by(*i), "event": e})
         })
         .collect();
     let containers: Vec<_> = r.containers.iter().map(|c| &c.subject).collect();

@@ -944,7 +944,7 @@ fn dcsa_3_0_partial_import_reports_each_event() {
         (
             "[3]",
             id(4),
-            Err("[3].metadata.retractedEventID: unsupported value \"1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01\" (DCSA 3.0: a retraction of an earlier event; retractions are not imported yet)"),
+            Err("[3].metadata.retractedEventID: unsupported value \"1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01\" (DCSA 3.0: a retraction of an event this document did not import (its subjects are unknown here); import the retraction with the event it retracts)"),
         ),
         ("[4]", id(5), Ok(vec![1])),
         ("[5]", id(6), Err(est5.leak())),
@@ -1585,4 +1585,132 @@ fn documents_import_under_their_own_identifiers_without_a_ucr() {
         "sscc:106141412345678908"
     );
     assert_eq!(bodies[0].kind, EventKind::GateOut);
+}
+
+/// Issue "real feeds" item 5: an EPCIS event later declared in error (the same event again
+/// with `errorDeclaration`) becomes a `retracted` ledger event naming it by its source; the
+/// ledger admits it, the consignment's bundle proves the original retracted (never deleted),
+/// the timeline marks it and the EPCIS export writes it with an errorDeclaration. Before, the
+/// declaration was imported as a second, new fact.
+#[test]
+fn an_epcis_error_declaration_retracts_the_event_end_to_end() {
+    let net = SampleNetwork::new(4).unwrap();
+    let opts = EpcisOptions {
+        ucr: Some(UCR.parse().unwrap()),
+        ..Default::default()
+    };
+    let event = json!({
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:6f1a7a36-1c2b-4d4e-9f00-000000000001",
+        "eventTime": "2026-03-01T09:00:00Z",
+        "eventTimeZoneOffset": "+01:00",
+        "epcList": ["urn:epc:id:sscc:0614141.1234567890"],
+        "action": "OBSERVE",
+        "bizStep": "arriving",
+        "readPoint": {"id": "urn:un:locode:NLRTM"}
+    });
+    let doc = |events: Vec<Value>| {
+        serde_json::to_vec(&json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-03-02T10:00:00Z",
+            "epcisBody": {"eventList": events}
+        }))
+        .unwrap()
+    };
+    let mut declared = event.clone();
+    declared["errorDeclaration"] = json!({
+        "declarationTime": "2026-03-01T12:00:00Z",
+        "reason": "urn:epcglobal:cbv:er:incorrect_data",
+        "correctiveEventIDs": ["urn:uuid:6f1a7a36-1c2b-4d4e-9f00-000000000002"]
+    });
+    let mut corrective = event.clone();
+    corrective["eventID"] = json!("urn:uuid:6f1a7a36-1c2b-4d4e-9f00-000000000002");
+    corrective["readPoint"] = json!({"id": "urn:un:locode:BEANR"});
+    let first = epcis::import(&doc(vec![event]), &target(), &opts).unwrap();
+    let second = epcis::import(&doc(vec![declared, corrective]), &target(), &opts).unwrap();
+    assert_eq!(second[0].kind, EventKind::Retracted);
+    assert_eq!(second[0].time, 1_772_366_400_000);
+    assert_eq!(second[0].source, None);
+    assert_eq!(second[1].kind, EventKind::Arrived);
+    let sign = |bodies: Vec<EventBody>| -> Vec<Event> {
+        bodies
+            .into_iter()
+            .map(|b| net.sign("blue-anchor-lines", b).unwrap())
+            .collect()
+    };
+    let (first, second) = (sign(first), sign(second));
+    let mut ledger = Ledger::new(&net.genesis);
+    let t = 1_772_460_000_000;
+    ledger.append_block(first.clone(), t).unwrap();
+    ledger.append_block(second.clone(), t + 1).unwrap();
+    let keys: Vec<&tradelog_protocol::SecretKey> = net.validator_keys.iter().take(3).collect();
+    let cert = Certificate::sign(ledger.head().unwrap(), 0, &keys);
+    let route = ledger
+        .route_bundle(&UCR.parse().unwrap(), cert)
+        .unwrap()
+        .verify(&net.genesis)
+        .unwrap();
+    assert_eq!(route.timeline.len(), 3);
+    assert_eq!(route.retracted_by(0), Some(1));
+    assert_eq!(route.retracted_by(2), None);
+    let text = tradelog_client::timeline::render_route(&route);
+    assert!(text.contains("RETRACTED by log #1"), "{text}");
+    let epcis = to_epcis(&route);
+    let list = epcis["epcisBody"]["eventList"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "the retraction itself is not an EPCIS event");
+    assert_eq!(
+        list[0]["errorDeclaration"]["declarationTime"],
+        "2026-03-01T12:00:00.000Z"
+    );
+    assert!(list[1].get("errorDeclaration").is_none());
+    // The time-release measure ignores retracted events (no release here: nothing counted).
+    let events: Vec<Event> = route.timeline.iter().map(|(_, e, _)| e.clone()).collect();
+    let gone = trs::retracted_ids(&events);
+    assert_eq!(gone.into_iter().collect::<Vec<_>>(), vec![first[0].id()]);
+}
+
+/// A DCSA 3.0 retraction (`metadata.retractedEventID`, no payload) of an event of the same
+/// document becomes a `retracted` event with that event's subjects, naming it by its source,
+/// which the ledger admits after it.
+#[test]
+fn a_dcsa_retraction_of_an_event_of_the_document_retracts_it() {
+    let all: Value = serde_json::from_slice(&fixture("dcsa/v3-mixed.json")).unwrap();
+    let arrival = all[2].clone();
+    let id = arrival["metadata"]["eventID"].as_str().unwrap().to_owned();
+    let retraction = json!({"metadata": {
+        "eventID": "1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2dff",
+        "eventCreatedDateTime": "2026-03-02T11:00:00+01:00",
+        "eventType": "TRANSPORT",
+        "retractedEventID": id,
+        "publisher": {"partyName": "Blue Anchor Lines", "carrierCode": "BAL", "carrierCodeListProvider": "SMDG"},
+        "publisherRole": "CA"
+    }});
+    let bytes = serde_json::to_vec(&json!([arrival, retraction])).unwrap();
+    let imported = dcsa::import_each(&bytes, &target(), &trd(), None).unwrap();
+    assert_eq!(
+        imported.exit_code(),
+        EXIT_ALL_IMPORTED,
+        "{:?}",
+        imported.report_lines()
+    );
+    let (a, r) = (&imported.bodies[0], &imported.bodies[1]);
+    assert_eq!(r.kind, EventKind::Retracted);
+    assert_eq!(
+        (&r.ucr, &r.container, &r.ids),
+        (&a.ucr, &a.container, &a.ids)
+    );
+    assert_eq!(r.time, 1_772_445_600_000);
+    let net = SampleNetwork::new(4).unwrap();
+    let signed: Vec<Event> = imported
+        .bodies
+        .iter()
+        .map(|b| net.sign("blue-anchor-lines", b.clone()).unwrap())
+        .collect();
+    let mut ledger = Ledger::new(&net.genesis);
+    ledger.append_block(signed[..1].to_vec(), r.time).unwrap();
+    ledger
+        .append_block(signed[1..].to_vec(), r.time + 1)
+        .unwrap();
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
 use tradelog_protocol::bundle::{BlockProof, ProvenEvent, BUNDLE_VERSION};
+use tradelog_protocol::event::Retracts;
 use tradelog_protocol::index::buckets::Staged;
 use tradelog_protocol::ledger::{
     index_updates, membership_transitions, Known, LedgerError, TransitionRecord,
@@ -20,6 +21,7 @@ use tradelog_protocol::ledger::{
 use tradelog_protocol::membership::ProvenChange;
 use tradelog_protocol::merkle::{self, leaf_hash, Frontier, NewNode};
 use tradelog_protocol::parties::{self, Consignments, Parties};
+use tradelog_protocol::retractions::Target;
 use tradelog_protocol::route::{
     containers_named, group_of, page_range, GroupRoute, MAX_GROUP, MAX_ROUTE_CONTAINERS,
     ROUTE_GROUP_VERSION, ROUTE_PAGE_VERSION, ROUTE_VERSION,
@@ -152,12 +154,54 @@ impl StoredParties<'_> {
     }
 }
 
+impl StoredParties<'_> {
+    /// The committed `retracted` event that retracts `id` (PROTOCOL.md 8g): found among the
+    /// stored events of the target's first subject (a retraction names the same subjects).
+    pub fn retracted_by(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
+        let Some((_, target)) = self.store.event(id)? else {
+            return Ok(None);
+        };
+        let Some(subject) = tradelog_protocol::ledger::subjects(&target).next() else {
+            return Ok(None);
+        };
+        let t = target.body();
+        Ok(self
+            .store
+            .subject_events(&subject)?
+            .into_iter()
+            .find(|(_, e)| {
+                let b = e.body();
+                b.kind == tradelog_protocol::EventKind::Retracted
+                    && match &b.retracts {
+                        Some(Retracts::Event(x)) => x == id,
+                        Some(Retracts::Source(s)) => {
+                            t.source.as_ref() == Some(s)
+                                && b.issuer.org == t.issuer.org
+                                && (&b.ucr, &b.container, &b.ids) == (&t.ucr, &t.container, &t.ids)
+                        }
+                        None => false,
+                    }
+            })
+            .map(|(_, e)| e.id()))
+    }
+}
+
 impl Consignments for StoredParties<'_> {
     fn parties(&self, ucr: &Ucr) -> Result<Parties, String> {
         self.of(ucr).map_err(|e| e.to_string())
     }
     fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, String> {
         StoredParties::sourced(self, key).map_err(|e| e.to_string())
+    }
+    fn target(&self, id: &EventId) -> Result<Option<Target>, String> {
+        Ok(self
+            .store
+            .event(id)
+            .map_err(|e| e.to_string())?
+            .map(|(_, e)| Target::of(e.id(), e.body())))
+    }
+    fn retracted_by(&self, id: &EventId) -> Result<Option<EventId>, String> {
+        StoredParties::retracted_by(self, id).map_err(|e| e.to_string())
     }
 }
 

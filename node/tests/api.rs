@@ -2398,3 +2398,87 @@ async fn provenance_by_a_linked_identifier_is_the_consignments_route() {
     assert_eq!(r.json()["id"], first.id().to_hex());
     node.stop().await;
 }
+
+/// Corrections over the API (PROTOCOL.md 8g): a retraction of an event that is not committed,
+/// or of another organisation's event, is 422 `invalid_retraction` and writes nothing; the
+/// issuer's retraction of its committed event is admitted, and a second one is refused once the
+/// first is committed; the consignment's bundle shows the event retracted.
+#[tokio::test]
+async fn a_retraction_is_checked_against_the_committed_log() {
+    use tradelog_protocol::event::{Retracts, Source};
+    let mut node = start("retractions", 10_000).await;
+    let addr = node.addr;
+    let net = node.net.clone();
+    let t0 = net.genesis.time;
+    let booked = signed(&net, "shopfast", EventKind::Booked, t0 + 60_000, |b| {
+        b.parties = Some(vec!["blue-anchor-lines".parse().unwrap()]);
+    });
+    let arrived = signed(
+        &net,
+        "blue-anchor-lines",
+        EventKind::Arrived,
+        t0 + 120_000,
+        |b| {
+            b.source = Some(Source {
+                standard: "dcsa".into(),
+                id: "e-1".into(),
+            });
+        },
+    );
+    let retract = |org: &str, r: Retracts, minute: u64| {
+        signed(&net, org, EventKind::Retracted, t0 + minute * 60_000, |b| {
+            b.location = None;
+            b.retracts = Some(r);
+        })
+    };
+    let by_source = retract(
+        "blue-anchor-lines",
+        Retracts::Source(Source {
+            standard: "dcsa".into(),
+            id: "e-1".into(),
+        }),
+        5,
+    );
+    let by_id = retract("blue-anchor-lines", Retracts::Event(arrived.id()), 6);
+    for e in [&booked, &arrived] {
+        assert_eq!(
+            post(addr, "/v1/events", e.to_json().as_bytes())
+                .await
+                .status,
+            202
+        );
+    }
+    // Not committed yet: refused, nothing written.
+    let before = node.written();
+    let r = post(addr, "/v1/events", by_source.to_json().as_bytes()).await;
+    r.error(422, "invalid_retraction");
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("body.retracts: no earlier event dcsa \"e-1\" of blue-anchor-lines"));
+    assert_eq!(node.written(), before);
+    node.commit(t0 + 200_000);
+    let _ = node.gossiped();
+    let theirs = retract("shopfast", Retracts::Event(arrived.id()), 7);
+    post(addr, "/v1/events", theirs.to_json().as_bytes())
+        .await
+        .error(422, "invalid_retraction");
+    assert_eq!(
+        post(addr, "/v1/events", by_source.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    node.commit(t0 + 400_000);
+    post(addr, "/v1/events", by_id.to_json().as_bytes())
+        .await
+        .error(422, "invalid_retraction");
+    let b = get(addr, &format!("/v1/consignments/{}", sample_ucr(77))).await;
+    let p = tradelog_protocol::ProofBundle::from_json(&b.body)
+        .unwrap()
+        .verify(&net.genesis)
+        .unwrap();
+    let at = |e: &Event| p.events.iter().find(|(_, x)| x == e).unwrap().0;
+    assert_eq!(p.retracted_by(at(&arrived)), Some(at(&by_source)));
+    node.stop().await;
+}

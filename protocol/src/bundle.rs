@@ -158,6 +158,14 @@ pub enum BundleError {
         /// Position of the earlier one.
         first: usize,
     },
+    /// A `retracted` event of the subject's history breaks 8g.
+    #[error("events[{pos}]: body.retracts: {reason}")]
+    Retraction {
+        /// Position of the retraction in the bundle.
+        pos: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// An event's issuer is not permitted.
     #[error("events[{pos}]: {err}")]
     Auth {
@@ -231,6 +239,8 @@ pub struct Provenance {
     /// When each event of `events` was recorded (its block), where the bundle proves it
     /// (version 3 proves every event's; version 2 none).
     pub recorded: Vec<Option<Recorded>>,
+    /// Retracted events (8g): the log index of each retracted event, and of its retraction.
+    pub retracted: std::collections::BTreeMap<u64, u64>,
 }
 
 /// An event recorded more than this after its own time is a late entry (24 hours): the
@@ -242,6 +252,11 @@ impl Provenance {
     pub fn recorded_at(&self, index: u64) -> Option<Recorded> {
         let i = self.events.binary_search_by_key(&index, |(i, _)| *i).ok()?;
         self.recorded.get(i).copied().flatten()
+    }
+
+    /// The log index of the retraction of the event at `index`, if it is retracted (8g).
+    pub fn retracted_by(&self, index: u64) -> Option<u64> {
+        self.retracted.get(&index).copied()
     }
 }
 
@@ -429,6 +444,16 @@ impl ProofBundle {
         {
             return Err(BundleError::SameSource { pos, first });
         }
+        // Every retraction names an earlier event of the same issuer and subjects, once (8g).
+        let retracted = crate::retractions::verify_history(
+            self.events
+                .iter()
+                .map(|pe| (pe.event.id(), pe.event.body())),
+        )
+        .map_err(|(pos, reason)| BundleError::Retraction { pos, reason })?
+        .into_iter()
+        .map(|(t, by)| (self.events[t].index, self.events[by].index))
+        .collect();
         let rules = at_head.rules();
         let recorded = self.recorded(genesis, &history)?;
         Ok(Provenance {
@@ -443,6 +468,7 @@ impl ProofBundle {
             customs,
             rules,
             recorded,
+            retracted,
         })
     }
 

@@ -82,13 +82,15 @@ pub enum EventKind {
     DocumentAnchored,
     /// The UCR and trade identifiers the event names are one consignment (PROTOCOL.md 8f).
     Linked,
+    /// An earlier event of the same issuer did not happen as recorded (PROTOCOL.md 8g).
+    Retracted,
     /// A membership change: keys, organisations, validators (PROTOCOL.md 8a).
     Membership,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::Booked,
         EventKind::Declared,
         EventKind::Loaded,
@@ -107,6 +109,7 @@ impl EventKind {
         EventKind::Delivered,
         EventKind::DocumentAnchored,
         EventKind::Linked,
+        EventKind::Retracted,
         EventKind::Membership,
     ];
 
@@ -131,6 +134,7 @@ impl EventKind {
             EventKind::Delivered => "delivered",
             EventKind::DocumentAnchored => "document_anchored",
             EventKind::Linked => "linked",
+            EventKind::Retracted => "retracted",
             EventKind::Membership => "membership",
         }
     }
@@ -146,6 +150,7 @@ impl EventKind {
                 | EventKind::Seized
                 | EventKind::DocumentAnchored
                 | EventKind::Linked
+                | EventKind::Retracted
                 | EventKind::Membership
         )
     }
@@ -231,6 +236,26 @@ impl Source {
             ));
         }
         Ok(())
+    }
+}
+
+/// The event a `retracted` event retracts (3.2, 8g): by its id, or by its source event id (the
+/// issuer's earlier event with this source and the same subjects).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Retracts {
+    /// `{"event": <event id>}`.
+    Event(EventId),
+    /// `{"source": {"standard", "id"}}`.
+    Source(Source),
+}
+
+impl std::fmt::Display for Retracts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Retracts::Event(id) => write!(f, "{id}"),
+            Retracts::Source(s) => write!(f, "{} {:?}", s.standard, s.id),
+        }
     }
 }
 
@@ -335,6 +360,13 @@ pub struct EventBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub parties: Option<Vec<OrgId>>,
+    /// The event a `retracted` event retracts (present exactly for that kind; 8g).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retracts: Option<Retracts>,
     /// The standard and event id this event was imported from (3.2; 8e: one organisation
     /// records a source event once per consignment and container).
     #[serde(
@@ -579,6 +611,15 @@ impl EventBody {
                 ));
             }
         }
+        match (&self.retracts, self.kind == EventKind::Retracted) {
+            (None, true) => return Err(field("retracts", "required for kind retracted")),
+            (Some(_), false) => return Err(field("retracts", "only allowed for kind retracted")),
+            (Some(Retracts::Source(s)), true) => s.check().map_err(|e| match e {
+                EventError::Field { reason, .. } => field("retracts.source", reason),
+                other => other,
+            })?,
+            _ => {}
+        }
         if let Some(src) = &self.source {
             if self.kind == EventKind::Membership {
                 return Err(field("source", "a membership event has no source"));
@@ -716,6 +757,23 @@ impl EventBody {
             quoted_hex(r.as_bytes(), &mut o);
         }
         o.push(b']');
+        if let Some(r) = &self.retracts {
+            o.extend_from_slice(b",\"retracts\":{");
+            match r {
+                Retracts::Event(id) => {
+                    o.extend_from_slice(b"\"event\":");
+                    quoted_hex(id.as_bytes(), &mut o);
+                }
+                Retracts::Source(src) => {
+                    o.extend_from_slice(b"\"source\":{\"id\":");
+                    s(&src.id, &mut o);
+                    o.extend_from_slice(b",\"standard\":");
+                    s(&src.standard, &mut o);
+                    o.push(b'}');
+                }
+            }
+            o.push(b'}');
+        }
         if let Some(src) = &self.source {
             o.extend_from_slice(b",\"source\":{\"id\":");
             s(&src.id, &mut o);

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::bundle::{BlockProof, ProofBundle, ProvenEvent, BUNDLE_VERSION};
-use crate::event::{Event, EventError, EventId, EventKind};
+use crate::event::{Event, EventBody, EventError, EventId, EventKind, Retracts};
 use crate::hash::Hash;
 use crate::head::{Certificate, Head, ValidatorSet};
 use crate::ids::Ucr;
@@ -21,6 +21,7 @@ use crate::membership::{
 };
 use crate::merkle::{leaf_hash, Frontier, MerkleLog};
 use crate::parties::{self, Committed, Consignments, Parties};
+use crate::retractions::{self, Target};
 use crate::roles::{AuthError, Genesis, Membership};
 use crate::route::{containers_named, group_of, paginate, GroupRoute, RouteBundle};
 use crate::sources::SourceKey;
@@ -55,6 +56,10 @@ pub enum LedgerError {
     /// nor refused by the rules.
     #[error("consignment parties unavailable: {0}")]
     Unavailable(String),
+    /// A `retracted` event breaks 8g (no such earlier event, another issuer's, other
+    /// subjects, a retraction or membership event, or one retracted before).
+    #[error("body.retracts: {0}")]
+    Retraction(String),
     /// The issuer already recorded this source event for the same consignment and container
     /// (8e): the ledger keeps the first.
     #[error(
@@ -264,7 +269,8 @@ impl ChainState {
             self.membership_count + 1,
             &before,
         )?;
-        source_unused(event, consignments, &HashMap::new())
+        source_unused(event, consignments, &HashMap::new())?;
+        retraction_ok(event, consignments, &InBlock::default())
     }
 
     /// The checks of [`ChainState::check_event`] except the signature and the duplicate
@@ -286,7 +292,8 @@ impl ChainState {
         let before =
             self.parties_before(event, consignments, &HashMap::new(), &mut HashMap::new())?;
         parties::admit(&self.membership, &before, event.body())?;
-        source_unused(event, consignments, &HashMap::new())
+        source_unused(event, consignments, &HashMap::new())?;
+        retraction_ok(event, consignments, &InBlock::default())
     }
 
     /// The parties of the event's consignment before it: from `in_block` (as earlier events of
@@ -465,8 +472,9 @@ impl ChainState {
         // Each consignment's committed parties are read once per block, however many of its
         // events the block holds.
         let mut read = HashMap::new();
-        // Source keys (8e) taken by earlier events of this block.
+        // Source keys (8e) taken by earlier events of this block, and what 8g needs of them.
         let mut sourced: HashMap<SourceKey, EventId> = HashMap::new();
+        let mut earlier = InBlock::default();
         for (i, e) in events.iter().enumerate() {
             if e.body().time > time.saturating_add(MAX_CLOCK_SKEW_MS) {
                 refuse(
@@ -487,7 +495,8 @@ impl ChainState {
             let checked = self
                 .parties_before(e, consignments, changed, &mut read)
                 .and_then(|before| self.check_event_under(e, known, membership, next_seq, &before))
-                .and_then(|after| source_unused(e, consignments, &sourced).map(|()| after));
+                .and_then(|after| source_unused(e, consignments, &sourced).map(|()| after))
+                .and_then(|after| retraction_ok(e, consignments, &earlier).map(|()| after));
             let after = match checked {
                 Ok(after) => after,
                 Err(err) => {
@@ -513,8 +522,10 @@ impl ChainState {
                 changed.insert(ucr.clone(), after);
             }
             if let Some(key) = SourceKey::of(e.body()) {
-                sourced.insert(key, e.id());
+                sourced.insert(key.clone(), e.id());
+                earlier.sourced.insert(key, e.id());
             }
+            earlier.record(e, consignments);
             in_block.insert(e.id());
             at += 1;
         }
@@ -624,6 +635,7 @@ pub struct Preview {
     chain: ChainState,
     parties: HashMap<Ucr, Parties>,
     sources: Vec<(SourceKey, EventId)>,
+    targets: InBlock,
 }
 
 impl Preview {
@@ -746,6 +758,16 @@ impl LedgerState {
                 .iter()
                 .filter_map(|e| Some((SourceKey::of(e.body())?, e.id())))
                 .collect(),
+            targets: {
+                let mut b = InBlock::default();
+                for e in events {
+                    if let Some(key) = SourceKey::of(e.body()) {
+                        b.sourced.insert(key, e.id());
+                    }
+                    b.record(e, &self.committed);
+                }
+                b
+            },
         }
     }
 
@@ -770,6 +792,8 @@ impl LedgerState {
         self.chain = preview.chain;
         self.committed.parties.extend(preview.parties);
         self.committed.sources.extend(preview.sources);
+        self.committed.targets.extend(preview.targets.targets);
+        self.committed.retractions.extend(preview.targets.retracted);
         (preview.head, positions)
     }
 
@@ -1178,6 +1202,79 @@ impl Ledger {
         let mut pages = self.route_pages(ucr, certificate)?;
         (pages.len() == 1).then(|| pages.remove(0))
     }
+}
+
+/// What 8g needs of the earlier events of a block.
+#[derive(Debug, Clone, Default)]
+struct InBlock {
+    targets: HashMap<EventId, Target>,
+    sourced: HashMap<SourceKey, EventId>,
+    retracted: HashMap<EventId, EventId>,
+}
+
+impl InBlock {
+    /// Records an admitted event (and, for a retraction, its target).
+    fn record(&mut self, e: &Event, consignments: &impl Consignments) {
+        if e.body().kind == EventKind::Retracted {
+            if let Ok(Some(t)) = resolve(e.body(), consignments, self) {
+                self.retracted.insert(t, e.id());
+            }
+        }
+        self.targets.insert(e.id(), Target::of(e.id(), e.body()));
+    }
+}
+
+/// The id of the event a retraction names, if it is in the log or earlier in the block.
+fn resolve(
+    body: &EventBody,
+    consignments: &impl Consignments,
+    in_block: &InBlock,
+) -> Result<Option<EventId>, String> {
+    Ok(match &body.retracts {
+        None => None,
+        Some(Retracts::Event(id)) => Some(*id),
+        Some(Retracts::Source(_)) => {
+            let Some(key) = retractions::source_key(body) else {
+                return Ok(None);
+            };
+            match in_block.sourced.get(&key) {
+                Some(id) => Some(*id),
+                None => consignments.sourced(&key)?,
+            }
+        }
+    })
+}
+
+/// Refuses a `retracted` event that breaks 8g against the log and the earlier events of its
+/// block.
+fn retraction_ok(
+    event: &Event,
+    consignments: &impl Consignments,
+    in_block: &InBlock,
+) -> Result<(), LedgerError> {
+    let body = event.body();
+    if body.kind != EventKind::Retracted {
+        return Ok(());
+    }
+    let id = resolve(body, consignments, in_block).map_err(LedgerError::Unavailable)?;
+    let target = match id {
+        None => None,
+        Some(id) => match in_block.targets.get(&id) {
+            Some(t) => Some(t.clone()),
+            None => consignments.target(&id).map_err(LedgerError::Unavailable)?,
+        },
+    };
+    let already = match &target {
+        None => None,
+        Some(t) => match in_block.retracted.get(&t.id) {
+            Some(by) => Some(*by),
+            None => consignments
+                .retracted_by(&t.id)
+                .map_err(LedgerError::Unavailable)?,
+        },
+    };
+    retractions::check(body, target.as_ref(), already.map(|e| e.to_string()))
+        .map_err(LedgerError::Retraction)
 }
 
 /// Refuses `event` if its source key (8e) is held by a committed event or by one earlier in

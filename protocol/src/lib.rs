@@ -40,6 +40,7 @@ pub mod ledger;
 pub mod membership;
 pub mod merkle;
 pub mod parties;
+pub mod retractions;
 pub mod roles;
 pub mod route;
 pub mod sample;

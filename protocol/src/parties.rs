@@ -15,6 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::event::{EventBody, EventId};
 use crate::ids::{OrgId, Ucr};
+use crate::retractions::Target;
 use crate::roles::{AuthError, Membership, Role};
 use crate::sources::SourceKey;
 
@@ -30,6 +31,10 @@ pub trait Consignments {
     fn parties(&self, ucr: &Ucr) -> Result<Parties, String>;
     /// The committed event with this source key, if any (storage errors as for `parties`).
     fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, String>;
+    /// What 8g needs of the committed event `id`, if it is in the log.
+    fn target(&self, id: &EventId) -> Result<Option<Target>, String>;
+    /// The committed `retracted` event that retracts `id`, if any.
+    fn retracted_by(&self, id: &EventId) -> Result<Option<EventId>, String>;
 }
 
 /// The committed consignments, kept in memory (the reference ledger state).
@@ -39,6 +44,10 @@ pub struct Committed {
     pub parties: HashMap<Ucr, Parties>,
     /// The event holding each source key.
     pub sources: HashMap<SourceKey, EventId>,
+    /// What 8g needs of every committed event that could be retracted.
+    pub targets: HashMap<EventId, Target>,
+    /// Each retracted event's retraction.
+    pub retractions: HashMap<EventId, EventId>,
 }
 
 impl Consignments for Committed {
@@ -47,6 +56,12 @@ impl Consignments for Committed {
     }
     fn sourced(&self, key: &SourceKey) -> Result<Option<EventId>, String> {
         Ok(self.sources.get(key).copied())
+    }
+    fn target(&self, id: &EventId) -> Result<Option<Target>, String> {
+        Ok(self.targets.get(id).cloned())
+    }
+    fn retracted_by(&self, id: &EventId) -> Result<Option<EventId>, String> {
+        Ok(self.retractions.get(id).copied())
     }
 }
 

@@ -53,7 +53,7 @@ impl Role {
         match self {
             Role::Customs => matches!(
                 kind,
-                Inspected | Held | Released | Seized | DocumentAnchored | Linked
+                Inspected | Held | Released | Seized | DocumentAnchored | Linked | Retracted
             ),
             Role::Carrier => matches!(
                 kind,
@@ -71,10 +71,18 @@ impl Role {
                     | Delivered
                     | DocumentAnchored
                     | Linked
+                    | Retracted
             ),
             Role::Platform => matches!(
                 kind,
-                Booked | Declared | Packed | Unpacked | Delivered | DocumentAnchored | Linked
+                Booked
+                    | Declared
+                    | Packed
+                    | Unpacked
+                    | Delivered
+                    | DocumentAnchored
+                    | Linked
+                    | Retracted
             ),
             Role::Auditor => false,
         }

@@ -142,6 +142,15 @@ impl Route {
             .find_map(|p| p.recorded_at(index))
     }
 
+    /// The log index of the retraction of the timeline event at `index`, if its bundle shows
+    /// it retracted (8g).
+    pub fn retracted_by(&self, index: u64) -> Option<u64> {
+        std::iter::once(&self.consignment)
+            .chain(&self.group)
+            .chain(&self.containers)
+            .find_map(|p| p.retracted_by(index))
+    }
+
     /// The subjects of the route's own history: the consignment and, of a group, the others.
     pub fn subjects(&self) -> impl Iterator<Item = &Subject> {
         std::iter::once(&self.consignment.subject).chain(self.group.iter().map(|p| &p.subject))

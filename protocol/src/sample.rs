@@ -182,6 +182,7 @@ pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
         parties: None,
         source: None,
         ids: None,
+        retracts: None,
         membership: None,
     })
 }

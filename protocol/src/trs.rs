@@ -101,11 +101,15 @@ fn pre_arrival(before: &bool) -> &'static str {
 }
 
 /// Measures one consignment from its events (any order; others' events are ignored).
+/// Retracted events (PROTOCOL.md 8g) and the retractions themselves are left out: a corrected
+/// step counts as its correction, never twice.
 pub fn measure(ucr: &Ucr, events: &[Event]) -> Result<TrsRow, Excluded> {
+    let retracted = retracted_ids(events);
     let mut mine: Vec<(usize, &Event)> = events
         .iter()
         .enumerate()
         .filter(|(_, e)| e.body().ucr.as_ref() == Some(ucr))
+        .filter(|(_, e)| e.body().kind != EventKind::Retracted && !retracted.contains(&e.id()))
         .collect();
     mine.sort_by_key(|(i, e)| (e.body().time, *i));
     let step = |e: &Event| Step {
@@ -324,6 +328,31 @@ pub fn late_rows(group: &TrsGroup, late: &[LateStep]) -> usize {
         .iter()
         .filter(|u| late.iter().any(|l| &l.ucr == *u))
         .count()
+}
+
+/// The ids of the events of `events` that a `retracted` event of `events` retracts (8g): by id,
+/// or by the source key the retraction names.
+pub fn retracted_ids(events: &[Event]) -> std::collections::HashSet<crate::EventId> {
+    let mut out = std::collections::HashSet::new();
+    for r in events {
+        match &r.body().retracts {
+            Some(crate::event::Retracts::Event(id)) => {
+                out.insert(*id);
+            }
+            Some(crate::event::Retracts::Source(_)) => {
+                if let Some(key) = crate::retractions::source_key(r.body()) {
+                    out.extend(
+                        events
+                            .iter()
+                            .filter(|e| key.matches(e.body()))
+                            .map(Event::id),
+                    );
+                }
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -125,6 +125,28 @@ pub fn compute() -> Option<Vectors> {
     );
     v.insert("event_sourced_id", sourced.id().to_hex());
 
+    // A `retracted` event (8g) naming the sourced event above by its source: `retracts` sorts
+    // between `refs` and `time`.
+    let mut retracted = event.body().clone();
+    retracted.kind = crate::event::EventKind::Retracted;
+    retracted.time += 60_000;
+    retracted.location = None;
+    retracted.transport = None;
+    retracted.documents = Vec::new();
+    retracted.details = BTreeMap::new();
+    retracted.retracts = Some(crate::event::Retracts::Source(crate::event::Source {
+        standard: "dcsa".into(),
+        id: SOURCE_EVENT_ID.into(),
+    }));
+    let retracted = retracted.sign(&sk).ok()?;
+    let retracted_msg = retracted.message();
+    v.insert(
+        "event_retracted_canonical_body",
+        String::from_utf8(retracted_msg[crate::event::EVENT_DOMAIN.len() + 1..].to_vec()).ok()?,
+    );
+    v.insert("event_retracted_id", retracted.id().to_hex());
+    v.insert("event_retracted_wire_json", retracted.to_json());
+
     // A `linked` event (8f): the consignment and three trade identifiers; `ids` sorts between
     // `documents` and `issuer`.
     let mut linked = event.body().clone();
@@ -349,6 +371,7 @@ fn transitions_vector(
             parties: None,
             source: None,
             ids: None,
+            retracts: None,
             membership: Some(MembershipBody {
                 seq,
                 change,

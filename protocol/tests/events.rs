@@ -28,7 +28,7 @@ fn permission_table() {
         }
         assert_eq!(
             Role::Customs.may_issue(kind),
-            customs_only.contains(&kind) || kind == DocumentAnchored || kind == Linked,
+            customs_only.contains(&kind) || matches!(kind, DocumentAnchored | Linked | Retracted),
             "{kind:?}"
         );
         assert!(!Role::Auditor.may_issue(kind));
@@ -58,6 +58,7 @@ fn permission_table() {
         Delivered,
         DocumentAnchored,
         Linked,
+        Retracted,
     ] {
         assert!(Role::Carrier.may_issue(kind) && Role::Platform.may_issue(kind));
     }

@@ -36,7 +36,9 @@
 
 use std::collections::BTreeMap;
 
-use tradelog_protocol::event::{EventBody, EventKind, Transport, TransportMode, EVENT_VERSION};
+use tradelog_protocol::event::{
+    EventBody, EventKind, Retracts, Transport, TransportMode, EVENT_VERSION,
+};
 use tradelog_protocol::{ContainerId, TradeId, Ucr, UnLocode};
 
 pub use super::dcsa_version::{DcsaVersion, UnknownVersion};
@@ -119,22 +121,52 @@ pub fn import_each(
     };
     let document = anchor(kind, bytes);
     let mut out = Imported::default();
+    // The bodies imported so far, by source event id: a 3.0 retraction names its event by id
+    // and carries no payload, so its subjects are those of the retracted event.
+    let mut mapped: std::collections::HashMap<String, EventBody> = Default::default();
     for e in &events {
         // The id where the version puts it, else where the other one does (an event of the
         // other version, skipped, is still named).
         let (v2_id, v3_id) = (id_at(e, &["eventID"]), id_at(e, &["metadata", "eventID"]));
         let (source_id, result) = match version {
             DcsaVersion::V2_2 => (v2_id.or(v3_id), map_v2(e, target, opts)),
-            DcsaVersion::V3_0 => (v3_id.or(v2_id), map_v3(e, target, opts)),
+            DcsaVersion::V3_0 => (v3_id.or(v2_id), map_v3(e, target, opts, &mapped)),
         };
         let result = result.and_then(|mut b| {
             b.documents = vec![document.clone()];
             b.source = super::source_of("dcsa", source_id.as_deref());
             checked(e.path(), b).map(|b| vec![b])
         });
+        if let (Ok(bodies), Some(id)) = (&result, &source_id) {
+            if let Some(b) = bodies.first() {
+                mapped.insert(id.clone(), b.clone());
+            }
+        }
         out.push("$", e.path(), source_id, result)?;
     }
     Ok(out)
+}
+
+/// A DCSA 3.x retraction (`metadata.retractedEventID`) of `retracted`, an event of the same
+/// document imported before it: a `retracted` ledger event naming it by its source (8g), with
+/// its subjects, at the retraction's `eventCreatedDateTime`.
+fn retraction_of(
+    meta: &Node<'_>,
+    id: &str,
+    retracted: &EventBody,
+) -> Result<EventBody, ImportError> {
+    let (time, time_path) = meta.req_str("eventCreatedDateTime")?;
+    let time = rfc3339_ms(&time_path, time)?;
+    let mut b = retracted.clone();
+    b.kind = EventKind::Retracted;
+    b.time = time;
+    b.location = None;
+    b.transport = None;
+    b.retracts = Some(Retracts::Source(tradelog_protocol::event::Source {
+        standard: "dcsa".into(),
+        id: id.to_owned(),
+    }));
+    Ok(b)
 }
 
 /// The string at `keys` below `e`, if there is one.
@@ -159,17 +191,22 @@ fn map_v3(
     e: &Node<'_>,
     target: &ImportTarget,
     opts: &DcsaOptions,
+    mapped: &std::collections::HashMap<String, EventBody>,
 ) -> Result<EventBody, ImportError> {
     e.require_object()?;
     let meta = e.req("metadata")?;
     meta.require_object()?;
     if let Some(r) = meta.get("retractedEventID") {
         let id = r.v.as_str().map_or_else(|| r.v.to_string(), str::to_owned);
-        return Err(unsupported(
-            &r.path,
-            &id,
-            "DCSA 3.0: a retraction of an earlier event; retractions are not imported yet",
-        ));
+        return match mapped.get(&id) {
+            Some(retracted) => retraction_of(&meta, &id, retracted),
+            None => Err(unsupported(
+                &r.path,
+                &id,
+                "DCSA 3.0: a retraction of an event this document did not import (its \
+                 subjects are unknown here); import the retraction with the event it retracts",
+            )),
+        };
     }
     let (ty, ty_path) = meta.req_str("eventType")?;
     let payload = e.req("payload")?;
@@ -568,6 +605,7 @@ fn map_event(
         parties: None,
         source: None,
         ids,
+        retracts: None,
         membership: None,
     })
 }

@@ -82,6 +82,7 @@ pub fn bizstep_of(kind: EventKind) -> &'static str {
         | EventKind::Released
         | EventKind::DocumentAnchored
         | EventKind::Linked
+        | EventKind::Retracted
         | EventKind::Membership => "other",
     }
 }
@@ -274,12 +275,32 @@ pub fn import_each(
                 .and_then(Value::as_str)
                 .map(str::to_owned);
         let source = super::source_of("epcis", source_id.as_deref());
+        let declared = e.get("errorDeclaration");
         let result = map_event(e, &prefixes, target, opts, &document).and_then(|bodies| {
             bodies
                 .into_iter()
-                .map(|mut b| {
-                    b.source = source.clone();
-                    checked(e.path(), b)
+                .map(|mut b| match &declared {
+                    // The erroneous event declared again with an errorDeclaration: a
+                    // `retracted` event naming it by its source (PROTOCOL.md 8g), with its
+                    // subjects, at the declaration time. It carries no `source` itself (its
+                    // eventID is the retracted event's).
+                    Some(d) => {
+                        let (t, t_path) = d.req_str("declarationTime")?;
+                        let Some(retracted) = source.clone() else {
+                            return Err(ImportError::Missing {
+                                path: format!("{}.eventID", e.path()),
+                            });
+                        };
+                        b.time = rfc3339_ms(&t_path, t)?;
+                        b.kind = EventKind::Retracted;
+                        b.location = None;
+                        b.retracts = Some(tradelog_protocol::event::Retracts::Source(retracted));
+                        checked(e.path(), b)
+                    }
+                    None => {
+                        b.source = source.clone();
+                        checked(e.path(), b)
+                    }
                 })
                 .collect()
         });
@@ -554,6 +575,7 @@ fn map_event(
         parties: None,
         source: None,
         ids: ssccs.clone(),
+        retracts: None,
         membership: None,
     };
     let bodies: Vec<EventBody> = if ids.containers.is_empty() {

@@ -39,9 +39,19 @@ fn rfc3339_millis(ms: u64) -> String {
 
 /// The route as an EPCIS 2.0 `EPCISDocument`.
 pub fn to_epcis(route: &Route) -> Value {
+    let time_of = |index: u64| {
+        route
+            .timeline
+            .iter()
+            .find(|(i, _, _)| *i == index)
+            .map(|(_, e, _)| e.body().time)
+    };
     let events: Vec<Value> = route
         .timeline
         .iter()
+        // Links and retractions are ledger bookkeeping, not EPCIS events: a retraction shows as
+        // the retracted event's errorDeclaration (PROTOCOL.md 8g).
+        .filter(|(_, e, _)| !matches!(e.body().kind, EventKind::Linked | EventKind::Retracted))
         .map(|(index, event, source)| {
             let b = event.body();
             let mut m = Map::new();
@@ -113,6 +123,15 @@ pub fn to_epcis(route: &Route) -> Value {
             }
             if let Source::Container(c) = source {
                 m.insert("tl:viaContainer".into(), json!(c));
+            }
+            if let Some(by) = route.retracted_by(*index) {
+                let mut d = Map::new();
+                if let Some(t) = time_of(by) {
+                    d.insert("declarationTime".into(), json!(rfc3339_millis(t)));
+                }
+                d.insert("reason".into(), json!("incorrect_data"));
+                d.insert("tl:retractionLogIndex".into(), json!(by));
+                m.insert("errorDeclaration".into(), Value::Object(d));
             }
             Value::Object(m)
         })

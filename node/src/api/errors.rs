@@ -185,6 +185,9 @@ impl From<LedgerError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
             LedgerError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", message),
+            LedgerError::Retraction(_) => {
+                ApiError::new(unprocessable, "invalid_retraction", message)
+            }
             LedgerError::SameSource { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "same_source", message)
             }
