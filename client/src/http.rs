@@ -51,6 +51,18 @@ pub struct Response {
     pub status: u16,
     /// The body, de-chunked.
     pub body: Vec<u8>,
+    /// The header lines, names in lowercase, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Response {
+    /// The value of the first header `name` (lowercase), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// How long a request signature is valid, seconds (the node allows at most
@@ -264,6 +276,7 @@ impl Endpoint {
             _ => return Err(self.malformed(format!("status line {status_line:?}"))),
         };
         let (mut length, mut chunked) = (None, false);
+        let mut headers = Vec::new();
         loop {
             let line = self.read_line(&mut r, &mut budget)?;
             if line.is_empty() {
@@ -273,6 +286,7 @@ impl Endpoint {
                 return Err(self.malformed(format!("header line {line:?}")));
             };
             let value = value.trim();
+            headers.push((name.to_ascii_lowercase(), value.to_owned()));
             if name.eq_ignore_ascii_case("content-length") {
                 let n: usize = value
                     .parse()
@@ -313,7 +327,11 @@ impl Endpoint {
             }
             body
         };
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            body,
+            headers,
+        })
     }
 
     fn read_chunked(&self, r: &mut impl BufRead) -> Result<Vec<u8>, HttpError> {

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod build;
+pub mod connect;
 pub mod http;
 pub mod keyfile;
 pub mod light;

@@ -171,7 +171,7 @@ fn node_error(r: &Response) -> ClientError {
 
 /// The path segment of a UCR or container id (both are printable ASCII without `/`; `%`, `?`
 /// and `#` are escaped).
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -113,6 +113,9 @@ enum Command {
     /// Exit status: 0 every source event imported; 3 some skipped, the others printed; 1 the
     /// document refused or nothing imported (nothing on stdout).
     Import(Box<ImportArgs>),
+    /// Run a connector service that anchors a carrier's feed (docs/OPERATIONS.md "Connectors").
+    #[command(subcommand)]
+    Connect(ConnectCommand),
     /// Membership on the ledger (PROTOCOL.md 8a): show it verified, approve or sign a change.
     #[command(subcommand)]
     Membership(MembershipCommand),
@@ -361,6 +364,59 @@ enum ImportReport {
     Json,
 }
 
+#[derive(clap::Subcommand)]
+enum ConnectCommand {
+    /// DCSA Track & Trace 2.2/3.0: receive subscription callbacks and/or poll an events
+    /// endpoint, map, sign and submit every event, through a durable outbox (nothing is lost
+    /// when the node or the connector is down or killed; re-delivery adds nothing).
+    Dcsa(Box<ConnectArgs>),
+}
+
+#[derive(clap::Args)]
+struct ConnectArgs {
+    /// The node's API (http://host:port).
+    #[arg(long)]
+    node: String,
+    /// Key file of the importing organisation (the carrier whose feed it is).
+    #[arg(long)]
+    key: PathBuf,
+    /// Importing organisation id.
+    #[arg(long)]
+    org: String,
+    /// Chain id of the ledger.
+    #[arg(long)]
+    chain: String,
+    /// Data directory: outbox/, cursor, refused.jsonl (created if missing).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Receive subscription callbacks on this address (host:port); GET /metrics and
+    /// /health are served there too.
+    #[arg(long)]
+    listen: Option<String>,
+    /// The callback path.
+    #[arg(long, default_value = "/notifications")]
+    callback_path: String,
+    /// File holding the subscription's shared secret: callbacks must carry
+    /// Notification-Signature: sha256=<HMAC-SHA256 of the body>.
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
+    /// Poll a T&T events endpoint (http://host:port/path?query), following its cursor.
+    #[arg(long)]
+    poll: Option<String>,
+    /// Seconds between polls when there is no next page.
+    #[arg(long, default_value_t = 30)]
+    interval: u64,
+    /// A UCR for every event.
+    #[arg(long)]
+    ucr: Option<String>,
+    /// The reference that carries the UCR: booking, transport-document or reference:TYPE.
+    #[arg(long)]
+    ucr_from: Option<String>,
+    /// The Track & Trace version, when the structure does not tell (2.2 or 3.0).
+    #[arg(long)]
+    dcsa_version: Option<String>,
+}
+
 #[derive(clap::Args)]
 struct ImportArgs {
     /// The document's standard.
@@ -552,6 +608,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => verify(&genesis, &bundle, json)?,
         Command::Import(a) => import(*a)?,
+        Command::Connect(ConnectCommand::Dcsa(a)) => connect_dcsa(*a)?,
         Command::Report(ReportCommand::TimeRelease {
             online,
             border_post,
@@ -1235,17 +1292,7 @@ fn import(a: ImportArgs) -> Result<()> {
             if !a.locations.is_empty() {
                 bail!("--location: only for --format epcis (DCSA carries UN/LOCODEs)");
             }
-            let ucr_from = match a.ucr_from.as_deref() {
-                None => None,
-                Some("booking") => Some(dcsa::UcrSource::Booking),
-                Some("transport-document") => Some(dcsa::UcrSource::TransportDocument),
-                Some(other) => match other.strip_prefix("reference:") {
-                    Some(t) => Some(dcsa::UcrSource::Reference(t.to_owned())),
-                    None => {
-                        bail!("--ucr-from: expected booking, transport-document or reference:TYPE")
-                    }
-                },
-            };
+            let ucr_from = ucr_source(a.ucr_from.as_deref())?;
             let version: Option<dcsa::DcsaVersion> = a
                 .dcsa_version
                 .as_deref()
@@ -1316,6 +1363,89 @@ fn import(a: ImportArgs) -> Result<()> {
     if code != standards::EXIT_ALL_IMPORTED {
         std::process::exit(code);
     }
+    Ok(())
+}
+
+/// `--ucr-from` of a DCSA import or connector.
+fn ucr_source(text: Option<&str>) -> Result<Option<standards::dcsa::UcrSource>> {
+    use standards::dcsa::UcrSource;
+    Ok(match text {
+        None => None,
+        Some("booking") => Some(UcrSource::Booking),
+        Some("transport-document") => Some(UcrSource::TransportDocument),
+        Some(other) => match other.strip_prefix("reference:") {
+            Some(t) => Some(UcrSource::Reference(t.to_owned())),
+            None => bail!("--ucr-from: expected booking, transport-document or reference:TYPE"),
+        },
+    })
+}
+
+/// `tradelog connect dcsa`: runs until killed.
+fn connect_dcsa(a: ConnectArgs) -> Result<()> {
+    use tradelog_client::connect;
+    let key = keyfile::read(&a.key)?;
+    let target = standards::ImportTarget {
+        chain: a.chain,
+        issuer: tradelog_protocol::Issuer {
+            org: a.org.parse().map_err(|e| anyhow::anyhow!("--org: {e}"))?,
+            key: key.public(),
+        },
+    };
+    let ucr: Option<Ucr> = a
+        .ucr
+        .map(|u| u.parse())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--ucr: {e}"))?;
+    let version = a
+        .dcsa_version
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--dcsa-version: {e}"))?;
+    if a.listen.is_none() && a.poll.is_none() {
+        bail!("--listen, --poll: give at least one (where notifications come from)");
+    }
+    let poll = match a.poll.as_deref() {
+        None => None,
+        Some(url) => {
+            let rest = url
+                .strip_prefix("http://")
+                .ok_or_else(|| anyhow::anyhow!("--poll: expected http://host:port/path"))?;
+            let (authority, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, "/"),
+            };
+            let endpoint: http::Endpoint =
+                format!("http://{authority}").parse().context("--poll")?;
+            Some((endpoint, path.to_owned()))
+        }
+    };
+    let secret = a
+        .secret_file
+        .as_ref()
+        .map(|p| read_limited(p, 4096).map(|s| s.trim_ascii().to_vec()))
+        .transpose()?;
+    if !a.callback_path.starts_with('/') {
+        bail!("--callback-path: must start with '/'");
+    }
+    let cfg = connect::Config {
+        node: a.node.parse().context("--node")?,
+        key,
+        target,
+        opts: standards::dcsa::DcsaOptions {
+            ucr_from: ucr_source(a.ucr_from.as_deref())?,
+            ucr,
+        },
+        version,
+        dir: a.dir,
+        listen: a.listen,
+        callback_path: a.callback_path,
+        secret,
+        poll,
+        interval: std::time::Duration::from_secs(a.interval.max(1)),
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    connect::run(cfg, stop, std::sync::Arc::default())?;
     Ok(())
 }
 

@@ -157,6 +157,60 @@ BKG = "bkg:blue-anchor-lines:BK12345"
 SSCC = "sscc:106141412345678908"
 
 
+class SignerRetractions(unittest.TestCase):
+    """The body member `retracts` and the kind `retracted` (3.2, 3.4, 8g)."""
+
+    def test_retracted_event_vectors(self):
+        # the section 11 body as a retraction of the event_sourced_* event, by its source
+        body = ts.build_body(chain=CHAIN, kind="retracted", time=1767225660000,
+                             ucr="6NL123456789-AB", container="CSQU3054383",
+                             retracts=ts.retracts_source("dcsa", SOURCE_ID),
+                             issuer_org=ORG, key=KEY)
+        ev = ts.sign_event(body, KEY)
+        self.assertEqual(ev.canonical_body, WANT["event_retracted_canonical_body"])
+        self.assertIn('"refs":[],"retracts":{"source":{"id":"' + SOURCE_ID +
+                      '","standard":"dcsa"}},"time":', ev.canonical_body)
+        self.assertEqual(ev.id, WANT["event_retracted_id"])
+        self.assertEqual(ev.wire, WANT["event_retracted_wire_json"])
+        parsed = tv.Event(tv.load_json(ev.wire))
+        tv.Genesis(tv.load_json(WANT["genesis_json"])).membership().admit(parsed)
+        # it retracts the sourced event, which precedes it
+        target, _ = vector_event(source=ts.source("dcsa", SOURCE_ID))
+        events = [tv.Event(tv.load_json(e)) for e in (target.wire, ev.wire)]
+        self.assertEqual(tv.retraction_targets(events), {0: 1})
+        # by event id: another body, another id, the same target
+        by_id = ts.build_body(chain=CHAIN, kind="retracted", time=1767225660000,
+                              ucr="6NL123456789-AB", container="CSQU3054383",
+                              retracts=ts.retracts_event(WANT["event_sourced_id"]),
+                              issuer_org=ORG, key=KEY)
+        self.assertEqual(by_id["retracts"], {"event": WANT["event_sourced_id"]})
+        other = tv.Event(tv.load_json(ts.sign_event(by_id, KEY).wire))
+        self.assertNotEqual(other.id.hex(), ev.id)
+        self.assertEqual(tv.retraction_targets([events[0], other]), {0: 1})
+
+    def test_retracts_rules_before_signing(self):
+        base = dict(chain=CHAIN, time=1, ucr="6NL1234", issuer_org=ORG, key=KEY)
+        ts.build_body(**base, kind="retracted", retracts=ts.retracts_event("ab" * 32))
+        ts.build_body(**base, kind="retracted", retracts=ts.retracts_source("epcis", "urn:x"))
+        for bad, member in (
+                (dict(kind="retracted"), "body.retracts: required for kind retracted"),
+                (dict(kind="booked", retracts=ts.retracts_event("ab" * 32)),
+                 "body.retracts: only allowed for kind retracted"),
+                (dict(kind="retracted", retracts={}), "body.retracts: exactly one member"),
+                (dict(kind="retracted", retracts={"event": "ab" * 32,
+                                                  "source": ts.source("dcsa", "x")}),
+                 "body.retracts: exactly one member"),
+                (dict(kind="retracted", retracts=ts.retracts_event("AB" * 32)),
+                 "body.retracts.event: "),
+                (dict(kind="retracted", retracts=ts.retracts_source("DCSA", "x")),
+                 "body.retracts.source.standard: "),
+                (dict(kind="retracted", retracts=ts.retracts_source("dcsa", "")),
+                 "body.retracts.source.id: ")):
+            with self.subTest(bad=bad), self.assertRaises(tv.VerifyError) as cm:
+                ts.build_body(**base, **bad)
+            self.assertTrue(str(cm.exception).startswith(member), cm.exception)
+
+
 class SignerTradeIdentifiers(unittest.TestCase):
     """Section 2 trade identifiers, the body member `ids` and the kind `linked` (8f)."""
 

@@ -1866,5 +1866,237 @@ class ConsignmentRoutesWithIds(unittest.TestCase):
                 "consignment: events[1] is a linked event: the consignment is linked to trade "
                 "identifiers, its route is its group's (version 3)")
 
+
+RETRACT_SRC = {"standard": "dcsa", "id": "84db923d-2a19-4eb0-beb5-446c1ec57d34"}
+
+
+def event_id(body):
+    """The id of an event with `body` (section 3.3: it does not depend on the signature)."""
+    return tv.H(tv.EVENT_PREFIX + tv.check_body(body)).hex()
+
+
+def retraction(time, retracts, org=CARRIER_ORG, **subjects):
+    """A `retracted` event of `org` (section 8g) about UCR and BOX unless told."""
+    members = {"ucr": UCR, "container": BOX}
+    members.update(subjects)
+    return trade_body("retracted", time, org, retracts=retracts,
+                      **{k: v for k, v in members.items() if v is not None})
+
+
+def retraction_bodies():
+    """A platform's consignment, two carrier movements of BOX (the first imported with a
+    source), the carrier retracting the first by its source and the second by its id, and a
+    later movement."""
+    t = 1767225600000
+    loaded = trade_body("loaded", t + 1000, ucr=UCR, container=BOX, location="NLRTM",
+                        source=RETRACT_SRC)
+    departed = trade_body("departed", t + 2000, ucr=UCR, container=BOX, location="NLRTM")
+    return [
+        trade_body("booked", t, PLATFORM, ucr=UCR, parties=[CARRIER_ORG]),            # 0
+        loaded,                                                                        # 1
+        departed,                                                                      # 2
+        retraction(t + 3000, {"source": dict(RETRACT_SRC)}),                           # 3
+        retraction(t + 4000, {"event": event_id(departed)}),                           # 4
+        trade_body("arrived", t + 5000, ucr=UCR, container=BOX, location="DEHAM"),     # 5
+    ]
+
+
+class Retractions(unittest.TestCase):
+    """The body member `retracts` (3.2), the kind `retracted` (3.4) and rule 8g in bundles
+    (section 9 step 6) and routes, on ledgers made here."""
+
+    def refused_body(self, body, expect):
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.check_body(body)
+        self.assertTrue(str(cm.exception).startswith(expect), cm.exception)
+
+    def refused(self, bodies, subject, expect):
+        g, log = LinksLedger.log(bodies)
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(g, log.bundle(*subject))
+        self.assertEqual(str(cm.exception), expect)
+
+    def test_member_rules(self):
+        by_source = retraction(1767225600000, {"source": dict(RETRACT_SRC)})
+        by_event = retraction(1767225600000, {"event": "ab" * 32})
+        canon = tv.check_body(by_source).decode()
+        self.assertIn('"refs":[],"retracts":{"source":{"id":"' + RETRACT_SRC["id"] +
+                      '","standard":"dcsa"}},"time":', canon)
+        self.assertIn('"retracts":{"event":"' + "ab" * 32 + '"}', tv.check_body(by_event).decode())
+        # no location needed; ids alone name the subject too
+        tv.check_body(retraction(1, {"event": "ab" * 32}, ucr=None, container=None, ids=[BL]))
+        self.refused_body(retraction(1, {"event": "ab" * 32}, ucr=None, container=None),
+                          "body: none of ucr, container, ids")
+        # present exactly when kind is retracted
+        self.refused_body(dict(by_event, kind="booked"),
+                          "body.retracts: only allowed for kind retracted, not booked")
+        no = dict(by_event)
+        del no["retracts"]
+        self.refused_body(no, "body.retracts: required for kind retracted")
+        # exactly one member, each with its rules
+        for bad in ({}, {"event": "ab" * 32, "source": dict(RETRACT_SRC)}, {"id": "ab" * 32},
+                    {"event": "ab" * 32, "extra": 1}, "ab" * 32, [], None):
+            self.refused_body(dict(by_event, retracts=bad), "body.retracts: ")
+        for bad in ("AB" * 32, "ab" * 31, 7, None):
+            self.refused_body(dict(by_event, retracts={"event": bad}), "body.retracts.event: ")
+        for src, member in (({"standard": "DCSA", "id": "x"}, "body.retracts.source.standard: "),
+                            ({"standard": "dcsa", "id": "has space"}, "body.retracts.source.id: "),
+                            ({"standard": "dcsa", "id": "x" * 257}, "body.retracts.source.id: "),
+                            ({"standard": "dcsa"}, "body.retracts.source: "),
+                            ({"standard": "dcsa", "id": "x", "extra": 1}, "body.retracts.source: ")):
+            self.refused_body(dict(by_event, retracts={"source": src}), member)
+        # not in a membership event
+        _, sk, _ = vector_parts()
+        change = {"type": "add_key", "org": "blue-anchor-lines", "key": "11" * 32}
+        m = {"v": 1, "chain": "tradelog-vectors", "kind": "membership", "time": 1, "refs": [],
+             "documents": [], "details": {},
+             "issuer": {"org": "blue-anchor-lines", "key": public_hex(sk)},
+             "membership": {"seq": 1, "change": change, "approvals": []}}
+        self.refused_body(dict(m, retracts={"event": "ab" * 32}),
+                          "body.retracts: only allowed for kind retracted, not membership")
+
+    def test_who_may_retract(self):
+        gen = tv.Genesis(LinksLedger.genesis())
+        for org, ok in ((CARRIER_ORG, True), (PLATFORM, True), (CUSTOMS, True), (AUDITOR, False)):
+            b = retraction(1767225600000, {"event": "ab" * 32}, org)
+            sk = LinksLedger.KEYS[org]
+            ev = tv.Event({"body": b, "sig": sk.sign(tv.EVENT_PREFIX + tv.check_body(b)).hex()})
+            if ok:
+                gen.membership().admit(ev)
+            else:
+                with self.assertRaises(tv.VerifyError) as cm:
+                    gen.membership().admit(ev)
+                self.assertEqual(str(cm.exception), "role auditor may not issue retracted")
+
+    def test_retractions_by_source_and_by_event_verify(self):
+        g, log = LinksLedger.log(retraction_bodies())
+        res = tv.verify_bundle(g, log.bundle("consignment", UCR))
+        self.assertEqual(res["retracted"], {1: 3, 2: 4})
+        res = tv.verify_bundle(g, log.bundle("container", BOX))
+        self.assertEqual(res["retracted"], {1: 3, 2: 4})  # log indexes, in either bundle
+        self.assertEqual([p for p, _, _ in res["rows"]], [0, 1, 2, 3, 4])
+        # a ledger without retractions has none
+        self.assertEqual(tv.verify_bundle(g, log.bundle("consignment", UCR))["retracted"]
+                         .get(5), None)
+        # 8g under rules 1 too
+        rules1 = retraction_bodies()
+        del rules1[0]["parties"]  # no parties under rules 1
+        g1, log1 = LinksLedger.log(rules1, rules=None)
+        self.assertEqual(tv.verify_bundle(g1, log1.bundle("consignment", UCR))["retracted"],
+                         {1: 3, 2: 4})
+
+    def test_route_marks_retracted_events(self):
+        bodies = retraction_bodies()
+        # a container movement of BOX alone, and its retraction (both in the window)
+        gate = trade_body("gate_out", 1767225606000, container=BOX, location="DEHAM")
+        bodies += [gate, retraction(1767225607000, {"event": event_id(gate)}, ucr=None)]
+        g, log = LinksLedger.log(bodies)
+        route = {"version": 1, "consignment": log.bundle("consignment", UCR),
+                 "containers": [log.bundle("container", BOX)]}
+        got = tv.verify_route(g, route)
+        self.assertEqual([e["index"] for e in got], [0, 1, 2, 3, 4, 5, 6, 7])
+        self.assertEqual({e["index"]: e["retracted_by"] for e in got if e["retracted_by"]
+                          is not None}, {1: 3, 2: 4, 6: 7})
+        res, _ = tv.check_route(g, route)
+        self.assertEqual(res["route_retracted"], {1: 3, 2: 4, 6: 7})
+        with tempfile.TemporaryDirectory() as d:
+            gp, bp = os.path.join(d, "genesis.json"), os.path.join(d, "bundle.json")
+            with open(gp, "w") as f:
+                json.dump(g, f)
+            with open(bp, "w") as f:
+                json.dump(log.bundle("consignment", UCR), f)
+            r = subprocess.run([sys.executable, SCRIPT, "bundle", gp, bp],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("RETRACTED by log 3 at 2026-01-01T00:00:03.000Z", r.stdout)
+            self.assertIn("retracted  container CSQU3054383  retracts log 2", r.stdout)
+            rp = os.path.join(d, "route.json")
+            with open(rp, "w") as f:
+                json.dump(route, f)
+            r = subprocess.run([sys.executable, SCRIPT, "route", gp, rp],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("RETRACTED by log 7", r.stdout)
+
+    def test_target_later_than_the_retraction(self):
+        t = 1767225600000
+        later = trade_body("loaded", t + 2000, ucr=UCR, container=BOX, location="NLRTM",
+                           source=RETRACT_SRC)
+        for retracts, what in (({"event": event_id(later)}, event_id(later)),
+                               ({"source": dict(RETRACT_SRC)}, f'dcsa "{RETRACT_SRC["id"]}"')):
+            bodies = [trade_body("booked", t, PLATFORM, ucr=UCR, parties=[CARRIER_ORG]),
+                      retraction(t + 1000, retracts), later]
+            self.refused(bodies, ("consignment", UCR),
+                         f"events[1]: body.retracts: no earlier event {what} of "
+                         f"blue-anchor-lines for this consignment and container")
+        # a source no event has
+        bodies = retraction_bodies()[:3] + [retraction(t + 3000, {"source": {"standard": "dcsa",
+                                                                            "id": "other"}})]
+        self.refused(bodies, ("container", BOX),
+                     'events[2]: body.retracts: no earlier event dcsa "other" of '
+                     "blue-anchor-lines for this consignment and container")
+
+    def test_another_organisations_event(self):
+        bodies = retraction_bodies()[:3]
+        target = event_id(bodies[0])  # the platform's booking
+        bodies.append(retraction(1767225603000, {"event": target}, container=None))
+        self.refused(bodies, ("consignment", UCR),
+                     f"events[3]: body.retracts: {target} was issued by shopfast: an "
+                     f"organisation retracts only its own events")
+        # by source, another organisation's event is not even a candidate (the key has the org)
+        bodies = retraction_bodies()[:3]
+        bodies.append(retraction(1767225603000, {"source": dict(RETRACT_SRC)}, PLATFORM))
+        self.refused(bodies, ("consignment", UCR),
+                     f'events[3]: body.retracts: no earlier event dcsa "{RETRACT_SRC["id"]}" '
+                     f"of shopfast for this consignment and container")
+
+    def test_other_subjects(self):
+        bodies = retraction_bodies()[:3]
+        target = event_id(bodies[2])
+        bodies.append(retraction(1767225603000, {"event": target}, container=OTHER_BOX))
+        self.refused(bodies, ("consignment", UCR),
+                     f"events[3]: body.retracts: {target} names other subjects (ucr, container, "
+                     f"ids must be equal)")
+        # the retraction's container history does not hold the target at all
+        self.refused(bodies, ("container", OTHER_BOX),
+                     f"events[0]: body.retracts: no earlier event {target} of blue-anchor-lines "
+                     f"for this consignment and container")
+        bodies[3] = retraction(1767225603000, {"event": target}, ids=[BL])
+        self.refused(bodies, ("container", BOX),
+                     f"events[2]: body.retracts: {target} names other subjects (ucr, container, "
+                     f"ids must be equal)")
+
+    def test_retracting_a_retraction(self):
+        bodies = retraction_bodies()
+        first = event_id(bodies[3])
+        bodies.append(retraction(1767225606000, {"event": first}))
+        self.refused(bodies, ("consignment", UCR),
+                     f"events[6]: body.retracts: {first} is a retracted event, which is not "
+                     f"retracted")
+
+    def test_retracting_twice(self):
+        bodies = retraction_bodies()
+        loaded = event_id(bodies[1])
+        # the event the source named at events[3], now by its id: the second names its position
+        bodies.append(retraction(1767225606000, {"event": loaded}))
+        self.refused(bodies, ("consignment", UCR),
+                     f"events[6]: body.retracts: {loaded} is already retracted by events[3]")
+        # positions are the bundle's: the container's history has no booking
+        self.refused(bodies, ("container", BOX),
+                     f"events[5]: body.retracts: {loaded} is already retracted by events[2]")
+        bodies[-1] = retraction(1767225606000, {"source": dict(RETRACT_SRC)})
+        self.refused(bodies, ("consignment", UCR),
+                     f'events[6]: body.retracts: dcsa "{RETRACT_SRC["id"]}" is already '
+                     f"retracted by events[3]")
+
+    def test_retraction_targets_unit(self):
+        """retraction_targets over a history in memory: {target position: retraction position}."""
+        g, log = LinksLedger.log(retraction_bodies())
+        self.assertEqual(tv.retraction_targets(log.parsed), {1: 3, 2: 4})
+        self.assertEqual(tv.retraction_targets(log.parsed[:3]), {})
+        with self.assertRaises(tv.VerifyError):
+            tv.retraction_targets([log.parsed[i] for i in (0, 2, 3, 1)])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -19,6 +19,7 @@ Dependencies: `blake3`, `cryptography` (as the verifier).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -118,7 +119,8 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
                location: str | None = None, transport: dict | None = None,
                refs: list | None = None, documents: list | None = None,
                details: dict | None = None, membership: dict | None = None,
-               source: dict | None = None, ids: list | None = None) -> dict:
+               source: dict | None = None, ids: list | None = None,
+               retracts: dict | None = None) -> dict:
     """An event body (§3.2): absent optional members are omitted (never null); `key` is a
     SigningKey or the issuer's public key hex. `source` (`{"standard", "id"}`, see
     `source()`) names the feed event an imported event came from (§8e: one organisation records
@@ -127,7 +129,9 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
     `transport_document()`, `booking()`, `sscc()`): 1-16, given in any order and sorted here
     into the ascending byte order the signed body needs (a repeat is refused, not dropped).
     A `linked` event (§8f) names at least two subjects among `ucr` and `ids`, and no
-    container. Raises tradelog_verify.VerifyError on any structure rule, naming the member."""
+    container. `retracts` (see `retracts_event()`, `retracts_source()`) names the issuer's
+    earlier event a `retracted` event retracts (§8g); it is required for that kind, refused
+    for any other. Raises tradelog_verify.VerifyError on any structure rule, naming the member."""
     body = {"v": 1, "chain": chain}
     if ucr is not None:
         body["ucr"] = ucr
@@ -148,6 +152,8 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
         body["membership"] = membership
     if source is not None:
         body["source"] = dict(source)
+    if retracts is not None:
+        body["retracts"] = copy.deepcopy(retracts)
     if ids is not None:
         ids = list(ids)
         # str order is code point order, which is UTF-8 byte order (§3.2: ascending bytes)
@@ -185,6 +191,19 @@ def source(standard: str, id: str) -> dict:
     Trace `eventID`; `epcis`: an EPCIS 2.0 `eventID` or canonical event hash), `id` the
     source's event id, 1-256 characters of printable ASCII."""
     return {"standard": standard, "id": id}
+
+
+def retracts_event(event_id: str) -> dict:
+    """A `retracts` member (§3.2, §8g) naming the retracted event by its id (64 lowercase
+    hex)."""
+    return {"event": event_id}
+
+
+def retracts_source(standard: str, id: str) -> dict:
+    """A `retracts` member (§3.2, §8g) naming the retracted event by its `source`: the
+    issuer's earlier event with that source and the retraction's ucr, container and ids (its
+    §8e source key), so an importer retracts a feed event knowing only the feed's event id."""
+    return {"source": source(standard, id)}
 
 
 def document(kind: str, alg: str, digest_hex: str) -> dict:

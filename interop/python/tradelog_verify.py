@@ -453,6 +453,7 @@ KINDS = {
     "delivered": (True, {"carrier", "platform"}),
     "document_anchored": (False, {"customs", "carrier", "platform"}),
     "linked": (False, {"customs", "carrier", "platform"}),  # §3.4, §8f
+    "retracted": (False, {"customs", "carrier", "platform"}),  # §3.4, §8g
     "membership": (False, {"customs", "carrier", "platform", "auditor"}),  # §3.4, §8a
 }
 ROLES = {"customs", "carrier", "platform", "auditor"}
@@ -470,12 +471,38 @@ MAX_EVENT_AHEAD = 600000     # §6: an event's time at most 10 minutes after its
 MAX_BUNDLE_EVENTS = 100000   # §9: events of one bundle
 
 
+def check_source(src, what):
+    """§3.2 `source` (and the `source` form of `retracts`): {"standard", "id"}."""
+    src = obj(src, what, ("standard", "id"))
+    if not (isinstance(src["standard"], str) and RE_SOURCE_STANDARD.fullmatch(src["standard"])):
+        fail(f"{what}.standard: {src['standard']!r} must be 1-32 characters of "
+             f"a-z, 0-9, '_'")
+    if not (isinstance(src["id"], str) and RE_SOURCE_ID.fullmatch(src["id"])):
+        fail(f"{what}.id: must be 1-{MAX_SOURCE_ID} characters of printable ASCII "
+             f"('!' to '~')")
+    return src
+
+
+def check_retracts(r):
+    """§3.2 `retracts` (§8g): exactly one member, `{"event": <event id>}` or
+    `{"source": {"standard", "id"}}`."""
+    if not isinstance(r, dict):
+        fail("body.retracts: expected an object")
+    if len(r) != 1 or not (set(r) <= {"event", "source"}):
+        fail("body.retracts: exactly one member, event or source, expected; got "
+             f"{sorted(r)}")
+    if "event" in r:
+        unhex(r["event"], 32, "body.retracts.event")
+    else:
+        check_source(r["source"], "body.retracts.source")
+
+
 def check_body(body):
     """§3.2 structure rules.  Returns the canonical body bytes."""
     obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
                        "details", "issuer"),
         ("ucr", "container", "location", "transport", "membership", "parties", "source",
-         "ids"))
+         "ids", "retracts"))
     integer(body["v"], "body.v", 1, 1)
     if "parties" in body:  # §3.2, §8c
         if "ucr" not in body:
@@ -490,13 +517,9 @@ def check_body(body):
     if "source" in body:  # §3.2, §8e
         if body.get("kind") == "membership":
             fail("body.source: not allowed in a membership event")
-        src = obj(body["source"], "body.source", ("standard", "id"))
-        if not (isinstance(src["standard"], str) and RE_SOURCE_STANDARD.fullmatch(src["standard"])):
-            fail(f"body.source.standard: {src['standard']!r} must be 1-32 characters of "
-                 f"a-z, 0-9, '_'")
-        if not (isinstance(src["id"], str) and RE_SOURCE_ID.fullmatch(src["id"])):
-            fail(f"body.source.id: must be 1-{MAX_SOURCE_ID} characters of printable ASCII "
-                 f"('!' to '~')")
+        check_source(body["source"], "body.source")
+    if "retracts" in body:  # §3.2, §8g
+        check_retracts(body["retracts"])
     check_id(body["chain"], "chain", "body.chain")
     if "ucr" in body:
         check_id(body["ucr"], "ucr", "body.ucr")
@@ -564,6 +587,10 @@ def check_body(body):
     check_public_key(unhex(iss["key"], 32, "body.issuer.key"), "body.issuer.key")
     if kind in ("packed", "unpacked") and not ("ucr" in body and "container" in body):
         fail(f"body: {kind} needs both ucr and container")
+    if kind == "retracted" and "retracts" not in body:  # §3.2, §8g
+        fail("body.retracts: required for kind retracted")
+    if "retracts" in body and kind != "retracted":
+        fail(f"body.retracts: only allowed for kind retracted, not {kind}")
     if kind == "document_anchored" and not docs:
         fail("body: document_anchored needs at least one document")
     if kind == "linked":  # §3.2, §8f
@@ -1448,6 +1475,10 @@ def verify_bundle(genesis_doc, bundle):
         fail(f"events[{pos}]: body.source: {source_key_text(rows[pos][2].body)} was "
              f"recorded before for the same consignment and container, at events[{first}] "
              f"(log indexes {rows[first][1]} and {rows[pos][1]}, §8e)")
+    # 6, every subject and rule version: each retraction's target is an earlier event of the
+    # bundle, the issuer's own, about the same subjects, retracted once (§8g)
+    retracted = {rows[t][1]: rows[r][1]
+                 for t, r in retraction_targets([ev for _, _, ev in rows]).items()}
     # 7: the recorded time of each event its block's entry covers
     recorded = {}
     if version == 3:
@@ -1456,7 +1487,7 @@ def verify_bundle(genesis_doc, bundle):
             "rules": gen.rules, "parties": parties, "customs": customs,
             "signed": signed, "total": total, "rows": rows, "genesis": gen,
             "membership": mres, "warnings": advisories(rows), "version": version,
-            "recorded": recorded,
+            "recorded": recorded, "retracted": retracted,
             "blocks": len(bundle["blocks"]) if version == 3 else None}
 
 
@@ -1489,6 +1520,60 @@ def first_source_repeat(bodies):
             return seen[key], pos
         seen[key] = pos
     return None
+
+
+def retracts_text(body) -> str:
+    """How a `retracted` event names its target (§8g): the event id, or `standard "id"`."""
+    r = body["retracts"]
+    if "event" in r:
+        return r["event"]
+    return f"{r['source']['standard']} {json.dumps(r['source']['id'])}"
+
+
+def retraction_target(events, pos):
+    """§8g: the position of the target of the `retracted` event events[pos] among the earlier
+    events (a subject's complete history, in log order), None if there is none."""
+    body = events[pos].body
+    r = body["retracts"]
+    if "event" in r:
+        want = bytes.fromhex(r["event"])
+        return next((q for q in range(pos) if events[q].id == want), None)
+    src = r["source"]
+    ids = tuple(body["ids"]) if "ids" in body else None
+    key = (body["issuer"]["org"], src["standard"], src["id"], body.get("ucr"),
+           body.get("container"), ids)
+    return next((q for q in range(pos) if source_key(events[q].body) == key), None)
+
+
+def retraction_targets(events):
+    """§9 step 6, §8g over a subject's complete history (Events, in log order): returns
+    {target position: retraction position}; raises VerifyError
+    `events[p]: body.retracts: <reason>` for the first retraction that breaks the rule."""
+    out = {}
+    for pos, ev in enumerate(events):
+        body = ev.body
+        if body["kind"] != "retracted":
+            continue
+        org, what = body["issuer"]["org"], retracts_text(body)
+
+        def refuse(reason):
+            fail(f"events[{pos}]: body.retracts: {reason}")
+
+        q = retraction_target(events, pos)
+        if q is None:
+            refuse(f"no earlier event {what} of {org} for this consignment and container")
+        target = events[q].body
+        if target["issuer"]["org"] != org:
+            refuse(f"{what} was issued by {target['issuer']['org']}: an organisation retracts "
+                   f"only its own events")
+        if any(target.get(m) != body.get(m) for m in ("ucr", "container", "ids")):
+            refuse(f"{what} names other subjects (ucr, container, ids must be equal)")
+        if target["kind"] in ("retracted", "membership"):
+            refuse(f"{what} is a {target['kind']} event, which is not retracted")
+        if q in out:
+            refuse(f"{what} is already retracted by events[{out[q]}]")
+        out[q] = pos
+    return out
 
 
 def verify_blocks(gen: Genesis, head, sets, blocks, rows):
@@ -1646,9 +1731,10 @@ def print_timeline(res):
     print_recorded(res)
     print(f"{'#':>3} {'log':>6}  {'time (UTC)':<24}  {'recorded (UTC)':<24}  {'block':>6}  "
           f"{'loc':<5}  {'issuer':<20}  kind")
+    times = {idx: ev.body["time"] for _, idx, ev in res["rows"]}
     for pos, idx, ev in res["rows"]:
         b = ev.body
-        extra = event_extra(b)
+        extra = event_extra(b) + retraction_extra(res["retracted"], times, idx)
         print(f"{pos:>3} {idx:>6}  {iso_time(b['time']):<24}  "
               f"{recorded_columns(res['recorded'], idx)}  {b.get('location', '-'):<5}  "
               f"{b['issuer']['org']:<20}  {b['kind']}{extra}")
@@ -1662,6 +1748,17 @@ def event_extra(b) -> str:
     if "ids" in b:
         extra += f"  ids {','.join(b['ids'])}"
     return extra
+
+
+def retraction_extra(retracted, times, idx) -> str:
+    """§8g: a timeline row's mark, if the event is retracted or is a retraction.  `retracted`
+    maps retracted log indexes to their retraction's, `times` log indexes to event times."""
+    by = retracted.get(idx)
+    if by is not None:
+        when = f" at {iso_time(times[by])}" if by in times else ""
+        return f"  RETRACTED by log {by}{when}"
+    target = next((t for t, r in retracted.items() if r == idx), None)
+    return f"  retracts log {target}" if target is not None else ""
 
 
 def print_membership(mres):
@@ -1869,6 +1966,9 @@ def check_route(genesis_doc, route, asked=None):
         if rec is not None:
             res["route_recorded"][idx] = rec
     res["route_versions"] = [res["version"]] + [r["version"] for r in results]
+    # §8g: a retraction and its target name the same subjects, so a bundle holding one holds
+    # both; log indexes are the same in every bundle of the route (one head)
+    res["route_retracted"] = route_retracted([res] + results)
     return res, rows
 
 
@@ -2028,7 +2128,17 @@ def check_group_route(genesis_doc, route, asked=None):
         if rec is not None:
             res["route_recorded"][idx] = rec
     res["route_versions"] = [r["version"] for r in results + cresults]
+    res["route_retracted"] = route_retracted(results + cresults)
     return res, rows
+
+
+def route_retracted(results):
+    """§8g: {retracted log index: retraction log index} over the verified bundles of a
+    route."""
+    out = {}
+    for r in results:
+        out.update(r["retracted"])
+    return out
 
 
 def recorded_json(recorded, idx):
@@ -2040,13 +2150,16 @@ def recorded_json(recorded, idx):
 
 
 def verify_route(genesis_doc, route, asked=None):
-    """§9b.  Returns the route timeline as a list of {"index", "id", "source", "recorded"};
-    "recorded" is {"height", "time"} of the entry's block (§9 step 7) or None where no bundle
-    proves it (always None with version-2 bundles); raises VerifyError.  `asked`: the subject
-    ((type, id)) the route was asked for, if it is to be checked (§9b step 3)."""
+    """§9b.  Returns the route timeline as a list of {"index", "id", "source", "recorded",
+    "retracted_by"}; "recorded" is {"height", "time"} of the entry's block (§9 step 7) or None
+    where no bundle proves it (always None with version-2 bundles); "retracted_by" the log
+    index of the `retracted` event that retracts the entry (§8g), else None; raises
+    VerifyError.  `asked`: the subject ((type, id)) the route was asked for, if it is to be
+    checked (§9b step 3)."""
     res, rows = check_route(genesis_doc, route, asked)
     return [{"index": idx, "id": ev.id.hex(), "source": src,
-             "recorded": recorded_json(res["route_recorded"], idx)} for idx, ev, src in rows]
+             "recorded": recorded_json(res["route_recorded"], idx),
+             "retracted_by": res["route_retracted"].get(idx)} for idx, ev, src in rows]
 
 
 def print_route(res, rows):
@@ -2070,10 +2183,11 @@ def print_route(res, rows):
                  else ""))
     print(f"{'log':>6}  {'time (UTC)':<24}  {'recorded (UTC)':<24}  {'block':>6}  {'loc':<5}  "
           f"{'issuer':<20}  {'proven by':<23}  kind")
+    times = {idx: ev.body["time"] for idx, ev, _ in rows}
     for idx, ev, src in rows:
         b = ev.body
         where = src if src == "consignment" else f"container {src['container']}"
-        extra = event_extra(b)
+        extra = event_extra(b) + retraction_extra(res["route_retracted"], times, idx)
         print(f"{idx:>6}  {iso_time(b['time']):<24}  {recorded_columns(recorded, idx)}  "
               f"{b.get('location', '-'):<5}  "
               f"{b['issuer']['org']:<20}  {where:<23}  {b['kind']}{extra}")
@@ -2277,6 +2391,7 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
         got["membership_event_json"] = f"<invalid membership event: {e}>"
     got.update(transitions_vectors(v, gen))
     got.update(identifier_vectors(v, gen, sk))
+    got.update(retracted_vectors(v, gen, sk, wire["body"], ev))
     zip215_vectors(got, pk)
     return got
 
@@ -2310,6 +2425,40 @@ def identifier_vectors(v, gen, sk) -> dict[str, str]:
         out["event_linked_wire_json"] = wire
     except (VerifyError, KeyError) as e:
         out["event_linked_wire_json"] = f"<invalid linked event: {e}>"
+    return out
+
+
+def retracted_vectors(v, gen, sk, base, original) -> dict[str, str]:
+    """§11 event_retracted_* (§3.4, §8g): the vectors' body as a `retracted` event naming the
+    event_sourced_* event by its source, built from its description and signed with the key;
+    the published wire form must be that event, admitted under genesis_json, and a bundle of
+    the sourced event and the retraction keeps rule 8g (a retraction by event id too)."""
+    pk = sk.public_key().public_bytes_raw()
+    body = {k: val for k, val in base.items() if k not in ("location", "transport")}
+    body.update(kind="retracted", time=1767225660000, documents=[], details={},
+                retracts={"source": {"standard": "dcsa",
+                                     "id": "84db923d-2a19-4eb0-beb5-446c1ec57d34"}},
+                issuer={"org": "blue-anchor-lines", "key": pk.hex()})
+    canon = check_body(body)
+    sig = sk.sign(EVENT_PREFIX + canon)
+    out = {"event_retracted_canonical_body": canon.decode("utf-8"),
+           "event_retracted_id": H(EVENT_PREFIX + canon).hex()}
+    wire = '{"body":' + canon.decode("utf-8") + ',"sig":"' + sig.hex() + '"}'
+    try:
+        pub = Event(load_json(v["event_retracted_wire_json"]))
+        if pub.canonical != canon or pub.sig != sig:
+            fail("differs from the event described in §11")
+        gen.membership().admit(pub)
+        # its target: the vectors' event with the event_sourced_* source
+        sourced = dict(base, source={"standard": "dcsa",
+                                     "id": "84db923d-2a19-4eb0-beb5-446c1ec57d34"})
+        target = Event({"body": sourced,
+                        "sig": sk.sign(EVENT_PREFIX + check_body(sourced)).hex()})
+        if retraction_targets([original, target, pub]) != {1: 2}:
+            fail("does not retract the event_sourced_* event")
+        out["event_retracted_wire_json"] = wire
+    except (VerifyError, KeyError) as e:
+        out["event_retracted_wire_json"] = f"<invalid retracted event: {e}>"
     return out
 
 

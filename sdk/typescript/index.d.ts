@@ -107,7 +107,7 @@ export function sscc(digits: string): string;
 export type EventKind =
   | 'booked' | 'declared' | 'loaded' | 'departed' | 'arrived' | 'discharged' | 'gate_in' | 'gate_out'
   | 'transshipped' | 'packed' | 'unpacked' | 'inspected' | 'held' | 'released' | 'seized' | 'delivered'
-  | 'document_anchored' | 'linked' | 'membership';
+  | 'document_anchored' | 'retracted' | 'linked' | 'membership';
 export interface Transport { mode: 'sea' | 'air' | 'road' | 'rail' | 'inland_waterway'; means: string; voyage?: string }
 export interface DocumentRef { kind: string; alg: 'sha256' | 'blake3'; digest: Hex }
 export interface Validator { org: string; key: Hex; power: number | bigint }
@@ -138,8 +138,29 @@ export interface EventBody {
   source?: EventSource;
   /** Trade identifiers the event concerns (3.2, 8f): 1-16, ascending byte order, each once; not in a membership event. */
   ids?: string[];
+  /** The event a `retracted` event retracts (3.2, 8g): present exactly when `kind` is `retracted`. */
+  retracts?: Retracts;
   membership?: MembershipMember;
 }
+/**
+ * The `retracts` member (PROTOCOL.md 3.2, 8g), exactly one of: `event`, the retracted event's id;
+ * `source`, the issuer's earlier event with that source and the retraction's ucr, container and
+ * ids (its 8e source key).
+ */
+export type Retracts = { event: Hex; source?: never } | { source: EventSource; event?: never };
+/** `{event: id}` (8g). */
+export function retractsEvent(id: Hex): Retracts;
+/** `{source: {standard, id}}` (8g). */
+export function retractsSource(standard: string, id: string): Retracts;
+/** How a `retracted` body names its target: the event id, or `standard "id"`. */
+export function retractsText(body: EventBody): string;
+/** The position of the target of the `retracted` event `events[pos]` among the earlier events, `undefined` if none (8g). */
+export function retractionTarget(events: Event[], pos: number): number | undefined;
+/**
+ * Rule 8g over a subject's complete history: `retracted` maps each retracted event's position to
+ * its retraction's; `error` the first retraction breaking the rule (`reason` follows `body.retracts: `).
+ */
+export function checkRetractions(events: Event[]): { retracted: Map<number, number>; error?: { pos: number; reason: string; target?: number; first?: number } };
 /**
  * The `source` member (PROTOCOL.md 3.2): `standard` 1-32 of `a-z 0-9 _` (`dcsa`: a DCSA Track &
  * Trace `eventID`; `epcis`: an EPCIS 2.0 `eventID` or canonical event hash), `id` the source's
@@ -165,6 +186,8 @@ export interface EventDescription {
   source?: EventSource;
   /** Trade identifiers, 1-16 in any order: sorted for you into the ascending byte order that is signed (a repeat is refused). */
   ids?: string[];
+  /** Required for kind `retracted`, refused otherwise (see `retractsEvent`, `retractsSource`). */
+  retracts?: Retracts;
   membership?: MembershipMember;
 }
 export const EVENT_DOMAIN: string;
@@ -345,6 +368,8 @@ export interface Provenance {
   parties: Set<string>;
   /** The customs administrations among the members at the head; empty under rules 1. */
   customs: Set<string>;
+  /** Log index of each retracted event -> log index of its `retracted` event (8g). */
+  retracted: Map<bigint, bigint>;
   /** The bundle's format version (2 or 3). */
   version: number;
   /** The verified block entries (version 3; empty for version 2). */
@@ -352,7 +377,8 @@ export interface Provenance {
 }
 export type Source = 'consignment' | { container: string };
 /** `recorded`: as the event's own bundle proves it, else another bundle of the route, else `null`. */
-export interface TimelineEntry { index: bigint; event: Event; source: Source; recorded: Recorded | null }
+/** `retractedBy`: the log index of the `retracted` event that retracts this one (8g), else `null`. */
+export interface TimelineEntry { index: bigint; event: Event; source: Source; recorded: Recorded | null; retractedBy: bigint | null }
 /**
  * A verified route: `version` 1 or 2 (a consignment's, `group` its one subject) or 3 (a group's,
  * PROTOCOL.md 9b "Routes of groups": `group` its subjects in index-key order, `subjects` their
@@ -371,6 +397,8 @@ export interface Route {
   certificate: Certificate;
   timeline: TimelineEntry[];
   warnings: string[];
+  /** Log index of each retracted event of the route's bundles -> its retraction's (8g). */
+  retracted: Map<bigint, bigint>;
 }
 /** The bundle format version written (3: with `blocks`). */
 export const BUNDLE_VERSION: number;
@@ -391,7 +419,7 @@ export const MAX_GROUP_SUBJECTS: number;
 export type ParsedBundle = object;
 export type ParsedRoute = object;
 export function parseBundle(text: string | Uint8Array): ParsedBundle;
-/** Throws BundleError (a block entry refused: `Block`, `BlockCertificate`, or `FutureEvent` for an event more than 600000 ms after its block; `SameSource` with `pos` and `first` for a source key twice, 8e). */
+/** Throws BundleError (a block entry refused: `Block`, `BlockCertificate`, or `FutureEvent` for an event more than 600000 ms after its block; `SameSource` with `pos` and `first` for a source key twice, 8e; `Retraction` with `pos`, `reason`, `target?`, `first?` for a retraction breaking 8g). */
 export function verifyBundle(genesis: Genesis, bundle: string | Uint8Array | ParsedBundle | unknown): Provenance;
 /** A route bundle's text gives a ParsedRoute, an array of pages' text a list of them. */
 export function parseRoute(text: string | Uint8Array): ParsedRoute | ParsedRoute[];
@@ -411,6 +439,8 @@ export function mergeTimeline(consignment: Provenance, containers: Provenance[],
 /** The timeline of a group's route (9b version 3) from its subjects' and containers' provenance. */
 export function mergeGroupTimeline(subjects: Provenance[], containers: Provenance[]): TimelineEntry[];
 export function containersNamed(events: Event[]): string[];
+/** Log index of each retracted event -> its retraction's, over a route's verified bundles (8g). */
+export function routeRetracted(bundles: Provenance[]): Map<bigint, bigint>;
 export function timelineJson(timeline: TimelineEntry[]): { index: number; id: Hex; source: Source }[];
 export interface CertifiedHead { head: Head; certificate: Certificate }
 export function parseConsistency(value: unknown): { first: bigint; second: bigint; first_root: Hex; second_root: Hex; proof: { first: bigint; second: bigint; path: Hex[] } };

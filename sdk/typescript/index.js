@@ -12,10 +12,11 @@ export {
   parseTradeId, checkTradeId, isTradeId, gs1CheckDigit, transportDocument, booking, sscc, CARRIER_SCHEMES,
 } from './src/ids.js';
 export {
-  Event, buildBody, signEvent, parseBody, validateBody, canonicalBody, signingBytes, requiresLocation, linkedSubjects,
+  Event, buildBody, signEvent, parseBody, validateBody, canonicalBody, signingBytes, requiresLocation, linkedSubjects, retractsEvent, retractsSource,
   EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_PARTIES, MAX_IDS, MAX_SOURCE_ID, MAX_DOCUMENTS, MAX_DETAILS,
 } from './src/event.js';
 export { sourceKey, firstSourceRepeat } from './src/sources.js';
+export { checkRetractions, retractionTarget, retractsText } from './src/retractions.js';
 export { commitDetail, commitDetails, freshSalt, parseDisclosure, verifyDisclosure, DETAIL_DOMAIN, MAX_DETAIL_VALUE } from './src/disclosure.js';
 export { leafHash, nodeHash, emptyRoot, rootOf, verifyInclusion, verifyConsistency, MAX_PROOF_HASHES } from './src/merkle.js';
 export { subjectKey, subjectName, parseSubject, entryOver, valueHash, parseIndexProof, verifyIndexProof, provesEntry, EMPTY_ENTRY } from './src/subject.js';
@@ -27,7 +28,7 @@ export { Genesis, Membership, mayIssue, RULES, admitParty, foldParties, partiesA
 export { approvalMessage, approve, membershipBody, canonicalChange, checkChange, parseMembershipProof, verifyMembershipProof, History } from './src/membership.js';
 export { parseBundle, verifyBundle, BUNDLE_VERSION, MIN_BUNDLE_VERSION, MAX_BUNDLE_BYTES, MAX_BUNDLE_EVENTS } from './src/bundle.js';
 export {
-  parseRoute, readRoutePages, readGroupRoute, verifyRoute, verifyGroupRoute, mergeTimeline, mergeGroupTimeline, containersNamed, timelineJson,
+  parseRoute, readRoutePages, readGroupRoute, verifyRoute, verifyGroupRoute, mergeTimeline, mergeGroupTimeline, containersNamed, timelineJson, routeRetracted,
   ROUTE_VERSION, ROUTE_PAGE_VERSION, ROUTE_GROUP_VERSION, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES, MAX_GROUP_SUBJECTS,
 } from './src/route.js';
 export { parseConsistency, checkExtends } from './src/follow.js';

@@ -52,6 +52,7 @@ const SDK_SOURCES: &[(&str, &str)] = sdk_files!(
     "src/membership.js",
     "src/merkle.js",
     "src/roles.js",
+    "src/retractions.js",
     "src/route.js",
     "src/schema.js",
     "src/sources.js",

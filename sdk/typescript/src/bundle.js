@@ -7,6 +7,7 @@ import { parseJson } from './json.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { MAX_EVENT_AHEAD_MS, parseMembershipProof, parseProvenEvent, verifyMembershipProof } from './membership.js';
 import { admitParty, partiesApply } from './roles.js';
+import { checkRetractions } from './retractions.js';
 import { firstSourceRepeat } from './sources.js';
 import { entryOver, EMPTY_ENTRY, parseEntry, parseIndexProof, parseSubject, sameEntry, subjectKey, valueHash, verifyIndexProof } from './subject.js';
 import * as S from './schema.js';
@@ -159,7 +160,7 @@ function recordedTimes(b, genesis, history) {
  * Verifies a proof bundle (parsed, or its JSON text) against the genesis alone, in the order
  * of PROTOCOL.md 9 and the Rust `ProofBundle::verify`. Returns the provenance
  * `{subject, head, certificate, events: [{index, event, recorded}], history, rules, parties,
- * customs, version, blocks}`: `rules` the genesis's admission rules; under rules 2 `parties` (a
+ * customs, retracted, version, blocks}`: `rules` the genesis's admission rules; under rules 2 `parties` (a
  * `Set` of org ids) a consignment's parties after its events (empty for other subjects) and
  * `customs` the customs administrations among the members at the head, both empty under rules
  * 1; `recorded` when the event was recorded, `{height, time}` (bigints: its block's height and
@@ -169,10 +170,13 @@ function recordedTimes(b, genesis, history) {
  * (empty for version 2). Throws `BundleError` (`Malformed`, `Version`, `Block`, `Chain`,
  * `Certificate`, `Membership`, `Order`, `Subject`, `NotInMembershipProof`, `FutureEvent`,
  * `Auth`, `Event`, `Inclusion`, `Index`, `IndexEntry`, `Incomplete`, `Altered`,
- * `BlockCertificate`, `SameSource`); a consignment whose history breaks the party rule (8c) is
+ * `BlockCertificate`, `SameSource`, `Retraction`); a consignment whose history breaks the party rule (8c) is
  * `Auth` with the `AuthError` `NotAParty` at the first event that breaks it; two events with
  * the same source key (8e) are `SameSource` with `pos` the later's position, `first` the
- * earlier's.
+ * earlier's. `retracted` maps the log index (bigint) of each retracted event to its
+ * `retracted` event's (8g); a retraction that breaks rule 8g is `Retraction` with `pos` its
+ * position, `reason`, and `target` (the target's position, when there is one) and `first` (the
+ * earlier retraction's position, when the target is retracted twice).
  */
 export function verifyBundle(genesis, bundle) {
   const b = toBundle(bundle);
@@ -268,6 +272,14 @@ export function verifyBundle(genesis, bundle) {
     const [first, pos] = repeat;
     throw new BundleError('SameSource', `events[${pos}]: body.source: the issuer recorded this source event for the same consignment and container before, at events[${first}]`, { pos, first });
   }
+  // Each retraction's target is an earlier event of the history, the issuer's own, about the
+  // same subjects, retracted once (8g), under every rule version.
+  const checked = checkRetractions(b.events.map((pe) => pe.event));
+  if (checked.error !== undefined) {
+    const { pos, reason } = checked.error;
+    throw new BundleError('Retraction', `events[${pos}]: body.retracts: ${reason}`, { ...checked.error });
+  }
+  const retracted = new Map([...checked.retracted].map(([t, r]) => [b.events[t].index, b.events[r].index]));
   const recorded = recordedTimes(b, genesis, history);
   return {
     subject: b.subject,
@@ -278,6 +290,7 @@ export function verifyBundle(genesis, bundle) {
     rules: atHead.rules,
     parties,
     customs,
+    retracted,
     version: Number(b.version),
     blocks: b.blocks ?? [],
   };

@@ -34,11 +34,11 @@ export const MAX_APPROVALS = 256;
 export const EVENT_KINDS = [
   'booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out',
   'transshipped', 'packed', 'unpacked', 'inspected', 'held', 'released', 'seized', 'delivered',
-  'document_anchored', 'linked', 'membership',
+  'document_anchored', 'linked', 'retracted', 'membership',
 ];
 export const TRANSPORT_MODES = ['sea', 'air', 'road', 'rail', 'inland_waterway'];
 export const DIGEST_ALGS = ['sha256', 'blake3'];
-const NO_LOCATION = ['booked', 'declared', 'held', 'released', 'seized', 'document_anchored', 'linked', 'membership'];
+const NO_LOCATION = ['booked', 'declared', 'held', 'released', 'seized', 'document_anchored', 'retracted', 'linked', 'membership'];
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const PREFIX = utf8Bytes(`${EVENT_DOMAIN}\0`);
 
@@ -57,7 +57,7 @@ const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test
  * as numbers where safe, a `set_validators` list sorted). Schema failures throw `JsonError`.
  */
 export function parseBody(v, path = 'body') {
-  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids']);
+  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']);
   const b = {
     v: Number(S.u32(v.v, `${path}.v`)),
     chain: S.string(v.chain, `${path}.chain`),
@@ -77,6 +77,18 @@ export function parseBody(v, path = 'body') {
   if ('source' in v) {
     const src = S.object(v.source, `${path}.source`, ['standard', 'id']);
     b.source = { standard: S.string(src.standard, `${path}.source.standard`), id: S.string(src.id, `${path}.source.id`) };
+  }
+  if ('retracts' in v) {
+    // Exactly one member (PROTOCOL.md 3.2, 8g): the retracted event's id, or its source.
+    const r = S.object(v.retracts, `${path}.retracts`, [], ['event', 'source']);
+    const n = Object.keys(r).length;
+    if (n !== 1) S.fail(`${path}.retracts`, `exactly one member, event or source, expected (got ${n})`);
+    if ('event' in r) {
+      b.retracts = { event: S.hash(r.event, `${path}.retracts.event`) };
+    } else {
+      const src = S.object(r.source, `${path}.retracts.source`, ['standard', 'id']);
+      b.retracts = { source: { standard: S.string(src.standard, `${path}.retracts.source.standard`), id: S.string(src.id, `${path}.retracts.source.id`) } };
+    }
   }
   b.refs = S.array(v.refs, `${path}.refs`).map((r, i) => S.hash(r, `${path}.refs[${i}]`));
   b.documents = S.array(v.documents, `${path}.documents`).map((d, i) => {
@@ -154,6 +166,14 @@ export function validateBody(b) {
     if (b.kind === 'membership') throw field('source', 'a membership event has no source');
     if (!isCode(b.source.standard, 32)) throw field('source.standard', `${JSON.stringify(b.source.standard)} must be 1-32 characters of a-z, 0-9, '_'`);
     if (!isSourceId(b.source.id)) throw field('source.id', `must be 1-${MAX_SOURCE_ID} characters of printable ASCII ('!' to '~')`);
+  }
+  if ((b.kind === 'retracted') !== (b.retracts !== undefined)) {
+    throw field('retracts', b.kind === 'retracted' ? 'required for kind retracted' : `only allowed for kind retracted, not ${b.kind}`);
+  }
+  if (b.retracts?.source !== undefined) {
+    const src = b.retracts.source;
+    if (!isCode(src.standard, 32)) throw field('retracts.source.standard', `${JSON.stringify(src.standard)} must be 1-32 characters of a-z, 0-9, '_'`);
+    if (!isSourceId(src.id)) throw field('retracts.source.id', `must be 1-${MAX_SOURCE_ID} characters of printable ASCII ('!' to '~')`);
   }
   if (b.refs.length > MAX_REFS) throw field('refs', `at most ${MAX_REFS} references`);
   if (new Set(b.refs).size !== b.refs.length) throw field('refs', 'an event is referenced twice');
@@ -290,7 +310,10 @@ export class Event {
  * the trade identifiers the event concerns (`bl:<carrier>:<number>`, `bkg:<carrier>:<number>`,
  * `sscc:<18 digits>`, PROTOCOL.md 2 and 8f), 1 to 16, in any order: they are sorted for you into
  * the ascending byte order that is signed (a repeat is refused). A `linked` event names at least
- * two subjects among `ucr` and `ids`, and no container.
+ * two subjects among `ucr` and `ids`, and no container. `retracts` (present exactly when `kind` is
+ * `retracted`, PROTOCOL.md 8g) names the issuer's earlier event it retracts: `{event: <id hex>}`,
+ * or `{source: {standard, id}}` for the issuer's event with that source and the same ucr,
+ * container and ids (see `retractsEvent`, `retractsSource`).
  *
  * @example
  * const body = buildBody({ chain: 'tradelog-devnet', kind: 'arrived', time: Date.now(),
@@ -307,7 +330,7 @@ export function buildBody(d) {
     details: d.details ?? {},
     issuer: { org: d.issuer?.org, key: d.issuer?.key ?? d.issuer?.keyPair?.publicKey },
   };
-  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids']) {
+  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']) {
     if (d[k] !== undefined && d[k] !== null) body[k] = d[k];
   }
   // `ids` are sorted for the caller into the ascending byte order the signed body needs (code
@@ -328,6 +351,19 @@ export function buildBody(d) {
   validateBody(b);
   signingBytes(b);
   return b;
+}
+
+/** A `retracts` member naming the retracted event by its id (PROTOCOL.md 3.2, 8g). */
+export function retractsEvent(id) {
+  return { event: id };
+}
+
+/**
+ * A `retracts` member naming the retracted event by its source (PROTOCOL.md 3.2, 8g): the
+ * issuer's earlier event with that source and the retraction's ucr, container and ids.
+ */
+export function retractsSource(standard, id) {
+  return { source: { standard, id } };
 }
 
 /**

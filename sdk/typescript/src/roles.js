@@ -16,9 +16,9 @@ export const MAX_ORGANISATIONS = 4096;
 /** The newest admission rules this SDK knows (PROTOCOL.md 8; 2: consignment parties, 8c). */
 export const RULES = 2;
 
-const CUSTOMS = ['inspected', 'held', 'released', 'seized', 'document_anchored', 'linked'];
-const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored', 'linked'];
-const PLATFORM = ['booked', 'declared', 'packed', 'unpacked', 'delivered', 'document_anchored', 'linked'];
+const CUSTOMS = ['inspected', 'held', 'released', 'seized', 'document_anchored', 'retracted', 'linked'];
+const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored', 'retracted', 'linked'];
+const PLATFORM = ['booked', 'declared', 'packed', 'unpacked', 'delivered', 'document_anchored', 'retracted', 'linked'];
 
 /** The permission table: may an organisation of `role` issue `kind`? */
 export function mayIssue(role, kind) {

@@ -143,9 +143,11 @@ export function windows(consignmentEvents, container) {
  * rules 2, whose issuer is a party of the consignment or a customs administration (PROTOCOL.md
  * 8c: an outsider's container events do not enter the route; `consignment` is `verifyBundle`'s
  * result, with `rules`, `parties` and `customs`), ordered by `(body.time, log index)`, each
- * once: `[{index, event, source, recorded}]`, `source` being `"consignment"` or `{container}`,
- * `recorded` the event's recorded `{height, time}` as the bundle it comes from proves it (9
- * step 7), else as another bundle of the route proves it, else `null`.
+ * once: `[{index, event, source, recorded, retractedBy}]`, `source` being `"consignment"` or
+ * `{container}`, `recorded` the event's recorded `{height, time}` as the bundle it comes from
+ * proves it (9 step 7), else as another bundle of the route proves it, else `null`;
+ * `retractedBy` the log index (bigint) of the `retracted` event that retracts it (8g), else
+ * `null`.
  */
 export function mergeTimeline(consignment, containers, ucr) {
   const merged = new Map();
@@ -170,7 +172,7 @@ export function mergeTimeline(consignment, containers, ucr) {
       if (inside && !other && party && !merged.has(index)) merged.set(index, { index, event, source: { container: c }, recorded: recordedOf(e) });
     }
   }
-  return [...merged.values()].sort(byTime);
+  return markRetracted([...merged.values()].sort(byTime), [consignment, ...containers]);
 }
 
 /**
@@ -205,7 +207,25 @@ export function mergeGroupTimeline(subjects, containers) {
       merged.set(index, { index, event, source: { container: c }, recorded: recordedOf(e) });
     }
   }
-  return [...merged.values()].sort(byTime);
+  return markRetracted([...merged.values()].sort(byTime), [...subjects, ...containers]);
+}
+
+/**
+ * The retracted events of a route's verified bundles (8g): a `Map` from the log index of each
+ * retracted event to its retraction's (a retraction and its target name the same subjects, so
+ * each bundle holding one holds both; log indexes are those of the one head).
+ */
+export function routeRetracted(bundles) {
+  const out = new Map();
+  for (const p of bundles) for (const [t, r] of p.retracted ?? []) out.set(t, r);
+  return out;
+}
+
+/** Sets each timeline entry's `retractedBy`: the log index of its retraction, else `null`. */
+function markRetracted(timeline, bundles) {
+  const retracted = routeRetracted(bundles);
+  for (const t of timeline) t.retractedBy = retracted.get(t.index) ?? null;
+  return timeline;
 }
 
 /** Structural equality of parsed values (as the Rust reference compares parsed bundles). */
@@ -227,7 +247,8 @@ const debugU64 = (v) => (v === undefined ? 'None' : `Some(${v})`);
  * head), given as JSON text (a bundle or an array of pages), a parsed object or array, or
  * `parseRoute`'s result. Every bundle verifies against the genesis, all share the consignment's
  * head, the containers of all pages together are exactly those the consignment's events name,
- * and the route timeline is merged. Returns `{ucr, consignment, containers, timeline}`. Throws
+ * and the route timeline is merged. Returns `{ucr, consignment, containers, timeline, retracted}`
+ * (`retracted` as `routeRetracted` gives it). Throws
  * `RouteError` (`Malformed`, `Version`, `Page`, `NotConsignment`, `Consignment`, `Containers`,
  * `HeadMismatch`, `Container`), a bundle's failure as its `err` (a consignment breaking the
  * party rule of 8c: `Consignment` of `BundleError` `Auth` of `AuthError` `NotAParty`; a
@@ -301,6 +322,7 @@ export function verifyRoute(genesis, route, asked) {
   return {
     version: Number(first.version), ucr, group: [first.consignment.subject], subjects: [consignment], consignment, containers,
     head: consignment.head, certificate: consignment.certificate, timeline: mergeTimeline(consignment, containers, ucr), warnings: [],
+    retracted: routeRetracted([consignment, ...containers]),
   };
 }
 
@@ -313,7 +335,7 @@ export function verifyRoute(genesis, route, asked) {
  * containers the group events name, in order of first mention, exactly the container bundles,
  * each verified against the same head; `asked` (a subject, optional) one of the group. Returns
  * `{version: 3, ucr, group, subjects, consignment, containers, head, certificate, timeline,
- * warnings}` (`ucr` and `consignment` of the group's first consignment subject, `undefined` in
+ * warnings, retracted}` (`ucr` and `consignment` of the group's first consignment subject, `undefined` in
  * a group without one). Throws `RouteError` (`Subjects`, `NotGroupSubject`, `Order`,
  * `HeadMismatch`, `Subject`, `NotClosed`, `NotConnected`, `WrongSubject`, `Containers`,
  * `Container`).
@@ -393,6 +415,7 @@ export function verifyGroupRoute(genesis, route, asked) {
   return {
     version: ROUTE_GROUP_VERSION, ucr: consignment?.subject.id, group, subjects, consignment, containers,
     head: lead.head, certificate: lead.certificate, timeline: mergeGroupTimeline(subjects, containers), warnings: [],
+    retracted: routeRetracted([...subjects, ...containers]),
   };
 }
 

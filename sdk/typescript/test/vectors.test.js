@@ -8,6 +8,7 @@ import {
   Genesis, headBytes, headHash, precommitMessage, verifyCertificate, approvalMessage, approve,
   membershipBody, toHex, H, parsePublicKey, canonicalize, parseJson, fromHex, D, ProofError,
   verifySignature, verifyZip215, signBytes, parseHead, parseCertificate, parseMembershipProof, verifyMembershipProof,
+  retractsSource, checkRetractions,
 } from '../index.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -52,6 +53,25 @@ test('sourced event: the section 11 body with source {dcsa, 84db923d-...} (8e), 
   eq('event_sourced_canonical_body', sourced.canonicalBody);
   eq('event_sourced_id', sourced.id);
   assert.equal(Event.fromJson(sourced.wire).id, sourced.id);
+});
+
+test('retracted event (8g): the section 11 body as a retraction of the sourced event, by its source; canonical body, id, wire form', () => {
+  const { location, transport, ...rest } = JSON.parse(V.inputs.event_body_json.replace('COMMITMENT', commitment));
+  assert.ok(location && transport);
+  const source = { standard: 'dcsa', id: '84db923d-2a19-4eb0-beb5-446c1ec57d34' };
+  const retraction = signEvent({ ...rest, kind: 'retracted', time: 1767225660000, documents: [], details: {}, retracts: retractsSource(source.standard, source.id) }, key1);
+  eq('event_retracted_canonical_body', retraction.canonicalBody);
+  eq('event_retracted_id', retraction.id);
+  eq('event_retracted_wire_json', retraction.wire);
+  assert.match(retraction.canonicalBody, /"refs":\[\],"retracts":\{"source":\{"id":"84db923d-2a19-4eb0-beb5-446c1ec57d34","standard":"dcsa"\}\},"time":/);
+  const parsed = Event.fromJson(want.event_retracted_wire_json);
+  parsed.verifySignature();
+  Genesis.fromJson(want.genesis_json).membership().authorize(parsed.body);
+  // its target: the sourced event before it
+  const sourced = signEvent({ ...JSON.parse(V.inputs.event_body_json.replace('COMMITMENT', commitment)), source }, key1);
+  const r = checkRetractions([event, sourced, parsed]);
+  assert.equal(r.error, undefined);
+  assert.deepEqual([...r.retracted], [[1, 2]]);
 });
 
 test('trade identifiers (8f): identifier index keys; the linked event\'s canonical body, id and wire form', () => {

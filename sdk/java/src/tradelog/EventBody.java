@@ -23,9 +23,9 @@ public final class EventBody {
     /** Event kinds (PROTOCOL.md 3.4). */
     public static final List<String> KINDS = List.of("booked", "declared", "loaded", "departed", "arrived", "discharged",
         "gate_in", "gate_out", "transshipped", "packed", "unpacked", "inspected", "held", "released", "seized", "delivered",
-        "document_anchored", "linked", "membership");
+        "document_anchored", "retracted", "linked", "membership");
     private static final List<String> NO_LOCATION = List.of("booked", "declared", "held", "released", "seized",
-        "document_anchored", "linked", "membership");
+        "document_anchored", "retracted", "linked", "membership");
     /** Most organisations one event names in {@code parties} (PROTOCOL.md 3.2, 8c). */
     public static final int MAX_PARTIES = 16;
     /** Most trade identifiers one event names in {@code ids} (PROTOCOL.md 3.2, 10). */
@@ -128,6 +128,33 @@ public final class EventBody {
         s.put("standard", standard);
         s.put("id", id);
         body.put("source", s);
+        return this;
+    }
+
+    /**
+     * The event a {@code retracted} event retracts (PROTOCOL.md 3.2, 8g), by its id (64 lowercase
+     * hex): an earlier event of the same issuer with the same ucr, container and ids. Required for
+     * kind {@code retracted}, refused for any other.
+     */
+    public EventBody retractsEvent(String idHex) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("event", idHex);
+        body.put("retracts", r);
+        return this;
+    }
+
+    /**
+     * The event a {@code retracted} event retracts (PROTOCOL.md 3.2, 8g), by its source: the
+     * issuer's earlier event with that source and the same ucr, container and ids (its 8e source
+     * key), so an importer retracts a feed event knowing only the feed's event id.
+     */
+    public EventBody retractsSource(String standard, String id) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("standard", standard);
+        s.put("id", id);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("source", s);
+        body.put("retracts", r);
         return this;
     }
 
@@ -258,11 +285,17 @@ public final class EventBody {
         }
         if (b.containsKey("source")) {
             if (membership) fail("source", "a membership event has no source");
-            if (!(b.get("source") instanceof Map)) fail("source", "expected an object {standard, id}");
-            Map<?, ?> src = (Map<?, ?>) b.get("source");
-            for (Object k : src.keySet()) if (!"standard".equals(k) && !"id".equals(k)) fail("source", "unknown member " + k);
-            if (!(src.get("standard") instanceof String) || !((String) src.get("standard")).matches("[a-z0-9_]{1,32}")) fail("source.standard", "must be 1-32 characters of a-z, 0-9, '_'");
-            if (!(src.get("id") instanceof String) || !((String) src.get("id")).matches("[!-~]{1,256}")) fail("source.id", "must be 1-256 characters of printable ASCII ('!' to '~')");
+            checkSource(b.get("source"), "source");
+        }
+        boolean retracted = kind.equals("retracted");
+        if (retracted != b.containsKey("retracts")) fail("retracts", retracted ? "required for kind retracted" : "only allowed for kind retracted, not " + kind);
+        if (retracted) {
+            if (!(b.get("retracts") instanceof Map)) fail("retracts", "expected an object {event} or {source}");
+            Map<?, ?> r = (Map<?, ?>) b.get("retracts");
+            for (Object k : r.keySet()) if (!"event".equals(k) && !"source".equals(k)) fail("retracts", "unknown member " + k);
+            if (r.size() != 1) fail("retracts", "exactly one member, event or source, expected");
+            if (r.containsKey("event")) hex(r.get("event"), 32, "retracts.event");
+            else checkSource(r.get("source"), "retracts.source");
         }
         List<?> refs = (List<?>) b.get("refs");
         if (refs.size() > 16) fail("refs", "at most 16 references");
@@ -283,6 +316,15 @@ public final class EventBody {
             if (!String.valueOf(e.getKey()).matches("[a-z0-9_]{1,64}")) fail("details", "field name " + e.getKey() + " must be 1-64 characters of a-z, 0-9, '_'");
             hex(e.getValue(), 32, "details." + e.getKey());
         }
+    }
+
+    /** A {@code {standard, id}} object (the {@code source} member, and the source form of {@code retracts}). */
+    private static void checkSource(Object v, String field) {
+        if (!(v instanceof Map)) fail(field, "expected an object {standard, id}");
+        Map<?, ?> src = (Map<?, ?>) v;
+        for (Object k : src.keySet()) if (!"standard".equals(k) && !"id".equals(k)) fail(field, "unknown member " + k);
+        if (!(src.get("standard") instanceof String) || !((String) src.get("standard")).matches("[a-z0-9_]{1,32}")) fail(field + ".standard", "must be 1-32 characters of a-z, 0-9, '_'");
+        if (!(src.get("id") instanceof String) || !((String) src.get("id")).matches("[!-~]{1,256}")) fail(field + ".id", "must be 1-256 characters of printable ASCII ('!' to '~')");
     }
 
     private static void checkUcr(String s) {

@@ -116,6 +116,11 @@ public final class SdkTest {
         throw new AssertionError(what + " was not refused");
     }
 
+    /** Asserts that {@code f} is refused with a {@code body.<field>} message (any field). */
+    static void fieldRefused(String what, String field, Supplier<Object> f) {
+        idsRefused(what, field, f);
+    }
+
     static void refused(String what, Supplier<Object> f) {
         try {
             f.get();
@@ -182,6 +187,50 @@ public final class SdkTest {
             vec("event_linked_id", e.id());
             vec("event_linked_wire_json", e.wire());
             if (!e.canonicalBody().contains("\"documents\":[],\"ids\":[\"" + bkg + "\",")) throw new AssertionError("ids not between documents and issuer: " + e.canonicalBody());
+        });
+        test("the retracted event (8g): retractsSource(...) of the sourced event; canonical body, id, wire form", () -> {
+            Map<String, Object> body = EventBody.of("tradelog-vectors", "retracted", 1767225660000L)
+                .ucr("6NL123456789-AB").container("CSQU3054383").issuer("blue-anchor-lines", key.publicKeyHex())
+                .retractsSource("dcsa", "84db923d-2a19-4eb0-beb5-446c1ec57d34").build();
+            Event e = Event.sign(body, key);
+            vec("event_retracted_canonical_body", e.canonicalBody());
+            vec("event_retracted_id", e.id());
+            vec("event_retracted_wire_json", e.wire());
+            if (!e.canonicalBody().contains("\"refs\":[],\"retracts\":{\"source\":{\"id\":\"84db923d-2a19-4eb0-beb5-446c1ec57d34\",\"standard\":\"dcsa\"}},\"time\":")) {
+                throw new AssertionError("retracts not between refs and time: " + e.canonicalBody());
+            }
+            // by event id: another body (another id), no location needed
+            Map<String, Object> byId = EventBody.of("tradelog-vectors", "retracted", 1767225660000L)
+                .ucr("6NL123456789-AB").container("CSQU3054383").issuer("blue-anchor-lines", key.publicKeyHex())
+                .retractsEvent((String) want.get("event_sourced_id")).build();
+            eq(Map.of("event", want.get("event_sourced_id")), byId.get("retracts"), "retracts by event id");
+            if (Event.sign(byId, key).id().equals(e.id())) throw new AssertionError("the two forms gave one id");
+        });
+        test("retracts and kind retracted: refused before signing", () -> {
+            Supplier<EventBody> r = () -> EventBody.of("c", "retracted", 1).ucr("6NL1234").issuer("blue-anchor-lines", key.publicKeyHex());
+            String id = "ab".repeat(32);
+            r.get().retractsEvent(id).build();
+            r.get().retractsSource("epcis", "urn:uuid:x").build();
+            EventBody.of("c", "retracted", 1).ids("sscc:106141412345678908").issuer("blue-anchor-lines", key.publicKeyHex()).retractsEvent(id).build();
+            fieldRefused("kind retracted without retracts", "retracts", () -> r.get().build());
+            fieldRefused("retracts in a booked event", "retracts", () -> EventBody.of("c", "booked", 1).ucr("6NL1234")
+                .issuer("blue-anchor-lines", key.publicKeyHex()).retractsEvent(id).build());
+            fieldRefused("retracts in a membership event", "retracts", () -> EventBody.of("c", "membership", 1).issuer("blue-anchor-lines", key.publicKeyHex())
+                .membership(Membership.body(1, Membership.addKey("blue-anchor-lines", key.publicKeyHex()), List.of())).retractsEvent(id).build());
+            fieldRefused("an uppercase id", "retracts.event", () -> r.get().retractsEvent("AB".repeat(32)).build());
+            fieldRefused("a short id", "retracts.event", () -> r.get().retractsEvent("ab").build());
+            fieldRefused("an uppercase standard", "retracts.source.standard", () -> r.get().retractsSource("DCSA", "x").build());
+            fieldRefused("an id with a space", "retracts.source.id", () -> r.get().retractsSource("dcsa", "has space").build());
+            fieldRefused("no subject", "ucr", () -> EventBody.of("c", "retracted", 1).issuer("blue-anchor-lines", key.publicKeyHex()).retractsEvent(id).build());
+            for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of(), Map.of("event", id, "source", Map.of("standard", "dcsa", "id", "x")),
+                    Map.of("id", id), Map.of("event", id, "extra", 1L))) {
+                Map<String, Object> b = new LinkedHashMap<>(r.get().retractsEvent(id).build());
+                b.put("retracts", bad);
+                fieldRefused("retracts " + bad, "retracts", () -> {
+                    EventBody.check(b);
+                    return null;
+                });
+            }
         });
         test("trade identifiers, ids and linked: refused before signing", () -> {
             Supplier<EventBody> b = () -> EventBody.of("c", "booked", 1).issuer("blue-anchor-lines", key.publicKeyHex());
