@@ -127,6 +127,7 @@ impl EventSpec {
             source: None,
             ids: None,
             retracts: None,
+            offset: None,
             membership: None,
         };
         body.validate().map_err(|e| spec_err("event", e))?;

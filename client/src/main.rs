@@ -415,6 +415,10 @@ struct ConnectArgs {
     /// The Track & Trace version, when the structure does not tell (2.2 or 3.0).
     #[arg(long)]
     dcsa_version: Option<String>,
+    /// Do not record the `linked` events that bind the UCR, transport documents and bookings
+    /// an event names together (recorded by default: provenance by any of them is the same).
+    #[arg(long)]
+    no_link: bool,
 }
 
 #[derive(clap::Args)]
@@ -448,6 +452,10 @@ struct ImportArgs {
     /// tell (events of the other version are then skipped). Default: detected.
     #[arg(long)]
     dcsa_version: Option<String>,
+    /// DCSA: also record a `linked` event for each set of UCR, transport documents and
+    /// bookings an event names together (the carrier links its own documents, PROTOCOL.md 8f).
+    #[arg(long)]
+    link: bool,
     /// All or nothing: the first skipped source event refuses the document (exit 1).
     #[arg(long)]
     strict: bool,
@@ -1237,6 +1245,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 source: None,
                 ids: None,
                 retracts: None,
+                offset: None,
                 membership: Some(MembershipBody {
                     seq,
                     change,
@@ -1302,7 +1311,11 @@ fn import(a: ImportArgs) -> Result<()> {
             dcsa::import_each(
                 &bytes,
                 &target,
-                &dcsa::DcsaOptions { ucr_from, ucr },
+                &dcsa::DcsaOptions {
+                    link: a.link,
+                    ucr_from,
+                    ucr,
+                },
                 version,
             )
         }
@@ -1433,6 +1446,7 @@ fn connect_dcsa(a: ConnectArgs) -> Result<()> {
         key,
         target,
         opts: standards::dcsa::DcsaOptions {
+            link: !a.no_link,
             ucr_from: ucr_source(a.ucr_from.as_deref())?,
             ucr,
         },

@@ -340,6 +340,25 @@ pub(crate) fn rfc3339_ms(path: &str, s: &str) -> Result<u64, ImportError> {
     Ok(ms)
 }
 
+/// The time offset of an RFC 3339 date-time as tradelog's `offset` member (3.2): its trailing
+/// `±hh:mm`, or `+00:00` for `Z`; `None` if it has neither or the offset breaks the rule.
+pub(crate) fn offset_of(s: &str) -> Option<String> {
+    if s.ends_with('Z') || s.ends_with('z') {
+        return Some("+00:00".into());
+    }
+    let tail = s.get(s.len().checked_sub(6)?..)?;
+    normal_offset(tail)
+}
+
+/// A source's `±hh:mm` offset as tradelog writes it: `-00:00` (RFC 3339's "unknown local
+/// offset", which EPCIS allows) is UTC, `+00:00`; `None` if it is no offset within 14:00.
+pub(crate) fn normal_offset(o: &str) -> Option<String> {
+    if o == "-00:00" {
+        return Some("+00:00".into());
+    }
+    tradelog_protocol::event::offset_minutes(o).map(|_| o.to_owned())
+}
+
 /// Validates a finished body, naming the source event's path on failure.
 pub(crate) fn checked(path: &str, body: EventBody) -> Result<EventBody, ImportError> {
     match body.validate() {

@@ -178,6 +178,7 @@ fn epcis_fixtures_map_to_ledger_events() {
 #[test]
 fn dcsa_fixtures_map_to_ledger_events() {
     let opts = DcsaOptions {
+        link: false,
         ucr_from: Some(UcrSource::TransportDocument),
         ucr: None,
     };
@@ -447,6 +448,7 @@ fn oversize_documents_are_refused_before_parsing() {
 fn dcsa_refusals_name_the_field() {
     let list = "dcsa/events.json";
     let trd = DcsaOptions {
+        link: false,
         ucr_from: Some(UcrSource::TransportDocument),
         ucr: None,
     };
@@ -534,12 +536,12 @@ fn dcsa_refusals_name_the_field() {
         (fixture(list), DcsaOptions::default(), "[0]: invalid value \"packed\": no UCR"),
         (
             fixture("dcsa/transport-arrival.json"),
-            DcsaOptions { ucr_from: Some(UcrSource::TransportDocument), ucr: Some("6GB1-X".parse().unwrap()) },
+            DcsaOptions { link: false,  ucr_from: Some(UcrSource::TransportDocument), ucr: Some("6GB1-X".parse().unwrap()) },
             "documentReferences[1].documentReferenceValue: invalid value \"6CN913000042-SF000042\": a second UCR; --ucr gives 6GB1-X",
         ),
         (
             fixture("dcsa/transport-arrival.json"),
-            DcsaOptions { ucr_from: Some(UcrSource::Booking), ucr: None },
+            DcsaOptions { link: false,  ucr_from: Some(UcrSource::Booking), ucr: None },
             "documentReferences[0].documentReferenceValue: invalid value \"ABC709951\": not a UCR",
         ),
         (b"[]".to_vec(), trd.clone(), "$: invalid value \"[]\": no events"),
@@ -558,6 +560,7 @@ fn dcsa_refusals_name_the_field() {
 fn dcsa_fixed_ucr_and_shipper_reference() {
     let bytes = fixture("dcsa/events.json");
     let fixed = DcsaOptions {
+        link: false,
         ucr_from: None,
         ucr: Some(UCR.parse().unwrap()),
     };
@@ -567,6 +570,7 @@ fn dcsa_fixed_ucr_and_shipper_reference() {
         .all(|b| b.ucr.as_ref().map(|u| u.as_str()) == Some(UCR)));
     // The forwarder's reference FF-2026-0042 is not a UCR (no year digit and country).
     let ff = DcsaOptions {
+        link: false,
         ucr_from: Some(UcrSource::Reference("FF".into())),
         ucr: None,
     };
@@ -589,6 +593,7 @@ fn dcsa_fixed_ucr_and_shipper_reference() {
 fn a_dcsa_customs_release_without_location_is_measured_at_the_port_of_arrival() {
     let net = SampleNetwork::new(4).unwrap();
     let opts = DcsaOptions {
+        link: false,
         ucr_from: Some(UcrSource::TransportDocument),
         ucr: None,
     };
@@ -786,6 +791,7 @@ fn epcis_export_of_a_route_is_a_valid_document_that_imports_back() {
 
 fn trd() -> DcsaOptions {
     DcsaOptions {
+        link: false,
         ucr_from: Some(UcrSource::TransportDocument),
         ucr: None,
     }
@@ -1027,6 +1033,7 @@ fn dcsa_3_0_partial_import_reports_each_event() {
 
     // A fixed UCR gives the booking confirmation its consignment: then it is imported too.
     let fixed = DcsaOptions {
+        link: false,
         ucr: Some(UCR.parse().unwrap()),
         ..trd()
     };
@@ -1451,6 +1458,7 @@ fn a_document_imported_again_adds_nothing_to_the_ledger() {
     let net = SampleNetwork::new(4).unwrap();
     let ucr = Some(UCR.parse().unwrap());
     let dcsa_opts = DcsaOptions {
+        link: false,
         ucr_from: None,
         ucr: ucr.clone(),
     };
@@ -1665,6 +1673,8 @@ fn an_epcis_error_declaration_retracts_the_event_end_to_end() {
         "2026-03-01T12:00:00.000Z"
     );
     assert!(list[1].get("errorDeclaration").is_none());
+    // Issue "real feeds" item 7: the source's local offset is kept (it used to be +00:00).
+    assert_eq!(list[1]["eventTimeZoneOffset"], "+01:00");
     // The time-release measure ignores retracted events (no release here: nothing counted).
     let events: Vec<Event> = route.timeline.iter().map(|(_, e, _)| e.clone()).collect();
     let gone = trs::retracted_ids(&events);
@@ -1702,6 +1712,11 @@ fn a_dcsa_retraction_of_an_event_of_the_document_retracts_it() {
         (&a.ucr, &a.container, &a.ids)
     );
     assert_eq!(r.time, 1_772_445_600_000);
+    assert_eq!(
+        a.offset.as_deref(),
+        Some("+01:00"),
+        "eventDateTime's offset is kept"
+    );
     let net = SampleNetwork::new(4).unwrap();
     let signed: Vec<Event> = imported
         .bodies
@@ -1713,4 +1728,74 @@ fn a_dcsa_retraction_of_an_event_of_the_document_retracts_it() {
     ledger
         .append_block(signed[1..].to_vec(), r.time + 1)
         .unwrap();
+}
+
+/// With `link`, the carrier's import records one `linked` event per set of documents an event
+/// names together (by source `tradelog`/`link`, so a second document linking the same set is
+/// answered with the first), and provenance by the booking then holds the B/L's events too.
+#[test]
+fn an_import_with_links_gives_one_route_by_booking_or_bl() {
+    use tradelog_protocol::route::Source as From;
+    use tradelog_protocol::Subject;
+    let all: Value = serde_json::from_slice(&fixture("dcsa/v3-mixed.json")).unwrap();
+    let mut both = all[2].clone();
+    both["payload"]["relatedDocumentReferences"] = json!([
+        {"type": "TRD", "value": "BL0001"},
+        {"type": "BKG", "value": "BK0001"}
+    ]);
+    let mut bl_only = all[2].clone();
+    bl_only["metadata"]["eventID"] = json!("1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2dee");
+    bl_only["payload"]["transportEventTypeCode"] = json!("DEPA");
+    bl_only["payload"]["eventDateTime"] = json!("2026-03-03T09:15:00+01:00");
+    bl_only["payload"]["relatedDocumentReferences"] = json!([{"type": "TRD", "value": "BL0001"}]);
+    let opts = DcsaOptions {
+        link: true,
+        ..DcsaOptions::default()
+    };
+    let import = |v: &Value| {
+        dcsa::import_each(&serde_json::to_vec(v).unwrap(), &target(), &opts, None).unwrap()
+    };
+    let first = import(&json!([both.clone(), bl_only]));
+    let kinds: Vec<EventKind> = first.bodies.iter().map(|b| b.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![EventKind::Arrived, EventKind::Linked, EventKind::Departed]
+    );
+    let net = SampleNetwork::new(4).unwrap();
+    let sign = |bodies: &[EventBody]| -> Vec<Event> {
+        bodies
+            .iter()
+            .map(|b| net.sign("blue-anchor-lines", b.clone()).unwrap())
+            .collect()
+    };
+    let mut ledger = Ledger::new(&net.genesis);
+    let t = 1_772_600_000_000;
+    ledger.append_block(sign(&first.bodies), t).unwrap();
+    // The same event in another document (pretty-printed): its link is the first's (8e).
+    let again = import(&json!([both]));
+    let again = sign(&again.bodies);
+    let none = |_: &tradelog_protocol::EventId| false;
+    for e in &again {
+        let r = ledger.state().check_event(e, &none);
+        assert!(
+            matches!(r, Err(tradelog_protocol::LedgerError::SameSource { .. })),
+            "{:?}: {r:?}",
+            e.body().kind
+        );
+    }
+    let keys: Vec<&tradelog_protocol::SecretKey> = net.validator_keys.iter().take(3).collect();
+    let cert = Certificate::sign(ledger.head().unwrap(), 0, &keys);
+    let by = |id: &str| {
+        let g = ledger
+            .group_route(&Subject::Identifier(id.parse().unwrap()), cert.clone())
+            .unwrap();
+        let r = g.verify(&net.genesis).unwrap();
+        r.timeline
+            .iter()
+            .filter(|(_, _, s)| *s == From::Consignment)
+            .map(|(i, _, _)| *i)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("bkg:blue-anchor-lines:BK0001"), vec![0, 1, 2]);
+    assert_eq!(by("bl:blue-anchor-lines:BL0001"), vec![0, 1, 2]);
 }

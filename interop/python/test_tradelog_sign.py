@@ -80,6 +80,37 @@ class SignerVectors(unittest.TestCase):
         other, _ = vector_event(source=ts.source("dcsa", SOURCE_ID + "x"))
         self.assertNotEqual(other.id, ev.id)
 
+    def test_offset_event_vectors(self):
+        # The section 11 event with a local time offset: `offset` sorts between `location`
+        # and `refs` (plain RFC 8785 order).
+        ev, _ = vector_event(offset="+01:00")
+        self.assertEqual(ev.canonical_body, WANT["event_offset_canonical_body"])
+        self.assertIn('"location":"NLRTM","offset":"+01:00","refs":[]', ev.canonical_body)
+        self.assertEqual(ev.id, WANT["event_offset_id"])
+        parsed = tv.Event(tv.load_json(ev.wire))
+        self.assertTrue(parsed.signature_ok())
+        self.assertEqual(parsed.id.hex(), WANT["event_offset_id"])
+        other, _ = vector_event(offset="+02:00")  # signed: another offset, another event
+        self.assertNotEqual(other.id, ev.id)
+
+    def test_offset_rules_before_signing(self):
+        base = dict(chain=CHAIN, kind="booked", time=1, ucr="6NL1234", issuer_org=ORG, key=KEY)
+        for good in ("+01:00", "-05:30", "+14:00", "-14:00", "+00:00", "+05:45"):
+            with self.subTest(offset=good):
+                self.assertEqual(ts.build_body(**base, offset=good)["offset"], good)
+        for bad in ("-00:00", "+14:01", "-14:30", "+15:00", "+1:00", "01:00", "+01:60",
+                    "+01-00", "+01:00 ", "+0100", "", "Z", "+٠١:00", 60):
+            with self.subTest(offset=bad), self.assertRaises(tv.VerifyError) as cm:
+                ts.build_body(**base, offset=bad)
+            if isinstance(bad, str):
+                self.assertIn(f'body.offset: {json.dumps(bad)} must be +HH:MM or -HH:MM '
+                              'within 14:00, +00:00 for UTC', str(cm.exception))
+        change = ts.add_key(ORG, KEY2.public_key_hex)
+        with self.assertRaises(tv.VerifyError) as cm:
+            ts.build_body(chain=CHAIN, kind="membership", time=1, issuer_org=ORG, key=KEY,
+                          membership=ts.membership_body(1, change, []), offset="+01:00")
+        self.assertIn("body.offset: a membership event has no offset", str(cm.exception))
+
     def test_source_rules_before_signing(self):
         base = dict(chain=CHAIN, kind="booked", time=1, ucr="6NL1234", issuer_org=ORG, key=KEY)
         ts.build_body(**base, source=ts.source("epcis", "ni:///sha-256;" + "a" * 64))

@@ -1556,6 +1556,25 @@ class IdsAndLinked(unittest.TestCase):
         tv.check_body(body)
         self.refused(dict(body, ids=[BL]), "body.ids: not allowed in a membership event")
 
+    def test_offset_member(self):
+        canon = tv.check_body(trade_body("arrived", ucr="6NL1234", location="NLRTM",
+                                         offset="-05:30")).decode()
+        self.assertIn('"location":"NLRTM","offset":"-05:30","refs":[]', canon)
+        for good in ("+01:00", "-05:30", "+14:00", "-14:00", "+00:00"):
+            tv.check_body(trade_body("booked", ucr="6NL1234", offset=good))
+        for bad in ("-00:00", "+14:01", "+15:00", "+1:00", "01:00", "+01:60", "+01-00"):
+            msg = self.refused(trade_body("booked", ucr="6NL1234", offset=bad), "body.offset: ")
+            self.assertEqual(msg, f'body.offset: "{bad}" must be +HH:MM or -HH:MM within '
+                             '14:00, +00:00 for UTC')
+        self.refused(trade_body("booked", ucr="6NL1234", offset=None), "body.offset")
+        self.refused(trade_body("booked", ucr="6NL1234", offset=60), "body.offset")
+        change = {"type": "add_key", "org": CARRIER_ORG, "key": "11" * 32}
+        body = trade_body("membership", membership={"seq": 1, "change": change, "approvals": []})
+        self.assertEqual(self.refused(dict(body, offset="+01:00"), "body.offset"),
+                         "body.offset: a membership event has no offset")
+        # informational only: admitted like the same event without it
+        self.admit(trade_body("booked", ucr="6NL1234", offset="+01:00"))
+
     def test_linked_structure(self):
         tv.check_body(trade_body("linked", ucr="6NL123456789-AB", ids=[BL]))  # no location
         tv.check_body(trade_body("linked", ids=[BKG, BL]))

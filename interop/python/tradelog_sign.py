@@ -116,7 +116,8 @@ def verify_disclosure(disclosure: dict, commitment_hex: str) -> bool:
 
 def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
                ucr: str | None = None, container: str | None = None,
-               location: str | None = None, transport: dict | None = None,
+               location: str | None = None, offset: str | None = None,
+               transport: dict | None = None,
                refs: list | None = None, documents: list | None = None,
                details: dict | None = None, membership: dict | None = None,
                source: dict | None = None, ids: list | None = None,
@@ -131,7 +132,9 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
     A `linked` event (§8f) names at least two subjects among `ucr` and `ids`, and no
     container. `retracts` (see `retracts_event()`, `retracts_source()`) names the issuer's
     earlier event a `retracted` event retracts (§8g); it is required for that kind, refused
-    for any other. Raises tradelog_verify.VerifyError on any structure rule, naming the member."""
+    for any other. `offset` (`+HH:MM`/`-HH:MM`, `+00:00` for UTC, at most 14:00) is the
+    local time offset where the event happened, as its source gave it (§3.2; informational,
+    never in a membership event). Raises tradelog_verify.VerifyError on any structure rule, naming the member."""
     body = {"v": 1, "chain": chain}
     if ucr is not None:
         body["ucr"] = ucr
@@ -141,6 +144,8 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
     body["time"] = time
     if location is not None:
         body["location"] = location
+    if offset is not None:
+        body["offset"] = offset
     if transport is not None:
         body["transport"] = {k: v for k, v in transport.items() if v is not None}
     body["refs"] = list(refs or [])

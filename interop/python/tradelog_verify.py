@@ -497,12 +497,32 @@ def check_retracts(r):
         check_source(r["source"], "body.retracts.source")
 
 
+RE_OFFSET = re.compile(r"[+-][0-9]{2}:[0-5][0-9]")
+
+
+def offset_minutes(o):
+    """Minutes east of UTC of a `+HH:MM`/`-HH:MM` offset (§3.2), or None if it breaks the
+    rule: exactly that shape, MM 00-59, at most 14:00 either way, `-00:00` refused."""
+    if not (isinstance(o, str) and RE_OFFSET.fullmatch(o)):
+        return None
+    m = int(o[1:3]) * 60 + int(o[4:6])
+    if m > 14 * 60 or (o[0] == "-" and m == 0):
+        return None
+    return -m if o[0] == "-" else m
+
+
+def check_offset(o):
+    if offset_minutes(o) is None:
+        fail(f"body.offset: {json.dumps(o)} must be +HH:MM or -HH:MM within 14:00, "
+             "+00:00 for UTC")
+
+
 def check_body(body):
     """§3.2 structure rules.  Returns the canonical body bytes."""
     obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
                        "details", "issuer"),
-        ("ucr", "container", "location", "transport", "membership", "parties", "source",
-         "ids", "retracts"))
+        ("ucr", "container", "location", "offset", "transport", "membership", "parties",
+         "source", "ids", "retracts"))
     integer(body["v"], "body.v", 1, 1)
     if "parties" in body:  # §3.2, §8c
         if "ucr" not in body:
@@ -553,6 +573,10 @@ def check_body(body):
         check_id(body["location"], "locode", "body.location")
     elif KINDS[kind][0]:
         fail(f"body.location: required for kind {kind}")
+    if "offset" in body:  # §3.2: informational, shape only
+        if kind == "membership":
+            fail("body.offset: a membership event has no offset")
+        check_offset(body["offset"])
     if "transport" in body:
         t = obj(body["transport"], "body.transport", ("mode", "means"), ("voyage",))
         if not (isinstance(t["mode"], str) and t["mode"] in MODES):
@@ -2264,6 +2288,10 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
     sourced_canon = check_body(sourced)
     got["event_sourced_canonical_body"] = sourced_canon.decode("utf-8")
     got["event_sourced_id"] = H(EVENT_PREFIX + sourced_canon).hex()
+    # the same body with `offset` added (§3.2): canonical body and id
+    offset_canon = check_body(dict(wire["body"], offset="+01:00"))
+    got["event_offset_canonical_body"] = offset_canon.decode("utf-8")
+    got["event_offset_id"] = H(EVENT_PREFIX + offset_canon).hex()
 
     # Merkle over leaves b"\x00" .. b"\x06"
     leaves = [bytes([i]) for i in range(7)]

@@ -327,6 +327,13 @@ pub struct EventBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub location: Option<UnLocode>,
+    /// The local time offset where it happened, as the source gave it (`+01:00`; 3.2).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub offset: Option<String>,
     /// Means of transport and voyage.
     #[serde(
         default,
@@ -493,6 +500,26 @@ fn is_means(s: &str) -> bool {
         })
 }
 
+/// The minutes east of UTC of a `+HH:MM`/`-HH:MM` offset (3.2), or `None` if it breaks the
+/// rule (`HH` 00-14, `MM` 00-59, at most 14:00, no `-00:00`).
+pub fn offset_minutes(o: &str) -> Option<i32> {
+    let b = o.as_bytes();
+    if b.len() != 6 || b[3] != b':' || !matches!(b[0], b'+' | b'-') {
+        return None;
+    }
+    let digits = |x: &[u8]| -> Option<i32> {
+        x.iter().try_fold(0i32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i32::from(c - b'0'))
+        })
+    };
+    let (h, m) = (digits(&b[1..3])?, digits(&b[4..6])?);
+    let total = h * 60 + m;
+    if m > 59 || total > 14 * 60 || (b[0] == b'-' && total == 0) {
+        return None;
+    }
+    Some(if b[0] == b'-' { -total } else { total })
+}
+
 impl EventBody {
     /// Checks the structural rules (everything but signature, membership and chain id).
     pub fn validate(&self) -> Result<(), EventError> {
@@ -577,6 +604,17 @@ impl EventBody {
                 "time",
                 "must be milliseconds since 1970 in 1..=2^53-1",
             ));
+        }
+        if let Some(o) = &self.offset {
+            if self.kind == EventKind::Membership {
+                return Err(field("offset", "a membership event has no offset"));
+            }
+            if offset_minutes(o).is_none() {
+                return Err(field(
+                    "offset",
+                    format!("{o:?} must be +HH:MM or -HH:MM within 14:00, +00:00 for UTC"),
+                ));
+            }
         }
         if let Some(t) = &self.transport {
             if !is_means(&t.means) {
@@ -738,6 +776,10 @@ impl EventBody {
             let value =
                 serde_json::to_value(m).map_err(|e| EventError::Malformed(e.to_string()))?;
             o.extend_from_slice(&jcs::canonicalize(&value)?);
+        }
+        if let Some(off) = &self.offset {
+            o.extend_from_slice(b",\"offset\":");
+            s(off, &mut o);
         }
         if let Some(parties) = &self.parties {
             o.extend_from_slice(b",\"parties\":[");

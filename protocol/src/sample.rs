@@ -183,6 +183,7 @@ pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
         source: None,
         ids: None,
         retracts: None,
+        offset: None,
         membership: None,
     })
 }

@@ -125,6 +125,18 @@ pub fn compute() -> Option<Vectors> {
     );
     v.insert("event_sourced_id", sourced.id().to_hex());
 
+    // The event with the local time offset its source gave (3.2): `offset` sorts between
+    // `location` and `refs`.
+    let mut offset = event.body().clone();
+    offset.offset = Some("+01:00".into());
+    let offset = offset.sign(&sk).ok()?;
+    let offset_msg = offset.message();
+    v.insert(
+        "event_offset_canonical_body",
+        String::from_utf8(offset_msg[crate::event::EVENT_DOMAIN.len() + 1..].to_vec()).ok()?,
+    );
+    v.insert("event_offset_id", offset.id().to_hex());
+
     // A `retracted` event (8g) naming the sourced event above by its source: `retracts` sorts
     // between `refs` and `time`.
     let mut retracted = event.body().clone();
@@ -372,6 +384,7 @@ fn transitions_vector(
             source: None,
             ids: None,
             retracts: None,
+            offset: None,
             membership: Some(MembershipBody {
                 seq,
                 change,

@@ -389,6 +389,9 @@ proptest! {
         drop_voyage in any::<bool>(),
         membership in any::<bool>(),
         source in proptest::option::of(("[a-z0-9_]{1,8}", "[!-~]{1,40}")),
+        offset in proptest::option::of("[+-](0[0-9]|1[0-3]):[0-5][0-9]"),
+        ids in proptest::collection::btree_set("(bl|bkg):[a-z][a-z0-9-]{0,8}[a-z0-9]:[A-Z0-9./-]{1,12}", 0..4),
+        retracts in proptest::option::of(any::<[u8; 32]>()),
     ) {
         use tradelog_protocol::event::{DigestAlg, Document};
         use tradelog_protocol::Hash;
@@ -406,6 +409,12 @@ proptest! {
             .collect();
         b.refs = refs.into_iter().map(Hash).collect();
         b.source = source.map(|(standard, id)| tradelog_protocol::event::Source { standard, id });
+        b.offset = offset.filter(|o| o != "-00:00");
+        b.ids = (!ids.is_empty()).then(|| ids.into_iter().map(|t| t.parse().unwrap()).collect());
+        if let Some(r) = retracts {
+            b.kind = EventKind::Retracted;
+            b.retracts = Some(tradelog_protocol::event::Retracts::Event(Hash(r)));
+        }
         if drop_transport {
             b.transport = None;
         } else if let (Some(tr), true) = (b.transport.as_mut(), drop_voyage) {
@@ -413,6 +422,9 @@ proptest! {
         }
         if membership {
             b.source = None;
+            b.offset = None;
+            b.ids = None;
+            b.retracts = None;
             b.kind = EventKind::Membership;
             b.ucr = None;
             b.container = None;
@@ -431,4 +443,32 @@ proptest! {
         let generic = b.canonical_via_value().unwrap();
         prop_assert_eq!(&direct[18..], &generic[..]);
     }
+}
+
+/// The `offset` member (3.2): the local time offset the source gave, one spelling each.
+#[test]
+fn offsets_have_one_spelling() {
+    use tradelog_protocol::event::offset_minutes;
+    for (ok, minutes) in [
+        ("+01:00", 60),
+        ("-05:30", -330),
+        ("+14:00", 840),
+        ("+00:00", 0),
+        ("-12:00", -720),
+    ] {
+        assert_eq!(offset_minutes(ok), Some(minutes), "{ok}");
+    }
+    for bad in [
+        "-00:00", "+14:01", "+15:00", "+1:00", "01:00", "+01:60", "+01-00", "+01:00 ", "Z",
+    ] {
+        assert_eq!(offset_minutes(bad), None, "{bad}");
+    }
+    let mut b = sample::body(EventKind::Arrived, 1_767_225_600_000).unwrap();
+    b.ucr = Some(sample_ucr(1));
+    b.location = Some("NLRTM".parse().unwrap());
+    b.offset = Some("+01:00".into());
+    b.validate().unwrap();
+    b.offset = Some("-00:00".into());
+    let e = b.validate().unwrap_err().to_string();
+    assert!(e.starts_with("body.offset: \"-00:00\" must be"), "{e}");
 }

@@ -127,6 +127,8 @@ export interface EventBody {
   kind: EventKind;
   time: number;
   location?: string;
+  /** Local time offset where it happened, as its source gave it (3.2): `+HH:MM`/`-HH:MM`, at most 14:00, `+00:00` for UTC; informational (`time` is UTC); not in a membership event. */
+  offset?: string;
   transport?: Transport;
   refs: Hex[];
   documents: DocumentRef[];
@@ -176,6 +178,8 @@ export interface EventDescription {
   ucr?: string;
   container?: string;
   location?: string;
+  /** Local time offset where it happened, as its source gave it (3.2): `+HH:MM`/`-HH:MM`, at most 14:00, `+00:00` for UTC; informational (`time` is UTC); not in a membership event. */
+  offset?: string;
   transport?: Transport;
   refs?: Hex[];
   documents?: DocumentRef[];

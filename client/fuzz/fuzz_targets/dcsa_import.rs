@@ -19,7 +19,7 @@ mod common;
 
 fuzz_target!(|data: &[u8]| {
     let doc = data;
-    let opts = DcsaOptions {
+    let opts = DcsaOptions { link: false, 
         ucr_from: match doc.len() % 4 {
             0 => Some(UcrSource::TransportDocument),
             1 => Some(UcrSource::Booking),

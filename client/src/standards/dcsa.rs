@@ -74,7 +74,16 @@ pub struct DcsaOptions {
     pub ucr_from: Option<UcrSource>,
     /// A UCR for every event; an event whose reference names another is skipped.
     pub ucr: Option<Ucr>,
+    /// Also record, once per document and set, a `linked` event binding the UCR and the
+    /// transport documents and bookings an event names together (PROTOCOL.md 8f: the carrier
+    /// links its own documents), so that provenance by any of them gives the same route.
+    pub link: bool,
 }
+
+/// The `source` of the `linked` events an import records: with the subjects it names, its
+/// 8e source key, so the same link recorded again from another document is answered with the
+/// first.
+pub const LINK_SOURCE: (&str, &str) = ("tradelog", "link");
 
 /// Maps a DCSA T&T 2.2 or 3.0 document (its exact bytes), all or nothing: the bodies if every
 /// event maps, else the first skipped event's error ([`Imported::strict`] of [`import_each`]
@@ -124,6 +133,8 @@ pub fn import_each(
     // The bodies imported so far, by source event id: a 3.0 retraction names its event by id
     // and carries no payload, so its subjects are those of the retracted event.
     let mut mapped: std::collections::HashMap<String, EventBody> = Default::default();
+    // The sets already linked in this document.
+    let mut linked: std::collections::HashSet<(Option<Ucr>, Vec<TradeId>)> = Default::default();
     for e in &events {
         // The id where the version puts it, else where the other one does (an event of the
         // other version, skipped, is still named).
@@ -142,9 +153,47 @@ pub fn import_each(
                 mapped.insert(id.clone(), b.clone());
             }
         }
+        let result = match result {
+            Ok(mut bodies) if opts.link => {
+                if let Some(link) = bodies.first().and_then(|b| link_of(b, &mut linked)) {
+                    if let Ok(link) = checked(e.path(), link) {
+                        bodies.push(link);
+                    }
+                }
+                Ok(bodies)
+            }
+            other => other,
+        };
         out.push("$", e.path(), source_id, result)?;
     }
     Ok(out)
+}
+
+/// The `linked` event of `b`'s UCR and identifiers, if it names at least two of them and
+/// this document has not linked that set yet.
+fn link_of(
+    b: &EventBody,
+    linked: &mut std::collections::HashSet<(Option<Ucr>, Vec<TradeId>)>,
+) -> Option<EventBody> {
+    if b.kind == EventKind::Retracted {
+        return None;
+    }
+    let ids = b.ids.clone()?;
+    if usize::from(b.ucr.is_some()) + ids.len() < 2 || !linked.insert((b.ucr.clone(), ids.clone()))
+    {
+        return None;
+    }
+    let mut l = b.clone();
+    l.kind = EventKind::Linked;
+    l.container = None;
+    l.location = None;
+    l.transport = None;
+    l.details = BTreeMap::new();
+    l.source = Some(tradelog_protocol::event::Source {
+        standard: LINK_SOURCE.0.into(),
+        id: LINK_SOURCE.1.into(),
+    });
+    Some(l)
 }
 
 /// A DCSA 3.x retraction (`metadata.retractedEventID`) of `retracted`, an event of the same
@@ -543,8 +592,9 @@ fn map_event(
         None => e.req_str("eventType")?,
     };
     let kind = kind_of(e, ty, &ty_path, d)?;
-    let (time, time_path) = e.req_str("eventDateTime")?;
-    let time = rfc3339_ms(&time_path, time)?;
+    let (time_text, time_path) = e.req_str("eventDateTime")?;
+    let time = rfc3339_ms(&time_path, time_text)?;
+    let offset = super::offset_of(time_text);
     let container = match e.opt_str("equipmentReference")? {
         Some((c, path)) => Some(c.parse::<ContainerId>().map_err(|err| {
             invalid(
@@ -606,6 +656,7 @@ fn map_event(
         source: None,
         ids,
         retracts: None,
+        offset,
         membership: None,
     })
 }

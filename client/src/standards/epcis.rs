@@ -413,6 +413,16 @@ fn map_event(
     }
     let (time, time_path) = e.req_str("eventTime")?;
     let time = rfc3339_ms(&time_path, time)?;
+    let offset = match e.opt_str("eventTimeZoneOffset")? {
+        Some((o, path)) => Some(super::normal_offset(o).ok_or_else(|| {
+            invalid(
+                &path,
+                o,
+                "a time zone offset is +hh:mm or -hh:mm within 14:00",
+            )
+        })?),
+        None => None,
+    };
     let (step_raw, step_path) = e.req_str("bizStep")?;
     let step = bare(step_raw, &BIZSTEP_PREFIXES);
     let disposition = e
@@ -576,6 +586,7 @@ fn map_event(
         source: None,
         ids: ssccs.clone(),
         retracts: None,
+        offset: offset.clone(),
         membership: None,
     };
     let bodies: Vec<EventBody> = if ids.containers.is_empty() {

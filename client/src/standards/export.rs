@@ -75,7 +75,11 @@ pub fn to_epcis(route: &Route) -> Value {
             if let Some(r) = route.recorded_at(*index) {
                 m.insert("recordTime".into(), json!(rfc3339_millis(r.time)));
             }
-            m.insert("eventTimeZoneOffset".into(), json!("+00:00"));
+            // The offset the source gave (3.2 `offset`), else UTC.
+            m.insert(
+                "eventTimeZoneOffset".into(),
+                json!(b.offset.as_deref().unwrap_or("+00:00")),
+            );
             if aggregation {
                 m.insert(
                     "action".into(),

@@ -50,6 +50,18 @@ export function requiresLocation(kind) {
 const field = (f, reason) => new EventError('Field', `body.${f}: ${reason}`, { field: f, reason });
 const isCode = (s, max) => s.length >= 1 && s.length <= max && /^[a-z0-9_]+$/.test(s);
 const isSourceId = (s) => s.length >= 1 && s.length <= MAX_SOURCE_ID && /^[!-~]+$/.test(s);
+
+/**
+ * The minutes east of UTC of a `+HH:MM`/`-HH:MM` local time offset (PROTOCOL.md 3.2), or
+ * `null` if it breaks the rule: exactly that shape, `MM` `00`-`59`, at most `14:00` either
+ * way, and `+00:00` (never `-00:00`) for UTC.
+ */
+export function offsetMinutes(o) {
+  if (typeof o !== 'string' || !/^[+-][0-9]{2}:[0-5][0-9]$/.test(o) || o.length !== 6) return null;
+  const m = Number(o.slice(1, 3)) * 60 + Number(o.slice(4, 6));
+  if (m > 14 * 60 || (o[0] === '-' && m === 0)) return null;
+  return o[0] === '-' ? -m : m;
+}
 const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test(s);
 
 /**
@@ -57,7 +69,7 @@ const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test
  * as numbers where safe, a `set_validators` list sorted). Schema failures throw `JsonError`.
  */
 export function parseBody(v, path = 'body') {
-  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']);
+  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'offset', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']);
   const b = {
     v: Number(S.u32(v.v, `${path}.v`)),
     chain: S.string(v.chain, `${path}.chain`),
@@ -67,6 +79,7 @@ export function parseBody(v, path = 'body') {
   if ('ucr' in v) b.ucr = S.id(v.ucr, `${path}.ucr`, checkUcr);
   if ('container' in v) b.container = S.id(v.container, `${path}.container`, checkContainer);
   if ('location' in v) b.location = S.id(v.location, `${path}.location`, checkLocode);
+  if ('offset' in v) b.offset = S.string(v.offset, `${path}.offset`);
   if ('transport' in v) {
     const t = S.object(v.transport, `${path}.transport`, ['mode', 'means'], ['voyage']);
     b.transport = { mode: S.oneOf(t.mode, `${path}.transport.mode`, TRANSPORT_MODES), means: S.string(t.means, `${path}.transport.means`) };
@@ -152,6 +165,10 @@ export function validateBody(b) {
   if (requiresLocation(b.kind) && b.location === undefined) throw field('location', `required for kind ${b.kind}`);
   const t = BigInt(b.time);
   if (t === 0n || t > MAX_SAFE) throw field('time', 'must be milliseconds since 1970 in 1..=2^53-1');
+  if (b.offset !== undefined) {
+    if (b.kind === 'membership') throw field('offset', 'a membership event has no offset');
+    if (offsetMinutes(b.offset) === null) throw field('offset', `${JSON.stringify(b.offset)} must be +HH:MM or -HH:MM within 14:00, +00:00 for UTC`);
+  }
   if (b.transport) {
     if (!isMeans(b.transport.means)) throw field('transport.means', "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
     if (b.transport.voyage !== undefined && !isMeans(b.transport.voyage)) throw field('transport.voyage', "must be 1-35 characters of A-Z, 0-9, '-', '.', '/'");
@@ -313,7 +330,9 @@ export class Event {
  * two subjects among `ucr` and `ids`, and no container. `retracts` (present exactly when `kind` is
  * `retracted`, PROTOCOL.md 8g) names the issuer's earlier event it retracts: `{event: <id hex>}`,
  * or `{source: {standard, id}}` for the issuer's event with that source and the same ucr,
- * container and ids (see `retractsEvent`, `retractsSource`).
+ * container and ids (see `retractsEvent`, `retractsSource`). `offset` (`+HH:MM` or `-HH:MM`,
+ * at most `14:00`, `+00:00` for UTC; never in a membership event) is the local time offset
+ * where the event happened, as its source gave it: informational, `time` is always UTC.
  *
  * @example
  * const body = buildBody({ chain: 'tradelog-devnet', kind: 'arrived', time: Date.now(),
@@ -330,7 +349,7 @@ export function buildBody(d) {
     details: d.details ?? {},
     issuer: { org: d.issuer?.org, key: d.issuer?.key ?? d.issuer?.keyPair?.publicKey },
   };
-  for (const k of ['ucr', 'container', 'location', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']) {
+  for (const k of ['ucr', 'container', 'location', 'offset', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']) {
     if (d[k] !== undefined && d[k] !== null) body[k] = d[k];
   }
   // `ids` are sorted for the caller into the ascending byte order the signed body needs (code

@@ -85,6 +85,23 @@ describe('structural rules (EventError, as the Rust validate)', () => {
     fieldError({ ...base(), kind: 'membership', location: undefined }, 'membership');
     refused(() => Event.from({ ...buildBody(base()), v: 2 }, '00'.repeat(64)), 'EventError', 'Version');
   });
+  test('offset: +HH:MM or -HH:MM within 14:00, +00:00 for UTC; not in a membership event', () => {
+    for (const o of ['+01:00', '-05:30', '+14:00', '-14:00', '+00:00']) assert.equal(buildBody({ ...base(), offset: o }).offset, o);
+    for (const o of ['-00:00', '+14:01', '-14:01', '+15:00', '+1:00', '01:00', '+01:60', '+01-00', '+01:00\n', '']) {
+      const e = refused(() => buildBody({ ...base(), offset: o }), 'EventError', 'Field');
+      assert.equal(e.field, 'offset');
+      assert.equal(e.message, `body.offset: ${JSON.stringify(o)} must be +HH:MM or -HH:MM within 14:00, +00:00 for UTC`);
+    }
+    refused(() => buildBody({ ...base(), offset: 60 }), 'EventError', 'Malformed');
+    const membership = membershipBody(1, { type: 'add_key', org: 'blue-anchor-lines', key: KeyPair.generate().publicKey }, []);
+    const m = { chain: 'tradelog-vectors', kind: 'membership', time: 5, issuer: { org: 'blue-anchor-lines', key: key.publicKey }, membership };
+    buildBody(m);
+    const e = refused(() => buildBody({ ...m, offset: '+01:00' }), 'EventError', 'Field');
+    assert.equal(e.field, 'offset');
+    assert.equal(e.message, 'body.offset: a membership event has no offset');
+    const wire = signEvent(base(), key).wire;
+    refused(() => Event.fromJson(wire.replace('"location":"NLRTM"', '"location":"NLRTM","offset":null')), 'EventError', 'Malformed');
+  });
   test('identifiers, keys and types are malformed input', () => {
     for (const d of [
       { ...base(), ucr: '6nl123' },

@@ -55,6 +55,18 @@ test('sourced event: the section 11 body with source {dcsa, 84db923d-...} (8e), 
   assert.equal(Event.fromJson(sourced.wire).id, sourced.id);
 });
 
+test('offset event: the section 11 body with offset +01:00 (3.2), offset between location and refs', () => {
+  const body = JSON.parse(V.inputs.event_body_json.replace('COMMITMENT', commitment));
+  const withOffset = signEvent({ ...body, offset: '+01:00' }, key1);
+  eq('event_offset_canonical_body', withOffset.canonicalBody);
+  eq('event_offset_id', withOffset.id);
+  assert.ok(withOffset.canonicalBody.includes('"location":"NLRTM","offset":"+01:00","refs":[]'));
+  const parsed = Event.fromJson(withOffset.wire);
+  parsed.verifySignature();
+  assert.equal(parsed.id, withOffset.id);
+  assert.equal(parsed.body.offset, '+01:00');
+});
+
 test('retracted event (8g): the section 11 body as a retraction of the sourced event, by its source; canonical body, id, wire form', () => {
   const { location, transport, ...rest } = JSON.parse(V.inputs.event_body_json.replace('COMMITMENT', commitment));
   assert.ok(location && transport);

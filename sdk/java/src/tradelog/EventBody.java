@@ -67,6 +67,28 @@ public final class EventBody {
         return this;
     }
 
+    /**
+     * The local time offset where the event happened, as its source gave it (PROTOCOL.md 3.2):
+     * {@code +HH:MM} or {@code -HH:MM}, at most {@code 14:00} either way, {@code +00:00} (never
+     * {@code -00:00}) for UTC. Informational: {@code time} is always UTC. Not in a membership
+     * event; {@link #build} refuses another shape.
+     */
+    public EventBody offset(String offset) {
+        body.put("offset", offset);
+        return this;
+    }
+
+    /**
+     * The minutes east of UTC of a {@code +HH:MM}/{@code -HH:MM} offset (PROTOCOL.md 3.2), or
+     * null if it breaks the rule (that exact shape, MM 00-59, at most 14:00, no {@code -00:00}).
+     */
+    public static Integer offsetMinutes(String o) {
+        if (o == null || !o.matches("[+-][0-9]{2}:[0-5][0-9]")) return null;
+        int m = Integer.parseInt(o.substring(1, 3)) * 60 + Integer.parseInt(o.substring(4, 6));
+        if (m > 14 * 60 || (o.charAt(0) == '-' && m == 0)) return null;
+        return o.charAt(0) == '-' ? -m : m;
+    }
+
     /** Means of transport: mode ({@code sea}, {@code air}, ...), means and voyage (or null). */
     public EventBody transport(String mode, String means, String voyage) {
         Map<String, Object> t = new LinkedHashMap<>();
@@ -266,6 +288,13 @@ public final class EventBody {
         if (b.containsKey("location") && !((String) b.get("location")).matches("[A-Z]{2}[A-Z2-9]{3}")) fail("location", "not a UN/LOCODE");
         long time = ((Number) b.get("time")).longValue();
         if (time < 1 || time > Jcs.MAX_SAFE_INTEGER) fail("time", "must be milliseconds since 1970 in 1..=2^53-1");
+        if (b.containsKey("offset")) {
+            if (membership) fail("offset", "a membership event has no offset");
+            Object o = b.get("offset");
+            if (!(o instanceof String) || offsetMinutes((String) o) == null) {
+                fail("offset", (o instanceof String ? Jcs.canonicalize(o) : String.valueOf(o)) + " must be +HH:MM or -HH:MM within 14:00, +00:00 for UTC");
+            }
+        }
         if (b.containsKey("transport")) {
             Map<?, ?> t = (Map<?, ?>) b.get("transport");
             if (!Arrays.asList("sea", "air", "road", "rail", "inland_waterway").contains(t.get("mode"))) fail("transport.mode", "unknown mode");

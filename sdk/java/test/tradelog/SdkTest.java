@@ -174,6 +174,37 @@ public final class SdkTest {
                 }
             }
         });
+        test("the event with an offset (3.2): canonical body and id; +HH:MM or -HH:MM within 14:00; not in membership", () -> {
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("hs_code", commitment);
+            Map<String, Object> body = EventBody.of("tradelog-vectors", "arrived", 1767225600000L)
+                .ucr("6NL123456789-AB").container("CSQU3054383").location("NLRTM").transport("sea", "IMO9321483", "042W")
+                .document("bill_of_lading", "sha256", "0000000000000000000000000000000000000000000000000000000000000001")
+                .details(details).issuer("blue-anchor-lines", key.publicKeyHex())
+                .offset("+01:00").build();
+            Event e = Event.sign(body, key);
+            vec("event_offset_canonical_body", e.canonicalBody());
+            vec("event_offset_id", e.id());
+            if (!e.canonicalBody().contains("\"location\":\"NLRTM\",\"offset\":\"+01:00\",\"refs\":[]")) throw new AssertionError("offset not between location and refs: " + e.canonicalBody());
+            for (String good : new String[] {"+01:00", "-05:30", "+14:00", "-14:00", "+00:00"}) {
+                eq(good, EventBody.of("c", "booked", 1).ucr("6NL1234").issuer("blue-anchor-lines", key.publicKeyHex()).offset(good).build().get("offset"), "offset " + good);
+            }
+            for (String bad : new String[] {"-00:00", "+14:01", "-14:01", "+15:00", "+1:00", "01:00", "+01:60", "+01-00", "+01:00\n", ""}) {
+                try {
+                    EventBody.of("c", "booked", 1).ucr("6NL1234").issuer("blue-anchor-lines", key.publicKeyHex()).offset(bad).build();
+                    throw new AssertionError("offset " + bad + " was not refused");
+                } catch (IllegalArgumentException ex) {
+                    eq("body.offset: " + Jcs.canonicalize(bad) + " must be +HH:MM or -HH:MM within 14:00, +00:00 for UTC", ex.getMessage(), "offset " + bad);
+                }
+            }
+            try {
+                EventBody.of("c", "membership", 1).issuer("blue-anchor-lines", key.publicKeyHex())
+                    .membership(Membership.body(1, Membership.addKey("blue-anchor-lines", key.publicKeyHex()), List.of())).offset("+01:00").build();
+                throw new AssertionError("offset in a membership event was not refused");
+            } catch (IllegalArgumentException ex) {
+                eq("body.offset: a membership event has no offset", ex.getMessage(), "offset in a membership event");
+            }
+        });
         test("the linked event (8f): ids(...) sorted for the caller; canonical body, id, wire form", () -> {
             String bl = EventBody.transportDocument("blue-anchor-lines", "BALRTM0001");
             String bkg = EventBody.booking("blue-anchor-lines", "BK12345");
