@@ -26,6 +26,7 @@ use tradelog_protocol::Hash;
 pub mod dcsa;
 mod dcsa_version;
 pub mod epcis;
+pub mod epcis_hash;
 pub mod export;
 
 /// Largest document accepted for import, checked before parsing.

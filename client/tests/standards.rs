@@ -1273,13 +1273,19 @@ fn epcis_partial_import() {
                 Some("urn:uuid:6d4c3f2b-1a0e-4f9d-8c7b-6a5f4e3d2c03"),
                 Err("epcisBody.eventList[2].bizStep: unsupported value \"commissioning\" (no tradelog kind for this bizStep"),
             ),
-            ("epcisBody.eventList[3]", None, Ok(vec![1, 2])),
+            // No eventID: its CBV 2.0 event hash ID (the GS1 reference implementation's,
+            // fixtures/epcis/hashes.json) is its source id.
+            (
+                "epcisBody.eventList[3]",
+                Some("ni:///sha-256;41243e4cbfd0238a6662bc63585840e3b75e10a594a046577ceea020a99e42e1?ver=CBV2.0"),
+                Ok(vec![1, 2]),
+            ),
         ],
     );
     assert_eq!(imported.exit_code(), EXIT_SOME_SKIPPED);
     assert_eq!(
         imported.report_lines()[3],
-        "imported epcisBody.eventList[3] -> 2 events"
+        "imported epcisBody.eventList[3] (eventID ni:///sha-256;41243e4cbfd0238a6662bc63585840e3b75e10a594a046577ceea020a99e42e1?ver=CBV2.0) -> 2 events"
     );
     assert_eq!(
         rows(&imported.bodies),
@@ -1477,7 +1483,12 @@ fn a_document_imported_again_adds_nothing_to_the_ledger() {
                 .bodies
         }
     };
-    for name in ["dcsa/v3-events.json", "epcis/query-document.jsonld"] {
+    for name in [
+        "dcsa/v3-events.json",
+        "epcis/query-document.jsonld",
+        // Its last event has no eventID: its event hash ID is its source.
+        "epcis/partial.jsonld",
+    ] {
         let bytes = fixture(name);
         let again: Value = serde_json::from_slice(&bytes).unwrap();
         let again = serde_json::to_vec_pretty(&again).unwrap();
@@ -1798,4 +1809,46 @@ fn an_import_with_links_gives_one_route_by_booking_or_bl() {
     };
     assert_eq!(by("bkg:blue-anchor-lines:BK0001"), vec![0, 1, 2]);
     assert_eq!(by("bl:blue-anchor-lines:BL0001"), vec![0, 1, 2]);
+}
+
+/// Issue "real feeds" item 3: the EPCIS event hash ID of events without an eventID, checked
+/// against the GS1 reference implementation (RalphTro/epcis-event-hash-generator 1.x, the
+/// CBV 2.0 reference): `fixtures/epcis/hashes.json` holds what
+/// `python3 -m epcis_event_hash_generator <file>` printed for every fixture document. Every
+/// event of the subset tradelog hashes (no sensor data, ILMD, certification info or
+/// transformations) must give the same hash; the others get none.
+#[test]
+fn epcis_event_hashes_match_the_gs1_reference_implementation() {
+    use tradelog_client::standards::epcis_hash::event_hash;
+    let expected: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&fixture("epcis/hashes.json")).unwrap();
+    let mut compared = 0;
+    for (file, hashes) in &expected {
+        if hashes.is_empty() {
+            continue; // the reference reads no EPCISQueryDocument
+        }
+        let doc: Value = serde_json::from_slice(&fixture(&format!("epcis/{file}"))).unwrap();
+        let prefixes: Vec<(String, String)> = doc["@context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_object)
+            .flat_map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            })
+            .collect();
+        let events = doc["epcisBody"]["eventList"].as_array().unwrap();
+        assert_eq!(events.len(), hashes.len(), "{file}");
+        for (i, (e, want)) in events.iter().zip(hashes).enumerate() {
+            match event_hash(e, &prefixes) {
+                Some(got) => {
+                    assert_eq!(&got, want, "{file} event {i}");
+                    compared += 1;
+                }
+                None => assert_eq!(e["type"], "TransformationEvent", "{file} event {i}"),
+            }
+        }
+    }
+    assert!(compared >= 12, "{compared} events compared");
 }

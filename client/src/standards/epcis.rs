@@ -150,6 +150,21 @@ fn tl_prefixes(context: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Every `prefix` → IRI binding of the document's context (for the event hash's extension
+/// members).
+fn context_prefixes(context: &Value) -> Vec<(String, String)> {
+    let objects: Vec<&serde_json::Map<String, Value>> = match context {
+        Value::Object(m) => vec![m],
+        Value::Array(a) => a.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    };
+    objects
+        .into_iter()
+        .flat_map(|m| m.iter())
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
+}
+
 /// The tradelog extension member `name` of an event, under any bound prefix or as a full IRI.
 fn tl_member<'a>(event: &Node<'a>, prefixes: &[String], name: &str) -> Option<Node<'a>> {
     prefixes
@@ -240,6 +255,7 @@ pub fn import_each(
         });
     }
     let prefixes = tl_prefixes(context.v);
+    let bindings = context_prefixes(context.v);
     let created = if query {
         root.opt_str("creationDate")?
     } else {
@@ -270,10 +286,13 @@ pub fn import_each(
     let document = anchor(EPCIS_DOCUMENT_KIND, bytes);
     let mut out = Imported::default();
     for e in &events {
+        // The eventID, else the CBV 2.0 event hash ID (the same for the same event however it
+        // is serialised), so a document imported again adds nothing (PROTOCOL.md 8e).
         let source_id =
             e.v.get("eventID")
                 .and_then(Value::as_str)
-                .map(str::to_owned);
+                .map(str::to_owned)
+                .or_else(|| super::epcis_hash::event_hash(e.v, &bindings));
         let source = super::source_of("epcis", source_id.as_deref());
         let declared = e.get("errorDeclaration");
         let result = map_event(e, &prefixes, target, opts, &document).and_then(|bodies| {

@@ -31,7 +31,7 @@ use crate::time::format_time;
 /// The normative EPCIS 2.0 JSON-LD context.
 pub const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 
-fn rfc3339_millis(ms: u64) -> String {
+pub(crate) fn rfc3339_millis(ms: u64) -> String {
     let s = format_time(ms - ms % 1000);
     // format_time omits zero milliseconds; EPCIS examples always carry them.
     format!("{}.{:03}Z", s.trim_end_matches('Z'), ms % 1000)
