@@ -479,8 +479,14 @@ fn the_explorer_verifies_a_devnet_in_the_browser_and_names_the_check_a_lying_nod
             "button",
             "Event 0: show its signature, issuer key, fields and inclusion proof",
         ),
-        ("searchbox", "Consignment UCR or ISO 6346 container number"),
-        ("search", "Search consignments and containers"),
+        (
+            "searchbox",
+            "Consignment UCR, ISO 6346 container number, or trade identifier (bl:, bkg:, sscc:)",
+        ),
+        (
+            "search",
+            "Search consignments, containers and trade identifiers",
+        ),
     ] {
         assert!(
             ax.iter().any(|(r, n)| r == role && n == name),
@@ -719,5 +725,110 @@ fn the_explorer_verifies_a_devnet_in_the_browser_and_names_the_check_a_lying_nod
     assert_eq!(b.eval("window.__csp").unwrap(), json!([]), "CSP violations");
     let png = b.screenshot().unwrap();
     std::fs::write(dir.join("explorer-lie.png"), png).unwrap();
+    b.close().unwrap();
+}
+
+/// Waits until the node reports `id` committed.
+fn committed(api: &str, id: &tradelog_protocol::EventId) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) =
+            devnet::http(api, "GET", &format!("/v1/events/{id}"), None).unwrap_or((0, vec![]));
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        if status == 200 && v["status"] == "committed" {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{id} not committed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Issue "real feeds" items 1 and 5 in the browser: a carrier's event recorded under its B/L
+/// only, the B/L linked to a sample consignment by customs, and the carrier's retraction of its
+/// event. Searching the B/L shows the consignment's verified route (its group's) with the
+/// linked UCR named; the retracted event is marked, not removed.
+#[test]
+fn the_explorer_finds_a_consignment_by_its_bl_and_marks_a_retracted_event() {
+    use tradelog_protocol::event::Retracts;
+    use tradelog_protocol::EventKind;
+    let Some(browser) = chromium() else { return };
+    let exe = tradelog_tests::bin_dir().unwrap().join("tradelog-node");
+    let dir = tradelog_tests::scratch("explorer-links");
+    let opts = DevnetOptions {
+        dir: dir.clone(),
+        api_base: 20100,
+        consensus_base: 20200,
+        gossip_base: 20300,
+        consignments: 0,
+        observer: false,
+    };
+    let nodes = devnet::prepare(&opts).unwrap();
+    let children = devnet::spawn(&exe, &nodes).unwrap();
+    let net = Net { nodes, children };
+    devnet::wait_healthy(&net.nodes, Duration::from_secs(60)).unwrap();
+    devnet::load(
+        &net.nodes,
+        1,
+        now_ms() - 100 * 86_400_000,
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    let api = net.nodes[1].api.clone();
+    let sample = SampleNetwork::new(4).unwrap();
+    let ucr = sample_ucr(0);
+    let bl = "bl:blue-anchor-lines:BALRTM0001";
+    let t = now_ms() - 3_600_000;
+    let body = |kind: EventKind, minute: u64| {
+        let mut b = tradelog_protocol::sample::body(kind, t + minute * 60_000).unwrap();
+        b.ids = Some(vec![bl.parse().unwrap()]);
+        b
+    };
+    let mut link = body(EventKind::Linked, 0);
+    link.ucr = Some(ucr.clone());
+    let link = sample.sign("nl-customs", link).unwrap();
+    let mut arrived = body(EventKind::Arrived, 1);
+    arrived.location = Some("NLRTM".parse().unwrap());
+    let arrived = sample.sign("blue-anchor-lines", arrived).unwrap();
+    for e in [&link, &arrived] {
+        tradelog_tests::net::submit(&net.nodes[1], e);
+    }
+    committed(&api, &arrived.id());
+    committed(&api, &link.id());
+    let mut fix = body(EventKind::Retracted, 2);
+    fix.retracts = Some(Retracts::Event(arrived.id()));
+    let fix = sample.sign("blue-anchor-lines", fix).unwrap();
+    tradelog_tests::net::submit(&net.nodes[1], &fix);
+    committed(&api, &fix.id());
+
+    let mut b = Browser::launch(&browser, &dir, 1280, 1600).unwrap();
+    b.call("Page.enable", json!({})).unwrap();
+    b.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": RECORD_VIOLATIONS }),
+    )
+    .unwrap();
+    b.navigate(&format!("http://{api}/#q={bl}")).unwrap();
+    let text = verdict(&mut b, &format!("Identifier {bl}"));
+    assert!(
+        text.contains("✓ Verified in this browser against the pinned genesis"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Linked (the same consignment, verified): {ucr}")),
+        "{text}"
+    );
+    assert!(text.contains("retracted by #"), "{text}");
+    // The UCR's own route is the group's: 14 sample events and the three above.
+    b.navigate(&format!("http://{api}/#q={ucr}")).unwrap();
+    let text = verdict(&mut b, &format!("Consignment {ucr}"));
+    assert!(
+        text.contains(&format!("Linked (the same consignment, verified): {bl}")),
+        "{text}"
+    );
+    let rows = b
+        .eval("document.querySelectorAll('#result table.timeline tbody tr:not(.detail)').length")
+        .unwrap();
+    assert_eq!(rows, json!(17), "{text}");
+    assert_eq!(b.eval("window.__csp").unwrap(), json!([]), "CSP violations");
     b.close().unwrap();
 }

@@ -785,9 +785,15 @@ fn explorer(api: &str, ucr: &str, container: &str, dir: &std::path::Path) {
 
     let ax = b.accessibility().unwrap();
     for (role, name) in [
-        ("searchbox", "Consignment UCR or ISO 6346 container number"),
+        (
+            "searchbox",
+            "Consignment UCR, ISO 6346 container number, or trade identifier (bl:, bkg:, sscc:)",
+        ),
         ("button", "Search"),
-        ("search", "Search consignments and containers"),
+        (
+            "search",
+            "Search consignments, containers and trade identifiers",
+        ),
     ] {
         assert!(
             ax.iter().any(|(r, n)| r == role && n == name),

@@ -300,7 +300,9 @@ function timeline(rows, caption, head) {
         ...(isLate(r) ? [" ", el("span", { class: "late", title: `recorded ${gap(recordedAfter(r))} the event's own time` }, "recorded late")] : []));
     const tr = el("tr", { class: [r.move ? "move" : "", isLate(r) ? "late-entry" : ""].filter(Boolean).join(" ") },
       el("td", {}, utc(b.time)), recorded, el("td", {}, b.location || "–"), el("td", {}, b.issuer.org),
-      el("td", {}, what(b) + (r.move ? " (movement of " + r.move + ")" : "")), el("td", { class: "num" }, button));
+      el("td", {}, what(b) + (r.move ? " (movement of " + r.move + ")" : ""),
+        ...(r.retractedBy != null ? [" ", el("span", { class: "late", title: "its issuer recorded that it did not happen as recorded (PROTOCOL.md 8g); it stays in the history" }, `retracted by #${r.retractedBy}`)] : [])),
+      el("td", { class: "num" }, button));
     const open = el("tr", { class: "detail", id, hidden: "" }, el("td", { colspan: "6" }, detail(r, head)));
     button.addEventListener("click", () => {
       const yes = button.getAttribute("aria-expanded") !== "true";
@@ -320,29 +322,41 @@ const unprovenOf = (p) => (p.version < 3 ? "unknown: a version-2 bundle does not
 /** A request the node did not answer (refused or unreachable): no answer to verify. */
 const unanswered = (e) => e instanceof NodeError && (e.variant === "Refused" || e.variant === "Unreachable");
 
-async function showConsignment(ucr) {
+/** A trade identifier (PROTOCOL.md 2, 8f): a transport document, a booking or an SSCC. */
+const TRADE_ID = /^(bl|bkg|sscc):/i;
+
+async function showConsignment(ucr, identifier = false) {
   const box = $("result");
+  const title = (identifier ? "Identifier " : "Consignment ") + ucr;
   let route, pages, note;
   try {
-    // Every page of a large route (PROTOCOL.md 9b), fetched at one head and verified together.
-    // A light client of its own: the head is then checked against this page's (follow).
-    ({ route, pages } = await new LightClient(node, pin.genesis).route(ucr));
-    if (route.ucr !== ucr) throw new NodeError("WrongSubject", `asked for consignment ${ucr}, the node answered about consignment ${route.ucr}`, { status: 200, code: "wrong_subject" });
-    note = await follow({ head: route.consignment.head, certificate: route.consignment.certificate });
+    // Every page of a large route (PROTOCOL.md 9b), fetched at one head and verified together;
+    // a consignment linked to trade identifiers, and every identifier, has its group's route
+    // (version 3). A light client of its own: the head is then checked against this page's.
+    const client = new LightClient(node, pin.genesis);
+    ({ route, pages } = await (identifier ? client.identifierRoute(ucr) : client.route(ucr)));
+    if (!identifier && route.ucr !== ucr) throw new NodeError("WrongSubject", `asked for consignment ${ucr}, the node answered about consignment ${route.ucr}`, { status: 200, code: "wrong_subject" });
+    note = await follow({ head: route.head, certificate: route.certificate });
   } catch (e) {
     if (!(e instanceof TradelogError) || unanswered(e)) throw e;
-    box.replaceChildren(el("h3", {}, "Consignment " + ucr), failure(`the node's route bundle for consignment ${ucr}`, e));
+    box.replaceChildren(el("h3", {}, title), failure(`the node's route bundle for ${identifier ? "identifier" : "consignment"} ${ucr}`, e));
     return;
   }
-  const proofs = proofsOf(pages.flatMap((p) => [p.consignment, ...p.containers]));
-  const unproven = unprovenOf(route.consignment);
+  const proofs = proofsOf(pages.flatMap((p) => [...(p.subjects ?? [p.consignment]), ...p.containers]));
+  const own = route.consignment ?? route.subjects[0];
+  const unproven = unprovenOf(own);
   const rows = route.timeline.map((t) => ({
     index: t.index, event: t.event, proof: proofs.get(String(t.index)), move: t.source === "consignment" ? null : t.source.container,
-    recorded: t.recorded ?? null, unproven,
+    recorded: t.recorded ?? null, unproven, retractedBy: t.retractedBy ?? null,
   }));
-  const own = route.consignment;
-  box.replaceChildren(el("h3", {}, "Consignment " + ucr), verified(own, { containers: route.containers, follow: note }),
+  box.replaceChildren(el("h3", {}, title), verified(own, { containers: route.containers, follow: note }),
     rows.length ? timeline(rows, `${rows.length} events: the consignment's own and its containers' movements`, own.head) : el("p", {}, "No events: the index proves this consignment has none."));
+  const linked = (route.subjects ?? []).map((p) => p.subject).filter((x) => x.id !== ucr);
+  if (linked.length) {
+    const para = el("p", {}, "Linked (the same consignment, verified): ");
+    linked.forEach((x, i) => { if (i) para.append(", "); para.append(link(x.id)); });
+    box.append(para);
+  }
   for (const c of route.containers) {
     box.append(el("p", { class: "muted" }, "Travelled in container ", link(c.subject.id), ` (${c.events.length} container events).`));
   }
@@ -378,7 +392,7 @@ function link(q) {
 }
 
 async function search(q) {
-  q = q.trim().toUpperCase();
+  q = TRADE_ID.test(q.trim()) ? q.trim() : q.trim().toUpperCase();
   if (!q) return;
   $("q").value = q;
   $("result").replaceChildren(el("p", { class: "muted" }, "searching " + q + "…"));
@@ -388,7 +402,9 @@ async function search(q) {
     return;
   }
   try {
-    if (CONTAINER.test(q)) await showContainer(q); else await showConsignment(q);
+    if (CONTAINER.test(q)) await showContainer(q);
+    else if (TRADE_ID.test(q)) await showConsignment(q, true);
+    else await showConsignment(q);
   } catch (e) {
     $("result").replaceChildren(el("p", { class: "bad", role: "alert" }, q + ": " + e.message));
   }
