@@ -452,6 +452,10 @@ struct ImportArgs {
     /// tell (events of the other version are then skipped). Default: detected.
     #[arg(long)]
     dcsa_version: Option<String>,
+    /// EPCIS: the carrier (organisation id) whose bills of lading the `bol` business
+    /// transactions are; each becomes the trade identifier bl:<carrier>:<number>.
+    #[arg(long)]
+    carrier: Option<String>,
     /// DCSA: also record a `linked` event for each set of UCR, transport documents and
     /// bookings an event names together (the carrier links its own documents, PROTOCOL.md 8f).
     #[arg(long)]
@@ -1294,12 +1298,21 @@ fn import(a: ImportArgs) -> Result<()> {
                 ucr,
                 ucr_biz_transaction: a.ucr_from,
                 locations,
+                carrier: a
+                    .carrier
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--carrier: {e}"))?,
             };
             epcis::import_each(&bytes, &target, &opts)
         }
         ImportFormat::Dcsa => {
             if !a.locations.is_empty() {
                 bail!("--location: only for --format epcis (DCSA carries UN/LOCODEs)");
+            }
+            if a.carrier.is_some() {
+                bail!("--carrier: only for --format epcis (a DCSA feed's documents are the importing carrier's)");
             }
             let ucr_from = ucr_source(a.ucr_from.as_deref())?;
             let version: Option<dcsa::DcsaVersion> = a

@@ -1852,3 +1852,25 @@ fn epcis_event_hashes_match_the_gs1_reference_implementation() {
     }
     assert!(compared >= 12, "{compared} events compared");
 }
+
+/// With a carrier, the `bol` business transactions of an EPCIS event are its bills of lading:
+/// `bl:<carrier>:<number>` in `ids` (item 2: bizTransactionList by type).
+#[test]
+fn epcis_bills_of_lading_become_identifiers_with_a_carrier() {
+    let bytes = fixture("epcis/transaction-event.jsonld");
+    let opts = EpcisOptions {
+        carrier: Some("blue-anchor-lines".parse().unwrap()),
+        ..Default::default()
+    };
+    let bodies = epcis::import(&bytes, &target(), &opts).unwrap();
+    let ids: Vec<String> = bodies[0]
+        .ids
+        .iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(ids, vec!["bl:blue-anchor-lines:6CN913000042-SF000042"]);
+    // Without a carrier, a bol names no identifier.
+    let bodies = epcis::import(&bytes, &target(), &EpcisOptions::default()).unwrap();
+    assert!(bodies.iter().all(|b| b.ids.is_none()), "{bodies:?}");
+}

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = EpcisOptions {
         ucr: (doc.len() % 2 == 1).then(|| sample_ucr(42)),
         ucr_biz_transaction: Some("bol".to_owned()),
+        carrier: None,
         locations: BTreeMap::from([(
             "urn:epc:id:sgln:0614141.00888.0".to_owned(),
             "CNSHA".parse().expect("locode"),

@@ -46,6 +46,10 @@ pub struct EpcisOptions {
     pub ucr_biz_transaction: Option<String>,
     /// `readPoint`/`bizLocation` ids (e.g. `urn:epc:id:sgln:...`) mapped to UN/LOCODEs.
     pub locations: BTreeMap<String, UnLocode>,
+    /// The carrier whose bills of lading the `bizTransactionList` entries of type `bol` are:
+    /// each becomes the trade identifier `bl:<carrier>:<number>` (the part after the last `:`
+    /// or `/`; PROTOCOL.md 8f). None: `bol` entries name no identifier.
+    pub carrier: Option<tradelog_protocol::OrgId>,
 }
 
 const BIZSTEP_PREFIXES: [&str; 2] = [
@@ -333,7 +337,8 @@ pub fn import_each(
 struct Ids {
     containers: Vec<ContainerId>,
     ucr: Option<(Ucr, String)>,
-    /// SSCCs (`urn:epc:id:sscc:` or a GS1 Digital Link with AI 00), as trade identifiers.
+    /// Trade identifiers: SSCCs (`urn:epc:id:sscc:` or a GS1 Digital Link with AI 00) and,
+    /// with a carrier, its bills of lading (`bol` business transactions).
     ssccs: Vec<TradeId>,
 }
 
@@ -518,10 +523,27 @@ fn map_event(
         for bt in l.items()? {
             let (value, value_path) = bt.req_str("bizTransaction")?;
             ids.add_uri(value, value_path.clone())?;
-            let Some(want) = &opts.ucr_biz_transaction else {
+            let Some((t, _)) = bt.opt_str("type")? else {
                 continue;
             };
-            let Some((t, _)) = bt.opt_str("type")? else {
+            let as_ucr = opts
+                .ucr_biz_transaction
+                .as_deref()
+                .is_some_and(|w| bare(w, &BTT_PREFIXES) == bare(t, &BTT_PREFIXES));
+            if let (Some(carrier), "bol", false) = (&opts.carrier, bare(t, &BTT_PREFIXES), as_ucr) {
+                let last = value.rsplit([':', '/']).next().unwrap_or(value);
+                let bl = TradeId::transport_document(carrier, last).map_err(|err| {
+                    invalid(
+                        &value_path,
+                        value,
+                        format!("not a tradelog B/L number: {}", err.reason),
+                    )
+                })?;
+                if !ids.ssccs.contains(&bl) {
+                    ids.ssccs.push(bl);
+                }
+            }
+            let Some(want) = &opts.ucr_biz_transaction else {
                 continue;
             };
             if bare(t, &BTT_PREFIXES) == bare(want, &BTT_PREFIXES) {
@@ -541,7 +563,7 @@ fn map_event(
             e.path(),
             ty,
             format!(
-                "names {} SSCCs; a ledger event names at most {}",
+                "names {} SSCCs and bills of lading; a ledger event names at most {}",
                 ssccs.len(),
                 tradelog_protocol::event::MAX_IDS
             ),
