@@ -10,10 +10,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::hash::Hash;
+pub use crate::ids::{is_chain_id, EventId};
 use crate::ids::{ContainerId, OrgId, TradeId, Ucr, UnLocode};
 use crate::jcs::{self, JcsError, MAX_SAFE_INTEGER};
 use crate::keys::{BadSignature, PublicKey, SecretKey, Signature};
-use crate::membership::MembershipBody;
+use crate::members::MembershipBody;
 
 /// Signature domain of events.
 pub const EVENT_DOMAIN: &[u8] = b"tradelog/event/v1";
@@ -38,9 +39,6 @@ pub const MAX_IDS: usize = 16;
 pub const MAX_DOCUMENTS: usize = 16;
 /// Most committed detail fields.
 pub const MAX_DETAILS: usize = 32;
-
-/// An event id: BLAKE3 of the event's signed message.
-pub type EventId = Hash;
 
 /// What happened to the consignment or container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -482,14 +480,6 @@ fn is_code(s: &str, max: usize) -> bool {
         && s.len() <= max
         && s.bytes()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
-}
-
-/// A chain id: `[a-z0-9-]{1,64}`.
-pub fn is_chain_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
 }
 
 fn is_means(s: &str) -> bool {

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::is_chain_id;
 use crate::hash::Hash;
+use crate::ids::is_chain_id;
 use crate::ids::OrgId;
 use crate::keys::{PublicKey, SecretKey, Signature};
 

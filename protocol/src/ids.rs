@@ -7,6 +7,17 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// An event id: BLAKE3 of the event's signed message (PROTOCOL.md 3.3).
+pub type EventId = crate::hash::Hash;
+
+/// A chain id: `[a-z0-9-]{1,64}`.
+pub fn is_chain_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+}
+
 /// Why an identifier was refused. `what` names the identifier type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {value:?}: {reason}")]

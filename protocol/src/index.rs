@@ -13,8 +13,8 @@ pub mod buckets;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventId;
 use crate::hash::Hash;
+use crate::ids::EventId;
 use crate::ids::{ContainerId, TradeId, Ucr};
 
 /// Domain of index keys.

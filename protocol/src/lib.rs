@@ -37,6 +37,7 @@ pub mod jcs;
 pub mod keyfile;
 pub mod keys;
 pub mod ledger;
+pub mod members;
 pub mod membership;
 pub mod merkle;
 pub mod parties;

@@ -2,47 +2,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
-use crate::event::{is_chain_id, EventBody, EventKind};
+use crate::event::{EventBody, EventKind};
 use crate::hash::Hash;
 use crate::head::{ValidatorSet, ValidatorSetError};
+use crate::ids::is_chain_id;
 use crate::ids::OrgId;
 use crate::jcs::{self, JcsError};
 use crate::keys::PublicKey;
+use crate::members::{approval_message, Change, ChangeError, MembershipBody, MAX_APPROVALS};
+pub use crate::members::{is_display_control, Organisation, Role};
 
 /// Domain of the genesis hash.
 pub const GENESIS_DOMAIN: &[u8] = b"tradelog/genesis/v1";
 /// Most organisations in a genesis document.
 pub const MAX_ORGANISATIONS: usize = 4096;
-/// Most keys of one organisation.
-pub const MAX_KEYS_PER_ORG: usize = 16;
-
-/// What an organisation is on the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A customs administration.
-    Customs,
-    /// A carrier (shipping line, airline, haulier, rail operator) or terminal.
-    Carrier,
-    /// An e-commerce platform, forwarder or declarant.
-    Platform,
-    /// An auditor: reads and verifies, issues nothing.
-    Auditor,
-}
+pub use crate::members::MAX_KEYS_PER_ORG;
 
 impl Role {
-    /// The snake_case wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Customs => "customs",
-            Role::Carrier => "carrier",
-            Role::Platform => "platform",
-            Role::Auditor => "auditor",
-        }
-    }
-
     /// The permission table: may an organisation of this role issue `kind`?
     pub fn may_issue(self, kind: EventKind) -> bool {
         use EventKind::*;
@@ -87,50 +63,6 @@ impl Role {
             Role::Auditor => false,
         }
     }
-}
-
-/// A member organisation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(remote = "Self")]
-pub struct Organisation {
-    /// Ledger id.
-    pub id: OrgId,
-    /// Display name, 1-128 characters, none a control character.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// Event-signing keys (1-16).
-    pub keys: Vec<PublicKey>,
-}
-
-impl Organisation {
-    /// Checks name and key count; on failure names the field and the problem.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.name.is_empty() || self.name.chars().count() > 128 {
-            return Err(("name", "1-128 characters".into()));
-        }
-        // Names are shown to people (CLI, explorer): no control characters (Unicode Cc), which
-        // move a terminal's cursor or forge lines, and no bidirectional embedding, override or
-        // isolate, which reorder what is displayed (PROTOCOL.md 8).
-        if let Some(c) = self.name.chars().find(|&c| is_display_control(c)) {
-            return Err((
-                "name",
-                format!("control character U+{:04X} is not allowed", u32::from(c)),
-            ));
-        }
-        if self.keys.is_empty() || self.keys.len() > MAX_KEYS_PER_ORG {
-            return Err(("keys", format!("1-{MAX_KEYS_PER_ORG} keys")));
-        }
-        Ok(())
-    }
-}
-
-/// A character refused in names: a control character (general category Cc, U+0000-U+001F and
-/// U+007F-U+009F) or a bidirectional embedding, override or isolate (U+202A-U+202E,
-/// U+2066-U+2069).
-pub fn is_display_control(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The genesis document: chain id, members and validators. Its hash identifies the chain.
@@ -473,4 +405,144 @@ impl Membership {
     }
 }
 
-crate::wire::object_only!(Organisation, Genesis);
+impl Membership {
+    /// Checks a membership event against this membership (the one in force at its log
+    /// position), the validators in force for its block and the next sequence number.
+    /// The event's own admission (structure, issuer, signature) is checked separately.
+    pub fn check_change(
+        &self,
+        m: &MembershipBody,
+        issuer_org: &OrgId,
+        validators: &ValidatorSet,
+        next_seq: u64,
+    ) -> Result<(), ChangeError> {
+        if m.seq != next_seq {
+            return Err(ChangeError::Seq {
+                expected: next_seq,
+                got: m.seq,
+            });
+        }
+        match &m.change {
+            Change::AddKey { org, key } => {
+                let o = self
+                    .org(org)
+                    .ok_or_else(|| ChangeError::UnknownOrg(org.clone()))?;
+                if self.key_used(key) {
+                    return Err(ChangeError::KeyUsed {
+                        field: "key",
+                        key: key.to_hex(),
+                    });
+                }
+                if o.keys.len() >= MAX_KEYS_PER_ORG {
+                    return Err(ChangeError::KeyCount { org: org.clone() });
+                }
+            }
+            Change::RevokeKey { org, key } => {
+                let o = self
+                    .org(org)
+                    .ok_or_else(|| ChangeError::UnknownOrg(org.clone()))?;
+                if !o.keys.contains(key) {
+                    return Err(ChangeError::NotAKey {
+                        org: org.clone(),
+                        key: key.to_hex(),
+                    });
+                }
+                if o.keys.len() <= 1 {
+                    return Err(ChangeError::KeyCount { org: org.clone() });
+                }
+            }
+            Change::AddOrganisation { organisation } => {
+                if self.org(&organisation.id).is_some() {
+                    return Err(ChangeError::OrgExists(organisation.id.clone()));
+                }
+                organisation
+                    .check()
+                    .map_err(|(field, reason)| ChangeError::Organisation { field, reason })?;
+                let mut seen = BTreeSet::new();
+                for k in &organisation.keys {
+                    if self.key_used(k) || !seen.insert(*k) {
+                        return Err(ChangeError::KeyUsed {
+                            field: "organisation.keys",
+                            key: k.to_hex(),
+                        });
+                    }
+                }
+            }
+            Change::SetValidators { validators: set } => {
+                if let Some(v) = set.validators().iter().find(|v| self.org(&v.org).is_none()) {
+                    return Err(ChangeError::ValidatorOrg(v.org.clone()));
+                }
+            }
+        }
+        // An organisation changes its own keys with its own signature; approvals, if any, must
+        // still be valid (nothing unverified enters the log).
+        let need_quorum = m.change.own_org() != Some(issuer_org);
+        check_approvals(self.chain(), m, validators, need_quorum)
+    }
+
+    /// Applies a checked change, made by the membership event at log position `at`; returns
+    /// the new validator set if the change sets one.
+    pub fn apply_change(&mut self, change: &Change, at: u64) -> Option<ValidatorSet> {
+        match change {
+            Change::AddKey { org, key } => {
+                self.add_key(org, *key);
+                None
+            }
+            Change::RevokeKey { org, key } => {
+                self.revoke_key(org, key, at);
+                None
+            }
+            Change::AddOrganisation { organisation } => {
+                self.add_org(organisation.clone());
+                None
+            }
+            Change::SetValidators { validators } => Some(validators.clone()),
+        }
+    }
+}
+
+fn check_approvals(
+    chain: &str,
+    m: &MembershipBody,
+    validators: &ValidatorSet,
+    need_quorum: bool,
+) -> Result<(), ChangeError> {
+    if m.approvals.len() > MAX_APPROVALS {
+        return Err(ChangeError::TooManyApprovals(m.approvals.len()));
+    }
+    let msg = approval_message(chain, m.seq, &m.change)?;
+    let mut seen = BTreeSet::new();
+    let mut power = 0u64;
+    // Approvers are checked in order; the signatures before the first approver refused are
+    // verified as one batch, and the first failure in approval order is reported.
+    let mut refused = None;
+    let mut items = Vec::with_capacity(m.approvals.len());
+    for (i, a) in m.approvals.iter().enumerate() {
+        let Some(v) = validators.get(&a.validator) else {
+            refused = Some(ChangeError::NotAValidator(i));
+            break;
+        };
+        if !seen.insert(a.validator) {
+            refused = Some(ChangeError::DuplicateApproval(i));
+            break;
+        }
+        items.push((&a.validator, msg.as_slice(), &a.sig));
+        power += v.power;
+    }
+    if let Err(bad) = crate::keys::verify_batch(&items) {
+        return Err(ChangeError::BadApproval(bad.first().copied().unwrap_or(0)));
+    }
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    if need_quorum && !validators.is_quorum(power) {
+        return Err(ChangeError::NoQuorum {
+            signed: power,
+            total: validators.total_power(),
+            change: m.change.name(),
+        });
+    }
+    Ok(())
+}
+
+crate::wire::object_only!(Genesis);

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{bit, leaf_hash, node_hash, IndexEntry, IndexProof, ProofLeaf, INDEX_DEPTH};
-use crate::event::EventId;
 use crate::hash::Hash;
+use crate::ids::EventId;
 
 /// Most bits of the upper tree (2^25 buckets).
 pub const MAX_BUCKET_BITS: u8 = 25;
