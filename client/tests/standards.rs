@@ -401,7 +401,7 @@ fn epcis_refusals_name_the_field() {
         (
             fixture("epcis/aggregation-events.jsonld"),
             EpcisOptions { ucr_biz_transaction: None, ..epcis_opts() },
-            "epcisBody.eventList[0]: invalid value \"packed\": the mapped event breaks a ledger rule: body.ucr: required for kind packed",
+            "epcisBody.eventList[0]: invalid value \"packed\": the mapped event breaks a ledger rule: body.ucr: required for kind packed (or ids)",
         ),
         (
             fixture("epcis/aggregation-events.jsonld"),
@@ -533,7 +533,17 @@ fn dcsa_refusals_name_the_field() {
             trd.clone(),
             "[2].transportEventTypeCode: expected a string",
         ),
-        (fixture(list), DcsaOptions::default(), "[0]: invalid value \"packed\": no UCR"),
+        // A stuffing event names no UCR: recorded under its booking and transport document
+        // (8f); without any reference it still has no consignment to name.
+        (
+            {
+                let mut v: Value = serde_json::from_slice(&fixture(list)).unwrap();
+                v[0].as_object_mut().unwrap().remove("documentReferences");
+                serde_json::to_vec(&json!([v[0]])).unwrap()
+            },
+            DcsaOptions::default(),
+            "[0]: invalid value \"packed\": no UCR",
+        ),
         (
             fixture("dcsa/transport-arrival.json"),
             DcsaOptions { link: false,  ucr_from: Some(UcrSource::TransportDocument), ucr: Some("6GB1-X".parse().unwrap()) },

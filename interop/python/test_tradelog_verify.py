@@ -1575,6 +1575,16 @@ class IdsAndLinked(unittest.TestCase):
         # informational only: admitted like the same event without it
         self.admit(trade_body("booked", ucr="6NL1234", offset="+01:00"))
 
+    def test_packed_names_its_consignment_by_ucr_or_ids(self):
+        # §3.2: packing needs a container and a ucr or ids (a carrier's booking)
+        tv.check_body(trade_body("packed", ids=[BKG], container="CSQU3054383", location="CNSHA"))
+        tv.check_body(trade_body("packed", ucr="6NL123456789-AB", container="CSQU3054383",
+                                 location="CNSHA"))
+        self.refused(trade_body("packed", container="CSQU3054383", location="CNSHA"),
+                     "body: packed needs a container and a ucr or ids")
+        self.refused(trade_body("packed", ids=[BKG], location="CNSHA"),
+                     "body: packed needs a container and a ucr or ids")
+
     def test_linked_structure(self):
         tv.check_body(trade_body("linked", ucr="6NL123456789-AB", ids=[BL]))  # no location
         tv.check_body(trade_body("linked", ids=[BKG, BL]))

@@ -609,8 +609,8 @@ def check_body(body):
     iss = obj(body["issuer"], "body.issuer", ("org", "key"))
     check_id(iss["org"], "org", "body.issuer.org")
     check_public_key(unhex(iss["key"], 32, "body.issuer.key"), "body.issuer.key")
-    if kind in ("packed", "unpacked") and not ("ucr" in body and "container" in body):
-        fail(f"body: {kind} needs both ucr and container")
+    if kind in ("packed", "unpacked") and not (("ucr" in body or "ids" in body) and "container" in body):
+        fail(f"body: {kind} needs a container and a ucr or ids")
     if kind == "retracted" and "retracts" not in body:  # §3.2, §8g
         fail("body.retracts: required for kind retracted")
     if "retracts" in body and kind != "retracted":

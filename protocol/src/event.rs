@@ -153,7 +153,8 @@ impl EventKind {
         )
     }
 
-    /// Packing and unpacking relate a consignment to a container: both are required.
+    /// Packing and unpacking relate a consignment (its UCR or trade identifiers) to a
+    /// container: both are required.
     pub fn requires_ucr_and_container(self) -> bool {
         matches!(self, EventKind::Packed | EventKind::Unpacked)
     }
@@ -570,10 +571,12 @@ impl EventBody {
             }
         }
         if self.kind.requires_ucr_and_container() {
-            if self.ucr.is_none() {
+            // The consignment packed is named by its UCR or by its trade identifiers (8f: a
+            // carrier's stuffing event names the booking, not a UCR).
+            if self.ucr.is_none() && self.ids.is_none() {
                 return Err(field(
                     "ucr",
-                    format!("required for kind {}", self.kind.as_str()),
+                    format!("required for kind {} (or ids)", self.kind.as_str()),
                 ));
             }
             if self.container.is_none() {

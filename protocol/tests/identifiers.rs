@@ -111,6 +111,17 @@ fn ids_and_linked_keep_their_structural_rules() {
     let refs: Vec<&str> = many.iter().map(String::as_str).collect();
     let e = body(EventKind::Booked, &refs).validate().unwrap_err();
     assert!(e.to_string().starts_with("body.ids: 1 to 16"), "{e}");
+    // Packing names the consignment by its UCR or its identifiers (a carrier's booking).
+    let mut packed = body(EventKind::Packed, &["bkg:blue-anchor-lines:B1"]);
+    packed.container = Some(sample_container(1));
+    packed.location = Some("CNSHA".parse().unwrap());
+    packed.validate().unwrap();
+    packed.ids = None;
+    let e = packed.validate().unwrap_err().to_string();
+    assert!(
+        e.starts_with("body.ucr: required for kind packed (or ids)"),
+        "{e}"
+    );
     // A UCR and one identifier are two subjects: a valid link.
     let mut b = body(EventKind::Linked, &["bl:blue-anchor-lines:B1"]);
     b.ucr = Some(sample_ucr(1));

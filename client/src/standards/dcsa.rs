@@ -612,8 +612,7 @@ fn map_event(
     };
     let ucr = ucr_of(e, opts, d)?;
     let ids = ids_of(e, d, opts, &target.issuer.org)?;
-    if ucr.is_none()
-        && ((container.is_none() && ids.is_none()) || kind.requires_ucr_and_container())
+    if ucr.is_none() && ids.is_none() && (container.is_none() || kind.requires_ucr_and_container())
     {
         // Named at the list the reference was looked for in (absent, or without that type).
         return Err(match &opts.ucr_from {

@@ -159,7 +159,7 @@ export function validateBody(b) {
     if (linkedSubjects(b).length < 2) throw field('ids', 'a linked event names at least two subjects among ucr and ids');
   }
   if (b.kind === 'packed' || b.kind === 'unpacked') {
-    if (b.ucr === undefined) throw field('ucr', `required for kind ${b.kind}`);
+    if (b.ucr === undefined && b.ids === undefined) throw field('ucr', `required for kind ${b.kind} (or ids)`);
     if (b.container === undefined) throw field('container', `required for kind ${b.kind}`);
   }
   if (requiresLocation(b.kind) && b.location === undefined) throw field('location', `required for kind ${b.kind}`);

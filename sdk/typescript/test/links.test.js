@@ -128,6 +128,12 @@ describe('ids and the kind linked (3.2, 3.4, 8f)', () => {
     const e = refused(() => Event.fromObject(m), 'EventError', 'Field');
     assert.equal(e.field, 'ids');
   });
+  test('packed names its consignment by ucr or ids, and a container', () => {
+    buildBody(body('packed', T, CARRIER, { ids: [BKG], container: BOX, location: 'CNSHA' }));
+    buildBody(body('packed', T, CARRIER, { ucr: UCR, container: BOX, location: 'CNSHA' }));
+    fieldRefused(body('packed', T, CARRIER, { container: BOX, location: 'CNSHA' }), 'ucr', 'body.ucr: required for kind packed (or ids)');
+    fieldRefused(body('packed', T, CARRIER, { ids: [BKG], location: 'CNSHA' }), 'container', 'body.container: required for kind packed');
+  });
   test('linked: no location needed, at least two subjects among ucr and ids, no container', () => {
     assert.ok(EVENT_KINDS.includes('linked'));
     assert.equal(requiresLocation('linked'), false);

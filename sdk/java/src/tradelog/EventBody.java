@@ -281,7 +281,7 @@ public final class EventBody {
             int subjects = (b.containsKey("ucr") ? 1 : 0) + (b.get("ids") instanceof List ? ((List<?>) b.get("ids")).size() : 0);
             if (subjects < 2) fail("ids", "a linked event names at least two subjects among ucr and ids");
         }
-        if ((kind.equals("packed") || kind.equals("unpacked")) && !(b.containsKey("ucr") && b.containsKey("container"))) fail("ucr", "required with container for kind " + kind);
+        if ((kind.equals("packed") || kind.equals("unpacked")) && !((b.containsKey("ucr") || b.containsKey("ids")) && b.containsKey("container"))) fail("ucr", "required (or ids) with container for kind " + kind);
         if (!NO_LOCATION.contains(kind) && !b.containsKey("location")) fail("location", "required for kind " + kind);
         if (b.containsKey("ucr")) checkUcr((String) b.get("ucr"));
         if (b.containsKey("container")) checkContainer((String) b.get("container"));
