@@ -283,7 +283,7 @@ impl GossipHandle {
             .await?
     }
 
-    /// The number of connected, allowed peers.
+    /// The number of connected, allowed peers whose identify exchange named our genesis.
     pub async fn peers(&self) -> Result<usize, GossipError> {
         self.ask(|reply| Command::Peers { reply }).await
     }
@@ -403,6 +403,7 @@ pub fn spawn(
         swarm,
         topic: topic.hash(),
         allowed: config.allowed,
+        same_genesis: HashSet::new(),
         revoked: HashMap::new(),
         genesis,
         logged: HashSet::new(),
@@ -597,6 +598,9 @@ struct Actor {
     swarm: Swarm<Behaviour>,
     topic: TopicHash,
     allowed: HashSet<PeerId>,
+    /// Connected peers whose identify exchange named our genesis (a peer counts only then:
+    /// before it, a peer of another genesis would be counted for a moment).
+    same_genesis: HashSet<PeerId>,
     /// Refused peers whose key was revoked, with the log position that revoked it.
     revoked: HashMap<PeerId, u64>,
     /// This node's genesis hash, hex.
@@ -661,7 +665,7 @@ impl Actor {
                 let n = self
                     .swarm
                     .connected_peers()
-                    .filter(|p| self.allowed.contains(p))
+                    .filter(|p| self.allowed.contains(p) && self.same_genesis.contains(p))
                     .count();
                 let _ = reply.send(n);
             }
@@ -749,7 +753,10 @@ impl Actor {
         let theirs = genesis_of(&info.protocol_version)
             .unwrap_or(info.protocol_version.as_str())
             .to_owned();
-        if theirs != self.genesis {
+        if theirs == self.genesis {
+            self.same_genesis.insert(peer_id);
+        } else {
+            self.same_genesis.remove(&peer_id);
             self.stats.denied += 1;
             self.refused(peer_id, Refusal::Genesis(theirs), "disconnected");
             let _ = self.swarm.disconnect_peer_id(peer_id);
@@ -818,6 +825,9 @@ impl Actor {
                 ..
             } => {
                 debug!(peer = %peer_id, remaining = num_established, ?cause, "gossip connection closed");
+                if num_established == 0 {
+                    self.same_genesis.remove(&peer_id);
+                }
             }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
