@@ -275,6 +275,62 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConnectError> {
     Ok(())
 }
 
+/// The source events the connector imported, by event id, with their first ledger body
+/// (`DIR/sources.jsonl`, one `{"id", "body"}` per line, appended and synced): a later DCSA 3.0
+/// retraction names its event by id only. At most [`MAX_KNOWN`] are held in memory.
+#[derive(Debug, Default)]
+struct Known {
+    map: std::collections::HashMap<String, tradelog_protocol::EventBody>,
+}
+
+/// Most source events remembered for retractions.
+const MAX_KNOWN: usize = 1_000_000;
+
+impl Known {
+    fn load(dir: &Path) -> Known {
+        let mut k = Known::default();
+        let Ok(text) = std::fs::read_to_string(dir.join("sources.jsonl")) else {
+            return k;
+        };
+        for line in text.lines() {
+            // A torn last line (a crash while appending) is skipped.
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let (Some(id), Ok(body)) = (
+                v["id"].as_str(),
+                serde_json::from_value::<tradelog_protocol::EventBody>(v["body"].clone()),
+            ) else {
+                continue;
+            };
+            if k.map.len() < MAX_KNOWN {
+                k.map.insert(id.to_owned(), body);
+            }
+        }
+        k
+    }
+
+    fn add(&mut self, dir: &Path, id: &str, body: &tradelog_protocol::EventBody) {
+        if self.map.contains_key(id) || self.map.len() >= MAX_KNOWN {
+            return;
+        }
+        self.map.insert(id.to_owned(), body.clone());
+        let line = serde_json::json!({"id": id, "body": body});
+        let path = dir.join("sources.jsonl");
+        let r = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| {
+                f.write_all(format!("{line}\n").as_bytes())?;
+                f.sync_all()
+            });
+        if let Err(e) = r {
+            eprintln!("connect: cannot write {}: {e}", path.display());
+        }
+    }
+}
+
 /// HMAC-SHA256 (RFC 2104).
 pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     let mut k = [0u8; 64];
@@ -334,6 +390,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Result<
         });
     }
     let mut attempts: std::collections::HashMap<PathBuf, u32> = Default::default();
+    let mut known = Known::load(&cfg.dir);
     let mut backoff = Duration::from_millis(200);
     while !stop.load(Ordering::Relaxed) {
         let pending = outbox.pending()?;
@@ -346,7 +403,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Result<
         };
         let n = attempts.entry(path.clone()).or_insert(0);
         *n += 1;
-        match send(&cfg, &path, &metrics, *n >= MAX_ATTEMPTS) {
+        match send(&cfg, &path, &metrics, *n >= MAX_ATTEMPTS, &mut known) {
             Ok(()) => {
                 outbox.done(&path)?;
                 attempts.remove(&path);
@@ -393,9 +450,21 @@ fn record_refused(dir: &Path, line: &serde_json::Value) {
 /// Maps, signs and submits one outbox document. `Ok` once the node answered every item for
 /// good (admitted, known, or refused for a reason retrying cannot change, or `give_up`); `Err`
 /// to keep the document and try again.
-fn send(cfg: &Config, path: &Path, metrics: &Metrics, give_up: bool) -> Result<(), String> {
+fn send(
+    cfg: &Config,
+    path: &Path,
+    metrics: &Metrics,
+    give_up: bool,
+    known: &mut Known,
+) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let imported = match dcsa::import_each(&bytes, &cfg.target, &cfg.opts, cfg.version) {
+    let imported = match dcsa::import_each_known(
+        &bytes,
+        &cfg.target,
+        &cfg.opts,
+        cfg.version,
+        &known.map,
+    ) {
         Ok(i) => i,
         Err(e) => {
             // Not a DCSA document at all: retrying changes nothing.
@@ -418,8 +487,12 @@ fn send(cfg: &Config, path: &Path, metrics: &Metrics, give_up: bool) -> Result<(
     }
     let events = imported
         .bodies
-        .into_iter()
-        .map(|b| b.sign(&cfg.key).map_err(|e| format!("cannot sign: {e}")))
+        .iter()
+        .map(|b| {
+            b.clone()
+                .sign(&cfg.key)
+                .map_err(|e| format!("cannot sign: {e}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut retry = false;
     let mut admitted: Vec<tradelog_protocol::EventId> = Vec::new();
@@ -516,6 +589,15 @@ fn send(cfg: &Config, path: &Path, metrics: &Metrics, give_up: bool) -> Result<(
             ));
         }
         std::thread::sleep(Duration::from_millis(250));
+    }
+    // What later retractions need (a DCSA 3.0 retraction carries no payload): the first body of
+    // each imported source event, kept once its events are committed.
+    for ev in &imported.events {
+        if let (Some(id), crate::standards::Outcome::Imported(r)) = (&ev.source_id, &ev.outcome) {
+            if let Some(b) = events.get(r.start).map(|e| e.body()) {
+                known.add(&cfg.dir, id, b);
+            }
+        }
     }
     eprintln!(
         "connect: {}: {} source events, {} ledger events answered",

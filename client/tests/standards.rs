@@ -960,7 +960,7 @@ fn dcsa_3_0_partial_import_reports_each_event() {
         (
             "[3]",
             id(4),
-            Err("[3].metadata.retractedEventID: unsupported value \"1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01\" (DCSA 3.0: a retraction of an event this document did not import (its subjects are unknown here); import the retraction with the event it retracts)"),
+            Err("[3].metadata.retractedEventID: unsupported value \"1b0d3d8f-6e25-4a1f-8b62-4c8e3a7f2d01\" (DCSA 3.0: a retraction of an event this document did not import (its subjects are unknown here); import the retraction with the event it retracts, or through tradelog connect, which keeps the events it imported)"),
         ),
         ("[4]", id(5), Ok(vec![1])),
         ("[5]", id(6), Err(est5.leak())),

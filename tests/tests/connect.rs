@@ -246,6 +246,42 @@ fn the_connector_survives_kill_9_of_itself_and_of_the_node_with_nothing_lost_or_
         metrics.contains("tradelog_connector_outbox_documents 0"),
         "{metrics}"
     );
+    // A retraction of notification 5 arrives later, in its own notification (as a feed sends
+    // it: metadata only), after another SIGKILL and restart: the connector kept the subjects of
+    // the events it imported (DIR/sources.jsonl), so it records a `retracted` event for it.
+    drop(_connector);
+    let _connector = start_connector(&args);
+    let retraction = serde_json::json!([{
+        "metadata": {
+            "eventID": "6f1a7a36-1c2b-4d4e-9f00-ffffffffffff",
+            "eventCreatedDateTime": rfc3339(now_ms() - 60_000),
+            "eventType": "EQUIPMENT",
+            "retractedEventID": format!("6f1a7a36-1c2b-4d4e-9f00-{:012}", 5),
+            "publisher": {"partyName": "Blue Anchor Lines", "carrierCode": "BAL", "carrierCodeListProvider": "SMDG"},
+            "publisherRole": "CA"
+        }
+    }]);
+    deliver(&serde_json::to_vec(&retraction).unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let path = "/v1/identifiers/bl:blue-anchor-lines:BL0005";
+        let (_, body) = http(&api, "GET", path, None).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let kinds: Vec<String> = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"]["body"]["kind"].as_str().unwrap().to_owned())
+            .collect();
+        if kinds == ["gate_in", "retracted"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the retraction never arrived: {kinds:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     // Bad callbacks are refused without touching the outbox.
     assert_eq!(post(b"not json"), Some(400));
     assert_eq!(post(b"{\"an\":\"object\"}"), Some(400));

@@ -106,6 +106,19 @@ pub fn import_each(
     opts: &DcsaOptions,
     version: Option<DcsaVersion>,
 ) -> Result<Imported, ImportError> {
+    import_each_known(bytes, target, opts, version, &Default::default())
+}
+
+/// [`import_each`], where `known` holds the first ledger body of source events imported from
+/// earlier documents, by event id: a 3.0 retraction of one of them (a later notification, as a
+/// feed sends it) takes its subjects from there (the connector keeps them, `DIR/sources.jsonl`).
+pub fn import_each_known(
+    bytes: &[u8],
+    target: &ImportTarget,
+    opts: &DcsaOptions,
+    version: Option<DcsaVersion>,
+    known: &std::collections::HashMap<String, EventBody>,
+) -> Result<Imported, ImportError> {
     let doc = parse_bounded(bytes)?;
     let root = Node::root(&doc);
     let (events, kind) = if doc.is_array() {
@@ -141,7 +154,7 @@ pub fn import_each(
         let (v2_id, v3_id) = (id_at(e, &["eventID"]), id_at(e, &["metadata", "eventID"]));
         let (source_id, result) = match version {
             DcsaVersion::V2_2 => (v2_id.or(v3_id), map_v2(e, target, opts)),
-            DcsaVersion::V3_0 => (v3_id.or(v2_id), map_v3(e, target, opts, &mapped)),
+            DcsaVersion::V3_0 => (v3_id.or(v2_id), map_v3(e, target, opts, &mapped, known)),
         };
         let result = result.and_then(|mut b| {
             b.documents = vec![document.clone()];
@@ -241,19 +254,21 @@ fn map_v3(
     target: &ImportTarget,
     opts: &DcsaOptions,
     mapped: &std::collections::HashMap<String, EventBody>,
+    known: &std::collections::HashMap<String, EventBody>,
 ) -> Result<EventBody, ImportError> {
     e.require_object()?;
     let meta = e.req("metadata")?;
     meta.require_object()?;
     if let Some(r) = meta.get("retractedEventID") {
         let id = r.v.as_str().map_or_else(|| r.v.to_string(), str::to_owned);
-        return match mapped.get(&id) {
+        return match mapped.get(&id).or_else(|| known.get(&id)) {
             Some(retracted) => retraction_of(&meta, &id, retracted),
             None => Err(unsupported(
                 &r.path,
                 &id,
                 "DCSA 3.0: a retraction of an event this document did not import (its \
-                 subjects are unknown here); import the retraction with the event it retracts",
+                 subjects are unknown here); import the retraction with the event it retracts, \
+                 or through tradelog connect, which keeps the events it imported",
             )),
         };
     }
