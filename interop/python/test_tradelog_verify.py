@@ -1613,6 +1613,12 @@ class IdsAndLinked(unittest.TestCase):
             self.not_admitted(trade_body("linked", org=OTHER_CARRIER, ucr=ucr, ids=[BKG]),
                               f"body.ids: {BKG}: a carrier links only its own transport "
                               f"documents and bookings", rules)
+        # identifiers alone are linked only by their carrier (8f)
+        for org, role in ((PLATFORM, "platform"), (CUSTOMS, "customs")):
+            self.not_admitted(trade_body("linked", org=org, ids=[BKG, BL]),
+                              f"body.ucr: a {role} organisation ({org}) links trade identifiers "
+                              f"to a consignment's UCR; a link of identifiers alone is their "
+                              f"carrier's")
         # an auditor issues nothing but membership events
         self.not_admitted(trade_body("linked", org=AUDITOR, ucr=ucr, ids=[BL]),
                           "role auditor may not issue linked")

@@ -1117,6 +1117,9 @@ class Membership:
             fail(f"issuer.key is not a current key of {oid}")
         if role not in KINDS[b["kind"]][1]:
             fail(f"role {role} may not issue {b['kind']}")
+        if b["kind"] == "linked" and "ucr" not in b and role != "carrier":  # §8f
+            fail(f"body.ucr: a {role} organisation ({oid}) links trade identifiers to a "
+                 f"consignment's UCR; a link of identifiers alone is their carrier's")
         if b["kind"] == "linked" and role == "carrier":  # §8f
             for t in b.get("ids", []):
                 _, carrier, _ = parse_trade_id(t)

@@ -173,6 +173,14 @@ pub enum AuthError {
         /// The identifier of another carrier.
         id: crate::ids::TradeId,
     },
+    /// A `linked` event without a `ucr` by an organisation that is not a carrier (8f).
+    #[error("body.ucr: a {role} organisation ({org}) links trade identifiers to a consignment's UCR; a link of identifiers alone is their carrier's")]
+    LinkWithoutUcr {
+        /// The issuer.
+        org: OrgId,
+        /// Its role.
+        role: &'static str,
+    },
     /// The event is for another chain.
     #[error("body.chain: event is for chain {got:?}, this ledger is {expected:?}")]
     WrongChain {
@@ -392,6 +400,15 @@ impl Membership {
                     id: t.clone(),
                 });
             }
+        }
+        if body.kind == EventKind::Linked && body.ucr.is_none() && org.role != Role::Carrier {
+            // Without a UCR (whose party rule guards it) a link joins documents only their
+            // carrier may vouch for: another organisation could otherwise merge any carrier's
+            // histories, or grow a group past its limit.
+            return Err(AuthError::LinkWithoutUcr {
+                org: org.id.clone(),
+                role: org.role.as_str(),
+            });
         }
         if let Some(parties) = &body.parties {
             if self.rules < 2 {

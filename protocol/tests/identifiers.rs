@@ -161,11 +161,29 @@ fn who_may_link_what() {
             .starts_with("body.ids: bl:north-star-shipping:BL9: a carrier links only its own"),
         "{e}"
     );
-    // A platform (the declarant) and customs link any carrier's; an SSCC is anyone's.
-    assert!(state.check_event(&link("shopfast", &theirs), &none).is_ok());
+    // A platform (the declarant) and customs link any carrier's documents to a UCR (the party
+    // rule guards the UCR); identifiers alone they do not link (only their carrier does).
+    let to_ucr = |org: &str, ids: &[&str]| {
+        let mut b = body(EventKind::Linked, ids);
+        b.time = net.genesis.time + HOUR;
+        b.ucr = Some(sample_ucr(9));
+        net.sign(org, b).unwrap()
+    };
     assert!(state
-        .check_event(&link("nl-customs", &theirs), &none)
+        .check_event(&to_ucr("shopfast", &theirs), &none)
         .is_ok());
+    assert!(state
+        .check_event(&to_ucr("nl-customs", &theirs), &none)
+        .is_ok());
+    for org in ["shopfast", "nl-customs"] {
+        let e = state.check_event(&link(org, &theirs), &none).unwrap_err();
+        assert!(
+            e.to_string().starts_with("body.ucr: ")
+                && e.to_string()
+                    .contains("a link of identifiers alone is their carrier's"),
+            "{e}"
+        );
+    }
     let sscc = ["bl:blue-anchor-lines:BL1", "sscc:106141412345678908"];
     assert!(state
         .check_event(&link("blue-anchor-lines", &sscc), &none)

@@ -172,9 +172,9 @@ impl From<LedgerError> for ApiError {
             LedgerError::Auth(AuthError::NotAParty { .. }) => {
                 ApiError::new(unprocessable, "not_a_party", message)
             }
-            LedgerError::Auth(AuthError::NotOwnDocument { .. }) => {
-                ApiError::new(unprocessable, "not_own_document", message)
-            }
+            LedgerError::Auth(
+                AuthError::NotOwnDocument { .. } | AuthError::LinkWithoutUcr { .. },
+            ) => ApiError::new(unprocessable, "not_own_document", message),
             LedgerError::Auth(AuthError::UnknownParty(_)) => {
                 ApiError::new(unprocessable, "unknown_party", message)
             }

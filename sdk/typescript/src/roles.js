@@ -179,6 +179,9 @@ export class Membership {
         throw new AuthError('ForeignDocument', `body.ids: ${foreign}: a carrier links only its own transport documents and bookings`, { org: o.id, id: foreign });
       }
     }
+    if (body.kind === 'linked' && body.ucr === undefined && o.role !== 'carrier') {
+      throw new AuthError('LinkWithoutUcr', `body.ucr: a ${o.role} organisation (${o.id}) links trade identifiers to a consignment's UCR; a link of identifiers alone is their carrier's`, { org: o.id, role: o.role });
+    }
     if (body.parties !== undefined) {
       if (this.rules < 2) throw new AuthError('PartiesUnsupported', `body.parties: this ledger's rules (${this.rules}) have no consignment parties`, { rules: this.rules });
       const p = body.parties.find((x) => !this.orgs.has(x));

@@ -152,6 +152,10 @@ describe('ids and the kind linked (3.2, 3.4, 8f)', () => {
       assert.equal(m.rules, rules ?? 1);
       m.authorize(buildBody(body('linked', T, CARRIER, { ucr: UCR, ids: [BKG, BL, SSCC] })));
       for (const org of [PLATFORM, CUSTOMS]) m.authorize(buildBody(body('linked', T, org, { ucr: UCR, ids: [BL, OTHER_BL] })));
+      for (const org of [PLATFORM, CUSTOMS]) {
+        const lone = refused(() => m.authorize(buildBody(body('linked', T, org, { ids: [BKG, BL] }))), 'AuthError', 'LinkWithoutUcr');
+        assert.match(lone.message, /a link of identifiers alone is their carrier's$/);
+      }
       const e = refused(() => m.authorize(buildBody(body('linked', T, CARRIER, { ids: [BL, OTHER_BL] }))), 'AuthError', 'ForeignDocument');
       assert.equal(e.message, `body.ids: ${OTHER_BL}: a carrier links only its own transport documents and bookings`);
       const e2 = refused(() => m.authorize(buildBody(body('linked', T, OTHER_CARRIER, { ucr: UCR, ids: [BKG] }))), 'AuthError', 'ForeignDocument');
