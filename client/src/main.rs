@@ -1265,19 +1265,7 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
 
 fn import(a: ImportArgs) -> Result<()> {
     use standards::{dcsa, epcis};
-    let key = keyfile::read(&a.key)?;
-    let target = standards::ImportTarget {
-        chain: a.chain,
-        issuer: tradelog_protocol::Issuer {
-            org: a.org.parse().map_err(|e| anyhow::anyhow!("--org: {e}"))?,
-            key: key.public(),
-        },
-    };
-    let ucr: Option<Ucr> = a
-        .ucr
-        .map(|u| u.parse())
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--ucr: {e}"))?;
+    let (key, target, ucr) = import_setup(&a.key, &a.org, a.chain, a.ucr.as_deref())?;
     let bytes = read_limited(&a.file, standards::MAX_DOCUMENT_BYTES as u64)?;
     let imported = match a.format {
         ImportFormat::Epcis => {
@@ -1315,12 +1303,7 @@ fn import(a: ImportArgs) -> Result<()> {
                 bail!("--carrier: only for --format epcis (a DCSA feed's documents are the importing carrier's)");
             }
             let ucr_from = ucr_source(a.ucr_from.as_deref())?;
-            let version: Option<dcsa::DcsaVersion> = a
-                .dcsa_version
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--dcsa-version: {e}"))?;
+            let version = dcsa_version(a.dcsa_version.as_deref())?;
             dcsa::import_each(
                 &bytes,
                 &target,
@@ -1392,6 +1375,40 @@ fn import(a: ImportArgs) -> Result<()> {
     Ok(())
 }
 
+/// The key, issuer and fixed UCR of an import or connector (`--key`, `--org`, `--chain`,
+/// `--ucr`), each refusal naming its flag.
+fn import_setup(
+    key: &std::path::Path,
+    org: &str,
+    chain: String,
+    ucr: Option<&str>,
+) -> Result<(
+    tradelog_protocol::SecretKey,
+    standards::ImportTarget,
+    Option<Ucr>,
+)> {
+    let key = keyfile::read(key)?;
+    let target = standards::ImportTarget {
+        chain,
+        issuer: tradelog_protocol::Issuer {
+            org: org.parse().map_err(|e| anyhow::anyhow!("--org: {e}"))?,
+            key: key.public(),
+        },
+    };
+    let ucr = ucr
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--ucr: {e}"))?;
+    Ok((key, target, ucr))
+}
+
+/// `--dcsa-version` of a DCSA import or connector.
+fn dcsa_version(text: Option<&str>) -> Result<Option<standards::dcsa::DcsaVersion>> {
+    text.map(str::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--dcsa-version: {e}"))
+}
+
 /// `--ucr-from` of a DCSA import or connector.
 fn ucr_source(text: Option<&str>) -> Result<Option<standards::dcsa::UcrSource>> {
     use standards::dcsa::UcrSource;
@@ -1409,25 +1426,8 @@ fn ucr_source(text: Option<&str>) -> Result<Option<standards::dcsa::UcrSource>> 
 /// `tradelog connect dcsa`: runs until killed.
 fn connect_dcsa(a: ConnectArgs) -> Result<()> {
     use tradelog_client::connect;
-    let key = keyfile::read(&a.key)?;
-    let target = standards::ImportTarget {
-        chain: a.chain,
-        issuer: tradelog_protocol::Issuer {
-            org: a.org.parse().map_err(|e| anyhow::anyhow!("--org: {e}"))?,
-            key: key.public(),
-        },
-    };
-    let ucr: Option<Ucr> = a
-        .ucr
-        .map(|u| u.parse())
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--ucr: {e}"))?;
-    let version = a
-        .dcsa_version
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--dcsa-version: {e}"))?;
+    let (key, target, ucr) = import_setup(&a.key, &a.org, a.chain, a.ucr.as_deref())?;
+    let version = dcsa_version(a.dcsa_version.as_deref())?;
     if a.listen.is_none() && a.poll.is_none() {
         bail!("--listen, --poll: give at least one (where notifications come from)");
     }
