@@ -219,14 +219,7 @@ impl Outbox {
     pub fn put(&self, bytes: &[u8]) -> Result<u64, ConnectError> {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         let seq = *next;
-        let tmp = self.dir.join(format!("{seq:020}.tmp"));
-        let path = self.dir.join(format!("{seq:020}.json"));
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        sync_dir(&self.dir)?;
+        write_atomic(&self.dir.join(format!("{seq:020}.json")), bytes)?;
         *next = seq + 1;
         Ok(seq)
     }
@@ -315,19 +308,10 @@ impl Known {
             return;
         }
         self.map.insert(id.to_owned(), body.clone());
-        let line = serde_json::json!({"id": id, "body": body});
-        let path = dir.join("sources.jsonl");
-        let r = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| {
-                f.write_all(format!("{line}\n").as_bytes())?;
-                f.sync_all()
-            });
-        if let Err(e) = r {
-            eprintln!("connect: cannot write {}: {e}", path.display());
-        }
+        append_line(
+            &dir.join("sources.jsonl"),
+            &serde_json::json!({"id": id, "body": body}),
+        );
     }
 }
 
@@ -433,11 +417,16 @@ fn now_ms() -> u64 {
 
 /// Appends a line to `DIR/refused.jsonl` (synced): what was refused for good, and why.
 fn record_refused(dir: &Path, line: &serde_json::Value) {
-    let path = dir.join("refused.jsonl");
+    append_line(&dir.join("refused.jsonl"), line);
+}
+
+/// Appends `line` and a newline to `path`, synced; a failure is logged (the record is advisory:
+/// the outbox, not these files, is what must not lose anything).
+fn append_line(path: &Path, line: &serde_json::Value) {
     let r = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)
+        .open(path)
         .and_then(|mut f| {
             f.write_all(format!("{line}\n").as_bytes())?;
             f.sync_all()
