@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tradelog_protocol::event::{EventBody, EventKind, EVENT_VERSION};
-use tradelog_protocol::ids::{gs1_check_digit, TradeId};
+use tradelog_protocol::ids::TradeId;
 use tradelog_protocol::{ContainerId, Ucr, UnLocode};
 
 use super::{
@@ -139,21 +139,6 @@ fn kind_of_bizstep(step: &str, disposition: Option<&str>) -> Option<EventKind> {
     })
 }
 
-/// Prefixes the document's `@context` binds to [`TL_NAMESPACE`] (`tl` by convention).
-fn tl_prefixes(context: &Value) -> Vec<String> {
-    let objects: Vec<&serde_json::Map<String, Value>> = match context {
-        Value::Object(m) => vec![m],
-        Value::Array(a) => a.iter().filter_map(Value::as_object).collect(),
-        _ => Vec::new(),
-    };
-    objects
-        .into_iter()
-        .flat_map(|m| m.iter())
-        .filter(|(_, v)| v.as_str() == Some(TL_NAMESPACE))
-        .map(|(k, _)| k.clone())
-        .collect()
-}
-
 /// Every `prefix` → IRI binding of the document's context (for the event hash's extension
 /// members).
 fn context_prefixes(context: &Value) -> Vec<(String, String)> {
@@ -258,8 +243,13 @@ pub fn import_each(
             expected: "a string, an array or an object",
         });
     }
-    let prefixes = tl_prefixes(context.v);
     let bindings = context_prefixes(context.v);
+    // The prefixes bound to TL_NAMESPACE (`tl` by convention).
+    let prefixes: Vec<String> = bindings
+        .iter()
+        .filter(|(_, iri)| iri == TL_NAMESPACE)
+        .map(|(p, _)| p.clone())
+        .collect();
     let created = if query {
         root.opt_str("creationDate")?
     } else {
@@ -339,7 +329,7 @@ struct Ids {
     ucr: Option<(Ucr, String)>,
     /// Trade identifiers: SSCCs (`urn:epc:id:sscc:` or a GS1 Digital Link with AI 00) and,
     /// with a carrier, its bills of lading (`bol` business transactions).
-    ssccs: Vec<TradeId>,
+    trade_ids: Vec<TradeId>,
 }
 
 /// The SSCC of an EPC URI `urn:epc:id:sscc:<company prefix>.<serial reference>` (the serial
@@ -352,15 +342,12 @@ pub fn sscc_of(uri: &str) -> Option<Result<TradeId, String>> {
                 "an SSCC EPC URI is urn:epc:id:sscc:<company prefix>.<serial reference>".into(),
             ));
         };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(prefix) || !digits(serial) || prefix.len() + serial.len() != 17 {
+        let Some(sscc) = super::epcis_hash::sscc_digits(prefix, serial) else {
             return Some(Err(
                 "company prefix and serial reference are 17 digits together".into(),
             ));
-        }
-        let body = format!("{}{prefix}{}", &serial[..1], &serial[1..]);
-        let check = gs1_check_digit(body.as_bytes())?;
-        return Some(TradeId::sscc(&format!("{body}{check}")).map_err(|e| e.to_string()));
+        };
+        return Some(TradeId::sscc(&sscc).map_err(|e| e.to_string()));
     }
     let rest = uri
         .strip_prefix("https://")
@@ -399,8 +386,8 @@ impl Ids {
             self.add_ucr(u, uri, path)?;
         } else if let Some(sscc) = sscc_of(uri) {
             let sscc = sscc.map_err(|e| invalid(&path, uri, e))?;
-            if !self.ssccs.contains(&sscc) {
-                self.ssccs.push(sscc);
+            if !self.trade_ids.contains(&sscc) {
+                self.trade_ids.push(sscc);
             }
         }
         Ok(())
@@ -539,8 +526,8 @@ fn map_event(
                         format!("not a tradelog B/L number: {}", err.reason),
                     )
                 })?;
-                if !ids.ssccs.contains(&bl) {
-                    ids.ssccs.push(bl);
+                if !ids.trade_ids.contains(&bl) {
+                    ids.trade_ids.push(bl);
                 }
             }
             let Some(want) = &opts.ucr_biz_transaction else {
@@ -556,21 +543,21 @@ fn map_event(
         }
     }
     let ucr = ids.ucr.map(|(u, _)| u);
-    let mut ssccs = ids.ssccs;
-    ssccs.sort();
-    if ssccs.len() > tradelog_protocol::event::MAX_IDS {
+    let mut trade_ids = ids.trade_ids;
+    trade_ids.sort();
+    if trade_ids.len() > tradelog_protocol::event::MAX_IDS {
         return Err(unsupported(
             e.path(),
             ty,
             format!(
                 "names {} SSCCs and bills of lading; a ledger event names at most {}",
-                ssccs.len(),
+                trade_ids.len(),
                 tradelog_protocol::event::MAX_IDS
             ),
         ));
     }
-    let ssccs = (!ssccs.is_empty()).then_some(ssccs);
-    if ucr.is_none() && ids.containers.is_empty() && ssccs.is_none() {
+    let trade_ids = (!trade_ids.is_empty()).then_some(trade_ids);
+    if ucr.is_none() && ids.containers.is_empty() && trade_ids.is_none() {
         return Err(invalid(
             e.path(),
             ty,
@@ -625,7 +612,7 @@ fn map_event(
         issuer: target.issuer.clone(),
         parties: None,
         source: None,
-        ids: ssccs.clone(),
+        ids: trade_ids.clone(),
         retracts: None,
         offset: offset.clone(),
         membership: None,

@@ -278,11 +278,7 @@ fn digital_link(uri: &str) -> Option<String> {
     }
     if let Some(rest) = uri.strip_prefix("urn:epc:id:sscc:") {
         let (cp, serial) = rest.split_once('.')?;
-        if !digits(cp) || !digits(serial) || cp.len() + serial.len() != 17 {
-            return None;
-        }
-        let body = format!("{}{cp}{}", &serial[..1], &serial[1..]);
-        return dl(format!("00/{body}{}", gs1_check(&body)?));
+        return dl(format!("00/{}", sscc_digits(cp, serial)?));
     }
     if let Some(rest) = uri.strip_prefix("urn:epc:id:sgln:") {
         let [cp, loc, ext] = parts(rest)?;
@@ -350,6 +346,17 @@ fn digital_link(uri: &str) -> Option<String> {
             uri.to_owned()
         },
     )
+}
+
+/// The 18 digits of the SSCC of an EPC URI's company prefix and serial reference (whose first
+/// digit is the extension digit), check digit computed (GS1 Tag Data Standard); `None` unless
+/// both are digits, 17 together.
+pub(crate) fn sscc_digits(cp: &str, serial: &str) -> Option<String> {
+    if !digits(cp) || !digits(serial) || cp.len() + serial.len() != 17 {
+        return None;
+    }
+    let body = format!("{}{cp}{}", &serial[..1], &serial[1..]);
+    Some(format!("{body}{}", gs1_check(&body)?))
 }
 
 fn digits(s: &str) -> bool {
