@@ -23,8 +23,8 @@ use tradelog_protocol::merkle::{self, leaf_hash, Frontier, NewNode};
 use tradelog_protocol::parties::{self, Consignments, Parties};
 use tradelog_protocol::retractions::Target;
 use tradelog_protocol::route::{
-    containers_named, group_of, page_range, GroupRoute, MAX_GROUP, MAX_ROUTE_CONTAINERS,
-    ROUTE_GROUP_VERSION, ROUTE_PAGE_VERSION, ROUTE_VERSION,
+    containers_named, group_containers, group_of, page_range, GroupRoute, MAX_GROUP,
+    MAX_ROUTE_CONTAINERS, ROUTE_GROUP_VERSION, ROUTE_PAGE_VERSION, ROUTE_VERSION,
 };
 use tradelog_protocol::sources::SourceKey;
 use tradelog_protocol::{
@@ -713,14 +713,7 @@ impl NodeLedger {
             .iter()
             .map(|s| self.bundle(head, cert, s, membership.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut seen = std::collections::BTreeSet::new();
-        let named = containers_named(
-            subjects
-                .iter()
-                .flat_map(|b| &b.events)
-                .filter(|pe| seen.insert(pe.index))
-                .map(|pe| &pe.event),
-        );
+        let named = group_containers(&subjects);
         if named.len() > MAX_ROUTE_CONTAINERS {
             return Err(RouteError::TooLarge(format!(
                 "the group's events name {} containers; a group route holds {MAX_ROUTE_CONTAINERS}",

@@ -1179,13 +1179,7 @@ impl Ledger {
             .iter()
             .map(|s| self.bundle(s, certificate.clone()))
             .collect::<Option<Vec<_>>>()?;
-        let mut seen = std::collections::BTreeSet::new();
-        let events = subjects
-            .iter()
-            .flat_map(|b| &b.events)
-            .filter(|pe| seen.insert(pe.index))
-            .map(|pe| &pe.event);
-        let containers = containers_named(events)
+        let containers = crate::route::group_containers(&subjects)
             .into_iter()
             .map(|c| self.bundle(&Subject::Container(c), certificate.clone()))
             .collect::<Option<Vec<_>>>()?;

@@ -435,6 +435,13 @@ pub fn verify_pages(pages: &[RouteBundle], genesis: &Genesis) -> Result<Route, R
     })
 }
 
+/// The containers a group's subject bundles name, in order of first mention (subjects in
+/// order, events in bundle order): the containers of its route (section 9b, version 3). An
+/// event in two subject bundles names the same container twice, which counts once.
+pub fn group_containers(subjects: &[ProofBundle]) -> Vec<ContainerId> {
+    containers_named(subjects.iter().flat_map(|b| &b.events).map(|pe| &pe.event))
+}
+
 /// The subjects a `linked` event of `events` names (its `ucr`, then its `ids`), each once, in
 /// order of first mention (section 8f).
 pub fn linked_subjects<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Subject> {
