@@ -1853,6 +1853,46 @@ def container_windows(cons_rows, container):
     return windows
 
 
+def check_container_bundles(genesis_doc, containers, named, lead, owner, lead_name):
+    """§9b route step 3-4 (and version 3 step 4): the container bundles are exactly the
+    containers `named` (by the `owner` events, in order of first mention), each with the head and
+    certificate of `lead` (`lead_name`), and each verifies; returns (their subjects, results)."""
+    given = []
+    for i, cb in enumerate(containers):
+        w = f"route.containers[{i}]"
+        if not isinstance(cb, dict):
+            fail(f"{w}: expected an object")
+        if "subject" not in cb:
+            fail(f"{w}: missing member(s) ['subject']")
+        cs = obj(cb["subject"], f"{w}.subject", ("type", "id"))
+        if cs["type"] != "container":
+            fail(f"{w}.subject.type is {cs['type']!r}, not 'container'")
+        given.append(cs["id"])
+    for i in range(max(len(named), len(given))):
+        if i >= len(given):
+            fail(f"route.containers: container {named[i]} named by the {owner} events has no "
+                 f"bundle (missing)")
+        if i >= len(named):
+            fail(f"route.containers[{i}]: container {given[i]!r} is not named by the {owner} "
+                 f"events (extra)")
+        if given[i] != named[i]:
+            fail(f"route.containers[{i}]: subject {given[i]!r}, expected {named[i]} "
+                 f"(containers in order of first mention: {named})")
+    results = []
+    for i, cb in enumerate(containers):
+        w = f"route.containers[{i}] ({given[i]})"
+        for member in ("head", "certificate"):
+            if member not in cb:
+                fail(f"{w}: missing member(s) [{member!r}]")
+            if not same_json(cb[member], lead[member]):
+                fail(f"{w}: {member} differs from {lead_name} {member}")
+        try:
+            results.append(verify_bundle(genesis_doc, cb))
+        except VerifyError as e:
+            raise VerifyError(f"{w}: {e}") from None
+    return given, results
+
+
 def check_route(genesis_doc, route, asked=None):
     """§9b steps 1-4, then the computed route timeline.  Returns
     (consignment bundle result, [(log index, event, source)]); raises VerifyError.  The
@@ -1932,40 +1972,8 @@ def check_route(genesis_doc, route, asked=None):
     if not whole and len(pages) != need:
         fail(f"route: the consignment names {len(named)} containers: {need} pages, "
              f"got {len(pages)}")
-    given = []
-    for i, cb in enumerate(containers):
-        w = f"route.containers[{i}]"
-        if not isinstance(cb, dict):
-            fail(f"{w}: expected an object")
-        if "subject" not in cb:
-            fail(f"{w}: missing member(s) ['subject']")
-        cs = obj(cb["subject"], f"{w}.subject", ("type", "id"))
-        if cs["type"] != "container":
-            fail(f"{w}.subject.type is {cs['type']!r}, not 'container'")
-        given.append(cs["id"])
-    for i in range(max(len(named), len(given))):
-        if i >= len(given):
-            fail(f"route.containers: container {named[i]} named by the consignment's "
-                 f"events has no bundle (missing)")
-        if i >= len(named):
-            fail(f"route.containers[{i}]: container {given[i]!r} is not named by the "
-                 f"consignment's events (extra)")
-        if given[i] != named[i]:
-            fail(f"route.containers[{i}]: subject {given[i]!r}, expected {named[i]} "
-                 f"(containers in order of first mention: {named})")
-    # 4
-    results = []
-    for i, cb in enumerate(containers):
-        w = f"route.containers[{i}] ({given[i]})"
-        for member in ("head", "certificate"):
-            if member not in cb:
-                fail(f"{w}: missing member(s) [{member!r}]")
-            if not same_json(cb[member], cons[member]):
-                fail(f"{w}: {member} differs from the consignment bundle's {member}")
-        try:
-            results.append(verify_bundle(genesis_doc, cb))
-        except VerifyError as e:
-            raise VerifyError(f"{w}: {e}") from None
+    given, results = check_container_bundles(
+        genesis_doc, containers, named, cons, "consignment's", "the consignment bundle's")
     # timeline (computed, not trusted)
     rows, seen = [], set()
     for _, idx, ev in res["rows"]:
@@ -2091,39 +2099,8 @@ def check_group_route(genesis_doc, route, asked=None):
         c = ev.body.get("container")
         if c is not None and c not in named:
             named.append(c)
-    given = []
-    for i, cb in enumerate(containers):
-        w = f"route.containers[{i}]"
-        if not isinstance(cb, dict):
-            fail(f"{w}: expected an object")
-        if "subject" not in cb:
-            fail(f"{w}: missing member(s) ['subject']")
-        cs = obj(cb["subject"], f"{w}.subject", ("type", "id"))
-        if cs["type"] != "container":
-            fail(f"{w}.subject.type is {cs['type']!r}, not 'container'")
-        given.append(cs["id"])
-    for i in range(max(len(named), len(given))):
-        if i >= len(given):
-            fail(f"route.containers: container {named[i]} named by the group's events has no "
-                 f"bundle (missing)")
-        if i >= len(named):
-            fail(f"route.containers[{i}]: container {given[i]!r} is not named by the group's "
-                 f"events (extra)")
-        if given[i] != named[i]:
-            fail(f"route.containers[{i}]: subject {given[i]!r}, expected {named[i]} "
-                 f"(containers in order of first mention: {named})")
-    cresults = []
-    for i, cb in enumerate(containers):
-        w = f"route.containers[{i}] ({given[i]})"
-        for member in ("head", "certificate"):
-            if member not in cb:
-                fail(f"{w}: missing member(s) [{member!r}]")
-            if not same_json(cb[member], first[member]):
-                fail(f"{w}: {member} differs from route.subjects[0]'s {member}")
-        try:
-            cresults.append(verify_bundle(genesis_doc, cb))
-        except VerifyError as e:
-            raise VerifyError(f"{w}: {e}") from None
+    given, cresults = check_container_bundles(
+        genesis_doc, containers, named, first, "group's", "route.subjects[0]'s")
     # timeline (computed, not trusted): the group in the consignment's place
     lead = results[0]
     # §9b: the parties of the group's consignments (§9 step 6) and the group events' issuers
