@@ -241,6 +241,29 @@ const pageError = (pos, reason) => new RouteError('Page', `pages[${pos}]: ${reas
 const debugU64 = (v) => (v === undefined ? 'None' : `Some(${v})`);
 
 /**
+ * Route steps 3-4 (9b; version 3 step 4): the container bundles are exactly the containers
+ * `named` (by `owner` events, in order of first mention), each proven against the head and
+ * certificate of `lead` (`leadName`), and each verifies; returns their verified provenances.
+ */
+function verifyContainers(genesis, bundles, named, lead, owner, leadName) {
+  const expected = named.map((c) => `container ${c}`);
+  const got = bundles.map((b) => subjectName(b.subject));
+  if (expected.length !== got.length || expected.some((e, i) => e !== got[i])) {
+    throw new RouteError('Containers', `containers: expected ${JSON.stringify(expected)} (named by ${owner} events, in order), got ${JSON.stringify(got)}`, { expected, got });
+  }
+  return bundles.map((b, pos) => {
+    if (!same(b.head, lead.head) || !same(b.certificate, lead.certificate)) {
+      throw new RouteError('HeadMismatch', `containers[${pos}]: proven against another head than ${leadName}`, { pos });
+    }
+    try {
+      return verifyBundle(genesis, b);
+    } catch (err) {
+      throw new RouteError('Container', `containers[${pos}]: ${err.message}`, { pos, err });
+    }
+  });
+}
+
+/**
  * Verifies a route against the genesis alone (PROTOCOL.md 9b, Rust `route::verify_pages`): one
  * version-1 route bundle, or the pages of a route naming more than 256 containers (version 2,
  * `containers_from` 0, 256, ..., in order, all with the same consignment bundle, hence the same
@@ -303,22 +326,7 @@ export function verifyRoute(genesis, route, asked) {
   if (!whole && pages.length !== needed) {
     throw pageError(Math.min(pages.length, needed), `the consignment names ${named.length} containers: ${needed} pages, got ${pages.length}`);
   }
-  const bundles = pages.flatMap((p) => p.containers);
-  const expected = named.map((c) => `container ${c}`);
-  const got = bundles.map((b) => subjectName(b.subject));
-  if (expected.length !== got.length || expected.some((e, i) => e !== got[i])) {
-    throw new RouteError('Containers', `containers: expected ${JSON.stringify(expected)} (named by the consignment's events, in order), got ${JSON.stringify(got)}`, { expected, got });
-  }
-  const containers = bundles.map((b, pos) => {
-    if (!same(b.head, first.consignment.head) || !same(b.certificate, first.consignment.certificate)) {
-      throw new RouteError('HeadMismatch', `containers[${pos}]: proven against another head than the consignment`, { pos });
-    }
-    try {
-      return verifyBundle(genesis, b);
-    } catch (err) {
-      throw new RouteError('Container', `containers[${pos}]: ${err.message}`, { pos, err });
-    }
-  });
+  const containers = verifyContainers(genesis, pages.flatMap((p) => p.containers), named, first.consignment, "the consignment's", 'the consignment');
   return {
     version: Number(first.version), ucr, group: [first.consignment.subject], subjects: [consignment], consignment, containers,
     head: consignment.head, certificate: consignment.certificate, timeline: mergeTimeline(consignment, containers, ucr), warnings: [],
@@ -396,21 +404,7 @@ export function verifyGroupRoute(genesis, route, asked) {
     seen.add(e.index);
     events.push(e.event);
   }
-  const expected = containersNamed(events).map((c) => `container ${c}`);
-  const got = r.containers.map((b) => subjectName(b.subject));
-  if (expected.length !== got.length || expected.some((e, i) => e !== got[i])) {
-    throw new RouteError('Containers', `containers: expected ${JSON.stringify(expected)} (named by the group's events, in order), got ${JSON.stringify(got)}`, { expected, got });
-  }
-  const containers = r.containers.map((b, pos) => {
-    if (!same(b.head, lead.head) || !same(b.certificate, lead.certificate)) {
-      throw new RouteError('HeadMismatch', `containers[${pos}]: proven against another head than subjects[0]`, { pos });
-    }
-    try {
-      return verifyBundle(genesis, b);
-    } catch (err) {
-      throw new RouteError('Container', `containers[${pos}]: ${err.message}`, { pos, err });
-    }
-  });
+  const containers = verifyContainers(genesis, r.containers, containersNamed(events), lead, "the group's", 'subjects[0]');
   const consignment = subjects.find((p) => p.subject.type === 'consignment');
   return {
     version: ROUTE_GROUP_VERSION, ucr: consignment?.subject.id, group, subjects, consignment, containers,
