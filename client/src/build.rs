@@ -127,6 +127,9 @@ impl EventSpec {
             source: None,
             ids: None,
             retracts: None,
+            aeo: None,
+            mra: None,
+            reason: None,
             offset: None,
             membership: None,
         };

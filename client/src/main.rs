@@ -1249,6 +1249,9 @@ fn membership(cmd: MembershipCommand) -> Result<()> {
                 source: None,
                 ids: None,
                 retracts: None,
+                aeo: None,
+                mra: None,
+                reason: None,
                 offset: None,
                 membership: Some(MembershipBody {
                     seq,

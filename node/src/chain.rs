@@ -339,7 +339,8 @@ impl Chain {
                 // Not a party yet, but it follows an event this node's log does not hold: the
                 // event naming it a party may be on its way (REF_WAIT_MS); block building
                 // decides.
-                Err(LedgerError::Auth(AuthError::NotAParty { .. }))
+                // Likewise a risk outcome whose advance data (8i) this node has not committed.
+                Err(LedgerError::Auth(AuthError::NotAParty { .. }) | LedgerError::Outcome(_))
                     if unknown_ref.contains(&i)
                         && !lock(&self.waited).contains(&events[i].id()) =>
                 {

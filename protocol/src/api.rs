@@ -46,6 +46,21 @@ pub struct ConsistencyAnswer {
     pub proof: ConsistencyProof,
 }
 
+/// `GET /v1/organisations/{id}[?recognised_by=Y&at=T]`: an organisation, the proof bundle of
+/// its organisation subject (its AEO records) and, when asked about another administration's
+/// recognition, that administration's (its arrangements), both at one certified head
+/// (PROTOCOL.md 9e), with the node's reading of them (clients recompute it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrganisationAnswer {
+    /// The member, as the membership at the head lists it.
+    pub organisation: crate::roles::Organisation,
+    /// The organisation subjects' bundles: the holder's, then the administration's.
+    pub bundles: Vec<crate::ProofBundle>,
+    /// The node's answer to the question asked (or, without `recognised_by`, what the
+    /// organisation's own records give at `at`).
+    pub recognition: crate::recognition::Recognition,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,6 +166,13 @@ pub enum BundleError {
         /// What is wrong.
         reason: String,
     },
+    /// A risk outcome of the consignment's history refers to no earlier `advance_data` event
+    /// of it (8i).
+    #[error("events[{pos}]: body.refs: a risk outcome refers to no earlier advance_data event of its consignment")]
+    Outcome {
+        /// Position of the outcome in the bundle.
+        pos: usize,
+    },
     /// An event's issuer is not permitted.
     #[error("events[{pos}]: {err}")]
     Auth {
@@ -274,6 +281,12 @@ fn about(event: &Event, subject: &Subject) -> bool {
         Subject::Container(c) => b.container.as_ref() == Some(c),
         Subject::Membership => b.kind == crate::event::EventKind::Membership,
         Subject::Identifier(t) => b.ids.iter().flatten().any(|i| i == t),
+        Subject::Organisation(o) => {
+            b.aeo.as_ref().is_some_and(|r| &r.holder == o)
+                || b.mra
+                    .as_ref()
+                    .is_some_and(|m| &m.partner == o || &b.issuer.org == o)
+        }
     }
 }
 
@@ -454,6 +467,17 @@ impl ProofBundle {
         .into_iter()
         .map(|(t, by)| (self.events[t].index, self.events[by].index))
         .collect();
+        // Every risk outcome assesses advance data recorded before it (8i): both name the
+        // consignment, so its complete history holds both.
+        if let Subject::Consignment(_) = self.subject {
+            if let Some(pos) = crate::advance::verify_history(
+                self.events
+                    .iter()
+                    .map(|pe| (pe.event.id(), pe.event.body())),
+            ) {
+                return Err(BundleError::Outcome { pos });
+            }
+        }
         let rules = at_head.rules();
         let recorded = self.recorded(genesis, &history)?;
         Ok(Provenance {

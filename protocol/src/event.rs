@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::aeo::{AeoRecord, MraRecord};
 use crate::hash::Hash;
 pub use crate::ids::{is_chain_id, EventId};
 use crate::ids::{ContainerId, OrgId, TradeId, Ucr, UnLocode};
@@ -82,13 +83,27 @@ pub enum EventKind {
     Linked,
     /// An earlier event of the same issuer did not happen as recorded (PROTOCOL.md 8g).
     Retracted,
+    /// A customs administration records an organisation's AEO authorisation state (8h).
+    AeoStatus,
+    /// Two customs administrations record a mutual recognition arrangement (8h).
+    Mra,
+    /// Advance electronic data for a consignment, before loading or arrival (8i).
+    AdvanceData,
+    /// Pre-arrival risk assessment: cleared (8i).
+    RiskCleared,
+    /// Pre-arrival risk assessment: the filer is asked for more information (8i).
+    RiskInformationRequested,
+    /// Pre-arrival risk assessment: referred for inspection on arrival (8i).
+    RiskReferred,
+    /// Pre-arrival risk assessment: do not load (8i).
+    RiskDoNotLoad,
     /// A membership change: keys, organisations, validators (PROTOCOL.md 8a).
     Membership,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::Booked,
         EventKind::Declared,
         EventKind::Loaded,
@@ -108,6 +123,13 @@ impl EventKind {
         EventKind::DocumentAnchored,
         EventKind::Linked,
         EventKind::Retracted,
+        EventKind::AeoStatus,
+        EventKind::Mra,
+        EventKind::AdvanceData,
+        EventKind::RiskCleared,
+        EventKind::RiskInformationRequested,
+        EventKind::RiskReferred,
+        EventKind::RiskDoNotLoad,
         EventKind::Membership,
     ];
 
@@ -133,6 +155,13 @@ impl EventKind {
             EventKind::DocumentAnchored => "document_anchored",
             EventKind::Linked => "linked",
             EventKind::Retracted => "retracted",
+            EventKind::AeoStatus => "aeo_status",
+            EventKind::Mra => "mra",
+            EventKind::AdvanceData => "advance_data",
+            EventKind::RiskCleared => "risk_cleared",
+            EventKind::RiskInformationRequested => "risk_information_requested",
+            EventKind::RiskReferred => "risk_referred",
+            EventKind::RiskDoNotLoad => "risk_do_not_load",
             EventKind::Membership => "membership",
         }
     }
@@ -149,8 +178,32 @@ impl EventKind {
                 | EventKind::DocumentAnchored
                 | EventKind::Linked
                 | EventKind::Retracted
+                | EventKind::AeoStatus
+                | EventKind::Mra
+                | EventKind::AdvanceData
+                | EventKind::RiskCleared
+                | EventKind::RiskInformationRequested
+                | EventKind::RiskReferred
+                | EventKind::RiskDoNotLoad
                 | EventKind::Membership
         )
+    }
+
+    /// The four pre-arrival risk assessment outcomes (8i).
+    pub fn is_risk_outcome(self) -> bool {
+        matches!(
+            self,
+            EventKind::RiskCleared
+                | EventKind::RiskInformationRequested
+                | EventKind::RiskReferred
+                | EventKind::RiskDoNotLoad
+        )
+    }
+
+    /// Kinds about an organisation rather than goods (8h): no consignment, container, trade
+    /// identifier, place or transport.
+    pub fn is_organisation_record(self) -> bool {
+        matches!(self, EventKind::AeoStatus | EventKind::Mra)
     }
 
     /// Packing and unpacking relate a consignment (its UCR or trade identifiers) to a
@@ -159,6 +212,17 @@ impl EventKind {
         matches!(self, EventKind::Packed | EventKind::Unpacked)
     }
 }
+
+/// The detail fields every `advance_data` event commits to (8i), in the order of the spec.
+pub const ADVANCE_FIELDS: [&str; 7] = [
+    "hs_code",
+    "declared_value",
+    "currency",
+    "consignor_country",
+    "consignee_country",
+    "item_count",
+    "gross_weight_kg",
+];
 
 /// Mode of transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,6 +452,29 @@ pub struct EventBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub membership: Option<MembershipBody>,
+    /// The authorisation state an `aeo_status` event records (present exactly for that kind;
+    /// 8h).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub aeo: Option<AeoRecord>,
+    /// The arrangement an `mra` event records (present exactly for that kind; 8h).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mra: Option<MraRecord>,
+    /// The reason code of a risk outcome, `[a-z0-9_]{1,32}` (present exactly for the four
+    /// outcome kinds; 8i).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reason: Option<String>,
 }
 
 /// A JSON object whose member names must be unique (RFC 8785 inputs are I-JSON).
@@ -421,12 +508,7 @@ fn unique_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Hash>,
     d.deserialize_map(Visit)
 }
 
-/// A present optional field must not be `null`.
-pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
+pub(crate) use crate::wire::present;
 
 /// Why an event was refused. Messages name the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -538,6 +620,8 @@ impl EventBody {
             }
         } else if self.membership.is_some() {
             return Err(field("membership", "only allowed for kind membership"));
+        } else if self.kind.is_organisation_record() {
+            self.validate_organisation_record()?;
         } else if self.ucr.is_none() && self.container.is_none() && self.ids.is_none() {
             return Err(field(
                 "ucr",
@@ -642,6 +726,57 @@ impl EventBody {
                 ));
             }
         }
+        if self.aeo.is_some() && self.kind != EventKind::AeoStatus {
+            return Err(field("aeo", "only allowed for kind aeo_status"));
+        }
+        if self.mra.is_some() && self.kind != EventKind::Mra {
+            return Err(field("mra", "only allowed for kind mra"));
+        }
+        let outcome = self.kind.is_risk_outcome();
+        match (&self.reason, outcome) {
+            (None, true) => {
+                return Err(field(
+                    "reason",
+                    format!("required for kind {}", self.kind.as_str()),
+                ))
+            }
+            (Some(_), false) => {
+                return Err(field("reason", "only allowed for the risk outcome kinds"))
+            }
+            (Some(r), true) if !is_code(r, 32) => {
+                return Err(field(
+                    "reason",
+                    format!("{r:?} must be 1-32 characters of a-z, 0-9, '_'"),
+                ))
+            }
+            _ => {}
+        }
+        if (outcome || self.kind == EventKind::AdvanceData) && self.ucr.is_none() {
+            return Err(field(
+                "ucr",
+                format!("required for kind {}", self.kind.as_str()),
+            ));
+        }
+        if outcome && self.refs.is_empty() {
+            return Err(field(
+                "refs",
+                "a risk outcome refers to the advance_data event it assesses",
+            ));
+        }
+        if self.kind == EventKind::AdvanceData {
+            if let Some(f) = ADVANCE_FIELDS
+                .iter()
+                .find(|f| !self.details.contains_key(**f))
+            {
+                return Err(field(
+                    "details",
+                    format!(
+                        "advance_data commits to {}: {f:?} is missing",
+                        ADVANCE_FIELDS.join(", ")
+                    ),
+                ));
+            }
+        }
         match (&self.retracts, self.kind == EventKind::Retracted) {
             (None, true) => return Err(field("retracts", "required for kind retracted")),
             (Some(_), false) => return Err(field("retracts", "only allowed for kind retracted")),
@@ -695,6 +830,41 @@ impl EventBody {
         Ok(())
     }
 
+    /// The rules of an `aeo_status` or `mra` body (8h): its member, and nothing about goods.
+    fn validate_organisation_record(&self) -> Result<(), EventError> {
+        if self.ucr.is_some() || self.container.is_some() || self.ids.is_some() {
+            return Err(field(
+                "ucr",
+                format!(
+                    "a {} event names no consignment, container or trade identifier",
+                    self.kind.as_str()
+                ),
+            ));
+        }
+        if self.location.is_some() || self.transport.is_some() || self.offset.is_some() {
+            return Err(field(
+                "location",
+                format!(
+                    "a {} event has no location, offset or transport",
+                    self.kind.as_str()
+                ),
+            ));
+        }
+        if self.parties.is_some() || self.source.is_some() {
+            return Err(field(
+                "parties",
+                format!("a {} event has no parties or source", self.kind.as_str()),
+            ));
+        }
+        let checked = match (self.kind, &self.aeo, &self.mra) {
+            (EventKind::AeoStatus, Some(r), _) => r.check(),
+            (EventKind::AeoStatus, None, _) => Err(("aeo", "required for kind aeo_status".into())),
+            (_, _, Some(r)) => r.check(),
+            (_, _, None) => Err(("mra", "required for kind mra".into())),
+        };
+        checked.map_err(|(f, reason)| field(f, reason))
+    }
+
     /// `JCS(body)` through the generic path: serialize to a JSON value, then canonicalize.
     /// [`EventBody::signing_bytes`] writes the same bytes directly; tests compare the two.
     pub fn canonical_via_value(&self) -> Result<Vec<u8>, EventError> {
@@ -709,7 +879,13 @@ impl EventBody {
     fn canonical(&self) -> Result<Vec<u8>, EventError> {
         use jcs::write_str as s;
         let mut o = Vec::with_capacity(512);
-        o.extend_from_slice(b"{\"chain\":");
+        o.push(b'{');
+        if let Some(a) = &self.aeo {
+            o.extend_from_slice(b"\"aeo\":");
+            generic(a, &mut o)?;
+            o.push(b',');
+        }
+        o.extend_from_slice(b"\"chain\":");
         s(&self.chain, &mut o);
         if let Some(c) = &self.container {
             o.extend_from_slice(b",\"container\":");
@@ -766,9 +942,11 @@ impl EventBody {
         }
         if let Some(m) = &self.membership {
             o.extend_from_slice(b",\"membership\":");
-            let value =
-                serde_json::to_value(m).map_err(|e| EventError::Malformed(e.to_string()))?;
-            o.extend_from_slice(&jcs::canonicalize(&value)?);
+            generic(m, &mut o)?;
+        }
+        if let Some(m) = &self.mra {
+            o.extend_from_slice(b",\"mra\":");
+            generic(m, &mut o)?;
         }
         if let Some(off) = &self.offset {
             o.extend_from_slice(b",\"offset\":");
@@ -783,6 +961,10 @@ impl EventBody {
                 s(p.as_str(), &mut o);
             }
             o.push(b']');
+        }
+        if let Some(r) = &self.reason {
+            o.extend_from_slice(b",\"reason\":");
+            s(r, &mut o);
         }
         o.extend_from_slice(b",\"refs\":[");
         for (i, r) in self.refs.iter().enumerate() {
@@ -887,6 +1069,13 @@ const WIRE_HEAD: &[u8] = b"{\"body\":";
 const WIRE_SIG: &[u8] = b",\"sig\":\"";
 /// Bytes of the canonical wire form after the body: `,"sig":"` + 128 hex + `"}`.
 const WIRE_TAIL_LEN: usize = WIRE_SIG.len() + 128 + 2;
+
+/// Appends `JCS(value)` through the generic path (the rare members: membership, aeo, mra).
+fn generic(value: &impl Serialize, out: &mut Vec<u8>) -> Result<(), EventError> {
+    let value = serde_json::to_value(value).map_err(|e| EventError::Malformed(e.to_string()))?;
+    out.extend_from_slice(&jcs::canonicalize(&value)?);
+    Ok(())
+}
 
 /// Appends the lowercase hex of `bytes` (no allocation: the canonical writer's hot path).
 fn push_hex(bytes: &[u8], out: &mut Vec<u8>) {

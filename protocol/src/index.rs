@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hash::Hash;
 use crate::ids::EventId;
-use crate::ids::{ContainerId, TradeId, Ucr};
+use crate::ids::{ContainerId, OrgId, TradeId, Ucr};
 
 /// Domain of index keys.
 pub const INDEX_KEY_DOMAIN: &[u8] = b"tradelog/index-key/v1";
@@ -27,7 +27,7 @@ pub const INDEX_VALUE_DOMAIN: &[u8] = b"tradelog/index-value/v1";
 pub const INDEX_DEPTH: usize = 256;
 
 /// What an index key is about. JSON: `{"type": "consignment" | "container" | "identifier" |
-/// "membership", "id": "..."}`.
+/// "membership" | "organisation", "id": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "SubjectWire", into = "SubjectWire")]
 pub enum Subject {
@@ -39,6 +39,8 @@ pub enum Subject {
     Membership,
     /// A trade identifier: transport document, booking or SSCC (PROTOCOL.md 8f).
     Identifier(TradeId),
+    /// An organisation's AEO records and its administration's arrangements (PROTOCOL.md 8h).
+    Organisation(OrgId),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -48,6 +50,7 @@ enum SubjectType {
     Container,
     Membership,
     Identifier,
+    Organisation,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -67,6 +70,7 @@ impl TryFrom<SubjectWire> for Subject {
             SubjectType::Container => Subject::Container(w.id.try_into()?),
             SubjectType::Membership if w.id == "membership" => Subject::Membership,
             SubjectType::Identifier => Subject::Identifier(w.id.try_into()?),
+            SubjectType::Organisation => Subject::Organisation(w.id.try_into()?),
             SubjectType::Membership => {
                 return Err(crate::ids::IdError {
                     what: "membership subject",
@@ -97,13 +101,17 @@ impl From<Subject> for SubjectWire {
                 kind: SubjectType::Identifier,
                 id: t.into(),
             },
+            Subject::Organisation(o) => SubjectWire {
+                kind: SubjectType::Organisation,
+                id: o.into(),
+            },
         }
     }
 }
 
 impl Subject {
     /// `BLAKE3("tradelog/index-key/v1" || 0x00 || type || id)`, type 0x01 consignment, 0x02
-    /// container, 0x04 trade identifier; the membership subject's key is
+    /// container, 0x04 trade identifier, 0x05 organisation; the membership subject's key is
     /// `BLAKE3("tradelog/index-key/v1" || 0x00 || 0x03)`.
     pub fn key(&self) -> Hash {
         match self {
@@ -114,6 +122,9 @@ impl Subject {
             Subject::Membership => Hash::domain(INDEX_KEY_DOMAIN, &[&[3]]),
             Subject::Identifier(t) => {
                 Hash::domain(INDEX_KEY_DOMAIN, &[&[4], t.as_str().as_bytes()])
+            }
+            Subject::Organisation(o) => {
+                Hash::domain(INDEX_KEY_DOMAIN, &[&[5], o.as_str().as_bytes()])
             }
         }
     }
@@ -126,6 +137,7 @@ impl std::fmt::Display for Subject {
             Subject::Container(c) => write!(f, "container {c}"),
             Subject::Membership => f.write_str("membership"),
             Subject::Identifier(t) => write!(f, "identifier {t}"),
+            Subject::Organisation(o) => write!(f, "organisation {o}"),
         }
     }
 }

@@ -60,6 +60,9 @@ pub enum LedgerError {
     /// subjects, a retraction or membership event, or one retracted before).
     #[error("body.retracts: {0}")]
     Retraction(String),
+    /// A risk outcome that assesses no advance data of its consignment (8i).
+    #[error(transparent)]
+    Outcome(#[from] crate::advance::OutcomeError),
     /// The issuer already recorded this source event for the same consignment and container
     /// (8e): the ledger keeps the first.
     #[error(
@@ -139,7 +142,9 @@ impl<K: Known> Known for Batched<'_, K> {
 }
 
 /// The subjects an event is indexed under: its consignment, then its container, then each of
-/// its trade identifiers; a membership event is indexed under the membership subject.
+/// its trade identifiers; a membership event is indexed under the membership subject, an
+/// `aeo_status` event under its holder's organisation subject and an `mra` event under both
+/// administrations' (8h).
 pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
     let b = event.body();
     b.ucr
@@ -153,6 +158,17 @@ pub fn subjects(event: &Event) -> impl Iterator<Item = Subject> + '_ {
                 .map(|t| Subject::Identifier(t.clone())),
         )
         .chain(b.membership.iter().map(|_| Subject::Membership))
+        .chain(
+            b.aeo
+                .iter()
+                .map(|r| Subject::Organisation(r.holder.clone())),
+        )
+        .chain(b.mra.iter().flat_map(|m| {
+            [
+                Subject::Organisation(b.issuer.org.clone()),
+                Subject::Organisation(m.partner.clone()),
+            ]
+        }))
 }
 
 fn membership_of(event: &Event) -> Option<&MembershipBody> {
@@ -270,7 +286,8 @@ impl ChainState {
             &before,
         )?;
         source_unused(event, consignments, &HashMap::new())?;
-        retraction_ok(event, consignments, &InBlock::default())
+        retraction_ok(event, consignments, &InBlock::default())?;
+        outcome_ok(event, consignments, &InBlock::default())
     }
 
     /// The checks of [`ChainState::check_event`] except the signature and the duplicate
@@ -293,7 +310,8 @@ impl ChainState {
             self.parties_before(event, consignments, &HashMap::new(), &mut HashMap::new())?;
         parties::admit(&self.membership, &before, event.body())?;
         source_unused(event, consignments, &HashMap::new())?;
-        retraction_ok(event, consignments, &InBlock::default())
+        retraction_ok(event, consignments, &InBlock::default())?;
+        outcome_ok(event, consignments, &InBlock::default())
     }
 
     /// The parties of the event's consignment before it: from `in_block` (as earlier events of
@@ -496,7 +514,8 @@ impl ChainState {
                 .parties_before(e, consignments, changed, &mut read)
                 .and_then(|before| self.check_event_under(e, known, membership, next_seq, &before))
                 .and_then(|after| source_unused(e, consignments, &sourced).map(|()| after))
-                .and_then(|after| retraction_ok(e, consignments, &earlier).map(|()| after));
+                .and_then(|after| retraction_ok(e, consignments, &earlier).map(|()| after))
+                .and_then(|after| outcome_ok(e, consignments, &earlier).map(|()| after));
             let after = match checked {
                 Ok(after) => after,
                 Err(err) => {
@@ -1269,6 +1288,24 @@ fn retraction_ok(
     };
     retractions::check(body, target.as_ref(), already.map(|e| e.to_string()))
         .map_err(LedgerError::Retraction)
+}
+
+/// Refuses a risk outcome that refers to no `advance_data` event of its consignment in the log
+/// or earlier in its block (8i).
+fn outcome_ok(
+    event: &Event,
+    consignments: &impl Consignments,
+    in_block: &InBlock,
+) -> Result<(), LedgerError> {
+    crate::advance::check_outcome(event.body(), |id| {
+        let t = match in_block.targets.get(id) {
+            Some(t) => Some(t.clone()),
+            None => consignments.target(id)?,
+        };
+        Ok(t.map(|t| (t.kind, t.ucr)))
+    })
+    .map_err(LedgerError::Unavailable)?
+    .map_err(LedgerError::Outcome)
 }
 
 /// Refuses `event` if its source key (8e) is held by a committed event or by one earlier in

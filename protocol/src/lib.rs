@@ -23,6 +23,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod advance;
+pub mod aeo;
 pub mod api;
 pub mod bundle;
 pub mod disclosure;
@@ -41,6 +43,7 @@ pub mod members;
 pub mod membership;
 pub mod merkle;
 pub mod parties;
+pub mod recognition;
 pub mod retractions;
 pub mod roles;
 pub mod route;

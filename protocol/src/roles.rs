@@ -29,7 +29,19 @@ impl Role {
         match self {
             Role::Customs => matches!(
                 kind,
-                Inspected | Held | Released | Seized | DocumentAnchored | Linked | Retracted
+                Inspected
+                    | Held
+                    | Released
+                    | Seized
+                    | DocumentAnchored
+                    | Linked
+                    | Retracted
+                    | AeoStatus
+                    | Mra
+                    | RiskCleared
+                    | RiskInformationRequested
+                    | RiskReferred
+                    | RiskDoNotLoad
             ),
             Role::Carrier => matches!(
                 kind,
@@ -48,6 +60,7 @@ impl Role {
                     | DocumentAnchored
                     | Linked
                     | Retracted
+                    | AdvanceData
             ),
             Role::Platform => matches!(
                 kind,
@@ -59,6 +72,7 @@ impl Role {
                     | DocumentAnchored
                     | Linked
                     | Retracted
+                    | AdvanceData
             ),
             Role::Auditor => false,
         }
@@ -180,6 +194,28 @@ pub enum AuthError {
         org: OrgId,
         /// Its role.
         role: &'static str,
+    },
+    /// An `aeo_status` record's holder is not a carrier or platform member (8h).
+    #[error("body.aeo.holder: {holder}: {reason}")]
+    AeoHolder {
+        /// The holder named.
+        holder: OrgId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An `mra` record's partner is not another customs administration (8h).
+    #[error("body.mra.partner: {partner}: {reason}")]
+    MraPartner {
+        /// The partner named.
+        partner: OrgId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An arrangement in force lacks a valid countersignature by the partner (8h).
+    #[error("body.mra.approval: {reason}; an arrangement is in force only when both administrations sign its terms")]
+    MraApproval {
+        /// What is wrong.
+        reason: String,
     },
     /// The event is for another chain.
     #[error("body.chain: event is for chain {got:?}, this ledger is {expected:?}")]
@@ -410,6 +446,7 @@ impl Membership {
                 role: org.role.as_str(),
             });
         }
+        self.authorize_organisation_record(body)?;
         if let Some(parties) = &body.parties {
             if self.rules < 2 {
                 return Err(AuthError::PartiesUnsupported(self.rules));
@@ -423,6 +460,60 @@ impl Membership {
 }
 
 impl Membership {
+    /// 8h: an AEO record's holder is a carrier or platform member; an arrangement's partner is
+    /// another customs member whose current key countersigns its terms when in force.
+    fn authorize_organisation_record(&self, body: &EventBody) -> Result<(), AuthError> {
+        if let Some(r) = &body.aeo {
+            let role = self.orgs.get(&r.holder).map(|o| o.role);
+            if !matches!(role, Some(Role::Carrier | Role::Platform)) {
+                return Err(AuthError::AeoHolder {
+                    holder: r.holder.clone(),
+                    reason: match role {
+                        None => "not a member of this ledger".into(),
+                        Some(role) => format!(
+                            "a {} organisation holds no AEO authorisation (carriers and platforms do)",
+                            role.as_str()
+                        ),
+                    },
+                });
+            }
+        }
+        let Some(m) = &body.mra else {
+            return Ok(());
+        };
+        let partner = self.orgs.get(&m.partner);
+        let reason = match partner.map(|o| o.role) {
+            _ if m.partner == body.issuer.org => {
+                Some("an administration's arrangement is with another one".to_string())
+            }
+            None => Some("not a member of this ledger".into()),
+            Some(Role::Customs) => None,
+            Some(role) => Some(format!(
+                "a {} organisation is not a customs administration",
+                role.as_str()
+            )),
+        };
+        if let Some(reason) = reason {
+            return Err(AuthError::MraPartner {
+                partner: m.partner.clone(),
+                reason,
+            });
+        }
+        if let (Some(a), Some(p)) = (&m.approval, partner) {
+            if !p.keys.contains(&a.key) {
+                return Err(AuthError::MraApproval {
+                    reason: format!("key {} is not a current key of {}", a.key.to_hex(), p.id),
+                });
+            }
+            if !crate::aeo::approval_verifies(&body.chain, &body.issuer.org, m) {
+                return Err(AuthError::MraApproval {
+                    reason: format!("the signature of {} does not verify over the terms", p.id),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Checks a membership event against this membership (the one in force at its log
     /// position), the validators in force for its block and the next sequence number.
     /// The event's own admission (structure, issuer, signature) is checked separately.

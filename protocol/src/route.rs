@@ -266,7 +266,10 @@ impl RouteBundle {
     pub fn ucr(&self) -> Option<&Ucr> {
         match &self.consignment.subject {
             Subject::Consignment(u) => Some(u),
-            Subject::Container(_) | Subject::Membership | Subject::Identifier(_) => None,
+            Subject::Container(_)
+            | Subject::Membership
+            | Subject::Identifier(_)
+            | Subject::Organisation(_) => None,
         }
     }
 

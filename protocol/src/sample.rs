@@ -183,6 +183,9 @@ pub fn body(kind: EventKind, time: u64) -> Option<EventBody> {
         source: None,
         ids: None,
         retracts: None,
+        aeo: None,
+        mra: None,
+        reason: None,
         offset: None,
         membership: None,
     })
@@ -380,4 +383,122 @@ pub fn consignment_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Eve
         events.push(net.sign(org, b)?);
     }
     Some(events)
+}
+
+/// An `aeo_status` event: `admin` (a sample customs administration) records `holder`'s
+/// authorisation `number` in programme `programme` as `status` from `from` (types and `until`
+/// for a grant).
+pub fn aeo_record(
+    net: &SampleNetwork,
+    admin: &str,
+    record: crate::aeo::AeoRecord,
+    time: u64,
+) -> Option<Event> {
+    let mut b = body(EventKind::AeoStatus, time)?;
+    b.aeo = Some(record);
+    net.sign(admin, b)
+}
+
+/// A grant of `types` to `holder` by `admin` from `from`, number `number`.
+pub fn aeo_grant(
+    net: &SampleNetwork,
+    admin: &str,
+    holder: &str,
+    number: &str,
+    types: &[crate::aeo::AeoType],
+    from: u64,
+) -> Option<Event> {
+    let programme = format!("{}_aeo", admin.split('-').next()?);
+    aeo_record(
+        net,
+        admin,
+        crate::aeo::AeoRecord {
+            holder: parse(holder)?,
+            programme,
+            authorisation: number.into(),
+            status: crate::aeo::AeoStatus::Granted,
+            types: Some(types.to_vec()),
+            from,
+            until: None,
+        },
+        from,
+    )
+}
+
+/// An arrangement in force between `admin` and `partner` from `from`, recorded by `admin` and
+/// countersigned with the partner's sample key.
+pub fn mra_in_force(
+    net: &SampleNetwork,
+    admin: &str,
+    partner: &str,
+    types: &[crate::aeo::AeoType],
+    from: u64,
+) -> Option<Event> {
+    let issuer = parse(admin)?;
+    let partner_id = parse(partner)?;
+    let approval = crate::aeo::countersign(
+        SAMPLE_CHAIN,
+        &issuer,
+        &partner_id,
+        from,
+        types,
+        net.org_keys.get(partner)?,
+    )
+    .ok()?;
+    let mut b = body(EventKind::Mra, from)?;
+    b.mra = Some(crate::aeo::MraRecord {
+        partner: partner_id,
+        status: crate::aeo::MraStatus::InForce,
+        from,
+        types: Some(types.to_vec()),
+        approval: Some(approval),
+    });
+    net.sign(admin, b)
+}
+
+/// Salted commitments to the advance data fields of sample consignment `n` (salts derived
+/// from `n` and the field, values from [`advance_values`]).
+pub fn advance_details(n: u32) -> BTreeMap<String, Hash> {
+    advance_values(n)
+        .into_iter()
+        .map(|(name, value)| {
+            let salt = advance_salt(n, name);
+            (name.to_owned(), commit_detail(name, &value, &salt))
+        })
+        .collect()
+}
+
+/// The salt of sample consignment `n`'s advance data field `name` (what its filer discloses
+/// with the value).
+pub fn advance_salt(n: u32, name: &str) -> [u8; 16] {
+    let h = Hash::domain(b"sample-advance-salt", &[&n.to_be_bytes(), name.as_bytes()]);
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(&h.0[..16]);
+    salt
+}
+
+/// The advance data values of sample consignment `n`: (field, value) in
+/// [`crate::event::ADVANCE_FIELDS`] order.
+pub fn advance_values(n: u32) -> Vec<(&'static str, String)> {
+    let codes = ["850760", "940360", "611030", "847130", "392690"];
+    let countries = ["CN", "VN", "KR", "JP", "TW"];
+    let i = n as usize;
+    vec![
+        ("hs_code", codes[i % codes.len()].to_owned()),
+        (
+            "declared_value",
+            format!("{}.00", 1_000 + (n * 379) % 48_000),
+        ),
+        ("currency", "USD".to_owned()),
+        (
+            "consignor_country",
+            countries[i % countries.len()].to_owned(),
+        ),
+        (
+            "consignee_country",
+            if n.is_multiple_of(2) { "NL" } else { "DE" }.to_owned(),
+        ),
+        ("item_count", (1 + (n * 13) % 400).to_string()),
+        ("gross_weight_kg", (120 + (n * 211) % 18_000).to_string()),
+    ]
 }

@@ -190,6 +190,8 @@ pub fn compute() -> Option<Vectors> {
         v.insert(name, Subject::Identifier(id.parse().ok()?).key().to_hex());
     }
 
+    customs_vectors(&mut v, &event, &sk)?;
+
     // Merkle log over leaf data = the single byte i, for i in 0..7.
     let mut log = MerkleLog::new();
     for i in 0..7u8 {
@@ -384,6 +386,9 @@ fn transitions_vector(
             source: None,
             ids: None,
             retracts: None,
+            aeo: None,
+            mra: None,
+            reason: None,
             offset: None,
             membership: Some(MembershipBody {
                 seq,
@@ -426,6 +431,146 @@ fn transitions_vector(
             verdict(&[0]),
             verdict(&[1])
         ),
+    );
+    Some(())
+}
+
+/// The issuer of the vector event with the body reduced to what every kind has.
+fn bare(event: &Event, kind: EventKind) -> EventBody {
+    let mut b = event.body().clone();
+    b.kind = kind;
+    b.ucr = None;
+    b.container = None;
+    b.location = None;
+    b.transport = None;
+    b.documents = Vec::new();
+    b.details = BTreeMap::new();
+    b
+}
+
+fn put_event(v: &mut BTreeMap<&'static str, String>, names: [&'static str; 3], e: &Event) {
+    let msg = e.message();
+    let canon = &msg[crate::event::EVENT_DOMAIN.len() + 1..];
+    v.insert(names[0], String::from_utf8_lossy(canon).into_owned());
+    v.insert(names[1], e.id().to_hex());
+    v.insert(names[2], e.to_json());
+}
+
+/// 8h and 8i: an AEO grant by the vector key's organisation (a customs administration in the
+/// vector genesis of these events' chain), an arrangement countersigned with RFC 8032 test 2's
+/// key, advance data committed with zero salts and a risk outcome referring to it.
+fn customs_vectors(
+    v: &mut BTreeMap<&'static str, String>,
+    event: &Event,
+    sk: &SecretKey,
+) -> Option<()> {
+    use crate::aeo::{
+        countersign, terms_message, AeoRecord, AeoStatus, AeoType, MraRecord, MraStatus,
+    };
+    let t = event.body().time;
+    let holder: crate::ids::OrgId = "shopfast".parse().ok()?;
+    v.insert(
+        "index_key_organisation",
+        Subject::Organisation(holder.clone()).key().to_hex(),
+    );
+    let mut aeo = bare(event, EventKind::AeoStatus);
+    aeo.aeo = Some(AeoRecord {
+        holder,
+        programme: "nl_aeo".into(),
+        authorisation: "NLAEOF0000001234".into(),
+        status: AeoStatus::Granted,
+        types: Some(vec![
+            AeoType::CustomsSimplifications,
+            AeoType::SecuritySafety,
+        ]),
+        from: t,
+        until: Some(t + 3 * 365 * 86_400_000),
+    });
+    let aeo = aeo.sign(sk).ok()?;
+    put_event(
+        v,
+        [
+            "event_aeo_canonical_body",
+            "event_aeo_id",
+            "event_aeo_wire_json",
+        ],
+        &aeo,
+    );
+
+    let partner: crate::ids::OrgId = "de-customs".parse().ok()?;
+    let partner_key = key_from(RFC8032_SEED_2);
+    let types = [AeoType::SecuritySafety];
+    let issuer = event.body().issuer.org.clone();
+    let terms = terms_message(&event.body().chain, &issuer, &partner, t, &types).ok()?;
+    v.insert("mra_terms_message", hex::encode(&terms));
+    let approval = countersign(
+        &event.body().chain,
+        &issuer,
+        &partner,
+        t,
+        &types,
+        &partner_key,
+    )
+    .ok()?;
+    v.insert("mra_approval_signature", approval.sig.to_hex());
+    let mut mra = bare(event, EventKind::Mra);
+    mra.mra = Some(MraRecord {
+        partner,
+        status: MraStatus::InForce,
+        from: t,
+        types: Some(types.to_vec()),
+        approval: Some(approval),
+    });
+    let mra = mra.sign(sk).ok()?;
+    put_event(
+        v,
+        [
+            "event_mra_canonical_body",
+            "event_mra_id",
+            "event_mra_wire_json",
+        ],
+        &mra,
+    );
+
+    let mut advance = bare(event, EventKind::AdvanceData);
+    advance.ucr = event.body().ucr.clone();
+    for (name, value) in [
+        ("hs_code", "850760"),
+        ("declared_value", "12500.00"),
+        ("currency", "USD"),
+        ("consignor_country", "CN"),
+        ("consignee_country", "NL"),
+        ("item_count", "240"),
+        ("gross_weight_kg", "3120"),
+    ] {
+        advance
+            .details
+            .insert(name.into(), commit_detail(name, value, &[0u8; 16]));
+    }
+    let advance = advance.sign(sk).ok()?;
+    put_event(
+        v,
+        [
+            "event_advance_canonical_body",
+            "event_advance_id",
+            "event_advance_wire_json",
+        ],
+        &advance,
+    );
+    let mut risk = bare(event, EventKind::RiskReferred);
+    risk.ucr = event.body().ucr.clone();
+    risk.time = t + 3_600_000;
+    risk.refs = vec![advance.id()];
+    risk.reason = Some("r12_undervaluation".into());
+    let risk = risk.sign(sk).ok()?;
+    put_event(
+        v,
+        [
+            "event_risk_canonical_body",
+            "event_risk_id",
+            "event_risk_wire_json",
+        ],
+        &risk,
     );
     Some(())
 }

@@ -33,3 +33,10 @@ macro_rules! object_only {
 }
 
 pub(crate) use object_only;
+
+/// A present optional field must not be `null` (`deserialize_with` of optional members).
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}

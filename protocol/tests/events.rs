@@ -17,7 +17,18 @@ fn net() -> SampleNetwork {
 #[test]
 fn permission_table() {
     use EventKind::*;
-    let customs_only = [Inspected, Held, Released, Seized];
+    let customs_only = [
+        Inspected,
+        Held,
+        Released,
+        Seized,
+        AeoStatus,
+        Mra,
+        RiskCleared,
+        RiskInformationRequested,
+        RiskReferred,
+        RiskDoNotLoad,
+    ];
     for kind in EventKind::ALL {
         if kind == Membership {
             // Every member may change its own keys; PROTOCOL.md 8a.
@@ -58,6 +69,7 @@ fn permission_table() {
         Delivered,
         DocumentAnchored,
         Linked,
+        AdvanceData,
         Retracted,
     ] {
         assert!(Role::Carrier.may_issue(kind) && Role::Platform.may_issue(kind));
@@ -392,6 +404,8 @@ proptest! {
         offset in proptest::option::of("[+-](0[0-9]|1[0-3]):[0-5][0-9]"),
         ids in proptest::collection::btree_set("(bl|bkg):[a-z][a-z0-9-]{0,8}[a-z0-9]:[A-Z0-9./-]{1,12}", 0..4),
         retracts in proptest::option::of(any::<[u8; 32]>()),
+        record in 0u8..4,
+        until in proptest::option::of(1u64..(1u64 << 52)),
     ) {
         use tradelog_protocol::event::{DigestAlg, Document};
         use tradelog_protocol::Hash;
@@ -438,6 +452,33 @@ proptest! {
                 },
                 approvals: vec![],
             });
+        }
+        // The members of 8h and 8i (the direct writer puts `aeo` first, `mra` after
+        // `membership`, `reason` before `refs`).
+        use tradelog_protocol::aeo::{AeoRecord, AeoStatus, AeoType, MraRecord, MraStatus};
+        match record {
+            1 => {
+                b.aeo = Some(AeoRecord {
+                    holder: "shopfast".parse().unwrap(),
+                    programme: format!("p{n}"),
+                    authorisation: format!("NL{n}"),
+                    status: AeoStatus::Granted,
+                    types: Some(vec![AeoType::SecuritySafety]),
+                    from: t / 2,
+                    until: until.map(|u| t / 2 + u),
+                });
+            }
+            2 => {
+                b.mra = Some(MraRecord {
+                    partner: "de-customs".parse().unwrap(),
+                    status: MraStatus::Terminated,
+                    from: t / 2,
+                    types: None,
+                    approval: None,
+                });
+            }
+            3 => b.reason = Some(format!("r{n}")),
+            _ => {}
         }
         let direct = b.signing_bytes().unwrap();
         let generic = b.canonical_via_value().unwrap();

@@ -670,6 +670,9 @@ fn map_event(
         source: None,
         ids,
         retracts: None,
+        aeo: None,
+        mra: None,
+        reason: None,
         offset,
         membership: None,
     })

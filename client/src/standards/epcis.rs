@@ -87,6 +87,13 @@ pub fn bizstep_of(kind: EventKind) -> &'static str {
         | EventKind::DocumentAnchored
         | EventKind::Linked
         | EventKind::Retracted
+        | EventKind::AdvanceData
+        | EventKind::RiskCleared
+        | EventKind::RiskInformationRequested
+        | EventKind::RiskReferred
+        | EventKind::RiskDoNotLoad
+        | EventKind::AeoStatus
+        | EventKind::Mra
         | EventKind::Membership => "other",
     }
 }
@@ -614,6 +621,9 @@ fn map_event(
         source: None,
         ids: trade_ids.clone(),
         retracts: None,
+        aeo: None,
+        mra: None,
+        reason: None,
         offset: offset.clone(),
         membership: None,
     };

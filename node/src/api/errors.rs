@@ -185,6 +185,16 @@ impl From<LedgerError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
             LedgerError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", message),
+            LedgerError::Outcome(_) => ApiError::new(unprocessable, "no_advance_data", message),
+            LedgerError::Auth(AuthError::AeoHolder { .. }) => {
+                ApiError::new(unprocessable, "invalid_aeo_holder", message)
+            }
+            LedgerError::Auth(AuthError::MraPartner { .. }) => {
+                ApiError::new(unprocessable, "invalid_mra_partner", message)
+            }
+            LedgerError::Auth(AuthError::MraApproval { .. }) => {
+                ApiError::new(unprocessable, "mra_not_countersigned", message)
+            }
             LedgerError::Retraction(_) => {
                 ApiError::new(unprocessable, "invalid_retraction", message)
             }

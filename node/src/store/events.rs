@@ -4,16 +4,16 @@
 //! A record is `u32 length || id (32) || subject mask (u8) || one u64 per set bit of bits 0-2 ||
 //! [if bit 3: count n (u8) || n u64] || wire`: for each subject of the event (bit 0 its
 //! consignment, bit 1 its container, bit 2 the membership; bit 3 its trade identifiers, one link
-//! per identifier in the order of `body.ids`), the log position of that subject's previous event
-//! (`u64::MAX` for its first). Records written before trade identifiers never set bit 3, so they
-//! read as before.
+//! per identifier in the order of `body.ids`, or per organisation an `aeo_status` or `mra` event
+//! is about), the log position of that subject's previous event (`u64::MAX` for its first).
+//! Records written before trade identifiers never set bit 3, so they read as before.
 //! A subject's events are read by walking these links back from the index leaf's `last`
 //! position, so no per-subject list is stored. `wire` is the event's canonical wire JSON, served
 //! and gossiped as it is.
 
 use std::path::Path;
 
-use tradelog_protocol::{EventId, Hash, Subject, TradeId};
+use tradelog_protocol::{EventId, Hash, OrgId, Subject, TradeId};
 
 use super::records::RecordLog;
 use super::StoreError;
@@ -21,32 +21,61 @@ use super::StoreError;
 /// "No previous event" in a subject link.
 pub const NONE: u64 = u64::MAX;
 
-/// The link slot of a subject kind; `None` for a trade identifier (its link is in
-/// [`Record::ids_prev`], at the identifier's position in `body.ids`).
+/// The link slot of a subject kind; `None` for a trade identifier or an organisation (their
+/// links are in [`Record::ids_prev`], in the order [`wire_listed`] gives).
 pub fn slot(subject: &Subject) -> Option<usize> {
     match subject {
         Subject::Consignment(_) => Some(0),
         Subject::Container(_) => Some(1),
         Subject::Membership => Some(2),
-        Subject::Identifier(_) => None,
+        Subject::Identifier(_) | Subject::Organisation(_) => None,
     }
 }
 
-/// Mask bit of the trade identifier links.
+/// Mask bit of the listed subjects' links (trade identifiers, organisations).
 const IDS_BIT: u8 = 1 << SLOTS;
 
-/// The trade identifiers of a stored event's wire JSON, in `body.ids` order (the wire was
-/// checked when it was admitted; this reads only the one member).
-fn wire_ids(wire: &[u8]) -> Option<Vec<TradeId>> {
+/// The listed subjects of a stored event's wire JSON, in the order of `ledger::subjects`: its
+/// trade identifiers in `body.ids` order, or an `aeo_status` event's holder, or an `mra`
+/// event's issuer and partner (the wire was checked when it was admitted; this reads only
+/// those members).
+fn wire_listed(wire: &[u8]) -> Option<Vec<Subject>> {
+    #[derive(serde::Deserialize)]
+    struct Org {
+        org: OrgId,
+    }
+    #[derive(serde::Deserialize)]
+    struct Holder {
+        holder: OrgId,
+    }
+    #[derive(serde::Deserialize)]
+    struct Partner {
+        partner: OrgId,
+    }
     #[derive(serde::Deserialize)]
     struct Body {
         ids: Option<Vec<TradeId>>,
+        issuer: Org,
+        aeo: Option<Holder>,
+        mra: Option<Partner>,
     }
     #[derive(serde::Deserialize)]
     struct Wire {
         body: Body,
     }
-    serde_json::from_slice::<Wire>(wire).ok()?.body.ids
+    let b = serde_json::from_slice::<Wire>(wire).ok()?.body;
+    let mut out: Vec<Subject> = b
+        .ids
+        .into_iter()
+        .flatten()
+        .map(Subject::Identifier)
+        .collect();
+    out.extend(b.aeo.map(|a| Subject::Organisation(a.holder)));
+    if let Some(m) = b.mra {
+        out.push(Subject::Organisation(b.issuer.org));
+        out.push(Subject::Organisation(m.partner));
+    }
+    Some(out)
 }
 
 /// Subject slots of an event record.
@@ -161,11 +190,10 @@ impl Record {
     pub fn link(&self, subject: &Subject) -> Option<u64> {
         match (slot(subject), subject) {
             (Some(i), _) => self.prev[i],
-            (None, Subject::Identifier(t)) => {
-                let k = wire_ids(&self.wire)?.iter().position(|x| x == t)?;
+            (None, _) => {
+                let k = wire_listed(&self.wire)?.iter().position(|x| x == subject)?;
                 self.ids_prev.get(k).copied()
             }
-            (None, _) => None,
         }
     }
 }
