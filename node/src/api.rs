@@ -22,6 +22,7 @@ pub mod access;
 pub mod batch;
 pub mod browser;
 mod conn;
+pub mod customs;
 pub mod errors;
 mod evidence;
 pub mod headers;
@@ -166,6 +167,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/containers/{id}", get(container))
         .route("/v1/identifiers/{id}", get(query::identifier_bundle))
         .route("/v1/identifiers/{id}/route", get(query::identifier_route))
+        .route("/v1/organisations/{id}", get(customs::organisation))
+        .route("/v1/organisations/{id}/outcomes", get(customs::outcomes))
         .route("/v1/head", get(head))
         .route("/v1/genesis", get(browser::genesis))
         .route("/v1/membership", get(membership))
@@ -407,7 +410,7 @@ mod tests {
     use super::*;
 
     /// The `(method, path)` pairs [`router`] serves.
-    const ROUTES: [(&str, &str); 25] = [
+    const ROUTES: [(&str, &str); 27] = [
         ("post", "/v1/events"),
         ("post", "/v1/events/batch"),
         ("get", "/v1/events/{id}"),
@@ -416,6 +419,8 @@ mod tests {
         ("get", "/v1/containers/{id}"),
         ("get", "/v1/identifiers/{id}"),
         ("get", "/v1/identifiers/{id}/route"),
+        ("get", "/v1/organisations/{id}"),
+        ("get", "/v1/organisations/{id}/outcomes"),
         ("get", "/v1/head"),
         ("get", "/v1/genesis"),
         ("get", "/v1/membership"),

@@ -200,6 +200,8 @@ pub struct Chain {
     commits: std::sync::atomic::AtomicU64,
     /// The keys the peer gates admit, updated by commits that change the membership.
     peer_keys: tokio::sync::watch::Sender<PeerKeys>,
+    /// The log size after the last commit: long-polling readers wait on it.
+    committed: tokio::sync::watch::Sender<u64>,
     /// Events that waited [`REF_WAIT_MS`] for the events they ref and were then dropped by the
     /// party rule: admission no longer lets them wait (a peer re-gossiping one would otherwise
     /// keep it coming back every 30 s). Bounded: cleared when it reaches [`MAX_WAITED`].
@@ -239,8 +241,11 @@ impl Chain {
     ) -> Result<(Arc<Chain>, Opened), StoreError> {
         let (ledger, opened) = NodeLedger::open(genesis, dir, store)?;
         let (peer_keys, _) = tokio::sync::watch::channel(PeerKeys::of(&ledger.chain()));
+        let (committed, _) =
+            tokio::sync::watch::channel(ledger.certified().map_or(0, |(h, _)| h.log_size));
         let chain = Chain {
             peer_keys,
+            committed,
             ledger,
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
             arrivals: tokio::sync::Notify::new(),
@@ -724,6 +729,7 @@ impl Chain {
         self.ledger.commit(block, &certificate, preview)?;
         self.commits
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.committed.send_replace(block.head.log_size);
         self.previews.forget_up_to(block.head.height);
         if block
             .events
@@ -830,6 +836,19 @@ impl Chain {
     /// The membership in force after the last committed block.
     pub fn current_membership(&self) -> tradelog_protocol::Membership {
         self.ledger.chain().membership().clone()
+    }
+
+    /// The log size after the last commit; the receiver sees every commit.
+    pub fn committed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
+    /// The proof bundles of several subjects at one certified head.
+    pub fn provenances(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Option<Vec<ProofBundle>>, StoreError> {
+        self.ledger.provenances(subjects)
     }
 
     /// The keys the peer gates admit now; the receiver sees every change a commit makes.

@@ -28,8 +28,8 @@ use tradelog_protocol::route::{
 };
 use tradelog_protocol::sources::SourceKey;
 use tradelog_protocol::{
-    Certificate, ChainState, ConsistencyProof, Event, EventId, Genesis, Hash, Head, Membership,
-    MembershipProof, ProofBundle, RouteBundle, Subject, Ucr,
+    Certificate, ChainState, ConsistencyProof, Event, EventId, EventKind, Genesis, Hash, Head,
+    Membership, MembershipProof, OrgId, ProofBundle, RouteBundle, Subject, Ucr,
 };
 
 use crate::block::Block;
@@ -204,6 +204,9 @@ impl Consignments for StoredParties<'_> {
         StoredParties::retracted_by(self, id).map_err(|e| e.to_string())
     }
 }
+
+/// A risk outcome found for a filer: its log position, the event, the advance data it assesses.
+pub type Assessed = (u64, Event, EventId);
 
 /// The ledger of one node.
 #[derive(Debug)]
@@ -487,6 +490,68 @@ impl NodeLedger {
         };
         let membership = self.membership_proof(&mem, &head)?;
         self.bundle(&head, &cert, subject, membership).map(Some)
+    }
+
+    /// The proof bundles of `subjects`, all against the latest certified head (one answer
+    /// that reads several subjects, PROTOCOL.md 9e).
+    pub fn provenances(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Option<Vec<ProofBundle>>, StoreError> {
+        let mem = read(&self.mem);
+        let Some((head, cert)) = mem.certified.clone() else {
+            return Ok(None);
+        };
+        let membership = self.membership_proof(&mem, &head)?;
+        subjects
+            .iter()
+            .map(|s| self.bundle(&head, &cert, s, membership.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// The risk outcomes (PROTOCOL.md 8i) among the committed log positions `from..` (at most
+    /// `scan` of them, up to the certified head) that assess advance data `org` filed, with
+    /// the advance data's id; and the position after the last one read.
+    pub fn outcomes_for(
+        &self,
+        org: &OrgId,
+        from: u64,
+        scan: u64,
+    ) -> Result<(Vec<Assessed>, u64), StoreError> {
+        let size = read(&self.mem)
+            .certified
+            .as_ref()
+            .map_or(0, |(h, _)| h.log_size);
+        let end = size.min(from.saturating_add(scan));
+        let mut out = Vec::new();
+        for pos in from..end {
+            let Some(wire) = self.store.wire_at(pos)? else {
+                break;
+            };
+            // Cheap test first: only an outcome's wire names a `reason`.
+            if !wire.windows(9).any(|w| w == b"\"reason\":") {
+                continue;
+            }
+            let Ok(e) = Event::from_json(&wire) else {
+                continue;
+            };
+            let b = e.body();
+            if !b.kind.is_risk_outcome() {
+                continue;
+            }
+            for r in &b.refs {
+                if let Some((_, a)) = self.store.event(r)? {
+                    let ab = a.body();
+                    if ab.kind == EventKind::AdvanceData && ab.ucr == b.ucr && &ab.issuer.org == org
+                    {
+                        out.push((pos, e.clone(), a.id()));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((out, end.max(from)))
     }
 
     fn bundle(

@@ -2482,3 +2482,191 @@ async fn a_retraction_is_checked_against_the_committed_log() {
     assert_eq!(p.retracted_by(at(&arrived)), Some(at(&by_source)));
     node.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// AEO status, arrangements, advance data and risk outcomes (PROTOCOL.md 8h, 8i, 9e).
+
+const DAY: u64 = 86_400_000;
+
+#[tokio::test]
+async fn an_organisations_recognition_is_served_with_proofs_and_bad_records_write_nothing() {
+    use tradelog_protocol::aeo::{AeoType, MraRecord, MraStatus};
+    use tradelog_protocol::api::OrganisationAnswer;
+    use tradelog_protocol::recognition::verify_answer;
+    use tradelog_protocol::sample;
+    let node = start("aeo", 1000).await;
+    let net = &node.net;
+    let g = net.genesis.time;
+    let s = [AeoType::SecuritySafety];
+    // Refused, each with its code, and nothing enters the mempool.
+    let mut b = body(EventKind::AeoStatus, g + DAY).unwrap();
+    b.aeo = sample::aeo_grant(net, "de-customs", "shopfast", "DE1", &s, g + DAY)
+        .unwrap()
+        .body()
+        .aeo
+        .clone();
+    let by_platform = net.sign("shopfast", b).unwrap();
+    post(node.addr, "/v1/events", by_platform.to_json().as_bytes())
+        .await
+        .error(422, "forbidden_kind");
+    let mut one_sided = body(EventKind::Mra, g + DAY).unwrap();
+    one_sided.mra = Some(MraRecord {
+        partner: "de-customs".parse().unwrap(),
+        status: MraStatus::InForce,
+        from: g + DAY,
+        types: Some(s.to_vec()),
+        approval: None,
+    });
+    let key = &net.org_keys["nl-customs"];
+    one_sided.issuer = Issuer {
+        org: "nl-customs".parse().unwrap(),
+        key: key.public(),
+    };
+    // Sign without the structural check, as a foreign client would.
+    let msg = one_sided.signing_bytes().unwrap();
+    let wire = json!({"body": one_sided, "sig": key.sign(&msg).to_hex()}).to_string();
+    let m = post(node.addr, "/v1/events", wire.as_bytes())
+        .await
+        .error(422, "invalid_event");
+    assert!(
+        m.contains("body.mra.approval") && m.contains("countersignature"),
+        "{m}"
+    );
+    let grant = sample::aeo_grant(net, "de-customs", "shopfast", "DE1", &s, g + DAY).unwrap();
+    let mut to_customs = grant.body().clone();
+    to_customs.aeo.as_mut().unwrap().holder = "nl-customs".parse().unwrap();
+    let to_customs = net.sign("de-customs", to_customs).unwrap();
+    post(node.addr, "/v1/events", to_customs.to_json().as_bytes())
+        .await
+        .error(422, "invalid_aeo_holder");
+    assert_eq!(node.chain.mempool_len(), 0, "nothing was admitted");
+    // Accepted: a grant by de-customs and an arrangement with nl-customs from day 5.
+    let mra = sample::mra_in_force(net, "nl-customs", "de-customs", &s, g + 5 * DAY).unwrap();
+    for e in [&grant, &mra] {
+        assert_eq!(
+            post(node.addr, "/v1/events", e.to_json().as_bytes())
+                .await
+                .status,
+            202
+        );
+    }
+    node.commit(g + 6 * DAY);
+    for (at, recognised) in [(g + 2 * DAY, false), (g + 5 * DAY, true)] {
+        let r = get(
+            node.addr,
+            &format!("/v1/organisations/shopfast?recognised_by=nl-customs&at={at}"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let answer: OrganisationAnswer = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(answer.organisation.id.as_str(), "shopfast");
+        let (mine, _) = verify_answer(
+            &net.genesis,
+            &answer.bundles,
+            &"shopfast".parse().unwrap(),
+            &"nl-customs".parse().unwrap(),
+            at,
+        )
+        .unwrap();
+        assert_eq!(mine.recognised, recognised, "at day {}", (at - g) / DAY);
+        assert_eq!(
+            mine, answer.recognition,
+            "the node's reading is the verifier's"
+        );
+    }
+    // Without recognised_by: the organisation's own bundle only.
+    let r = get(node.addr, "/v1/organisations/shopfast").await;
+    let answer: OrganisationAnswer = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(answer.bundles.len(), 1);
+    assert_eq!(answer.recognition.held.len(), 1);
+    get(node.addr, "/v1/organisations/Nope")
+        .await
+        .error(400, "invalid_organisation");
+    get(node.addr, "/v1/organisations/nobody")
+        .await
+        .error(404, "not_found");
+    get(node.addr, "/v1/organisations/shopfast?at=01")
+        .await
+        .error(400, "invalid_query");
+    get(
+        node.addr,
+        "/v1/organisations/shopfast?recognised_by=x&recognised_by=y",
+    )
+    .await
+    .error(400, "invalid_query");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn the_filer_long_polls_the_outcomes_on_its_advance_data() {
+    use tradelog_protocol::sample;
+    let node = start("outcomes", 1000).await;
+    let net = node.net.clone();
+    let g = net.genesis.time;
+    let mut b = body(EventKind::AdvanceData, g + DAY).unwrap();
+    b.ucr = Some(sample_ucr(7));
+    b.details = sample::advance_details(7);
+    let filed = net.sign("shopfast", b).unwrap();
+    // An outcome for a consignment with no advance data: 422, nothing written.
+    let mut o = body(EventKind::RiskDoNotLoad, g + DAY + 60_000).unwrap();
+    o.ucr = Some(sample_ucr(8));
+    o.reason = Some("r07_security".into());
+    o.refs = vec![filed.id()];
+    let stray = net.sign("nl-customs", o.clone()).unwrap();
+    // (filed is not committed yet, and the stray names another consignment)
+    assert_eq!(
+        post(node.addr, "/v1/events", filed.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    node.commit(g + DAY);
+    post(node.addr, "/v1/events", stray.to_json().as_bytes())
+        .await
+        .error(422, "no_advance_data");
+    let r = get(node.addr, "/v1/organisations/shopfast/outcomes").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["outcomes"], json!([]));
+    let next = v["next"].as_u64().unwrap();
+    assert_eq!(next, 1);
+    // A long poll from `next` waits for the block with the outcome.
+    let addr = node.addr;
+    let poll = tokio::spawn(async move {
+        get(
+            addr,
+            &format!("/v1/organisations/shopfast/outcomes?from={next}&wait=10"),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!poll.is_finished(), "the poll waits for a block");
+    o.ucr = Some(sample_ucr(7));
+    let dnl = net.sign("nl-customs", o).unwrap();
+    assert_eq!(
+        post(node.addr, "/v1/events", dnl.to_json().as_bytes())
+            .await
+            .status,
+        202
+    );
+    node.commit(g + DAY + 120_000);
+    let r = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .unwrap()
+        .unwrap();
+    let v = r.json();
+    let outcomes = v["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 1, "{v}");
+    assert_eq!(outcomes[0]["event"]["body"]["kind"], "risk_do_not_load");
+    assert_eq!(outcomes[0]["advance_data"], filed.id().to_hex());
+    assert_eq!(v["next"], 2);
+    // Another organisation's feed holds none of it; a wait over the bound is refused.
+    let v = get(node.addr, "/v1/organisations/blue-anchor-lines/outcomes")
+        .await
+        .json();
+    assert_eq!(v["outcomes"], json!([]));
+    get(node.addr, "/v1/organisations/shopfast/outcomes?wait=31")
+        .await
+        .error(400, "invalid_query");
+    node.stop().await;
+}

@@ -3,10 +3,10 @@
 //! under "parties", and the access log of every authenticated read.
 //!
 //! Public in every mode: head, genesis, membership (a light client needs it to verify
-//! anything), consistency proofs, evidence, health, metrics, OpenAPI, the explorer's files, and
+//! anything), organisations with their AEO records (PROTOCOL.md 9e), consistency proofs, evidence, health, metrics, OpenAPI, the explorer's files, and
 //! every write (events are signed themselves). Protected under "members" and "parties": event
-//! status, consignments and their routes, containers, trade identifiers and their routes, blocks
-//! (they carry events) and the
+//! status, consignments and their routes, containers, trade identifiers and their routes, risk
+//! outcome feeds, blocks (they carry events) and the
 //! time-release report (it lists consignments).
 //!
 //! Under "parties" (customs and auditors read everything):
@@ -15,6 +15,7 @@
 //!   consignment whose events name it;
 //! * an event by its issuer and, if it names a consignment, that consignment's parties, else,
 //!   if it names a container, that container's readers;
+//! * an organisation's feed of risk outcomes by that organisation (customs and auditors too);
 //! * blocks and the time-release report by customs and auditors only.
 //!
 //! Refusals: 401 `signature_required` (no signature), `signature_invalid`, `signature_expired`,
@@ -162,6 +163,7 @@ enum Target {
     Container(String),
     Identifier(String),
     Event(String),
+    Outcomes(String),
     Block,
     Report,
 }
@@ -183,6 +185,7 @@ impl Target {
             }
             ["", "v1", "events", id] if *id != "batch" => Some(Target::Event((*id).to_owned())),
             ["", "v1", "blocks", _] => Some(Target::Block),
+            ["", "v1", "organisations", id, "outcomes"] => Some(Target::Outcomes((*id).to_owned())),
             ["", "v1", "reports", "time-release"] => Some(Target::Report),
             _ => None,
         }
@@ -195,6 +198,7 @@ impl Target {
             Target::Container(c) => format!("container:{c}"),
             Target::Identifier(t) => format!("identifier:{t}"),
             Target::Event(e) => format!("event:{e}"),
+            Target::Outcomes(o) => format!("outcomes:{o}"),
             Target::Block => "block".into(),
             Target::Report => "time-release".into(),
         }
@@ -353,6 +357,8 @@ fn may_read(chain: &Chain, reader: &Reader, target: &Target) -> Result<bool, Api
     let org = &reader.org;
     Ok(match target {
         Target::Block | Target::Report => false,
+        // A filer's risk outcomes are its own (and customs', who recorded them).
+        Target::Outcomes(o) => o == org.as_str(),
         Target::Consignment(u) => match u.parse::<Ucr>() {
             Ok(ucr) => chain.ledger().readers_of(&ucr)?.contains(org),
             Err(_) => true,

@@ -20,6 +20,8 @@ const QUERY_PARAMETERS: &[(&str, &[&str])] = &[
         &["containers_from", "height"],
     ),
     ("/v1/reports/time-release", &["border_post", "period"]),
+    ("/v1/organisations/{id}", &["recognised_by", "at"]),
+    ("/v1/organisations/{id}/outcomes", &["from", "wait"]),
 ];
 
 /// The explorer's files, which read nothing from their address but the fragment: a query on
