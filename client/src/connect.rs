@@ -391,7 +391,9 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Result<
             Ok(()) => {
                 outbox.done(&path)?;
                 attempts.remove(&path);
-                metrics.last_success_ms.store(now_ms(), Ordering::Relaxed);
+                metrics
+                    .last_success_ms
+                    .store(crate::time::now_ms(), Ordering::Relaxed);
                 backoff = Duration::from_millis(200);
             }
             Err(why) => {
@@ -407,12 +409,6 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Result<
         }
     }
     Ok(())
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Appends a line to `DIR/refused.jsonl` (synced): what was refused for good, and why.

@@ -4,17 +4,18 @@
 //! that serves a history which does not extend what the client saw is reported with both heads.
 
 use serde::{Deserialize, Serialize};
-use tradelog_protocol::api::{ConsistencyAnswer, HeadAnswer, MembershipAnswer};
+use tradelog_protocol::api::{ConsistencyAnswer, HeadAnswer, MembershipAnswer, OrganisationAnswer};
 use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
 use tradelog_protocol::membership::{Change, MembershipError};
+use tradelog_protocol::recognition::{verify_answer, Recognition, RecognitionError, Register};
 use tradelog_protocol::route::{
     containers_named, verify_pages, RouteDoc, RouteError, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
     ROUTE_PAGE_VERSION,
 };
 use tradelog_protocol::{
-    Certificate, ContainerId, Genesis, Head, ProofBundle, Provenance, Route, RouteBundle, Subject,
-    Ucr,
+    Certificate, ContainerId, Genesis, Head, OrgId, ProofBundle, Provenance, Route, RouteBundle,
+    Subject, Ucr,
 };
 use tradelog_protocol::{Membership, ValidatorSet};
 
@@ -516,6 +517,84 @@ impl LightClient {
     /// (the same events whichever linked identifier is asked, PROTOCOL.md 8f).
     pub fn provenance_of(&mut self, subject: &Subject) -> Result<Route, ClientError> {
         self.route_doc(subject).map(|(_, r)| r)
+    }
+
+    /// Whether `holder` held an AEO status recognised by administration `by` at `at` (ms),
+    /// verified from the genesis alone (PROTOCOL.md 9e): the node's organisation bundles are
+    /// checked, the answer recomputed from them (the node's own reading must agree, else it
+    /// is reported as malformed), and their head accepted like [`LightClient::head`]'s.
+    pub fn aeo(
+        &mut self,
+        holder: &OrgId,
+        by: &OrgId,
+        at: u64,
+    ) -> Result<(Recognition, CertifiedHead), ClientError> {
+        let body = self.get_ok(&format!(
+            "/v1/organisations/{}?recognised_by={}&at={at}",
+            segment(holder.as_str()),
+            segment(by.as_str())
+        ))?;
+        let answer: OrganisationAnswer = parse("organisation answer", &body)?;
+        let (mine, _) =
+            verify_answer(&self.genesis, &answer.bundles, holder, by, at).map_err(|e| match e {
+                RecognitionError::Bundle { err, .. } => ClientError::Bundle(err),
+                e => ClientError::Malformed {
+                    what: "organisation answer",
+                    reason: e.to_string(),
+                },
+            })?;
+        if mine != answer.recognition {
+            return Err(ClientError::Malformed {
+                what: "organisation answer",
+                reason: format!(
+                    "the node reads its bundles as recognised={}, they prove recognised={}",
+                    answer.recognition.recognised, mine.recognised
+                ),
+            });
+        }
+        let Some(first) = answer.bundles.first() else {
+            return Err(ClientError::Malformed {
+                what: "organisation answer",
+                reason: "no bundles".into(),
+            });
+        };
+        let head = CertifiedHead {
+            head: first.head.clone(),
+            certificate: first.certificate.clone(),
+        };
+        self.check_certificate(&head)?;
+        self.accept(head.clone())?;
+        Ok((mine, head))
+    }
+
+    /// The AEO and arrangement records of `holder` and administration `by`, verified from the
+    /// genesis (PROTOCOL.md 9e), added to `register` (records seen before count once): what
+    /// checking a report's AEO split needs for any time.
+    pub fn aeo_records(
+        &mut self,
+        holder: &OrgId,
+        by: &OrgId,
+        register: &mut Register,
+    ) -> Result<(), ClientError> {
+        let body = self.get_ok(&format!(
+            "/v1/organisations/{}?recognised_by={}&at=0",
+            segment(holder.as_str()),
+            segment(by.as_str())
+        ))?;
+        let answer: OrganisationAnswer = parse("organisation answer", &body)?;
+        verify_answer(&self.genesis, &answer.bundles, holder, by, 0).map_err(|e| match e {
+            RecognitionError::Bundle { err, .. } => ClientError::Bundle(err),
+            e => ClientError::Malformed {
+                what: "organisation answer",
+                reason: e.to_string(),
+            },
+        })?;
+        for b in &answer.bundles {
+            for pe in &b.events {
+                register.add(pe.index, &pe.event);
+            }
+        }
+        Ok(())
     }
 
     /// A container's complete, verified history and the consignments its events name.

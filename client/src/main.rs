@@ -12,7 +12,7 @@ use tradelog_client::{audit, http, keyfile, standards, terminal, time, timeline}
 use tradelog_protocol::membership::{approve, Approval, Change, MembershipBody};
 use tradelog_protocol::route::RouteDoc;
 use tradelog_protocol::{
-    ContainerId, EventBody, Genesis, ProofBundle, RouteBundle, Subject, TradeId, Ucr,
+    ContainerId, EventBody, Genesis, OrgId, ProofBundle, RouteBundle, Subject, TradeId, Ucr,
 };
 
 #[derive(Parser)]
@@ -70,6 +70,50 @@ enum Command {
         /// Print the verified route as a GS1 EPCIS 2.0 JSON-LD document (docs/STANDARDS.md).
         #[arg(long, conflicts_with = "json")]
         epcis: bool,
+    },
+    /// Whether an organisation held an AEO status recognised by a customs administration at a
+    /// time, verified from the genesis alone (PROTOCOL.md 8h, 9e): its own administration's
+    /// authorisation, or another's under a mutual recognition arrangement in force then.
+    ///
+    /// Exit status: 0 recognised, 4 not recognised (the answer verified either way).
+    Aeo {
+        /// The organisation (a carrier or platform member id).
+        org: String,
+        /// The administration whose recognition counts (default: the organisation's records
+        /// as they stand, read with its own id, which lists what it holds).
+        #[arg(long)]
+        recognised_by: Option<String>,
+        /// The time asked about: RFC 3339 or ms since 1970 (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        online: Online,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Countersign the terms of a mutual recognition arrangement as the partner
+    /// administration (PROTOCOL.md 8h); prints the `approval` member the issuing
+    /// administration puts in its `mra` event.
+    CountersignMra {
+        /// Key file of the partner administration (one of its current keys).
+        #[arg(long)]
+        key: PathBuf,
+        /// Chain id of the ledger.
+        #[arg(long)]
+        chain: String,
+        /// The administration that records the arrangement (the event's issuer).
+        #[arg(long)]
+        issuer: String,
+        /// The partner administration (this key's organisation).
+        #[arg(long)]
+        partner: String,
+        /// From when: RFC 3339 or ms since 1970.
+        #[arg(long)]
+        from: String,
+        /// Recognised types, comma-separated: customs_simplifications, security_safety.
+        #[arg(long, default_value = "security_safety")]
+        types: String,
     },
     /// A container's verified history and the consignments it carried.
     Container {
@@ -554,6 +598,72 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 print!("{}", timeline::render_route(&route));
             }
+        }
+        Command::Aeo {
+            org,
+            recognised_by,
+            at,
+            online,
+            json,
+        } => {
+            let holder: OrgId = org.parse().map_err(|e| anyhow::anyhow!("org: {e}"))?;
+            let by: OrgId = match &recognised_by {
+                Some(y) => y
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--recognised-by: {e}"))?,
+                None => holder.clone(),
+            };
+            let at = match &at {
+                Some(t) => time::parse_time(t).map_err(|e| anyhow::anyhow!("--at: {e}"))?,
+                None => time::now_ms(),
+            };
+            let mut client = online.client()?;
+            let (r, head) = client.aeo(&holder, &by, at)?;
+            online.save(&client)?;
+            if json {
+                out!("{}", pretty(&r)?);
+            } else {
+                print!("{}", timeline::render_recognition(&r, head.head.height));
+            }
+            if !r.recognised {
+                std::process::exit(4);
+            }
+        }
+        Command::CountersignMra {
+            key,
+            chain,
+            issuer,
+            partner,
+            from,
+            types,
+        } => {
+            let sk = keyfile::read(&key)?;
+            let issuer: OrgId = issuer
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--issuer: {e}"))?;
+            let partner: OrgId = partner
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--partner: {e}"))?;
+            let from = time::parse_time(&from).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+            let mut list = Vec::new();
+            for t in types.split(',') {
+                list.push(
+                    serde_json::from_value::<tradelog_protocol::aeo::AeoType>(serde_json::json!(
+                        t.trim()
+                    ))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "--types: {t:?} is not customs_simplifications or security_safety"
+                        )
+                    })?,
+                );
+            }
+            list.sort();
+            list.dedup();
+            let approval =
+                tradelog_protocol::aeo::countersign(&chain, &issuer, &partner, from, &list, &sk)
+                    .map_err(|e| anyhow::anyhow!("terms: {e}"))?;
+            out!("{}", pretty(&approval)?);
         }
         Command::Container { id, online, json } => {
             let id: ContainerId = id.parse().map_err(|e| anyhow::anyhow!("container: {e}"))?;

@@ -2,15 +2,21 @@
 //! verified provenance (`tradelog_protocol::trs`), so every row and every aggregate is traced to
 //! signed, certified events and a node that misreports a duration or a group is caught. The
 //! late entries it lists (`late_recorded`, `late_rows`) are checked against the blocks the
-//! bundles prove (PROTOCOL.md 9 step 7).
+//! bundles prove (PROTOCOL.md 9 step 7), the AEO split against the organisation records the
+//! light client verifies (9e), and the advance data → outcome figures against the consignments'
+//! verified events.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 use tradelog_protocol::bundle::Recorded;
-use tradelog_protocol::trs::{aggregate, late_rows, late_steps, measure};
-use tradelog_protocol::{EventId, Ucr, UnLocode};
+use tradelog_protocol::recognition::Register;
+use tradelog_protocol::trs::{
+    aggregate, aggregate_advance, classify, classify_advance, late_rows, late_steps, measure,
+    measure_advance,
+};
+use tradelog_protocol::{EventId, OrgId, Ucr, UnLocode};
 
 use crate::light::{ClientError, LightClient};
 use crate::terminal::show;
@@ -109,16 +115,27 @@ pub fn time_release(
     // When each measured event was recorded, from the verified blocks.
     let mut recorded: HashMap<EventId, Recorded> = HashMap::new();
     let mut checked = 0;
+    // The AEO records of every (trader, administration) pair the rows name, verified.
+    let mut register = Register::new();
+    let mut pairs: Vec<(OrgId, OrgId)> = Vec::new();
+    let mut verified_ucrs: HashMap<Ucr, Vec<tradelog_protocol::Event>> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
         let (ucr, events, blocks) = verified_events(client, row, &format!("rows[{i}]"))?;
         recorded.extend(blocks);
         checked += 1;
         match measure(&ucr, &events) {
-            Ok(mine) => {
+            Ok(mut mine) => {
+                let pair = (mine.declarant.clone(), mine.released_by.clone());
+                if !pairs.contains(&pair) {
+                    client.aeo_records(&pair.0, &pair.1, &mut register)?;
+                    pairs.push(pair);
+                }
+                classify(std::slice::from_mut(&mut mine), &register);
                 let mine_json =
                     serde_json::to_value(&mine).map_err(|e| malformed(e.to_string()))?;
                 same(format!("rows[{i}] ({ucr})"), row, &mine_json)?;
                 verified_rows.push(mine);
+                verified_ucrs.insert(ucr, events);
             }
             Err(why) => {
                 return Err(ReportError::Mismatch {
@@ -166,6 +183,47 @@ pub fn time_release(
     same("groups".into(), &json["groups"], &Value::Array(groups))?;
     let late = serde_json::to_value(&late).map_err(|e| malformed(e.to_string()))?;
     same("late_recorded".into(), &json["late_recorded"], &late)?;
+    // Advance data → risk outcome: every row recomputed from the consignment's verified events.
+    let advance = json["advance_rows"]
+        .as_array()
+        .ok_or_else(|| malformed("advance_rows: not an array"))?;
+    let mut mine_advance = Vec::new();
+    let mut seen: Vec<Ucr> = Vec::new();
+    for (i, row) in advance.iter().enumerate() {
+        let ucr: Ucr = row["ucr"]
+            .as_str()
+            .ok_or_else(|| malformed(format!("advance_rows[{i}].ucr: not a string")))?
+            .parse()
+            .map_err(|e| malformed(format!("advance_rows[{i}].ucr: {e}")))?;
+        if seen.contains(&ucr) {
+            continue;
+        }
+        seen.push(ucr.clone());
+        let events = match verified_ucrs.get(&ucr) {
+            Some(e) => e.clone(),
+            None => {
+                checked += 1;
+                verified_events(client, row, &format!("advance_rows[{i}]"))?.1
+            }
+        };
+        for mut r in measure_advance(&ucr, &events) {
+            if period.is_some_and(|m| tradelog_protocol::trs::month_utc(r.outcome.time) != m) {
+                continue;
+            }
+            let pair = (r.filer.clone(), r.administration.clone());
+            if !pairs.contains(&pair) {
+                client.aeo_records(&pair.0, &pair.1, &mut register)?;
+                pairs.push(pair);
+            }
+            classify_advance(std::slice::from_mut(&mut r), &register);
+            mine_advance.push(r);
+        }
+    }
+    let node_rows = serde_json::to_value(&mine_advance).map_err(|e| malformed(e.to_string()))?;
+    same("advance_rows".into(), &json["advance_rows"], &node_rows)?;
+    let groups = serde_json::to_value(aggregate_advance(&mine_advance))
+        .map_err(|e| malformed(e.to_string()))?;
+    same("advance_groups".into(), &json["advance_groups"], &groups)?;
     Ok(CheckedReport {
         json,
         consignments: checked,
@@ -241,6 +299,49 @@ pub fn render(report: &CheckedReport) -> String {
             pair("arrival_to_declaration"),
             pair("declaration_to_release"),
             pair("arrival_to_release"),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  by the declarant's AEO status (recognised by the releasing administration at declaration):"
+    );
+    for g in j["groups"].as_array().into_iter().flatten() {
+        for (label, key) in [("AEO", "recognised"), ("non-AEO", "not_recognised")] {
+            let d = &g["aeo"][key];
+            let pair = |k: &str| format!("{} / {}", hours(&d[k]["median"]), hours(&d[k]["p90"]));
+            let _ = writeln!(
+                out,
+                "  {:<6} {:<8} {:>5}  {:>21}  {:>21}  {:>21}  {label}",
+                show(g["border_post"].as_str().unwrap_or("?")),
+                show(g["period"].as_str().unwrap_or("?")),
+                show(&d["arrival_to_release"]["count"]),
+                pair("arrival_to_declaration"),
+                pair("declaration_to_release"),
+                pair("arrival_to_release"),
+            );
+        }
+    }
+    let advance = j["advance_groups"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    if !advance.is_empty() {
+        let _ = writeln!(
+            out,
+            "advance data → risk outcome (median / p90), per assessing administration and month:"
+        );
+    }
+    for g in advance {
+        let pair = |k: &str| format!("{} / {}", hours(&g[k]["median"]), hours(&g[k]["p90"]));
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<8} {:>5}  all {}  AEO {}  non-AEO {}  do not load: {}",
+            show(g["administration"].as_str().unwrap_or("?")),
+            show(g["period"].as_str().unwrap_or("?")),
+            show(&g["advance_to_outcome"]["count"]),
+            pair("advance_to_outcome"),
+            pair("recognised"),
+            pair("not_recognised"),
+            show(&g["do_not_load"]),
         );
     }
     for r in j["rows"].as_array().into_iter().flatten() {

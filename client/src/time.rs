@@ -49,6 +49,13 @@ pub fn is_month(s: &str) -> bool {
 /// The last millisecond RFC 3339 can write (four-digit years): 9999-12-31T23:59:59.999Z.
 pub const MAX_TIME_MS: u64 = 253_402_300_799_999;
 
+/// This machine's clock: milliseconds since 1970 (0 before 1970).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Parses milliseconds (`1767225600000`) or RFC 3339 (`2026-01-01T00:00:00Z`,
 /// `2026-01-01T01:00:00.250+01:00`) into milliseconds since 1970, at most [`MAX_TIME_MS`] (so
 /// that every time parsed is one [`format_time`] writes back).

@@ -207,6 +207,55 @@ pub fn route_json(r: &Route) -> serde_json::Value {
     })
 }
 
+/// A verified AEO recognition (PROTOCOL.md 8h) as text: the answer, its basis and every
+/// authorisation held then, with the head it was verified at.
+pub fn render_recognition(r: &tradelog_protocol::recognition::Recognition, height: u64) -> String {
+    let mut out = String::new();
+    let types = |t: &[tradelog_protocol::aeo::AeoType]| {
+        t.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "{} {} an AEO status recognised by {} at {}",
+        show(&r.holder),
+        if r.recognised { "held" } else { "did not hold" },
+        show(&r.recognised_by),
+        format_time(r.at)
+    );
+    if let Some(a) = &r.authorisation {
+        let _ = writeln!(
+            out,
+            "  basis: authorisation {} ({}) issued by {}, recognised for {} (event {})",
+            show(&a.authorisation),
+            show(&a.programme),
+            show(&a.issuer),
+            types(&r.types),
+            a.event
+        );
+    }
+    if let Some(m) = &r.arrangement {
+        let _ = writeln!(
+            out,
+            "  through the mutual recognition arrangement recorded in event {m}"
+        );
+    }
+    if r.held.is_empty() {
+        let _ = writeln!(out, "  authorisations held then: none");
+    }
+    for a in &r.held {
+        let _ = writeln!(
+            out,
+            "  held: {} ({}) by {}: {}",
+            show(&a.authorisation),
+            show(&a.programme),
+            show(&a.issuer),
+            types(&a.types)
+        );
+    }
+    let _ = writeln!(out, "verified from the genesis at head #{height}");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

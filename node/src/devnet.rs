@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use tradelog_protocol::sample::{consignment_route, dev_key, SampleNetwork, SAMPLE_ORGS};
-use tradelog_protocol::SecretKey;
+use tradelog_protocol::sample::{self, consignment_route, dev_key, SampleNetwork, SAMPLE_ORGS};
+use tradelog_protocol::{Event, SecretKey};
 
 use crate::config::Config;
 
@@ -27,7 +27,7 @@ pub struct DevnetOptions {
     pub consensus_base: u16,
     /// First gossip port.
     pub gossip_base: u16,
-    /// Sample consignments to load (14 events each).
+    /// Sample consignments to load (about 15 events each).
     pub consignments: u32,
     /// Also run the auditor's observer node.
     pub observer: bool,
@@ -240,6 +240,31 @@ pub fn load(
             consignment_route(&net, n, start_ms + u64::from(n) * 60_000).context("sample route")?,
         );
     }
+    load_events(nodes, events, timeout)
+}
+
+/// The devnet's customs sample (`tradelog-node devnet`): the AEO and arrangement records of
+/// `tradelog_protocol::sample::customs_records`, then `consignments` routes with advance data,
+/// risk outcomes and durations that vary (`sample::customs_route`), their starts spread evenly
+/// over 30 days from `start_ms` (at most 2 days apart), so releases fall in more than one month.
+/// A route takes at most 40 days: `start_ms` 75 days ago keeps every event in the past.
+pub fn customs_sample(consignments: u32, start_ms: u64) -> Result<Vec<Event>> {
+    let net = SampleNetwork::new(4).context("sample network")?;
+    let mut events = sample::customs_records(&net, start_ms).context("sample records")?;
+    let day = 86_400_000u64;
+    let spacing = (30 * day / u64::from(consignments.max(1))).min(2 * day);
+    for n in 0..consignments {
+        events.extend(
+            sample::customs_route(&net, n, start_ms + u64::from(n) * spacing)
+                .context("sample route")?,
+        );
+    }
+    Ok(events)
+}
+
+/// Submits `events` in time order, each to a node (round robin), and waits until every node has
+/// committed them. Returns the number of events.
+pub fn load_events(nodes: &[DevnetNode], mut events: Vec<Event>, timeout: Duration) -> Result<u64> {
     events.sort_by_key(|e| e.body().time);
     for (i, e) in events.iter().enumerate() {
         let node = &nodes[i % nodes.len()];

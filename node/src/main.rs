@@ -59,7 +59,8 @@ enum Command {
         /// Where the nodes live.
         #[arg(long, default_value = "devnet")]
         dir: PathBuf,
-        /// Sample consignments to load (14 events each).
+        /// Sample consignments to load (about 15 events each, with AEO records, advance data
+        /// and risk outcomes).
         #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=100_000))]
         consignments: u32,
         /// First HTTP port (node i uses base + i).
@@ -484,10 +485,11 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
             "devnet: 4 validators and 1 observer running under {}",
             opts.dir.display()
         );
-        // Sample routes start 40 days ago, so every event lies in the past of the nodes' clocks.
-        let start = now_ms().saturating_sub(40 * 86_400_000);
+        // Sample routes start 75 days ago, so every event lies in the past of the nodes' clocks.
+        let start = now_ms().saturating_sub(75 * 86_400_000);
         let t = std::time::Instant::now();
-        let n = devnet::load(&nodes, opts.consignments, start, Duration::from_secs(120))?;
+        let sample = devnet::customs_sample(opts.consignments, start)?;
+        let n = devnet::load_events(&nodes, sample, Duration::from_secs(120))?;
         out!(
             "loaded {} sample consignments ({n} events) and saw them committed on every node in {:.1} s",
             opts.consignments,
@@ -519,6 +521,11 @@ fn devnet_cmd(opts: DevnetOptions, exit_after_load: bool) -> Result<()> {
             );
             out!(
                 "verify: cargo run --release -p tradelog-client -- provenance {ucr} --node http://{} --genesis {}",
+                first.api,
+                first.dir.join("genesis.json").display()
+            );
+            out!(
+                "AEO:    cargo run --release -p tradelog-client -- aeo shopfast --recognised-by nl-customs --node http://{} --genesis {}",
                 first.api,
                 first.dir.join("genesis.json").display()
             );

@@ -2,26 +2,37 @@
 //! per consignment, the events that matter to it (`arrived`, `discharged`, `declared`,
 //! `released`), catching up incrementally from the store as blocks are committed, and reports
 //! per-consignment rows (with the event ids behind every figure), exclusions with their reasons,
-//! and aggregates per border post and UTC month (`tradelog_protocol::trs`).
+//! and aggregates per border post and UTC month (`tradelog_protocol::trs`), every figure split by
+//! the declarant's AEO status at the time; and advance data → risk outcome per assessing
+//! administration and month, with do-not-load counts. AEO and arrangement records are kept
+//! as they are scanned (they are few: one per authorisation change).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use tradelog_protocol::bundle::Recorded;
+use tradelog_protocol::recognition::Register;
 use tradelog_protocol::trs::{
-    aggregate, late_rows, late_steps, measure, Excluded, LateStep, TrsGroup, TrsRow,
+    aggregate, aggregate_advance, classify, classify_advance, late_rows, late_steps, measure,
+    measure_advance, AdvanceGroup, AdvanceRow, Excluded, LateStep, TrsGroup, TrsRow,
 };
 use tradelog_protocol::{Event, EventKind, Ucr, UnLocode};
 
 use crate::store::{Store, StoreError};
 
-/// Does the measurement look at this event?
+/// Does the measurement look at this event? The four steps of a row, the advance data and
+/// its outcomes, and retractions (a retracted step is left out of the figures, 8g).
 fn relevant(e: &Event) -> bool {
     e.body().ucr.is_some()
-        && matches!(
+        && (matches!(
             e.body().kind,
-            EventKind::Arrived | EventKind::Discharged | EventKind::Declared | EventKind::Released
-        )
+            EventKind::Arrived
+                | EventKind::Discharged
+                | EventKind::Declared
+                | EventKind::Released
+                | EventKind::AdvanceData
+                | EventKind::Retracted
+        ) || e.body().kind.is_risk_outcome())
 }
 
 /// A consignment without a row, and why.
@@ -49,7 +60,17 @@ pub struct TrsReport {
     pub recorded_policy: &'static str,
     /// The measured steps (of the rows above) recorded more than 24 hours after their own time.
     pub late_recorded: Vec<LateStep>,
+    /// How rows are split by AEO status (see [`AEO_POLICY`]).
+    pub aeo_policy: &'static str,
+    /// Advance data → risk outcome per assessing administration and month (PROTOCOL.md 8i),
+    /// with the do-not-load counts.
+    pub advance_groups: Vec<AdvanceGroup>,
+    /// Each risk outcome with the advance data it assesses.
+    pub advance_rows: Vec<AdvanceRow>,
 }
+
+/// How the report splits by AEO status.
+pub const AEO_POLICY: &str = "A row is 'recognised' when the declaration's issuer held an AEO status recognised by the releasing administration at the declaration's time: an authorisation of that administration, or of another under a mutual recognition arrangement in force then covering its type (PROTOCOL.md 8h, as recorded up to log_size). An advance row is 'recognised' when the filer held such a status, recognised by the assessing administration, when it filed.";
 
 /// How the report treats events recorded long after their time.
 pub const LATE_POLICY: &str = "Durations use each event's own time (body.time: when the step \
@@ -77,6 +98,8 @@ pub struct TimeRelease {
     recorded: HashMap<tradelog_protocol::EventId, (u64, u64)>,
     /// The block holding position `scanned`: (height, its end log size, time).
     block: (u64, u64, u64),
+    /// Every AEO and arrangement record scanned.
+    register: Register,
 }
 
 impl TimeRelease {
@@ -102,6 +125,9 @@ impl TimeRelease {
                 }
             }
             if let Some(e) = store.event_at(self.scanned)? {
+                if e.body().kind.is_organisation_record() {
+                    self.register.add(self.scanned, &e);
+                }
                 if relevant(&e) {
                     if let Some(u) = e.body().ucr.clone() {
                         if self.scanned < self.block.1 {
@@ -120,7 +146,11 @@ impl TimeRelease {
     pub fn report(&self, border_post: Option<&UnLocode>, period: Option<&str>) -> TrsReport {
         let mut rows = Vec::new();
         let mut excluded = Vec::new();
+        let mut advance_rows = Vec::new();
         for (ucr, events) in &self.by_ucr {
+            advance_rows.extend(measure_advance(ucr, events).into_iter().filter(|r| {
+                period.is_none_or(|m| tradelog_protocol::trs::month_utc(r.outcome.time) == m)
+            }));
             match measure(ucr, events) {
                 Ok(row) => {
                     let post_ok = border_post.is_none_or(|p| *p == row.border_post);
@@ -140,6 +170,8 @@ impl TimeRelease {
                 }
             }
         }
+        classify(&mut rows, &self.register);
+        classify_advance(&mut advance_rows, &self.register);
         let late_recorded = late_steps(&rows, |id| {
             self.recorded
                 .get(id)
@@ -159,6 +191,9 @@ impl TimeRelease {
             excluded,
             recorded_policy: LATE_POLICY,
             late_recorded,
+            aeo_policy: AEO_POLICY,
+            advance_groups: aggregate_advance(&advance_rows),
+            advance_rows,
         }
     }
 }

@@ -2660,6 +2660,18 @@ async fn the_filer_long_polls_the_outcomes_on_its_advance_data() {
     assert_eq!(outcomes[0]["event"]["body"]["kind"], "risk_do_not_load");
     assert_eq!(outcomes[0]["advance_data"], filed.id().to_hex());
     assert_eq!(v["next"], 2);
+    // The time-release report counts the outcome against its advance data.
+    let v = get(node.addr, "/v1/reports/time-release").await.json();
+    let groups = v["advance_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{v}");
+    assert_eq!(groups[0]["administration"], "nl-customs");
+    assert_eq!(groups[0]["do_not_load"], 1);
+    assert_eq!(groups[0]["outcomes"]["risk_do_not_load"], 1);
+    assert_eq!(groups[0]["advance_to_outcome"]["median"], 60_000);
+    assert_eq!(
+        v["advance_rows"][0]["aeo"], false,
+        "shopfast holds no status here"
+    );
     // Another organisation's feed holds none of it; a wait over the bound is refused.
     let v = get(node.addr, "/v1/organisations/blue-anchor-lines/outcomes")
         .await

@@ -52,6 +52,9 @@ fn scrape() -> String {
         excluded: Vec::new(),
         recorded_policy: tradelog_node::trs::LATE_POLICY,
         late_recorded: Vec::new(),
+        aeo_policy: tradelog_node::trs::AEO_POLICY,
+        advance_groups: Vec::new(),
+        advance_rows: Vec::new(),
     }));
     text
 }

@@ -502,3 +502,175 @@ pub fn advance_values(n: u32) -> Vec<(&'static str, String)> {
         ("gross_weight_kg", (120 + (n * 211) % 18_000).to_string()),
     ]
 }
+
+/// Who declares sample consignment `n` for import: the platform for `n % 4` 0 and 1, North
+/// Star Shipping for 3 (via Hamburg), and via Rotterdam Blue Anchor Lines for `n % 8 == 2` or
+/// the Rhine Barge Company for `n % 8 == 6`. North Star Shipping and the Rhine Barge Company
+/// hold no AEO status.
+pub fn customs_declarant(n: u32) -> &'static str {
+    match (n % 4, n % 8) {
+        (0 | 1, _) => "shopfast",
+        (2, 2) => "blue-anchor-lines",
+        (2, _) => "rhine-barge",
+        _ => "north-star-shipping",
+    }
+}
+
+/// The devnet's customs records, in time order from `start_ms - 400 days`: the German
+/// administration's AEO (both types) for the platform, the Dutch one's AEO (security and
+/// safety) for Blue Anchor Lines, and an arrangement between the two administrations
+/// (security and safety) recorded by the Dutch and countersigned by the German. North Star
+/// Shipping holds none.
+pub fn customs_records(net: &SampleNetwork, start_ms: u64) -> Option<Vec<Event>> {
+    use crate::aeo::AeoType::{CustomsSimplifications as C, SecuritySafety as S};
+    let day = 86_400_000u64;
+    let t = start_ms.saturating_sub(400 * day);
+    Some(vec![
+        aeo_grant(
+            net,
+            "de-customs",
+            "shopfast",
+            "DEAEOF0000012345",
+            &[C, S],
+            t,
+        )?,
+        aeo_grant(
+            net,
+            "nl-customs",
+            "blue-anchor-lines",
+            "NLAEOS0000000042",
+            &[S],
+            t + day,
+        )?,
+        mra_in_force(net, "nl-customs", "de-customs", &[S], t + 2 * day)?,
+    ])
+}
+
+/// A number in `lo..hi` drawn from `(n, what)`: sample durations that vary, the same on every
+/// run.
+fn spread(n: u32, what: &str, lo: u64, hi: u64) -> u64 {
+    let h = Hash::domain(b"sample-spread", &[&n.to_be_bytes(), what.as_bytes()]);
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.0[..8]);
+    lo + u64::from_be_bytes(b) % (hi - lo).max(1)
+}
+
+/// The devnet route of sample consignment `n` from `t0`: [`consignment_route`] with the
+/// advance data the platform files before loading, the destination administration's risk
+/// outcome on it, an import declaration by [`customs_declarant`], and durations that vary
+/// (recognised AEO declarants are declared and released faster; a referral adds an
+/// inspection; a do-not-load outcome ends the route before loading).
+pub fn customs_route(net: &SampleNetwork, n: u32, t0: u64) -> Option<Vec<Event>> {
+    let hour = 3_600_000u64;
+    let minute = 60_000u64;
+    let base = consignment_route(net, n, t0)?;
+    let customs = if n.is_multiple_of(2) {
+        "nl-customs"
+    } else {
+        "de-customs"
+    };
+    let declarant = customs_declarant(n);
+    let aeo = !matches!(declarant, "north-star-shipping" | "rhine-barge");
+    // The platform files its own consignments' advance data; a carrier that declares files it
+    // too (the ocean carrier: the barge operator takes over only in Europe).
+    let filer = match declarant {
+        "shopfast" => "shopfast",
+        _ if n.is_multiple_of(2) => "blue-anchor-lines",
+        _ => "north-star-shipping",
+    };
+    let outcome = match n % 10 {
+        3 => EventKind::RiskInformationRequested,
+        6 => EventKind::RiskReferred,
+        9 if n % 20 == 19 => EventKind::RiskDoNotLoad,
+        _ => EventKind::RiskCleared,
+    };
+    let reason = match outcome {
+        EventKind::RiskInformationRequested => "r21_incomplete_description",
+        EventKind::RiskReferred => "r34_valuation",
+        EventKind::RiskDoNotLoad => "r90_security",
+        _ => "r00_no_risk",
+    };
+    let (to_decl, to_release) = if aeo {
+        (spread(n, "decl", 20, 6 * 60), spread(n, "rel", 15, 4 * 60))
+    } else {
+        (
+            spread(n, "decl", 2 * 60, 30 * 60),
+            spread(n, "rel", 3 * 60, 40 * 60),
+        )
+    };
+    let mut out: Vec<Event> = Vec::new();
+    let mut arrival = None;
+    let mut shift = 0u64;
+    for e in base {
+        let mut b = e.body().clone();
+        let kind = b.kind;
+        let at_border = b.location.as_ref().is_some_and(|l| l.as_str() != "CNSHA");
+        let mut org = b.issuer.org.as_str().to_owned();
+        if kind == EventKind::Loaded && !at_border {
+            // Advance data before loading, and the destination's assessment of it.
+            let mut a = body(EventKind::AdvanceData, b.time + shift - 2 * hour)?;
+            a.ucr = b.ucr.clone();
+            a.details = advance_details(n);
+            a.refs = out.last().map(|p| vec![p.id()]).unwrap_or_default();
+            let filed = net.sign(filer, a)?;
+            let mut r = body(
+                outcome,
+                filed.body().time + spread(n, "assess", 5, 90) * minute,
+            )?;
+            r.ucr = b.ucr.clone();
+            r.reason = Some(reason.into());
+            r.refs = vec![filed.id()];
+            let assessed = net.sign(customs, r)?;
+            let done = assessed.body().time;
+            out.push(filed);
+            out.push(assessed);
+            if outcome == EventKind::RiskDoNotLoad {
+                return Some(out);
+            }
+            shift = (done + hour).saturating_sub(b.time).max(shift);
+        }
+        b.time += shift;
+        match kind {
+            EventKind::Arrived if at_border => arrival = Some(b.time),
+            EventKind::Discharged if at_border => {
+                let t = arrival.unwrap_or(b.time) + spread(n, "disc", 60, 14 * 60) * minute;
+                shift = (shift + t).saturating_sub(b.time);
+                b.time = t;
+                arrival = Some(t);
+            }
+            EventKind::Declared if at_border => {
+                let a = arrival.unwrap_or(b.time);
+                let t = a + to_decl * minute;
+                shift += t.saturating_sub(b.time);
+                b.time = t;
+                org = declarant.to_owned();
+            }
+            EventKind::Inspected if outcome != EventKind::RiskReferred && !n.is_multiple_of(5) => {
+                continue
+            }
+            EventKind::Inspected => {
+                let t = b.time + spread(n, "insp", 30, 8 * 60) * minute;
+                shift += t - b.time;
+                b.time = t;
+            }
+            EventKind::Released => {
+                let declared = out
+                    .iter()
+                    .rev()
+                    .find(|e| e.body().kind == EventKind::Declared)
+                    .map_or(b.time, |e| e.body().time);
+                let prev = out.last().map_or(b.time, |e| e.body().time);
+                let t = (declared + to_release * minute).max(prev + minute);
+                shift += t.saturating_sub(b.time);
+                b.time = t;
+            }
+            _ => {}
+        }
+        if let Some(p) = out.last() {
+            b.refs = vec![p.id()];
+            b.time = b.time.max(p.body().time);
+        }
+        out.push(net.sign(&org, b)?);
+    }
+    Some(out)
+}

@@ -29,7 +29,8 @@
 use std::collections::BTreeMap;
 
 use crate::event::{Event, EventId, EventKind};
-use crate::ids::{Ucr, UnLocode};
+use crate::ids::{OrgId, Ucr, UnLocode};
+use crate::recognition::Register;
 
 /// One measured step: which event, when.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,6 +63,13 @@ pub struct TrsRow {
     pub declaration_to_release: u64,
     /// `release.time - arrival.time`, ms.
     pub arrival_to_release: u64,
+    /// The declaration's issuer: the trader whose AEO status the report splits by.
+    pub declarant: OrgId,
+    /// The release's issuer: the administration whose recognition counts.
+    pub released_by: OrgId,
+    /// Whether the declarant held an AEO status recognised by `released_by` at the
+    /// declaration's time (PROTOCOL.md 8h); set by [`classify`], `false` until then.
+    pub aeo: bool,
 }
 
 /// Why a consignment has no time-release row.
@@ -188,6 +196,9 @@ pub fn measure(ucr: &Ucr, events: &[Event]) -> Result<TrsRow, Excluded> {
             arrival_to_declaration: dt - at,
             declaration_to_release: rt - dt,
             arrival_to_release: rt - at,
+            declarant: d.body().issuer.org.clone(),
+            released_by: r.body().issuer.org.clone(),
+            aeo: false,
         });
     }
     Err(first_failure.unwrap_or(Excluded::ReleaseWithoutLocation))
@@ -224,6 +235,43 @@ fn stats(mut v: Vec<u64>) -> Stats {
     }
 }
 
+/// Sets each row's `aeo` from the AEO and arrangement records in `register`.
+pub fn classify(rows: &mut [TrsRow], register: &Register) {
+    for r in rows {
+        r.aeo = register
+            .recognised(&r.declarant, &r.released_by, r.declaration.time)
+            .recognised;
+    }
+}
+
+/// The three durations of some rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Durations {
+    /// Arrival → declaration.
+    pub arrival_to_declaration: Stats,
+    /// Declaration → release.
+    pub declaration_to_release: Stats,
+    /// Arrival → release.
+    pub arrival_to_release: Stats,
+}
+
+fn durations(rows: &[&TrsRow]) -> Durations {
+    Durations {
+        arrival_to_declaration: stats(rows.iter().map(|r| r.arrival_to_declaration).collect()),
+        declaration_to_release: stats(rows.iter().map(|r| r.declaration_to_release).collect()),
+        arrival_to_release: stats(rows.iter().map(|r| r.arrival_to_release).collect()),
+    }
+}
+
+/// A group's figures split by the declarant's AEO status at the time (PROTOCOL.md 8h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AeoSplit {
+    /// Rows whose declarant held a status recognised by the releasing administration.
+    pub recognised: Durations,
+    /// The other rows.
+    pub not_recognised: Durations,
+}
+
 /// One border post in one month.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TrsGroup {
@@ -237,6 +285,8 @@ pub struct TrsGroup {
     pub declaration_to_release: Stats,
     /// Arrival → release.
     pub arrival_to_release: Stats,
+    /// Every figure above, split by the declarant's AEO status.
+    pub aeo: AeoSplit,
     /// The consignments measured, in row order (each row's event ids trace every figure).
     pub ucrs: Vec<Ucr>,
 }
@@ -272,7 +322,146 @@ pub fn aggregate(rows: &[TrsRow]) -> Vec<TrsGroup> {
             arrival_to_declaration: stats(rs.iter().map(|r| r.arrival_to_declaration).collect()),
             declaration_to_release: stats(rs.iter().map(|r| r.declaration_to_release).collect()),
             arrival_to_release: stats(rs.iter().map(|r| r.arrival_to_release).collect()),
+            aeo: AeoSplit {
+                recognised: durations(&rs.iter().copied().filter(|r| r.aeo).collect::<Vec<_>>()),
+                not_recognised: durations(
+                    &rs.iter().copied().filter(|r| !r.aeo).collect::<Vec<_>>(),
+                ),
+            },
             ucrs: rs.iter().map(|r| r.ucr.clone()).collect(),
+        })
+        .collect()
+}
+
+/// A risk outcome measured against the advance data it assesses (PROTOCOL.md 8i).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AdvanceRow {
+    /// The consignment.
+    pub ucr: Ucr,
+    /// Who filed the advance data.
+    pub filer: OrgId,
+    /// The administration that assessed it.
+    pub administration: OrgId,
+    /// The `advance_data` event.
+    pub advance: Step,
+    /// The `risk_*` event.
+    pub outcome: Step,
+    /// Its reason code.
+    pub reason: String,
+    /// `outcome.time - advance.time`, ms (0 if the outcome's time is earlier).
+    pub advance_to_outcome: u64,
+    /// Whether the filer held an AEO status recognised by the administration at the filing
+    /// (set by [`classify_advance`]).
+    pub aeo: bool,
+}
+
+/// Every outcome of one consignment's events with the advance data it refers to (retracted
+/// events and retractions left out).
+pub fn measure_advance(ucr: &Ucr, events: &[Event]) -> Vec<AdvanceRow> {
+    let retracted = retracted_ids(events);
+    let live = |e: &&Event| {
+        e.body().ucr.as_ref() == Some(ucr)
+            && e.body().kind != EventKind::Retracted
+            && !retracted.contains(&e.id())
+    };
+    let filed: BTreeMap<EventId, &Event> = events
+        .iter()
+        .filter(live)
+        .filter(|e| e.body().kind == EventKind::AdvanceData)
+        .map(|e| (e.id(), e))
+        .collect();
+    let step = |e: &Event| Step {
+        id: e.id(),
+        time: e.body().time,
+        kind: e.body().kind,
+    };
+    events
+        .iter()
+        .filter(live)
+        .filter(|e| e.body().kind.is_risk_outcome())
+        .filter_map(|o| {
+            let a = o.body().refs.iter().find_map(|r| filed.get(r))?;
+            Some(AdvanceRow {
+                ucr: ucr.clone(),
+                filer: a.body().issuer.org.clone(),
+                administration: o.body().issuer.org.clone(),
+                advance: step(a),
+                outcome: step(o),
+                reason: o.body().reason.clone().unwrap_or_default(),
+                advance_to_outcome: o.body().time.saturating_sub(a.body().time),
+                aeo: false,
+            })
+        })
+        .collect()
+}
+
+/// Sets each advance row's `aeo` from `register`.
+pub fn classify_advance(rows: &mut [AdvanceRow], register: &Register) {
+    for r in rows {
+        r.aeo = register
+            .recognised(&r.filer, &r.administration, r.advance.time)
+            .recognised;
+    }
+}
+
+/// One administration's risk outcomes in one month (of the outcome, UTC).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AdvanceGroup {
+    /// The assessing administration.
+    pub administration: OrgId,
+    /// `YYYY-MM`.
+    pub period: String,
+    /// Outcomes by kind (`risk_cleared`, ...), each kind listed once it occurs.
+    pub outcomes: BTreeMap<&'static str, usize>,
+    /// How many were `risk_do_not_load`.
+    pub do_not_load: usize,
+    /// Advance data → outcome, all rows.
+    pub advance_to_outcome: Stats,
+    /// Advance data → outcome, filers with a recognised AEO status.
+    pub recognised: Stats,
+    /// Advance data → outcome, the other filers.
+    pub not_recognised: Stats,
+    /// The consignments, in row order.
+    pub ucrs: Vec<Ucr>,
+}
+
+/// Groups advance rows by (administration, month of the outcome UTC).
+pub fn aggregate_advance(rows: &[AdvanceRow]) -> Vec<AdvanceGroup> {
+    let mut groups: BTreeMap<(OrgId, String), Vec<&AdvanceRow>> = BTreeMap::new();
+    for r in rows {
+        groups
+            .entry((r.administration.clone(), month_utc(r.outcome.time)))
+            .or_default()
+            .push(r);
+    }
+    groups
+        .into_iter()
+        .map(|((administration, period), rs)| {
+            let mut outcomes = BTreeMap::new();
+            for r in &rs {
+                *outcomes.entry(r.outcome.kind.as_str()).or_insert(0) += 1;
+            }
+            let pick = |aeo: Option<bool>| {
+                stats(
+                    rs.iter()
+                        .filter(|r| aeo.is_none_or(|a| r.aeo == a))
+                        .map(|r| r.advance_to_outcome)
+                        .collect(),
+                )
+            };
+            AdvanceGroup {
+                administration,
+                period,
+                do_not_load: rs
+                    .iter()
+                    .filter(|r| r.outcome.kind == EventKind::RiskDoNotLoad)
+                    .count(),
+                outcomes,
+                advance_to_outcome: pick(None),
+                recognised: pick(Some(true)),
+                not_recognised: pick(Some(false)),
+                ucrs: rs.iter().map(|r| r.ucr.clone()).collect(),
+            }
         })
         .collect()
 }

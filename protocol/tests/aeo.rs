@@ -422,3 +422,124 @@ fn an_outcome_assesses_advance_data_of_its_own_consignment() {
         .unwrap_err();
     assert!(matches!(e, BundleError::Outcome { pos: 0 }), "{e}");
 }
+
+#[test]
+fn the_devnet_sample_is_admissible_and_its_durations_vary() {
+    let net = SampleNetwork::new(4).unwrap();
+    let start = net.genesis.time + 500 * DAY;
+    let mut ledger = Ledger::new(&net.genesis);
+    let records = sample::customs_records(&net, start).unwrap();
+    let mut events = records.clone();
+    for n in 0..40 {
+        events.extend(sample::customs_route(&net, n, start + u64::from(n) * 60_000).unwrap());
+    }
+    events.sort_by_key(|e| e.body().time);
+    let end = events.last().unwrap().body().time;
+    ledger.append_block(events.clone(), end).unwrap();
+    let mut rows = Vec::new();
+    let mut do_not_load = 0;
+    for n in 0..40 {
+        let ucr = sample_ucr(n);
+        let mine: Vec<Event> = events
+            .iter()
+            .filter(|e| e.body().ucr.as_ref() == Some(&ucr))
+            .cloned()
+            .collect();
+        do_not_load += mine
+            .iter()
+            .filter(|e| e.body().kind == EventKind::RiskDoNotLoad)
+            .count();
+        if let Ok(row) = tradelog_protocol::trs::measure(&ucr, &mine) {
+            rows.push(row);
+        }
+    }
+    assert!(do_not_load >= 1, "the sample has a do-not-load consignment");
+    assert_eq!(
+        rows.len() + do_not_load,
+        40,
+        "every loaded consignment is measured"
+    );
+    let distinct: std::collections::BTreeSet<u64> =
+        rows.iter().map(|r| r.arrival_to_release).collect();
+    assert!(distinct.len() > 30, "durations vary: {distinct:?}");
+    let to_declaration: std::collections::BTreeSet<u64> =
+        rows.iter().map(|r| r.arrival_to_declaration).collect();
+    assert!(to_declaration.len() > 30, "{to_declaration:?}");
+    // The recognised declarants are faster on the whole.
+    let mean = |aeo: bool| {
+        let v: Vec<u64> = rows
+            .iter()
+            .filter(|r| {
+                let d = sample::customs_declarant(sample_ucr_n(&r.ucr));
+                !matches!(d, "north-star-shipping" | "rhine-barge") == aeo
+            })
+            .map(|r| r.arrival_to_release)
+            .collect();
+        v.iter().sum::<u64>() / v.len() as u64
+    };
+    assert!(mean(true) < mean(false));
+    // The report's split reads the records: every declarant but North Star Shipping is
+    // recognised by the releasing administration (its own, or through the arrangement).
+    let mut register = tradelog_protocol::recognition::Register::new();
+    for (i, e) in records.iter().enumerate() {
+        register.add(i as u64, e);
+    }
+    tradelog_protocol::trs::classify(&mut rows, &register);
+    for r in &rows {
+        let aeo = !matches!(r.declarant.as_str(), "north-star-shipping" | "rhine-barge");
+        assert_eq!(r.aeo, aeo, "{}", r.ucr);
+    }
+    let groups = tradelog_protocol::trs::aggregate(&rows);
+    let split: usize = groups
+        .iter()
+        .map(|g| {
+            g.aeo.recognised.arrival_to_release.count
+                + g.aeo.not_recognised.arrival_to_release.count
+        })
+        .sum();
+    assert_eq!(split, rows.len());
+    for post in ["NLRTM", "DEHAM"] {
+        assert!(
+            groups.iter().any(|g| g.border_post.as_str() == post
+                && g.aeo.recognised.arrival_to_release.count > 0
+                && g.aeo.not_recognised.arrival_to_release.count > 0),
+            "{post} has both"
+        );
+    }
+    let mut advance = Vec::new();
+    for n in 0..40 {
+        let ucr = sample_ucr(n);
+        let mine: Vec<Event> = events
+            .iter()
+            .filter(|e| e.body().ucr.as_ref() == Some(&ucr))
+            .cloned()
+            .collect();
+        advance.extend(tradelog_protocol::trs::measure_advance(&ucr, &mine));
+    }
+    tradelog_protocol::trs::classify_advance(&mut advance, &register);
+    assert_eq!(advance.len(), 40, "one outcome per consignment");
+    for r in &advance {
+        assert_eq!(
+            r.aeo,
+            r.filer.as_str() != "north-star-shipping",
+            "{}",
+            r.ucr
+        );
+    }
+    let groups = tradelog_protocol::trs::aggregate_advance(&advance);
+    assert_eq!(
+        groups.iter().map(|g| g.do_not_load).sum::<usize>(),
+        do_not_load
+    );
+    assert_eq!(
+        groups
+            .iter()
+            .map(|g| g.outcomes.values().sum::<usize>())
+            .sum::<usize>(),
+        40
+    );
+}
+
+fn sample_ucr_n(u: &tradelog_protocol::Ucr) -> u32 {
+    (0..1000).find(|n| &sample_ucr(*n) == u).unwrap()
+}
