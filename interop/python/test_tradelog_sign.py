@@ -260,6 +260,51 @@ class SignerTradeIdentifiers(unittest.TestCase):
         parsed = tv.Event(tv.load_json(ev.wire))
         tv.Genesis(tv.load_json(WANT["genesis_json"])).membership().admit(parsed)
 
+    def test_aeo_mra_advance_risk_vectors(self):
+        # §11: the body reduced (no ucr, container, location, transport, documents, details),
+        # signed with the key whatever the issuer's role; the arrangement countersigned with the
+        # RFC 8032 test 2 key.
+        def signed(kind, **extra):
+            body = ts.build_body(chain=CHAIN, kind=kind, time=extra.pop("time", 1767225600000),
+                                 issuer_org=ORG, key=KEY, **extra)
+            return ts.sign_event(body, KEY)
+
+        aeo = signed("aeo_status", aeo=ts.aeo_record(
+            holder="shopfast", programme="nl_aeo", authorisation="NLAEOF0000001234",
+            status="granted", types=["customs_simplifications", "security_safety"],
+            from_ms=1767225600000, until=1861833600000))
+        approval = ts.countersign(CHAIN, ORG, "de-customs", 1767225600000, ["security_safety"],
+                                  KEY2)
+        self.assertEqual(approval["sig"], WANT["mra_approval_signature"])
+        mra = signed("mra", mra=ts.mra_in_force("de-customs", 1767225600000, ["security_safety"],
+                                                approval))
+        values = {"hs_code": "850760", "declared_value": "12500.00", "currency": "USD",
+                  "consignor_country": "CN", "consignee_country": "NL", "item_count": "240",
+                  "gross_weight_kg": "3120"}
+        details, _ = ts.commit_details(values, salts={n: bytes(16) for n in values})
+        advance = signed("advance_data", ucr="6NL123456789-AB", details=details)
+        risk = signed("risk_referred", time=1767229200000, ucr="6NL123456789-AB",
+                      refs=[advance.id], reason="r12_undervaluation")
+        for name, ev in (("aeo", aeo), ("mra", mra), ("advance", advance), ("risk", risk)):
+            self.assertEqual(ev.canonical_body, WANT[f"event_{name}_canonical_body"], name)
+            self.assertEqual(ev.id, WANT[f"event_{name}_id"], name)
+            self.assertEqual(ev.wire, WANT[f"event_{name}_wire_json"], name)
+        # refused before signing: an arrangement in force without countersignature, a
+        # termination with one, a reason on another kind
+        m = ts.mra_in_force("de-customs", 1, ["security_safety"], approval)
+        del m["approval"]
+        with self.assertRaises(tv.VerifyError) as cm:
+            ts.build_body(chain=CHAIN, kind="mra", time=1, issuer_org=ORG, key=KEY, mra=m)
+        self.assertIn("countersignature", str(cm.exception))
+        with self.assertRaises(tv.VerifyError):
+            ts.build_body(chain=CHAIN, kind="mra", time=1, issuer_org=ORG, key=KEY,
+                          mra=dict(ts.mra_terminated("de-customs", 1), approval=approval))
+        ts.build_body(chain=CHAIN, kind="mra", time=1, issuer_org=ORG, key=KEY,
+                      mra=ts.mra_terminated("de-customs", 1))
+        with self.assertRaises(tv.VerifyError):
+            ts.build_body(chain=CHAIN, kind="booked", time=1, issuer_org=ORG, key=KEY,
+                          ucr="6NL123456789-AB", reason="r00")
+
     def test_identifier_index_key_vectors(self):
         self.assertEqual(tv.index_key("identifier", BL).hex(), WANT["index_key_identifier_bl"])
         self.assertEqual(tv.index_key("identifier", SSCC).hex(), WANT["index_key_identifier_sscc"])

@@ -1082,19 +1082,27 @@ def vector_parts():
 
 
 def event_subjects(body):
-    """Section 5: the subjects an event is indexed under, as (type, id)."""
+    """Section 5: the subjects an event is indexed under, as (type, id): an aeo_status event
+    under its holder's organisation subject, an mra event under its issuer's then its
+    partner's (8h)."""
     out = [("consignment", body["ucr"])] if "ucr" in body else []
     out += [("container", body["container"])] if "container" in body else []
-    return out + [("identifier", t) for t in body.get("ids", [])]
+    out += [("identifier", t) for t in body.get("ids", [])]
+    if "aeo" in body:
+        out.append(("organisation", body["aeo"]["holder"]))
+    if "mra" in body:
+        out += [("organisation", body["issuer"]["org"]), ("organisation", body["mra"]["partner"])]
+    return out
 
 
 class ForgedLog:
     """A ledger made here, without cargo: `items` ((body, signing key) pairs) signed and made
     the whole log of one block (height 1), whose head the one validator `validator` certifies;
     `bundle(type, id)` is a version-2 proof bundle of any subject against that head (so the
-    bundles of one ForgedLog make a route). No membership events."""
+    bundles of one ForgedLog make a route). No membership events. `height` (1 unless told)
+    is the head's height; above 1 its `prev` is a made-up hash (the bundles carry no blocks)."""
 
-    def __init__(self, genesis, validator, items):
+    def __init__(self, genesis, validator, items, height=1):
         gen = tv.Genesis(genesis)
         self.events = []
         for b, sk in items:
@@ -1108,16 +1116,17 @@ class ForgedLog:
                 self.index.setdefault(tv.index_key(t, ident), []).append(e.id)
         self.entries = {k: tv.value_hash(len(ids), tv.index_acc(ids))
                         for k, ids in self.index.items()}
-        self.head = {"chain": gen.chain, "height": 1,
+        self.head = {"chain": gen.chain, "height": height,
                      "time": max(b["time"] for b, _ in items),
-                     "prev": gen.hash.hex(), "log_size": len(self.leaves),
+                     "prev": (gen.hash if height == 1 else tv.H(b"an earlier head")).hex(),
+                     "log_size": len(self.leaves),
                      "log_root": tv.mth(self.leaves).hex(),
                      "index_root": tv.smt_root(self.entries).hex(),
                      "validators": tv.validators_hash(gen.validators.items()).hex()}
         hh = tv.H(tv.head_bytes(tv.parse_head(self.head)))
-        self.cert = {"height": 1, "round": 0, "head": hh.hex(),
+        self.cert = {"height": height, "round": 0, "head": hh.hex(),
                      "signatures": [{"validator": public_hex(validator),
-                                     "sig": validator.sign(tv.precommit(gen.chain, 1, 0,
+                                     "sig": validator.sign(tv.precommit(gen.chain, height, 0,
                                                                         hh)).hex()}]}
 
     def entry_and_proof(self, key):
@@ -2135,3 +2144,688 @@ class Retractions(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ------------------------------------------- AEO status, mutual recognition (8h, 9e)
+
+DAY = 86400000
+T0 = 1767225600000
+NL, DE = "nl-customs", "de-customs"
+CS, SS = "customs_simplifications", "security_safety"
+
+
+class AeoLedger:
+    """A genesis (rules 2) of two customs administrations, a carrier (the one validator), a
+    platform and an auditor."""
+    ROLES = {CARRIER_ORG: "carrier", PLATFORM: "platform", NL: "customs", DE: "customs",
+             AUDITOR: "auditor"}
+    KEYS = {o: dev_key(f"aeo/{o}") for o in ROLES}
+    CHAIN = "tradelog-aeo"
+
+    @classmethod
+    def genesis(cls):
+        return {"chain": cls.CHAIN, "time": T0 - DAY,
+                "organisations": [{"id": o, "name": o, "role": r, "keys": [public_hex(cls.KEYS[o])]}
+                                  for o, r in cls.ROLES.items()],
+                "validators": [{"org": CARRIER_ORG, "key": public_hex(cls.KEYS[CARRIER_ORG]),
+                                "power": 1}],
+                "rules": 2}
+
+    @classmethod
+    def log(cls, bodies, height=1):
+        g = cls.genesis()
+        return g, ForgedLog(g, cls.KEYS[CARRIER_ORG],
+                            [(b, cls.KEYS[b["issuer"]["org"]]) for b in bodies], height)
+
+    @classmethod
+    def event(cls, body):
+        sk = cls.KEYS[body["issuer"]["org"]]
+        return tv.Event({"body": body, "sig": sk.sign(tv.EVENT_PREFIX + tv.check_body(body)).hex()})
+
+    @classmethod
+    def admit(cls, body):
+        ev = cls.event(body)
+        tv.Genesis(cls.genesis()).membership().admit(ev)
+        return ev
+
+
+def org_body(kind, org, time=T0, **members):
+    """A body of AeoLedger's chain issued (and signed) by `org`."""
+    b = {"v": 1, "chain": AeoLedger.CHAIN, "kind": kind, "time": time, "refs": [],
+         "documents": [], "details": {},
+         "issuer": {"org": org, "key": public_hex(AeoLedger.KEYS[org])}}
+    b.update(members)
+    return b
+
+
+def aeo_record(holder=PLATFORM, status="granted", frm=T0, number="NLAEOF0001",
+               programme="nl_aeo", types=(CS, SS), until=None):
+    """An `aeo` member (8h): types when granted."""
+    r = {"holder": holder, "programme": programme, "authorisation": number, "status": status,
+         "from": frm}
+    if status == "granted":
+        r["types"] = list(types)
+    if until is not None:
+        r["until"] = until
+    return r
+
+
+def aeo_event(issuer, record, time=None):
+    return org_body("aeo_status", issuer, record["from"] if time is None else time, aeo=record)
+
+
+def mra_event(issuer, partner, types=(SS,), frm=T0, status="in_force", signer=None, time=None,
+              terms_types=None):
+    """An `mra` event (8h); in force, countersigned over its terms by `signer` (the partner's
+    key unless told; `terms_types` the types it signs, the event's unless told)."""
+    m = {"partner": partner, "status": status, "from": frm}
+    if status == "in_force":
+        m["types"] = list(types)
+        sk = AeoLedger.KEYS[partner] if signer is None else signer
+        terms = tv.terms_message(AeoLedger.CHAIN, issuer, partner, frm,
+                                 list(types if terms_types is None else terms_types))
+        m["approval"] = {"key": public_hex(sk), "sig": sk.sign(terms).hex()}
+    return org_body("mra", issuer, frm if time is None else time, mra=m)
+
+
+class AeoMembers(unittest.TestCase):
+    """Section 3.2: the `aeo` and `mra` members (8h) and the goods members an aeo_status or
+    mra event may not have."""
+
+    def refused(self, body, expect):
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.check_body(body)
+        self.assertTrue(str(cm.exception).startswith(expect), str(cm.exception))
+        return str(cm.exception)
+
+    def test_aeo_member(self):
+        grant = aeo_event(NL, aeo_record(until=T0 + DAY))
+        canon = tv.check_body(grant).decode()
+        self.assertTrue(canon.startswith('{"aeo":{"authorisation":"NLAEOF0001","from":'), canon)
+        for status in ("suspended", "revoked"):
+            tv.check_body(aeo_event(NL, aeo_record(status=status)))
+        tv.check_body(aeo_event(NL, aeo_record(types=(SS,), frm=0), time=T0))
+        no = dict(grant)
+        del no["aeo"]
+        self.refused(no, "body.aeo: required for kind aeo_status")
+        # types exactly when granted: 1-2 known types, ascending, each once
+        r = aeo_record()
+        del r["types"]
+        self.refused(aeo_event(NL, r), "body.aeo.types: required when granted")
+        self.refused(aeo_event(NL, dict(aeo_record(status="suspended"), types=[SS])),
+                     "body.aeo.types: only when granted")
+        for bad in ([SS, CS], [SS, SS], [], [CS, SS, SS]):
+            self.refused(aeo_event(NL, aeo_record(types=bad)),
+                         "body.aeo.types: 1 or 2 types, ascending, each once")
+        for bad in (["security"], [1], [None]):
+            self.refused(aeo_event(NL, aeo_record(types=bad)), "body.aeo.types[0]: unknown type")
+        self.refused(aeo_event(NL, dict(aeo_record(), types="security_safety")),
+                     "body.aeo.types: expected an array")
+        # until after from, only when granted
+        self.refused(aeo_event(NL, aeo_record(until=T0)), "body.aeo.until: ")
+        self.refused(aeo_event(NL, aeo_record(until=T0 - 1)), "body.aeo.until: ")
+        self.refused(aeo_event(NL, aeo_record(until=2**53)), "body.aeo.until: ")
+        self.refused(aeo_event(NL, aeo_record(status="revoked", until=T0 + 1)),
+                     "body.aeo.until: only when granted")
+        # the other members
+        for member, bad in (("holder", "Shopfast"), ("holder", 7), ("programme", "NL_AEO"),
+                            ("programme", ""), ("programme", "a" * 33),
+                            ("authorisation", "nlaeo1"), ("authorisation", "A" * 36),
+                            ("authorisation", "NL AEO"), ("authorisation", ""),
+                            ("status", "withdrawn"), ("status", None), ("from", -1),
+                            ("from", 2**53), ("from", "0")):
+            self.refused(aeo_event(NL, dict(aeo_record(), **{member: bad}), time=T0),
+                         f"body.aeo.{member}: ")
+        tv.check_body(aeo_event(NL, aeo_record(number="NL-AEO.1/2", programme="ctpat_2")))
+        self.refused(aeo_event(NL, dict(aeo_record(), extra=1)),
+                     "body.aeo: unknown member(s) ['extra']")
+        self.refused(aeo_event(NL, dict(aeo_record(), until=None)), "body.aeo.until: ")
+        # present exactly for aeo_status
+        self.refused(org_body("held", NL, ucr=UCR, aeo=aeo_record()),
+                     "body.aeo: only allowed for kind aeo_status, not held")
+
+    def test_mra_member(self):
+        good = mra_event(NL, DE)
+        canon = tv.check_body(good).decode()
+        self.assertIn('"kind":"mra","mra":{"approval":{"key":', canon)
+        tv.check_body(mra_event(NL, DE, status="terminated"))
+        # an arrangement in force needs the partner's countersignature, as a structure rule
+        m = dict(good["mra"])
+        del m["approval"]
+        msg = self.refused(dict(good, mra=m), "body.mra.approval: ")
+        self.assertIn("countersignature", msg)
+        m = dict(good["mra"])
+        del m["types"]
+        self.refused(dict(good, mra=m), "body.mra.types: required when in force")
+        self.refused(dict(good, mra=dict(good["mra"], types=[SS, CS])), "body.mra.types: ")
+        # a termination is one side's notice: no types, no approval
+        term = mra_event(NL, DE, status="terminated")
+        self.refused(dict(term, mra=dict(term["mra"], types=[SS])),
+                     "body.mra.types: only when in force")
+        self.refused(dict(term, mra=dict(term["mra"], approval=good["mra"]["approval"])),
+                     "body.mra.approval: a termination")
+        ap = good["mra"]["approval"]
+        for bad, member in (({"key": ap["key"]}, "body.mra.approval: missing"),
+                            (dict(ap, extra=1), "body.mra.approval: unknown"),
+                            (dict(ap, key=ap["key"].upper()), "body.mra.approval.key: "),
+                            (dict(ap, key="00" * 32), "body.mra.approval.key: "),  # small order
+                            (dict(ap, sig=ap["sig"][:-2]), "body.mra.approval.sig: ")):
+            self.refused(dict(good, mra=dict(good["mra"], approval=bad)), member)
+        for member, bad in (("partner", "DE"), ("status", "suspended"), ("from", 2**53)):
+            self.refused(dict(good, mra=dict(good["mra"], **{member: bad})), f"body.mra.{member}: ")
+        no = dict(good)
+        del no["mra"]
+        self.refused(no, "body.mra: required for kind mra")
+        self.refused(org_body("held", NL, ucr=UCR, mra=good["mra"]),
+                     "body.mra: only allowed for kind mra, not held")
+
+    def test_records_name_no_goods(self):
+        for record in (aeo_event(NL, aeo_record()), mra_event(NL, DE)):
+            kind = record["kind"]
+            for member, value, reason in (
+                    ("ucr", UCR, "names no consignment, container or trade identifier"),
+                    ("container", BOX, "names no consignment"),
+                    ("ids", [BL], "names no consignment"),
+                    ("location", "NLRTM", "has no location, offset or transport"),
+                    ("offset", "+01:00", "has no location"),
+                    ("transport", {"mode": "sea", "means": "IMO9321483"}, "has no location"),
+                    ("parties", [PLATFORM], "has no parties or source"),
+                    ("source", dict(SOURCE), "has no parties or source")):
+                self.refused(dict(record, **{member: value}),
+                             f"body.{member}: a {kind} event {reason}")
+            # and no reason (only the risk outcomes have one)
+            self.refused(dict(record, reason="r01"),
+                         f"body.reason: only allowed for the risk outcome kinds, not {kind}")
+
+
+class AeoAdmission(unittest.TestCase):
+    """Sections 3.4 and 8h under the membership in force: who issues the records, the holder,
+    the partner and the partner's countersignature."""
+
+    def not_admitted(self, body, expect):
+        with self.assertRaises(tv.VerifyError) as cm:
+            AeoLedger.admit(body)
+        self.assertEqual(str(cm.exception), expect)
+        return str(cm.exception)
+
+    def test_permissions(self):
+        grant, mra = aeo_record(), mra_event(NL, DE)["mra"]
+        for org in AeoLedger.ROLES:
+            role = AeoLedger.ROLES[org]
+            for kind, members, allowed in (
+                    ("aeo_status", {"aeo": grant}, ("customs",)),
+                    ("mra", {"mra": dict(mra, partner=DE if org != DE else NL)}, ("customs",)),
+                    ("advance_data", {"ucr": UCR, "details": advance_details()},
+                     ("carrier", "platform")),
+                    ("risk_cleared", {"ucr": UCR, "reason": "r00", "refs": ["ab" * 32]},
+                     ("customs",)),
+                    ("risk_do_not_load", {"ucr": UCR, "reason": "r00", "refs": ["ab" * 32]},
+                     ("customs",))):
+                body = org_body(kind, org, **members)
+                if kind == "mra" and role == "customs":
+                    body = mra_event(org, members["mra"]["partner"])
+                if role in allowed:
+                    AeoLedger.admit(body)
+                else:
+                    self.not_admitted(body, f"role {role} may not issue {kind}")
+
+    def test_holder_is_a_carrier_or_platform_member(self):
+        AeoLedger.admit(aeo_event(NL, aeo_record(holder=PLATFORM)))
+        AeoLedger.admit(aeo_event(NL, aeo_record(holder=CARRIER_ORG)))
+        self.not_admitted(aeo_event(NL, aeo_record(holder=DE)),
+                          "body.aeo.holder: de-customs: a customs organisation holds no AEO "
+                          "authorisation (carriers and platforms do)")
+        self.not_admitted(aeo_event(NL, aeo_record(holder=AUDITOR)),
+                          "body.aeo.holder: audit-office: a auditor organisation holds no AEO "
+                          "authorisation (carriers and platforms do)")
+        self.not_admitted(aeo_event(NL, aeo_record(holder="rhine-barge")),
+                          "body.aeo.holder: rhine-barge: not a member of this ledger")
+
+    def test_partner_is_another_customs_member(self):
+        AeoLedger.admit(mra_event(NL, DE))
+        AeoLedger.admit(mra_event(DE, NL, status="terminated"))
+        for partner, reason in ((NL, "an administration's arrangement is with another one"),
+                                (PLATFORM, "a platform organisation is not a customs "
+                                           "administration"),
+                                ("fr-customs", "not a member of this ledger")):
+            self.not_admitted(mra_event(NL, partner, status="terminated"),
+                              f"body.mra.partner: {partner}: {reason}")
+
+    def test_an_arrangement_in_force_is_countersigned_by_the_partner(self):
+        both = "; an arrangement is in force only when both administrations sign its terms"
+        # signed by the issuer alone (its own key as the "partner's")
+        own = AeoLedger.KEYS[NL]
+        self.not_admitted(mra_event(NL, DE, signer=own),
+                          f"body.mra.approval: key {public_hex(own)} is not a current key of "
+                          f"de-customs{both}")
+        # the partner's key over other terms: narrower types, another date
+        self.not_admitted(mra_event(NL, DE, types=(CS, SS), terms_types=(SS,)),
+                          f"body.mra.approval: the signature of de-customs does not verify over "
+                          f"the terms{both}")
+        forged = mra_event(NL, DE)
+        forged["mra"]["from"] += 1
+        self.not_admitted(forged, "body.mra.approval: the signature of de-customs does not "
+                                  f"verify over the terms{both}")
+        # a signature over the terms of another chain, or with the issuer and partner swapped
+        other = mra_event(NL, DE)
+        terms = tv.terms_message("tradelog-other", NL, DE, T0, [SS])
+        other["mra"]["approval"]["sig"] = AeoLedger.KEYS[DE].sign(terms).hex()
+        self.not_admitted(other, "body.mra.approval: the signature of de-customs does not "
+                                 f"verify over the terms{both}")
+        swapped = mra_event(NL, DE)
+        terms = tv.terms_message(AeoLedger.CHAIN, DE, NL, T0, [SS])
+        swapped["mra"]["approval"]["sig"] = AeoLedger.KEYS[DE].sign(terms).hex()
+        self.not_admitted(swapped, "body.mra.approval: the signature of de-customs does not "
+                                   f"verify over the terms{both}")
+        # a torsion-free ZIP-215 check: the honest countersignature verifies
+        ev = AeoLedger.admit(mra_event(NL, DE, types=(CS, SS)))
+        self.assertEqual(ev.body["mra"]["types"], [CS, SS])
+
+    def test_the_partners_key_must_be_current(self):
+        # under a membership where de-customs revoked that key (applied as a change would be)
+        m = tv.Genesis(AeoLedger.genesis()).membership()
+        new = dev_key("aeo/de-customs/2")
+        m.apply({"type": "add_key", "org": DE, "key": public_hex(new)}, 0)
+        m.apply({"type": "revoke_key", "org": DE, "key": public_hex(AeoLedger.KEYS[DE])}, 1)
+        with self.assertRaises(tv.VerifyError) as cm:
+            m.admit(AeoLedger.event(mra_event(NL, DE)))
+        self.assertIn("is not a current key of de-customs", str(cm.exception))
+        m.admit(AeoLedger.event(mra_event(NL, DE, signer=new)))
+
+
+def recognition_ledger(terminated=False):
+    """8h's story: de-customs grants shopfast DEAEOF1234 (both types) from day 10; nl-customs
+    and de-customs put an arrangement for security_safety in force from day 20; de-customs
+    suspends the authorisation from day 40 and grants it again (security_safety) from day 50;
+    with `terminated`, de-customs ends the arrangement from day 70.  Returns (events' bodies
+    by name, the bodies in log order)."""
+    de = {"programme": "de_aeo", "number": "DEAEOF1234"}
+    named = {
+        "grant": aeo_event(DE, aeo_record(frm=T0 + 10 * DAY, **de)),
+        "mra": mra_event(NL, DE, frm=T0 + 20 * DAY),
+        "suspension": aeo_event(DE, aeo_record(status="suspended", frm=T0 + 40 * DAY, **de)),
+        "regrant": aeo_event(DE, aeo_record(frm=T0 + 50 * DAY, types=(SS,), **de)),
+    }
+    if terminated:
+        named["termination"] = mra_event(DE, NL, status="terminated", frm=T0 + 70 * DAY)
+    return named, list(named.values())
+
+
+def answer_of(log, holder, by, recognition=None):
+    """A §9e answer made of `log`'s organisation bundles of `holder` and (if other) `by`."""
+    bundles = [log.bundle("organisation", holder)]
+    if by != holder:
+        bundles.append(log.bundle("organisation", by))
+    return {"organisation": {"id": holder, "name": holder, "role": AeoLedger.ROLES[holder],
+                             "keys": [public_hex(AeoLedger.KEYS[holder])]},
+            "bundles": bundles, "recognition": {} if recognition is None else recognition}
+
+
+class OrganisationAnswers(unittest.TestCase):
+    """Organisation subjects (5, 9 step 3), the reading of the records (8h) and organisation
+    answers (9e), on ledgers made here."""
+
+    def test_index_key_and_subject(self):
+        self.assertEqual(tv.index_key("organisation", PLATFORM),
+                         tv.H(b"tradelog/index-key/v1\x00\x05" + PLATFORM.encode()))
+        self.assertNotEqual(tv.index_key("organisation", "ab-cd"),
+                            tv.index_key("identifier", "ab-cd"))
+        grant = AeoLedger.event(aeo_event(DE, aeo_record()))
+        mra = AeoLedger.event(mra_event(NL, DE))
+        self.assertTrue(tv.concerns(grant, "organisation", PLATFORM))
+        self.assertFalse(tv.concerns(grant, "organisation", DE))  # the issuer's is not indexed
+        self.assertTrue(tv.concerns(mra, "organisation", NL))
+        self.assertTrue(tv.concerns(mra, "organisation", DE))
+        self.assertFalse(tv.concerns(mra, "organisation", PLATFORM))
+        booked = AeoLedger.event(org_body("booked", PLATFORM, ucr=UCR))
+        self.assertFalse(tv.concerns(booked, "organisation", PLATFORM))
+
+    def test_organisation_bundles_verify_and_hold_every_record(self):
+        _, bodies = recognition_ledger()
+        g, log = AeoLedger.log(bodies + [org_body("booked", PLATFORM, T0, ucr=UCR)])
+        res = tv.verify_bundle(g, log.bundle("organisation", PLATFORM))
+        self.assertEqual([idx for _, idx, _ in res["rows"]], [0, 2, 3])
+        res = tv.verify_bundle(g, log.bundle("organisation", NL))
+        self.assertEqual([idx for _, idx, _ in res["rows"]], [1])
+        self.assertEqual([idx for _, idx, _ in
+                          tv.verify_bundle(g, log.bundle("organisation", DE))["rows"]], [1])
+        # an organisation with no record: an absence proof
+        self.assertEqual(tv.verify_bundle(g, log.bundle("organisation", CARRIER_ORG))["rows"], [])
+        # an event about another subject slipped in
+        b = log.bundle("organisation", PLATFORM)
+        b["events"].insert(1, log.bundle("organisation", NL)["events"][0])
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(g, b)
+        self.assertEqual(str(cm.exception),
+                         "event #1 (log index 1): event does not concern organisation shopfast")
+        # a record left out
+        b = log.bundle("organisation", PLATFORM)
+        del b["events"][1]
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.verify_bundle(g, b)
+        self.assertIn("completeness: index counts 3 events, bundle has 2", str(cm.exception))
+        with self.assertRaises(tv.VerifyError):
+            tv.verify_bundle(g, dict(log.bundle("organisation", PLATFORM),
+                                     subject={"type": "organisation", "id": "Shopfast"}))
+
+    def ask(self, log, by, at, holder=PLATFORM):
+        return tv.verify_organisation_answer(AeoLedger.genesis(), answer_of(log, holder, by),
+                                             holder, by, at)["recognition"]
+
+    def test_recognition_before_and_after_grant_arrangement_suspension(self):
+        named, bodies = recognition_ledger()
+        g, log = AeoLedger.log(bodies)
+        ids = {n: event_id(b) for n, b in named.items()}
+        self.assertFalse(self.ask(log, NL, T0 + 5 * DAY)["recognised"], "before the grant")
+        r = self.ask(log, NL, T0 + 15 * DAY)
+        self.assertFalse(r["recognised"], "granted, but no arrangement yet")
+        self.assertEqual([a["event"] for a in r["held"]], [ids["grant"]])
+        r = self.ask(log, NL, T0 + 25 * DAY)
+        self.assertEqual(r, {
+            "holder": PLATFORM, "recognised_by": NL, "at": T0 + 25 * DAY, "recognised": True,
+            "authorisation": {"issuer": DE, "programme": "de_aeo",
+                              "authorisation": "DEAEOF1234", "types": [CS, SS],
+                              "event": ids["grant"]},
+            "types": [SS],  # narrowed to the arrangement's
+            "arrangement": ids["mra"],
+            "held": [{"issuer": DE, "programme": "de_aeo", "authorisation": "DEAEOF1234",
+                      "types": [CS, SS], "event": ids["grant"]}]})
+        r = self.ask(log, NL, T0 + 45 * DAY)
+        self.assertFalse(r["recognised"], "suspended")
+        self.assertEqual(r["held"], [])
+        self.assertEqual(r["types"], [])
+        self.assertNotIn("authorisation", r)
+        r = self.ask(log, NL, T0 + 55 * DAY)
+        self.assertTrue(r["recognised"], "granted again")
+        self.assertEqual(r["authorisation"]["event"], ids["regrant"])
+        # the issuing administration recognises its own authorisation, all its types, with
+        # no arrangement
+        r = self.ask(log, DE, T0 + 15 * DAY)
+        self.assertTrue(r["recognised"])
+        self.assertEqual(r["types"], [CS, SS])
+        self.assertNotIn("arrangement", r)
+        # without recognised_by: the holder's own question (no administration of its own)
+        res = tv.verify_organisation_answer(g, answer_of(log, PLATFORM, PLATFORM), PLATFORM)
+        self.assertEqual(res["at"], log.head["time"])
+        self.assertFalse(res["recognition"]["recognised"])
+        self.assertEqual(len(res["recognition"]["held"]), 1)
+
+    def test_a_terminated_arrangement_ends_recognition(self):
+        _, bodies = recognition_ledger(terminated=True)
+        _, log = AeoLedger.log(bodies)
+        self.assertTrue(self.ask(log, NL, T0 + 55 * DAY)["recognised"])
+        r = self.ask(log, NL, T0 + 72 * DAY)
+        self.assertFalse(r["recognised"])
+        self.assertEqual(len(r["held"]), 1)  # still held, no longer recognised by nl-customs
+        self.assertTrue(self.ask(log, DE, T0 + 72 * DAY)["recognised"])
+
+    def test_reading_rules(self):
+        """8h: the latest record in the log among those that apply; a grant's until; a later
+        record corrects an earlier one for the times it covers; an arrangement without a type
+        in common recognises nothing; among others' authorisations the first in (issuer,
+        authorisation) order is the basis."""
+        bodies = [
+            aeo_event(NL, aeo_record(number="B2", frm=T0, until=T0 + 10 * DAY)),
+            aeo_event(NL, aeo_record(number="B2", status="revoked", frm=T0 + 5 * DAY)),
+            # back-dated after the revocation: a grant recorded later applies again
+            aeo_event(NL, aeo_record(number="B2", frm=T0 + 2 * DAY, types=(CS,)), time=T0 + DAY),
+            aeo_event(DE, aeo_record(number="A1", types=(CS,), frm=T0)),
+            mra_event(DE, NL, types=(SS,), frm=T0),
+        ]
+        _, log = AeoLedger.log(bodies)
+        r = self.ask(log, NL, T0 + DAY)
+        self.assertEqual([(a["issuer"], a["authorisation"]) for a in r["held"]],
+                         [(DE, "A1"), (NL, "B2")])  # (issuer, authorisation) order
+        self.assertEqual(r["authorisation"]["authorisation"], "B2")  # its own first
+        self.assertEqual(self.ask(log, NL, T0 + 6 * DAY)["held"][1]["types"], [CS])
+        self.assertEqual(len(self.ask(log, NL, T0 + 11 * DAY)["held"]), 2)  # the later grant
+        # a grant's until is exclusive, and then no earlier record applies
+        _, until = AeoLedger.log([aeo_event(NL, aeo_record(number="C3", frm=T0, until=T0 + DAY))])
+        self.assertEqual(len(self.ask(until, NL, T0 + DAY - 1)["held"]), 1)
+        self.assertEqual(self.ask(until, NL, T0 + DAY)["held"], [])
+        self.assertEqual(self.ask(until, NL, T0 - 1)["held"], [])
+        # de-customs: its own A1; nl-customs' B2 through the arrangement only for SS, which
+        # B2 (CS from day 2) lacks
+        r = self.ask(log, DE, T0 + 3 * DAY)
+        self.assertEqual(r["authorisation"]["authorisation"], "A1")
+        bodies[3] = aeo_event(DE, aeo_record(number="A1", status="suspended", frm=T0))
+        _, log = AeoLedger.log(bodies)
+        r = self.ask(log, DE, T0 + 3 * DAY)
+        self.assertFalse(r["recognised"], "no type in common with the arrangement")
+        r = self.ask(log, DE, T0 + DAY)
+        self.assertTrue(r["recognised"], "B2 held with both types on day 1")
+        self.assertEqual(r["types"], [SS])
+        self.assertEqual(r["arrangement"], event_id(bodies[4]))
+
+    def test_an_answer_that_hides_or_mixes_is_refused(self):
+        _, bodies = recognition_ledger()
+        g, log = AeoLedger.log(bodies)
+
+        def refused(answer, expect, by=NL):
+            with self.assertRaises(tv.VerifyError) as cm:
+                tv.verify_organisation_answer(g, answer, PLATFORM, by, T0 + 45 * DAY)
+            self.assertTrue(str(cm.exception).startswith(expect), str(cm.exception))
+
+        honest = answer_of(log, PLATFORM, NL)
+        self.assertFalse(tv.verify_organisation_answer(g, honest, PLATFORM, NL, T0 + 45 * DAY)
+                         ["recognition"]["recognised"])
+        # the suspension left out of the holder's history
+        a = copy.deepcopy(honest)
+        del a["bundles"][0]["events"][1]
+        refused(a, "bundles[0]: completeness: index counts 3 events, bundle has 2")
+        # the arrangement's history missing, swapped, another subject, one too many
+        refused(dict(honest, bundles=honest["bundles"][:1]),
+                "bundles: expected the organisation subjects of organisation shopfast, "
+                "organisation nl-customs, got organisation shopfast")
+        refused(dict(honest, bundles=honest["bundles"][::-1]), "bundles: expected")
+        refused(dict(honest, bundles=honest["bundles"] + [log.bundle("organisation", DE)]),
+                "bundles: expected")
+        refused(dict(honest, bundles=[honest["bundles"][0], log.bundle("consignment", UCR)]),
+                "bundles: expected")
+        refused(dict(honest, bundles=[]),
+                "bundles: expected the organisation subjects of organisation shopfast, "
+                "organisation nl-customs, got none")
+        refused(answer_of(log, PLATFORM, PLATFORM), "bundles: expected")
+        # bundles at two heads: another height, or another head at the same height
+        _, later = AeoLedger.log(bodies, height=2)
+        refused(dict(honest, bundles=[honest["bundles"][0], later.bundle("organisation", NL)]),
+                "bundles: the bundles are at heads 1 and 2; both must be at one head")
+        _, other = AeoLedger.log(bodies[:2])
+        refused(dict(honest, bundles=[honest["bundles"][0], other.bundle("organisation", NL)]),
+                "bundles: two different heads at height 1")
+        # the answer's organisation is another one
+        refused(dict(honest, organisation=dict(honest["organisation"], id=CARRIER_ORG)),
+                "organisation.id: blue-anchor-lines is not the organisation asked about")
+        refused({k: v for k, v in honest.items() if k != "recognition"}, "answer: missing")
+
+    def test_the_nodes_recognition_is_compared_not_trusted(self):
+        _, bodies = recognition_ledger()
+        g, log = AeoLedger.log(bodies)
+        at = T0 + 25 * DAY
+        ours = tv.verify_organisation_answer(g, answer_of(log, PLATFORM, NL), PLATFORM, NL,
+                                             at)["recognition"]
+        res = tv.verify_organisation_answer(g, answer_of(log, PLATFORM, NL, ours), PLATFORM,
+                                            NL, at)
+        self.assertEqual((res["node_recognition_differs"], res["warnings"]), ([], []))
+        lie = dict(ours, recognised=False, types=[CS, SS])
+        res = tv.verify_organisation_answer(g, answer_of(log, PLATFORM, NL, lie), PLATFORM, NL,
+                                            at)
+        self.assertTrue(res["recognition"]["recognised"])
+        self.assertEqual(res["node_recognition_differs"], ["recognised", "types"])
+        self.assertIn("recognition: the node's answer differs", res["warnings"][0])
+        # the node's organisation entry is checked against the membership at the head
+        a = answer_of(log, PLATFORM, NL, ours)
+        a["organisation"]["role"] = "carrier"
+        self.assertIn("the role or keys",
+                      tv.verify_organisation_answer(g, a, PLATFORM, NL, at)["warnings"][0])
+
+    def test_cli_organisation(self):
+        _, bodies = recognition_ledger()
+        g, log = AeoLedger.log(bodies)
+        with tempfile.TemporaryDirectory() as d:
+            gp, ap = os.path.join(d, "genesis.json"), os.path.join(d, "answer.json")
+            with open(gp, "w") as f:
+                json.dump(g, f)
+            answer = answer_of(log, PLATFORM, NL)
+            answer["recognition"] = tv.verify_organisation_answer(
+                g, answer, PLATFORM, NL, T0 + 25 * DAY)["recognition"]
+            with open(ap, "w") as f:
+                json.dump(answer, f)
+            run = [sys.executable, SCRIPT, "organisation", gp, ap, PLATFORM]
+            r = subprocess.run(run + [NL, str(T0 + 25 * DAY)], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("answer    RECOGNISED for security_safety: DEAEOF1234 of de-customs "
+                          "(de_aeo)", r.stdout)
+            self.assertIn(f"through the arrangement (mra event) {event_id(bodies[1])}", r.stdout)
+            self.assertIn("aeo_status  shopfast de_aeo DEAEOF1234 suspended", r.stdout)
+            self.assertNotIn("warning:", r.stdout)
+            self.assertTrue(r.stdout.endswith("VERIFIED\n"))
+            # asked at another time: the node's (informational) answer differs, ours is shown
+            r = subprocess.run(run + [NL, str(T0 + 45 * DAY)], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("answer    NOT RECOGNISED", r.stdout)
+            self.assertIn("warning: recognition: the node's answer differs", r.stdout)
+            del answer["bundles"][0]["events"][1]
+            with open(ap, "w") as f:
+                json.dump(answer, f)
+            r = subprocess.run(run + [NL], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("FAILED: bundles[0]: completeness", r.stdout)
+            r = subprocess.run(run + [NL, "soon"], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("FAILED: at: 'soon'", r.stdout)
+
+
+# ------------------------------------------------ advance data and risk outcomes (8i)
+
+def advance_details(salt=0):
+    return {n: tv.detail_commitment(n, v, bytes([salt]) * 16).hex() for n, v in tv.VECTOR_ADVANCE}
+
+
+def advance(ucr=UCR, org=PLATFORM, time=T0, salt=0):
+    return org_body("advance_data", org, time, ucr=ucr, details=advance_details(salt))
+
+
+def outcome(refs, ucr=UCR, kind="risk_referred", time=T0 + 1000, reason="r12_undervaluation"):
+    return org_body(kind, NL, time, ucr=ucr, refs=list(refs), reason=reason)
+
+
+class AdvanceData(unittest.TestCase):
+    """Section 3.2 and 8i: advance_data's seven commitments, the risk outcomes' reason and
+    refs, and (9 step 6) every outcome of a consignment bundle assessing earlier advance
+    data of it."""
+
+    def refused(self, body, expect):
+        with self.assertRaises(tv.VerifyError) as cm:
+            tv.check_body(body)
+        self.assertEqual(str(cm.exception), expect)
+
+    def test_members(self):
+        filed = advance()
+        tv.check_body(filed)
+        tv.check_body(dict(filed, details=dict(filed["details"], extra="ab" * 32)))  # more allowed
+        tv.check_body(dict(filed, container=BOX))
+        details = dict(filed["details"])
+        del details["currency"]
+        self.refused(dict(filed, details=details),
+                     "body.details: advance_data commits to hs_code, declared_value, currency, "
+                     "consignor_country, consignee_country, item_count, gross_weight_kg: "
+                     "\"currency\" is missing")
+        no_ucr = dict(filed, container=BOX)
+        del no_ucr["ucr"]
+        self.refused(no_ucr, "body.ucr: required for kind advance_data")
+        for kind in tv.RISK_OUTCOME_KINDS:
+            good = outcome(["ab" * 32], kind=kind)
+            canon = tv.check_body(good).decode()
+            self.assertIn('"kind":"' + kind + '","reason":"r12_undervaluation","refs":[', canon)
+            no = dict(good)
+            del no["reason"]
+            self.refused(no, f"body.reason: required for kind {kind}")
+            for bad in ("R12", "", "r" * 33, "r-12", 12, None):
+                self.refused(dict(good, reason=bad),
+                             f"body.reason: {json.dumps(bad)} must be 1-32 characters of "
+                             f"a-z, 0-9, '_'")
+            self.refused(dict(good, refs=[]),
+                         "body.refs: a risk outcome refers to the advance_data event it assesses")
+            no = dict(good, container=BOX)
+            del no["ucr"]
+            self.refused(no, f"body.ucr: required for kind {kind}")
+        self.refused(dict(filed, reason="r01"),
+                     "body.reason: only allowed for the risk outcome kinds, not advance_data")
+
+    def test_outcomes_in_a_consignment_bundle(self):
+        filed = advance()
+        ok = [filed, outcome([event_id(filed)]),
+              outcome(["ab" * 32, event_id(filed)], kind="risk_do_not_load", time=T0 + 2000)]
+        g, log = AeoLedger.log(ok)
+        res = tv.verify_bundle(g, log.bundle("consignment", UCR))
+        self.assertEqual(len(res["rows"]), 3)
+        self.assertIsNone(tv.first_unassessed_outcome([AeoLedger.event(b) for b in ok]))
+        # advance data of another consignment assesses nothing here
+        other_filed = advance(ucr="6NL000000000-ZZ")
+        self.assertEqual(tv.first_unassessed_outcome(
+            [AeoLedger.event(b) for b in (other_filed, outcome([event_id(other_filed)]))]), 1)
+
+        def refused(bodies, ucr, pos, index):
+            g, log = AeoLedger.log(bodies)
+            with self.assertRaises(tv.VerifyError) as cm:
+                tv.verify_bundle(g, log.bundle("consignment", ucr))
+            self.assertEqual(str(cm.exception),
+                             f"events[{pos}]: body.refs: a risk outcome refers to no earlier "
+                             f"advance_data event of its consignment (log index {index}, §8i)")
+
+        other = "6NL000000000-ZZ"
+        # an outcome naming another consignment's advance data (validators that skipped the
+        # admission rule cannot make a light client accept it)
+        refused([filed, outcome([event_id(filed)], ucr=other)], other, 0, 1)
+        # before the advance data it names
+        later = advance(time=T0 + 5000)
+        refused([outcome([event_id(later)]), later], UCR, 0, 0)
+        # naming an event of the consignment that is not advance data
+        booked = org_body("booked", PLATFORM, T0, ucr=UCR)
+        refused([booked, outcome([event_id(booked)])], UCR, 1, 1)
+        # the second outcome of a history whose first is fine
+        refused([filed, outcome([event_id(filed)]),
+                 outcome([event_id(booked)], time=T0 + 3000)], UCR, 2, 2)
+        # other subjects' bundles do not apply the consignment rule
+        g, log = AeoLedger.log([dict(outcome(["ab" * 32]), container=BOX)])
+        tv.verify_bundle(g, log.bundle("container", BOX))
+
+
+class AeoVectors(unittest.TestCase):
+    """Section 11's AEO, arrangement, advance data and risk outcome vectors and
+    index_key_organisation, recomputed from their descriptions, against PROTOCOL.md and
+    sdk/fixtures/vectors.json."""
+    NAMES = ["event_aeo_canonical_body", "event_aeo_id", "event_aeo_wire_json",
+             "mra_terms_message", "mra_approval_signature", "event_mra_canonical_body",
+             "event_mra_id", "event_mra_wire_json", "event_advance_canonical_body",
+             "event_advance_id", "event_advance_wire_json", "event_risk_canonical_body",
+             "event_risk_id", "event_risk_wire_json", "index_key_organisation"]
+
+    def test_spec_vectors(self):
+        r = subprocess.run([sys.executable, SCRIPT, "vectors", SPEC],
+                           capture_output=True, text=True)
+        for name in self.NAMES:
+            self.assertIn(f"ok {name}\n", r.stdout)
+
+    def test_fixture_vectors(self):
+        with open(os.path.join(ROOT, "sdk", "fixtures", "vectors.json"), encoding="utf-8") as f:
+            want = json.load(f)["values"]
+        got = tv.compute_vectors(want)
+        self.assertEqual({n: got.get(n) for n in want}, want)
+        for name in self.NAMES:
+            self.assertIn(name, want)
+
+    def test_a_forged_vector_is_reported(self):
+        with open(SPEC, encoding="utf-8") as f:
+            v = tv.parse_vectors(f.read())
+        sig = bytearray(bytes.fromhex(v["mra_approval_signature"]))
+        sig[0] ^= 1
+        got = tv.compute_vectors(dict(v, mra_approval_signature=sig.hex()))
+        self.assertEqual(got["mra_approval_signature"], "<published signature does not verify>")
+        wire = tv.load_json(v["event_mra_wire_json"])
+        wire["body"]["mra"]["types"] = [CS, SS]
+        got = tv.compute_vectors(dict(v, event_mra_wire_json=json.dumps(wire)))
+        self.assertTrue(got["event_mra_wire_json"].startswith("<invalid event_mra event"))
+        wire = tv.load_json(v["event_risk_wire_json"])
+        self.assertEqual(wire["body"]["refs"], [v["event_advance_id"]])

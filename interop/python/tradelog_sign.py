@@ -121,7 +121,8 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
                refs: list | None = None, documents: list | None = None,
                details: dict | None = None, membership: dict | None = None,
                source: dict | None = None, ids: list | None = None,
-               retracts: dict | None = None) -> dict:
+               retracts: dict | None = None, aeo: dict | None = None,
+               mra: dict | None = None, reason: str | None = None) -> dict:
     """An event body (§3.2): absent optional members are omitted (never null); `key` is a
     SigningKey or the issuer's public key hex. `source` (`{"standard", "id"}`, see
     `source()`) names the feed event an imported event came from (§8e: one organisation records
@@ -134,7 +135,10 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
     earlier event a `retracted` event retracts (§8g); it is required for that kind, refused
     for any other. `offset` (`+HH:MM`/`-HH:MM`, `+00:00` for UTC, at most 14:00) is the
     local time offset where the event happened, as its source gave it (§3.2; informational,
-    never in a membership event). Raises tradelog_verify.VerifyError on any structure rule, naming the member."""
+    never in a membership event). `aeo` (kind `aeo_status`, see `aeo_record()`), `mra` (kind
+    `mra`, see `mra_in_force()`, `mra_terminated()`) and `reason` (the four `risk_*` kinds) are
+    the members of §8h and §8i. Raises tradelog_verify.VerifyError on any structure rule,
+    naming the member."""
     body = {"v": 1, "chain": chain}
     if ucr is not None:
         body["ucr"] = ucr
@@ -159,6 +163,11 @@ def build_body(*, chain: str, kind: str, time: int, issuer_org: str, key,
         body["source"] = dict(source)
     if retracts is not None:
         body["retracts"] = copy.deepcopy(retracts)
+    for name, member in (("aeo", aeo), ("mra", mra)):
+        if member is not None:
+            body[name] = copy.deepcopy(member)
+    if reason is not None:
+        body["reason"] = reason
     if ids is not None:
         ids = list(ids)
         # str order is code point order, which is UTF-8 byte order (§3.2: ascending bytes)
@@ -209,6 +218,40 @@ def retracts_source(standard: str, id: str) -> dict:
     issuer's earlier event with that source and the retraction's ucr, container and ids (its
     §8e source key), so an importer retracts a feed event knowing only the feed's event id."""
     return {"source": source(standard, id)}
+
+
+def aeo_record(*, holder: str, programme: str, authorisation: str, status: str,
+               from_ms: int, types: list | None = None, until: int | None = None) -> dict:
+    """The `aeo` member of an `aeo_status` event (§8h): `types` (1-2 of
+    customs_simplifications, security_safety, ascending) exactly when `status` is granted,
+    `until` (exclusive, after `from`) only then."""
+    r = {"holder": holder, "programme": programme, "authorisation": authorisation,
+         "status": status, "from": from_ms}
+    if types is not None:
+        r["types"] = list(types)
+    if until is not None:
+        r["until"] = until
+    return r
+
+
+def countersign(chain: str, issuer: str, partner: str, from_ms: int, types: list,
+                partner_key: SigningKey) -> dict:
+    """The partner administration's `approval` `{"key", "sig"}` of an arrangement's terms
+    (§8h), signed with one of its event keys."""
+    msg = tv.terms_message(chain, issuer, partner, from_ms, types)
+    return {"key": partner_key.public_key_hex, "sig": partner_key.sign(msg).hex()}
+
+
+def mra_in_force(partner: str, from_ms: int, types: list, approval: dict) -> dict:
+    """The `mra` member of an arrangement in force (§8h), with the partner's `approval`
+    (`countersign()`)."""
+    return {"partner": partner, "status": "in_force", "from": from_ms, "types": list(types),
+            "approval": dict(approval)}
+
+
+def mra_terminated(partner: str, from_ms: int) -> dict:
+    """The `mra` member of one administration's termination (§8h): no countersignature."""
+    return {"partner": partner, "status": "terminated", "from": from_ms}
 
 
 def document(kind: str, alg: str, digest_hex: str) -> dict:

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Independent verifier for the tradelog ledger protocol, version 1 (bundle versions 2 and 3).
 
-Written from docs/PROTOCOL.md alone (no Rust source was read).  Section numbers
-in comments ("§3.2") refer to that document.
+Written from docs/PROTOCOL.md alone (no Rust source was read; the §8h, §8i and §9e rules
+were added after the Rust reference's messages for them were read, see README.md).  Section
+numbers in comments ("§3.2") refer to that document.
 
     python3 tradelog_verify.py vectors PROTOCOL.md
     python3 tradelog_verify.py bundle GENESIS.json BUNDLE.json
     python3 tradelog_verify.py route GENESIS.json ROUTE.json
+    python3 tradelog_verify.py organisation GENESIS.json ANSWER.json ID [RECOGNISED_BY [AT]]
 
 Dependencies: Python 3.11, `blake3`, `cryptography` (pip install blake3 cryptography).
 """
@@ -454,8 +456,23 @@ KINDS = {
     "document_anchored": (False, {"customs", "carrier", "platform"}),
     "linked": (False, {"customs", "carrier", "platform"}),  # §3.4, §8f
     "retracted": (False, {"customs", "carrier", "platform"}),  # §3.4, §8g
+    "aeo_status": (False, {"customs"}),  # §3.4, §8h
+    "mra": (False, {"customs"}),  # §3.4, §8h
+    "advance_data": (False, {"carrier", "platform"}),  # §3.4, §8i
+    "risk_cleared": (False, {"customs"}),  # §3.4, §8i
+    "risk_information_requested": (False, {"customs"}),
+    "risk_referred": (False, {"customs"}),
+    "risk_do_not_load": (False, {"customs"}),
     "membership": (False, {"customs", "carrier", "platform", "auditor"}),  # §3.4, §8a
 }
+# §3.2, §8h: kinds about an organisation, not goods (no ucr, container, ids, place, transport)
+ORGANISATION_RECORD_KINDS = ("aeo_status", "mra")
+# §8i: the four pre-arrival risk assessment outcomes, each with a `reason`
+RISK_OUTCOME_KINDS = ("risk_cleared", "risk_information_requested", "risk_referred",
+                      "risk_do_not_load")
+# §8i: the detail fields every advance_data event commits to, in the order of the table
+ADVANCE_FIELDS = ("hs_code", "declared_value", "currency", "consignor_country",
+                  "consignee_country", "item_count", "gross_weight_kg")
 ROLES = {"customs", "carrier", "platform", "auditor"}
 MODES = {"sea", "air", "road", "rail", "inland_waterway"}
 EVENT_PREFIX = b"tradelog/event/v1\x00"
@@ -517,13 +534,128 @@ def check_offset(o):
              "+00:00 for UTC")
 
 
+AEO_TYPES = ("customs_simplifications", "security_safety")  # §8h, in this (ascending) order
+AEO_STATUSES = ("granted", "suspended", "revoked")
+MRA_STATUSES = ("in_force", "terminated")
+RE_CODE = re.compile(r"[a-z0-9_]{1,32}")  # §8h programme, §8i reason
+RE_AUTHORISATION = re.compile(r"[A-Z0-9./-]{1,35}")  # §8h authorisation number
+MRA_PREFIX = b"tradelog/mra/v1\x00"
+
+
+def check_aeo_types(types, what):
+    """§8h `types`: 1-2 of customs_simplifications, security_safety, ascending, each once."""
+    if not isinstance(types, list):
+        fail(f"{what}: expected an array")
+    for i, t in enumerate(types):
+        if not (isinstance(t, str) and t in AEO_TYPES):
+            fail(f"{what}[{i}]: unknown type {json.dumps(t)} (customs_simplifications or "
+                 f"security_safety)")
+    if not 1 <= len(types) <= 2 or any(AEO_TYPES.index(a) >= AEO_TYPES.index(b)
+                                       for a, b in zip(types, types[1:])):
+        fail(f"{what}: 1 or 2 types, ascending, each once")
+
+
+def check_aeo(a, w="body.aeo"):
+    """§8h the `aeo` member of an `aeo_status` event: {"holder", "programme",
+    "authorisation", "status", "types"?, "from", "until"?}, `types` exactly when granted,
+    `until` only when granted and after `from`."""
+    obj(a, w, ("holder", "programme", "authorisation", "status", "from"), ("types", "until"))
+    check_id(a["holder"], "org", f"{w}.holder")
+    if not (isinstance(a["programme"], str) and RE_CODE.fullmatch(a["programme"])):
+        fail(f"{w}.programme: {json.dumps(a['programme'])} must be 1-32 characters of "
+             f"a-z, 0-9, '_'")
+    if not (isinstance(a["authorisation"], str)
+            and RE_AUTHORISATION.fullmatch(a["authorisation"])):
+        fail(f"{w}.authorisation: {json.dumps(a['authorisation'])} must be 1-35 characters of "
+             f"A-Z, 0-9, '-', '.', '/'")
+    status = a["status"]
+    if not (isinstance(status, str) and status in AEO_STATUSES):
+        fail(f"{w}.status: {json.dumps(status)} is not granted, suspended or revoked")
+    frm = integer(a["from"], f"{w}.from", 0, MAX_SAFE)
+    if status == "granted":
+        if "types" not in a:
+            fail(f"{w}.types: required when granted")
+        check_aeo_types(a["types"], f"{w}.types")
+        if "until" in a:
+            until = integer(a["until"], f"{w}.until", 0, MAX_SAFE)
+            if until <= frm:
+                fail(f"{w}.until: {until} is not after from ({frm})")
+    else:
+        if "types" in a:
+            fail(f"{w}.types: only when granted (this record is {status})")
+        if "until" in a:
+            fail(f"{w}.until: only when granted (this record is {status})")
+
+
+def check_mra(m, w="body.mra"):
+    """§8h the `mra` member of an `mra` event: {"partner", "status", "from", "types"?,
+    "approval"?}, `types` and the partner's countersignature `approval` {"key", "sig"}
+    exactly when in force (whose key and signature admission checks, Membership.admit)."""
+    obj(m, w, ("partner", "status", "from"), ("types", "approval"))
+    check_id(m["partner"], "org", f"{w}.partner")
+    status = m["status"]
+    if not (isinstance(status, str) and status in MRA_STATUSES):
+        fail(f"{w}.status: {json.dumps(status)} is not in_force or terminated")
+    integer(m["from"], f"{w}.from", 0, MAX_SAFE)
+    if status == "in_force":
+        if "types" not in m:
+            fail(f"{w}.types: required when in force")
+        if "approval" not in m:
+            fail(f"{w}.approval: an arrangement in force needs the partner administration's "
+                 f"countersignature")
+        check_aeo_types(m["types"], f"{w}.types")
+        ap = obj(m["approval"], f"{w}.approval", ("key", "sig"))
+        check_public_key(unhex(ap["key"], 32, f"{w}.approval.key"), f"{w}.approval.key")
+        unhex(ap["sig"], 64, f"{w}.approval.sig")
+    else:
+        if "types" in m:
+            fail(f"{w}.types: only when in force (this record is terminated)")
+        if "approval" in m:
+            fail(f"{w}.approval: a termination is one administration's notice: no "
+                 f"countersignature")
+
+
+def terms_message(chain: str, issuer: str, partner: str, frm: int, types) -> bytes:
+    """§8h: what both administrations sign, `"tradelog/mra/v1" || 0x00 || JCS({"chain",
+    "from", "issuer", "partner", "types"})` (the issuer by signing the event, the partner in
+    `approval`)."""
+    return MRA_PREFIX + jcs({"chain": chain, "from": frm, "issuer": issuer,
+                             "partner": partner, "types": list(types)})
+
+
+def check_organisation_record(body):
+    """§3.2, §8h: an `aeo_status` or `mra` event names no goods (no ucr, container, ids,
+    location, offset, transport, parties or source) and carries its member."""
+    kind = body["kind"]
+    for m in ("ucr", "container", "ids"):
+        if m in body:
+            fail(f"body.{m}: a {kind} event names no consignment, container or trade "
+                 f"identifier")
+    for m in ("location", "offset", "transport"):
+        if m in body:
+            fail(f"body.{m}: a {kind} event has no location, offset or transport")
+    for m in ("parties", "source"):
+        if m in body:
+            fail(f"body.{m}: a {kind} event has no parties or source")
+    if kind == "aeo_status":
+        if "aeo" not in body:
+            fail("body.aeo: required for kind aeo_status")
+        check_aeo(body["aeo"])
+    else:
+        if "mra" not in body:
+            fail("body.mra: required for kind mra")
+        check_mra(body["mra"])
+
+
 def check_body(body):
     """§3.2 structure rules.  Returns the canonical body bytes."""
     obj(body, "body", ("v", "chain", "kind", "time", "refs", "documents",
                        "details", "issuer"),
         ("ucr", "container", "location", "offset", "transport", "membership", "parties",
-         "source", "ids", "retracts"))
+         "source", "ids", "retracts", "aeo", "mra", "reason"))
     integer(body["v"], "body.v", 1, 1)
+    if body["kind"] in ORGANISATION_RECORD_KINDS:  # §3.2, §8h: before the goods members
+        check_organisation_record(body)
     if "parties" in body:  # §3.2, §8c
         if "ucr" not in body:
             fail("body.parties: only allowed with a ucr")
@@ -566,7 +698,8 @@ def check_body(body):
     else:
         if "membership" in body:
             fail(f"body.membership: only allowed for kind membership, not {kind}")
-        if "ucr" not in body and "container" not in body and "ids" not in body:
+        if kind not in ORGANISATION_RECORD_KINDS and \
+                "ucr" not in body and "container" not in body and "ids" not in body:
             fail("body: none of ucr, container, ids")
     integer(body["time"], "body.time", 1, MAX_SAFE)
     if "location" in body:
@@ -622,6 +755,28 @@ def check_body(body):
             fail("body.container: a linked event names no container")
         if len(linked_subjects(body)) < 2:
             fail("body: linked needs at least two subjects among ucr and ids")
+    if "aeo" in body and kind != "aeo_status":  # §3.2, §8h
+        fail(f"body.aeo: only allowed for kind aeo_status, not {kind}")
+    if "mra" in body and kind != "mra":
+        fail(f"body.mra: only allowed for kind mra, not {kind}")
+    outcome = kind in RISK_OUTCOME_KINDS  # §3.2, §8i
+    if outcome and "reason" not in body:
+        fail(f"body.reason: required for kind {kind}")
+    if "reason" in body:
+        if not outcome:
+            fail(f"body.reason: only allowed for the risk outcome kinds, not {kind}")
+        if not (isinstance(body["reason"], str) and RE_CODE.fullmatch(body["reason"])):
+            fail(f"body.reason: {json.dumps(body['reason'])} must be 1-32 characters of "
+                 f"a-z, 0-9, '_'")
+    if (outcome or kind == "advance_data") and "ucr" not in body:
+        fail(f"body.ucr: required for kind {kind}")
+    if outcome and not refs:
+        fail("body.refs: a risk outcome refers to the advance_data event it assesses")
+    if kind == "advance_data":
+        missing = next((f for f in ADVANCE_FIELDS if f not in details), None)
+        if missing is not None:
+            fail(f"body.details: advance_data commits to {', '.join(ADVANCE_FIELDS)}: "
+                 f"{json.dumps(missing)} is missing")
     canon = jcs(canonical_form(body))
     limit = MAX_MEMBERSHIP_BODY if kind == "membership" else MAX_BODY
     if len(canon) > limit:
@@ -765,7 +920,7 @@ def verify_consistency(first, second, path, root1, root2) -> bool:
 
 def index_key(subject_type: str, ident: str) -> bytes:
     tag = {"consignment": b"\x01", "container": b"\x02", "membership": b"\x03",
-           "identifier": b"\x04"}[subject_type]
+           "identifier": b"\x04", "organisation": b"\x05"}[subject_type]
     if subject_type == "membership":
         return D("tradelog/index-key/v1", tag)  # the one membership subject: no id
     return D("tradelog/index-key/v1", tag + ident.encode("ascii"))
@@ -1126,6 +1281,7 @@ class Membership:
                 if carrier is not None and carrier != oid:
                     fail(f"body.ids: {t}: a carrier links only its own transport documents "
                          f"and bookings")
+        self.admit_organisation_record(b)
         if "parties" in b:  # §8c
             if self.rules < 2:
                 fail(f"body.parties: this ledger's rules ({self.rules}) have no consignment parties")
@@ -1134,6 +1290,43 @@ class Membership:
                     fail(f"body.parties: {p} is not a member of this ledger")
         if not ev.signature_ok():
             fail("event signature does not verify")
+
+    def admit_organisation_record(self, b):
+        """§8h, under this membership: an AEO record's holder is a carrier or platform
+        member; an arrangement's partner is another customs member, and an arrangement in
+        force is countersigned over its terms (§8h `terms`) by one of the partner's current
+        keys."""
+        if "aeo" in b:
+            holder = b["aeo"]["holder"]
+            org = self.orgs.get(holder)
+            if org is None:
+                fail(f"body.aeo.holder: {holder}: not a member of this ledger")
+            if org[0] not in ("carrier", "platform"):
+                fail(f"body.aeo.holder: {holder}: a {org[0]} organisation holds no AEO "
+                     f"authorisation (carriers and platforms do)")
+        if "mra" not in b:
+            return
+        m, issuer = b["mra"], b["issuer"]["org"]
+        partner = m["partner"]
+        org = self.orgs.get(partner)
+        if partner == issuer:
+            fail(f"body.mra.partner: {partner}: an administration's arrangement is with "
+                 f"another one")
+        if org is None:
+            fail(f"body.mra.partner: {partner}: not a member of this ledger")
+        if org[0] != "customs":
+            fail(f"body.mra.partner: {partner}: a {org[0]} organisation is not a customs "
+                 f"administration")
+        if "approval" in m:
+            both = "an arrangement is in force only when both administrations sign its terms"
+            key = bytes.fromhex(m["approval"]["key"])
+            if key not in org[1]:
+                fail(f"body.mra.approval: key {key.hex()} is not a current key of {partner}; "
+                     f"{both}")
+            msg = terms_message(b["chain"], issuer, partner, m["from"], m["types"])
+            if not verify_sig(key, msg, bytes.fromhex(m["approval"]["sig"])):
+                fail(f"body.mra.approval: the signature of {partner} does not verify over the "
+                     f"terms; {both}")
 
     def check_change(self, ev: Event, seq_expected: int, vals: dict):
         """§8a rules 1-3 for membership event `ev` under this membership and the
@@ -1398,7 +1591,8 @@ def _mwhere(p, item) -> str:
 
 # subject type -> the §2 identifier its id is (§5, §9)
 SUBJECT_ID_KINDS = {"consignment": "ucr", "container": "container",
-                    "identifier": "trade identifier", "membership": None}
+                    "identifier": "trade identifier", "membership": None,
+                    "organisation": "org"}
 BUNDLE_MEMBERS = ("version", "subject", "head", "certificate", "events", "index_entry",
                   "index_proof", "membership")
 
@@ -1506,6 +1700,13 @@ def verify_bundle(genesis_doc, bundle):
     # bundle, the issuer's own, about the same subjects, retracted once (§8g)
     retracted = {rows[t][1]: rows[r][1]
                  for t, r in retraction_targets([ev for _, _, ev in rows]).items()}
+    # 6, a consignment subject: each risk outcome assesses advance data recorded before it
+    # (§8i); both name the consignment, so its complete history holds both
+    if stype == "consignment":
+        pos = first_unassessed_outcome([ev for _, _, ev in rows])
+        if pos is not None:
+            fail(f"events[{pos}]: body.refs: a risk outcome refers to no earlier advance_data "
+                 f"event of its consignment (log index {rows[pos][1]}, §8i)")
     # 7: the recorded time of each event its block's entry covers
     recorded = {}
     if version == 3:
@@ -1514,8 +1715,23 @@ def verify_bundle(genesis_doc, bundle):
             "rules": gen.rules, "parties": parties, "customs": customs,
             "signed": signed, "total": total, "rows": rows, "genesis": gen,
             "membership": mres, "warnings": advisories(rows), "version": version,
-            "recorded": recorded, "retracted": retracted,
+            "recorded": recorded, "retracted": retracted, "at_head": at_head,
             "blocks": len(bundle["blocks"]) if version == 3 else None}
+
+
+def first_unassessed_outcome(events):
+    """§8i, §9 step 6 over a consignment's complete history (Events, in log order): the
+    position of the first risk outcome none of whose refs is an earlier `advance_data` event
+    of the same consignment, None if every outcome assesses one."""
+    advance = {}  # event id -> its ucr
+    for pos, ev in enumerate(events):
+        b = ev.body
+        if b["kind"] in RISK_OUTCOME_KINDS and \
+                not any(advance.get(bytes.fromhex(r)) == b["ucr"] for r in b["refs"]):
+            return pos
+        if b["kind"] == "advance_data":
+            advance[ev.id] = b["ucr"]
+    return None
 
 
 def source_key(body):
@@ -1698,7 +1914,19 @@ def concerns(ev: Event, stype: str, ident: str) -> bool:
         return ev.body["kind"] == "membership"
     if stype == "identifier":
         return ident in ev.body.get("ids", [])
+    if stype == "organisation":  # §8h: a holder's AEO records, both administrations' MRAs
+        return organisation_concerns(ev.body, ident)
     return ev.body.get("ucr" if stype == "consignment" else "container") == ident
+
+
+def organisation_concerns(body, org: str) -> bool:
+    """§5, §9 step 3: an `aeo_status` event concerns its holder's organisation subject, an
+    `mra` event its issuer's and its partner's."""
+    if body["kind"] == "aeo_status":
+        return body["aeo"]["holder"] == org
+    if body["kind"] == "mra":
+        return org in (body["issuer"]["org"], body["mra"]["partner"])
+    return False
 
 
 def advisories(rows):
@@ -1770,10 +1998,24 @@ def print_timeline(res):
 
 
 def event_extra(b) -> str:
-    """The container and trade identifiers a timeline row names."""
+    """The container and trade identifiers a timeline row names; an AEO record's holder,
+    authorisation and status, an arrangement's partner and status, an outcome's reason."""
     extra = f"  container {b['container']}" if "container" in b else ""
     if "ids" in b:
         extra += f"  ids {','.join(b['ids'])}"
+    if "aeo" in b:
+        a = b["aeo"]
+        extra += (f"  {a['holder']} {a['programme']} {a['authorisation']} {a['status']}"
+                  + (f" {','.join(a['types'])}" if "types" in a else "")
+                  + f" from {iso_time(a['from'])}"
+                  + (f" until {iso_time(a['until'])}" if "until" in a else ""))
+    if "mra" in b:
+        m = b["mra"]
+        extra += (f"  with {m['partner']} {m['status']}"
+                  + (f" {','.join(m['types'])}" if "types" in m else "")
+                  + f" from {iso_time(m['from'])}")
+    if "reason" in b:
+        extra += f"  reason {b['reason']}"
     return extra
 
 
@@ -2213,6 +2455,244 @@ def cmd_route(genesis_path, route_path) -> int:
     print("VERIFIED")
     return 0
 
+# ------------------------------------------ §8h, §9e organisation answers (AEO)
+
+def _applies(record, at: int) -> bool:
+    """§8h: an AEO record applies at `at` if `from <= at` and, for a grant with `until`,
+    `at < until`."""
+    return record["from"] <= at and (record["status"] != "granted" or "until" not in record
+                                     or at < record["until"])
+
+
+def _pair(a: str, b: str):
+    """An unordered pair of administrations (either one issues the arrangement)."""
+    return (a, b) if a <= b else (b, a)
+
+
+class Register:
+    """§8h "Reading the records": the `aeo_status` and `mra` records of some organisation
+    subjects' complete histories, by log position.  Built from verified bundles of the
+    organisation subjects of X and Y, it answers "did X hold an AEO status recognised by Y
+    at T" as recorded up to their head."""
+
+    def __init__(self):
+        self.aeo = {}  # (issuer, holder, authorisation) -> {log index: (aeo member, id)}
+        self.mra = {}  # unordered administration pair -> {log index: (mra member, id)}
+
+    def add(self, index: int, ev: Event):
+        """Adds the event at log `index` (other kinds are ignored; an event met in two
+        subjects' histories counts once)."""
+        b = ev.body
+        if b["kind"] == "aeo_status":
+            a = b["aeo"]
+            key = (b["issuer"]["org"], a["holder"], a["authorisation"])
+            self.aeo.setdefault(key, {})[index] = (a, ev.id)
+        elif b["kind"] == "mra":
+            pair = _pair(b["issuer"]["org"], b["mra"]["partner"])
+            self.mra.setdefault(pair, {})[index] = (b["mra"], ev.id)
+
+    def held(self, holder: str, at: int):
+        """The authorisations `holder` held at `at`: those whose record latest in the log
+        among the ones that apply at `at` is a grant, in (issuer, authorisation) order, as
+        {"issuer", "programme", "authorisation", "types", "event"}."""
+        out = []
+        for issuer, h, number in sorted(self.aeo):
+            if h != holder:
+                continue
+            records = self.aeo[(issuer, h, number)]
+            applying = [records[i] for i in sorted(records) if _applies(records[i][0], at)]
+            if applying and applying[-1][0]["status"] == "granted":
+                r, eid = applying[-1]
+                out.append({"issuer": issuer, "programme": r["programme"],
+                            "authorisation": number, "types": list(r["types"]),
+                            "event": eid.hex()})
+        return out
+
+    def arrangement(self, a: str, b: str, at: int):
+        """The arrangement between administrations `a` and `b` in force at `at` as (mra event
+        id hex, types): of the pair's records with `from <= at`, the one latest in the log is
+        in force; else None."""
+        records = self.mra.get(_pair(a, b), {})
+        applying = [records[i] for i in sorted(records) if records[i][0]["from"] <= at]
+        if not applying or applying[-1][0]["status"] != "in_force":
+            return None
+        m, eid = applying[-1]
+        return eid.hex(), list(m["types"])
+
+    def recognised(self, holder: str, by: str, at: int):
+        """§8h: did `holder` hold an AEO status recognised by administration `by` at `at`?
+        `by`'s own authorisations for all their types, before others; another's for the types
+        an arrangement with `by` in force at `at` covers (the intersection), the first in
+        (issuer, authorisation) order.  The §9e `recognition` object."""
+        held = self.held(holder, at)
+        basis = next(((a, a["types"], None) for a in held if a["issuer"] == by), None)
+        if basis is None:
+            for a in held:
+                if a["issuer"] == by:
+                    continue
+                found = self.arrangement(a["issuer"], by, at)
+                if found is None:
+                    continue
+                types = [t for t in a["types"] if t in found[1]]
+                if types:
+                    basis = (a, types, found[0])
+                    break
+        out = {"holder": holder, "recognised_by": by, "at": at,
+               "recognised": basis is not None}
+        if basis is not None:
+            out["authorisation"] = basis[0]
+        out["types"] = list(basis[1]) if basis is not None else []
+        if basis is not None and basis[2] is not None:
+            out["arrangement"] = basis[2]
+        out["held"] = held
+        return out
+
+
+ANSWER_MEMBERS = ("organisation", "bundles", "recognition")
+MAX_ANSWER = 256 << 20  # an organisation answer's JSON: two proof bundles (§9 limits each)
+
+
+def verify_organisation_answer(genesis_doc, answer, holder: str, recognised_by=None,
+                               at=None):
+    """§9e: an answer {"organisation", "bundles", "recognition"} to "did organisation
+    `holder` hold an AEO status recognised by administration `recognised_by` (default
+    `holder` itself) at `at` (default the head's time)".  `bundles` must be exactly the
+    organisation subjects of `holder` and (when different) `recognised_by`, in that order;
+    each verifies (§9) and both are at one head; the recognition is then computed from their
+    records (§8h), not trusted.  Returns {"holder", "recognised_by", "at", "head",
+    "results" (verify_bundle's, per bundle), "recognition" (the verified answer, the JSON
+    form of §9e), "node_recognition_differs" (the members on which the node's informational
+    `recognition` differs from it), "warnings"}; raises VerifyError."""
+    obj(answer, "answer", ANSWER_MEMBERS)
+    check_id(holder, "org", "holder")
+    by = holder if recognised_by is None else recognised_by
+    check_id(by, "org", "recognised_by")
+    bundles = answer["bundles"]
+    if not isinstance(bundles, list):
+        fail("bundles: expected an array")
+    expected = [("organisation", holder)] + ([("organisation", by)] if by != holder else [])
+    got = []
+    for b in bundles:
+        s = b.get("subject") if isinstance(b, dict) else None
+        got.append((s.get("type"), s.get("id")) if isinstance(s, dict) else ("?", "?"))
+
+    def names(subjects):
+        return ", ".join(_subject_text(x) for x in subjects) or "none"
+
+    if got != expected:
+        fail(f"bundles: expected the organisation subjects of {names(expected)}, got "
+             f"{names(got)}")
+    results = []
+    for i, b in enumerate(bundles):
+        try:
+            results.append(verify_bundle(genesis_doc, b))
+        except VerifyError as e:
+            raise VerifyError(f"bundles[{i}]: {e}") from None
+    head = results[0]["head"]
+    for r in results[1:]:
+        if r["head"]["height"] != head["height"]:
+            fail(f"bundles: the bundles are at heads {head['height']} and "
+                 f"{r['head']['height']}; both must be at one head")
+        if head_bytes(r["head"]) != head_bytes(head):
+            # not a rule of §9e, which names heights: two certified heads at one height
+            # are conflicting heads (§7a)
+            fail(f"bundles: two different heads at height {head['height']}; both must be at "
+                 f"one head")
+    if at is None:
+        at = head["time"]
+    at = integer(at, "at", 0, U64)
+    register = Register()
+    for r in results:
+        for _, idx, ev in r["rows"]:
+            register.add(idx, ev)
+    ours = register.recognised(holder, by, at)
+    warnings = []
+    oid, role, keys = parse_organisation(answer["organisation"], "organisation")
+    if oid != holder:
+        fail(f"organisation.id: {oid} is not the organisation asked about ({holder})")
+    member = results[0]["at_head"].orgs.get(holder)
+    if member is None:
+        warnings.append(f"organisation: {holder} is not a member in the membership at the "
+                        f"head")
+    elif member[0] != role or member[1] != set(keys):
+        warnings.append(f"organisation: the role or keys the node gives for {holder} are not "
+                        f"those of the membership at the head (role {member[0]})")
+    node = answer["recognition"]
+    if not isinstance(node, dict):
+        differs = ["recognition"]
+    else:
+        differs = sorted(k for k in set(ours) | set(node)
+                         if k not in ours or k not in node or jcs(ours[k]) != jcs(node[k]))
+    if differs:
+        warnings.append(f"recognition: the node's answer differs from the one its bundles "
+                        f"prove in {', '.join(differs)} (informational, §9e: the verified "
+                        f"answer is shown)")
+    return {"holder": holder, "recognised_by": by, "at": at, "head": head,
+            "results": results, "recognition": ours, "node_recognition_differs": differs,
+            "organisation": answer["organisation"], "warnings": warnings}
+
+
+def _authorisation_text(a) -> str:
+    return (f"{a['authorisation']} of {a['issuer']} ({a['programme']}) for "
+            f"{','.join(a['types'])}, event {a['event']}")
+
+
+def print_organisation(res):
+    h, rec, o = res["head"], res["recognition"], res["organisation"]
+    print(f"organisation {o['id']} ({o['role']}) {o['name']!r}")
+    print(f"head      chain {h['chain']} height {h['height']} time {iso_time(h['time'])} "
+          f"log_size {h['log_size']}")
+    lead = res["results"][0]
+    print(f"certified {lead['signers']} signatures, power {lead['signed']} of {lead['total']}")
+    print_membership(lead["membership"])
+    for r in res["results"]:
+        print(f"bundle    {_subject_text(r['subject'])}: {len(r['rows'])} record(s)")
+    seen = set()
+    for r in res["results"]:
+        for _, idx, ev in r["rows"]:
+            if idx in seen:
+                continue
+            seen.add(idx)
+            b = ev.body
+            print(f"{idx:>6}  {iso_time(b['time']):<24}  {b['issuer']['org']:<20}  "
+                  f"{b['kind']}{event_extra(b)}")
+    print(f"question  {rec['holder']} recognised by {rec['recognised_by']} at "
+          f"{iso_time(rec['at'])} ({rec['at']})")
+    if rec["recognised"]:
+        print(f"answer    RECOGNISED for {','.join(rec['types'])}: "
+              f"{_authorisation_text(rec['authorisation'])}")
+        if "arrangement" in rec:
+            print(f"          through the arrangement (mra event) {rec['arrangement']}")
+    else:
+        print("answer    NOT RECOGNISED")
+    for a in rec["held"]:
+        print(f"held      {_authorisation_text(a)}")
+    if not rec["held"]:
+        print("held      none")
+    for w in res["warnings"]:
+        print(f"warning: {w}")
+
+
+def cmd_organisation(genesis_path, answer_path, holder, recognised_by=None, at=None) -> int:
+    try:
+        if at is not None:
+            if not re.fullmatch(r"[0-9]{1,20}", at):
+                fail(f"at: {at!r} is not milliseconds since 1970")
+            at = int(at)
+        res = verify_organisation_answer(load_file(genesis_path, 64 << 20),
+                                         load_file(answer_path, MAX_ANSWER), holder,
+                                         recognised_by, at)
+    except VerifyError as e:
+        print(f"FAILED: {e}")
+        return 1
+    except (OSError, RecursionError, TypeError, ValueError, KeyError, AttributeError) as e:
+        print(f"FAILED: malformed input ({type(e).__name__}: {e})")
+        return 1
+    print_organisation(res)
+    print("VERIFIED")
+    return 0
+
+
 # --------------------------------------------------------------- §11 vectors
 
 RFC8032_SECRET = bytes.fromhex(
@@ -2400,8 +2880,98 @@ def compute_vectors(v: dict[str, str]) -> dict[str, str]:
     got.update(transitions_vectors(v, gen))
     got.update(identifier_vectors(v, gen, sk))
     got.update(retracted_vectors(v, gen, sk, wire["body"], ev))
+    got.update(aeo_vectors(v, sk, wire["body"]))
     zip215_vectors(got, pk)
     return got
+
+
+def _signed_vector(name, v, sk, body, out, check=None):
+    """`<name>_canonical_body`, `<name>_id` and `<name>_wire_json` of `body` (built here from
+    its §11 description, signed with `sk`): the published wire form must be that event, with
+    a signature that verifies; `check(event)` may refuse it further.  Returns the Event."""
+    canon = check_body(body)
+    sig = sk.sign(EVENT_PREFIX + canon)
+    out[f"{name}_canonical_body"] = canon.decode("utf-8")
+    out[f"{name}_id"] = H(EVENT_PREFIX + canon).hex()
+    ours = Event({"body": body, "sig": sig.hex()})
+    try:
+        pub = Event(load_json(v[f"{name}_wire_json"]))
+        if pub.canonical != canon or pub.sig != sig or not pub.signature_ok():
+            fail("differs from the event described in §11")
+        if check is not None:
+            check(pub)
+        out[f"{name}_wire_json"] = '{"body":' + canon.decode("utf-8") + ',"sig":"' + \
+            sig.hex() + '"}'
+    except (VerifyError, KeyError) as e:
+        out[f"{name}_wire_json"] = f"<invalid {name} event: {e}>"
+    return ours
+
+
+VECTOR_ADVANCE = (("hs_code", "850760"), ("declared_value", "12500.00"), ("currency", "USD"),
+                  ("consignor_country", "CN"), ("consignee_country", "NL"),
+                  ("item_count", "240"), ("gross_weight_kg", "3120"))
+
+
+def aeo_vectors(v, sk, base) -> dict[str, str]:
+    """§11 event_aeo_*, mra_terms_message, mra_approval_signature, event_mra_*,
+    event_advance_*, event_risk_* (§8h, §8i; structural vectors signed with the key whatever
+    the issuer's role, so not admitted under genesis_json) and index_key_organisation (§5,
+    type 0x05), each built from its §11 description."""
+    pk = sk.public_key().public_bytes_raw()
+    out = {"index_key_organisation": index_key("organisation", "shopfast").hex()}
+    reduced = {k: val for k, val in base.items()
+               if k not in ("ucr", "container", "location", "transport")}
+    reduced.update(documents=[], details={}, issuer={"org": "blue-anchor-lines", "key": pk.hex()})
+    aeo = dict(reduced, kind="aeo_status",
+               aeo={"holder": "shopfast", "programme": "nl_aeo",
+                    "authorisation": "NLAEOF0000001234", "status": "granted",
+                    "types": ["customs_simplifications", "security_safety"],
+                    "from": 1767225600000, "until": 1861833600000})
+    _signed_vector("event_aeo", v, sk, aeo, out)
+    # the terms, countersigned with the RFC 8032 test 2 key; the published signature must
+    # verify under its public key (§1 rules)
+    sk2 = Ed25519PrivateKey.from_private_bytes(RFC8032_SECRET_2)
+    pk2 = sk2.public_key().public_bytes_raw()
+    terms = terms_message("tradelog-vectors", "blue-anchor-lines", "de-customs", 1767225600000,
+                          ["security_safety"])
+    out["mra_terms_message"] = terms.hex()
+    asig = sk2.sign(terms)
+    out["mra_approval_signature"] = asig.hex()
+    try:
+        if not verify_sig(pk2, terms, unhex(v["mra_approval_signature"], 64,
+                                            "mra_approval_signature")):
+            out["mra_approval_signature"] = "<published signature does not verify>"
+    except VerifyError as e:
+        out["mra_approval_signature"] = f"<{e}>"
+    mra = dict(reduced, kind="mra",
+               mra={"partner": "de-customs", "status": "in_force", "from": 1767225600000,
+                    "types": ["security_safety"],
+                    "approval": {"key": pk2.hex(), "sig": asig.hex()}})
+
+    def countersigned(ev):
+        m = ev.body["mra"]
+        msg = terms_message(ev.body["chain"], ev.body["issuer"]["org"], m["partner"],
+                            m["from"], m["types"])
+        if bytes.fromhex(m["approval"]["key"]) != pk2 or \
+                not verify_sig(pk2, msg, bytes.fromhex(m["approval"]["sig"])):
+            fail("its approval is not the test 2 key's signature over its terms")
+
+    _signed_vector("event_mra", v, sk, mra, out, countersigned)
+    details = {n: detail_commitment(n, val, bytes(16)).hex() for n, val in VECTOR_ADVANCE}
+    advance = dict(reduced, kind="advance_data", ucr=base["ucr"], details=details)
+    filed = _signed_vector("event_advance", v, sk, advance, out)
+    risk = dict(reduced, kind="risk_referred", ucr=base["ucr"], time=1767229200000,
+                refs=[filed.id.hex()], reason="r12_undervaluation")
+
+    def assesses(ev):
+        # a consignment history of the advance data, then the outcome, keeps §8i; the
+        # outcome alone does not
+        if first_unassessed_outcome([filed, ev]) is not None or \
+                first_unassessed_outcome([ev]) != 0:
+            fail("does not assess the event_advance_* event")
+
+    _signed_vector("event_risk", v, sk, risk, out, assesses)
+    return out
 
 
 VECTOR_BL = "bl:blue-anchor-lines:BALRTM0001"
@@ -2611,10 +3181,14 @@ def main(argv) -> int:
         return cmd_bundle(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "route":
         return cmd_route(argv[2], argv[3])
+    if 5 <= len(argv) <= 7 and argv[1] == "organisation":
+        return cmd_organisation(*argv[2:])
     print(__doc__.strip().splitlines()[0])
     print("usage: tradelog_verify.py vectors PROTOCOL.md\n"
           "       tradelog_verify.py bundle GENESIS.json BUNDLE.json\n"
-          "       tradelog_verify.py route GENESIS.json ROUTE.json", file=sys.stderr)
+          "       tradelog_verify.py route GENESIS.json ROUTE.json\n"
+          "       tradelog_verify.py organisation GENESIS.json ANSWER.json ID "
+          "[RECOGNISED_BY [AT]]", file=sys.stderr)
     return 2
 
 

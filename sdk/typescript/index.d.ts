@@ -107,7 +107,8 @@ export function sscc(digits: string): string;
 export type EventKind =
   | 'booked' | 'declared' | 'loaded' | 'departed' | 'arrived' | 'discharged' | 'gate_in' | 'gate_out'
   | 'transshipped' | 'packed' | 'unpacked' | 'inspected' | 'held' | 'released' | 'seized' | 'delivered'
-  | 'document_anchored' | 'retracted' | 'linked' | 'membership';
+  | 'document_anchored' | 'retracted' | 'linked' | 'aeo_status' | 'mra' | 'advance_data' | 'risk_cleared'
+  | 'risk_information_requested' | 'risk_referred' | 'risk_do_not_load' | 'membership';
 export interface Transport { mode: 'sea' | 'air' | 'road' | 'rail' | 'inland_waterway'; means: string; voyage?: string }
 export interface DocumentRef { kind: string; alg: 'sha256' | 'blake3'; digest: Hex }
 export interface Validator { org: string; key: Hex; power: number | bigint }
@@ -142,8 +143,48 @@ export interface EventBody {
   ids?: string[];
   /** The event a `retracted` event retracts (3.2, 8g): present exactly when `kind` is `retracted`. */
   retracts?: Retracts;
+  /** The AEO authorisation state a customs administration records (8h): present exactly when `kind` is `aeo_status`. */
+  aeo?: AeoRecord;
+  /** A mutual recognition arrangement (8h): present exactly when `kind` is `mra`. */
+  mra?: MraRecord;
+  /** A risk outcome's reason code, 1-32 of `a-z 0-9 _` (8i): present exactly for the four `risk_*` kinds. */
+  reason?: string;
   membership?: MembershipMember;
 }
+/** An AEO authorisation type (8h): the EU's AEOC and AEOS. */
+export type AeoType = 'customs_simplifications' | 'security_safety';
+/**
+ * The `aeo` member (PROTOCOL.md 8h): `holder` a carrier or platform member; `programme` 1-32 of
+ * `a-z 0-9 _`; `authorisation` 1-35 of `A-Z 0-9 - . /`; `types` (1-2, ascending) exactly when
+ * granted; `until` (exclusive, after `from`) only when granted.
+ */
+export interface AeoRecord { holder: string; programme: string; authorisation: string; status: 'granted' | 'suspended' | 'revoked'; types?: AeoType[]; from: number; until?: number }
+/** The partner administration's countersignature of an arrangement's terms (8h). */
+export interface MraApproval { key: Hex; sig: Hex }
+/** The `mra` member (8h): `types` and `approval` exactly when in force. */
+export interface MraRecord { partner: string; status: 'in_force' | 'terminated'; from: number; types?: AeoType[]; approval?: MraApproval }
+export const AEO_TYPES: readonly AeoType[];
+export const AEO_STATUSES: readonly ['granted', 'suspended', 'revoked'];
+export const MRA_STATUSES: readonly ['in_force', 'terminated'];
+/** `tradelog/mra/v1`. */
+export const MRA_DOMAIN: string;
+export const ORGANISATION_RECORD_KINDS: readonly ['aeo_status', 'mra'];
+export const RISK_OUTCOME_KINDS: readonly ['risk_cleared', 'risk_information_requested', 'risk_referred', 'risk_do_not_load'];
+/** The seven detail fields every `advance_data` event commits to (8i). */
+export const ADVANCE_FIELDS: readonly string[];
+export function parseAeo(value: unknown, path?: string): AeoRecord;
+export function parseMra(value: unknown, path?: string): MraRecord;
+/** `[field, reason]` of the first broken rule of the member, `undefined` if none. */
+export function checkAeo(record: AeoRecord): [string, string] | undefined;
+export function checkMra(record: MraRecord): [string, string] | undefined;
+/** `"tradelog/mra/v1" || 0x00 || JCS({chain, from, issuer, partner, types})` (8h). */
+export function mraTermsMessage(chain: string, issuer: string, partner: string, from: Int, types: AeoType[]): Uint8Array;
+/** The partner's `approval` `{key, sig}` of the terms, signed with `keyPair` (one of the partner's keys). */
+export function countersign(chain: string, issuer: string, partner: string, from: Int, types: AeoType[], keyPair: KeyPair): MraApproval;
+/** True if the record's countersignature verifies (section 1 rules) over its terms; whether the key is the partner's is the caller's check. */
+export function approvalVerifies(chain: string, issuer: string, record: MraRecord): boolean;
+/** Rule 8i over a consignment's complete history: the position of the first risk outcome with no earlier `advance_data` of its consignment among its refs, `undefined` if none. */
+export function firstUnassessedOutcome(events: Event[]): number | undefined;
 /**
  * The `retracts` member (PROTOCOL.md 3.2, 8g), exactly one of: `event`, the retracted event's id;
  * `source`, the issuer's earlier event with that source and the retraction's ucr, container and
@@ -192,6 +233,12 @@ export interface EventDescription {
   ids?: string[];
   /** Required for kind `retracted`, refused otherwise (see `retractsEvent`, `retractsSource`). */
   retracts?: Retracts;
+  /** Exactly for kind `aeo_status` (8h). */
+  aeo?: AeoRecord;
+  /** Exactly for kind `mra` (8h); in force, with the partner's `approval` (see `countersign`). */
+  mra?: MraRecord;
+  /** Exactly for the four `risk_*` kinds (8i). */
+  reason?: string;
   membership?: MembershipMember;
 }
 export const EVENT_DOMAIN: string;
@@ -257,7 +304,7 @@ export function emptyRoot(): Hex;
 export function rootOf(leafHashes: Hex[]): Hex;
 export function verifyInclusion(proof: { index: Int; size: Int; path: Hex[] }, leaf: Hex, root: Hex): void;
 export function verifyConsistency(proof: { first: Int; second: Int; path: Hex[] }, firstRoot: Hex, secondRoot: Hex): void;
-export type Subject = { type: 'consignment'; id: string } | { type: 'container'; id: string } | { type: 'identifier'; id: string } | { type: 'membership'; id?: 'membership' };
+export type Subject = { type: 'consignment'; id: string } | { type: 'container'; id: string } | { type: 'identifier'; id: string } | { type: 'organisation'; id: string } | { type: 'membership'; id?: 'membership' };
 export interface IndexEntry { count: bigint; acc: Hex }
 export interface IndexProof { siblings: Hex[]; leaf?: { key: Hex; value_hash: Hex } }
 export const EMPTY_ENTRY: IndexEntry;

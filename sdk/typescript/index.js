@@ -16,6 +16,10 @@ export {
   EVENT_DOMAIN, EVENT_KINDS, MAX_EVENT_JSON_BYTES, MAX_BODY_BYTES, MAX_MEMBERSHIP_BODY_BYTES, MAX_REFS, MAX_PARTIES, MAX_IDS, MAX_SOURCE_ID, MAX_DOCUMENTS, MAX_DETAILS,
 } from './src/event.js';
 export { sourceKey, firstSourceRepeat } from './src/sources.js';
+export {
+  parseAeo, parseMra, checkAeo, checkMra, mraTermsMessage, countersign, approvalVerifies, firstUnassessedOutcome,
+  AEO_TYPES, AEO_STATUSES, MRA_STATUSES, MRA_DOMAIN, ORGANISATION_RECORD_KINDS, RISK_OUTCOME_KINDS, ADVANCE_FIELDS,
+} from './src/aeo.js';
 export { checkRetractions, retractionTarget, retractsText } from './src/retractions.js';
 export { commitDetail, commitDetails, freshSalt, parseDisclosure, verifyDisclosure, DETAIL_DOMAIN, MAX_DETAIL_VALUE } from './src/disclosure.js';
 export { leafHash, nodeHash, emptyRoot, rootOf, verifyInclusion, verifyConsistency, MAX_PROOF_HASHES } from './src/merkle.js';

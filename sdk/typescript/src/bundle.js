@@ -7,6 +7,7 @@ import { parseJson } from './json.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { MAX_EVENT_AHEAD_MS, parseMembershipProof, parseProvenEvent, verifyMembershipProof } from './membership.js';
 import { admitParty, partiesApply } from './roles.js';
+import { firstUnassessedOutcome } from './aeo.js';
 import { checkRetractions } from './retractions.js';
 import { firstSourceRepeat } from './sources.js';
 import { entryOver, EMPTY_ENTRY, parseEntry, parseIndexProof, parseSubject, sameEntry, subjectKey, valueHash, verifyIndexProof } from './subject.js';
@@ -90,6 +91,8 @@ function about(body, subject) {
   if (subject.type === 'consignment') return body.ucr === subject.id;
   if (subject.type === 'container') return body.container === subject.id;
   if (subject.type === 'identifier') return body.ids?.includes(subject.id) ?? false;
+  // 8h: an AEO record concerns its holder, an arrangement both administrations.
+  if (subject.type === 'organisation') return body.aeo?.holder === subject.id || (body.mra !== undefined && (body.mra.partner === subject.id || body.issuer.org === subject.id));
   return body.kind === 'membership';
 }
 
@@ -170,13 +173,15 @@ function recordedTimes(b, genesis, history) {
  * (empty for version 2). Throws `BundleError` (`Malformed`, `Version`, `Block`, `Chain`,
  * `Certificate`, `Membership`, `Order`, `Subject`, `NotInMembershipProof`, `FutureEvent`,
  * `Auth`, `Event`, `Inclusion`, `Index`, `IndexEntry`, `Incomplete`, `Altered`,
- * `BlockCertificate`, `SameSource`, `Retraction`); a consignment whose history breaks the party rule (8c) is
+ * `BlockCertificate`, `SameSource`, `Retraction`, `Outcome`); a consignment whose history breaks the party rule (8c) is
  * `Auth` with the `AuthError` `NotAParty` at the first event that breaks it; two events with
  * the same source key (8e) are `SameSource` with `pos` the later's position, `first` the
  * earlier's. `retracted` maps the log index (bigint) of each retracted event to its
  * `retracted` event's (8g); a retraction that breaks rule 8g is `Retraction` with `pos` its
  * position, `reason`, and `target` (the target's position, when there is one) and `first` (the
- * earlier retraction's position, when the target is retracted twice).
+ * earlier retraction's position, when the target is retracted twice). A risk outcome of a
+ * consignment's history that refers to no earlier `advance_data` event of it (8i) is `Outcome`
+ * with `pos` its position.
  */
 export function verifyBundle(genesis, bundle) {
   const b = toBundle(bundle);
@@ -280,6 +285,12 @@ export function verifyBundle(genesis, bundle) {
     throw new BundleError('Retraction', `events[${pos}]: body.retracts: ${reason}`, { ...checked.error });
   }
   const retracted = new Map([...checked.retracted].map(([t, r]) => [b.events[t].index, b.events[r].index]));
+  // Every risk outcome assesses advance data recorded before it (8i): both name the
+  // consignment, so its complete history holds both.
+  if (b.subject.type === 'consignment') {
+    const pos = firstUnassessedOutcome(b.events.map((pe) => pe.event));
+    if (pos !== undefined) throw new BundleError('Outcome', `events[${pos}]: body.refs: a risk outcome refers to no earlier advance_data event of its consignment`, { pos });
+  }
   const recorded = recordedTimes(b, genesis, history);
   return {
     subject: b.subject,

@@ -8,6 +8,7 @@ import { canonicalize } from './jcs.js';
 import { parseJson } from './json.js';
 import { verifySignature } from './keys.js';
 import { changeJson, parseChange } from './change.js';
+import { ADVANCE_FIELDS, ORGANISATION_RECORD_KINDS, RISK_OUTCOME_KINDS, checkAeo, checkMra, parseAeo, parseMra } from './aeo.js';
 import * as S from './schema.js';
 
 /** Signature domain of events. */
@@ -34,11 +35,15 @@ export const MAX_APPROVALS = 256;
 export const EVENT_KINDS = [
   'booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out',
   'transshipped', 'packed', 'unpacked', 'inspected', 'held', 'released', 'seized', 'delivered',
-  'document_anchored', 'linked', 'retracted', 'membership',
+  'document_anchored', 'linked', 'retracted', 'aeo_status', 'mra', 'advance_data', 'risk_cleared',
+  'risk_information_requested', 'risk_referred', 'risk_do_not_load', 'membership',
 ];
 export const TRANSPORT_MODES = ['sea', 'air', 'road', 'rail', 'inland_waterway'];
 export const DIGEST_ALGS = ['sha256', 'blake3'];
-const NO_LOCATION = ['booked', 'declared', 'held', 'released', 'seized', 'document_anchored', 'retracted', 'linked', 'membership'];
+const NO_LOCATION = [
+  'booked', 'declared', 'held', 'released', 'seized', 'document_anchored', 'retracted', 'linked', 'aeo_status', 'mra', 'advance_data',
+  'risk_cleared', 'risk_information_requested', 'risk_referred', 'risk_do_not_load', 'membership',
+];
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const PREFIX = utf8Bytes(`${EVENT_DOMAIN}\0`);
 
@@ -69,7 +74,7 @@ const isMeans = (s) => s.length >= 1 && s.length <= 35 && /^[A-Z0-9\-./]+$/.test
  * as numbers where safe, a `set_validators` list sorted). Schema failures throw `JsonError`.
  */
 export function parseBody(v, path = 'body') {
-  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'offset', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']);
+  S.object(v, path, ['v', 'chain', 'kind', 'time', 'refs', 'documents', 'details', 'issuer'], ['ucr', 'container', 'location', 'offset', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts', 'aeo', 'mra', 'reason']);
   const b = {
     v: Number(S.u32(v.v, `${path}.v`)),
     chain: S.string(v.chain, `${path}.chain`),
@@ -103,6 +108,9 @@ export function parseBody(v, path = 'body') {
       b.retracts = { source: { standard: S.string(src.standard, `${path}.retracts.source.standard`), id: S.string(src.id, `${path}.retracts.source.id`) } };
     }
   }
+  if ('aeo' in v) b.aeo = parseAeo(v.aeo, `${path}.aeo`);
+  if ('mra' in v) b.mra = parseMra(v.mra, `${path}.mra`);
+  if ('reason' in v) b.reason = S.string(v.reason, `${path}.reason`);
   b.refs = S.array(v.refs, `${path}.refs`).map((r, i) => S.hash(r, `${path}.refs[${i}]`));
   b.documents = S.array(v.documents, `${path}.documents`).map((d, i) => {
     const p = `${path}.documents[${i}]`;
@@ -146,6 +154,8 @@ export function validateBody(b) {
     if (b.location !== undefined || b.transport !== undefined) throw field('location', 'a membership event has no location or transport');
   } else if (b.membership !== undefined) {
     throw field('membership', 'only allowed for kind membership');
+  } else if (ORGANISATION_RECORD_KINDS.includes(b.kind)) {
+    validateOrganisationRecord(b);
   } else if (b.ucr === undefined && b.container === undefined && b.ids === undefined) {
     throw field('ucr', 'an event needs a ucr, a container or ids (at least one)');
   }
@@ -179,6 +189,18 @@ export function validateBody(b) {
     // Org ids are ASCII: code-unit order is the Rust reference's byte order.
     if (b.parties.some((p, i) => i > 0 && b.parties[i - 1] >= p)) throw field('parties', 'organisations must be in ascending order, each once');
   }
+  if (b.aeo !== undefined && b.kind !== 'aeo_status') throw field('aeo', 'only allowed for kind aeo_status');
+  if (b.mra !== undefined && b.kind !== 'mra') throw field('mra', 'only allowed for kind mra');
+  const outcome = RISK_OUTCOME_KINDS.includes(b.kind);
+  if (outcome && b.reason === undefined) throw field('reason', `required for kind ${b.kind}`);
+  if (!outcome && b.reason !== undefined) throw field('reason', 'only allowed for the risk outcome kinds');
+  if (outcome && !isCode(b.reason, 32)) throw field('reason', `${JSON.stringify(b.reason)} must be 1-32 characters of a-z, 0-9, '_'`);
+  if ((outcome || b.kind === 'advance_data') && b.ucr === undefined) throw field('ucr', `required for kind ${b.kind}`);
+  if (outcome && b.refs.length === 0) throw field('refs', 'a risk outcome refers to the advance_data event it assesses');
+  if (b.kind === 'advance_data') {
+    const missing = ADVANCE_FIELDS.find((f) => !Object.hasOwn(b.details, f));
+    if (missing !== undefined) throw field('details', `advance_data commits to ${ADVANCE_FIELDS.join(', ')}: ${JSON.stringify(missing)} is missing`);
+  }
   if (b.source !== undefined) {
     if (b.kind === 'membership') throw field('source', 'a membership event has no source');
     if (!isCode(b.source.standard, 32)) throw field('source.standard', `${JSON.stringify(b.source.standard)} must be 1-32 characters of a-z, 0-9, '_'`);
@@ -202,6 +224,17 @@ export function validateBody(b) {
   if (names.length > MAX_DETAILS) throw field('details', `at most ${MAX_DETAILS} fields`);
   const bad = [...names].sort().find((n) => !isCode(n, 64));
   if (bad !== undefined) throw field('details', `field name ${JSON.stringify(bad)} must be 1-64 characters of a-z, 0-9, '_'`);
+}
+
+/** The rules of an `aeo_status` or `mra` body (8h): its member, and nothing about goods. */
+function validateOrganisationRecord(b) {
+  if (b.ucr !== undefined || b.container !== undefined || b.ids !== undefined) throw field('ucr', `a ${b.kind} event names no consignment, container or trade identifier`);
+  if (b.location !== undefined || b.transport !== undefined || b.offset !== undefined) throw field('location', `a ${b.kind} event has no location, offset or transport`);
+  if (b.parties !== undefined || b.source !== undefined) throw field('parties', `a ${b.kind} event has no parties or source`);
+  const member = b.kind === 'aeo_status' ? 'aeo' : 'mra';
+  if (b[member] === undefined) throw field(member, `required for kind ${b.kind}`);
+  const bad = member === 'aeo' ? checkAeo(b.aeo) : checkMra(b.mra);
+  if (bad) throw field(bad[0], bad[1]);
 }
 
 /**
@@ -332,7 +365,14 @@ export class Event {
  * or `{source: {standard, id}}` for the issuer's event with that source and the same ucr,
  * container and ids (see `retractsEvent`, `retractsSource`). `offset` (`+HH:MM` or `-HH:MM`,
  * at most `14:00`, `+00:00` for UTC; never in a membership event) is the local time offset
- * where the event happened, as its source gave it: informational, `time` is always UTC.
+ * where the event happened, as its source gave it: informational, `time` is always UTC. `aeo`
+ * (present exactly for kind `aeo_status`, PROTOCOL.md 8h) is the authorisation state a customs
+ * administration records, `{holder, programme, authorisation, status, types?, from, until?}`;
+ * `mra` (exactly for kind `mra`) an arrangement `{partner, status, from, types?, approval?}`,
+ * whose `approval` in force is the partner's countersignature of its terms (`countersign`);
+ * `reason` (exactly for the four `risk_*` kinds, 8i) the outcome's reason code. An
+ * `aeo_status` or `mra` event names no consignment, container, identifier, place or transport;
+ * `advance_data` commits in `details` to the seven fields of 8i (`ADVANCE_FIELDS`).
  *
  * @example
  * const body = buildBody({ chain: 'tradelog-devnet', kind: 'arrived', time: Date.now(),
@@ -349,7 +389,7 @@ export function buildBody(d) {
     details: d.details ?? {},
     issuer: { org: d.issuer?.org, key: d.issuer?.key ?? d.issuer?.keyPair?.publicKey },
   };
-  for (const k of ['ucr', 'container', 'location', 'offset', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts']) {
+  for (const k of ['ucr', 'container', 'location', 'offset', 'transport', 'membership', 'parties', 'source', 'ids', 'retracts', 'aeo', 'mra', 'reason']) {
     if (d[k] !== undefined && d[k] !== null) body[k] = d[k];
   }
   // `ids` are sorted for the caller into the ascending byte order the signed body needs (code

@@ -8,6 +8,7 @@ import { parseValidatorSet } from './head.js';
 import { isChainId, parseTradeId } from './ids.js';
 import { canonicalize } from './jcs.js';
 import { parseJson } from './json.js';
+import { approvalVerifies } from './aeo.js';
 import * as S from './schema.js';
 
 export const GENESIS_DOMAIN = 'tradelog/genesis/v1';
@@ -16,9 +17,12 @@ export const MAX_ORGANISATIONS = 4096;
 /** The newest admission rules this SDK knows (PROTOCOL.md 8; 2: consignment parties, 8c). */
 export const RULES = 2;
 
-const CUSTOMS = ['inspected', 'held', 'released', 'seized', 'document_anchored', 'retracted', 'linked'];
-const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored', 'retracted', 'linked'];
-const PLATFORM = ['booked', 'declared', 'packed', 'unpacked', 'delivered', 'document_anchored', 'retracted', 'linked'];
+const CUSTOMS = [
+  'inspected', 'held', 'released', 'seized', 'document_anchored', 'retracted', 'linked', 'aeo_status', 'mra', 'risk_cleared',
+  'risk_information_requested', 'risk_referred', 'risk_do_not_load',
+];
+const CARRIER = ['booked', 'declared', 'loaded', 'departed', 'arrived', 'discharged', 'gate_in', 'gate_out', 'transshipped', 'packed', 'unpacked', 'delivered', 'document_anchored', 'retracted', 'linked', 'advance_data'];
+const PLATFORM = ['booked', 'declared', 'packed', 'unpacked', 'delivered', 'document_anchored', 'retracted', 'linked', 'advance_data'];
 
 /** The permission table: may an organisation of `role` issue `kind`? */
 export function mayIssue(role, kind) {
@@ -156,9 +160,11 @@ export class Membership {
   /**
    * Chain, issuer organisation, key and role permission of a body (not the signature), and its
    * `parties`: allowed only under rules 2, each a member; a carrier's `linked` event names only
-   * its own transport documents and bookings (8f). Throws `AuthError` (`WrongChain`,
-   * `UnknownOrg`, `UnknownKey`, `Forbidden`, `ForeignDocument`, `PartiesUnsupported`,
-   * `UnknownParty`).
+   * its own transport documents and bookings (8f); an `aeo_status` record's holder is a carrier
+   * or platform member, an `mra` record's partner another customs member, and an arrangement in
+   * force is countersigned over its terms by one of the partner's current keys (8h). Throws
+   * `AuthError` (`WrongChain`, `UnknownOrg`, `UnknownKey`, `Forbidden`, `ForeignDocument`,
+   * `AeoHolder`, `MraPartner`, `MraApproval`, `PartiesUnsupported`, `UnknownParty`).
    */
   authorize(body) {
     if (body.chain !== this.chain) {
@@ -182,10 +188,41 @@ export class Membership {
     if (body.kind === 'linked' && body.ucr === undefined && o.role !== 'carrier') {
       throw new AuthError('LinkWithoutUcr', `body.ucr: a ${o.role} organisation (${o.id}) links trade identifiers to a consignment's UCR; a link of identifiers alone is their carrier's`, { org: o.id, role: o.role });
     }
+    this.#authorizeOrganisationRecord(body);
     if (body.parties !== undefined) {
       if (this.rules < 2) throw new AuthError('PartiesUnsupported', `body.parties: this ledger's rules (${this.rules}) have no consignment parties`, { rules: this.rules });
       const p = body.parties.find((x) => !this.orgs.has(x));
       if (p !== undefined) throw new AuthError('UnknownParty', `body.parties: ${p} is not a member of this ledger`, { org: p });
+    }
+  }
+
+  /** 8h (Rust `Membership::authorize_organisation_record`): the holder, the partner and its countersignature. */
+  #authorizeOrganisationRecord(body) {
+    if (body.aeo !== undefined) {
+      const holder = body.aeo.holder;
+      const role = this.orgs.get(holder)?.role;
+      if (role !== 'carrier' && role !== 'platform') {
+        const reason = role === undefined ? 'not a member of this ledger' : `a ${role} organisation holds no AEO authorisation (carriers and platforms do)`;
+        throw new AuthError('AeoHolder', `body.aeo.holder: ${holder}: ${reason}`, { holder, reason });
+      }
+    }
+    const m = body.mra;
+    if (m === undefined) return;
+    const partner = this.orgs.get(m.partner);
+    let reason;
+    if (m.partner === body.issuer.org) reason = "an administration's arrangement is with another one";
+    else if (partner === undefined) reason = 'not a member of this ledger';
+    else if (partner.role !== 'customs') reason = `a ${partner.role} organisation is not a customs administration`;
+    if (reason !== undefined) throw new AuthError('MraPartner', `body.mra.partner: ${m.partner}: ${reason}`, { partner: m.partner, reason });
+    if (m.approval === undefined) return;
+    const both = 'an arrangement is in force only when both administrations sign its terms';
+    if (!partner.keys.includes(m.approval.key)) {
+      const why = `key ${m.approval.key} is not a current key of ${partner.id}`;
+      throw new AuthError('MraApproval', `body.mra.approval: ${why}; ${both}`, { reason: why });
+    }
+    if (!approvalVerifies(body.chain, body.issuer.org, m)) {
+      const why = `the signature of ${partner.id} does not verify over the terms`;
+      throw new AuthError('MraApproval', `body.mra.approval: ${why}; ${both}`, { reason: why });
     }
   }
 }

@@ -3,7 +3,7 @@
 import { equalBytes, fromHex, toHex, u64, utf8Bytes } from './bytes.js';
 import { IndexProofError } from './errors.js';
 import { D, H, ZERO_HEX } from './hash.js';
-import { checkContainer, checkTradeId, checkUcr } from './ids.js';
+import { checkContainer, checkOrgId, checkTradeId, checkUcr } from './ids.js';
 import * as S from './schema.js';
 
 export const INDEX_KEY_DOMAIN = 'tradelog/index-key/v1';
@@ -12,18 +12,19 @@ export const INDEX_VALUE_DOMAIN = 'tradelog/index-value/v1';
 /** Depth of the tree: one level per key bit. */
 export const INDEX_DEPTH = 256;
 
-/** Reads a subject `{"type": "consignment"|"container"|"identifier"|"membership", "id"}`. */
+/** Reads a subject `{"type": "consignment"|"container"|"identifier"|"membership"|"organisation", "id"}`. */
 export function parseSubject(v, path = 'subject') {
   S.object(v, path, ['type', 'id']);
-  const type = S.oneOf(v.type, `${path}.type`, ['consignment', 'container', 'identifier', 'membership']);
+  const type = S.oneOf(v.type, `${path}.type`, ['consignment', 'container', 'identifier', 'membership', 'organisation']);
   if (type === 'consignment') return { type, id: S.id(v.id, `${path}.id`, checkUcr) };
   if (type === 'container') return { type, id: S.id(v.id, `${path}.id`, checkContainer) };
   if (type === 'identifier') return { type, id: S.id(v.id, `${path}.id`, checkTradeId) };
+  if (type === 'organisation') return { type, id: S.id(v.id, `${path}.id`, checkOrgId) };
   if (v.id !== 'membership') S.fail(`${path}.id`, 'the membership subject\'s id is "membership"');
   return { type, id: 'membership' };
 }
 
-/** How the Rust reference names a subject in messages: `consignment X`, `container Y`, `identifier Z`, `membership`. */
+/** How the Rust reference names a subject in messages: `consignment X`, `container Y`, `identifier Z`, `organisation O`, `membership`. */
 export function subjectName(s) {
   return s.type === 'membership' ? 'membership' : `${s.type} ${s.id}`;
 }
@@ -33,6 +34,7 @@ export function subjectKey(s) {
   if (s.type === 'consignment') return toHex(D(INDEX_KEY_DOMAIN, Uint8Array.of(1), utf8Bytes(s.id)));
   if (s.type === 'container') return toHex(D(INDEX_KEY_DOMAIN, Uint8Array.of(2), utf8Bytes(s.id)));
   if (s.type === 'identifier') return toHex(D(INDEX_KEY_DOMAIN, Uint8Array.of(4), utf8Bytes(s.id)));
+  if (s.type === 'organisation') return toHex(D(INDEX_KEY_DOMAIN, Uint8Array.of(5), utf8Bytes(s.id)));
   return toHex(D(INDEX_KEY_DOMAIN, Uint8Array.of(3)));
 }
 

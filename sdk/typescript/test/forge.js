@@ -37,12 +37,18 @@ export function indexProof(entries, keyHex) {
   return out;
 }
 
-/** The subjects an event body is indexed under (PROTOCOL.md 5): consignment, container, then each identifier. */
+/**
+ * The subjects an event body is indexed under (PROTOCOL.md 5): consignment, container, then each
+ * identifier; an `aeo_status` event under its holder's organisation, an `mra` event under its
+ * issuer's then its partner's (8h).
+ */
 export function subjectsOf(body) {
   return [
     ...(body.ucr !== undefined ? [{ type: 'consignment', id: body.ucr }] : []),
     ...(body.container !== undefined ? [{ type: 'container', id: body.container }] : []),
     ...(body.ids ?? []).map((id) => ({ type: 'identifier', id })),
+    ...(body.aeo !== undefined ? [{ type: 'organisation', id: body.aeo.holder }] : []),
+    ...(body.mra !== undefined ? [{ type: 'organisation', id: body.issuer.org }, { type: 'organisation', id: body.mra.partner }] : []),
   ];
 }
 

@@ -6,9 +6,9 @@ import {
   KeyPair, buildBody, signEvent, Event, commitDetail, leafHash, rootOf, emptyRoot, verifyInclusion,
   verifyConsistency, subjectKey, entryOver, valueHash, verifyIndexProof, parseValidatorSet,
   Genesis, headBytes, headHash, precommitMessage, verifyCertificate, approvalMessage, approve,
-  membershipBody, toHex, H, parsePublicKey, canonicalize, parseJson, fromHex, D, ProofError,
+  membershipBody, toHex, H, parsePublicKey, utf8Bytes, canonicalize, parseJson, fromHex, D, ProofError,
   verifySignature, verifyZip215, signBytes, parseHead, parseCertificate, parseMembershipProof, verifyMembershipProof,
-  retractsSource, checkRetractions,
+  retractsSource, checkRetractions, mraTermsMessage, countersign, approvalVerifies, firstUnassessedOutcome, ADVANCE_FIELDS,
 } from '../index.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -84,6 +84,57 @@ test('retracted event (8g): the section 11 body as a retraction of the sourced e
   const r = checkRetractions([event, sourced, parsed]);
   assert.equal(r.error, undefined);
   assert.deepEqual([...r.retracted], [[1, 2]]);
+});
+
+test('AEO status, arrangement, advance data, risk outcome (8h, 8i): canonical bodies, ids and wire forms; the terms and the partner\'s countersignature; the organisation index key', () => {
+  // Structural vectors: the section 11 body reduced (no ucr, container, location, transport,
+  // documents, details), signed with the key whatever the issuer's role.
+  const { ucr, container, location, transport, ...base } = JSON.parse(V.inputs.event_body_json.replace('COMMITMENT', commitment));
+  assert.ok(ucr && container && location && transport);
+  const reduced = { ...base, documents: [], details: {} };
+  const aeo = signEvent({
+    ...reduced, kind: 'aeo_status',
+    aeo: { holder: 'shopfast', programme: 'nl_aeo', authorisation: 'NLAEOF0000001234', status: 'granted', types: ['customs_simplifications', 'security_safety'], from: 1767225600000, until: 1861833600000 },
+  }, key1);
+  eq('event_aeo_canonical_body', aeo.canonicalBody);
+  eq('event_aeo_id', aeo.id);
+  eq('event_aeo_wire_json', aeo.wire);
+  assert.ok(aeo.canonicalBody.startsWith('{"aeo":{"authorisation":"NLAEOF0000001234",'));
+  // The terms, countersigned by the partner's key (RFC 8032 test 2); the published signature verifies under it.
+  const key2 = new KeyPair(V.inputs.seed_2);
+  const terms = mraTermsMessage('tradelog-vectors', 'blue-anchor-lines', 'de-customs', 1767225600000, ['security_safety']);
+  eq('mra_terms_message', toHex(terms));
+  const approval = countersign('tradelog-vectors', 'blue-anchor-lines', 'de-customs', 1767225600000, ['security_safety'], key2);
+  eq('mra_approval_signature', approval.sig);
+  assert.equal(verifySignature(key2.publicKey, terms, want.mra_approval_signature), true);
+  assert.equal(verifySignature(key1.publicKey, terms, want.mra_approval_signature), false);
+  const mra = signEvent({ ...reduced, kind: 'mra', mra: { partner: 'de-customs', status: 'in_force', from: 1767225600000, types: ['security_safety'], approval } }, key1);
+  eq('event_mra_canonical_body', mra.canonicalBody);
+  eq('event_mra_id', mra.id);
+  eq('event_mra_wire_json', mra.wire);
+  assert.match(mra.canonicalBody, /"kind":"mra","mra":\{"approval":\{"key":"[0-9a-f]{64}","sig":"[0-9a-f]{128}"\},"from":1767225600000,"partner":"de-customs","status":"in_force","types":\["security_safety"\]\},"refs":\[\]/);
+  const published = Event.fromJson(want.event_mra_wire_json);
+  published.verifySignature();
+  assert.equal(approvalVerifies(published.body.chain, published.body.issuer.org, published.body.mra), true);
+  assert.equal(approvalVerifies(published.body.chain, published.body.issuer.org, { ...published.body.mra, types: ['customs_simplifications', 'security_safety'] }), false);
+  const values = { hs_code: '850760', declared_value: '12500.00', currency: 'USD', consignor_country: 'CN', consignee_country: 'NL', item_count: '240', gross_weight_kg: '3120' };
+  assert.deepEqual(Object.keys(values), ADVANCE_FIELDS);
+  const details = Object.fromEntries(ADVANCE_FIELDS.map((n) => [n, commitDetail(n, values[n], '00'.repeat(16))]));
+  const advance = signEvent({ ...reduced, kind: 'advance_data', ucr, details }, key1);
+  eq('event_advance_canonical_body', advance.canonicalBody);
+  eq('event_advance_id', advance.id);
+  eq('event_advance_wire_json', advance.wire);
+  const risk = signEvent({ ...reduced, kind: 'risk_referred', ucr, time: 1767229200000, refs: [advance.id], reason: 'r12_undervaluation' }, key1);
+  eq('event_risk_canonical_body', risk.canonicalBody);
+  eq('event_risk_id', risk.id);
+  eq('event_risk_wire_json', risk.wire);
+  assert.ok(risk.canonicalBody.includes('"kind":"risk_referred","reason":"r12_undervaluation","refs":["' + advance.id + '"]'));
+  for (const name of ['event_aeo_wire_json', 'event_advance_wire_json', 'event_risk_wire_json']) Event.fromJson(want[name]).verifySignature();
+  // The outcome assesses the advance data before it (8i), not without it.
+  assert.equal(firstUnassessedOutcome([advance, risk]), undefined);
+  assert.equal(firstUnassessedOutcome([risk]), 0);
+  eq('index_key_organisation', subjectKey({ type: 'organisation', id: 'shopfast' }));
+  assert.equal(subjectKey({ type: 'organisation', id: 'shopfast' }), toHex(D('tradelog/index-key/v1', utf8Bytes('\u0005shopfast'))));
 });
 
 test('trade identifiers (8f): identifier index keys; the linked event\'s canonical body, id and wire form', () => {

@@ -23,9 +23,11 @@ public final class EventBody {
     /** Event kinds (PROTOCOL.md 3.4). */
     public static final List<String> KINDS = List.of("booked", "declared", "loaded", "departed", "arrived", "discharged",
         "gate_in", "gate_out", "transshipped", "packed", "unpacked", "inspected", "held", "released", "seized", "delivered",
-        "document_anchored", "retracted", "linked", "membership");
+        "document_anchored", "retracted", "linked", "aeo_status", "mra", "advance_data", "risk_cleared",
+        "risk_information_requested", "risk_referred", "risk_do_not_load", "membership");
     private static final List<String> NO_LOCATION = List.of("booked", "declared", "held", "released", "seized",
-        "document_anchored", "retracted", "linked", "membership");
+        "document_anchored", "retracted", "linked", "aeo_status", "mra", "advance_data", "risk_cleared",
+        "risk_information_requested", "risk_referred", "risk_do_not_load", "membership");
     /** Most organisations one event names in {@code parties} (PROTOCOL.md 3.2, 8c). */
     public static final int MAX_PARTIES = 16;
     /** Most trade identifiers one event names in {@code ids} (PROTOCOL.md 3.2, 10). */
@@ -235,6 +237,37 @@ public final class EventBody {
         return s;
     }
 
+    /**
+     * The {@code aeo} member of an {@code aeo_status} event (PROTOCOL.md 8h; from
+     * {@link Aeo#record}): the authorisation state a customs administration records. Required for
+     * that kind, refused for any other; such an event names no ucr, container, ids, location,
+     * offset, transport, parties or source.
+     */
+    public EventBody aeo(Map<String, Object> record) {
+        body.put("aeo", record);
+        return this;
+    }
+
+    /**
+     * The {@code mra} member of an {@code mra} event (PROTOCOL.md 8h; from {@link Aeo#inForce},
+     * with the partner's {@link Aeo#countersign}, or {@link Aeo#terminated}). Required for that
+     * kind, refused for any other.
+     */
+    public EventBody mra(Map<String, Object> arrangement) {
+        body.put("mra", arrangement);
+        return this;
+    }
+
+    /**
+     * The reason code of a risk outcome (PROTOCOL.md 8i; {@code [a-z0-9_]{1,32}}): required for
+     * the four {@code risk_*} kinds, refused for any other. An outcome also needs a ucr and a ref
+     * to the {@code advance_data} event it assesses.
+     */
+    public EventBody reason(String reason) {
+        body.put("reason", reason);
+        return this;
+    }
+
     /** The {@code membership} member of a membership event (from {@link Membership#body}). */
     public EventBody membership(Map<String, Object> membership) {
         body.put("membership", membership);
@@ -263,7 +296,9 @@ public final class EventBody {
             fail("ucr", "a membership event names no consignment, container, location or transport");
         }
         if (membership && b.containsKey("ids")) fail("ids", "a membership event names no trade identifiers");
-        if (!membership && !b.containsKey("ucr") && !b.containsKey("container") && !b.containsKey("ids")) fail("ucr", "an event needs a ucr, a container or ids (at least one)");
+        boolean record = kind.equals("aeo_status") || kind.equals("mra");
+        if (record && !membership) checkOrganisationRecord(b, kind);
+        if (!membership && !record && !b.containsKey("ucr") && !b.containsKey("container") && !b.containsKey("ids")) fail("ucr", "an event needs a ucr, a container or ids (at least one)");
         if (b.containsKey("ids")) {
             if (!(b.get("ids") instanceof List)) fail("ids", "expected an array of trade identifiers");
             List<?> ids = (List<?>) b.get("ids");
@@ -345,6 +380,97 @@ public final class EventBody {
             if (!String.valueOf(e.getKey()).matches("[a-z0-9_]{1,64}")) fail("details", "field name " + e.getKey() + " must be 1-64 characters of a-z, 0-9, '_'");
             hex(e.getValue(), 32, "details." + e.getKey());
         }
+        if (b.containsKey("aeo") && !kind.equals("aeo_status")) fail("aeo", "only allowed for kind aeo_status");
+        if (b.containsKey("mra") && !kind.equals("mra")) fail("mra", "only allowed for kind mra");
+        boolean outcome = Aeo.RISK_OUTCOMES.contains(kind);
+        if (outcome && !b.containsKey("reason")) fail("reason", "required for kind " + kind);
+        if (!outcome && b.containsKey("reason")) fail("reason", "only allowed for the risk outcome kinds");
+        if (outcome && !(b.get("reason") instanceof String && ((String) b.get("reason")).matches("[a-z0-9_]{1,32}"))) {
+            Object r = b.get("reason");
+            fail("reason", (r instanceof String ? Jcs.canonicalize(r) : String.valueOf(r)) + " must be 1-32 characters of a-z, 0-9, '_'");
+        }
+        if ((outcome || kind.equals("advance_data")) && !b.containsKey("ucr")) fail("ucr", "required for kind " + kind);
+        if (outcome && refs.isEmpty()) fail("refs", "a risk outcome refers to the advance_data event it assesses");
+        if (kind.equals("advance_data")) {
+            for (String f : Aeo.ADVANCE_FIELDS) {
+                if (!det.containsKey(f)) fail("details", "advance_data commits to " + String.join(", ", Aeo.ADVANCE_FIELDS) + ": \"" + f + "\" is missing");
+            }
+        }
+    }
+
+    /** The rules of an {@code aeo_status} or {@code mra} body (PROTOCOL.md 3.2, 8h): its member, and nothing about goods. */
+    private static void checkOrganisationRecord(Map<String, Object> b, String kind) {
+        if (b.containsKey("ucr") || b.containsKey("container") || b.containsKey("ids")) fail("ucr", "a " + kind + " event names no consignment, container or trade identifier");
+        if (b.containsKey("location") || b.containsKey("transport") || b.containsKey("offset")) fail("location", "a " + kind + " event has no location, offset or transport");
+        if (b.containsKey("parties") || b.containsKey("source")) fail("parties", "a " + kind + " event has no parties or source");
+        String member = kind.equals("aeo_status") ? "aeo" : "mra";
+        if (!b.containsKey(member)) fail(member, "required for kind " + kind);
+        if (!(b.get(member) instanceof Map)) fail(member, "expected an object");
+        Map<?, ?> m = (Map<?, ?>) b.get(member);
+        if (member.equals("aeo")) checkAeo(m);
+        else checkMra(m);
+    }
+
+    /** The {@code aeo} member (8h): types exactly when granted, until only when granted and after from. */
+    private static void checkAeo(Map<?, ?> a) {
+        members(a, "aeo", List.of("holder", "programme", "authorisation", "status", "from"), List.of("types", "until"));
+        if (!(a.get("holder") instanceof String) || !((String) a.get("holder")).matches(ORG_ID)) fail("aeo.holder", "not an organisation id");
+        if (!(a.get("programme") instanceof String) || !((String) a.get("programme")).matches("[a-z0-9_]{1,32}")) fail("aeo.programme", "1-32 characters of a-z, 0-9, '_'");
+        if (!(a.get("authorisation") instanceof String) || !((String) a.get("authorisation")).matches("[A-Z0-9./-]{1,35}")) fail("aeo.authorisation", "1-35 characters of A-Z, 0-9, '-', '.', '/'");
+        Object status = a.get("status");
+        if (!List.of("granted", "suspended", "revoked").contains(status)) fail("aeo.status", "granted, suspended or revoked");
+        long from = ms(a.get("from"), "aeo.from");
+        if ("granted".equals(status)) {
+            if (!a.containsKey("types")) fail("aeo.types", "required when granted");
+            checkTypes(a.get("types"), "aeo.types");
+            if (a.containsKey("until") && ms(a.get("until"), "aeo.until") <= from) fail("aeo.until", "after from, at most 2^53-1");
+        } else {
+            if (a.containsKey("types")) fail("aeo.types", "only when granted");
+            if (a.containsKey("until")) fail("aeo.until", "only when granted");
+        }
+    }
+
+    /** The {@code mra} member (8h): types and the partner's countersignature exactly when in force. */
+    private static void checkMra(Map<?, ?> m) {
+        members(m, "mra", List.of("partner", "status", "from"), List.of("types", "approval"));
+        if (!(m.get("partner") instanceof String) || !((String) m.get("partner")).matches(ORG_ID)) fail("mra.partner", "not an organisation id");
+        Object status = m.get("status");
+        if (!List.of("in_force", "terminated").contains(status)) fail("mra.status", "in_force or terminated");
+        ms(m.get("from"), "mra.from");
+        if ("in_force".equals(status)) {
+            if (!m.containsKey("types")) fail("mra.types", "required when in force");
+            if (!m.containsKey("approval")) fail("mra.approval", "an arrangement in force needs the partner administration's countersignature");
+            checkTypes(m.get("types"), "mra.types");
+            if (!(m.get("approval") instanceof Map)) fail("mra.approval", "expected an object {key, sig}");
+            Map<?, ?> a = (Map<?, ?>) m.get("approval");
+            members(a, "mra.approval", List.of("key", "sig"), List.of());
+            hex(a.get("key"), 32, "mra.approval.key");
+            hex(a.get("sig"), 64, "mra.approval.sig");
+        } else {
+            if (m.containsKey("types")) fail("mra.types", "only when in force");
+            if (m.containsKey("approval")) fail("mra.approval", "a termination is one administration's notice: no countersignature");
+        }
+    }
+
+    /** 1 or 2 of {@link Aeo#TYPES}, ascending, each once. */
+    private static void checkTypes(Object v, String field) {
+        if (!(v instanceof List)) fail(field, "expected an array");
+        List<?> t = (List<?>) v;
+        for (Object x : t) if (!Aeo.TYPES.contains(x)) fail(field, "unknown type " + x);
+        if (t.isEmpty() || t.size() > 2 || (t.size() == 2 && Aeo.TYPES.indexOf(t.get(0)) >= Aeo.TYPES.indexOf(t.get(1)))) fail(field, "1 or 2 types, ascending, each once");
+    }
+
+    /** Milliseconds since 1970 in 0..=2^53-1. */
+    private static long ms(Object v, String field) {
+        if (!(v instanceof Long || v instanceof Integer) || ((Number) v).longValue() < 0 || ((Number) v).longValue() > Jcs.MAX_SAFE_INTEGER) fail(field, "ms since 1970 in 0..=2^53-1");
+        return ((Number) v).longValue();
+    }
+
+    /** Exactly the {@code required} members and any of the {@code optional} ones, none null. */
+    private static void members(Map<?, ?> m, String field, List<String> required, List<String> optional) {
+        for (Object k : m.keySet()) if (!required.contains(k) && !optional.contains(k)) fail(field, "unknown member " + k);
+        for (String k : required) if (!m.containsKey(k)) fail(field, "missing member " + k);
+        for (Map.Entry<?, ?> e : m.entrySet()) if (e.getValue() == null) fail(field + "." + e.getKey(), "null is refused: omit the member instead");
     }
 
     /** A {@code {standard, id}} object (the {@code source} member, and the source form of {@code retracts}). */

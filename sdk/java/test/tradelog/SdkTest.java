@@ -71,7 +71,7 @@ public final class SdkTest {
         String ledgerSide = "a ledger data structure (log, index, heads, validator sets, certificates), not something a signer builds; checked by the TypeScript SDK and the Python verifier";
         for (String n : new String[] {"head_bytes", "head_hash", "index_absent_key", "index_entry_acc", "index_entry_value_hash",
             "index_key_consignment", "index_key_container", "index_key_identifier_bl", "index_key_identifier_sscc",
-            "index_key_membership", "index_proof_absent_leaf", "index_proof_absent_siblings",
+            "index_key_membership", "index_key_organisation", "index_proof_absent_leaf", "index_proof_absent_siblings",
             "index_proof_consignment_leaf", "index_proof_consignment_siblings", "index_root", "merkle_consistency_3_to_7",
             "merkle_consistency_4_to_7", "merkle_empty_root", "merkle_inclusion_2_of_7", "merkle_leaf_0", "merkle_root_1",
             "merkle_root_2", "merkle_root_3", "merkle_root_5", "merkle_root_7", "precommit_message", "precommit_signature",
@@ -236,6 +236,108 @@ public final class SdkTest {
                 .retractsEvent((String) want.get("event_sourced_id")).build();
             eq(Map.of("event", want.get("event_sourced_id")), byId.get("retracts"), "retracts by event id");
             if (Event.sign(byId, key).id().equals(e.id())) throw new AssertionError("the two forms gave one id");
+        });
+        test("AEO status, arrangement, advance data, risk outcome (8h, 8i): canonical bodies, ids, wire forms; the terms and the partner's countersignature", () -> {
+            // Structural vectors: the section 11 body without ucr, container, location, transport,
+            // documents and details, signed with the key whatever the issuer's role.
+            List<String> both = List.of("customs_simplifications", "security_safety");
+            Map<String, Object> aeo = EventBody.of("tradelog-vectors", "aeo_status", 1767225600000L).issuer("blue-anchor-lines", key.publicKeyHex())
+                .aeo(Aeo.record("shopfast", "nl_aeo", "NLAEOF0000001234", "granted", both, 1767225600000L, 1861833600000L)).build();
+            Event a = Event.sign(aeo, key);
+            vec("event_aeo_canonical_body", a.canonicalBody());
+            vec("event_aeo_id", a.id());
+            vec("event_aeo_wire_json", a.wire());
+            if (!a.canonicalBody().startsWith("{\"aeo\":{\"authorisation\":")) throw new AssertionError("aeo does not sort first: " + a.canonicalBody());
+            SigningKey key2 = SigningKey.fromSeed(Hex.decode((String) inputs.get("seed_2"), 32));
+            List<String> ss = List.of("security_safety");
+            byte[] terms = Aeo.termsMessage("tradelog-vectors", "blue-anchor-lines", "de-customs", 1767225600000L, ss);
+            vec("mra_terms_message", Hex.encode(terms));
+            Map<String, Object> approval = Aeo.countersign("tradelog-vectors", "blue-anchor-lines", "de-customs", 1767225600000L, ss, key2);
+            vec("mra_approval_signature", approval.get("sig"));
+            // The JDK checks this plain RFC 8032 signature (tradelog's ZIP-215 rule accepts every one it accepts).
+            if (!SigningKey.verify(key2.publicKey(), terms, Hex.decode((String) want.get("mra_approval_signature"), 64))) throw new AssertionError("the countersignature does not verify");
+            Map<String, Object> mra = EventBody.of("tradelog-vectors", "mra", 1767225600000L).issuer("blue-anchor-lines", key.publicKeyHex())
+                .mra(Aeo.inForce("de-customs", 1767225600000L, ss, approval)).build();
+            Event m = Event.sign(mra, key);
+            vec("event_mra_canonical_body", m.canonicalBody());
+            vec("event_mra_id", m.id());
+            vec("event_mra_wire_json", m.wire());
+            if (!m.canonicalBody().contains("\"kind\":\"mra\",\"mra\":{\"approval\":{")) throw new AssertionError("mra not between kind and refs: " + m.canonicalBody());
+            String[][] fields = {{"hs_code", "850760"}, {"declared_value", "12500.00"}, {"currency", "USD"}, {"consignor_country", "CN"},
+                {"consignee_country", "NL"}, {"item_count", "240"}, {"gross_weight_kg", "3120"}};
+            Map<String, Object> details = new LinkedHashMap<>();
+            for (String[] f : fields) details.put(f[0], Details.commit(f[0], f[1], new byte[16]));
+            eq(Aeo.ADVANCE_FIELDS, new ArrayList<>(details.keySet()), "the seven fields");
+            Event adv = Event.sign(EventBody.of("tradelog-vectors", "advance_data", 1767225600000L).ucr("6NL123456789-AB")
+                .details(details).issuer("blue-anchor-lines", key.publicKeyHex()).build(), key);
+            vec("event_advance_canonical_body", adv.canonicalBody());
+            vec("event_advance_id", adv.id());
+            vec("event_advance_wire_json", adv.wire());
+            Event risk = Event.sign(EventBody.of("tradelog-vectors", "risk_referred", 1767229200000L).ucr("6NL123456789-AB")
+                .ref(adv.id()).reason("r12_undervaluation").issuer("blue-anchor-lines", key.publicKeyHex()).build(), key);
+            vec("event_risk_canonical_body", risk.canonicalBody());
+            vec("event_risk_id", risk.id());
+            vec("event_risk_wire_json", risk.wire());
+            if (!risk.canonicalBody().contains("\"kind\":\"risk_referred\",\"reason\":\"r12_undervaluation\",\"refs\":[\"" + adv.id() + "\"]")) {
+                throw new AssertionError("reason not between kind and refs: " + risk.canonicalBody());
+            }
+        });
+        test("aeo, mra, reason and the new kinds: refused before signing", () -> {
+            String k = key.publicKeyHex();
+            List<String> both = List.of("customs_simplifications", "security_safety");
+            Supplier<Map<String, Object>> grant = () -> Aeo.record("shopfast", "nl_aeo", "NLAEOF0001", "granted", both, 1L, null);
+            Supplier<EventBody> rec = () -> EventBody.of("c", "aeo_status", 1).issuer("nl-customs", k);
+            rec.get().aeo(grant.get()).build();
+            rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "NLAEOF0001", "suspended", null, 1L, null)).build();
+            fieldRefused("aeo_status without aeo", "aeo", () -> rec.get().build());
+            fieldRefused("aeo_status with a ucr", "ucr", () -> rec.get().aeo(grant.get()).ucr("6NL1234").build());
+            fieldRefused("aeo_status with a location", "location", () -> rec.get().aeo(grant.get()).location("NLRTM").build());
+            fieldRefused("aeo_status with an offset", "location", () -> rec.get().aeo(grant.get()).offset("+01:00").build());
+            fieldRefused("aeo_status with a source", "parties", () -> rec.get().aeo(grant.get()).source("dcsa", "x").build());
+            fieldRefused("granted without types", "aeo.types", () -> rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "A1", "granted", null, 1L, null)).build());
+            fieldRefused("suspended with types", "aeo.types", () -> rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "A1", "suspended", both, 1L, null)).build());
+            fieldRefused("types out of order", "aeo.types", () -> rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "A1", "granted", List.of("security_safety", "customs_simplifications"), 1L, null)).build());
+            fieldRefused("an unknown type", "aeo.types", () -> rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "A1", "granted", List.of("security"), 1L, null)).build());
+            fieldRefused("until not after from", "aeo.until", () -> rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "A1", "granted", both, 5L, 5L)).build());
+            fieldRefused("until on a revocation", "aeo.until", () -> rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "A1", "revoked", null, 5L, 6L)).build());
+            fieldRefused("an uppercase programme", "aeo.programme", () -> rec.get().aeo(Aeo.record("shopfast", "NL_AEO", "A1", "granted", both, 1L, null)).build());
+            fieldRefused("a lowercase authorisation", "aeo.authorisation", () -> rec.get().aeo(Aeo.record("shopfast", "nl_aeo", "a1", "granted", both, 1L, null)).build());
+            fieldRefused("aeo on a booked event", "aeo", () -> EventBody.of("c", "booked", 1).ucr("6NL1234").issuer("nl-customs", k).aeo(grant.get()).build());
+            Supplier<EventBody> mra = () -> EventBody.of("c", "mra", 1).issuer("nl-customs", k);
+            Map<String, Object> approval = Aeo.countersign("c", "nl-customs", "de-customs", 1L, List.of("security_safety"), key);
+            mra.get().mra(Aeo.inForce("de-customs", 1L, List.of("security_safety"), approval)).build();
+            mra.get().mra(Aeo.terminated("de-customs", 1L)).build();
+            Map<String, Object> unsigned = Aeo.inForce("de-customs", 1L, List.of("security_safety"), approval);
+            unsigned.remove("approval");
+            try {
+                mra.get().mra(unsigned).build();
+                throw new AssertionError("an arrangement in force without countersignature was accepted");
+            } catch (IllegalArgumentException e) {
+                eq("body.mra.approval: an arrangement in force needs the partner administration's countersignature", e.getMessage(), "unsigned arrangement");
+            }
+            Map<String, Object> withApproval = Aeo.terminated("de-customs", 1L);
+            withApproval.put("approval", approval);
+            fieldRefused("a countersigned termination", "mra.approval", () -> mra.get().mra(withApproval).build());
+            fieldRefused("mra with ids", "ucr", () -> mra.get().mra(Aeo.terminated("de-customs", 1L)).ids("sscc:106141412345678908").build());
+            Map<String, Object> advance = new LinkedHashMap<>();
+            for (String f : Aeo.ADVANCE_FIELDS) advance.put(f, "00".repeat(32));
+            Supplier<EventBody> adv = () -> EventBody.of("c", "advance_data", 1).ucr("6NL1234").issuer("shopfast", k);
+            adv.get().details(advance).build();
+            Map<String, Object> short6 = new LinkedHashMap<>(advance);
+            short6.remove("currency");
+            try {
+                adv.get().details(short6).build();
+                throw new AssertionError("advance data without currency was accepted");
+            } catch (IllegalArgumentException e) {
+                eq("body.details: advance_data commits to hs_code, declared_value, currency, consignor_country, consignee_country, item_count, gross_weight_kg: \"currency\" is missing", e.getMessage(), "missing field");
+            }
+            fieldRefused("advance data without a ucr", "ucr", () -> EventBody.of("c", "advance_data", 1).container("CSQU3054383").details(advance).issuer("shopfast", k).build());
+            Supplier<EventBody> risk = () -> EventBody.of("c", "risk_cleared", 1).ucr("6NL1234").issuer("nl-customs", k).ref("ab".repeat(32));
+            risk.get().reason("r00").build();
+            fieldRefused("an outcome without reason", "reason", () -> risk.get().build());
+            fieldRefused("an uppercase reason", "reason", () -> risk.get().reason("R00").build());
+            fieldRefused("an outcome without refs", "refs", () -> EventBody.of("c", "risk_cleared", 1).ucr("6NL1234").issuer("nl-customs", k).reason("r00").build());
+            fieldRefused("a reason on a booked event", "reason", () -> EventBody.of("c", "booked", 1).ucr("6NL1234").issuer("shopfast", k).reason("r00").build());
         });
         test("retracts and kind retracted: refused before signing", () -> {
             Supplier<EventBody> r = () -> EventBody.of("c", "retracted", 1).ucr("6NL1234").issuer("blue-anchor-lines", key.publicKeyHex());
