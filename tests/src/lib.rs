@@ -5,6 +5,7 @@
 
 pub mod cdp;
 pub mod net;
+pub mod proxy;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

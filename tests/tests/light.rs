@@ -5,9 +5,6 @@
 //! every node is stopped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -22,6 +19,7 @@ use tradelog_protocol::sample::{consignment_route, sample_container, sample_ucr,
 use tradelog_protocol::{Certificate, EventKind, Hash, Head};
 use tradelog_tests::cdp::Browser;
 use tradelog_tests::net::{now_ms, submit, Net};
+use tradelog_tests::proxy::{edit, Lie, Proxy};
 use tradelog_tests::{bin_dir, run, scratch};
 
 fn wait_size(net: &Net, size: u64) {
@@ -39,77 +37,6 @@ fn send(net: &Net, events: &[tradelog_protocol::Event], size: &mut u64) {
         *size += 1;
     }
     wait_size(net, *size);
-}
-
-/// A lie: `(path, honest status, honest body) -> (status, body)`.
-type Lie = Box<dyn Fn(&str, u16, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync>;
-
-/// An HTTP proxy in front of a node that rewrites answers with the current lie.
-struct Proxy {
-    addr: String,
-    lie: Arc<Mutex<Lie>>,
-}
-
-impl Proxy {
-    fn start(node: &str) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let honest: Lie = Box::new(|_, s, b| (s, b));
-        let lie = Arc::new(Mutex::new(honest));
-        let upstream: Endpoint = format!("http://{node}").parse().unwrap();
-        let shared = lie.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut first = String::new();
-                if reader.read_line(&mut first).is_err() {
-                    continue;
-                }
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                }
-                let path = first.split(' ').nth(1).unwrap_or("/").to_owned();
-                let (status, body) = match upstream.get(&path) {
-                    Ok(r) => {
-                        let lie = shared.lock().unwrap();
-                        lie(&path, r.status, r.body)
-                    }
-                    Err(e) => (502, e.to_string().into_bytes()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-            }
-        });
-        Proxy { addr, lie }
-    }
-
-    fn set(&self, lie: Lie) {
-        *self.lie.lock().unwrap() = lie;
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-/// A lie that edits the JSON answers of paths containing `on`.
-fn edit(on: &'static str, f: impl Fn(&mut Value) + Send + Sync + 'static) -> Lie {
-    Box::new(move |path, status, body| {
-        if !path.contains(on) || status != 200 {
-            return (status, body);
-        }
-        let mut v: Value = serde_json::from_slice(&body).unwrap();
-        f(&mut v);
-        (status, serde_json::to_vec(&v).unwrap())
-    })
 }
 
 #[test]
