@@ -54,6 +54,8 @@ pub struct EventSpec {
     pub documents: Vec<String>,
     /// Commitments as `(name, value, salt)`.
     pub details: Vec<(String, String, [u8; 16])>,
+    /// A risk outcome's reason code (PROTOCOL.md 8i).
+    pub reason: Option<String>,
 }
 
 fn parse_json_str<T: serde::de::DeserializeOwned>(
@@ -129,7 +131,7 @@ impl EventSpec {
             retracts: None,
             aeo: None,
             mra: None,
-            reason: None,
+            reason: self.reason,
             offset: None,
             membership: None,
         };
@@ -179,6 +181,21 @@ mod tests {
             location: Some("NLRTM".into()),
             ..EventSpec::default()
         }
+    }
+
+    #[test]
+    fn builds_a_risk_outcome_with_its_reason() {
+        let mut s = spec();
+        s.kind = "risk_referred".into();
+        s.location = None;
+        s.refs = vec!["ab".repeat(32)];
+        let e = s.clone().into_body(dev_key("k").public()).unwrap_err();
+        assert!(e.to_string().contains("body.reason: required"), "{e}");
+        s.reason = Some("r34_valuation".into());
+        let (body, _) = s
+            .into_body(dev_key("k").public())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(body.reason.as_deref(), Some("r34_valuation"));
     }
 
     #[test]

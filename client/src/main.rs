@@ -340,7 +340,7 @@ struct EventArgs {
     key: PathBuf,
     /// An unsigned event body as JSON (the `body` member of PROTOCOL.md section 3) to sign
     /// instead of building one from flags; its issuer key must be the key file's.
-    #[arg(long, conflicts_with_all = ["org", "chain", "kind", "time", "ucr", "container", "location", "mode", "means", "voyage", "refs", "documents", "details"])]
+    #[arg(long, conflicts_with_all = ["org", "chain", "kind", "time", "ucr", "container", "location", "mode", "means", "voyage", "refs", "documents", "details", "reason"])]
     body: Option<PathBuf>,
     /// Issuing organisation id, e.g. blue-anchor-lines.
     #[arg(long, required_unless_present = "body")]
@@ -350,7 +350,8 @@ struct EventArgs {
     chain: Option<String>,
     /// Event kind: booked, declared, loaded, departed, arrived, discharged, gate_in, gate_out,
     /// transshipped, packed, unpacked, inspected, held, released, seized, delivered,
-    /// document_anchored.
+    /// document_anchored, advance_data, risk_cleared, risk_information_requested,
+    /// risk_referred, risk_do_not_load (aeo_status and mra events: --body).
     #[arg(long, required_unless_present = "body")]
     kind: Option<String>,
     /// When it happened: RFC 3339 (2026-03-01T08:30:00Z) or milliseconds since 1970.
@@ -386,6 +387,10 @@ struct EventArgs {
     /// Where to write the detail disclosures (name, value, salt); required with --detail.
     #[arg(long)]
     disclosures: Option<PathBuf>,
+    /// A risk outcome's reason code (kinds risk_cleared, risk_information_requested,
+    /// risk_referred, risk_do_not_load; PROTOCOL.md 8i).
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 /// The standard an imported document follows.
@@ -1048,6 +1053,7 @@ fn event(a: EventArgs) -> Result<()> {
         refs: a.refs,
         documents: a.documents,
         details,
+        reason: a.reason,
     };
     let (body, disclosures) = spec.into_body(key.public())?;
     let event = body.sign(&key)?;

@@ -68,6 +68,14 @@ fn line(out: &mut String, index: u64, e: &Event, recorded: Option<Recorded>, not
     for d in &b.documents {
         let _ = write!(what, " doc {}", d.kind);
     }
+    if let Some(r) = &b.reason {
+        let _ = write!(what, " reason {r}");
+    }
+    if b.kind == tradelog_protocol::EventKind::AdvanceData {
+        // The values are not on the ledger: the committed field names.
+        let names: Vec<&str> = b.details.keys().map(String::as_str).collect();
+        let _ = write!(what, " (committed: {})", names.join(", "));
+    }
     let _ = writeln!(
         out,
         "  ✓ {}  {:<5}  {:<20} {}{}  [log #{index}, {}]",

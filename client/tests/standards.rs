@@ -704,6 +704,48 @@ fn sample_route() -> Route {
 }
 
 #[test]
+fn the_epcis_export_leaves_advance_data_and_risk_outcomes_out() {
+    let net = SampleNetwork::new(4).unwrap();
+    let mut ledger = Ledger::new(&net.genesis);
+    let t0 = net.genesis.time + 3_600_000;
+    let mut events = tradelog_protocol::sample::customs_records(&net, t0).unwrap();
+    events.extend(tradelog_protocol::sample::customs_route(&net, 1, t0).unwrap());
+    let time = events.iter().map(|e| e.body().time).max().unwrap() + 1;
+    ledger.append_block(events, time).unwrap();
+    let head = ledger.head().unwrap().clone();
+    let keys: Vec<_> = net.validator_keys.iter().take(3).collect();
+    let route = ledger
+        .route_bundle(&sample_ucr(1), Certificate::sign(&head, 0, &keys))
+        .unwrap()
+        .verify(&net.genesis)
+        .unwrap();
+    let filings = route
+        .timeline
+        .iter()
+        .filter(|(_, e, _)| {
+            e.body().kind == EventKind::AdvanceData || e.body().kind.is_risk_outcome()
+        })
+        .count();
+    assert_eq!(
+        filings, 2,
+        "the route holds the advance data and its outcome"
+    );
+    // The timeline shows them: the outcome's reason, the advance data's committed fields.
+    let text = tradelog_client::timeline::render_route(&route);
+    assert!(text.contains("risk_cleared reason r00_no_risk"), "{text}");
+    assert!(
+        text.contains("advance_data (committed: consignee_country, consignor_country, currency"),
+        "{text}"
+    );
+    let doc = to_epcis(&route);
+    let list = doc["epcisBody"]["eventList"].as_array().unwrap();
+    assert_eq!(list.len(), route.timeline.len() - filings);
+    assert!(list
+        .iter()
+        .all(|x| !matches!(x["tl:kind"].as_str(), Some(k) if k == "advance_data" || k.starts_with("risk_"))));
+}
+
+#[test]
 fn epcis_export_of_a_route_is_a_valid_document_that_imports_back() {
     let route = sample_route();
     let doc = to_epcis(&route);

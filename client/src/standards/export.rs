@@ -50,8 +50,16 @@ pub fn to_epcis(route: &Route) -> Value {
         .timeline
         .iter()
         // Links and retractions are ledger bookkeeping, not EPCIS events: a retraction shows as
-        // the retracted event's errorDeclaration (PROTOCOL.md 8g).
-        .filter(|(_, e, _)| !matches!(e.body().kind, EventKind::Linked | EventKind::Retracted))
+        // the retracted event's errorDeclaration (PROTOCOL.md 8g). Advance data and risk
+        // outcomes are customs filings and decisions, not supply-chain visibility events
+        // (PROTOCOL.md 3.4: not exported).
+        .filter(|(_, e, _)| {
+            let k = e.body().kind;
+            !matches!(
+                k,
+                EventKind::Linked | EventKind::Retracted | EventKind::AdvanceData
+            ) && !k.is_risk_outcome()
+        })
         .map(|(index, event, source)| {
             let b = event.body();
             let mut m = Map::new();
