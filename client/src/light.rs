@@ -519,16 +519,14 @@ impl LightClient {
         self.route_doc(subject).map(|(_, r)| r)
     }
 
-    /// Whether `holder` held an AEO status recognised by administration `by` at `at` (ms),
-    /// verified from the genesis alone (PROTOCOL.md 9e): the node's organisation bundles are
-    /// checked, the answer recomputed from them (the node's own reading must agree, else it
-    /// is reported as malformed), and their head accepted like [`LightClient::head`]'s.
-    pub fn aeo(
+    /// The node's organisation answer for (`holder`, `by`, `at`), its bundles verified from the
+    /// genesis (PROTOCOL.md 9e), with the recognition they prove.
+    fn organisation_answer(
         &mut self,
         holder: &OrgId,
         by: &OrgId,
         at: u64,
-    ) -> Result<(Recognition, CertifiedHead), ClientError> {
+    ) -> Result<(OrganisationAnswer, Recognition), ClientError> {
         let body = self.get_ok(&format!(
             "/v1/organisations/{}?recognised_by={}&at={at}",
             segment(holder.as_str()),
@@ -543,6 +541,20 @@ impl LightClient {
                     reason: e.to_string(),
                 },
             })?;
+        Ok((answer, mine))
+    }
+
+    /// Whether `holder` held an AEO status recognised by administration `by` at `at` (ms),
+    /// verified from the genesis alone (PROTOCOL.md 9e): the node's organisation bundles are
+    /// checked, the answer recomputed from them (the node's own reading must agree, else it
+    /// is reported as malformed), and their head accepted like [`LightClient::head`]'s.
+    pub fn aeo(
+        &mut self,
+        holder: &OrgId,
+        by: &OrgId,
+        at: u64,
+    ) -> Result<(Recognition, CertifiedHead), ClientError> {
+        let (answer, mine) = self.organisation_answer(holder, by, at)?;
         if mine != answer.recognition {
             return Err(ClientError::Malformed {
                 what: "organisation answer",
@@ -576,19 +588,7 @@ impl LightClient {
         by: &OrgId,
         register: &mut Register,
     ) -> Result<(), ClientError> {
-        let body = self.get_ok(&format!(
-            "/v1/organisations/{}?recognised_by={}&at=0",
-            segment(holder.as_str()),
-            segment(by.as_str())
-        ))?;
-        let answer: OrganisationAnswer = parse("organisation answer", &body)?;
-        verify_answer(&self.genesis, &answer.bundles, holder, by, 0).map_err(|e| match e {
-            RecognitionError::Bundle { err, .. } => ClientError::Bundle(err),
-            e => ClientError::Malformed {
-                what: "organisation answer",
-                reason: e.to_string(),
-            },
-        })?;
+        let (answer, _) = self.organisation_answer(holder, by, 0)?;
         for b in &answer.bundles {
             for pe in &b.events {
                 register.add(pe.index, &pe.event);

@@ -438,13 +438,17 @@ fn the_devnet_sample_is_admissible_and_its_durations_vary() {
     ledger.append_block(events.clone(), end).unwrap();
     let mut rows = Vec::new();
     let mut do_not_load = 0;
-    for n in 0..40 {
+    let events_of = |n: u32| -> Vec<Event> {
         let ucr = sample_ucr(n);
-        let mine: Vec<Event> = events
+        events
             .iter()
             .filter(|e| e.body().ucr.as_ref() == Some(&ucr))
             .cloned()
-            .collect();
+            .collect()
+    };
+    for n in 0..40 {
+        let ucr = sample_ucr(n);
+        let mine = events_of(n);
         do_not_load += mine
             .iter()
             .filter(|e| e.body().kind == EventKind::RiskDoNotLoad)
@@ -508,13 +512,10 @@ fn the_devnet_sample_is_admissible_and_its_durations_vary() {
     }
     let mut advance = Vec::new();
     for n in 0..40 {
-        let ucr = sample_ucr(n);
-        let mine: Vec<Event> = events
-            .iter()
-            .filter(|e| e.body().ucr.as_ref() == Some(&ucr))
-            .cloned()
-            .collect();
-        advance.extend(tradelog_protocol::trs::measure_advance(&ucr, &mine));
+        advance.extend(tradelog_protocol::trs::measure_advance(
+            &sample_ucr(n),
+            &events_of(n),
+        ));
     }
     tradelog_protocol::trs::classify_advance(&mut advance, &register);
     assert_eq!(advance.len(), 40, "one outcome per consignment");

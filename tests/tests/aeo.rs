@@ -90,27 +90,31 @@ fn administrations_record_an_arrangement_with_the_cli_and_the_light_client_answe
         "mra": {"partner": "de-customs", "status": "in_force", "from": t,
                 "types": ["security_safety"], "approval": approval},
     });
-    let body_file = dir.join("mra-body.json");
-    std::fs::write(&body_file, body.to_string()).unwrap();
-    let out = run(
-        "tradelog",
-        &[
-            "event",
-            "--key",
-            &key("nl-customs"),
-            "--body",
-            body_file.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let event_file = dir.join("mra.json");
-    std::fs::write(&event_file, &out.stdout).unwrap();
-    let out = run(
-        "tradelog",
-        &["submit", "--node", &node, event_file.to_str().unwrap()],
-    )
-    .unwrap();
+    // `tradelog event --body` signs it as nl-customs, `tradelog submit` sends it.
+    let sign_and_submit = |body: &serde_json::Value| {
+        let body_file = dir.join("mra-body.json");
+        std::fs::write(&body_file, body.to_string()).unwrap();
+        let signed = run(
+            "tradelog",
+            &[
+                "event",
+                "--key",
+                &key("nl-customs"),
+                "--body",
+                body_file.to_str().unwrap(),
+            ],
+        )
+        .unwrap();
+        assert!(signed.status.success(), "{}", text(&signed));
+        let event_file = dir.join("mra.json");
+        std::fs::write(&event_file, &signed.stdout).unwrap();
+        run(
+            "tradelog",
+            &["submit", "--node", &node, event_file.to_str().unwrap()],
+        )
+        .unwrap()
+    };
+    let out = sign_and_submit(&body);
     assert!(out.status.success(), "{}", text(&out));
     // The same terms signed by the issuer's own key instead: refused, nothing written.
     let mut forged = body.clone();
@@ -133,24 +137,7 @@ fn administrations_record_an_arrangement_with_the_cli_and_the_light_client_answe
     .unwrap();
     forged["mra"]["approval"] = serde_json::from_slice(&own.stdout).unwrap();
     forged["time"] = serde_json::json!(t + 1);
-    std::fs::write(&body_file, forged.to_string()).unwrap();
-    let out = run(
-        "tradelog",
-        &[
-            "event",
-            "--key",
-            &key("nl-customs"),
-            "--body",
-            body_file.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    std::fs::write(&event_file, &out.stdout).unwrap();
-    let out = run(
-        "tradelog",
-        &["submit", "--node", &node, event_file.to_str().unwrap()],
-    )
-    .unwrap();
+    let out = sign_and_submit(&forged);
     assert!(!out.status.success());
     assert!(
         text(&out).contains("mra_not_countersigned"),
