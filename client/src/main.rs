@@ -75,12 +75,13 @@ enum Command {
     /// time, verified from the genesis alone (PROTOCOL.md 8h, 9e): its own administration's
     /// authorisation, or another's under a mutual recognition arrangement in force then.
     ///
-    /// Exit status: 0 recognised, 4 not recognised (the answer verified either way).
+    /// Exit status: 0 recognised (without --recognised-by: held one), 4 not (the answer
+    /// verified either way).
     Aeo {
         /// The organisation (a carrier or platform member id).
         org: String,
-        /// The administration whose recognition counts (default: the organisation's records
-        /// as they stand, read with its own id, which lists what it holds).
+        /// The administration whose recognition counts. Without it: the authorisations the
+        /// organisation held at that time, from any administration.
         #[arg(long)]
         recognised_by: Option<String>,
         /// The time asked about: RFC 3339 or ms since 1970 (default: now).
@@ -625,12 +626,20 @@ fn run(cli: Cli) -> Result<()> {
             let mut client = online.client()?;
             let (r, head) = client.aeo(&holder, &by, at)?;
             online.save(&client)?;
+            // Without --recognised-by the question is whether it held any authorisation.
+            let yes = if recognised_by.is_some() {
+                r.recognised
+            } else {
+                !r.held.is_empty()
+            };
             if json {
                 out!("{}", pretty(&r)?);
-            } else {
+            } else if recognised_by.is_some() {
                 print!("{}", timeline::render_recognition(&r, head.head.height));
+            } else {
+                print!("{}", timeline::render_held(&r, head.head.height));
             }
-            if !r.recognised {
+            if !yes {
                 std::process::exit(4);
             }
         }

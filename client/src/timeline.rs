@@ -215,6 +215,33 @@ pub fn route_json(r: &Route) -> serde_json::Value {
     })
 }
 
+/// The AEO authorisations an organisation held at a time (PROTOCOL.md 8h), verified, as text.
+pub fn render_held(r: &tradelog_protocol::recognition::Recognition, height: u64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} held {} AEO authorisation{} at {}",
+        show(&r.holder),
+        r.held.len(),
+        if r.held.len() == 1 { "" } else { "s" },
+        format_time(r.at)
+    );
+    for a in &r.held {
+        let types: Vec<&str> = a.types.iter().map(|t| t.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "  {} ({}) by {}: {} (event {})",
+            show(&a.authorisation),
+            show(&a.programme),
+            show(&a.issuer),
+            types.join(", "),
+            a.event
+        );
+    }
+    let _ = writeln!(out, "verified from the genesis at head #{height}");
+    out
+}
+
 /// A verified AEO recognition (PROTOCOL.md 8h) as text: the answer, its basis and every
 /// authorisation held then, with the head it was verified at.
 pub fn render_recognition(r: &tradelog_protocol::recognition::Recognition, height: u64) -> String {

@@ -30,6 +30,8 @@ export class MembershipError extends TradelogError {}
 export class BundleError extends TradelogError {}
 export class RouteError extends TradelogError {}
 export class FollowError extends TradelogError {}
+/** An organisation answer that does not prove its recognition (9e): `Malformed`, `Subjects`, `Bundle` (`pos`, `err`), `Heads`. */
+export class RecognitionError extends TradelogError {}
 /** A node refused a request (`status` HTTP, `code` the node's snake_case code) or was unreachable (`status` 0). */
 export class NodeError extends TradelogError {
   readonly status: number;
@@ -472,6 +474,49 @@ export type ParsedRoute = object;
 export function parseBundle(text: string | Uint8Array): ParsedBundle;
 /** Throws BundleError (a block entry refused: `Block`, `BlockCertificate`, or `FutureEvent` for an event more than 600000 ms after its block; `SameSource` with `pos` and `first` for a source key twice, 8e; `Retraction` with `pos`, `reason`, `target?`, `first?` for a retraction breaking 8g). */
 export function verifyBundle(genesis: Genesis, bundle: string | Uint8Array | ParsedBundle | unknown): Provenance;
+
+// ---- AEO recognition (PROTOCOL.md 8h "Reading the records", 9e) -----------------------------
+/** An authorisation a holder held at the time asked: its issuer, programme, number, types, and the `aeo_status` event in force. */
+export interface Authorisation { issuer: string; programme: string; authorisation: string; types: AeoType[]; event: Hex }
+/**
+ * "Did `holder` hold an AEO status recognised by `recognised_by` at `at`" (the JSON shape of the
+ * Rust `Recognition`): `authorisation` the basis of a positive answer, `types` those recognised,
+ * `arrangement` the `mra` event it rests on (through an arrangement), `held` every authorisation
+ * held at `at`, recognised or not.
+ */
+export interface Recognition {
+  holder: string;
+  recognised_by: string;
+  at: number | bigint;
+  recognised: boolean;
+  authorisation?: Authorisation;
+  types: AeoType[];
+  arrangement?: Hex;
+  held: Authorisation[];
+}
+/** The AEO and arrangement records of complete organisation subject histories, in log order (8h). */
+export class Register {
+  constructor();
+  /** Adds the event at log position `index` (other kinds ignored; the same position counts once). */
+  add(index: Int, event: Event | { id: Hex; body: EventBody }): void;
+  /** The authorisations `holder` held at `at` (ms), in (issuer, authorisation) order. */
+  held(holder: string, at: Int): Authorisation[];
+  /** The arrangement between administrations `a` and `b` in force at `at`, if any. */
+  arrangement(a: string, b: string, at: Int): { event: Hex; types: AeoType[] } | undefined;
+  /** The 8h answer for `holder`, recognised by administration `by`, at `at`. */
+  recognised(holder: string, by: string, at: Int): Recognition;
+}
+/** Largest organisation answer JSON accepted (256 MiB). */
+export const MAX_ANSWER_BYTES: number;
+/**
+ * Verifies an organisation answer's bundles (9e: exactly the organisation subjects of `holder`
+ * and, when different, `by`; each verified; at one head) and returns their records' `Register`
+ * (answers for any time, as recorded up to `head`), the head and the provenances. Throws
+ * RecognitionError.
+ */
+export function verifyOrganisationBundles(genesis: Genesis, answer: string | Uint8Array | unknown, holder: string, by?: string): { register: Register; head: Head; provenances: Provenance[] };
+/** Verifies an organisation answer (9e) and returns the recognition computed from its bundles at `at` (default the head's time); the node's `recognition` is not trusted. Throws RecognitionError. */
+export function verifyOrganisationAnswer(genesis: Genesis, answer: string | Uint8Array | unknown, holder: string, by?: string, at?: Int): Recognition;
 /** A route bundle's text gives a ParsedRoute, an array of pages' text a list of them. */
 export function parseRoute(text: string | Uint8Array): ParsedRoute | ParsedRoute[];
 /** The pages of a parsed route (a bundle gives one page); throws JsonError. */

@@ -21,6 +21,7 @@ export {
   AEO_TYPES, AEO_STATUSES, MRA_STATUSES, MRA_DOMAIN, ORGANISATION_RECORD_KINDS, RISK_OUTCOME_KINDS, ADVANCE_FIELDS,
 } from './src/aeo.js';
 export { checkRetractions, retractionTarget, retractsText } from './src/retractions.js';
+export { Register, RecognitionError, verifyOrganisationBundles, verifyOrganisationAnswer, MAX_ANSWER_BYTES } from './src/recognition.js';
 export { commitDetail, commitDetails, freshSalt, parseDisclosure, verifyDisclosure, DETAIL_DOMAIN, MAX_DETAIL_VALUE } from './src/disclosure.js';
 export { leafHash, nodeHash, emptyRoot, rootOf, verifyInclusion, verifyConsistency, MAX_PROOF_HASHES } from './src/merkle.js';
 export { subjectKey, subjectName, parseSubject, entryOver, valueHash, parseIndexProof, verifyIndexProof, provesEntry, EMPTY_ENTRY } from './src/subject.js';

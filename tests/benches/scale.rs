@@ -128,6 +128,19 @@ fn measure(events: u64, dir: &Path) {
         ledger.store().clear_caches();
         cold.push(query_ms(&ledger, picks.next(consignments)));
     }
+    // The risk-outcome feed (PROTOCOL.md 8i): one request's page of positions read cold (just
+    // after the cold queries), then pages at random positions warm, below.
+    let filer: tradelog_protocol::OrgId = "shopfast".parse().unwrap();
+    let page = tradelog_node::api::customs::MAX_SCAN;
+    let feed_page = |from: u64| {
+        let t = Instant::now();
+        let (found, next) = ledger.outcomes_for(&filer, from, page).unwrap();
+        assert_eq!(next, (from + page).min(size));
+        assert!(found.is_empty(), "the sample ledgers hold no outcomes");
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    ledger.store().clear_caches();
+    let feed_cold = feed_page(size.saturating_sub(page) / 2);
     // Warm: a running node's files are in the OS page cache (read them once, untimed) and its
     // own caches are kept; random consignments.
     let t_read = Instant::now();
@@ -153,6 +166,10 @@ fn measure(events: u64, dir: &Path) {
     for _ in 0..queries {
         warm.push(query_ms(&ledger, picks.next(consignments)));
     }
+    let mut feed_warm: Vec<f64> = (0..20)
+        .map(|_| feed_page(u64::from(picks.next(size.saturating_sub(page)))))
+        .collect();
+    feed_warm.sort_by(f64::total_cmp);
     cold.sort_by(f64::total_cmp);
     warm.sort_by(f64::total_cmp);
     let (rss_queries, hwm) = rss();
@@ -196,7 +213,8 @@ fn measure(events: u64, dir: &Path) {
     println!(
         "RESULT {{\"events\":{size},\"open_s\":{open_s:.3},\"replayed\":{},\"rss_before_mb\":{rss0:.1},\"rss_open_mb\":{rss_open:.1},\"rss_queries_mb\":{rss_queries:.1},\"hwm_mb\":{hwm:.1},\"index_structures_mb\":{structures_mb:.1},\
 \"disk_per_event\":{:.1},\"events_b\":{:.1},\"offsets_b\":{:.1},\"tiles_b\":{:.1},\"index_b\":{:.1},\"index_live_b\":{:.1},\"ids_b\":{:.1},\"ids_live_b\":{:.1},\"blocks_b\":{:.1},\"meta_b\":{:.1},\
-\"cold_os\":{cold_os},\"cold_p50\":{:.2},\"cold_p99\":{:.2},\"warm_p50\":{:.2},\"warm_p99\":{:.2},\"append_events_s\":{:.0},\"append_events\":{}}}",
+\"cold_os\":{cold_os},\"cold_p50\":{:.2},\"cold_p99\":{:.2},\"warm_p50\":{:.2},\"warm_p99\":{:.2},\"append_events_s\":{:.0},\"append_events\":{},\
+\"feed_page\":{page},\"feed_cold_ms\":{feed_cold:.1},\"feed_warm_p50_ms\":{:.1},\"feed_warm_max_ms\":{:.1}}}",
         opened.replayed,
         per(usage.total()),
         per(usage.events),
@@ -214,6 +232,8 @@ fn measure(events: u64, dir: &Path) {
         percentile(&warm, 99.0),
         fresh.len() as f64 / append_s,
         fresh.len(),
+        percentile(&feed_warm, 50.0),
+        percentile(&feed_warm, 100.0),
     );
 }
 

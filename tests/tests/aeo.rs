@@ -207,6 +207,32 @@ fn administrations_record_an_arrangement_with_the_cli_and_the_light_client_answe
     let out = ask(t + 40 * DAY, &node);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("did not hold"), "{}", text(&out));
+    // Without --recognised-by: what it held, from any administration.
+    let held = |at: u64| {
+        run(
+            "tradelog",
+            &[
+                "aeo",
+                "shopfast",
+                "--at",
+                &at.to_string(),
+                "--node",
+                &node,
+                "--genesis",
+                g,
+            ],
+        )
+        .unwrap()
+    };
+    let out = held(t + 10 * DAY);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("shopfast held 1 AEO authorisation at")
+            && text(&out).contains("DEAEOF0000012345 (de_aeo) by de-customs"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(held(t + 40 * DAY).status.code(), Some(4));
 
     // A node that hides the suspension: its bundle is incomplete.
     let proxy = Proxy::start(&net.nodes[3].api);

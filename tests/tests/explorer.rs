@@ -19,7 +19,7 @@ use tradelog_node::metrics::Metrics;
 use tradelog_node::store::StoreConfig;
 use tradelog_protocol::roles::Genesis;
 use tradelog_protocol::sample::{consignment_route, sample_container, sample_ucr, SampleNetwork};
-use tradelog_protocol::{Certificate, SecretKey};
+use tradelog_protocol::{Certificate, Event, SecretKey};
 use tradelog_tests::cdp::Browser;
 use tradelog_tests::net::{now_ms, Net};
 
@@ -49,11 +49,14 @@ const RECORD_VIOLATIONS: &str = "window.__csp = []; \
     document.addEventListener('securitypolicyviolation', \
       (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));";
 
-#[test]
-fn the_explorer_works_under_its_security_policy_and_explains_a_fragment_it_cannot_use() {
-    let Some(browser) = chromium() else { return };
-    let dir = tradelog_tests::scratch("explorer");
-    let net = SampleNetwork::new(4).unwrap();
+/// Serves `events`, committed in one block certified by three of the four sample validators,
+/// from a node API in this process on a free local port: the runtime serving it (dropping it
+/// stops the node) and the address.
+fn serve_one_block(
+    net: &SampleNetwork,
+    dir: &std::path::Path,
+    events: &[Event],
+) -> (tokio::runtime::Runtime, std::net::SocketAddr) {
     let (chain, _) = Chain::open(
         net.genesis.clone(),
         &dir.join("ledger"),
@@ -61,12 +64,16 @@ fn the_explorer_works_under_its_security_policy_and_explains_a_fragment_it_canno
         StoreConfig::default(),
     )
     .unwrap();
-    let route = consignment_route(&net, 0, net.genesis.time).unwrap();
-    for e in &route {
+    for e in events {
         chain.submit(e.clone(), now_ms()).unwrap();
     }
-    let time = route.iter().map(|e| e.body().time).max().unwrap();
+    let time = events.iter().map(|e| e.body().time).max().unwrap();
     let block = chain.propose(usize::MAX, time).unwrap();
+    assert_eq!(
+        block.events.len(),
+        events.len(),
+        "one block holds every event"
+    );
     let keys: Vec<&SecretKey> = net.validator_keys.iter().take(3).collect();
     chain
         .commit(&block, Certificate::sign(&block.head, 0, &keys))
@@ -92,6 +99,16 @@ fn the_explorer_works_under_its_security_policy_and_explains_a_fragment_it_canno
         access: Default::default(),
     };
     rt.spawn(serve(listener, state, std::future::pending()));
+    (rt, addr)
+}
+
+#[test]
+fn the_explorer_works_under_its_security_policy_and_explains_a_fragment_it_cannot_use() {
+    let Some(browser) = chromium() else { return };
+    let dir = tradelog_tests::scratch("explorer");
+    let net = SampleNetwork::new(4).unwrap();
+    let route = consignment_route(&net, 0, net.genesis.time).unwrap();
+    let (_rt, addr) = serve_one_block(&net, &dir, &route);
 
     let mut b = Browser::launch(&browser, &dir, 1280, 1400).unwrap();
     b.call("Page.enable", json!({})).unwrap();
@@ -184,6 +201,222 @@ fn the_explorer_works_under_its_security_policy_and_explains_a_fragment_it_canno
     .unwrap();
     assert_eq!(b.eval("window.__csp").unwrap(), json!([]), "CSP violations");
     b.close().unwrap();
+}
+
+/// The AEO feature in the browser (PROTOCOL.md 8h, 8i, 9e): over the customs sample (AEO
+/// records, an arrangement, routes with advance data and risk outcomes, AEO and non-AEO
+/// declarants), a consignment's timeline shows beside each trader issuer its AEO status at the
+/// event's time as recognised by the administration that released the goods, verified in the
+/// browser from the organisation answers; risk outcomes and advance data read as such; the
+/// time-release chart pairs AEO and non-AEO bars and the advance data table counts do-not-load
+/// outcomes. A node that hides a record from an organisation answer gets a warning, not a badge.
+#[test]
+fn the_explorer_shows_verified_aeo_status_risk_outcomes_and_time_release_by_aeo() {
+    use tradelog_protocol::sample::{customs_declarant, customs_records, customs_route};
+    let Some(browser) = chromium() else { return };
+    let dir = tradelog_tests::scratch("explorer-aeo");
+    let net = SampleNetwork::new(4).unwrap();
+    let start = net.genesis.time + 10 * 86_400_000;
+    // Records first, then each route in its own order (causal: each event refs the one before).
+    let mut events = customs_records(&net, start).unwrap();
+    for n in (0..8).chain([19]) {
+        events.extend(customs_route(&net, n, start + u64::from(n) * 60_000).unwrap());
+    }
+    let (_rt, addr) = serve_one_block(&net, &dir, &events);
+    let proxy = LyingProxy::start(&addr.to_string());
+    // Consignment 2 goes through Rotterdam: declared by Blue Anchor Lines (an AEO of the Dutch
+    // administration, which releases it), booked by the platform (an AEO of the German one,
+    // recognised by the Dutch under their arrangement), carried on by the Rhine Barge Company
+    // (no AEO status); its advance data was cleared.
+    assert_eq!(customs_declarant(2), "blue-anchor-lines");
+    let ucr = sample_ucr(2);
+    let mut b = Browser::launch(&browser, &dir, 1280, 1800).unwrap();
+    b.call("Page.enable", json!({})).unwrap();
+    b.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": RECORD_VIOLATIONS }),
+    )
+    .unwrap();
+    let secs = Duration::from_secs(60);
+    b.navigate(&format!("http://{}/#q={ucr}", proxy.addr))
+        .unwrap();
+    let text = verdict(&mut b, &format!("Consignment {ucr}"));
+    assert!(
+        text.contains("✓ Verified in this browser against the pinned genesis"),
+        "{text}"
+    );
+    b.wait_for(
+        "document.querySelector('#result .aeo.own') !== null && \
+         document.querySelector('#result .aeo.mra') !== null",
+        secs,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", b.eval(RESULT).unwrap()));
+    // Every trader row is settled (badge, note or nothing) once no row says it is verifying.
+    b.wait_for(
+        "![...document.querySelectorAll('#result .aeo-detail')].some((d) => d.textContent.startsWith('verifying'))",
+        secs,
+    )
+    .unwrap();
+    // Badges per issuer, from the rows: (issuer, the badges' text).
+    let badges = b
+        .eval(
+            "[...document.querySelectorAll('#result table.timeline tbody tr:not(.detail)')].map((tr) => \
+             [tr.cells[3].firstChild.textContent, [...tr.cells[3].querySelectorAll('.aeo-slot > span')].map((s) => s.textContent)])",
+        )
+        .unwrap();
+    let rows = badges.as_array().unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let issuer = row[0].as_str().unwrap();
+        let shown: Vec<&str> = row[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let want: &[&str] = match issuer {
+            "blue-anchor-lines" => &["AEO (nl-customs, security_safety)"],
+            "shopfast" => &["AEO via MRA (de-customs → nl-customs, security_safety)"],
+            "rhine-barge" | "nl-customs" => &[],
+            other => panic!("unexpected issuer {other}"),
+        };
+        assert_eq!(shown, want, "{issuer}: {row}");
+    }
+    for want in [
+        // The explanation in an opened row: the basis, the arrangement, the verification.
+        "recognised by nl-customs for security_safety through the mutual recognition arrangement between de-customs and nl-customs",
+        "de_aeo authorisation DEAEOF0000012345 of de-customs (customs_simplifications, security_safety)",
+        "Verified in this browser from the complete organisation records of shopfast and nl-customs",
+        "as recognised by nl-customs",
+        // The advance data and its outcome.
+        "advance data filed · commits hs_code, declared_value, currency, consignor_country, consignee_country, item_count, gross_weight_kg",
+        "risk assessment: cleared · reason r00_no_risk · assesses the advance data #",
+    ] {
+        assert!(text_now(&mut b).contains(want), "no {want:?}: {}", text_now(&mut b));
+    }
+    assert_eq!(
+        b.eval("document.querySelector('#result .risk').dataset.kind")
+            .unwrap(),
+        json!("risk_cleared")
+    );
+
+    // The time-release chart: AEO and non-AEO bars (median and p90) side by side, a legend;
+    // the table's split columns; advance data → outcome with the do-not-load count.
+    b.wait_for(
+        "document.querySelector('#trs-chart svg rect[data-series=aeo][data-stat=median]') !== null && \
+         document.querySelector('#trs-chart svg rect[data-series=non-aeo][data-stat=p90]') !== null && \
+         document.querySelectorAll('#advance tbody tr').length > 0",
+        secs,
+    )
+    .unwrap();
+    let legend = b
+        .eval("document.getElementById('trs-legend').textContent")
+        .unwrap();
+    for want in [
+        "AEO median",
+        "AEO 90th percentile",
+        "non-AEO median",
+        "non-AEO 90th percentile",
+    ] {
+        assert!(legend.as_str().unwrap().contains(want), "{legend}");
+    }
+    let posts = b
+        .eval("[...document.querySelectorAll('#trs-chart svg text.group')].map((t) => t.textContent.split(' ')[0])")
+        .unwrap();
+    let posts: std::collections::BTreeSet<&str> = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        posts,
+        ["DEHAM", "NLRTM"].into(),
+        "one group per border post"
+    );
+    let split = b
+        .eval("[...document.querySelectorAll('#trs tbody td[data-series]')].map((td) => td.textContent)")
+        .unwrap();
+    assert!(
+        split
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v.as_str().unwrap().contains(" h / ")),
+        "every group has AEO and non-AEO rows: {split}"
+    );
+    let advance = b
+        .eval(
+            "[...document.querySelectorAll('#advance tbody tr')].map((tr) => \
+             [tr.cells[0].textContent, tr.cells[3].textContent, tr.querySelector('[data-field=do_not_load]').textContent])",
+        )
+        .unwrap();
+    let advance = advance.as_array().unwrap();
+    let de = advance.iter().find(|r| r[0] == "de-customs").unwrap();
+    assert_eq!(de[2], json!("1"), "{advance:?}");
+    assert!(
+        de[1].as_str().unwrap().contains("DO NOT LOAD 1"),
+        "{advance:?}"
+    );
+    let nl = advance.iter().find(|r| r[0] == "nl-customs").unwrap();
+    assert_eq!(nl[2], json!("0"), "{advance:?}");
+    assert_eq!(b.eval("window.__csp").unwrap(), json!([]), "CSP violations");
+    let png = b.screenshot().unwrap();
+    std::fs::write(dir.join("explorer-aeo.png"), png).unwrap();
+    b.eval("document.getElementById('trs-title').scrollIntoView()")
+        .unwrap();
+    let png = b.screenshot().unwrap();
+    std::fs::write(dir.join("explorer-aeo-trs.png"), png).unwrap();
+
+    // A node that hides the holder's last record (for Blue Anchor Lines and the platform,
+    // their grants) from organisation answers: the bundles fail completeness, the page warns
+    // in red and shows no AEO status.
+    proxy.set(edit("/v1/organisations/", |v| {
+        v["bundles"][0]["events"].as_array_mut().unwrap().pop();
+    }));
+    b.navigate("about:blank").unwrap();
+    b.navigate(&format!("http://{}/#q={ucr}", proxy.addr))
+        .unwrap();
+    verdict(&mut b, &format!("Consignment {ucr}"));
+    b.wait_for(
+        "document.querySelectorAll('#result .aeo-warn').length > 0 && \
+         ![...document.querySelectorAll('#result .aeo-detail')].some((d) => d.textContent.startsWith('verifying'))",
+        secs,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", b.eval(RESULT).unwrap()));
+    let warning = b
+        .eval("document.querySelector('#result .aeo-warn').textContent")
+        .unwrap();
+    assert_eq!(
+        warning,
+        json!("⚠ AEO status NOT VERIFIED (RecognitionError.Bundle → BundleError.Incomplete)")
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#result .aeo').length")
+            .unwrap(),
+        json!(0),
+        "no badge from unverified records"
+    );
+    assert_eq!(
+        b.eval("getComputedStyle(document.querySelector('#result .aeo-warn')).color")
+            .unwrap(),
+        json!("rgb(164, 14, 38)"),
+        "in red"
+    );
+    assert!(
+        text_now(&mut b).contains("✗ NOT VERIFIED: the node's organisation records of blue-anchor-lines and nl-customs failed verification against the pinned genesis"),
+        "{}",
+        text_now(&mut b)
+    );
+    assert_eq!(b.eval("window.__csp").unwrap(), json!([]), "CSP violations");
+    let png = b.screenshot().unwrap();
+    std::fs::write(dir.join("explorer-aeo-lie.png"), png).unwrap();
+    b.close().unwrap();
+}
+
+/// The result box's text now.
+fn text_now(b: &mut Browser) -> String {
+    b.eval(RESULT).unwrap().as_str().unwrap().to_owned()
 }
 
 /// `GET path` over plain HTTP/1.1 with `extra` request headers: the status, the response headers

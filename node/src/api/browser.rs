@@ -34,6 +34,7 @@ macro_rules! sdk_files {
 /// The SDK's modules (its whole `src/`), and the noble files it imports.
 const SDK_SOURCES: &[(&str, &str)] = sdk_files!(
     "index.js",
+    "src/aeo.js",
     "src/bundle.js",
     "src/bytes.js",
     "src/change.js",
@@ -51,6 +52,7 @@ const SDK_SOURCES: &[(&str, &str)] = sdk_files!(
     "src/keys.js",
     "src/membership.js",
     "src/merkle.js",
+    "src/recognition.js",
     "src/roles.js",
     "src/retractions.js",
     "src/route.js",

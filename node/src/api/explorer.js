@@ -4,7 +4,8 @@
 // pinned on its first load (localStorage): what was checked is listed, and an answer that fails
 // a check is not shown at all, only the check that failed, in red.
 import {
-  Genesis, LightClient, NodeClient, NodeError, TradelogError, checkExtends, headHash, parseBundle, verifyBundle,
+  Genesis, LightClient, NodeClient, NodeError, TradelogError, checkExtends, headHash, parseBundle, verifyBundle, verifyOrganisationBundles,
+  ADVANCE_FIELDS, RISK_OUTCOME_KINDS,
 } from '/sdk/index.js';
 
 const $ = (id) => document.getElementById(id);
@@ -232,6 +233,37 @@ async function follow(served) {
 
 // ---- Rendering verified answers ---------------------------------------------------------------
 
+/** How the four risk outcomes read (PROTOCOL.md 8i). */
+const RISK_NAMES = {
+  risk_cleared: "risk assessment: cleared",
+  risk_information_requested: "risk assessment: information requested",
+  risk_referred: "risk assessment: referred for inspection on arrival",
+  risk_do_not_load: "risk assessment: DO NOT LOAD",
+};
+
+/**
+ * The "what" cell of an event: its kind and movement in words; a risk outcome marked by its
+ * kind with its reason code and the advance data it assesses; advance data with the names of
+ * the fields it commits to (their values are salted hashes on the ledger, disclosed off it).
+ */
+function whatCell(b, r, logIndexOf) {
+  if (RISK_OUTCOME_KINDS.includes(b.kind)) {
+    const assessed = b.refs.map(logIndexOf).filter((i) => i !== undefined);
+    return [el("span", { class: "risk risk-" + b.kind.slice(5), "data-kind": b.kind }, RISK_NAMES[b.kind]),
+      " · reason ", el("code", { class: "reason" }, b.reason || "–"),
+      assessed.length ? ` · assesses the advance data #${assessed.join(", #")}` : " · assesses advance data " + (b.refs[0] || "").slice(0, 12) + "…"];
+  }
+  if (b.kind === "advance_data") {
+    const names = Object.keys(b.details);
+    const standard = ADVANCE_FIELDS.filter((f) => names.includes(f));
+    const more = names.filter((f) => !ADVANCE_FIELDS.includes(f));
+    return [el("span", { class: "advance" }, "advance data filed"),
+      ` · commits ${[...standard, ...more].join(", ")} `,
+      el("span", { class: "muted", title: "Salted commitments (PROTOCOL.md 3.5): the filer discloses each value on its own to the destination administration" }, "(values not on the ledger)")];
+  }
+  return [what(b) + (r.move ? " (movement of " + r.move + ")" : "")];
+}
+
 function what(b) {
   let s = b.kind.replace(/_/g, " ");
   if (b.container) s += " · container " + b.container;
@@ -259,8 +291,10 @@ function detail(row, head) {
   if (b.transport) disclosed.push(["transport", `${b.transport.mode} ${b.transport.means}${b.transport.voyage ? " voyage " + b.transport.voyage : ""}`]);
   if (b.refs.length) disclosed.push(["refs", el("ul", {}, ...b.refs.map((r) => el("li", {}, code(r))))]);
   if (b.membership) disclosed.push(["membership change", code(JSON.stringify(b.membership.change))]);
+  if (b.reason !== undefined) disclosed.push(["risk outcome", `${RISK_NAMES[b.kind] || b.kind} (${b.kind}), reason code ${b.reason}`]);
   const committed = Object.entries(b.details);
   return el("div", { class: "event-detail" },
+    ...(row.aeoDetail ? [el("h4", {}, "Issuer's AEO status at the event's time (verified)"), row.aeoDetail] : []),
     dl([
       ["event id", code(event.id)],
       ["signature", code(event.sig)],
@@ -283,24 +317,30 @@ function detail(row, head) {
 }
 
 let rowIds = 0;
-function timeline(rows, caption, head) {
+function timeline(rows, caption, head, aeo = null) {
   const t = el("table", { class: "timeline" });
+  const logIndex = new Map(rows.map((r) => [r.event.id, r.index]));
   const late = rows.filter(isLate).length;
   t.append(el("caption", { class: "muted left" }, caption, late ? `; ${late} recorded late` : "",
-    ". Event time: when its issuer says the step happened; recorded: the certified time of the block that committed it (verified), \"recorded late\" when more than 24 h after the event time."));
+    ". Event time: when its issuer says the step happened; recorded: the certified time of the block that committed it (verified), \"recorded late\" when more than 24 h after the event time.",
+    aeo ? ` Beside a trader issuer: its AEO status at the event's time, ${aeo.admins.length ? "as recognised by " + aeo.admins.join(" and ") + " (the administration" + (aeo.admins.length > 1 ? "s" : "") + " that assessed, inspected or released these goods)" : "as its own records show (no administration acted on these goods yet)"}, verified here from its organisation records (open an event for details).` : ""));
   t.append(el("thead", {}, el("tr", {}, el("th", {}, "event time (UTC)"), el("th", {}, "recorded (UTC, block)"), el("th", {}, "place"), el("th", {}, "issuer"), el("th", {}, "what"), el("th", { class: "num" }, "log #"))));
   const tb = el("tbody");
   for (const r of rows) {
     const b = r.event.body;
     const id = "event-" + ++rowIds;
+    // The issuer's AEO status, filled in once verified (a badge, a warning, or nothing).
+    const badge = el("span", { class: "aeo-slot" });
+    r.aeoDetail = aeo && aeo.applies(b.issuer.org) ? el("div", { class: "aeo-detail muted" }, "verifying the issuer's organisation records…") : null;
+    if (r.aeoDetail) aeo.show(b.issuer.org, b.time, badge, r.aeoDetail);
     const button = el("button", { type: "button", class: "expand", "aria-expanded": "false", "aria-controls": id, "aria-label": `Event ${r.index}: show its signature, issuer key, fields and inclusion proof` }, `#${r.index}`);
     const recorded = r.recorded === null
       ? el("td", { class: "recorded muted" }, r.unproven.startsWith("unknown") ? "unknown" : "not proven")
       : el("td", { class: "recorded" }, `${utc(r.recorded.time)} · #${r.recorded.height}`,
         ...(isLate(r) ? [" ", el("span", { class: "late", title: `recorded ${gap(recordedAfter(r))} the event's own time` }, "recorded late")] : []));
     const tr = el("tr", { class: [r.move ? "move" : "", isLate(r) ? "late-entry" : ""].filter(Boolean).join(" ") },
-      el("td", {}, utc(b.time)), recorded, el("td", {}, b.location || "–"), el("td", {}, b.issuer.org),
-      el("td", {}, what(b) + (r.move ? " (movement of " + r.move + ")" : ""),
+      el("td", {}, utc(b.time)), recorded, el("td", {}, b.location || "–"), el("td", { class: "issuer" }, b.issuer.org, badge),
+      el("td", {}, ...whatCell(b, r, (ref) => logIndex.get(ref)),
         ...(r.retractedBy != null ? [" ", el("span", { class: "late", title: "its issuer recorded that it did not happen as recorded (PROTOCOL.md 8g); it stays in the history" }, `retracted by #${r.retractedBy}`)] : [])),
       el("td", { class: "num" }, button));
     const open = el("tr", { class: "detail", id, hidden: "" }, el("td", { colspan: "6" }, detail(r, head)));
@@ -313,6 +353,116 @@ function timeline(rows, caption, head) {
   }
   t.append(tb);
   return t;
+}
+
+// ---- The issuers' AEO status (PROTOCOL.md 8h, 9e), verified here ------------------------------
+
+/** Kinds whose (customs) issuer is an administration the goods deal with. */
+const CUSTOMS_KINDS = ["released", "held", "seized", "inspected", ...RISK_OUTCOME_KINDS];
+/** The roles that hold AEO authorisations (8h); customs and auditors get no badge. */
+const AEO_ROLES = ["carrier", "platform"];
+
+/**
+ * What a timeline needs to show each issuer's AEO status at each event's time: the
+ * administrations asked (the customs issuers of the answer's releases, holds, seizures,
+ * inspections and risk outcomes, in order of appearance; with none, the issuer's own records),
+ * and the organisation answers (`GET /v1/organisations/{issuer}?recognised_by=...`, 9e),
+ * fetched and verified against the pinned genesis once per (issuer, administration) pair.
+ * `membership` (the verified membership at the answer's head) gives the issuers' roles.
+ */
+function aeoContext(rows, membership) {
+  const roleOf = (org) => membership.org(org)?.role;
+  const admins = [...new Set(rows.map((r) => r.event.body)
+    .filter((b) => CUSTOMS_KINDS.includes(b.kind) && roleOf(b.issuer.org) === "customs").map((b) => b.issuer.org))];
+  const cache = new Map();
+  const records = (holder, by) => {
+    const key = holder + "\u0000" + by;
+    if (!cache.has(key)) {
+      const path = "/v1/organisations/" + encodeURIComponent(holder) + (by === holder ? "" : "?recognised_by=" + encodeURIComponent(by));
+      // The node's own `recognition` is not read: the register of the verified, complete
+      // organisation histories answers for every event's time.
+      cache.set(key, node.getText(path).then((text) => verifyOrganisationBundles(pin.genesis, text, holder, by)));
+    }
+    return cache.get(key);
+  };
+  return {
+    admins,
+    applies: (org) => AEO_ROLES.includes(roleOf(org)),
+    show(holder, time, badge, detail) {
+      aeoStatus(records, admins, holder, time).then(({ nodes, lines }) => {
+        badge.replaceChildren(...nodes);
+        detail.classList.remove("muted");
+        detail.replaceChildren(...lines.map((l) => el("p", {}, l)));
+      }, (e) => {
+        badge.replaceChildren(" ", el("span", { class: "aeo-warn", title: e.message }, `⚠ AEO status NOT VERIFIED (${errorName(e)})`));
+        detail.replaceChildren(el("p", { class: "bad" }, `✗ NOT VERIFIED: no AEO status is shown (${errorName(e)}: ${e.message}).`));
+      });
+    },
+  };
+}
+
+const typesText = (types) => types.join(", ");
+
+/**
+ * The badges (or warnings) for `holder`'s AEO status at `time` and the sentences that explain
+ * them: recognised by each administration asked, through its own authorisation ("AEO (by,
+ * types)") or another's under a mutual recognition arrangement in force ("AEO via MRA"); with
+ * no administration asked, the authorisations the holder's own records show. Nothing for an
+ * organisation that held none; a red warning, and no status, for records that fail
+ * verification.
+ */
+async function aeoStatus(records, admins, holder, time) {
+  const asked = admins.length ? admins : [holder];
+  const results = await Promise.all(asked.map((by) => records(holder, by).then((v) => ({ by, v }), (e) => ({ by, e }))));
+  const nodes = [];
+  const lines = [];
+  const at = `at the event's time (${utc(time)} UTC)`;
+  for (const { by, v, e } of results) {
+    const whose = holder + (by === holder ? "" : " and " + by);
+    if (e) {
+      const names = causes(e).map((x) => `${x.name}.${x.variant}`).join(" → ") || errorName(e);
+      if (unanswered(e)) {
+        nodes.push(" ", el("span", { class: "aeo-warn unavailable", title: e.message }, "⚠ AEO status unavailable"));
+        lines.push(`No AEO status shown: the node did not answer for the organisation records of ${whose} (${names}: ${e.message}).`);
+      } else {
+        nodes.push(" ", el("span", { class: "aeo-warn", title: `${names}: ${e.message}` }, `⚠ AEO status NOT VERIFIED (${names})`));
+        lines.push(`✗ NOT VERIFIED: the node's organisation records of ${whose} failed verification against the pinned genesis (${names}: ${e.message}); no AEO status is shown.`);
+      }
+      continue;
+    }
+    const { register, head } = v;
+    const proof = `Verified in this browser from the complete organisation records of ${whose} (index proof) at certified head #${head.height}; as recorded up to that head.`;
+    const grant = (a) => `${a.programme} authorisation ${a.authorisation} of ${a.issuer} (${typesText(a.types)}), granted in event ${a.event.slice(0, 16)}…`;
+    if (by === holder) {
+      // No administration in this answer: what the holder's own records show.
+      const held = register.held(holder, time);
+      for (const a of held) {
+        nodes.push(" ", el("span", { class: "aeo own", title: `${holder} held ${grant(a)} ${at}. ${proof}` }, `AEO (${a.issuer}, ${typesText(a.types)})`));
+        lines.push(`${holder} held ${grant(a)} ${at}. ${proof}`);
+      }
+      if (!held.length) lines.push(`${holder} held no AEO authorisation ${at}. ${proof}`);
+      continue;
+    }
+    const rec = register.recognised(holder, by, time);
+    if (rec.recognised) {
+      const a = rec.authorisation;
+      const how = rec.arrangement
+        ? `recognised by ${by} for ${typesText(rec.types)} through the mutual recognition arrangement between ${a.issuer} and ${by} in force then (event ${rec.arrangement.slice(0, 16)}…, countersigned by both)`
+        : `recognised by ${by}, its issuer, for ${typesText(rec.types)}`;
+      const text = `${holder} held ${grant(a)} ${at}, ${how}. ${proof}`;
+      nodes.push(" ", rec.arrangement
+        ? el("span", { class: "aeo mra", title: text }, `AEO via MRA (${a.issuer} → ${by}, ${typesText(rec.types)})`)
+        : el("span", { class: "aeo own", title: text }, `AEO (${by}, ${typesText(rec.types)})`));
+      lines.push(text);
+    } else if (rec.held.length) {
+      const text = `${holder} held ${rec.held.map(grant).join("; ")} ${at}, none of it recognised by ${by} (no arrangement in force covering its types). ${proof}`;
+      nodes.push(" ", el("span", { class: "aeo-other", title: text }, `AEO of ${[...new Set(rec.held.map((x) => x.issuer))].join(", ")}, not recognised by ${by}`));
+      lines.push(text);
+    } else {
+      lines.push(`${holder} held no AEO authorisation ${at}: no AEO status recognised by ${by}. ${proof}`);
+    }
+  }
+  return { nodes, lines };
 }
 
 /** The inclusion proofs of a parsed bundle, by log index. */
@@ -350,7 +500,7 @@ async function showConsignment(ucr, identifier = false) {
     recorded: t.recorded ?? null, unproven, retractedBy: t.retractedBy ?? null,
   }));
   box.replaceChildren(el("h3", {}, title), verified(own, { containers: route.containers, follow: note }),
-    rows.length ? timeline(rows, `${rows.length} events: the consignment's own and its containers' movements`, own.head) : el("p", {}, "No events: the index proves this consignment has none."));
+    rows.length ? timeline(rows, `${rows.length} events: the consignment's own and its containers' movements`, own.head, aeoContext(rows, own.history.at(own.head.log_size))) : el("p", {}, "No events: the index proves this consignment has none."));
   const linked = (route.subjects ?? []).map((p) => p.subject).filter((x) => x.id !== ucr);
   if (linked.length) {
     const para = el("p", {}, "Linked (the same consignment, verified): ");
@@ -380,7 +530,7 @@ async function showContainer(id) {
   const unproven = unprovenOf(p);
   const rows = p.events.map((pe) => ({ index: pe.index, event: pe.event, proof: proofs.get(String(pe.index)), recorded: pe.recorded ?? null, unproven }));
   const ucrs = [...new Set(p.events.map((pe) => pe.event.body.ucr).filter(Boolean))];
-  box.replaceChildren(el("h3", {}, "Container " + id), verified(p, { follow: note }), timeline(rows, `${rows.length} container events`, p.head));
+  box.replaceChildren(el("h3", {}, "Container " + id), verified(p, { follow: note }), timeline(rows, `${rows.length} container events`, p.head, aeoContext(rows, p.history.at(p.head.log_size))));
   const para = el("p", {}, "Consignments carried: ");
   ucrs.forEach((u, i) => { if (i) para.append(", "); para.append(link(u)); });
   if (!ucrs.length) para.append("none");
@@ -450,27 +600,70 @@ async function refreshBlocks(tip) {
   tb.replaceChildren(...rows);
 }
 
+/** A duration in minutes below an hour, else in hours. */
+const short = (ms) => (ms < 3600000 ? Math.round(ms / 60000) + " min" : hours(ms));
+/** `n · median / p90` of a figure, or "none". */
+const figure = (f, fmt = hours) => (f.count ? `${f.count} · ${fmt(f.median)} / ${fmt(f.p90)}` : "none");
+/** The two series of the chart: declarants with an AEO status recognised by the releasing administration, and the others. */
+const SERIES = [
+  { key: "recognised", id: "aeo", name: "AEO (recognised by the releasing administration)", tag: "AEO" },
+  { key: "not_recognised", id: "non-aeo", name: "non-AEO", tag: "non-AEO" },
+];
+
 async function refreshTrs() {
   let r;
   try { r = await api("/v1/reports/time-release"); } catch (e) { $("trs-chart").textContent = "time release: " + e.message; return; }
+  const split = (g) => g.aeo || { recognised: null, not_recognised: null };
   const tb = $("trs").tBodies[0];
-  tb.replaceChildren(...r.groups.map((g) => el("tr", {}, el("td", {}, g.border_post), el("td", {}, g.period), el("td", { class: "num" }, g.arrival_to_release.count), el("td", { class: "num" }, hours(g.arrival_to_release.median)), el("td", { class: "num" }, hours(g.arrival_to_release.p90)))));
+  tb.replaceChildren(...r.groups.map((g) => el("tr", {}, el("td", {}, g.border_post), el("td", {}, g.period), el("td", { class: "num" }, g.arrival_to_release.count),
+    el("td", { class: "num" }, hours(g.arrival_to_release.median)), el("td", { class: "num" }, hours(g.arrival_to_release.p90)),
+    ...SERIES.map((sr) => el("td", { class: "num", "data-series": sr.id }, split(g)[sr.key] ? figure(split(g)[sr.key].arrival_to_release) : "–")))));
+  refreshAdvance(r.advance_groups || []);
   const groups = r.groups.slice(0, 12);
   if (!groups.length) { $("trs-chart").replaceChildren(el("p", { class: "muted" }, "No released consignment measured yet.")); return; }
-  const max = Math.max(...groups.map((g) => g.arrival_to_release.p90)) || 1;
-  const ns = "http://www.w3.org/2000/svg", W = 520, bar = 22, H = groups.length * (bar + 10) + 10;
+  // Per border post and month, a pair of bars: AEO and non-AEO declarants, each its
+  // arrival → release median (dark) over its 90th percentile (light).
+  const stat = (g, sr) => (split(g)[sr.key] ? split(g)[sr.key].arrival_to_release : { count: 0, median: 0, p90: 0 });
+  const max = Math.max(...groups.flatMap((g) => SERIES.map((sr) => stat(g, sr).p90))) || 1;
+  const ns = "http://www.w3.org/2000/svg", W = 560, bar = 16, x0 = 70, span = W - x0 - 150, per = 20 + SERIES.length * (bar + 4) + 8;
+  const H = groups.length * per + 4;
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("width", "100%"); svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Median and 90th percentile arrival-to-release hours per border post and month");
+  svg.setAttribute("aria-label", "Arrival-to-release hours per border post and month, AEO and non-AEO declarants side by side: median and 90th percentile");
+  const mk = (tag, a, parent = svg) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(a)) e.setAttribute(k, v); parent.append(e); return e; };
   groups.forEach((g, i) => {
-    const y = 10 + i * (bar + 10), x0 = 120, span = W - x0 - 120;
-    const mk = (tag, a) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(a)) e.setAttribute(k, v); svg.append(e); return e; };
-    mk("text", { x: 0, y: y + 15 }).textContent = g.border_post + " " + g.period;
-    mk("rect", { x: x0, y, width: Math.max(1, span * g.arrival_to_release.p90 / max), height: bar, fill: "#b6d4fe" });
-    mk("rect", { x: x0, y: y + 5, width: Math.max(1, span * g.arrival_to_release.median / max), height: bar - 10, fill: "#0a5bd3" });
-    mk("text", { x: x0 + span + 4, y: y + 15 }).textContent = hours(g.arrival_to_release.median) + " / " + hours(g.arrival_to_release.p90);
+    const top = 4 + i * per;
+    mk("text", { x: 0, y: top + 13, class: "group" }).textContent = `${g.border_post} ${g.period} (n=${g.arrival_to_release.count})`;
+    SERIES.forEach((sr, j) => {
+      const f = stat(g, sr), y = top + 20 + j * (bar + 4);
+      mk("text", { x: 0, y: y + 12, class: "series" }).textContent = sr.tag;
+      if (f.count) {
+        const p90 = mk("rect", { x: x0, y, width: Math.max(1, span * f.p90 / max), height: bar, class: `bar ${sr.id} p90`, "data-series": sr.id, "data-stat": "p90" });
+        mk("title", {}, p90).textContent = `${g.border_post} ${g.period}, ${sr.name}: 90th percentile ${hours(f.p90)} (${f.count} consignments)`;
+        const med = mk("rect", { x: x0, y: y + 4, width: Math.max(1, span * f.median / max), height: bar - 8, class: `bar ${sr.id} median`, "data-series": sr.id, "data-stat": "median" });
+        mk("title", {}, med).textContent = `${g.border_post} ${g.period}, ${sr.name}: median ${hours(f.median)} (${f.count} consignments)`;
+      }
+      mk("text", { x: x0 + span + 6, y: y + 12, "data-series": sr.id }).textContent = f.count ? `n=${f.count}: ${hours(f.median)} / ${hours(f.p90)}` : "none measured";
+    });
   });
-  $("trs-chart").replaceChildren(svg, el("p", { class: "muted" }, "Dark: median; light: 90th percentile (nearest rank)."));
+  const key = (cls, text) => el("span", { class: "key" }, el("span", { class: "swatch " + cls, "aria-hidden": "true" }), text);
+  $("trs-chart").replaceChildren(svg, el("p", { class: "legend muted", id: "trs-legend" },
+    key("aeo median", "AEO median"), key("aeo p90", "AEO 90th percentile"), key("non-aeo median", "non-AEO median"), key("non-aeo p90", "non-AEO 90th percentile"),
+    " (nearest rank). AEO: the declarant held an AEO status recognised by the releasing administration at the declaration's time (its own authorisation, or another's under a mutual recognition arrangement)."));
+}
+
+/** Advance data → risk outcome per assessing administration and month (PROTOCOL.md 8i), with do-not-load counts. */
+function refreshAdvance(groups) {
+  const tb = $("advance").tBodies[0];
+  if (!groups.length) {
+    tb.replaceChildren(el("tr", {}, el("td", { colspan: "7", class: "muted" }, "No risk outcome on advance data yet.")));
+    return;
+  }
+  const outcomes = (g) => RISK_OUTCOME_KINDS.filter((k) => g.outcomes[k]).map((k) => `${RISK_NAMES[k].replace("risk assessment: ", "")} ${g.outcomes[k]}`).join(" · ") || "–";
+  tb.replaceChildren(...groups.map((g) => el("tr", {},
+    el("td", {}, g.administration), el("td", {}, g.period), el("td", { class: "num" }, g.advance_to_outcome.count), el("td", {}, outcomes(g)),
+    el("td", { class: "num" + (g.do_not_load ? " dnl" : ""), "data-field": "do_not_load" }, g.do_not_load),
+    el("td", { class: "num" }, figure(g.recognised, short)), el("td", { class: "num" }, figure(g.not_recognised, short)))));
 }
 
 // ---- Wiring --------------------------------------------------------------------------------------
