@@ -597,6 +597,6 @@ async fn openapi_marks_exactly_the_protected_reads() {
             }
         }
     }
-    assert_eq!(protected, 8);
+    assert_eq!(protected, 9);
     node.stop().await;
 }
