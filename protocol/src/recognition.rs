@@ -60,8 +60,9 @@ type Logged<R> = (u64, R, EventId);
 /// those histories cover: for `recognised(X, Y, T)`, X's and Y's.
 #[derive(Debug, Clone, Default)]
 pub struct Register {
-    /// `(issuer, holder, authorisation)` → its records in log order: (log position, record, id).
-    aeo: BTreeMap<(OrgId, OrgId, String), Vec<Logged<AeoRecord>>>,
+    /// holder → `(issuer, authorisation)` → its records in log order: (log position, record,
+    /// id). By holder first: a report asks about one trader at a time.
+    aeo: BTreeMap<OrgId, BTreeMap<(OrgId, String), Vec<Logged<AeoRecord>>>>,
     /// Unordered administration pair → records in log order: (position, record, id).
     mra: BTreeMap<(OrgId, OrgId), Vec<Logged<MraRecord>>>,
 }
@@ -88,11 +89,9 @@ impl Register {
             (EventKind::AeoStatus, Some(r), _) => {
                 let list = self
                     .aeo
-                    .entry((
-                        b.issuer.org.clone(),
-                        r.holder.clone(),
-                        r.authorisation.clone(),
-                    ))
+                    .entry(r.holder.clone())
+                    .or_default()
+                    .entry((b.issuer.org.clone(), r.authorisation.clone()))
                     .or_default();
                 if let Err(at) = list.binary_search_by_key(&index, |(i, _, _)| *i) {
                     list.insert(at, (index, r.clone(), event.id()));
@@ -112,9 +111,10 @@ impl Register {
     /// those that apply at `at` (`from <= at`, and `at < until` for a grant) is a grant.
     pub fn held(&self, holder: &OrgId, at: u64) -> Vec<Authorisation> {
         self.aeo
-            .iter()
-            .filter(|((_, h, _), _)| h == holder)
-            .filter_map(|((issuer, _, number), records)| {
+            .get(holder)
+            .into_iter()
+            .flatten()
+            .filter_map(|((issuer, number), records)| {
                 let (_, r, id) = records.iter().rev().find(|(_, r, _)| {
                     r.from <= at
                         && (r.status != AeoStatus::Granted || r.until.is_none_or(|u| at < u))
