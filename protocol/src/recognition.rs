@@ -55,6 +55,9 @@ pub struct Recognition {
 /// A record with its log position and event id.
 type Logged<R> = (u64, R, EventId);
 
+/// One holder's authorisations: `(issuer, number)` → records in log order.
+type Authorisations = BTreeMap<(OrgId, String), Vec<Logged<AeoRecord>>>;
+
 /// The AEO and arrangement records of some organisation subjects, in log order. Built from
 /// complete, verified subject histories (or the whole log), it answers for the organisations
 /// those histories cover: for `recognised(X, Y, T)`, X's and Y's.
@@ -62,7 +65,7 @@ type Logged<R> = (u64, R, EventId);
 pub struct Register {
     /// holder → `(issuer, authorisation)` → its records in log order: (log position, record,
     /// id). By holder first: a report asks about one trader at a time.
-    aeo: BTreeMap<OrgId, BTreeMap<(OrgId, String), Vec<Logged<AeoRecord>>>>,
+    aeo: BTreeMap<OrgId, Authorisations>,
     /// Unordered administration pair → records in log order: (position, record, id).
     mra: BTreeMap<(OrgId, OrgId), Vec<Logged<MraRecord>>>,
 }
