@@ -256,6 +256,30 @@ impl Drop for DiskStore {
     }
 }
 
+/// Opens the metadata database. sled releases its file lock when the last of its background
+/// threads lets go of a dropped database, a moment after the drop: reopening the same dir at
+/// once in this process (`DiskStore::open` after dropping a block that does not match the
+/// files) can find it still locked. That is retried for up to 5 s; a lock another process holds
+/// is still an error after it.
+fn open_meta(path: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(SLED_CACHE)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 fn be(v: &[u8], what: &str) -> Result<u64, StoreError> {
     let b: [u8; 8] = v.try_into().map_err(|_| corrupt(what, "not a u64"))?;
     Ok(u64::from_be_bytes(b))
@@ -313,10 +337,7 @@ impl DiskStore {
         config: StoreConfig,
         opened: &mut Opened,
     ) -> Result<DiskStore, StoreError> {
-        let db = sled::Config::new()
-            .path(root.join("meta"))
-            .cache_capacity(SLED_CACHE)
-            .open()?;
+        let db = open_meta(&root.join("meta"))?;
         match db.get(b"format")? {
             None => {
                 db.insert(b"format", &FORMAT.to_be_bytes()[..])?;
