@@ -8,7 +8,7 @@ use tradelog_protocol::api::{ConsistencyAnswer, HeadAnswer, MembershipAnswer, Or
 use tradelog_protocol::bundle::BundleError;
 use tradelog_protocol::head::CertificateError;
 use tradelog_protocol::membership::{Change, MembershipError};
-use tradelog_protocol::recognition::{verify_answer, Recognition, RecognitionError, Register};
+use tradelog_protocol::recognition::{verify_bundles, Recognition, RecognitionError, Register};
 use tradelog_protocol::route::{
     containers_named, verify_pages, RouteDoc, RouteError, MAX_ROUTE_CONTAINERS, MAX_ROUTE_PAGES,
     ROUTE_PAGE_VERSION,
@@ -520,28 +520,30 @@ impl LightClient {
     }
 
     /// The node's organisation answer for (`holder`, `by`, `at`), its bundles verified from the
-    /// genesis (PROTOCOL.md 9e), with the recognition they prove.
+    /// genesis (PROTOCOL.md 9e) and their records added to `register`.
     fn organisation_answer(
         &mut self,
         holder: &OrgId,
         by: &OrgId,
         at: u64,
-    ) -> Result<(OrganisationAnswer, Recognition), ClientError> {
+        register: &mut Register,
+    ) -> Result<OrganisationAnswer, ClientError> {
         let body = self.get_ok(&format!(
             "/v1/organisations/{}?recognised_by={}&at={at}",
             segment(holder.as_str()),
             segment(by.as_str())
         ))?;
         let answer: OrganisationAnswer = parse("organisation answer", &body)?;
-        let (mine, _) =
-            verify_answer(&self.genesis, &answer.bundles, holder, by, at).map_err(|e| match e {
+        verify_bundles(&self.genesis, &answer.bundles, holder, by, register).map_err(
+            |e| match e {
                 RecognitionError::Bundle { err, .. } => ClientError::Bundle(err),
                 e => ClientError::Malformed {
                     what: "organisation answer",
                     reason: e.to_string(),
                 },
-            })?;
-        Ok((answer, mine))
+            },
+        )?;
+        Ok(answer)
     }
 
     /// Whether `holder` held an AEO status recognised by administration `by` at `at` (ms),
@@ -554,7 +556,9 @@ impl LightClient {
         by: &OrgId,
         at: u64,
     ) -> Result<(Recognition, CertifiedHead), ClientError> {
-        let (answer, mine) = self.organisation_answer(holder, by, at)?;
+        let mut register = Register::new();
+        let answer = self.organisation_answer(holder, by, at, &mut register)?;
+        let mine = register.recognised(holder, by, at);
         if mine != answer.recognition {
             return Err(ClientError::Malformed {
                 what: "organisation answer",
@@ -588,13 +592,8 @@ impl LightClient {
         by: &OrgId,
         register: &mut Register,
     ) -> Result<(), ClientError> {
-        let (answer, _) = self.organisation_answer(holder, by, 0)?;
-        for b in &answer.bundles {
-            for pe in &b.events {
-                register.add(pe.index, &pe.event);
-            }
-        }
-        Ok(())
+        self.organisation_answer(holder, by, 0, register)
+            .map(|_| ())
     }
 
     /// A container's complete, verified history and the consignments its events name.

@@ -116,8 +116,7 @@ pub fn time_release(
     let mut recorded: HashMap<EventId, Recorded> = HashMap::new();
     let mut checked = 0;
     // The AEO records of every (trader, administration) pair the rows name, verified.
-    let mut register = Register::new();
-    let mut pairs: Vec<(OrgId, OrgId)> = Vec::new();
+    let mut records = Records::default();
     let mut verified_ucrs: HashMap<Ucr, Vec<tradelog_protocol::Event>> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
         let (ucr, events, blocks) = verified_events(client, row, &format!("rows[{i}]"))?;
@@ -125,12 +124,8 @@ pub fn time_release(
         checked += 1;
         match measure(&ucr, &events) {
             Ok(mut mine) => {
-                let pair = (mine.declarant.clone(), mine.released_by.clone());
-                if !pairs.contains(&pair) {
-                    client.aeo_records(&pair.0, &pair.1, &mut register)?;
-                    pairs.push(pair);
-                }
-                classify(std::slice::from_mut(&mut mine), &register);
+                let register = records.of(client, &mine.declarant, &mine.released_by)?;
+                classify(std::slice::from_mut(&mut mine), register);
                 let mine_json =
                     serde_json::to_value(&mine).map_err(|e| malformed(e.to_string()))?;
                 same(format!("rows[{i}] ({ucr})"), row, &mine_json)?;
@@ -210,12 +205,8 @@ pub fn time_release(
             if period.is_some_and(|m| tradelog_protocol::trs::month_utc(r.outcome.time) != m) {
                 continue;
             }
-            let pair = (r.filer.clone(), r.administration.clone());
-            if !pairs.contains(&pair) {
-                client.aeo_records(&pair.0, &pair.1, &mut register)?;
-                pairs.push(pair);
-            }
-            classify_advance(std::slice::from_mut(&mut r), &register);
+            let register = records.of(client, &r.filer, &r.administration)?;
+            classify_advance(std::slice::from_mut(&mut r), register);
             mine_advance.push(r);
         }
     }
@@ -228,6 +219,31 @@ pub fn time_release(
         json,
         consignments: checked,
     })
+}
+
+/// The verified AEO and arrangement records of the (trader, administration) pairs asked so
+/// far, each pair fetched once.
+#[derive(Default)]
+struct Records {
+    register: Register,
+    pairs: Vec<(OrgId, OrgId)>,
+}
+
+impl Records {
+    /// The register, holding `trader`'s and `admin`'s records.
+    fn of(
+        &mut self,
+        client: &mut LightClient,
+        trader: &OrgId,
+        admin: &OrgId,
+    ) -> Result<&Register, ReportError> {
+        let pair = (trader.clone(), admin.clone());
+        if !self.pairs.contains(&pair) {
+            client.aeo_records(trader, admin, &mut self.register)?;
+            self.pairs.push(pair);
+        }
+        Ok(&self.register)
+    }
 }
 
 /// A consignment, its own events and when each was recorded.

@@ -484,12 +484,9 @@ impl NodeLedger {
 
     /// The proof bundle of a subject against the latest certified head.
     pub fn provenance(&self, subject: &Subject) -> Result<Option<ProofBundle>, StoreError> {
-        let mem = read(&self.mem);
-        let Some((head, cert)) = mem.certified.clone() else {
-            return Ok(None);
-        };
-        let membership = self.membership_proof(&mem, &head)?;
-        self.bundle(&head, &cert, subject, membership).map(Some)
+        Ok(self
+            .provenances(std::slice::from_ref(subject))?
+            .and_then(|mut b| b.pop()))
     }
 
     /// The proof bundles of `subjects`, all against the latest certified head (one answer

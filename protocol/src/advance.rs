@@ -12,11 +12,6 @@ use crate::ids::Ucr;
 
 pub use crate::event::ADVANCE_FIELDS;
 
-/// True for the four outcome kinds.
-pub fn is_outcome(kind: EventKind) -> bool {
-    kind.is_risk_outcome()
-}
-
 /// Why an outcome's reference to its advance data is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OutcomeError {
@@ -34,7 +29,7 @@ pub fn check_outcome(
     body: &EventBody,
     mut lookup: impl FnMut(&EventId) -> Result<Option<Referenced>, String>,
 ) -> Result<Result<(), OutcomeError>, String> {
-    if !is_outcome(body.kind) {
+    if !body.kind.is_risk_outcome() {
         return Ok(Ok(()));
     }
     let Some(ucr) = &body.ucr else {

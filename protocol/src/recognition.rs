@@ -110,6 +110,13 @@ impl Register {
         }
     }
 
+    /// Adds every event of a bundle at its log position (verify the bundle first).
+    pub fn add_bundle(&mut self, bundle: &ProofBundle) {
+        for pe in &bundle.events {
+            self.add(pe.index, &pe.event);
+        }
+    }
+
     /// The authorisations `holder` held at `at`: for each, the record recorded last among
     /// those that apply at `at` (`from <= at`, and `at < until` for a grant) is a grant.
     pub fn held(&self, holder: &OrgId, at: u64) -> Vec<Authorisation> {
@@ -210,17 +217,17 @@ pub enum RecognitionError {
 }
 
 /// Verifies the organisation bundles of an answer to "did `holder` hold an AEO status
-/// recognised by `by` at `at`" against the genesis alone (PROTOCOL.md 9e): `bundles` are the
-/// complete histories of `holder`'s organisation subject and, when `by` is another
-/// organisation, of `by`'s, at one certified head. Returns the recognition computed from them
-/// and the head's height.
-pub fn verify_answer(
+/// recognised by `by`" against the genesis alone (PROTOCOL.md 9e): `bundles` are the complete
+/// histories of `holder`'s organisation subject and, when `by` is another organisation, of
+/// `by`'s, at one certified head. Once all verify, their records are added to `register`;
+/// returns the head's height.
+pub fn verify_bundles(
     genesis: &Genesis,
     bundles: &[ProofBundle],
     holder: &OrgId,
     by: &OrgId,
-    at: u64,
-) -> Result<(Recognition, u64), RecognitionError> {
+    register: &mut Register,
+) -> Result<u64, RecognitionError> {
     let mut expected = vec![Subject::Organisation(holder.clone())];
     if by != holder {
         expected.push(Subject::Organisation(by.clone()));
@@ -238,7 +245,6 @@ pub fn verify_answer(
             got: names(&got),
         });
     }
-    let mut register = Register::new();
     let mut height = None;
     for (pos, b) in bundles.iter().enumerate() {
         let p = b
@@ -248,9 +254,23 @@ pub fn verify_answer(
             Some(h) if h != p.head.height => return Err(RecognitionError::Heads(h, p.head.height)),
             _ => height = Some(p.head.height),
         }
-        for (index, e) in &p.events {
-            register.add(*index, e);
-        }
     }
-    Ok((register.recognised(holder, by, at), height.unwrap_or(0)))
+    for b in bundles {
+        register.add_bundle(b);
+    }
+    Ok(height.unwrap_or(0))
+}
+
+/// [`verify_bundles`] into a fresh register, and the recognition they prove at `at` with the
+/// head's height.
+pub fn verify_answer(
+    genesis: &Genesis,
+    bundles: &[ProofBundle],
+    holder: &OrgId,
+    by: &OrgId,
+    at: u64,
+) -> Result<(Recognition, u64), RecognitionError> {
+    let mut register = Register::new();
+    let height = verify_bundles(genesis, bundles, holder, by, &mut register)?;
+    Ok((register.recognised(holder, by, at), height))
 }

@@ -61,25 +61,30 @@ fn administrations_record_an_arrangement_with_the_cli_and_the_light_client_answe
 
     // The German administration countersigns the terms; the Dutch one records the arrangement.
     let from = t.to_string();
-    let out = run(
-        "tradelog",
-        &[
-            "countersign-mra",
-            "--key",
-            &key("de-customs"),
-            "--chain",
-            "tradelog-devnet",
-            "--issuer",
-            "nl-customs",
-            "--partner",
-            "de-customs",
-            "--from",
-            &from,
-            "--types",
-            "security_safety",
-        ],
-    )
-    .unwrap();
+    // `tradelog countersign-mra` of the terms (nl-customs records, de-customs is the partner),
+    // signed with `signer`'s key.
+    let countersign = |signer: &str| {
+        run(
+            "tradelog",
+            &[
+                "countersign-mra",
+                "--key",
+                &key(signer),
+                "--chain",
+                "tradelog-devnet",
+                "--issuer",
+                "nl-customs",
+                "--partner",
+                "de-customs",
+                "--from",
+                &from,
+                "--types",
+                "security_safety",
+            ],
+        )
+        .unwrap()
+    };
+    let out = countersign("de-customs");
     assert!(out.status.success(), "{}", text(&out));
     let approval: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let nl = sample.org_keys["nl-customs"].public().to_hex();
@@ -118,23 +123,7 @@ fn administrations_record_an_arrangement_with_the_cli_and_the_light_client_answe
     assert!(out.status.success(), "{}", text(&out));
     // The same terms signed by the issuer's own key instead: refused, nothing written.
     let mut forged = body.clone();
-    let own = run(
-        "tradelog",
-        &[
-            "countersign-mra",
-            "--key",
-            &key("nl-customs"),
-            "--chain",
-            "tradelog-devnet",
-            "--issuer",
-            "nl-customs",
-            "--partner",
-            "de-customs",
-            "--from",
-            &from,
-        ],
-    )
-    .unwrap();
+    let own = countersign("nl-customs");
     forged["mra"]["approval"] = serde_json::from_slice(&own.stdout).unwrap();
     forged["time"] = serde_json::json!(t + 1);
     let out = sign_and_submit(&forged);

@@ -97,9 +97,7 @@ pub(super) async fn organisation(
         let at = at.unwrap_or_else(|| bundles.first().map_or(0, |b| b.head.time));
         let mut register = Register::new();
         for b in &bundles {
-            for pe in &b.events {
-                register.add(pe.index, &pe.event);
-            }
+            register.add_bundle(b);
         }
         let recognition = register.recognised(&holder, &by, at);
         Ok(json(
